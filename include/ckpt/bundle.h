@@ -1,0 +1,158 @@
+// TensorFlow V2 checkpoints ("tensor bundles"): BundleWriter and BundleReader.
+//
+// A bundle with prefix P is the file P.index (a LevelDB-format table mapping
+// tensor names to BundleEntryProto metadata, plus a header under key "") and
+// one or more data files P.data-SSSSS-of-NNNNN holding the tensor bytes.
+// docs/format/bundle.md describes the layout. Files written here are
+// byte-identical to what TensorFlow's SaveV2 writes for the same tensors in
+// the same order.
+//
+// Thread safety: a BundleWriter is used from one thread. A BundleReader's
+// const methods may be called from several threads at once.
+#ifndef CKPT_BUNDLE_H_
+#define CKPT_BUNDLE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ckpt/env.h"
+#include "ckpt/status.h"
+#include "ckpt/tensor.h"
+#include "ckpt/tensor_slice.h"
+#include "ckpt/types.h"
+
+namespace ckpt {
+
+// "P.index"
+std::string MetaFilename(std::string_view prefix);
+// "P.data-00003-of-00008"
+std::string DataFilename(std::string_view prefix, int shard_id, int num_shards);
+
+struct BundleWriterOptions {
+  // All IO goes through this Env. Not owned. REQUIRES: non-null.
+  Env* env = Env::Posix();
+  // Each tensor's data starts at a multiple of this many bytes (zero padding
+  // between tensors). 1 = dense, as TensorFlow writes by default.
+  int data_alignment = 1;
+  // fsync the files and the directory before publishing.
+  bool sync = true;
+};
+
+// Writes one bundle. Data goes to temporary files; Finish() publishes them
+// by renaming, data file first, so that P.index appearing is the commit
+// point. Destroying an unfinished writer deletes its temporary files.
+class BundleWriter {
+ public:
+  // Creates the prefix's directory if needed.
+  static Result<std::unique_ptr<BundleWriter>> Create(
+      std::string prefix, BundleWriterOptions options = {});
+  ~BundleWriter();
+
+  BundleWriter(const BundleWriter&) = delete;
+  BundleWriter& operator=(const BundleWriter&) = delete;
+
+  // Appends a whole tensor under `key`. Keys must be unique; data is written
+  // in call order. The tensor's bytes are consumed before Add returns.
+  Status Add(std::string_view key, const Tensor& tensor);
+
+  // Appends one slice of the partitioned tensor `full_key`. A slice covering
+  // the whole tensor is an ordinary Add.
+  Status AddSlice(std::string_view full_key, const TensorShape& full_shape,
+                  const TensorSlice& slice, const Tensor& slice_tensor);
+
+  // Writes the index and publishes the bundle. After an error the bundle is
+  // not published and the temporary files are removed.
+  Status Finish();
+
+  const std::string& prefix() const;
+
+ private:
+  struct Impl;
+  explicit BundleWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A variable as a reader lists it: name, dtype and full shape.
+struct VariableInfo {
+  std::string name;
+  DataType dtype = DataType::kInvalid;
+  TensorShape shape;
+};
+
+// What the index records for one key.
+struct BundleEntry {
+  std::string key;
+  DataType dtype = DataType::kInvalid;
+  TensorShape shape;
+  int shard_id = 0;
+  int64_t offset = 0;
+  int64_t size = 0;
+  uint32_t masked_crc32c = 0;
+  // Non-empty only for the full entry of a partitioned tensor.
+  std::vector<TensorSlice> slices;
+};
+
+struct BundleReaderOptions {
+  // Not owned. REQUIRES: non-null.
+  Env* env = Env::Posix();
+  // Verify the CRC32C of every tensor read (TensorFlow always does).
+  bool verify_checksums = true;
+  // Map data files into memory so ReadView() can return zero-copy views.
+  bool use_mmap = false;
+};
+
+class BundleReader {
+ public:
+  // Opens P.index. Fails with NotFound if it does not exist, DataLoss if it
+  // is corrupt, InvalidArgument if its version or endianness is unsupported.
+  static Result<std::unique_ptr<BundleReader>> Open(
+      std::string prefix, BundleReaderOptions options = {});
+  ~BundleReader();
+
+  const std::string& prefix() const;
+  int num_shards() const;
+
+  // Every entry in key order, including the per-slice entries of partitioned
+  // tensors (whose keys start with a 0 byte).
+  const std::vector<BundleEntry>& entries() const;
+
+  bool Contains(std::string_view key) const;
+  // NotFound "Key <key> not found in checkpoint".
+  Result<const BundleEntry*> Lookup(std::string_view key) const;
+
+  // Reads the whole tensor `key`, assembling it from its slices if it is
+  // partitioned.
+  Result<Tensor> Read(std::string_view key) const;
+  // Reads into a caller-provided tensor whose dtype and shape must match.
+  Status ReadInto(std::string_view key, Tensor* out) const;
+  // Reads the part `slice` of tensor `key`.
+  Result<Tensor> ReadSlice(std::string_view key, const TensorSlice& slice) const;
+  // A zero-copy view into the mapped data file (after verifying its checksum
+  // if verify_checksums). Valid while this reader lives.
+  // REQUIRES: options.use_mmap; a fixed-size, unpartitioned tensor.
+  Result<Tensor> ReadView(std::string_view key) const;
+
+  // TensorFlow's listing: "<key> (<DT_NAME>) <shape>\n" for every entry
+  // that is not the full entry of a partitioned tensor.
+  std::string DebugString() const;
+
+ private:
+  struct Impl;
+  explicit BundleReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Merges bundles written separately (e.g. one per device) into one bundle at
+// `merged_prefix`, as TensorFlow's MergeV2Checkpoints does: data files are
+// renamed, not copied; the source .index files are deleted; with
+// delete_old_dirs, the source directories are removed if empty.
+Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
+                    const std::string& merged_prefix,
+                    bool delete_old_dirs = true);
+
+}  // namespace ckpt
+
+#endif  // CKPT_BUNDLE_H_

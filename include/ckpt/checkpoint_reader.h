@@ -1,0 +1,62 @@
+// CheckpointReader: read any TensorFlow checkpoint by name, like
+// tf.train.load_checkpoint.
+//
+// Open() takes a V2 prefix ("dir/model.ckpt-1000"), a V1 checkpoint file (or
+// a sharded V1 pattern such as "dir/model-?????-of-00002"), or a directory, in
+// which case the newest checkpoint named by its `checkpoint` state file is
+// opened. Partitioned variables are listed and read under their full names.
+//
+// Thread safety: const methods may be called concurrently.
+#ifndef CKPT_CHECKPOINT_READER_H_
+#define CKPT_CHECKPOINT_READER_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ckpt/bundle.h"
+#include "ckpt/env.h"
+#include "ckpt/status.h"
+#include "ckpt/tensor.h"
+#include "ckpt/types.h"
+
+namespace ckpt {
+
+struct CheckpointReaderOptions {
+  // Not owned. REQUIRES: non-null.
+  Env* env = Env::Posix();
+  bool verify_checksums = true;
+};
+
+class CheckpointReader {
+ public:
+  enum class Format { kV1, kV2 };
+
+  static Result<std::unique_ptr<CheckpointReader>> Open(
+      const std::string& path, CheckpointReaderOptions options = {});
+  virtual ~CheckpointReader() = default;
+
+  // The checkpoint actually opened (after resolving a directory).
+  virtual const std::string& prefix() const = 0;
+  virtual Format format() const = 0;
+
+  // Variables in bytewise name order; slice entries of partitioned variables
+  // are folded into their full variable.
+  virtual const std::vector<VariableInfo>& variables() const = 0;
+  virtual bool HasTensor(std::string_view name) const = 0;
+  // NotFound "Key <name> not found in checkpoint" for an unknown name.
+  virtual Result<Tensor> GetTensor(std::string_view name) const = 0;
+  // TensorFlow's listing, one "<name> (<DT_NAME>) <shape>" line per entry.
+  virtual std::string DebugString() const = 0;
+};
+
+// Reads the `checkpoint` state file in `dir` (protobuf text format) and
+// returns its model_checkpoint_path, joined onto `dir` if relative, provided
+// the checkpoint's files exist (V2 .index or V1 file); NotFound otherwise.
+Result<std::string> LatestCheckpoint(Env* env, const std::string& dir,
+                                     const std::string& latest_filename = "checkpoint");
+
+}  // namespace ckpt
+
+#endif  // CKPT_CHECKPOINT_READER_H_

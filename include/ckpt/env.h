@@ -1,0 +1,185 @@
+// Env: the single seam through which ckpt does all file IO.
+//
+// Every ckpt component takes an Env* (through its options) and never touches
+// the file system directly, so tests can substitute an in-memory Env or wrap
+// one to inject faults. Two implementations ship: Env::Posix() (the real file
+// system) and NewMemEnv() (a process-local, thread-safe map of files whose
+// unsynced data can be dropped to simulate a crash).
+//
+// Thread safety: Env implementations are thread-safe. File objects are not;
+// use each from one thread at a time (RandomAccessFile::Read is the exception:
+// it is safe to call concurrently).
+#ifndef CKPT_ENV_H_
+#define CKPT_ENV_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ckpt/status.h"
+
+namespace ckpt {
+
+// A file opened for reading at arbitrary offsets.
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+
+  // Reads up to `n` bytes at `offset` into `scratch` and returns the bytes
+  // read, which may point into `scratch` or into memory owned by the file
+  // (valid as long as the file object lives). Fewer than `n` bytes are
+  // returned only at end of file; reading at or past the end returns an
+  // empty view. REQUIRES: scratch holds at least n bytes.
+  virtual Result<std::string_view> Read(uint64_t offset, size_t n,
+                                        char* scratch) const = 0;
+
+  // Size of the file when it was opened.
+  virtual uint64_t Size() const = 0;
+
+  // If the whole file is addressable in memory (mmap or in-memory Env), a
+  // view of it, valid while this object lives; otherwise nullptr.
+  virtual const char* MappedData() const { return nullptr; }
+};
+
+// A file opened for sequential appending.
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  virtual Status Append(std::string_view data) = 0;
+  virtual Status Flush() = 0;
+  // Makes everything appended so far durable.
+  virtual Status Sync() = 0;
+  virtual Status Close() = 0;
+  // Bytes appended so far.
+  virtual uint64_t Tell() const = 0;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // The real file system. Never null; not owned by the caller.
+  static Env* Posix();
+
+  virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& path) = 0;
+  // Like NewRandomAccessFile but the file may be memory-mapped, so that
+  // MappedData() is available. Falls back to plain reads.
+  virtual Result<std::unique_ptr<RandomAccessFile>> NewMappedFile(
+      const std::string& path) {
+    return NewRandomAccessFile(path);
+  }
+  // Creates or truncates `path`.
+  virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path) = 0;
+
+  virtual bool FileExists(const std::string& path) = 0;
+  virtual Result<uint64_t> GetFileSize(const std::string& path) = 0;
+  // Modification time in seconds since the epoch.
+  virtual Result<double> GetModificationTime(const std::string& path) = 0;
+  // Names (not paths) of the entries in `dir`, without "." and "..".
+  virtual Result<std::vector<std::string>> GetChildren(
+      const std::string& dir) = 0;
+  virtual bool IsDirectory(const std::string& path) = 0;
+
+  // Atomically replaces `to` with `from`.
+  virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  virtual Status DeleteFile(const std::string& path) = 0;
+  // Creates `dir` and missing parents; OK if it exists.
+  virtual Status CreateDirs(const std::string& dir) = 0;
+  // Deletes an empty directory.
+  virtual Status DeleteDir(const std::string& dir) = 0;
+  // Makes the directory entries of `dir` (creations, renames) durable.
+  virtual Status SyncDir(const std::string& dir) = 0;
+
+  // Random 64-bit value for temporary names.
+  virtual uint64_t Random64() = 0;
+  // Wall clock, seconds since the epoch.
+  virtual double NowSeconds() = 0;
+};
+
+// An in-memory file system. Every file's data counts as durable only once
+// synced; DropUnsyncedData() forgets the rest, as a crash would.
+class MemEnv : public Env {
+ public:
+  // Discards data appended after the last Sync() of each file, and files
+  // (or renames) whose directory was not synced since they were created.
+  virtual void DropUnsyncedData() = 0;
+};
+std::unique_ptr<MemEnv> NewMemEnv();
+
+// Forwards every call to a target Env; subclass it to inject faults.
+class ForwardingEnv : public Env {
+ public:
+  explicit ForwardingEnv(Env* target) : target_(target) {}
+  Env* target() const { return target_; }
+
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& path) override {
+    return target_->NewRandomAccessFile(path);
+  }
+  Result<std::unique_ptr<RandomAccessFile>> NewMappedFile(
+      const std::string& path) override {
+    return target_->NewMappedFile(path);
+  }
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path) override {
+    return target_->NewWritableFile(path);
+  }
+  bool FileExists(const std::string& path) override {
+    return target_->FileExists(path);
+  }
+  Result<uint64_t> GetFileSize(const std::string& path) override {
+    return target_->GetFileSize(path);
+  }
+  Result<double> GetModificationTime(const std::string& path) override {
+    return target_->GetModificationTime(path);
+  }
+  Result<std::vector<std::string>> GetChildren(const std::string& dir) override {
+    return target_->GetChildren(dir);
+  }
+  bool IsDirectory(const std::string& path) override {
+    return target_->IsDirectory(path);
+  }
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    return target_->RenameFile(from, to);
+  }
+  Status DeleteFile(const std::string& path) override {
+    return target_->DeleteFile(path);
+  }
+  Status CreateDirs(const std::string& dir) override {
+    return target_->CreateDirs(dir);
+  }
+  Status DeleteDir(const std::string& dir) override {
+    return target_->DeleteDir(dir);
+  }
+  Status SyncDir(const std::string& dir) override {
+    return target_->SyncDir(dir);
+  }
+  uint64_t Random64() override { return target_->Random64(); }
+  double NowSeconds() override { return target_->NowSeconds(); }
+
+ private:
+  Env* target_;
+};
+
+// Path helpers (pure string manipulation, '/'-separated).
+std::string JoinPath(std::string_view a, std::string_view b);
+// "a/b/c" -> "a/b"; "c" -> ""; "/c" -> "/".
+std::string_view Dirname(std::string_view path);
+// "a/b/c" -> "c".
+std::string_view Basename(std::string_view path);
+bool IsAbsolutePath(std::string_view path);
+
+// Reads a whole file. REQUIRES: the file fits in memory.
+Result<std::string> ReadFileToString(Env* env, const std::string& path);
+// Writes `data` to `path` through a temporary name, syncs it, renames it into
+// place and syncs the directory: readers see the old or the new contents.
+Status WriteStringToFileAtomic(Env* env, const std::string& path,
+                               std::string_view data);
+
+}  // namespace ckpt
+
+#endif  // CKPT_ENV_H_

@@ -1,0 +1,342 @@
+// BundleReader: loads the whole index at Open (entries are small), opens data
+// files lazily, and checks every stored size and checksum against the file
+// before trusting it.
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "bundle/bundle_internal.h"
+#include "crc/crc32c.h"
+#include "table/table.h"
+#include "tensor/proto_convert.h"
+
+namespace ckpt {
+
+struct BundleReader::Impl {
+  std::string prefix;
+  BundleReaderOptions options;
+  tensorflow::BundleHeaderProto header;
+  std::vector<BundleEntry> entries;  // sorted by key
+  mutable std::mutex mu;
+  mutable std::vector<std::unique_ptr<RandomAccessFile>> shards;
+
+  const BundleEntry* Find(std::string_view key) const {
+    auto it = std::lower_bound(entries.begin(), entries.end(), key,
+                               [](const BundleEntry& e, std::string_view k) { return e.key < k; });
+    return (it != entries.end() && it->key == key) ? &*it : nullptr;
+  }
+
+  std::string ShardPath(int shard) const {
+    return DataFilename(prefix, shard, header.num_shards());
+  }
+
+  Result<RandomAccessFile*> Shard(int shard) const {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!shards[shard]) {
+      std::string path = ShardPath(shard);
+      auto file = options.use_mmap ? options.env->NewMappedFile(path)
+                                   : options.env->NewRandomAccessFile(path);
+      if (!file.ok()) {
+        return file.status().WithContext("Checkpoint " + prefix + " is missing data file " + path);
+      }
+      shards[shard] = std::move(file).value();
+    }
+    return shards[shard].get();
+  }
+
+  Status ChecksumError(const BundleEntry& e, uint32_t stored, uint32_t actual) const {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf),
+                  " (shard %d of %d, offset %lld, %lld bytes): Checksum does not match: stored "
+                  "%08x vs. calculated on the restored bytes %08x",
+                  e.shard_id, header.num_shards(), static_cast<long long>(e.offset),
+                  static_cast<long long>(e.size), stored, actual);
+    return DataLossError("Tensor \"" + e.key + "\" in " + ShardPath(e.shard_id) + buf);
+  }
+
+  // Locates the stored bytes of `e`, checking they lie inside the data file.
+  Result<RandomAccessFile*> Locate(const BundleEntry& e) const {
+    CKPT_ASSIGN_OR_RETURN(RandomAccessFile * file, Shard(e.shard_id));
+    uint64_t fsize = file->Size();
+    if (static_cast<uint64_t>(e.offset) > fsize ||
+        static_cast<uint64_t>(e.size) > fsize - static_cast<uint64_t>(e.offset)) {
+      return DataLossError("Tensor \"" + e.key + "\" claims bytes [" + std::to_string(e.offset) +
+                           ", " + std::to_string(e.offset + e.size) + ") but data file " +
+                           ShardPath(e.shard_id) + " has only " + std::to_string(fsize) +
+                           " bytes (truncated file?)");
+    }
+    return file;
+  }
+
+  Status CheckFixedSize(const BundleEntry& e) const {
+    if (!IsStorable(e.dtype)) {
+      return UnimplementedError("Tensor \"" + e.key + "\" has dtype " +
+                                std::string(DataTypeName(e.dtype)) +
+                                ", which ckpt cannot read");
+    }
+    if (e.dtype == DataType::kString) return Status::OK();
+    // The entry's size must match its shape; checked in 128-bit-safe order.
+    uint64_t elem = DataTypeSize(e.dtype);
+    uint64_t n = static_cast<uint64_t>(e.shape.num_elements());
+    if (n > static_cast<uint64_t>(e.size) / elem || n * elem != static_cast<uint64_t>(e.size)) {
+      return DataLossError("Invalid size in bundle entry: key " + e.key + "; stored size " +
+                           std::to_string(e.size) + "; expected size " +
+                           (n > UINT64_MAX / elem ? std::string("(overflow)")
+                                                  : std::to_string(n * elem)) +
+                           " for shape " + e.shape.DebugString() + " of " +
+                           std::string(DataTypeName(e.dtype)));
+    }
+    return Status::OK();
+  }
+
+  // Reads an unpartitioned entry into `out`, which has the entry's dtype and
+  // shape and owns its storage.
+  Status ReadEntryInto(const BundleEntry& e, Tensor* out) const {
+    CKPT_RETURN_IF_ERROR(CheckFixedSize(e));
+    CKPT_ASSIGN_OR_RETURN(RandomAccessFile * file, Locate(e));
+    const size_t size = static_cast<size_t>(e.size);
+    uint32_t actual = 0;
+    if (e.dtype == DataType::kString) {
+      std::string buf(size, '\0');
+      CKPT_ASSIGN_OR_RETURN(std::string_view got, file->Read(e.offset, size, buf.data()));
+      if (got.size() != size) return DataLossError("Short read of tensor \"" + e.key + "\"");
+      Status s = bundle_internal::DecodeStringTensor(got, e.shape.num_elements(),
+                                                     out->mutable_strings(), &actual);
+      if (!s.ok()) {
+        return s.WithContext("Tensor \"" + e.key + "\" in " + ShardPath(e.shard_id));
+      }
+    } else {
+      CKPT_ASSIGN_OR_RETURN(std::string_view got,
+                            file->Read(e.offset, size, out->mutable_data()));
+      if (got.size() != size) return DataLossError("Short read of tensor \"" + e.key + "\"");
+      if (got.data() != out->data() && size > 0) std::memcpy(out->mutable_data(), got.data(), size);
+      if (options.verify_checksums) actual = crc32c::Value(out->data(), size);
+    }
+    if (options.verify_checksums || e.dtype == DataType::kString) {
+      uint32_t stored = crc32c::Unmask(e.masked_crc32c);
+      if (stored != actual) return ChecksumError(e, stored, actual);
+    }
+    return Status::OK();
+  }
+
+  Result<Tensor> ReadEntry(const BundleEntry& e) const {
+    CKPT_RETURN_IF_ERROR(CheckFixedSize(e));
+    CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(e.dtype, e.shape));
+    CKPT_RETURN_IF_ERROR(ReadEntryInto(e, &t));
+    return t;
+  }
+
+  // A partitioned entry's shape is only trusted as far as its stored slices
+  // back it: this keeps a lying shape from driving a huge allocation.
+  Status CheckSlicesBackShape(const BundleEntry& full) const {
+    uint64_t stored = 0;
+    for (const TensorSlice& sl : full.slices) {
+      const BundleEntry* se = Find(EncodeTensorNameSlice(full.key, sl));
+      if (se != nullptr) stored += static_cast<uint64_t>(se->size);
+    }
+    uint64_t elem = std::max<size_t>(DataTypeSize(full.dtype), 1);
+    if (static_cast<uint64_t>(full.shape.num_elements()) > stored / elem) {
+      return InvalidArgumentError("Does not have sufficient slices for partitioned tensor " +
+                                  full.key + ": shape " + full.shape.DebugString() + " needs " +
+                                  std::to_string(full.shape.num_elements()) +
+                                  " elements but its slices store " + std::to_string(stored) +
+                                  " bytes");
+    }
+    return Status::OK();
+  }
+
+  // Fills `out` (holding `want` of the full tensor `full`) from the stored
+  // slices of a partitioned tensor.
+  Status ReadPartitioned(const BundleEntry& full, const TensorSlice& want, Tensor* out) const {
+    if (!IsFixedSize(full.dtype)) {
+      return UnimplementedError("Partitioned tensor \"" + full.key + "\" has dtype " +
+                                std::string(DataTypeName(full.dtype)) +
+                                "; only fixed-size types can be assembled from slices");
+    }
+    int64_t covered = 0;
+    for (const TensorSlice& stored : full.slices) {
+      TensorSlice inter;
+      if (!stored.Intersect(want, full.shape, &inter)) continue;
+      std::string key = EncodeTensorNameSlice(full.key, stored);
+      const BundleEntry* se = Find(key);
+      if (se == nullptr) {
+        return DataLossError("Partitioned tensor \"" + full.key + "\" lists slice " +
+                             stored.DebugString() + " but its data entry is missing");
+      }
+      if (se->dtype != full.dtype || se->shape != stored.SliceShape(full.shape)) {
+        return DataLossError("Slice " + stored.DebugString() + " of \"" + full.key +
+                             "\" is stored with dtype " + std::string(DataTypeName(se->dtype)) +
+                             " and shape " + se->shape.DebugString() + ", expected " +
+                             std::string(DataTypeName(full.dtype)) + " " +
+                             stored.SliceShape(full.shape).DebugString());
+      }
+      CKPT_ASSIGN_OR_RETURN(Tensor part, ReadEntry(*se));
+      CopySliceData(part, stored, out, want, full.shape);
+      covered += inter.SliceShape(full.shape).num_elements();
+    }
+    // Stored slices never overlap, so the element counts add up.
+    if (covered < want.SliceShape(full.shape).num_elements()) {
+      return InvalidArgumentError("Does not have sufficient slices for partitioned tensor " +
+                                  full.key + " to restore in slice_spec: " +
+                                  want.DebugString());
+    }
+    return Status::OK();
+  }
+};
+
+Result<std::unique_ptr<BundleReader>> BundleReader::Open(std::string prefix,
+                                                         BundleReaderOptions options) {
+  if (options.env == nullptr) return InvalidArgumentError("BundleReaderOptions.env is null");
+  auto impl = std::make_unique<Impl>();
+  impl->prefix = std::move(prefix);
+  impl->options = options;
+  const std::string index_path = MetaFilename(impl->prefix);
+  auto file = options.env->NewRandomAccessFile(index_path);
+  if (!file.ok()) {
+    if (file.status().code() == StatusCode::kNotFound) {
+      return NotFoundError("Unsuccessful TensorSliceReader constructor: Failed to find any "
+                           "matching files for " + impl->prefix + " (no file " + index_path + ")");
+    }
+    return file.status();
+  }
+  CKPT_ASSIGN_OR_RETURN(auto table, TableReader::Open(std::move(file).value(), index_path));
+  bool saw_header = false;
+  std::vector<std::pair<std::string, tensorflow::BundleEntryProto>> raw;
+  Status s = table->ForEach([&](std::string_view key, std::string_view value) -> Status {
+    if (!saw_header) {
+      if (!key.empty() || !impl->header.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        return DataLossError("Unable to read file (" + index_path +
+                             "). Perhaps the file is corrupt or was produced by a newer version "
+                             "of TensorFlow with format changes (no bundle header; is this a V1 "
+                             "checkpoint or not a checkpoint at all?)");
+      }
+      saw_header = true;
+      return bundle_internal::CheckHeader(impl->header, index_path);
+    }
+    tensorflow::BundleEntryProto proto;
+    if (!proto.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return DataLossError("Checkpoint " + index_path + ": entry for tensor \"" +
+                           std::string(key) + "\" is not a valid BundleEntryProto");
+    }
+    raw.emplace_back(std::string(key), std::move(proto));
+    return Status::OK();
+  });
+  CKPT_RETURN_IF_ERROR(s);
+  if (!saw_header) {
+    return DataLossError("Checkpoint index " + index_path + " is empty (no bundle header)");
+  }
+  impl->entries.reserve(raw.size());
+  for (auto& [key, proto] : raw) {
+    CKPT_ASSIGN_OR_RETURN(BundleEntry e, bundle_internal::EntryFromProto(
+                                             std::move(key), proto, impl->header.num_shards()));
+    impl->entries.push_back(std::move(e));
+  }
+  impl->shards.resize(static_cast<size_t>(impl->header.num_shards()));
+  return std::unique_ptr<BundleReader>(new BundleReader(std::move(impl)));
+}
+
+BundleReader::BundleReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BundleReader::~BundleReader() = default;
+
+const std::string& BundleReader::prefix() const { return impl_->prefix; }
+int BundleReader::num_shards() const { return impl_->header.num_shards(); }
+const std::vector<BundleEntry>& BundleReader::entries() const { return impl_->entries; }
+
+bool BundleReader::Contains(std::string_view key) const { return impl_->Find(key) != nullptr; }
+
+Result<const BundleEntry*> BundleReader::Lookup(std::string_view key) const {
+  const BundleEntry* e = impl_->Find(key);
+  if (e == nullptr) return NotFoundError("Key " + std::string(key) + " not found in checkpoint");
+  return e;
+}
+
+Result<Tensor> BundleReader::Read(std::string_view key) const {
+  CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
+  if (e->slices.empty()) return impl_->ReadEntry(*e);
+  CKPT_RETURN_IF_ERROR(impl_->CheckSlicesBackShape(*e));
+  CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(e->dtype, e->shape));
+  CKPT_RETURN_IF_ERROR(impl_->ReadPartitioned(*e, TensorSlice::Full(e->shape.rank()), &t));
+  return t;
+}
+
+Status BundleReader::ReadInto(std::string_view key, Tensor* out) const {
+  CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
+  if (out->dtype() != e->dtype) {
+    return InvalidArgumentError("tensor_name = " + e->key + "; expected dtype " +
+                                std::string(DataTypeName(out->dtype())) +
+                                " does not equal original dtype " +
+                                std::string(DataTypeName(e->dtype)));
+  }
+  if (out->shape() != e->shape) {
+    return InvalidArgumentError("tensor_name = " + e->key + "; shape in shape_and_slice spec " +
+                                out->shape().DebugString() +
+                                " does not match the shape stored in checkpoint: " +
+                                e->shape.DebugString());
+  }
+  if (out->is_view()) {
+    return InvalidArgumentError("ReadInto(\"" + e->key + "\"): the destination is a read-only view");
+  }
+  if (!e->slices.empty()) {
+    return impl_->ReadPartitioned(*e, TensorSlice::Full(e->shape.rank()), out);
+  }
+  return impl_->ReadEntryInto(*e, out);
+}
+
+Result<Tensor> BundleReader::ReadSlice(std::string_view key, const TensorSlice& slice) const {
+  CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
+  CKPT_RETURN_IF_ERROR(slice.ValidateAgainst(e->shape).WithContext(
+      "ReadSlice(\"" + e->key + "\")"));
+  if (!IsFixedSize(e->dtype)) {
+    return UnimplementedError("ReadSlice(\"" + e->key + "\"): dtype " +
+                              std::string(DataTypeName(e->dtype)) + " cannot be sliced");
+  }
+  if (!e->slices.empty()) CKPT_RETURN_IF_ERROR(impl_->CheckSlicesBackShape(*e));
+  CKPT_ASSIGN_OR_RETURN(Tensor out, Tensor::Allocate(e->dtype, slice.SliceShape(e->shape)));
+  if (!e->slices.empty()) {
+    CKPT_RETURN_IF_ERROR(impl_->ReadPartitioned(*e, slice, &out));
+    return out;
+  }
+  CKPT_ASSIGN_OR_RETURN(Tensor whole, impl_->ReadEntry(*e));
+  CopySliceData(whole, TensorSlice::Full(e->shape.rank()), &out, slice, e->shape);
+  return out;
+}
+
+Result<Tensor> BundleReader::ReadView(std::string_view key) const {
+  if (!impl_->options.use_mmap) {
+    return FailedPreconditionError("ReadView needs a reader opened with use_mmap");
+  }
+  CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
+  if (!e->slices.empty() || !IsFixedSize(e->dtype)) {
+    return InvalidArgumentError("ReadView(\"" + e->key +
+                                "\"): only unpartitioned fixed-size tensors can be viewed");
+  }
+  CKPT_RETURN_IF_ERROR(impl_->CheckFixedSize(*e));
+  CKPT_ASSIGN_OR_RETURN(RandomAccessFile * file, impl_->Locate(*e));
+  const char* base = file->MappedData();
+  if (base == nullptr) {
+    return UnimplementedError("ReadView(\"" + e->key + "\"): data file could not be mapped");
+  }
+  const char* p = base + e->offset;
+  if (impl_->options.verify_checksums) {
+    uint32_t stored = crc32c::Unmask(e->masked_crc32c);
+    uint32_t actual = crc32c::Value(p, static_cast<size_t>(e->size));
+    if (stored != actual) return impl_->ChecksumError(*e, stored, actual);
+  }
+  return Tensor::View(e->dtype, e->shape, p);
+}
+
+std::string BundleReader::DebugString() const {
+  std::string out;
+  for (const BundleEntry& e : impl_->entries) {
+    if (!e.slices.empty()) continue;
+    out += e.key;
+    out += " (";
+    out += DataTypeEnumName(e.dtype);
+    out += ") ";
+    out += e.shape.DebugString();
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,218 @@
+// BundleWriter. Publish protocol (crash safety):
+//   1. Tensor bytes are appended to  P.data-00000-of-00001.tempstate<random>.
+//   2. Finish(): the data file is synced, closed and renamed to its final name.
+//   3. The index is written to       P.index.tempstate<random>, synced, closed
+//      and renamed to P.index; then the directory is synced.
+// Until step 3's rename a reader sees no bundle (or the previous one): the
+// appearance of P.index is the commit point. On any error, and when a writer
+// is destroyed unfinished, the temporary files are deleted.
+#include <cstring>
+#include <map>
+
+#include "bundle/bundle_internal.h"
+#include "crc/crc32c.h"
+#include "table/table.h"
+#include "tensor/proto_convert.h"
+
+namespace ckpt {
+
+using bundle_internal::kHeaderEntryKey;
+
+struct BundleWriter::Impl {
+  std::string prefix;
+  BundleWriterOptions options;
+  Env* env = nullptr;
+  std::string data_path, data_tmp, index_path, index_tmp;
+  std::unique_ptr<WritableFile> data;
+  std::map<std::string, tensorflow::BundleEntryProto> entries;
+  int64_t offset = 0;
+  Status status;  // first error; sticky
+  bool finished = false;
+
+  Status Fail(Status s) {
+    if (status.ok()) status = s;
+    return s;
+  }
+
+  void RemoveTemps() {
+    data.reset();
+    for (const std::string* p : {&data_tmp, &index_tmp}) {
+      if (!p->empty() && env->FileExists(*p)) env->DeleteFile(*p).IgnoreError();
+    }
+  }
+
+  Status Pad() {
+    if (options.data_alignment <= 1) return Status::OK();
+    int64_t rem = offset % options.data_alignment;
+    if (rem == 0) return Status::OK();
+    std::string zeros(static_cast<size_t>(options.data_alignment - rem), '\0');
+    CKPT_RETURN_IF_ERROR(data->Append(zeros));
+    offset += static_cast<int64_t>(zeros.size());
+    return Status::OK();
+  }
+
+  // Appends the tensor's bytes and fills offset/size/crc of `entry`.
+  Status WriteTensor(const Tensor& t, tensorflow::BundleEntryProto* entry) {
+    CKPT_RETURN_IF_ERROR(Pad());
+    entry->set_offset(offset);
+    uint32_t crc = 0;
+    int64_t size = 0;
+    if (t.dtype() == DataType::kString) {
+      std::string head = bundle_internal::EncodeStringTensorPrefix(t.strings(), &crc);
+      CKPT_RETURN_IF_ERROR(data->Append(head));
+      size += static_cast<int64_t>(head.size());
+      for (const std::string& s : t.strings()) {
+        CKPT_RETURN_IF_ERROR(data->Append(s));
+        crc = crc32c::Extend(crc, s.data(), s.size());
+        size += static_cast<int64_t>(s.size());
+      }
+    } else {
+      std::string_view bytes = t.bytes();
+      CKPT_RETURN_IF_ERROR(data->Append(bytes));
+      crc = crc32c::Value(bytes.data(), bytes.size());
+      size = static_cast<int64_t>(bytes.size());
+    }
+    entry->set_size(size);
+    entry->set_crc32c(crc32c::Mask(crc));
+    offset += size;
+    return Status::OK();
+  }
+};
+
+Result<std::unique_ptr<BundleWriter>> BundleWriter::Create(std::string prefix,
+                                                           BundleWriterOptions options) {
+  if (options.env == nullptr) return InvalidArgumentError("BundleWriterOptions.env is null");
+  if (prefix.empty()) return InvalidArgumentError("Checkpoint prefix is empty");
+  if (options.data_alignment < 1) {
+    return InvalidArgumentError("data_alignment must be >= 1, got " +
+                                std::to_string(options.data_alignment));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->prefix = std::move(prefix);
+  impl->options = options;
+  impl->env = options.env;
+  std::string dir(Dirname(impl->prefix));
+  if (!dir.empty()) CKPT_RETURN_IF_ERROR(impl->env->CreateDirs(dir));
+  impl->data_path = DataFilename(impl->prefix, 0, 1);
+  impl->index_path = MetaFilename(impl->prefix);
+  impl->data_tmp = impl->data_path + ".tempstate" + std::to_string(impl->env->Random64());
+  CKPT_ASSIGN_OR_RETURN(impl->data, impl->env->NewWritableFile(impl->data_tmp));
+  return std::unique_ptr<BundleWriter>(new BundleWriter(std::move(impl)));
+}
+
+BundleWriter::BundleWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+BundleWriter::~BundleWriter() {
+  if (!impl_->finished) impl_->RemoveTemps();
+}
+
+const std::string& BundleWriter::prefix() const { return impl_->prefix; }
+
+Status BundleWriter::Add(std::string_view key, const Tensor& tensor) {
+  Impl& r = *impl_;
+  CKPT_RETURN_IF_ERROR(r.status);
+  if (r.finished) return FailedPreconditionError("BundleWriter::Add after Finish");
+  if (key == kHeaderEntryKey) {
+    return InvalidArgumentError("Tensor key must not be empty (the empty key holds the header)");
+  }
+  if (!IsStorable(tensor.dtype())) {
+    return InvalidArgumentError("Cannot save tensor \"" + std::string(key) + "\" of dtype " +
+                                std::string(DataTypeName(tensor.dtype())));
+  }
+  std::string k(key);
+  if (r.entries.count(k)) return InvalidArgumentError("Adding duplicate key: " + k);
+  tensorflow::BundleEntryProto entry;
+  entry.set_dtype(static_cast<tensorflow::DataType>(tensor.dtype()));
+  ShapeToProto(tensor.shape(), entry.mutable_shape());
+  Status s = r.WriteTensor(tensor, &entry);
+  if (!s.ok()) return r.Fail(s.WithContext("Writing tensor \"" + k + "\" to " + r.data_tmp));
+  r.entries.emplace(std::move(k), std::move(entry));
+  return Status::OK();
+}
+
+Status BundleWriter::AddSlice(std::string_view full_key, const TensorShape& full_shape,
+                              const TensorSlice& slice, const Tensor& slice_tensor) {
+  Impl& r = *impl_;
+  CKPT_RETURN_IF_ERROR(r.status);
+  std::string key(full_key);
+  CKPT_RETURN_IF_ERROR(slice.ValidateAgainst(full_shape).WithContext("AddSlice(\"" + key + "\")"));
+  if (slice.CoversAll(full_shape)) return Add(full_key, slice_tensor);
+  if (slice_tensor.shape() != slice.SliceShape(full_shape)) {
+    return InvalidArgumentError("AddSlice(\"" + key + "\"): slice " + slice.DebugString() +
+                                " of shape " + full_shape.DebugString() + " has shape " +
+                                slice.SliceShape(full_shape).DebugString() +
+                                " but the tensor given has shape " +
+                                slice_tensor.shape().DebugString());
+  }
+  auto it = r.entries.find(key);
+  if (it == r.entries.end()) {
+    tensorflow::BundleEntryProto full;
+    full.set_dtype(static_cast<tensorflow::DataType>(slice_tensor.dtype()));
+    ShapeToProto(full_shape, full.mutable_shape());
+    it = r.entries.emplace(key, std::move(full)).first;
+  } else {
+    auto existing_shape = ShapeFromProto(it->second.shape());
+    if (it->second.slices_size() == 0 || !existing_shape.ok() ||
+        *existing_shape != full_shape ||
+        it->second.dtype() != static_cast<int>(slice_tensor.dtype())) {
+      return InvalidArgumentError("AddSlice(\"" + key +
+                                  "\"): conflicts with an earlier entry of that name "
+                                  "(a whole tensor, or another shape or dtype)");
+    }
+  }
+  for (const auto& sp : it->second.slices()) {
+    auto prev = SliceFromProto(sp);
+    if (prev.ok() && *prev == slice) {
+      return InvalidArgumentError("AddSlice(\"" + key + "\"): slice " + slice.DebugString() +
+                                  " was already added");
+    }
+  }
+  SliceToProto(slice, it->second.add_slices());
+  return Add(EncodeTensorNameSlice(full_key, slice), slice_tensor);
+}
+
+Status BundleWriter::Finish() {
+  Impl& r = *impl_;
+  if (r.finished) return FailedPreconditionError("BundleWriter::Finish called twice");
+  Status s = r.status;
+  if (s.ok()) {
+    s = [&]() -> Status {
+      if (r.options.sync) CKPT_RETURN_IF_ERROR(r.data->Sync());
+      CKPT_RETURN_IF_ERROR(r.data->Close());
+      r.data.reset();
+      CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.data_tmp, r.data_path));
+      r.data_tmp.clear();
+
+      r.index_tmp = r.index_path + ".tempstate" + std::to_string(r.env->Random64());
+      CKPT_ASSIGN_OR_RETURN(auto index, r.env->NewWritableFile(r.index_tmp));
+      auto table = TableWriter::Create(index.get(), r.index_tmp);
+      tensorflow::BundleHeaderProto header;
+      header.set_num_shards(1);
+      header.set_endianness(tensorflow::BundleHeaderProto::LITTLE);
+      header.mutable_version()->set_producer(bundle_internal::kTensorBundleVersion);
+      header.mutable_version()->set_min_consumer(bundle_internal::kTensorBundleMinConsumer);
+      CKPT_RETURN_IF_ERROR(table->Add(kHeaderEntryKey, header.SerializeAsString()));
+      for (const auto& [key, entry] : r.entries) {
+        CKPT_RETURN_IF_ERROR(table->Add(key, entry.SerializeAsString()));
+      }
+      CKPT_RETURN_IF_ERROR(table->Finish());
+      if (r.options.sync) CKPT_RETURN_IF_ERROR(index->Sync());
+      CKPT_RETURN_IF_ERROR(index->Close());
+      CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.index_tmp, r.index_path));
+      r.index_tmp.clear();
+      if (r.options.sync) {
+        std::string dir(Dirname(r.prefix));
+        CKPT_RETURN_IF_ERROR(r.env->SyncDir(dir.empty() ? "." : dir));
+      }
+      return Status::OK();
+    }();
+  }
+  r.finished = true;
+  if (!s.ok()) {
+    r.RemoveTemps();
+    return s.WithContext("Could not write checkpoint " + r.prefix);
+  }
+  return s;
+}
+
+}  // namespace ckpt

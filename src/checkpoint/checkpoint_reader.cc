@@ -1,0 +1,87 @@
+// CheckpointReader: resolves a path (directory, V2 prefix or V1 file) and
+// presents either format through one interface.
+#include "ckpt/checkpoint_reader.h"
+
+#include <algorithm>
+
+#include "bundle/v1_reader.h"
+#include "checkpoint/checkpoint_state.h"
+
+namespace ckpt {
+namespace {
+
+class V2CheckpointReader : public CheckpointReader {
+ public:
+  explicit V2CheckpointReader(std::unique_ptr<BundleReader> r) : reader_(std::move(r)) {
+    for (const BundleEntry& e : reader_->entries()) {
+      // Per-slice entries (keys starting with a 0 byte) fold into their full entry.
+      if (!e.key.empty() && e.key[0] == '\0') continue;
+      vars_.push_back({e.key, e.dtype, e.shape});
+    }
+  }
+  const std::string& prefix() const override { return reader_->prefix(); }
+  Format format() const override { return Format::kV2; }
+  const std::vector<VariableInfo>& variables() const override { return vars_; }
+  bool HasTensor(std::string_view name) const override { return reader_->Contains(name); }
+  Result<Tensor> GetTensor(std::string_view name) const override { return reader_->Read(name); }
+  std::string DebugString() const override { return reader_->DebugString(); }
+
+ private:
+  std::unique_ptr<BundleReader> reader_;
+  std::vector<VariableInfo> vars_;
+};
+
+class V1CheckpointReader : public CheckpointReader {
+ public:
+  V1CheckpointReader(std::string prefix, std::unique_ptr<V1Reader> r)
+      : prefix_(std::move(prefix)), reader_(std::move(r)) {}
+  const std::string& prefix() const override { return prefix_; }
+  Format format() const override { return Format::kV1; }
+  const std::vector<VariableInfo>& variables() const override { return reader_->variables(); }
+  bool HasTensor(std::string_view name) const override { return reader_->Contains(name); }
+  Result<Tensor> GetTensor(std::string_view name) const override { return reader_->Read(name); }
+  std::string DebugString() const override { return reader_->DebugString(); }
+
+ private:
+  std::string prefix_;
+  std::unique_ptr<V1Reader> reader_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(const std::string& path,
+                                                                 CheckpointReaderOptions options) {
+  Env* env = options.env;
+  if (env == nullptr) return InvalidArgumentError("CheckpointReaderOptions.env is null");
+  std::string prefix = path;
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+  if (env->IsDirectory(prefix)) {
+    auto latest = LatestCheckpoint(env, prefix);
+    if (!latest.ok()) {
+      return NotFoundError("No checkpoint found in directory " + prefix + ": " +
+                           latest.status().message());
+    }
+    prefix = *latest;
+  }
+  if (env->FileExists(MetaFilename(prefix))) {
+    BundleReaderOptions bo;
+    bo.env = env;
+    bo.verify_checksums = options.verify_checksums;
+    CKPT_ASSIGN_OR_RETURN(auto reader, BundleReader::Open(prefix, bo));
+    return std::unique_ptr<CheckpointReader>(new V2CheckpointReader(std::move(reader)));
+  }
+  if (CheckpointExists(env, prefix)) {
+    CKPT_ASSIGN_OR_RETURN(auto reader, V1Reader::Open(env, prefix));
+    return std::unique_ptr<CheckpointReader>(new V1CheckpointReader(prefix, std::move(reader)));
+  }
+  std::string hint;
+  for (const char* ext : {".index", ".meta", ".data-"}) {
+    if (prefix.find(ext) != std::string::npos) {
+      hint = " (pass the checkpoint prefix, without the " + std::string(ext) + "... extension)";
+    }
+  }
+  return NotFoundError("Unsuccessful TensorSliceReader constructor: Failed to find any matching "
+                       "files for " + prefix + hint);
+}
+
+}  // namespace ckpt

@@ -1,0 +1,68 @@
+// Path helpers and whole-file helpers shared by every Env.
+#include <string>
+
+#include "ckpt/env.h"
+
+namespace ckpt {
+
+std::string JoinPath(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  if (b.empty()) return std::string(a);
+  if (IsAbsolutePath(b)) return std::string(b);
+  std::string out(a);
+  if (out.back() != '/') out += '/';
+  out += b;
+  return out;
+}
+
+std::string_view Dirname(std::string_view path) {
+  size_t pos = path.rfind('/');
+  if (pos == std::string_view::npos) return {};
+  if (pos == 0) return path.substr(0, 1);
+  return path.substr(0, pos);
+}
+
+std::string_view Basename(std::string_view path) {
+  size_t pos = path.rfind('/');
+  return pos == std::string_view::npos ? path : path.substr(pos + 1);
+}
+
+bool IsAbsolutePath(std::string_view path) {
+  return !path.empty() && path[0] == '/';
+}
+
+Result<std::string> ReadFileToString(Env* env, const std::string& path) {
+  CKPT_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
+  std::string out;
+  out.resize(file->Size());
+  uint64_t done = 0;
+  while (done < out.size()) {
+    CKPT_ASSIGN_OR_RETURN(std::string_view got,
+                          file->Read(done, out.size() - done, out.data() + done));
+    if (got.empty()) break;
+    if (got.data() != out.data() + done) {
+      std::copy(got.begin(), got.end(), out.begin() + done);
+    }
+    done += got.size();
+  }
+  out.resize(done);
+  return out;
+}
+
+Status WriteStringToFileAtomic(Env* env, const std::string& path,
+                               std::string_view data) {
+  std::string tmp = path + ".tmp" + std::to_string(env->Random64());
+  Status s = [&]() -> Status {
+    CKPT_ASSIGN_OR_RETURN(auto file, env->NewWritableFile(tmp));
+    CKPT_RETURN_IF_ERROR(file->Append(data));
+    CKPT_RETURN_IF_ERROR(file->Sync());
+    CKPT_RETURN_IF_ERROR(file->Close());
+    CKPT_RETURN_IF_ERROR(env->RenameFile(tmp, path));
+    std::string dir(Dirname(path));
+    return env->SyncDir(dir.empty() ? "." : dir);
+  }();
+  if (!s.ok() && env->FileExists(tmp)) env->DeleteFile(tmp).IgnoreError();
+  return s;
+}
+
+}  // namespace ckpt

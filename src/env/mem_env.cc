@@ -1,0 +1,232 @@
+// An in-memory Env for tests. It models durability the way a crash sees it:
+// a file's bytes survive DropUnsyncedData() only up to its last Sync(), and a
+// name (creation, rename, deletion) survives only once its directory was
+// synced with SyncDir().
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "ckpt/env.h"
+
+namespace ckpt {
+namespace {
+
+struct FileState {
+  std::mutex mu;
+  std::string data;
+  size_t synced_size = 0;
+};
+
+std::string Normalize(std::string_view path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '/' && !out.empty() && out.back() == '/') continue;
+    out += c;
+  }
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  if (out.rfind("./", 0) == 0) out = out.substr(2);
+  return out;
+}
+
+std::string DirOf(const std::string& path) {
+  std::string d(Dirname(path));
+  return d.empty() ? "." : d;
+}
+
+class MemRandomAccessFile : public RandomAccessFile {
+ public:
+  explicit MemRandomAccessFile(std::shared_ptr<FileState> f) : file_(std::move(f)) {
+    std::lock_guard<std::mutex> lock(file_->mu);
+    snapshot_ = file_->data;
+  }
+  Result<std::string_view> Read(uint64_t offset, size_t n, char*) const override {
+    if (offset >= snapshot_.size()) return std::string_view();
+    n = std::min<uint64_t>(n, snapshot_.size() - offset);
+    return std::string_view(snapshot_.data() + offset, n);
+  }
+  uint64_t Size() const override { return snapshot_.size(); }
+  const char* MappedData() const override { return snapshot_.data(); }
+
+ private:
+  std::shared_ptr<FileState> file_;
+  std::string snapshot_;
+};
+
+class MemWritableFile : public WritableFile {
+ public:
+  explicit MemWritableFile(std::shared_ptr<FileState> f) : file_(std::move(f)) {}
+  Status Append(std::string_view data) override {
+    if (closed_) return FailedPreconditionError("Append to a closed file");
+    std::lock_guard<std::mutex> lock(file_->mu);
+    file_->data.append(data.data(), data.size());
+    return Status::OK();
+  }
+  Status Flush() override { return Status::OK(); }
+  Status Sync() override {
+    std::lock_guard<std::mutex> lock(file_->mu);
+    file_->synced_size = file_->data.size();
+    return Status::OK();
+  }
+  Status Close() override {
+    closed_ = true;
+    return Status::OK();
+  }
+  uint64_t Tell() const override {
+    std::lock_guard<std::mutex> lock(file_->mu);
+    return file_->data.size();
+  }
+
+ private:
+  std::shared_ptr<FileState> file_;
+  bool closed_ = false;
+};
+
+class MemEnvImpl : public MemEnv {
+ public:
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find(Normalize(path));
+    if (it == files_.end()) {
+      if (dirs_.count(Normalize(path))) {
+        return InvalidArgumentError("'" + path + "' is a directory, not a file");
+      }
+      return NotFoundError("Could not open '" + path + "': No such file or directory");
+    }
+    return std::unique_ptr<RandomAccessFile>(new MemRandomAccessFile(it->second));
+  }
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string p = Normalize(path);
+    std::string dir = DirOf(p);
+    if (dir != "." && dir != "/" && !dirs_.count(dir)) {
+      return NotFoundError("Could not create '" + path + "': No such file or directory");
+    }
+    auto f = std::make_shared<FileState>();
+    files_[p] = f;
+    return std::unique_ptr<WritableFile>(new MemWritableFile(f));
+  }
+  bool FileExists(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string p = Normalize(path);
+    return files_.count(p) > 0 || dirs_.count(p) > 0;
+  }
+  Result<uint64_t> GetFileSize(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find(Normalize(path));
+    if (it == files_.end()) return NotFoundError("Could not stat '" + path + "': No such file");
+    std::lock_guard<std::mutex> flock(it->second->mu);
+    return static_cast<uint64_t>(it->second->data.size());
+  }
+  Result<double> GetModificationTime(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!files_.count(Normalize(path))) {
+      return NotFoundError("Could not stat '" + path + "': No such file");
+    }
+    return 0.0;
+  }
+  Result<std::vector<std::string>> GetChildren(const std::string& dir) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string d = Normalize(dir);
+    if (d != "." && d != "/" && !dirs_.count(d)) {
+      return NotFoundError("Could not list directory '" + dir + "': No such directory");
+    }
+    std::set<std::string> names;
+    auto collect = [&](const std::string& p) {
+      if (DirOf(p) == d) names.insert(std::string(Basename(p)));
+    };
+    for (const auto& [p, f] : files_) collect(p);
+    for (const auto& p : dirs_) collect(p);
+    return std::vector<std::string>(names.begin(), names.end());
+  }
+  bool IsDirectory(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string p = Normalize(path);
+    return p == "." || p == "/" || dirs_.count(p) > 0;
+  }
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find(Normalize(from));
+    if (it == files_.end()) {
+      return NotFoundError("Could not rename '" + from + "': No such file");
+    }
+    auto f = it->second;
+    files_.erase(it);
+    files_[Normalize(to)] = f;
+    return Status::OK();
+  }
+  Status DeleteFile(const std::string& path) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (files_.erase(Normalize(path)) == 0) {
+      return NotFoundError("Could not delete '" + path + "': No such file");
+    }
+    return Status::OK();
+  }
+  Status CreateDirs(const std::string& dir) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string d = Normalize(dir);
+    while (!d.empty() && d != "." && d != "/") {
+      dirs_.insert(d);
+      durable_dirs_.insert(d);
+      d = std::string(Dirname(d));
+    }
+    return Status::OK();
+  }
+  Status DeleteDir(const std::string& dir) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string d = Normalize(dir);
+    if (!dirs_.count(d)) return NotFoundError("No such directory '" + dir + "'");
+    for (const auto& [p, f] : files_) {
+      if (DirOf(p) == d) return FailedPreconditionError("Directory not empty: '" + dir + "'");
+    }
+    for (const auto& p : dirs_) {
+      if (DirOf(p) == d) return FailedPreconditionError("Directory not empty: '" + dir + "'");
+    }
+    dirs_.erase(d);
+    durable_dirs_.erase(d);
+    return Status::OK();
+  }
+  Status SyncDir(const std::string& dir) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string d = Normalize(dir);
+    for (auto it = durable_.begin(); it != durable_.end();) {
+      it = DirOf(it->first) == d ? durable_.erase(it) : std::next(it);
+    }
+    for (const auto& [p, f] : files_) {
+      if (DirOf(p) == d) durable_[p] = f;
+    }
+    return Status::OK();
+  }
+  uint64_t Random64() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return rng_();
+  }
+  double NowSeconds() override { return now_ += 1.0; }
+
+  void DropUnsyncedData() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    files_ = durable_;
+    dirs_ = durable_dirs_;
+    for (auto& [p, f] : files_) {
+      std::lock_guard<std::mutex> flock(f->mu);
+      f->data.resize(f->synced_size);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<FileState>> files_;
+  std::map<std::string, std::shared_ptr<FileState>> durable_;
+  std::set<std::string> dirs_;
+  std::set<std::string> durable_dirs_;
+  std::mt19937_64 rng_{42};
+  double now_ = 1.6e9;
+};
+
+}  // namespace
+
+std::unique_ptr<MemEnv> NewMemEnv() { return std::make_unique<MemEnvImpl>(); }
+
+}  // namespace ckpt

@@ -1,0 +1,120 @@
+#include "ckpt/tensor.h"
+
+#include <cstring>
+#include <limits>
+
+namespace ckpt {
+
+Result<TensorShape> TensorShape::Make(std::vector<int64_t> dims) {
+  int64_t n = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] < 0) {
+      return InvalidArgumentError("Invalid tensor shape: dimension " + std::to_string(i) +
+                                  " is " + std::to_string(dims[i]) + " (must be >= 0)");
+    }
+    if (dims[i] > 0 && n > std::numeric_limits<int64_t>::max() / dims[i]) {
+      return InvalidArgumentError("Invalid tensor shape: " +
+                                  TensorShape(dims).DebugString() +
+                                  " has more than 2^63 elements");
+    }
+    n *= dims[i];
+  }
+  return TensorShape(std::move(dims));
+}
+
+int64_t TensorShape::num_elements() const {
+  int64_t n = 1;
+  for (int64_t d : dims_) n *= d;
+  return n;
+}
+
+std::string TensorShape::DebugString() const {
+  std::string out = "[";
+  for (size_t i = 0; i < dims_.size(); ++i) {
+    if (i > 0) out += ",";
+    out += dims_[i] < 0 ? "?" : std::to_string(dims_[i]);
+  }
+  out += "]";
+  return out;
+}
+
+Tensor::Tensor() : dtype_(DataType::kInvalid) {}
+
+Result<Tensor> Tensor::Allocate(DataType dtype, TensorShape shape) {
+  if (!IsStorable(dtype)) {
+    return InvalidArgumentError("Cannot allocate a tensor of dtype " +
+                                std::string(DataTypeName(dtype)));
+  }
+  CKPT_ASSIGN_OR_RETURN(shape, TensorShape::Make(shape.dims()));
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  int64_t n = t.shape_.num_elements();
+  if (dtype == DataType::kString) {
+    t.strings_ = std::make_shared<std::vector<std::string>>(static_cast<size_t>(n));
+    return t;
+  }
+  size_t elem = DataTypeSize(dtype);
+  if (n > 0 && static_cast<uint64_t>(n) > std::numeric_limits<uint64_t>::max() / 2 / elem) {
+    return ResourceExhaustedError("Tensor of shape " + t.shape_.DebugString() +
+                                  " is too large to allocate");
+  }
+  size_t bytes = static_cast<size_t>(n) * elem;
+  // Value-initialised (zeroed); at least one byte so data() is never null.
+  t.owner_ = std::shared_ptr<char[]>(new (std::nothrow) char[bytes == 0 ? 1 : bytes]());
+  if (t.owner_ == nullptr) {
+    return ResourceExhaustedError("Out of memory allocating " + std::to_string(bytes) +
+                                  " bytes for a tensor of shape " + t.shape_.DebugString());
+  }
+  t.data_ = t.owner_.get();
+  return t;
+}
+
+Tensor Tensor::View(DataType dtype, TensorShape shape, const void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = static_cast<const char*>(data);
+  return t;
+}
+
+Result<Tensor> Tensor::FromStrings(TensorShape shape, std::vector<std::string> values) {
+  CKPT_ASSIGN_OR_RETURN(shape, TensorShape::Make(shape.dims()));
+  if (static_cast<int64_t>(values.size()) != shape.num_elements()) {
+    return InvalidArgumentError("String tensor of shape " + shape.DebugString() + " needs " +
+                                std::to_string(shape.num_elements()) + " values, got " +
+                                std::to_string(values.size()));
+  }
+  Tensor t;
+  t.dtype_ = DataType::kString;
+  t.shape_ = std::move(shape);
+  t.strings_ = std::make_shared<std::vector<std::string>>(std::move(values));
+  return t;
+}
+
+Tensor Tensor::StringScalar(std::string value) {
+  std::vector<std::string> v;
+  v.push_back(std::move(value));
+  return FromStrings(TensorShape(), std::move(v)).value();
+}
+
+size_t Tensor::byte_size() const {
+  return static_cast<size_t>(num_elements()) * DataTypeSize(dtype_);
+}
+
+Tensor Tensor::Copy() const {
+  if (dtype_ == DataType::kInvalid) return Tensor();
+  if (dtype_ == DataType::kString) return FromStrings(shape_, *strings_).value();
+  Tensor t = Allocate(dtype_, shape_).value();
+  if (byte_size() > 0) std::memcpy(t.mutable_data(), data_, byte_size());
+  return t;
+}
+
+bool Tensor::Equals(const Tensor& other) const {
+  if (dtype_ != other.dtype_ || shape_ != other.shape_) return false;
+  if (dtype_ == DataType::kString) return *strings_ == *other.strings_;
+  if (dtype_ == DataType::kInvalid) return true;
+  return byte_size() == 0 || std::memcmp(data_, other.data_, byte_size()) == 0;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,99 @@
+#include "testutil/testutil.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace ckpt::testing {
+
+std::string TestDataPath(const std::string& relative) {
+  return std::string(CKPT_TESTDATA_DIR) + "/" + relative;
+}
+
+std::string TempDir() {
+  static std::atomic<int> counter{0};
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string base = ::testing::TempDir();
+  std::string name = std::string("ckpt_") + (info ? info->test_suite_name() : "x") + "_" +
+                     (info ? info->name() : "y") + "_" + std::to_string(getpid()) + "_" +
+                     std::to_string(counter++);
+  for (char& c : name) {
+    if (c == '/') c = '_';
+  }
+  std::string dir = base + (base.empty() || base.back() == '/' ? "" : "/") + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+Tensor MakeTestTensor(DataType dtype, const TensorShape& shape, uint32_t seed) {
+  if (dtype == DataType::kString) {
+    std::vector<std::string> values(static_cast<size_t>(shape.num_elements()));
+    for (size_t i = 0; i < values.size(); ++i) {
+      std::string s;
+      size_t len = (i * 7 + seed) % 13;
+      for (size_t j = 0; j < len; ++j) s.push_back(static_cast<char>((seed + i * 31 + j * 17) & 0xff));
+      if (i % 3 == 0) s += std::string("\0\xff", 2);
+      values[i] = s;
+    }
+    return Tensor::FromStrings(shape, std::move(values)).value();
+  }
+  Tensor t = Tensor::Allocate(dtype, shape).value();
+  uint32_t x = seed * 2654435761u + 12345u;
+  for (size_t i = 0; i < t.byte_size(); ++i) {
+    x = x * 1103515245u + 12345u;
+    t.mutable_data()[i] = static_cast<char>(x >> 16);
+  }
+  if (dtype == DataType::kBool) {
+    for (size_t i = 0; i < t.byte_size(); ++i) t.mutable_data()[i] &= 1;
+  }
+  return t;
+}
+
+Status FaultInjectionEnv::Tick(const std::string& what) {
+  ++ops_;
+  int b = budget_.load();
+  if (b < 0) return Status::OK();
+  if (b == 0) return IoError("injected fault: " + what);
+  budget_ = b - 1;
+  return Status::OK();
+}
+
+namespace {
+class FaultyWritableFile : public WritableFile {
+ public:
+  FaultyWritableFile(FaultInjectionEnv* env, std::unique_ptr<WritableFile> f, std::string path)
+      : env_(env), f_(std::move(f)), path_(std::move(path)) {}
+  Status Append(std::string_view d) override {
+    CKPT_RETURN_IF_ERROR(env_->Tick("append to " + path_));
+    return f_->Append(d);
+  }
+  Status Flush() override { return f_->Flush(); }
+  Status Sync() override {
+    CKPT_RETURN_IF_ERROR(env_->Tick("sync " + path_));
+    return f_->Sync();
+  }
+  Status Close() override { return f_->Close(); }
+  uint64_t Tell() const override { return f_->Tell(); }
+
+ private:
+  FaultInjectionEnv* env_;
+  std::unique_ptr<WritableFile> f_;
+  std::string path_;
+};
+}  // namespace
+
+Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewWritableFile(const std::string& path) {
+  CKPT_RETURN_IF_ERROR(Tick("create " + path));
+  CKPT_ASSIGN_OR_RETURN(auto f, target()->NewWritableFile(path));
+  return std::unique_ptr<WritableFile>(new FaultyWritableFile(this, std::move(f), path));
+}
+Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
+  CKPT_RETURN_IF_ERROR(Tick("rename " + from));
+  return target()->RenameFile(from, to);
+}
+Status FaultInjectionEnv::SyncDir(const std::string& dir) {
+  CKPT_RETURN_IF_ERROR(Tick("sync dir " + dir));
+  return target()->SyncDir(dir);
+}
+
+}  // namespace ckpt::testing

@@ -1,0 +1,90 @@
+// Test helpers: Status matchers, tensor builders, a fault-injecting Env and
+// the location of TensorFlow-written golden files.
+#ifndef CKPT_TESTS_TESTUTIL_TESTUTIL_H_
+#define CKPT_TESTS_TESTUTIL_TESTUTIL_H_
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+
+#include "ckpt/env.h"
+#include "ckpt/status.h"
+#include "ckpt/tensor.h"
+
+namespace ckpt::testing {
+
+#define CKPT_ASSERT_OK(expr)                    \
+  do {                                          \
+    ::ckpt::Status s_ = (expr);                 \
+    ASSERT_TRUE(s_.ok()) << s_.ToString();      \
+  } while (0)
+#define CKPT_EXPECT_OK(expr)                    \
+  do {                                          \
+    ::ckpt::Status s_ = (expr);                 \
+    EXPECT_TRUE(s_.ok()) << s_.ToString();      \
+  } while (0)
+
+// `auto x = CKPT_ASSERT_OK_AND_GET(expr);` is not portable in gtest; use:
+#define CKPT_ASSERT_OK_AND_ASSIGN(lhs, expr)                          \
+  auto CKPT_CONCAT_(r_, __LINE__) = (expr);                           \
+  ASSERT_TRUE(CKPT_CONCAT_(r_, __LINE__).ok())                        \
+      << CKPT_CONCAT_(r_, __LINE__).status().ToString();              \
+  lhs = std::move(CKPT_CONCAT_(r_, __LINE__)).value()
+
+// Matches a Status (or Result) with the given code whose message contains
+// `substr`.
+MATCHER_P2(StatusIs, code, substr, "") {
+  const ::ckpt::Status& s = ::ckpt::testing::GetStatus(arg);
+  if (s.code() != code) {
+    *result_listener << "status is " << s.ToString();
+    return false;
+  }
+  if (s.message().find(substr) == std::string::npos) {
+    *result_listener << "message is \"" << s.message() << "\"";
+    return false;
+  }
+  return true;
+}
+inline const Status& GetStatus(const Status& s) { return s; }
+template <typename T>
+const Status& GetStatus(const Result<T>& r) {
+  return r.status();
+}
+
+// Absolute path of a TensorFlow-written test file (relative to
+// shared/testdata/tensorflow).
+std::string TestDataPath(const std::string& relative);
+
+// A fresh empty directory under the test's temp dir.
+std::string TempDir();
+
+// A deterministic tensor of any storable dtype and shape: element i has bytes
+// derived from (seed, i); strings vary in length and contain NUL and 0xff.
+Tensor MakeTestTensor(DataType dtype, const TensorShape& shape, uint32_t seed);
+
+// An Env that fails chosen operations: after `fail_after` successful
+// appends/renames/syncs (counted together), every one fails with IoError.
+class FaultInjectionEnv : public ForwardingEnv {
+ public:
+  explicit FaultInjectionEnv(Env* target) : ForwardingEnv(target) {}
+  // -1 disables failures.
+  void FailAfter(int n) { budget_ = n; }
+  int operations() const { return ops_; }
+
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
+  Status RenameFile(const std::string& from, const std::string& to) override;
+  Status SyncDir(const std::string& dir) override;
+
+  // Counts one operation; returns an error if the budget is spent.
+  Status Tick(const std::string& what);
+
+ private:
+  std::atomic<int> budget_{-1};
+  std::atomic<int> ops_{0};
+};
+
+}  // namespace ckpt::testing
+
+#endif  // CKPT_TESTS_TESTUTIL_TESTUTIL_H_
