@@ -33,6 +33,12 @@ namespace ckpt::testing {
       << CKPT_CONCAT_(r_, __LINE__).status().ToString();              \
   lhs = std::move(CKPT_CONCAT_(r_, __LINE__)).value()
 
+inline const Status& GetStatus(const Status& s) { return s; }
+template <typename T>
+const Status& GetStatus(const Result<T>& r) {
+  return r.status();
+}
+
 // Matches a Status (or Result) with the given code whose message contains
 // `substr`.
 MATCHER_P2(StatusIs, code, substr, "") {
@@ -46,11 +52,6 @@ MATCHER_P2(StatusIs, code, substr, "") {
     return false;
   }
   return true;
-}
-inline const Status& GetStatus(const Status& s) { return s; }
-template <typename T>
-const Status& GetStatus(const Result<T>& r) {
-  return r.status();
 }
 
 // Absolute path of a TensorFlow-written test file (relative to
