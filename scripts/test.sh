@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds ckpt and runs every test:
+#   1. unit tests (GoogleTest via ctest), Release-with-debug-info build in build/
+#   2. the same unit tests under AddressSanitizer + UBSan, in build-asan/
+#   3. the installed CMake package: a tiny consumer project does find_package(ckpt)
+#   4. interop tests against real TensorFlow (pytest, in a venv of test peers)
+# Installs its own dependencies first (scripts/deps.sh). Set CKPT_SKIP_ASAN=1
+# to skip step 2 while iterating.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=$(nproc)
+
+bash scripts/deps.sh --python
+venv=${CKPT_VENV:-$HOME/.cache/ckpt/venv}
+
+echo "== build (build/)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== unit tests"
+(cd build && ctest --output-on-failure -j"$jobs")
+
+if [ "${CKPT_SKIP_ASAN:-0}" != "1" ]; then
+  echo "== unit tests under AddressSanitizer + UBSan (build-asan/)"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCKPT_SANITIZE=ON \
+        -DCKPT_BUILD_BENCHMARKS=OFF -DCKPT_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build build-asan -j"$jobs"
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" -L unit)
+fi
+
+echo "== installed package (find_package(ckpt) from an install prefix)"
+prefix="$root/build/install-test/prefix"
+rm -rf "$root/build/install-test"
+cmake --install build --prefix "$prefix" >/dev/null
+cmake -S tests/install -B build/install-test/consumer -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build build/install-test/consumer -j"$jobs" >/dev/null
+"$root/build/install-test/consumer/consumer" "$root/build/install-test/ckpt"
+
+echo "== interop tests against TensorFlow"
+CKPT_BUILD_DIR="$root/build" TF_CPP_MIN_LOG_LEVEL=3 \
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/interop
