@@ -45,7 +45,8 @@ class CheckpointReader {
   // are folded into their full variable.
   virtual const std::vector<VariableInfo>& variables() const = 0;
   virtual bool HasTensor(std::string_view name) const = 0;
-  // NotFound "Key <name> not found in checkpoint" for an unknown name.
+  // NotFound for an unknown name, worded as TensorFlow words it: "Key <name>
+  // not found in checkpoint" (V2) or "<name> not found in checkpoint file" (V1).
   virtual Result<Tensor> GetTensor(std::string_view name) const = 0;
   // TensorFlow's listing, one "<name> (<DT_NAME>) <shape>" line per entry.
   virtual std::string DebugString() const = 0;

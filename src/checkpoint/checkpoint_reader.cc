@@ -3,6 +3,8 @@
 #include "ckpt/checkpoint_reader.h"
 
 #include <algorithm>
+#include <string>
+#include <unordered_set>
 
 #include "bundle/v1_reader.h"
 #include "checkpoint/checkpoint_state.h"
@@ -13,9 +15,15 @@ namespace {
 class V2CheckpointReader : public CheckpointReader {
  public:
   explicit V2CheckpointReader(std::unique_ptr<BundleReader> r) : reader_(std::move(r)) {
+    // Per-slice entries fold into their full entry. As TensorFlow's
+    // CheckpointReader does, hide exactly the keys that some entry's `slices`
+    // name, not every key starting with a 0 byte: a tensor may be named so.
+    std::unordered_set<std::string> slice_keys;
     for (const BundleEntry& e : reader_->entries()) {
-      // Per-slice entries (keys starting with a 0 byte) fold into their full entry.
-      if (!e.key.empty() && e.key[0] == '\0') continue;
+      for (const TensorSlice& s : e.slices) slice_keys.insert(EncodeTensorNameSlice(e.key, s));
+    }
+    for (const BundleEntry& e : reader_->entries()) {
+      if (slice_keys.count(e.key) > 0) continue;
       vars_.push_back({e.key, e.dtype, e.shape});
     }
   }
@@ -70,15 +78,19 @@ Result<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(const std::stri
     CKPT_ASSIGN_OR_RETURN(auto reader, BundleReader::Open(prefix, bo));
     return std::unique_ptr<CheckpointReader>(new V2CheckpointReader(std::move(reader)));
   }
-  if (CheckpointExists(env, prefix)) {
-    CKPT_ASSIGN_OR_RETURN(auto reader, V1Reader::Open(env, prefix));
-    return std::unique_ptr<CheckpointReader>(new V1CheckpointReader(prefix, std::move(reader)));
-  }
   std::string hint;
   for (const char* ext : {".index", ".meta", ".data-"}) {
     if (prefix.find(ext) != std::string::npos) {
       hint = " (pass the checkpoint prefix, without the " + std::string(ext) + "... extension)";
     }
+  }
+  if (CheckpointExists(env, prefix)) {
+    // "P.index" exists as a file, so it is tried as a V1 checkpoint; say
+    // what the user most likely meant when that fails.
+    auto reader = V1Reader::Open(env, prefix);
+    if (!reader.ok()) return Status(reader.status().code(), reader.status().message() + hint);
+    return std::unique_ptr<CheckpointReader>(
+        new V1CheckpointReader(prefix, std::move(reader).value()));
   }
   return NotFoundError("Unsuccessful TensorSliceReader constructor: Failed to find any matching "
                        "files for " + prefix + hint);

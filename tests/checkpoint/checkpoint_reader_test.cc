@@ -1,1 +1,292 @@
+// Tests for CheckpointReader: V2 prefixes, V1 files (golden and sharded),
+// directories resolved through their `checkpoint` state file, partitioned
+// variables, error messages, on both the in-memory and the POSIX Env.
+#include "ckpt/checkpoint_reader.h"
+
+#include <string>
+#include <vector>
+
+#include "ckpt/bundle.h"
+#include "ckpt/tensor_slice.h"
 #include "testutil/testutil.h"
+
+namespace ckpt {
+namespace {
+
+using ::ckpt::testing::MakeTestTensor;
+using ::ckpt::testing::StatusIs;
+using ::ckpt::testing::TempDir;
+using ::ckpt::testing::TestDataPath;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+const char kBadHalfPlusTwoDir[] =
+    "serving/tensorflow_serving/servables/tensorflow/testdata/bad_half_plus_two/00000123";
+const char kHalfPlusTwoShard[] =
+    "serving/tensorflow_serving/session_bundle/testdata/half_plus_two/00000123/"
+    "export-00000-of-00001";
+
+enum class EnvKind { kMem, kPosix };
+
+class CheckpointReaderTest : public ::testing::TestWithParam<EnvKind> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == EnvKind::kMem) {
+      mem_ = NewMemEnv();
+      env_ = mem_.get();
+      dir_ = "/mem/ckpt";
+      CKPT_ASSERT_OK(env_->CreateDirs(dir_));
+    } else {
+      env_ = Env::Posix();
+      dir_ = TempDir();
+    }
+    options_.env = env_;
+  }
+
+  std::string Path(const std::string& name) const { return JoinPath(dir_, name); }
+
+  // Writes a V2 bundle holding `tensors` (name, value) at `prefix`.
+  void WriteV2(const std::string& prefix, const std::vector<std::pair<std::string, Tensor>>& tensors) {
+    BundleWriterOptions wo;
+    wo.env = env_;
+    CKPT_ASSERT_OK_AND_ASSIGN(auto writer, BundleWriter::Create(prefix, wo));
+    for (const auto& [name, t] : tensors) CKPT_ASSERT_OK(writer->Add(name, t));
+    CKPT_ASSERT_OK(writer->Finish());
+  }
+
+  // Copies a golden file into this test's Env.
+  void CopyGolden(const std::string& relative, const std::string& to) {
+    CKPT_ASSERT_OK_AND_ASSIGN(std::string data,
+                              ReadFileToString(Env::Posix(), TestDataPath(relative)));
+    CKPT_ASSERT_OK(WriteStringToFileAtomic(env_, to, data));
+  }
+
+  void WriteState(const std::string& dir, const std::string& text) {
+    CKPT_ASSERT_OK(WriteStringToFileAtomic(env_, JoinPath(dir, "checkpoint"), text));
+  }
+
+  std::unique_ptr<MemEnv> mem_;
+  Env* env_ = nullptr;
+  std::string dir_;
+  CheckpointReaderOptions options_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Envs, CheckpointReaderTest,
+                         ::testing::Values(EnvKind::kMem, EnvKind::kPosix),
+                         [](const auto& info) {
+                           return info.param == EnvKind::kMem ? "Mem" : "Posix";
+                         });
+
+std::vector<std::string> Names(const CheckpointReader& r) {
+  std::vector<std::string> out;
+  for (const VariableInfo& v : r.variables()) out.push_back(v.name);
+  return out;
+}
+
+TEST_P(CheckpointReaderTest, V2Prefix) {
+  Tensor w = MakeTestTensor(DataType::kFloat, {2, 3}, 1);
+  Tensor step = Tensor::Scalar<int64_t>(1000);
+  Tensor s = Tensor::FromStrings({2}, {"x", std::string("\0y", 2)}).value();
+  const std::string prefix = Path("model.ckpt-1000");
+  WriteV2(prefix, {{"w", w}, {"global_step", step}, {"s", s}});
+
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(prefix, options_));
+  EXPECT_EQ(reader->format(), CheckpointReader::Format::kV2);
+  EXPECT_EQ(reader->prefix(), prefix);
+  EXPECT_THAT(Names(*reader), ElementsAre("global_step", "s", "w"));
+  EXPECT_EQ(reader->variables()[2].dtype, DataType::kFloat);
+  EXPECT_EQ(reader->variables()[2].shape, (TensorShape{2, 3}));
+  EXPECT_TRUE(reader->HasTensor("w"));
+  EXPECT_FALSE(reader->HasTensor("x"));
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor got, reader->GetTensor("w"));
+  EXPECT_TRUE(got.Equals(w));
+  CKPT_ASSERT_OK_AND_ASSIGN(got, reader->GetTensor("global_step"));
+  EXPECT_TRUE(got.Equals(step));
+  CKPT_ASSERT_OK_AND_ASSIGN(got, reader->GetTensor("s"));
+  EXPECT_TRUE(got.Equals(s));
+  EXPECT_EQ(reader->DebugString(),
+            "global_step (DT_INT64) []\ns (DT_STRING) [2]\nw (DT_FLOAT) [2,3]\n");
+}
+
+TEST_P(CheckpointReaderTest, MissingKeyIsNotFound) {
+  WriteV2(Path("m"), {{"a", Tensor::Scalar<float>(1)}});
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(Path("m"), options_));
+  EXPECT_THAT(reader->GetTensor("x"),
+              StatusIs(StatusCode::kNotFound, "Key x not found in checkpoint"));
+}
+
+TEST_P(CheckpointReaderTest, PartitionedVariablesFoldIntoFullNames) {
+  Tensor full = MakeTestTensor(DataType::kInt32, {4, 2}, 7);
+  const TensorShape shape = full.shape();
+  BundleWriterOptions wo;
+  wo.env = env_;
+  CKPT_ASSERT_OK_AND_ASSIGN(auto writer, BundleWriter::Create(Path("part"), wo));
+  CKPT_ASSERT_OK(writer->Add("bias", Tensor::Scalar<float>(0.25f)));
+  for (const char* text : {"0,1:-", "1,3:-"}) {
+    TensorSlice slice = TensorSlice::Parse(text).value();
+    Tensor piece = Tensor::Allocate(DataType::kInt32, slice.SliceShape(shape)).value();
+    CopySliceData(full, TensorSlice::Full(2), &piece, slice, shape);
+    CKPT_ASSERT_OK(writer->AddSlice("embedding", shape, slice, piece));
+  }
+  CKPT_ASSERT_OK(writer->Finish());
+
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(Path("part"), options_));
+  EXPECT_THAT(Names(*reader), ElementsAre("bias", "embedding"));
+  EXPECT_EQ(reader->variables()[1].shape, shape);
+  EXPECT_EQ(reader->variables()[1].dtype, DataType::kInt32);
+  EXPECT_TRUE(reader->HasTensor("embedding"));
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor got, reader->GetTensor("embedding"));
+  EXPECT_TRUE(got.Equals(full));
+}
+
+TEST_P(CheckpointReaderTest, DirectoryWithRelativeStatePaths) {
+  WriteV2(Path("model.ckpt-1"), {{"v", Tensor::Scalar<float>(1)}});
+  WriteV2(Path("model.ckpt-2"), {{"v", Tensor::Scalar<float>(2)}});
+  WriteState(dir_,
+             "model_checkpoint_path: \"model.ckpt-2\"\n"
+             "all_model_checkpoint_paths: \"model.ckpt-1\"\n"
+             "all_model_checkpoint_paths: \"model.ckpt-2\"\n");
+  for (const std::string& path : {dir_, dir_ + "/"}) {
+    SCOPED_TRACE(path);
+    CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(path, options_));
+    EXPECT_EQ(reader->prefix(), Path("model.ckpt-2"));
+    CKPT_ASSERT_OK_AND_ASSIGN(Tensor v, reader->GetTensor("v"));
+    EXPECT_TRUE(v.Equals(Tensor::Scalar<float>(2)));
+  }
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string latest, LatestCheckpoint(env_, dir_));
+  EXPECT_EQ(latest, Path("model.ckpt-2"));
+}
+
+TEST_P(CheckpointReaderTest, DirectoryWithAbsoluteStatePaths) {
+  WriteV2(Path("model.ckpt-1"), {{"v", Tensor::Scalar<float>(1)}});
+  WriteV2(Path("model.ckpt-2"), {{"v", Tensor::Scalar<float>(2)}});
+  WriteState(dir_, "model_checkpoint_path: \"" + Path("model.ckpt-1") + "\"\n");
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(dir_, options_));
+  EXPECT_EQ(reader->prefix(), Path("model.ckpt-1"));
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor v, reader->GetTensor("v"));
+  EXPECT_TRUE(v.Equals(Tensor::Scalar<float>(1)));
+}
+
+TEST_P(CheckpointReaderTest, MovedDirectoryFindsCheckpointBesideStateFile) {
+  WriteV2(Path("model.ckpt-5"), {{"v", Tensor::Scalar<float>(5)}});
+  WriteState(dir_, "model_checkpoint_path: \"/nonexistent/old/place/model.ckpt-5\"\n");
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(dir_, options_));
+  EXPECT_EQ(reader->prefix(), Path("model.ckpt-5"));
+}
+
+TEST_P(CheckpointReaderTest, DirectoryErrors) {
+  // No state file.
+  EXPECT_THAT(CheckpointReader::Open(dir_, options_),
+              StatusIs(StatusCode::kNotFound, "No checkpoint found in directory " + dir_));
+  // A state file naming a checkpoint that is gone.
+  WriteState(dir_, "model_checkpoint_path: \"model.ckpt-9\"\n");
+  EXPECT_THAT(CheckpointReader::Open(dir_, options_),
+              StatusIs(StatusCode::kNotFound, "model.ckpt-9"));
+}
+
+TEST_P(CheckpointReaderTest, MissingPrefixAndExtensionHints) {
+  EXPECT_THAT(CheckpointReader::Open(Path("nothing"), options_),
+              StatusIs(StatusCode::kNotFound, "Failed to find any matching files for"));
+  WriteV2(Path("model"), {{"a", Tensor::Scalar<float>(1)}});
+  // The user passed the index file instead of the prefix.
+  auto r = CheckpointReader::Open(MetaFilename(Path("model")), options_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("without the .index"));
+  EXPECT_THAT(CheckpointReader::Open(DataFilename(Path("model"), 0, 1), options_),
+              StatusIs(StatusCode::kDataLoss, "without the .data-"));
+  // A missing "model.index" file is NotFound, with the hint.
+  EXPECT_THAT(CheckpointReader::Open(Path("other.index"), options_),
+              StatusIs(StatusCode::kNotFound, "without the .index"));
+}
+
+TEST_P(CheckpointReaderTest, V1GoldenDirectoryWithMovedStatePath) {
+  // The state file names /tmp/bad_half_plus_two/00000123/export, which is
+  // gone; `export` sits beside the state file.
+  const std::string golden = std::string(kBadHalfPlusTwoDir);
+  std::string dir = TestDataPath(golden);
+  if (GetParam() == EnvKind::kMem) {
+    dir = Path("bad_half_plus_two");
+    CKPT_ASSERT_OK(env_->CreateDirs(dir));
+    CopyGolden(golden + "/checkpoint", JoinPath(dir, "checkpoint"));
+    CopyGolden(golden + "/export", JoinPath(dir, "export"));
+    CopyGolden(golden + "/export.meta", JoinPath(dir, "export.meta"));
+  }
+  ASSERT_FALSE(env_->FileExists("/tmp/bad_half_plus_two/00000123/export"));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(dir, options_));
+  EXPECT_EQ(reader->format(), CheckpointReader::Format::kV1);
+  EXPECT_EQ(reader->prefix(), JoinPath(dir, "export"));
+  EXPECT_THAT(Names(*reader), ElementsAre("Variable", "Variable_1"));
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor a, reader->GetTensor("Variable"));
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor b, reader->GetTensor("Variable_1"));
+  EXPECT_TRUE(a.Equals(Tensor::Scalar<float>(0.5f)));
+  EXPECT_TRUE(b.Equals(Tensor::Scalar<float>(2.0f)));
+  EXPECT_EQ(reader->DebugString(), "Variable (DT_FLOAT) []\nVariable_1 (DT_FLOAT) []\n");
+  EXPECT_THAT(reader->GetTensor("x"), StatusIs(StatusCode::kNotFound, "x not found in checkpoint"));
+  // The MetaGraphDef beside it is no checkpoint; the hint says so.
+  EXPECT_THAT(CheckpointReader::Open(JoinPath(dir, "export.meta"), options_),
+              StatusIs(StatusCode::kDataLoss, "without the .meta"));
+}
+
+TEST_P(CheckpointReaderTest, V1ShardPatternThroughStateFile) {
+  CopyGolden(kHalfPlusTwoShard, Path("export-00000-of-00001"));
+  const std::string pattern = "export-" + std::string(5, '?') + "-of-00001";
+  WriteState(dir_, "model_checkpoint_path: \"" + pattern + "\"\n");
+  for (const std::string& path : {dir_, Path(pattern), Path("export-00000-of-00001")}) {
+    SCOPED_TRACE(path);
+    CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(path, options_));
+    EXPECT_EQ(reader->format(), CheckpointReader::Format::kV1);
+    EXPECT_THAT(Names(*reader), ElementsAre("a", "b"));
+    EXPECT_TRUE(reader->HasTensor("b"));
+    EXPECT_FALSE(reader->HasTensor("c"));
+    CKPT_ASSERT_OK_AND_ASSIGN(Tensor a, reader->GetTensor("a"));
+    EXPECT_TRUE(a.Equals(Tensor::Scalar<float>(0.5f)));
+  }
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(dir_, options_));
+  EXPECT_EQ(reader->prefix(), Path(pattern));
+}
+
+// V2 wins when both a V2 index and a V1 file share the name (TF's rule).
+TEST_P(CheckpointReaderTest, V2PreferredOverV1WithSameName) {
+  CopyGolden(kHalfPlusTwoShard, Path("model"));
+  WriteV2(Path("model"), {{"v2_only", Tensor::Scalar<float>(1)}});
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(Path("model"), options_));
+  EXPECT_EQ(reader->format(), CheckpointReader::Format::kV2);
+  EXPECT_THAT(Names(*reader), ElementsAre("v2_only"));
+}
+
+TEST_P(CheckpointReaderTest, VerifyChecksumsOption) {
+  Tensor t = Tensor::FromVector<float>({4}, {1, 2, 3, 4});
+  WriteV2(Path("m"), {{"t", t}});
+  // Flip one byte of the tensor's data.
+  const std::string data_path = DataFilename(Path("m"), 0, 1);
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string data, ReadFileToString(env_, data_path));
+  ASSERT_EQ(data.size(), 16u);
+  data[5] ^= 0x40;
+  CKPT_ASSERT_OK(WriteStringToFileAtomic(env_, data_path, data));
+
+  CKPT_ASSERT_OK_AND_ASSIGN(auto checked, CheckpointReader::Open(Path("m"), options_));
+  EXPECT_THAT(checked->GetTensor("t"), StatusIs(StatusCode::kDataLoss, "Checksum does not match"));
+  options_.verify_checksums = false;
+  CKPT_ASSERT_OK_AND_ASSIGN(auto unchecked, CheckpointReader::Open(Path("m"), options_));
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor got, unchecked->GetTensor("t"));
+  EXPECT_FALSE(got.Equals(t));
+  EXPECT_EQ(got.flat<float>()[0], 1.0f);
+}
+
+TEST(CheckpointReaderOptionsTest, NullEnvIsInvalidArgument) {
+  CheckpointReaderOptions options;
+  options.env = nullptr;
+  EXPECT_THAT(CheckpointReader::Open("x", options),
+              StatusIs(StatusCode::kInvalidArgument, "env is null"));
+}
+
+// The golden V1 directory, read in place on the real file system.
+TEST(CheckpointReaderGoldenTest, DefaultEnvReadsGoldenDirectory) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader,
+                            CheckpointReader::Open(TestDataPath(kBadHalfPlusTwoDir)));
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor b, reader->GetTensor("Variable_1"));
+  EXPECT_TRUE(b.Equals(Tensor::Scalar<float>(2.0f)));
+}
+
+}  // namespace
+}  // namespace ckpt
