@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ckpt/bundle.h"
+#include "ckpt/checkpoint_state.h"
 #include "ckpt/env.h"
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
@@ -51,12 +52,6 @@ class CheckpointReader {
   // TensorFlow's listing, one "<name> (<DT_NAME>) <shape>" line per entry.
   virtual std::string DebugString() const = 0;
 };
-
-// Reads the `checkpoint` state file in `dir` (protobuf text format) and
-// returns its model_checkpoint_path, joined onto `dir` if relative, provided
-// the checkpoint's files exist (V2 .index or V1 file); NotFound otherwise.
-Result<std::string> LatestCheckpoint(Env* env, const std::string& dir,
-                                     const std::string& latest_filename = "checkpoint");
 
 }  // namespace ckpt
 

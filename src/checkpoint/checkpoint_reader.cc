@@ -7,7 +7,7 @@
 #include <unordered_set>
 
 #include "bundle/v1_reader.h"
-#include "checkpoint/checkpoint_state.h"
+#include "ckpt/checkpoint_state.h"
 
 namespace ckpt {
 namespace {

@@ -152,6 +152,11 @@ class MemEnvImpl : public MemEnv {
     if (it == files_.end()) {
       return NotFoundError("Could not rename '" + from + "': No such file");
     }
+    std::string to_dir = DirOf(Normalize(to));
+    if (to_dir != "." && to_dir != "/" && !dirs_.count(to_dir)) {
+      return NotFoundError("Could not rename '" + from + "' to '" + to +
+                           "': No such directory");
+    }
     auto f = it->second;
     files_.erase(it);
     files_[Normalize(to)] = f;
@@ -203,7 +208,11 @@ class MemEnvImpl : public MemEnv {
     std::lock_guard<std::mutex> lock(mu_);
     return rng_();
   }
-  double NowSeconds() override { return now_ += 1.0; }
+  // A deterministic clock: each call advances one second.
+  double NowSeconds() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return now_ += 1.0;
+  }
 
   void DropUnsyncedData() override {
     std::lock_guard<std::mutex> lock(mu_);
