@@ -1,8 +1,14 @@
 // ckpt: command-line tools for TensorFlow checkpoints.
+//
+// A thin dispatcher: every subcommand is a file pair tools/<name>.{h,cc}
+// registered below with one Add<Name>Command call (see command.h).
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string>
+#include <vector>
 
+#include "command.h"
 #include "inspect.h"
 
 int main(int argc, char** argv) {
@@ -10,6 +16,6 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   ckpt::tools::AddInspectCommand(&app, &std::cout, &std::cerr, &exit_code);
-  CLI11_PARSE(app, argc, argv);
-  return exit_code;
+  return ckpt::tools::RunApp(&app, std::vector<std::string>(argv + 1, argv + argc), std::cout,
+                             std::cerr, &exit_code);
 }

@@ -1,1 +1,924 @@
+// Tests of `ckpt inspect`, run in-process through CLI11. Expected texts of
+// values were produced by TensorFlow 2.21 / numpy 2.4 printing the same
+// arrays (python -m tensorflow.python.tools.inspect_checkpoint and print()).
+#include "inspect.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "ckpt/bundle.h"
+#include "ckpt/checkpoint_reader.h"
+#include "command.h"
 #include "testutil/testutil.h"
+
+namespace ckpt::tools {
+namespace {
+
+using ::ckpt::testing::MakeTestTensor;
+using ::ckpt::testing::StatusIs;
+using ::ckpt::testing::TempDir;
+using ::ckpt::testing::TestDataPath;
+using ::testing::HasSubstr;
+
+const char kMkl[] =
+    "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_mkl/"
+    "00000123/variables/variables";
+const char kRegression[] = "rust/examples/regression_savedmodel/variables/variables";
+const char kBadHalfPlusTwoDir[] =
+    "serving/tensorflow_serving/servables/tensorflow/testdata/bad_half_plus_two/00000123";
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `ckpt <args...>` with the same App setup as main.cc.
+CliResult RunCli(const std::vector<std::string>& args) {
+  CLI::App app{"ckpt"};
+  app.require_subcommand(1);
+  std::ostringstream out, err;
+  int exit_code = 0;
+  AddInspectCommand(&app, &out, &err, &exit_code);
+  CliResult r;
+  r.code = RunApp(&app, args, out, err, &exit_code);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+CliResult Inspect(const std::string& file, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"inspect", "--file_name=" + file};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return RunCli(args);
+}
+
+// ---------------------------------------------------------------------------
+// A minimal JSON parser, to read --json output back.
+
+struct Json {
+  enum Type { kNull, kBool, kNumber, kString, kArray, kObject } type = kNull;
+  bool b = false;
+  double number = 0;
+  std::string text;  // number literal or string value
+  std::vector<Json> array;
+  std::vector<std::pair<std::string, Json>> object;
+
+  const Json& operator[](const std::string& key) const {
+    for (const auto& [k, v] : object) {
+      if (k == key) return v;
+    }
+    static const Json kMissing;
+    ADD_FAILURE() << "missing key " << key;
+    return kMissing;
+  }
+  bool Has(const std::string& key) const {
+    for (const auto& kv : object) {
+      if (kv.first == key) return true;
+    }
+    return false;
+  }
+};
+
+class JsonParser {
+ public:
+  explicit JsonParser(std::string_view s) : s_(s) {}
+
+  bool Parse(Json* out) {
+    if (!Value(out)) return false;
+    Ws();
+    return pos_ == s_.size();
+  }
+
+ private:
+  void Ws() {
+    while (pos_ < s_.size() && std::strchr(" \t\r\n", s_[pos_]) != nullptr) ++pos_;
+  }
+  bool Lit(std::string_view w) {
+    if (s_.substr(pos_, w.size()) != w) return false;
+    pos_ += w.size();
+    return true;
+  }
+  static void AppendUtf8(uint32_t cp, std::string* out) {
+    if (cp < 0x80) {
+      out->push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out->push_back(static_cast<char>(0xc0 | (cp >> 6)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+      out->push_back(static_cast<char>(0xe0 | (cp >> 12)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    } else {
+      out->push_back(static_cast<char>(0xf0 | (cp >> 18)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    }
+  }
+  bool Hex4(uint32_t* v) {
+    if (pos_ + 4 > s_.size()) return false;
+    *v = 0;
+    for (int i = 0; i < 4; ++i) {
+      char c = s_[pos_++];
+      *v <<= 4;
+      if (c >= '0' && c <= '9') *v |= c - '0';
+      else if (c >= 'a' && c <= 'f') *v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') *v |= c - 'A' + 10;
+      else return false;
+    }
+    return true;
+  }
+  bool String(std::string* out) {
+    if (!Lit("\"")) return false;
+    while (pos_ < s_.size()) {
+      unsigned char c = s_[pos_++];
+      if (c == '"') return true;
+      if (c < 0x20) return false;  // raw control characters are invalid JSON
+      if (c != '\\') {
+        out->push_back(static_cast<char>(c));
+        continue;
+      }
+      if (pos_ >= s_.size()) return false;
+      char e = s_[pos_++];
+      switch (e) {
+        case '"': out->push_back('"'); break;
+        case '\\': out->push_back('\\'); break;
+        case '/': out->push_back('/'); break;
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        case 'u': {
+          uint32_t cp;
+          if (!Hex4(&cp)) return false;
+          if (cp >= 0xd800 && cp < 0xdc00) {
+            uint32_t lo;
+            if (!Lit("\\u") || !Hex4(&lo) || lo < 0xdc00 || lo > 0xdfff) return false;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+          }
+          AppendUtf8(cp, out);
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    return false;
+  }
+  bool Value(Json* v) {
+    Ws();
+    if (pos_ >= s_.size()) return false;
+    char c = s_[pos_];
+    if (c == '{') {
+      ++pos_;
+      v->type = Json::kObject;
+      Ws();
+      if (Lit("}")) return true;
+      while (true) {
+        Ws();
+        std::string key;
+        if (!String(&key)) return false;
+        Ws();
+        if (!Lit(":")) return false;
+        Json child;
+        if (!Value(&child)) return false;
+        v->object.emplace_back(std::move(key), std::move(child));
+        Ws();
+        if (Lit("}")) return true;
+        if (!Lit(",")) return false;
+      }
+    }
+    if (c == '[') {
+      ++pos_;
+      v->type = Json::kArray;
+      Ws();
+      if (Lit("]")) return true;
+      while (true) {
+        Json child;
+        if (!Value(&child)) return false;
+        v->array.push_back(std::move(child));
+        Ws();
+        if (Lit("]")) return true;
+        if (!Lit(",")) return false;
+      }
+    }
+    if (c == '"') {
+      v->type = Json::kString;
+      return String(&v->text);
+    }
+    if (Lit("true")) {
+      v->type = Json::kBool;
+      v->b = true;
+      return true;
+    }
+    if (Lit("false")) {
+      v->type = Json::kBool;
+      return true;
+    }
+    if (Lit("null")) return true;
+    size_t start = pos_;
+    if (s_[pos_] == '-') ++pos_;
+    while (pos_ < s_.size() && std::strchr("0123456789.eE+-", s_[pos_]) != nullptr) ++pos_;
+    if (pos_ == start) return false;
+    v->type = Json::kNumber;
+    v->text = std::string(s_.substr(start, pos_ - start));
+    char* end = nullptr;
+    v->number = std::strtod(v->text.c_str(), &end);
+    return end == v->text.c_str() + v->text.size();
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+Json ParseJsonOrFail(const std::string& s) {
+  Json j;
+  JsonParser p(s);
+  EXPECT_TRUE(p.Parse(&j)) << "not valid JSON: " << s;
+  return j;
+}
+
+std::vector<int64_t> ShapeOf(const Json& j) {
+  std::vector<int64_t> dims;
+  for (const Json& d : j.array) dims.push_back(static_cast<int64_t>(d.number));
+  return dims;
+}
+
+// Writes a bundle of the given tensors (in order) at a fresh prefix.
+std::string WriteBundle(const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  std::string prefix = TempDir() + "/model.ckpt-1";
+  auto writer = BundleWriter::Create(prefix);
+  EXPECT_TRUE(writer.ok()) << writer.status();
+  if (!writer.ok()) return prefix;
+  for (const auto& [name, t] : tensors) {
+    Status s = (*writer)->Add(name, t);
+    EXPECT_TRUE(s.ok()) << s;
+  }
+  Status s = (*writer)->Finish();
+  EXPECT_TRUE(s.ok()) << s;
+  return prefix;
+}
+
+Tensor Strings(TensorShape shape, std::vector<std::string> v) {
+  return Tensor::FromStrings(std::move(shape), std::move(v)).value();
+}
+
+// Raw tensor of 16-bit (or 8-bit) encoded elements.
+template <typename T>
+Tensor Raw(DataType dtype, TensorShape shape, const std::vector<T>& bits) {
+  Tensor t = Tensor::Allocate(dtype, std::move(shape)).value();
+  std::memcpy(t.mutable_data(), bits.data(), bits.size() * sizeof(T));
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+// TensorFlow-written golden checkpoints.
+
+TEST(InspectGoldenTest, DefaultPrintsDebugStringAndParamCount) {
+  CliResult r = Inspect(TestDataPath(kMkl));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "a (DT_FLOAT) []\n"
+            "b (DT_FLOAT) []\n"
+            "c (DT_FLOAT) []\n"
+            "conv2d/bias (DT_FLOAT) [1]\n"
+            "conv2d/kernel (DT_FLOAT) [1,1,1,1]\n"
+            "conv2d_1/bias (DT_FLOAT) [1]\n"
+            "conv2d_1/kernel (DT_FLOAT) [1,1,1,1]\n"
+            "conv2d_2/bias (DT_FLOAT) [1]\n"
+            "conv2d_2/kernel (DT_FLOAT) [1,1,1,1]\n"
+            "\n"
+            "# Total number of params: 9\n");
+}
+
+TEST(InspectGoldenTest, AllTensorNames) {
+  CliResult r = Inspect(TestDataPath(kMkl), {"--all_tensor_names"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "tensor_name:  a\n"
+            "tensor_name:  b\n"
+            "tensor_name:  c\n"
+            "tensor_name:  conv2d/bias\n"
+            "tensor_name:  conv2d/kernel\n"
+            "tensor_name:  conv2d_1/bias\n"
+            "tensor_name:  conv2d_1/kernel\n"
+            "tensor_name:  conv2d_2/bias\n"
+            "tensor_name:  conv2d_2/kernel\n"
+            "# Total number of params: 9\n");
+}
+
+const char kMklAllTensors[] =
+    "tensor_name:  a\n0.5\n"
+    "tensor_name:  b\n2.0\n"
+    "tensor_name:  c\n3.0\n"
+    "tensor_name:  conv2d/bias\n[0.]\n"
+    "tensor_name:  conv2d/kernel\n[[[[-0.52239597]]]]\n"
+    "tensor_name:  conv2d_1/bias\n[0.]\n"
+    "tensor_name:  conv2d_1/kernel\n[[[[-1.045112]]]]\n"
+    "tensor_name:  conv2d_2/bias\n[0.]\n"
+    "tensor_name:  conv2d_2/kernel\n[[[[1.5779432]]]]\n"
+    "# Total number of params: 9\n";
+
+TEST(InspectGoldenTest, AllTensors) {
+  CliResult r = Inspect(TestDataPath(kMkl), {"--all_tensors"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, kMklAllTensors);
+}
+
+TEST(InspectGoldenTest, FlagSpellingsAreEquivalent) {
+  const std::string file = TestDataPath(kMkl);
+  EXPECT_EQ(RunCli({"inspect", "--file_name", file, "--all_tensors"}).out, kMklAllTensors);
+  EXPECT_EQ(Inspect(file, {"--all_tensors=True"}).out, kMklAllTensors);
+  EXPECT_EQ(Inspect(file, {"--all_tensors", "true"}).out, kMklAllTensors);
+  const std::string listing = Inspect(file).out;
+  EXPECT_EQ(Inspect(file, {"--all_tensors=False"}).out, listing);
+  EXPECT_EQ(Inspect(file, {"--all_tensor_names=false"}).out, listing);
+  EXPECT_EQ(RunCli({"inspect", "--file_name", file, "--tensor_name", "b"}).out,
+            Inspect(file, {"--tensor_name=b"}).out);
+}
+
+TEST(InspectGoldenTest, TensorName) {
+  CliResult r = Inspect(TestDataPath(kMkl), {"--tensor_name=conv2d/kernel"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "tensor_name:  conv2d/kernel\n"
+            "[[[[-0.52239597]]]]\n"
+            "# Total number of params: 9\n");
+}
+
+TEST(InspectGoldenTest, Int64AndObjectGraphString) {
+  CliResult r = Inspect(TestDataPath(kRegression),
+                        {"--tensor_name=optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "tensor_name:  optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE\n0\n"
+            "# Total number of params: 7\n");
+  r = Inspect(TestDataPath(kRegression), {"--tensor_name=w/.ATTRIBUTES/VARIABLE_VALUE"});
+  EXPECT_THAT(r.out, HasSubstr("\n[0.20429754]\n"));
+  // The object graph is a serialized proto: a bytes literal with escapes.
+  r = Inspect(TestDataPath(kRegression), {"--tensor_name=_CHECKPOINTABLE_OBJECT_GRAPH"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\nb'\\n"));
+  EXPECT_THAT(r.out, HasSubstr("VARIABLE_VALUE"));
+}
+
+TEST(InspectGoldenTest, JsonListing) {
+  CliResult r = Inspect(TestDataPath(kMkl), {"--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = ParseJsonOrFail(r.out);
+  EXPECT_EQ(j["format"].text, "V2");
+  EXPECT_EQ(j["checkpoint"].text, TestDataPath(kMkl));
+  const Json& vars = j["variables"];
+  ASSERT_EQ(vars.array.size(), 9u);
+  EXPECT_EQ(vars.array[0]["name"].text, "a");
+  EXPECT_EQ(vars.array[0]["dtype"].text, "float");
+  EXPECT_TRUE(vars.array[0]["shape"].array.empty());
+  EXPECT_FALSE(vars.array[0].Has("values"));
+  EXPECT_EQ(vars.array[4]["name"].text, "conv2d/kernel");
+  EXPECT_EQ(ShapeOf(vars.array[4]["shape"]), (std::vector<int64_t>{1, 1, 1, 1}));
+}
+
+TEST(InspectGoldenTest, JsonValuesRoundTrip) {
+  CliResult r = Inspect(TestDataPath(kMkl), {"--json", "--all_tensors"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = ParseJsonOrFail(r.out);
+  const Json& vars = j["variables"];
+  ASSERT_EQ(vars.array.size(), 9u);
+  std::map<std::string, float> expected = {{"a", 0.5f},
+                                           {"b", 2.0f},
+                                           {"c", 3.0f},
+                                           {"conv2d/bias", 0.0f},
+                                           {"conv2d/kernel", -0.5223959684371948f},
+                                           {"conv2d_1/kernel", -1.0451120138168335f},
+                                           {"conv2d_2/kernel", 1.577943205833435f}};
+  for (const Json& v : vars.array) {
+    ASSERT_EQ(v["values"].array.size(), 1u) << v["name"].text;
+    auto it = expected.find(v["name"].text);
+    if (it == expected.end()) continue;
+    // %.9g round-trips float exactly.
+    EXPECT_EQ(static_cast<float>(v["values"].array[0].number), it->second) << it->first;
+  }
+}
+
+TEST(InspectGoldenTest, JsonSingleTensor) {
+  CliResult r = Inspect(TestDataPath(kMkl), {"--json", "--tensor_name", "conv2d_2/kernel"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\"name\": \"conv2d_2/kernel\", \"dtype\": \"float\", \"shape\": [1, 1, 1, 1], "
+            "\"values\": [1.57794321]}\n");
+}
+
+TEST(InspectGoldenTest, DirectoryResolvesToV1Checkpoint) {
+  CliResult r = Inspect(TestDataPath(kBadHalfPlusTwoDir), {"--json", "--all_tensors"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = ParseJsonOrFail(r.out);
+  EXPECT_EQ(j["format"].text, "V1");
+  EXPECT_THAT(j["checkpoint"].text, HasSubstr("export"));
+  const Json& vars = j["variables"];
+  ASSERT_EQ(vars.array.size(), 2u);
+  EXPECT_EQ(vars.array[0]["name"].text, "Variable");
+  EXPECT_EQ(vars.array[0]["values"].array[0].number, 0.5);
+  EXPECT_EQ(vars.array[1]["name"].text, "Variable_1");
+  EXPECT_EQ(vars.array[1]["values"].array[0].number, 2.0);
+
+  r = Inspect(TestDataPath(kBadHalfPlusTwoDir), {"--all_tensors"});
+  EXPECT_EQ(r.out,
+            "tensor_name:  Variable\n0.5\ntensor_name:  Variable_1\n2.0\n"
+            "# Total number of params: 2\n");
+}
+
+// ---------------------------------------------------------------------------
+// numpy formatting of every kind of value (expected strings from numpy 2.4).
+
+std::string Fmt(const Tensor& t, PrintOptions o = {}) { return FormatTensor(t, o); }
+
+TEST(FormatTensorTest, FloatScalars) {
+  EXPECT_EQ(Fmt(Tensor::Scalar(0.5f)), "0.5");
+  EXPECT_EQ(Fmt(Tensor::Scalar(2.0f)), "2.0");
+  EXPECT_EQ(Fmt(Tensor::Scalar(1e20f)), "1e+20");
+  EXPECT_EQ(Fmt(Tensor::Scalar(1.5e-5f)), "1.5e-05");
+  EXPECT_EQ(Fmt(Tensor::Scalar(-0.0f)), "-0.0");
+  EXPECT_EQ(Fmt(Tensor::Scalar(std::nanf(""))), "nan");
+  EXPECT_EQ(Fmt(Tensor::Scalar(-INFINITY)), "-inf");
+  EXPECT_EQ(Fmt(Tensor::Scalar(1e6f)), "1e+06");
+  EXPECT_EQ(Fmt(Tensor::Scalar(123456.7f)), "123456.7");
+  EXPECT_EQ(Fmt(Tensor::Scalar(0.1)), "0.1");
+  EXPECT_EQ(Fmt(Tensor::Scalar(1e16)), "1e+16");
+  EXPECT_EQ(Fmt(Tensor::Scalar(12345678.0)), "12345678.0");
+}
+
+TEST(FormatTensorTest, FloatArrays) {
+  EXPECT_EQ(Fmt(Tensor::FromVector<float>({3}, {0, 0.5f, 1})), "[0.  0.5 1. ]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<float>({4}, {1e-5f, 1, NAN, -INFINITY})),
+            "[1.e-05 1.e+00    nan   -inf]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<float>({2}, {NAN, INFINITY})), "[nan inf]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<float>({3}, {1e-9f, 1, 5})), "[1.e-09 1.e+00 5.e+00]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<double>({3}, {1e-10, 1.0, 123456789.0})),
+            "[1.00000000e-10 1.00000000e+00 1.23456789e+08]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<double>({5}, {0.1, 1.0 / 3, 2.0, -7.25, 1e-3})),
+            "[ 1.00000000e-01  3.33333333e-01  2.00000000e+00 -7.25000000e+00\n"
+            "  1.00000000e-03]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<float>({2}, {999999.f, 1e5f})), "[999999. 100000.]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<float>({2}, {1e6f, 1e5f})), "[1.e+06 1.e+05]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<float>({2, 0}, {})), "[]");
+}
+
+TEST(FormatTensorTest, FloatMatrixAlignsColumns) {
+  Tensor t = Tensor::FromVector<float>(
+      {4, 5}, {0.12573022f, -0.13210486f, 0.64042264f, 0.10490011f, -0.5356694f, 0.36159506f,
+               1.304f, 0.94708097f, -0.70373523f, -1.2654215f, -0.62327445f, 0.04132598f,
+               -2.3250308f, -0.21879166f, -1.245911f, -0.7322674f, -0.544259f, -0.31630015f,
+               0.41163054f, 1.0425134f});
+  EXPECT_EQ(Fmt(t),
+            "[[ 0.12573022 -0.13210486  0.64042264  0.10490011 -0.5356694 ]\n"
+            " [ 0.36159506  1.304       0.94708097 -0.70373523 -1.2654215 ]\n"
+            " [-0.62327445  0.04132598 -2.3250308  -0.21879166 -1.245911  ]\n"
+            " [-0.7322674  -0.544259   -0.31630015  0.41163054  1.0425134 ]]");
+}
+
+TEST(FormatTensorTest, LargeArraysAreSummarised) {
+  std::vector<float> v(2000);
+  for (int i = 0; i < 2000; ++i) v[i] = static_cast<float>(i);
+  EXPECT_EQ(Fmt(Tensor::FromVector<float>({40, 50}, v)),
+            "[[0.000e+00 1.000e+00 2.000e+00 ... 4.700e+01 4.800e+01 4.900e+01]\n"
+            " [5.000e+01 5.100e+01 5.200e+01 ... 9.700e+01 9.800e+01 9.900e+01]\n"
+            " [1.000e+02 1.010e+02 1.020e+02 ... 1.470e+02 1.480e+02 1.490e+02]\n"
+            " ...\n"
+            " [1.850e+03 1.851e+03 1.852e+03 ... 1.897e+03 1.898e+03 1.899e+03]\n"
+            " [1.900e+03 1.901e+03 1.902e+03 ... 1.947e+03 1.948e+03 1.949e+03]\n"
+            " [1.950e+03 1.951e+03 1.952e+03 ... 1.997e+03 1.998e+03 1.999e+03]]");
+  std::vector<int64_t> w(3000);
+  for (int i = 0; i < 3000; ++i) w[i] = i;
+  EXPECT_EQ(Fmt(Tensor::FromVector<int64_t>({3, 1000}, w)),
+            "[[   0    1    2 ...  997  998  999]\n"
+            " [1000 1001 1002 ... 1997 1998 1999]\n"
+            " [2000 2001 2002 ... 2997 2998 2999]]");
+  // Exactly at the threshold nothing is summarised.
+  PrintOptions o;
+  o.threshold = 3000;
+  EXPECT_EQ(Fmt(Tensor::FromVector<int64_t>({3, 1000}, w), o).find("..."), std::string::npos);
+}
+
+TEST(FormatTensorTest, Integers) {
+  EXPECT_EQ(Fmt(Tensor::FromVector<int32_t>({3}, {1, -20, 300})), "[  1 -20 300]");
+  EXPECT_EQ(Fmt(Tensor::Scalar<int64_t>(-5)), "-5");
+  EXPECT_EQ(Fmt(Tensor::FromVector<uint8_t>({2, 2}, {0, 255, 7, 8})), "[[  0 255]\n [  7   8]]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<int8_t>({2}, {-128, 127})), "[-128  127]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<uint64_t>({2}, {UINT64_MAX, 0})),
+            "[18446744073709551615                    0]");
+  std::vector<int64_t> v(24);
+  for (int i = 0; i < 24; ++i) v[i] = i;
+  EXPECT_EQ(Fmt(Tensor::FromVector<int64_t>({2, 3, 4}, v)),
+            "[[[ 0  1  2  3]\n  [ 4  5  6  7]\n  [ 8  9 10 11]]\n\n"
+            " [[12 13 14 15]\n  [16 17 18 19]\n  [20 21 22 23]]]");
+}
+
+TEST(FormatTensorTest, Rank4BlankLines) {
+  Tensor t = Tensor::FromVector<float>(
+      {2, 2, 2, 2}, {0.51190764f, 0.15659417f, 0.28087965f, -0.10410746f, -1.2526814f,
+                     1.4095237f, -1.0435919f, -0.87062633f, 0.65627056f, 0.1798748f, -0.796037f,
+                     -0.65754735f, -0.15869749f, -0.43608218f, 0.64652634f, -1.1642191f});
+  EXPECT_EQ(Fmt(t),
+            "[[[[ 0.51190764  0.15659417]\n"
+            "   [ 0.28087965 -0.10410746]]\n\n"
+            "  [[-1.2526814   1.4095237 ]\n"
+            "   [-1.0435919  -0.87062633]]]\n\n\n"
+            " [[[ 0.65627056  0.1798748 ]\n"
+            "   [-0.796037   -0.65754735]]\n\n"
+            "  [[-0.15869749 -0.43608218]\n"
+            "   [ 0.64652634 -1.1642191 ]]]]");
+}
+
+TEST(FormatTensorTest, Bools) {
+  EXPECT_EQ(Fmt(Tensor::FromVector<bool>({3}, {true, false, true})), "[ True False  True]");
+  EXPECT_EQ(Fmt(Tensor::FromVector<bool>({2}, {true, true})), "[ True  True]");
+  EXPECT_EQ(Fmt(Tensor::Scalar(false)), "False");
+}
+
+TEST(FormatTensorTest, Complex) {
+  Tensor c64 = Tensor::Allocate(DataType::kComplex64, TensorShape({2})).value();
+  float* f = c64.mutable_flat<float>();
+  f[0] = 1, f[1] = 2, f[2] = 3.5f, f[3] = -4;
+  EXPECT_EQ(Fmt(c64), "[1. +2.j 3.5-4.j]");
+  Tensor c128 = Tensor::Allocate(DataType::kComplex128, TensorShape({2, 2})).value();
+  double* d = c128.mutable_flat<double>();
+  double vals[] = {1, 2, NAN, 0, 0, 0, 0, 1e-6};
+  std::memcpy(d, vals, sizeof(vals));
+  EXPECT_EQ(Fmt(c128), "[[ 1.+2.e+00j nan+0.e+00j]\n [ 0.+0.e+00j  0.+1.e-06j]]");
+  Tensor s = Tensor::Allocate(DataType::kComplex64, TensorShape()).value();
+  s.mutable_flat<float>()[0] = 1, s.mutable_flat<float>()[1] = 2;
+  EXPECT_EQ(Fmt(s), "(1+2j)");
+  Tensor imag = Tensor::Allocate(DataType::kComplex128, TensorShape()).value();
+  imag.mutable_flat<double>()[1] = 2;
+  EXPECT_EQ(Fmt(imag), "2j");
+  imag.mutable_flat<double>()[0] = 1.5, imag.mutable_flat<double>()[1] = -0.25;
+  EXPECT_EQ(Fmt(imag), "(1.5-0.25j)");
+}
+
+TEST(FormatTensorTest, StringsAsPythonBytes) {
+  EXPECT_EQ(Fmt(Tensor::StringScalar("abc")), "b'abc'");
+  EXPECT_EQ(Fmt(Strings({4}, {"a", "bcd", std::string("x\0\xff'\"\n", 6), "it's"})),
+            "[b'a' b'bcd' b'x\\x00\\xff\\'\"\\n' b\"it's\"]");
+  EXPECT_EQ(Fmt(Strings({2, 3}, {std::string(30, 'a'), std::string(30, 'b'),
+                                 std::string(30, 'c'), "d", "e", "f"})),
+            "[[b'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' b'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'\n"
+            "  b'cccccccccccccccccccccccccccccc']\n"
+            " [b'd' b'e' b'f']]");
+}
+
+TEST(FormatTensorTest, HalfAndMlDtypes) {
+  // float16 0.1, 0.2, 1.5, 65504, -3
+  EXPECT_EQ(Fmt(Raw<uint16_t>(DataType::kHalf, {5}, {0x2e66, 0x3266, 0x3e00, 0x7bff, 0xc200})),
+            "[ 1.00e-01  2.00e-01  1.50e+00  6.55e+04 -3.00e+00]");
+  EXPECT_EQ(Fmt(Raw<uint16_t>(DataType::kHalf, {}, {0x2e66})), "0.1");
+  EXPECT_EQ(Fmt(Raw<uint16_t>(DataType::kHalf, {}, {0x63d0})), "1e+03");
+  // bfloat16 0.1, 0.2, 1.5, -1 (ml_dtypes prints with %g and no padding).
+  EXPECT_EQ(Fmt(Raw<uint16_t>(DataType::kBFloat16, {4}, {0x3dcd, 0x3e4d, 0x3fc0, 0xbf80})),
+            "[0.100098 0.200195 1.5 -1]");
+  EXPECT_EQ(Fmt(Raw<uint16_t>(DataType::kBFloat16, {}, {0x3f80})), "1");
+  // float8_e4m3fn 0.1, 0.2, 1.5 and float8_e5m2 0.1, 448, -2.
+  EXPECT_EQ(Fmt(Raw<uint8_t>(DataType::kFloat8E4M3FN, {3}, {0x1d, 0x25, 0x3c})),
+            "[0.101562 0.203125 1.5]");
+  EXPECT_EQ(Fmt(Raw<uint8_t>(DataType::kFloat8E5M2, {3}, {0x2e, 0x5f, 0xc0})),
+            "[0.09375 448 -2]");
+}
+
+TEST(FormatTensorTest, PrintOptions) {
+  Tensor t = Tensor::FromVector<float>({3}, {0.123456f, 1.5f, -2.0f});
+  PrintOptions o;
+  o.precision = 2;
+  EXPECT_EQ(Fmt(t, o), "[ 0.12  1.5  -2.  ]");
+  o = {};
+  o.sign = '+';
+  EXPECT_EQ(Fmt(Tensor::FromVector<int32_t>({3}, {1, -20, 300}), o), "[  +1  -20 +300]");
+  o = {};
+  o.suppress = true;
+  EXPECT_EQ(Fmt(Tensor::FromVector<float>({3}, {1e-9f, 1, 5}), o), "[0. 1. 5.]");
+  o = {};
+  o.threshold = 5;
+  o.edgeitems = 1;
+  std::vector<int32_t> v(10);
+  for (int i = 0; i < 10; ++i) v[i] = i * 11;
+  EXPECT_EQ(Fmt(Tensor::FromVector<int32_t>({10}, v), o), "[ 0 ... 99]");
+  o = {};
+  o.linewidth = 20;
+  EXPECT_EQ(Fmt(Tensor::FromVector<int32_t>({10}, v), o), "[ 0 11 22 33 44 55\n 66 77 88 99]");
+}
+
+TEST(SetPrintOptionTest, ParsesAndRejects) {
+  PrintOptions o;
+  CKPT_EXPECT_OK(SetPrintOption("threshold=5", &o));
+  EXPECT_EQ(o.threshold, 5);
+  CKPT_EXPECT_OK(SetPrintOption("suppress=True", &o));
+  EXPECT_TRUE(o.suppress);
+  CKPT_EXPECT_OK(SetPrintOption("nanstr=NaN", &o));
+  EXPECT_EQ(o.nanstr, "NaN");
+  EXPECT_THAT(SetPrintOption("bogus=1", &o),
+              StatusIs(StatusCode::kInvalidArgument, "'bogus' is not a valid printoption."));
+  EXPECT_THAT(SetPrintOption("threshold", &o),
+              StatusIs(StatusCode::kInvalidArgument, "is not in the form k=v"));
+  EXPECT_THAT(SetPrintOption("precision=x", &o), StatusIs(StatusCode::kInvalidArgument, "'x'"));
+  EXPECT_THAT(SetPrintOption("edgeitems=-1", &o), StatusIs(StatusCode::kInvalidArgument, ""));
+  EXPECT_THAT(SetPrintOption("suppress=maybe", &o), StatusIs(StatusCode::kInvalidArgument, ""));
+  EXPECT_THAT(SetPrintOption("floatmode=fixed", &o),
+              StatusIs(StatusCode::kInvalidArgument, "not supported"));
+}
+
+// ---------------------------------------------------------------------------
+// Checkpoints written with BundleWriter.
+
+TEST(InspectWrittenTest, EveryStorableDtype) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (DataType d : AllStorableTypes()) {
+    tensors.emplace_back("v_" + std::string(DataTypeName(d)),
+                         MakeTestTensor(d, TensorShape({2, 3}), 7));
+  }
+  const std::string prefix = WriteBundle(tensors);
+
+  CliResult text = Inspect(prefix, {"--all_tensors"});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_EQ(text.err, "");
+  for (const auto& [name, t] : tensors) {
+    EXPECT_THAT(text.out, HasSubstr("tensor_name:  " + name + "\n[[")) << name;
+  }
+  EXPECT_THAT(text.out, HasSubstr("# Total number of params: " +
+                                  std::to_string(6 * tensors.size()) + "\n"));
+
+  CliResult json = Inspect(prefix, {"--all_tensors", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  Json j = ParseJsonOrFail(json.out);
+  const Json& vars = j["variables"];
+  ASSERT_EQ(vars.array.size(), tensors.size());
+  std::map<std::string, Tensor> by_name(tensors.begin(), tensors.end());
+  for (const Json& v : vars.array) {
+    SCOPED_TRACE(v["name"].text);
+    const Tensor& t = by_name.at(v["name"].text);
+    EXPECT_EQ(v["dtype"].text, DataTypeName(t.dtype()));
+    EXPECT_EQ(ShapeOf(v["shape"]), (std::vector<int64_t>{2, 3}));
+    ASSERT_EQ(v["values"].array.size(), 6u);
+    for (size_t i = 0; i < 6; ++i) {
+      const Json& e = v["values"].array[i];
+      switch (t.dtype()) {
+        case DataType::kFloat: {
+          float x = t.flat<float>()[i];
+          if (std::isnan(x)) {
+            EXPECT_EQ(e.text, "nan");
+          } else if (std::isinf(x)) {
+            EXPECT_EQ(e.text, x < 0 ? "-inf" : "inf");
+          } else {
+            EXPECT_EQ(static_cast<float>(e.number), x);
+          }
+          break;
+        }
+        case DataType::kDouble: {
+          double x = t.flat<double>()[i];
+          if (std::isfinite(x)) EXPECT_EQ(e.number, x);
+          break;
+        }
+        case DataType::kInt64:
+          EXPECT_EQ(e.text, std::to_string(t.flat<int64_t>()[i]));
+          break;
+        case DataType::kUInt64:
+          EXPECT_EQ(e.text, std::to_string(t.flat<uint64_t>()[i]));
+          break;
+        case DataType::kInt32:
+          EXPECT_EQ(e.text, std::to_string(t.flat<int32_t>()[i]));
+          break;
+        case DataType::kBool:
+          EXPECT_EQ(e.type, Json::kBool);
+          EXPECT_EQ(e.b, t.flat<bool>()[i]);
+          break;
+        case DataType::kComplex64:
+        case DataType::kComplex128:
+          EXPECT_EQ(e.type, Json::kArray);
+          EXPECT_EQ(e.array.size(), 2u);
+          break;
+        case DataType::kString: {
+          // MakeTestTensor strings hold 0xff bytes or are plain ASCII.
+          const std::string& s = t.strings()[i];
+          if (s.find('\xff') != std::string::npos || s.find('\x80') != std::string::npos) {
+            EXPECT_EQ(e.type, Json::kObject);
+            EXPECT_TRUE(e.Has("base64"));
+          }
+          break;
+        }
+        default:
+          EXPECT_TRUE(e.type == Json::kNumber || e.type == Json::kString);
+      }
+    }
+  }
+}
+
+TEST(InspectWrittenTest, JsonExactValues) {
+  Tensor c = Tensor::Allocate(DataType::kComplex64, TensorShape({1})).value();
+  c.mutable_flat<float>()[0] = 1.5f;
+  c.mutable_flat<float>()[1] = -2;
+  const std::string prefix = WriteBundle({
+      {"b", Tensor::FromVector<bool>({2}, {true, false})},
+      {"c", c},
+      {"d", Tensor::FromVector<double>({3}, {0.1, NAN, -INFINITY})},
+      {"f", Tensor::FromVector<float>({2, 2}, {0.1f, INFINITY, -0.0f, 3})},
+      {"h", Raw<uint16_t>(DataType::kHalf, {1}, {0x2e66})},
+      {"i", Tensor::FromVector<int64_t>({2}, {INT64_MIN, INT64_MAX})},
+      {"s", Strings({3}, {"plain", std::string("nul\0x", 5), "\xff\xfe"})},
+  });
+  CliResult r = Inspect(prefix, {"--json", "--all_tensors"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\"checkpoint\": " + JsonString(prefix) +
+                ", \"format\": \"V2\", \"variables\": [\n"
+                "  {\"name\": \"b\", \"dtype\": \"bool\", \"shape\": [2], \"values\": [true, "
+                "false]},\n"
+                "  {\"name\": \"c\", \"dtype\": \"complex64\", \"shape\": [1], \"values\": "
+                "[[1.5, -2]]},\n"
+                "  {\"name\": \"d\", \"dtype\": \"double\", \"shape\": [3], \"values\": "
+                "[0.10000000000000001, \"nan\", \"-inf\"]},\n"
+                "  {\"name\": \"f\", \"dtype\": \"float\", \"shape\": [2, 2], \"values\": "
+                "[0.100000001, \"inf\", -0, 3]},\n"
+                "  {\"name\": \"h\", \"dtype\": \"half\", \"shape\": [1], \"values\": "
+                "[0.0999755859]},\n"
+                "  {\"name\": \"i\", \"dtype\": \"int64\", \"shape\": [2], \"values\": "
+                "[-9223372036854775808, 9223372036854775807]},\n"
+                "  {\"name\": \"s\", \"dtype\": \"string\", \"shape\": [3], \"values\": "
+                "[\"plain\", \"nul\\u0000x\", {\"base64\": \"//4=\"}]}\n"
+                "]}\n");
+  Json j = ParseJsonOrFail(r.out);
+  EXPECT_EQ(j["variables"].array[6]["values"].array[1].text, std::string("nul\0x", 5));
+}
+
+TEST(InspectWrittenTest, JsonEscapesNames) {
+  const std::string weird = std::string("q\"uote\\back\nline\ttab\x01") + "\xc3\xa9\xe2\x82\xac" +
+                            "\xf0\x9f\x98\x80";
+  const std::string prefix = WriteBundle({{weird, Tensor::Scalar(1.0f)}});
+  CliResult r = Inspect(prefix, {"--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("q\\\"uote\\\\back\\nline\\ttab\\u0001"));
+  Json j = ParseJsonOrFail(r.out);
+  EXPECT_EQ(j["variables"].array[0]["name"].text, weird);
+
+  r = Inspect(prefix, {"--json", "--tensor_name=" + weird});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json single = ParseJsonOrFail(r.out);
+  EXPECT_EQ(single["name"].text, weird);
+  EXPECT_EQ(single["values"].array[0].number, 1.0);
+}
+
+TEST(InspectWrittenTest, JsonIsNeverTruncated) {
+  std::vector<int32_t> v(5000);
+  for (int i = 0; i < 5000; ++i) v[i] = i;
+  const std::string prefix = WriteBundle({{"big", Tensor::FromVector<int32_t>({5000}, v)}});
+  CliResult r = Inspect(prefix, {"--json", "--tensor_name=big", "--printoptions", "threshold=3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = ParseJsonOrFail(r.out);
+  ASSERT_EQ(j["values"].array.size(), 5000u);
+  EXPECT_EQ(j["values"].array[4999].number, 4999);
+}
+
+TEST(InspectWrittenTest, PrintoptionsFlag) {
+  std::vector<int32_t> v(10);
+  for (int i = 0; i < 10; ++i) v[i] = i;
+  const std::string prefix = WriteBundle({{"x", Tensor::FromVector<int32_t>({10}, v)}});
+  CliResult r =
+      Inspect(prefix, {"--tensor_name=x", "--printoptions", "threshold=4", "edgeitems=2"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "tensor_name:  x\n[0 1 ... 8 9]\n# Total number of params: 10\n");
+  r = Inspect(prefix, {"--printoptions=threshold=4", "--tensor_name=x"});
+  EXPECT_EQ(r.out, "tensor_name:  x\n[0 1 2 ... 7 8 9]\n# Total number of params: 10\n");
+}
+
+TEST(InspectWrittenTest, StringsWithNulAndInvalidUtf8) {
+  const std::string prefix =
+      WriteBundle({{"s", Strings({2}, {std::string("a\0b", 3), "\x80\xff"})}});
+  CliResult r = Inspect(prefix, {"--all_tensors"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "tensor_name:  s\n[b'a\\x00b' b'\\x80\\xff']\n# Total number of params: 2\n");
+}
+
+TEST(InspectWrittenTest, DirectoryWithCheckpointFile) {
+  const std::string prefix = WriteBundle({{"v", Tensor::Scalar(0.25f)}});
+  const std::string dir = prefix.substr(0, prefix.rfind('/'));
+  {
+    std::ofstream f(dir + "/checkpoint");
+    f << "model_checkpoint_path: \"model.ckpt-1\"\n"
+         "all_model_checkpoint_paths: \"model.ckpt-1\"\n";
+  }
+  CliResult r = Inspect(dir, {"--all_tensors"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "tensor_name:  v\n0.25\n# Total number of params: 1\n");
+}
+
+// ---------------------------------------------------------------------------
+// Errors.
+
+TEST(InspectErrorTest, MissingFileName) {
+  CliResult r = RunCli({"inspect", "--all_tensors"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "Usage: inspect_checkpoint --file_name=checkpoint_file_name "
+            "[--tensor_name=tensor_to_print] [--all_tensors] [--all_tensor_names] "
+            "[--printoptions]\n");
+}
+
+TEST(InspectErrorTest, MissingCheckpoint) {
+  CliResult r = Inspect(TempDir() + "/nope/model.ckpt-5");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("V2 checkpoint")));
+}
+
+TEST(InspectErrorTest, IndexExtensionGetsPrefixHint) {
+  const std::string file = TestDataPath(kMkl) + ".index";
+  CliResult r = Inspect(file);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("It's likely that this is a V2 checkpoint"));
+  EXPECT_THAT(r.err, HasSubstr("--file_name=" + TestDataPath(kMkl) + "\n"));
+  r = Inspect(TestDataPath(kMkl) + ".data-00000-of-00001");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--file_name=" + TestDataPath(kMkl) + "\n"));
+}
+
+TEST(InspectErrorTest, UnknownTensor) {
+  CliResult r = Inspect(TestDataPath(kMkl), {"--tensor_name=nope"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("Tensor nope not found in checkpoint"));
+  r = Inspect(TestDataPath(kMkl), {"--tensor_name=nope", "--json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(InspectErrorTest, CorruptDataFileWritesNothingToStdout) {
+  std::vector<float> v(100, 1.5f);
+  const std::string prefix = WriteBundle({{"a", Tensor::Scalar(1.0f)},
+                                          {"z", Tensor::FromVector<float>({100}, v)}});
+  {
+    std::fstream f(DataFilename(prefix, 0, 1), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(50);
+    f.put('\x42');
+  }
+  // Listing does not read data and still works.
+  EXPECT_EQ(Inspect(prefix).code, 0);
+  for (auto extra : std::vector<std::vector<std::string>>{
+           {"--all_tensors"}, {"--tensor_name=z"}, {"--all_tensors", "--json"}}) {
+    CliResult r = Inspect(prefix, extra);
+    EXPECT_EQ(r.code, 1) << extra[0];
+    EXPECT_EQ(r.out, "") << extra[0];
+    EXPECT_THAT(r.err, HasSubstr("DATA_LOSS")) << extra[0];
+  }
+}
+
+TEST(InspectErrorTest, CorruptIndex) {
+  const std::string prefix = WriteBundle({{"a", Tensor::Scalar(1.0f)}});
+  {
+    std::ofstream f(MetaFilename(prefix), std::ios::binary | std::ios::trunc);
+    f << "garbage, not a table";
+  }
+  CliResult r = Inspect(prefix);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err, "");
+}
+
+TEST(InspectErrorTest, BadPrintoptionsExitWithUsageError) {
+  CliResult r = Inspect(TestDataPath(kMkl), {"--printoptions", "nosuchkey=1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("'nosuchkey' is not a valid printoption."));
+  r = Inspect(TestDataPath(kMkl), {"--printoptions", "threshold"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("not in the form k=v"));
+  r = Inspect(TestDataPath(kMkl), {"--printoptions", "precision=abc"});
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST(InspectErrorTest, CommandLineErrors) {
+  CliResult r = Inspect(TestDataPath(kMkl), {"--no_such_flag"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "");
+  r = Inspect(TestDataPath(kMkl), {"--all_tensors=maybe"});
+  EXPECT_EQ(r.code, 2);
+  r = RunCli({});
+  EXPECT_EQ(r.code, 2);
+  r = RunCli({"frobnicate"});
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST(InspectErrorTest, Help) {
+  CliResult r = RunCli({"inspect", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("--file_name"));
+  EXPECT_THAT(r.out, HasSubstr("--printoptions"));
+  EXPECT_THAT(r.out, HasSubstr("--json"));
+}
+
+}  // namespace
+}  // namespace ckpt::tools
