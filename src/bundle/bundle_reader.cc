@@ -3,6 +3,7 @@
 // before trusting it.
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "bundle/bundle_internal.h"
@@ -18,7 +19,8 @@ struct BundleReader::Impl {
   tensorflow::BundleHeaderProto header;
   std::vector<BundleEntry> entries;  // sorted by key
   mutable std::mutex mu;
-  mutable std::vector<std::unique_ptr<RandomAccessFile>> shards;
+  // Opened lazily; a map because num_shards comes from the (untrusted) file.
+  mutable std::map<int, std::unique_ptr<RandomAccessFile>> shards;
 
   const BundleEntry* Find(std::string_view key) const {
     auto it = std::lower_bound(entries.begin(), entries.end(), key,
@@ -61,7 +63,10 @@ struct BundleReader::Impl {
     if (static_cast<uint64_t>(e.offset) > fsize ||
         static_cast<uint64_t>(e.size) > fsize - static_cast<uint64_t>(e.offset)) {
       return DataLossError("Tensor \"" + e.key + "\" claims bytes [" + std::to_string(e.offset) +
-                           ", " + std::to_string(e.offset + e.size) + ") but data file " +
+                           ", " +
+                           std::to_string(static_cast<uint64_t>(e.offset) +
+                                          static_cast<uint64_t>(e.size)) +
+                           ") but data file " +
                            ShardPath(e.shard_id) + " has only " + std::to_string(fsize) +
                            " bytes (truncated file?)");
     }
@@ -74,7 +79,15 @@ struct BundleReader::Impl {
                                 std::string(DataTypeName(e.dtype)) +
                                 ", which ckpt cannot read");
     }
-    if (e.dtype == DataType::kString) return Status::OK();
+    if (e.dtype == DataType::kString) {
+      // Each element takes at least one length byte: bounds the allocation.
+      if (static_cast<uint64_t>(e.shape.num_elements()) > static_cast<uint64_t>(e.size)) {
+        return DataLossError("Invalid size in bundle entry: key " + e.key + "; stored size " +
+                             std::to_string(e.size) + " cannot hold " +
+                             std::to_string(e.shape.num_elements()) + " strings");
+      }
+      return Status::OK();
+    }
     // The entry's size must match its shape; checked in 128-bit-safe order.
     uint64_t elem = DataTypeSize(e.dtype);
     uint64_t n = static_cast<uint64_t>(e.shape.num_elements());
@@ -121,6 +134,7 @@ struct BundleReader::Impl {
 
   Result<Tensor> ReadEntry(const BundleEntry& e) const {
     CKPT_RETURN_IF_ERROR(CheckFixedSize(e));
+    CKPT_RETURN_IF_ERROR(Locate(e).status());  // before allocating
     CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(e.dtype, e.shape));
     CKPT_RETURN_IF_ERROR(ReadEntryInto(e, &t));
     return t;
@@ -128,18 +142,20 @@ struct BundleReader::Impl {
 
   // A partitioned entry's shape is only trusted as far as its stored slices
   // back it: this keeps a lying shape from driving a huge allocation.
-  Status CheckSlicesBackShape(const BundleEntry& full) const {
+  // `needed` is the number of elements the caller will allocate.
+  Status CheckSlicesBackShape(const BundleEntry& full, int64_t needed) const {
     uint64_t stored = 0;
     for (const TensorSlice& sl : full.slices) {
       const BundleEntry* se = Find(EncodeTensorNameSlice(full.key, sl));
-      if (se != nullptr) stored += static_cast<uint64_t>(se->size);
+      if (se == nullptr) continue;
+      CKPT_RETURN_IF_ERROR(Locate(*se).status());  // sizes bounded by the file
+      stored += static_cast<uint64_t>(se->size);
     }
     uint64_t elem = std::max<size_t>(DataTypeSize(full.dtype), 1);
-    if (static_cast<uint64_t>(full.shape.num_elements()) > stored / elem) {
+    if (static_cast<uint64_t>(needed) > stored / elem) {
       return InvalidArgumentError("Does not have sufficient slices for partitioned tensor " +
-                                  full.key + ": shape " + full.shape.DebugString() + " needs " +
-                                  std::to_string(full.shape.num_elements()) +
-                                  " elements but its slices store " + std::to_string(stored) +
+                                  full.key + ": shape " + full.shape.DebugString() + ": the read needs " +
+                                  std::to_string(needed) + " elements but its slices store " + std::to_string(stored) +
                                   " bytes");
     }
     return Status::OK();
@@ -231,7 +247,6 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(std::string prefix,
                                              std::move(key), proto, impl->header.num_shards()));
     impl->entries.push_back(std::move(e));
   }
-  impl->shards.resize(static_cast<size_t>(impl->header.num_shards()));
   return std::unique_ptr<BundleReader>(new BundleReader(std::move(impl)));
 }
 
@@ -253,7 +268,7 @@ Result<const BundleEntry*> BundleReader::Lookup(std::string_view key) const {
 Result<Tensor> BundleReader::Read(std::string_view key) const {
   CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
   if (e->slices.empty()) return impl_->ReadEntry(*e);
-  CKPT_RETURN_IF_ERROR(impl_->CheckSlicesBackShape(*e));
+  CKPT_RETURN_IF_ERROR(impl_->CheckSlicesBackShape(*e, e->shape.num_elements()));
   CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(e->dtype, e->shape));
   CKPT_RETURN_IF_ERROR(impl_->ReadPartitioned(*e, TensorSlice::Full(e->shape.rank()), &t));
   return t;
@@ -290,7 +305,13 @@ Result<Tensor> BundleReader::ReadSlice(std::string_view key, const TensorSlice& 
     return UnimplementedError("ReadSlice(\"" + e->key + "\"): dtype " +
                               std::string(DataTypeName(e->dtype)) + " cannot be sliced");
   }
-  if (!e->slices.empty()) CKPT_RETURN_IF_ERROR(impl_->CheckSlicesBackShape(*e));
+  if (!e->slices.empty()) {
+    CKPT_RETURN_IF_ERROR(
+        impl_->CheckSlicesBackShape(*e, slice.SliceShape(e->shape).num_elements()));
+  } else {
+    CKPT_RETURN_IF_ERROR(impl_->CheckFixedSize(*e));
+    CKPT_RETURN_IF_ERROR(impl_->Locate(*e).status());  // before allocating
+  }
   CKPT_ASSIGN_OR_RETURN(Tensor out, Tensor::Allocate(e->dtype, slice.SliceShape(e->shape)));
   if (!e->slices.empty()) {
     CKPT_RETURN_IF_ERROR(impl_->ReadPartitioned(*e, slice, &out));

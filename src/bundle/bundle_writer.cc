@@ -5,9 +5,12 @@
 //      and renamed to P.index; then the directory is synced.
 // Until step 3's rename a reader sees no bundle (or the previous one): the
 // appearance of P.index is the commit point. On any error, and when a writer
-// is destroyed unfinished, the temporary files are deleted.
+// is destroyed unfinished, the temporary files are deleted; if Finish fails
+// after renaming (e.g. the directory sync fails), it deletes the renamed files
+// again, so an error never leaves a published bundle.
 #include <cstring>
 #include <map>
+#include <vector>
 
 #include "bundle/bundle_internal.h"
 #include "crc/crc32c.h"
@@ -175,6 +178,9 @@ Status BundleWriter::Finish() {
   Impl& r = *impl_;
   if (r.finished) return FailedPreconditionError("BundleWriter::Finish called twice");
   Status s = r.status;
+  // Names published so far; unpublished again if a later step fails, so that
+  // an error always means "no bundle".
+  std::vector<std::string> published;
   if (s.ok()) {
     s = [&]() -> Status {
       if (r.options.sync) CKPT_RETURN_IF_ERROR(r.data->Sync());
@@ -182,6 +188,7 @@ Status BundleWriter::Finish() {
       r.data.reset();
       CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.data_tmp, r.data_path));
       r.data_tmp.clear();
+      published.push_back(r.data_path);
 
       r.index_tmp = r.index_path + ".tempstate" + std::to_string(r.env->Random64());
       CKPT_ASSIGN_OR_RETURN(auto index, r.env->NewWritableFile(r.index_tmp));
@@ -200,6 +207,7 @@ Status BundleWriter::Finish() {
       CKPT_RETURN_IF_ERROR(index->Close());
       CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.index_tmp, r.index_path));
       r.index_tmp.clear();
+      published.push_back(r.index_path);
       if (r.options.sync) {
         std::string dir(Dirname(r.prefix));
         CKPT_RETURN_IF_ERROR(r.env->SyncDir(dir.empty() ? "." : dir));
@@ -210,6 +218,10 @@ Status BundleWriter::Finish() {
   r.finished = true;
   if (!s.ok()) {
     r.RemoveTemps();
+    // Index first: its disappearance un-commits the bundle.
+    for (auto it = published.rbegin(); it != published.rend(); ++it) {
+      r.env->DeleteFile(*it).IgnoreError();
+    }
     return s.WithContext("Could not write checkpoint " + r.prefix);
   }
   return s;
