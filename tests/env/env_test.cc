@@ -1,1 +1,466 @@
+#include "ckpt/env.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
 #include "testutil/testutil.h"
+
+namespace ckpt {
+namespace {
+
+using ::ckpt::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+enum class EnvKind { kPosix, kMem };
+
+std::string KindName(const ::testing::TestParamInfo<EnvKind>& info) {
+  return info.param == EnvKind::kPosix ? "Posix" : "Mem";
+}
+
+// The same suite runs over the real file system (in a fresh temp dir) and
+// over a MemEnv (in a directory created there).
+class EnvTest : public ::testing::TestWithParam<EnvKind> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == EnvKind::kPosix) {
+      env_ = Env::Posix();
+      root_ = testing::TempDir();
+    } else {
+      mem_ = NewMemEnv();
+      env_ = mem_.get();
+      root_ = "/mem/root";
+      CKPT_ASSERT_OK(env_->CreateDirs(root_));
+    }
+  }
+
+  std::string Path(const std::string& name) const { return JoinPath(root_, name); }
+
+  void Write(const std::string& path, std::string_view data, bool sync = true) {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile(path));
+    CKPT_ASSERT_OK(f->Append(data));
+    if (sync) CKPT_ASSERT_OK(f->Sync());
+    CKPT_ASSERT_OK(f->Close());
+  }
+
+  std::string Read(const std::string& path) {
+    auto r = ReadFileToString(env_, path);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : std::string("<error>");
+  }
+
+  std::vector<std::string> Children(const std::string& dir) {
+    auto r = env_->GetChildren(dir);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return {};
+    std::vector<std::string> v = *r;
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+
+  Env* env_ = nullptr;
+  std::unique_ptr<MemEnv> mem_;
+  std::string root_;
+};
+
+TEST_P(EnvTest, WriteThenRead) {
+  const std::string p = Path("f.txt");
+  EXPECT_FALSE(env_->FileExists(p));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile(p));
+  EXPECT_EQ(f->Tell(), 0u);
+  CKPT_ASSERT_OK(f->Append("hello "));
+  EXPECT_EQ(f->Tell(), 6u);
+  CKPT_ASSERT_OK(f->Append(std::string_view("wor\0ld", 6)));
+  EXPECT_EQ(f->Tell(), 12u);
+  CKPT_ASSERT_OK(f->Flush());
+  CKPT_ASSERT_OK(f->Sync());
+  CKPT_ASSERT_OK(f->Close());
+  EXPECT_TRUE(env_->FileExists(p));
+  EXPECT_FALSE(env_->IsDirectory(p));
+  CKPT_ASSERT_OK_AND_ASSIGN(uint64_t size, env_->GetFileSize(p));
+  EXPECT_EQ(size, 12u);
+  EXPECT_EQ(Read(p), std::string("hello wor\0ld", 12));
+}
+
+TEST_P(EnvTest, AppendAfterCloseFails) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile(Path("c")));
+  CKPT_ASSERT_OK(f->Append("x"));
+  CKPT_ASSERT_OK(f->Close());
+  EXPECT_FALSE(f->Append("y").ok());
+  EXPECT_EQ(Read(Path("c")), "x");
+}
+
+TEST_P(EnvTest, RandomAccessReads) {
+  const std::string p = Path("r");
+  std::string data;
+  for (int i = 0; i < 1000; ++i) data.push_back(static_cast<char>(i * 7));
+  Write(p, data);
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewRandomAccessFile(p));
+  EXPECT_EQ(f->Size(), 1000u);
+  std::string scratch(1000, '\0');
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string_view got, f->Read(10, 20, scratch.data()));
+  EXPECT_EQ(got, std::string_view(data).substr(10, 20));
+  // Short read at the end of the file.
+  CKPT_ASSERT_OK_AND_ASSIGN(got, f->Read(990, 100, scratch.data()));
+  EXPECT_EQ(got, std::string_view(data).substr(990));
+  // At and past the end: empty.
+  CKPT_ASSERT_OK_AND_ASSIGN(got, f->Read(1000, 10, scratch.data()));
+  EXPECT_TRUE(got.empty());
+  CKPT_ASSERT_OK_AND_ASSIGN(got, f->Read(5000, 10, scratch.data()));
+  EXPECT_TRUE(got.empty());
+  CKPT_ASSERT_OK_AND_ASSIGN(got, f->Read(0, 0, scratch.data()));
+  EXPECT_TRUE(got.empty());
+}
+
+TEST_P(EnvTest, ConcurrentReads) {
+  const std::string p = Path("cr");
+  std::string data(64 * 1024, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i ^ (i >> 8));
+  Write(p, data);
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewRandomAccessFile(p));
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::string scratch(4096, '\0');
+      for (int i = 0; i < 200; ++i) {
+        uint64_t off = static_cast<uint64_t>((i * 977 + t * 131) % (data.size() - 4096));
+        auto got = f->Read(off, 4096, scratch.data());
+        if (!got.ok() || *got != std::string_view(data).substr(off, 4096)) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+TEST_P(EnvTest, LargeAppendsRoundTrip) {
+  // Mixed small and large appends (the POSIX writer buffers 1 MiB).
+  const std::string p = Path("big");
+  std::string expected;
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile(p));
+  uint32_t x = 1;
+  for (size_t n : {size_t{10}, size_t{1} << 20, size_t{3}, (size_t{1} << 20) - 5, size_t{2} << 20,
+                   size_t{1}}) {
+    std::string chunk(n, '\0');
+    for (char& c : chunk) {
+      x = x * 1103515245u + 12345u;
+      c = static_cast<char>(x >> 16);
+    }
+    CKPT_ASSERT_OK(f->Append(chunk));
+    expected += chunk;
+    EXPECT_EQ(f->Tell(), expected.size());
+  }
+  CKPT_ASSERT_OK(f->Close());
+  EXPECT_EQ(Read(p), expected);
+}
+
+TEST_P(EnvTest, NewWritableFileTruncates) {
+  const std::string p = Path("t");
+  Write(p, "a long first version");
+  Write(p, "short");
+  EXPECT_EQ(Read(p), "short");
+}
+
+TEST_P(EnvTest, EmptyFile) {
+  const std::string p = Path("empty");
+  Write(p, "");
+  EXPECT_TRUE(env_->FileExists(p));
+  CKPT_ASSERT_OK_AND_ASSIGN(uint64_t size, env_->GetFileSize(p));
+  EXPECT_EQ(size, 0u);
+  EXPECT_EQ(Read(p), "");
+  CKPT_ASSERT_OK_AND_ASSIGN(auto m, env_->NewMappedFile(p));
+  EXPECT_EQ(m->Size(), 0u);
+}
+
+TEST_P(EnvTest, MissingFiles) {
+  const std::string p = Path("missing");
+  EXPECT_FALSE(env_->FileExists(p));
+  EXPECT_THAT(env_->NewRandomAccessFile(p), StatusIs(StatusCode::kNotFound, "missing"));
+  EXPECT_THAT(env_->NewMappedFile(p), StatusIs(StatusCode::kNotFound, "missing"));
+  EXPECT_THAT(env_->GetFileSize(p), StatusIs(StatusCode::kNotFound, "missing"));
+  EXPECT_THAT(env_->GetModificationTime(p), StatusIs(StatusCode::kNotFound, "missing"));
+  EXPECT_THAT(env_->DeleteFile(p), StatusIs(StatusCode::kNotFound, "missing"));
+  EXPECT_THAT(env_->RenameFile(p, Path("other")), StatusIs(StatusCode::kNotFound, "missing"));
+  EXPECT_THAT(ReadFileToString(env_, p), StatusIs(StatusCode::kNotFound, ""));
+  EXPECT_THAT(env_->NewWritableFile(Path("nodir/file")), StatusIs(StatusCode::kNotFound, ""));
+  EXPECT_THAT(env_->GetChildren(Path("nodir")), StatusIs(StatusCode::kNotFound, "nodir"));
+}
+
+TEST_P(EnvTest, OpeningADirectoryForReadingFails) {
+  CKPT_ASSERT_OK(env_->CreateDirs(Path("d")));
+  EXPECT_FALSE(env_->NewRandomAccessFile(Path("d")).ok());
+}
+
+TEST_P(EnvTest, ModificationTime) {
+  Write(Path("m"), "x");
+  CKPT_ASSERT_OK_AND_ASSIGN(double t, env_->GetModificationTime(Path("m")));
+  EXPECT_GE(t, 0.0);
+  EXPECT_GT(env_->NowSeconds(), 1e9);
+}
+
+TEST_P(EnvTest, RenameReplacesTarget) {
+  const std::string a = Path("a"), b = Path("b");
+  Write(a, "new");
+  Write(b, "old contents");
+  CKPT_ASSERT_OK(env_->RenameFile(a, b));
+  EXPECT_FALSE(env_->FileExists(a));
+  EXPECT_TRUE(env_->FileExists(b));
+  EXPECT_EQ(Read(b), "new");
+  EXPECT_THAT(Children(root_), ElementsAre("b"));
+}
+
+TEST_P(EnvTest, RenameAcrossDirectories) {
+  CKPT_ASSERT_OK(env_->CreateDirs(Path("x/y")));
+  Write(Path("a"), "payload");
+  CKPT_ASSERT_OK(env_->RenameFile(Path("a"), Path("x/y/a2")));
+  EXPECT_EQ(Read(Path("x/y/a2")), "payload");
+  EXPECT_FALSE(env_->FileExists(Path("a")));
+}
+
+TEST_P(EnvTest, RenameIntoMissingDirectoryFails) {
+  Write(Path("a"), "payload");
+  EXPECT_FALSE(env_->RenameFile(Path("a"), Path("nodir/a")).ok());
+  EXPECT_TRUE(env_->FileExists(Path("a")));
+  EXPECT_EQ(Read(Path("a")), "payload");
+}
+
+TEST_P(EnvTest, DeleteFile) {
+  Write(Path("d1"), "x");
+  Write(Path("d2"), "y");
+  CKPT_ASSERT_OK(env_->DeleteFile(Path("d1")));
+  EXPECT_FALSE(env_->FileExists(Path("d1")));
+  EXPECT_TRUE(env_->FileExists(Path("d2")));
+  EXPECT_THAT(Children(root_), ElementsAre("d2"));
+  EXPECT_THAT(env_->DeleteFile(Path("d1")), StatusIs(StatusCode::kNotFound, ""));
+}
+
+TEST_P(EnvTest, Directories) {
+  const std::string deep = Path("a/b/c");
+  EXPECT_FALSE(env_->IsDirectory(deep));
+  CKPT_ASSERT_OK(env_->CreateDirs(deep));
+  EXPECT_TRUE(env_->IsDirectory(Path("a")));
+  EXPECT_TRUE(env_->IsDirectory(Path("a/b")));
+  EXPECT_TRUE(env_->IsDirectory(deep));
+  EXPECT_TRUE(env_->FileExists(deep));
+  // Idempotent.
+  CKPT_ASSERT_OK(env_->CreateDirs(deep));
+  CKPT_ASSERT_OK(env_->CreateDirs(Path("a")));
+  // Not empty: cannot delete.
+  EXPECT_FALSE(env_->DeleteDir(Path("a/b")).ok());
+  EXPECT_TRUE(env_->IsDirectory(Path("a/b")));
+  Write(JoinPath(deep, "f"), "z");
+  EXPECT_FALSE(env_->DeleteDir(deep).ok());
+  EXPECT_TRUE(env_->IsDirectory(deep));
+  CKPT_ASSERT_OK(env_->DeleteFile(JoinPath(deep, "f")));
+  CKPT_ASSERT_OK(env_->DeleteDir(deep));
+  EXPECT_FALSE(env_->IsDirectory(deep));
+  EXPECT_FALSE(env_->FileExists(deep));
+  CKPT_ASSERT_OK(env_->DeleteDir(Path("a/b")));
+  CKPT_ASSERT_OK(env_->DeleteDir(Path("a")));
+  EXPECT_FALSE(env_->DeleteDir(Path("a")).ok());
+  CKPT_ASSERT_OK(env_->SyncDir(root_));
+}
+
+TEST_P(EnvTest, GetChildren) {
+  EXPECT_TRUE(Children(root_).empty());
+  Write(Path("f1"), "1");
+  Write(Path("f2"), "2");
+  CKPT_ASSERT_OK(env_->CreateDirs(Path("sub/inner")));
+  Write(Path("sub/g"), "3");
+  Write(Path("sub/inner/h"), "4");
+  EXPECT_THAT(Children(root_), ElementsAre("f1", "f2", "sub"));
+  EXPECT_THAT(Children(Path("sub")), UnorderedElementsAre("g", "inner"));
+  EXPECT_THAT(Children(Path("sub/inner")), ElementsAre("h"));
+  // A trailing slash names the same directory.
+  EXPECT_THAT(Children(root_ + "/"), ElementsAre("f1", "f2", "sub"));
+}
+
+TEST_P(EnvTest, MappedFile) {
+  const std::string p = Path("mm");
+  std::string data(100000, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 251);
+  Write(p, data);
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewMappedFile(p));
+  EXPECT_EQ(f->Size(), data.size());
+  const char* base = f->MappedData();
+  ASSERT_NE(base, nullptr);
+  EXPECT_EQ(std::string_view(base, data.size()), data);
+  std::string scratch(16, '\0');
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string_view got, f->Read(99990, 16, scratch.data()));
+  EXPECT_EQ(got, std::string_view(data).substr(99990));
+}
+
+TEST_P(EnvTest, WriteStringToFileAtomic) {
+  const std::string p = Path("state");
+  CKPT_ASSERT_OK(WriteStringToFileAtomic(env_, p, "first"));
+  EXPECT_EQ(Read(p), "first");
+  CKPT_ASSERT_OK(WriteStringToFileAtomic(env_, p, "second, longer"));
+  EXPECT_EQ(Read(p), "second, longer");
+  // No temporary files are left behind.
+  EXPECT_THAT(Children(root_), ElementsAre("state"));
+}
+
+TEST_P(EnvTest, WriteStringToFileAtomicIntoMissingDirFails) {
+  EXPECT_FALSE(WriteStringToFileAtomic(env_, Path("nodir/state"), "x").ok());
+  EXPECT_TRUE(Children(root_).empty());
+}
+
+TEST_P(EnvTest, Random64Varies) {
+  uint64_t a = env_->Random64(), b = env_->Random64(), c = env_->Random64();
+  EXPECT_FALSE(a == b && b == c);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllEnvs, EnvTest, ::testing::Values(EnvKind::kPosix, EnvKind::kMem),
+                         KindName);
+
+// --- MemEnv crash semantics ------------------------------------------------
+
+class MemEnvCrashTest : public ::testing::Test {
+ protected:
+  void SetUp() override { CKPT_ASSERT_OK(env_->CreateDirs("/d")); }
+  std::unique_ptr<MemEnv> env_ = NewMemEnv();
+
+  std::string ReadOr(const std::string& p) {
+    auto r = ReadFileToString(env_.get(), p);
+    return r.ok() ? *r : "<" + std::string(StatusCodeName(r.status().code())) + ">";
+  }
+};
+
+TEST_F(MemEnvCrashTest, SyncedFileInSyncedDirSurvives) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile("/d/f"));
+  CKPT_ASSERT_OK(f->Append("durable"));
+  CKPT_ASSERT_OK(f->Sync());
+  CKPT_ASSERT_OK(f->Close());
+  CKPT_ASSERT_OK(env_->SyncDir("/d"));
+  env_->DropUnsyncedData();
+  EXPECT_EQ(ReadOr("/d/f"), "durable");
+}
+
+TEST_F(MemEnvCrashTest, UnsyncedTailIsDropped) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile("/d/f"));
+  CKPT_ASSERT_OK(f->Append("synced|"));
+  CKPT_ASSERT_OK(f->Sync());
+  CKPT_ASSERT_OK(env_->SyncDir("/d"));
+  CKPT_ASSERT_OK(f->Append("lost"));
+  EXPECT_EQ(ReadOr("/d/f"), "synced|lost");
+  env_->DropUnsyncedData();
+  EXPECT_EQ(ReadOr("/d/f"), "synced|");
+}
+
+TEST_F(MemEnvCrashTest, NeverSyncedFileKeepsNoData) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile("/d/f"));
+  CKPT_ASSERT_OK(f->Append("volatile"));
+  CKPT_ASSERT_OK(f->Close());
+  CKPT_ASSERT_OK(env_->SyncDir("/d"));
+  env_->DropUnsyncedData();
+  // The name was made durable, the data never was.
+  EXPECT_EQ(ReadOr("/d/f"), "");
+}
+
+TEST_F(MemEnvCrashTest, FileInUnsyncedDirIsDropped) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile("/d/f"));
+  CKPT_ASSERT_OK(f->Append("data"));
+  CKPT_ASSERT_OK(f->Sync());
+  CKPT_ASSERT_OK(f->Close());
+  env_->DropUnsyncedData();
+  EXPECT_FALSE(env_->FileExists("/d/f"));
+  EXPECT_EQ(ReadOr("/d/f"), "<NOT_FOUND>");
+}
+
+TEST_F(MemEnvCrashTest, UnsyncedRenameIsUndone) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile("/d/tmp"));
+  CKPT_ASSERT_OK(f->Append("v1"));
+  CKPT_ASSERT_OK(f->Sync());
+  CKPT_ASSERT_OK(f->Close());
+  CKPT_ASSERT_OK(env_->SyncDir("/d"));
+  CKPT_ASSERT_OK(env_->RenameFile("/d/tmp", "/d/final"));
+  EXPECT_TRUE(env_->FileExists("/d/final"));
+  env_->DropUnsyncedData();
+  EXPECT_FALSE(env_->FileExists("/d/final"));
+  EXPECT_EQ(ReadOr("/d/tmp"), "v1");
+}
+
+TEST_F(MemEnvCrashTest, SyncedRenameSurvives) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile("/d/tmp"));
+  CKPT_ASSERT_OK(f->Append("v1"));
+  CKPT_ASSERT_OK(f->Sync());
+  CKPT_ASSERT_OK(f->Close());
+  CKPT_ASSERT_OK(env_->RenameFile("/d/tmp", "/d/final"));
+  CKPT_ASSERT_OK(env_->SyncDir("/d"));
+  env_->DropUnsyncedData();
+  EXPECT_FALSE(env_->FileExists("/d/tmp"));
+  EXPECT_EQ(ReadOr("/d/final"), "v1");
+}
+
+TEST_F(MemEnvCrashTest, UnsyncedDeleteIsUndone) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile("/d/f"));
+  CKPT_ASSERT_OK(f->Append("keep"));
+  CKPT_ASSERT_OK(f->Sync());
+  CKPT_ASSERT_OK(f->Close());
+  CKPT_ASSERT_OK(env_->SyncDir("/d"));
+  CKPT_ASSERT_OK(env_->DeleteFile("/d/f"));
+  env_->DropUnsyncedData();
+  EXPECT_EQ(ReadOr("/d/f"), "keep");
+}
+
+TEST_F(MemEnvCrashTest, SyncDirOnlyCoversThatDirectory) {
+  CKPT_ASSERT_OK(env_->CreateDirs("/e"));
+  for (const char* p : {"/d/f", "/e/g"}) {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewWritableFile(p));
+    CKPT_ASSERT_OK(f->Append("x"));
+    CKPT_ASSERT_OK(f->Sync());
+    CKPT_ASSERT_OK(f->Close());
+  }
+  CKPT_ASSERT_OK(env_->SyncDir("/d"));
+  env_->DropUnsyncedData();
+  EXPECT_TRUE(env_->FileExists("/d/f"));
+  EXPECT_FALSE(env_->FileExists("/e/g"));
+}
+
+TEST_F(MemEnvCrashTest, AtomicWriteIsDurable) {
+  CKPT_ASSERT_OK(WriteStringToFileAtomic(env_.get(), "/d/state", "committed"));
+  env_->DropUnsyncedData();
+  EXPECT_EQ(ReadOr("/d/state"), "committed");
+  auto kids = env_->GetChildren("/d");
+  ASSERT_TRUE(kids.ok());
+  EXPECT_THAT(*kids, ElementsAre("state"));
+}
+
+TEST_F(MemEnvCrashTest, OpenReaderSeesSnapshot) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto w, env_->NewWritableFile("/d/f"));
+  CKPT_ASSERT_OK(w->Append("abc"));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto r, env_->NewRandomAccessFile("/d/f"));
+  CKPT_ASSERT_OK(w->Append("def"));
+  EXPECT_EQ(r->Size(), 3u);
+  char buf[8];
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string_view got, r->Read(0, 8, buf));
+  EXPECT_EQ(got, "abc");
+}
+
+// --- Path helpers ------------------------------------------------------------
+
+TEST(PathTest, JoinPath) {
+  EXPECT_EQ(JoinPath("a", "b"), "a/b");
+  EXPECT_EQ(JoinPath("a/", "b"), "a/b");
+  EXPECT_EQ(JoinPath("", "b"), "b");
+  EXPECT_EQ(JoinPath("a", ""), "a");
+  EXPECT_EQ(JoinPath("a", "/abs"), "/abs");
+  EXPECT_EQ(JoinPath("/x/y", "z/w"), "/x/y/z/w");
+}
+
+TEST(PathTest, DirnameBasename) {
+  EXPECT_EQ(Dirname("a/b/c"), "a/b");
+  EXPECT_EQ(Dirname("c"), "");
+  EXPECT_EQ(Dirname("/c"), "/");
+  EXPECT_EQ(Basename("a/b/c"), "c");
+  EXPECT_EQ(Basename("c"), "c");
+  EXPECT_EQ(Basename("/c"), "c");
+  EXPECT_TRUE(IsAbsolutePath("/a"));
+  EXPECT_FALSE(IsAbsolutePath("a/b"));
+  EXPECT_FALSE(IsAbsolutePath(""));
+}
+
+}  // namespace
+}  // namespace ckpt

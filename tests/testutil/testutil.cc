@@ -1,6 +1,7 @@
 #include "testutil/testutil.h"
 
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 
 namespace ckpt::testing {
@@ -45,6 +46,47 @@ Tensor MakeTestTensor(DataType dtype, const TensorShape& shape, uint32_t seed) {
   }
   if (dtype == DataType::kBool) {
     for (size_t i = 0; i < t.byte_size(); ++i) t.mutable_data()[i] &= 1;
+  }
+  return t;
+}
+
+std::string HexString(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (!out.empty()) out += ' ';
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+Status WriteStringToFile(Env* env, const std::string& path, std::string_view data) {
+  CKPT_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(path));
+  CKPT_RETURN_IF_ERROR(f->Append(data));
+  return f->Close();
+}
+
+std::vector<std::string> ListDir(Env* env, const std::string& dir) {
+  auto r = env->GetChildren(dir);
+  if (!r.ok()) return {};
+  std::vector<std::string> v = std::move(r).value();
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::string EnvKindName(EnvKind kind) { return kind == EnvKind::kPosix ? "Posix" : "Mem"; }
+
+TestEnv MakeTestEnv(EnvKind kind) {
+  TestEnv t;
+  if (kind == EnvKind::kPosix) {
+    t.env = Env::Posix();
+    t.root = TempDir();
+  } else {
+    t.mem = NewMemEnv();
+    t.env = t.mem.get();
+    t.root = "/mem/test";
+    t.env->CreateDirs(t.root).IgnoreError();
   }
   return t;
 }

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "ckpt/env.h"
 #include "ckpt/status.h"
@@ -64,6 +66,26 @@ std::string TempDir();
 // A deterministic tensor of any storable dtype and shape: element i has bytes
 // derived from (seed, i); strings vary in length and contain NUL and 0xff.
 Tensor MakeTestTensor(DataType dtype, const TensorShape& shape, uint32_t seed);
+
+// Lowercase hex bytes separated by spaces: "00 ff 1a".
+std::string HexString(std::string_view bytes);
+
+// Writes `data` to `path` directly (no temp, no sync): for crafting files.
+Status WriteStringToFile(Env* env, const std::string& path, std::string_view data);
+
+// Sorted names in `dir` (empty if it does not exist).
+std::vector<std::string> ListDir(Env* env, const std::string& dir);
+
+// A test's file system: the real one rooted at a fresh temp dir, or a MemEnv
+// rooted at a directory created in it. Typed suites run over both.
+enum class EnvKind { kPosix, kMem };
+std::string EnvKindName(EnvKind kind);
+struct TestEnv {
+  Env* env = nullptr;
+  std::unique_ptr<MemEnv> mem;  // set for kMem
+  std::string root;             // an existing, empty directory
+};
+TestEnv MakeTestEnv(EnvKind kind);
 
 // An Env that fails chosen operations: after `fail_after` successful
 // appends/renames/syncs (counted together), every one fails with IoError.
