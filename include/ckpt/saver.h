@@ -6,6 +6,9 @@
 // keep_checkpoint_every_n_hours), and restores them in place. Files and state
 // files are those TensorFlow's Saver writes and reads.
 //
+// Time (checkpoint timestamps and the keep-every-N-hours schedule) comes from
+// options.env->NowSeconds(), so tests control it through the Env.
+//
 // Thread safety: a Saver is used from one thread at a time.
 #ifndef CKPT_SAVER_H_
 #define CKPT_SAVER_H_
@@ -76,7 +79,8 @@ struct SaveArgs {
 
 // What to restore and under which names (partial restore / warm start).
 struct RestoreOptions {
-  // Restore only variables whose checkpoint key fully matches (empty = all).
+  // Restore only variables whose name (SaveableTensor::name) fully matches
+  // (unset = all).
   std::optional<std::regex> include;
   // Checkpoint key to read for a variable: variable name -> name in the
   // checkpoint (TF's assignment_map / var_name_to_prev_var_name).
@@ -86,22 +90,62 @@ struct RestoreOptions {
   bool allow_missing = false;
 };
 
+// TF's meta_graph_filename: `checkpoint` with a trailing
+// "-<digits or ?>-of-<digits>" removed, then "." + suffix
+// ("dir/model-1000" -> "dir/model-1000.meta").
+std::string MetaGraphFilename(const std::string& checkpoint,
+                              const std::string& suffix = "meta");
+
+// TF's remove_checkpoint for a V2 checkpoint: deletes
+// MetaGraphFilename(prefix, meta_suffix), prefix + ".index" and every
+// prefix + ".data-?????-of-?????" ('?' = any one character, as TF's glob),
+// and nothing else (the prefix itself is matched literally).
+// Missing files are not an error; the first other failure is returned after
+// trying every file.
+Status RemoveCheckpoint(Env* env, const std::string& prefix,
+                        const std::string& meta_suffix = "meta");
+
 class Saver {
  public:
-  // InvalidArgument for bad options (negative max_to_keep, N-hours <= 0),
-  // duplicate names, null or invalid tensors.
+  // InvalidArgument for bad options (negative max_to_keep, N-hours <= 0, null
+  // env), an empty list ("No variables to save"), duplicate names (except
+  // distinct slices of one partitioned variable with the same dtype and full
+  // shape), null tensors, non-storable dtypes, and slices that do not fit
+  // their full shape or tensor. The keep-every-N-hours schedule starts now:
+  // the first checkpoint kept is one older than now + N hours.
   static Result<std::unique_ptr<Saver>> Create(VarList var_list, SaverOptions options = {});
   ~Saver();
 
   // Saves to `save_path` (+ "-<global_step>"), returning the checkpoint
-  // prefix written. InvalidArgument if the parent directory does not exist
-  // ("Parent directory of <path> doesn't exist, can't save.").
+  // prefix written. Tensors are written sorted by name (slices of one
+  // variable in list order); sharded saves write one bundle per device
+  // (devices sorted) under "<prefix>_temp_<32 hex>/part" and merge them.
+  // As TensorFlow's SaveV2 does, a missing parent directory is created when
+  // its own parent exists (non-sharded saves only); otherwise
+  // InvalidArgument "Parent directory of <path> doesn't exist, can't save.".
+  // InvalidArgument if latest_filename contains '/' or (without a step)
+  // equals the basename of save_path. With write_state, the checkpoint is
+  // recorded, the state file rewritten and at most one expired checkpoint
+  // deleted (RemoveCheckpoint), as TF1's Saver does; then the .meta is
+  // written if write_meta_graph and options.meta_graph_writer is set.
   Result<std::string> Save(const std::string& save_path, const SaveArgs& args = {});
 
-  // Restores every variable from the checkpoint at `save_path`. Every
-  // variable is checked (presence, dtype, shape) before any is changed; on
-  // error none is modified and the message lists every mismatch in
-  // TensorFlow's wording.
+  // Restores the variables from the checkpoint (V2 prefix or V1 file) at
+  // `save_path`. Every selected variable is checked (presence, dtype, shape)
+  // and read before any is changed; on error none is modified. Errors:
+  //   InvalidArgument "Can't load save_path when it is None." (empty path);
+  //   NotFound "The passed save_path is not a valid checkpoint: <path>";
+  //   NotFound listing every missing key ("Key <name> not found in
+  //     checkpoint", joined by "\n") if any key is missing (TF checks keys
+  //     before dtypes);
+  //   otherwise InvalidArgument listing every dtype and shape mismatch in
+  //     TensorFlow's wording ("tensor_name = <key>; expected dtype float does
+  //     not equal original dtype int32", "tensor_name = <key>; shape in
+  //     shape_and_slice spec [20] does not match the shape stored in
+  //     checkpoint: [10]").
+  // Both carry TF1's "Restoring from checkpoint failed. ..." prefix. Other
+  // errors (DataLoss for corrupt data, ...) pass unchanged.
+  // REQUIRES: every restored tensor owns its storage (InvalidArgument if not).
   Status Restore(const std::string& save_path, const RestoreOptions& options = {});
 
   // Checkpoints not yet deleted, oldest first.
@@ -110,7 +154,8 @@ class Saver {
   // Replaces the list (TF's set_last_checkpoints_with_time).
   void SetLastCheckpointsWithTime(std::vector<std::pair<std::string, double>> checkpoints);
   // Re-adopts existing checkpoints after a restart, timestamped by their
-  // files' modification times; missing ones are dropped.
+  // files' modification times (prefix.index, else the first file matching
+  // the V1 pattern); missing ones are dropped. Replaces the list.
   Status RecoverLastCheckpoints(const std::vector<std::string>& paths);
 
  private:

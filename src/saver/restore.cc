@@ -1,1 +1,184 @@
-// Placeholder: being written.
+// Saver::Restore: TF1 Saver.restore with TensorFlow's error texts.
+//
+// Three phases, so that a failed restore changes nothing:
+//   1. check every selected variable against the checkpoint's listing
+//      (presence, then dtype and full shape), collecting every problem;
+//   2. read every value into temporaries (partitions cut from the full
+//      tensor, which is read once per key);
+//   3. copy the temporaries into the callers' tensors.
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "ckpt/checkpoint_reader.h"
+#include "ckpt/checkpoint_state.h"
+#include "ckpt/logging.h"
+#include "ckpt/tensor_slice.h"
+#include "saver/restore.h"
+
+namespace ckpt::saver_internal {
+namespace {
+
+constexpr char kWrapPrefix[] = "Restoring from checkpoint failed. This is most likely due to ";
+constexpr char kWrapSuffix[] =
+    " from the checkpoint. Please ensure that you have not altered the graph expected based "
+    "on the checkpoint. Original error:\n\n";
+
+// TF1's _wrap_restore_error_with_msg; keeps the code.
+Status Wrap(StatusCode code, const std::string& message) {
+  const char* why = code == StatusCode::kNotFound
+                        ? "a Variable name or other graph key that is missing"
+                        : "a mismatch between the current graph and the graph";
+  return Status(code, std::string(kWrapPrefix) + why + kWrapSuffix + message);
+}
+
+std::string Join(const std::vector<std::pair<std::string, std::string>>& keyed_lines) {
+  std::vector<std::pair<std::string, std::string>> sorted = keyed_lines;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out;
+  for (const auto& [key, line] : sorted) out += (out.empty() ? "" : "\n") + line;
+  return out;
+}
+
+// The part `slice` of `full` (a tensor of shape full.shape()), any dtype.
+Tensor CutSlice(const Tensor& full, const TensorSlice& slice) {
+  const TensorShape& full_shape = full.shape();
+  if (slice.CoversAll(full_shape)) return full;
+  const TensorShape part_shape = slice.SliceShape(full_shape);
+  if (IsFixedSize(full.dtype())) {
+    Tensor out = Tensor::Allocate(full.dtype(), part_shape).value();
+    CopySliceData(full, TensorSlice::Full(full_shape.rank()), &out, slice, full_shape);
+    return out;
+  }
+  // Strings: walk the slice's elements in row-major order.
+  std::vector<std::string> values;
+  values.reserve(static_cast<size_t>(part_shape.num_elements()));
+  const int rank = full_shape.rank();
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t n = 0; n < part_shape.num_elements(); ++n) {
+    int64_t flat = 0;
+    for (int d = 0; d < rank; ++d) flat = flat * full_shape.dim(d) + slice.start(d) + idx[d];
+    values.push_back(full.strings()[static_cast<size_t>(flat)]);
+    for (int d = rank - 1; d >= 0; --d) {
+      if (++idx[d] < part_shape.dim(d)) break;
+      idx[d] = 0;
+    }
+  }
+  return Tensor::FromStrings(part_shape, std::move(values)).value();
+}
+
+void AssignInPlace(const Tensor& value, Tensor* dst) {
+  if (value.dtype() == DataType::kString) {
+    *dst->mutable_strings() = value.strings();
+  } else if (value.byte_size() > 0) {
+    std::memcpy(dst->mutable_data(), value.data(), value.byte_size());
+  }
+}
+
+}  // namespace
+
+Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_path,
+                        const RestoreOptions& options) {
+  if (save_path.empty()) return InvalidArgumentError("Can't load save_path when it is None.");
+  if (!CheckpointExists(env, save_path)) {
+    return NotFoundError("The passed save_path is not a valid checkpoint: " + save_path);
+  }
+  std::set<std::string> names;
+  for (const SaveableTensor& v : vars) names.insert(v.name);
+  for (const auto& [var_name, key] : options.name_map) {
+    if (names.count(var_name) == 0) {
+      return InvalidArgumentError("RestoreOptions.name_map maps \"" + var_name + "\" to \"" + key +
+                                  "\", but the Saver holds no variable \"" + var_name + "\"");
+    }
+  }
+  LogInfo("Restoring parameters from " + save_path);
+  CheckpointReaderOptions ro;
+  ro.env = env;
+  CKPT_ASSIGN_OR_RETURN(auto reader, CheckpointReader::Open(save_path, ro));
+  std::map<std::string, const VariableInfo*> listing;
+  for (const VariableInfo& info : reader->variables()) listing[info.name] = &info;
+
+  // 1. Check.
+  struct Job {
+    const SaveableTensor* var;
+    std::string key;
+  };
+  std::vector<Job> jobs;
+  std::vector<std::pair<std::string, std::string>> missing, dtype_errors, shape_errors;
+  std::vector<std::string> skipped;
+  for (const SaveableTensor& v : vars) {
+    if (options.include && !std::regex_match(v.name, *options.include)) continue;
+    auto mapped = options.name_map.find(v.name);
+    const std::string key = mapped != options.name_map.end() ? mapped->second : v.name;
+    if (v.tensor->is_view()) {
+      return InvalidArgumentError("Variable \"" + v.name +
+                                  "\" is a view of caller memory; Restore needs a tensor that "
+                                  "owns its storage");
+    }
+    auto it = listing.find(key);
+    if (it == listing.end()) {
+      if (options.allow_missing) {
+        skipped.push_back(v.name);
+      } else {
+        missing.emplace_back(key, "Key " + key + " not found in checkpoint");
+      }
+      continue;
+    }
+    const VariableInfo& info = *it->second;
+    if (info.dtype != v.tensor->dtype()) {
+      dtype_errors.emplace_back(key, "tensor_name = " + key + "; expected dtype " +
+                                         std::string(DataTypeName(v.tensor->dtype())) +
+                                         " does not equal original dtype " +
+                                         std::string(DataTypeName(info.dtype)));
+    }
+    const TensorShape& want = v.full_shape ? *v.full_shape : v.tensor->shape();
+    if (want != info.shape) {
+      shape_errors.emplace_back(key, "tensor_name = " + key +
+                                         "; shape in shape_and_slice spec " + want.DebugString() +
+                                         " does not match the shape stored in checkpoint: " +
+                                         info.shape.DebugString());
+    }
+    jobs.push_back({&v, key});
+  }
+  if (!missing.empty()) return Wrap(StatusCode::kNotFound, Join(missing));
+  if (!dtype_errors.empty() || !shape_errors.empty()) {
+    std::string msg = Join(dtype_errors);
+    std::string shapes = Join(shape_errors);
+    if (!shapes.empty()) msg += (msg.empty() ? "" : "\n") + shapes;
+    return Wrap(StatusCode::kInvalidArgument, msg);
+  }
+
+  // 2. Read everything before touching any variable.
+  std::map<std::string, Tensor> full_values;
+  std::vector<Tensor> values;
+  values.reserve(jobs.size());
+  for (const Job& job : jobs) {
+    auto cached = full_values.find(job.key);
+    if (cached == full_values.end()) {
+      CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(job.key));
+      if (t.dtype() != job.var->tensor->dtype() ||
+          t.shape() != (job.var->full_shape ? *job.var->full_shape : job.var->tensor->shape())) {
+        return DataLossError("Checkpoint " + reader->prefix() + ": tensor \"" + job.key +
+                             "\" read as " + std::string(DataTypeName(t.dtype())) +
+                             t.shape().DebugString() + ", which its index does not list");
+      }
+      cached = full_values.emplace(job.key, std::move(t)).first;
+    }
+    values.push_back(job.var->full_shape ? CutSlice(cached->second, job.var->slice)
+                                         : cached->second);
+  }
+
+  // 3. Assign.
+  for (size_t i = 0; i < jobs.size(); ++i) AssignInPlace(values[i], jobs[i].var->tensor);
+  if (!skipped.empty()) {
+    std::string list;
+    for (const std::string& s : skipped) list += (list.empty() ? "" : ", ") + s;
+    LogWarning("Variables not found in checkpoint " + save_path + " kept their values: " + list);
+  }
+  return Status::OK();
+}
+
+}  // namespace ckpt::saver_internal

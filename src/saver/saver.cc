@@ -1,1 +1,373 @@
-// Placeholder: being written.
+// Saver: TensorFlow 1's tf.compat.v1.train.Saver (saving and bookkeeping).
+//
+// A save, in order (as TF1's Saver.save):
+//   1. Leftovers of crashed saves in the directory are removed.
+//   2. The tensors are written: one bundle straight to the prefix (BundleWriter
+//      publishes P.index last), or, sharded, one bundle per device under
+//      "<P>_temp_<32 hex>/part-SSSSS-of-NNNNN" merged into P by MergeBundles.
+//   3. With write_state: the prefix is recorded in last_checkpoints (oldest
+//      one moved to a deletion queue beyond max_to_keep), the state file is
+//      rewritten atomically, and at most one queued checkpoint is deleted
+//      unless the keep-every-N-hours schedule keeps it.
+//   4. The .meta file is written by the caller's meta_graph_writer.
+// A crash before the state file is rewritten leaves the previous state valid.
+#include "ckpt/saver.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <regex>
+#include <set>
+
+#include "bundle/v1_reader.h"  // GlobMatch
+#include "ckpt/bundle.h"
+#include "ckpt/checkpoint_state.h"
+#include "ckpt/logging.h"
+#include "saver/leftovers.h"
+#include "saver/restore.h"
+
+namespace ckpt {
+namespace {
+
+std::string DirOrDot(std::string_view dir) { return dir.empty() ? "." : std::string(dir); }
+
+// TF's ShardedFilename: "%s-%05d-of-%05d".
+std::string ShardedFilename(const std::string& base, int shard, int num_shards) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "-%05d-of-%05d", shard, num_shards);
+  return base + buf;
+}
+
+// 32 lowercase hex digits, like Python's uuid.uuid4().hex.
+std::string RandomHex32(Env* env) {
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016" PRIx64 "%016" PRIx64, env->Random64(), env->Random64());
+  return buf;
+}
+
+// Deletes `path` if it exists; NotFound is not an error.
+Status DeleteIfExists(Env* env, const std::string& path) {
+  if (!env->FileExists(path)) return Status::OK();
+  Status s = env->DeleteFile(path);
+  if (s.code() == StatusCode::kNotFound) return Status::OK();
+  return s;
+}
+
+Status WriteBundle(Env* env, const std::string& prefix,
+                   const std::vector<const SaveableTensor*>& tensors) {
+  BundleWriterOptions wo;
+  wo.env = env;
+  CKPT_ASSIGN_OR_RETURN(auto writer, BundleWriter::Create(prefix, wo));
+  for (const SaveableTensor* t : tensors) {
+    if (t->full_shape) {
+      CKPT_RETURN_IF_ERROR(writer->AddSlice(t->name, *t->full_shape, t->slice, *t->tensor));
+    } else {
+      CKPT_RETURN_IF_ERROR(writer->Add(t->name, *t->tensor));
+    }
+  }
+  return writer->Finish();
+}
+
+Status ValidateVarList(const VarList& vars) {
+  if (vars.empty()) return InvalidArgumentError("No variables to save");
+  std::map<std::string, std::vector<const SaveableTensor*>> by_name;
+  for (const SaveableTensor& v : vars) {
+    if (v.name.empty()) {
+      return InvalidArgumentError(
+          "A variable has an empty name (the empty key holds the bundle header)");
+    }
+    if (v.tensor == nullptr) {
+      return InvalidArgumentError("Variable \"" + v.name + "\" has a null tensor");
+    }
+    if (!IsStorable(v.tensor->dtype())) {
+      return InvalidArgumentError("Variable \"" + v.name + "\" has dtype " +
+                                  std::string(DataTypeName(v.tensor->dtype())) +
+                                  ", which a checkpoint cannot store");
+    }
+    if (v.full_shape) {
+      Status s = v.slice.ValidateAgainst(*v.full_shape);
+      if (!s.ok()) {
+        return InvalidArgumentError("Variable \"" + v.name + "\": slice \"" +
+                                    v.slice.DebugString() + "\" does not fit full shape " +
+                                    v.full_shape->DebugString() + ": " + s.message());
+      }
+      TensorShape expected = v.slice.SliceShape(*v.full_shape);
+      if (expected != v.tensor->shape()) {
+        return InvalidArgumentError("Variable \"" + v.name + "\": slice \"" +
+                                    v.slice.DebugString() + "\" of full shape " +
+                                    v.full_shape->DebugString() + " has shape " +
+                                    expected.DebugString() + " but its tensor has shape " +
+                                    v.tensor->shape().DebugString());
+      }
+    }
+    by_name[v.name].push_back(&v);
+  }
+  for (const auto& [name, parts] : by_name) {
+    if (parts.size() < 2) continue;
+    const SaveableTensor& first = *parts[0];
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const SaveableTensor& p = *parts[i];
+      bool ok = p.full_shape && first.full_shape && *p.full_shape == *first.full_shape &&
+                p.tensor->dtype() == first.tensor->dtype();
+      for (size_t j = 0; ok && j < i; ++j) ok = !(parts[j]->slice == p.slice);
+      if (!ok) {
+        return InvalidArgumentError("At least two variables have the same name: " + name +
+                                    " (only distinct slices of one partitioned variable, with "
+                                    "the same dtype and full shape, may share a name)");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+VarList VarListFromMap(const std::map<std::string, Tensor*>& vars) {
+  VarList out;
+  for (const auto& [name, tensor] : vars) {
+    SaveableTensor t;
+    t.name = name;
+    t.tensor = tensor;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::string MetaGraphFilename(const std::string& checkpoint, const std::string& suffix) {
+  static const std::regex kShardSuffix("-[0-9?]+-of-[0-9]+$");
+  return std::regex_replace(checkpoint, kShardSuffix, "") + "." + suffix;
+}
+
+Status RemoveCheckpoint(Env* env, const std::string& prefix, const std::string& meta_suffix) {
+  Status first;
+  auto note = [&](Status s) {
+    if (!s.ok() && first.ok()) first = s;
+  };
+  note(DeleteIfExists(env, MetaGraphFilename(prefix, meta_suffix)));
+  note(DeleteIfExists(env, MetaFilename(prefix)));
+  const std::string dir(Dirname(prefix));
+  const std::string data_stem = std::string(Basename(prefix)) + ".data-";
+  auto children = env->GetChildren(DirOrDot(dir));
+  if (!children.ok()) {
+    if (children.status().code() != StatusCode::kNotFound) note(children.status());
+    return first;
+  }
+  for (const std::string& c : *children) {
+    if (c.size() != data_stem.size() + 14 || c.compare(0, data_stem.size(), data_stem) != 0 ||
+        !GlobMatch("?????" "-of-" "?????", std::string_view(c).substr(data_stem.size()))) {
+      continue;
+    }
+    note(DeleteIfExists(env, dir.empty() ? c : JoinPath(dir, c)));
+  }
+  return first;
+}
+
+struct Saver::Impl {
+  VarList vars;  // sorted by name, slices of a name in list order
+  SaverOptions options;
+  std::vector<std::pair<std::string, double>> last;
+  std::deque<std::pair<std::string, double>> to_delete;
+  double next_checkpoint_time = 0;
+
+  Status Write(const std::string& prefix);
+  void RecordLastCheckpoint(const std::string& path);
+  void MaybeDeleteOldCheckpoints(const std::string& meta_suffix);
+};
+
+Saver::Saver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Saver::~Saver() = default;
+
+Result<std::unique_ptr<Saver>> Saver::Create(VarList var_list, SaverOptions options) {
+  if (options.env == nullptr) return InvalidArgumentError("SaverOptions.env is null");
+  if (options.max_to_keep < 0) {
+    return InvalidArgumentError("SaverOptions.max_to_keep must be >= 0 (0 keeps every "
+                                "checkpoint), got " + std::to_string(options.max_to_keep));
+  }
+  if (!(options.keep_checkpoint_every_n_hours > 0)) {
+    return InvalidArgumentError("SaverOptions.keep_checkpoint_every_n_hours must be > 0, got " +
+                                std::to_string(options.keep_checkpoint_every_n_hours));
+  }
+  CKPT_RETURN_IF_ERROR(ValidateVarList(var_list));
+  auto impl = std::make_unique<Impl>();
+  std::stable_sort(var_list.begin(), var_list.end(),
+                   [](const SaveableTensor& a, const SaveableTensor& b) { return a.name < b.name; });
+  impl->vars = std::move(var_list);
+  impl->options = std::move(options);
+  impl->next_checkpoint_time =
+      impl->options.env->NowSeconds() + impl->options.keep_checkpoint_every_n_hours * 3600;
+  return std::unique_ptr<Saver>(new Saver(std::move(impl)));
+}
+
+Status Saver::Impl::Write(const std::string& prefix) {
+  Env* env = options.env;
+  if (!options.sharded) {
+    std::vector<const SaveableTensor*> all;
+    for (const SaveableTensor& v : vars) all.push_back(&v);
+    return WriteBundle(env, prefix, all);
+  }
+  std::map<std::string, std::vector<const SaveableTensor*>> by_device;
+  for (const SaveableTensor& v : vars) by_device[v.device].push_back(&v);
+  const int n = static_cast<int>(by_device.size());
+  const std::string temp_dir = prefix + "_temp_" + RandomHex32(env);
+  const std::string temp_base = temp_dir + "/part";
+  std::vector<std::string> shards;
+  Status s;
+  for (const auto& [device, tensors] : by_device) {
+    shards.push_back(ShardedFilename(temp_base, static_cast<int>(shards.size()), n));
+    s = WriteBundle(env, shards.back(), tensors);
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = MergeBundles(env, shards, prefix, /*delete_old_dirs=*/true);
+  if (!s.ok()) {
+    // Best effort: leave no shard behind (CleanupLeftovers would find it too).
+    auto children = env->GetChildren(temp_dir);
+    if (children.ok()) {
+      for (const std::string& c : *children) env->DeleteFile(JoinPath(temp_dir, c)).IgnoreError();
+    }
+    env->DeleteDir(temp_dir).IgnoreError();
+  }
+  return s;
+}
+
+void Saver::Impl::RecordLastCheckpoint(const std::string& path) {
+  if (options.max_to_keep == 0) return;
+  last.erase(std::remove_if(last.begin(), last.end(),
+                            [&](const auto& p) { return p.first == path; }),
+             last.end());
+  last.emplace_back(path, options.env->NowSeconds());
+  if (static_cast<int>(last.size()) > options.max_to_keep) {
+    to_delete.push_back(last.front());
+    last.erase(last.begin());
+  }
+}
+
+void Saver::Impl::MaybeDeleteOldCheckpoints(const std::string& meta_suffix) {
+  if (to_delete.empty()) return;
+  auto [path, time] = to_delete.front();
+  to_delete.pop_front();
+  if (time > next_checkpoint_time) {
+    next_checkpoint_time += options.keep_checkpoint_every_n_hours * 3600;
+    return;
+  }
+  Status s = RemoveCheckpoint(options.env, path, meta_suffix);
+  if (!s.ok()) LogWarning("Ignoring: could not delete old checkpoint " + path + ": " + s.ToString());
+}
+
+Result<std::string> Saver::Save(const std::string& save_path, const SaveArgs& args) {
+  Impl& im = *impl_;
+  Env* env = im.options.env;
+  if (save_path.empty()) return InvalidArgumentError("Saver::Save: save_path is empty");
+  if (args.latest_filename.empty()) {
+    return InvalidArgumentError("'latest_filename' must not be empty");
+  }
+  if (args.latest_filename.find('/') != std::string::npos) {
+    return InvalidArgumentError("'latest_filename' must not contain path components: \"" +
+                                args.latest_filename + "\"");
+  }
+  std::string checkpoint_file = save_path;
+  if (args.global_step) {
+    char step[32];
+    std::snprintf(step, sizeof(step), im.options.pad_step_number ? "-%08" PRId64 : "-%" PRId64,
+                  *args.global_step);
+    checkpoint_file += step;
+  } else if (Basename(save_path) == args.latest_filename && !im.options.sharded) {
+    return InvalidArgumentError("'latest_filename' collides with 'save_path': '" +
+                                args.latest_filename + "' and '" + save_path + "'");
+  }
+
+  // SaveV2 creates the prefix's directory when its parent exists; a sharded
+  // save creates "<prefix>_temp_<hex>" there instead, which needs it to exist.
+  const std::string save_dir(Dirname(save_path));
+  if (!env->IsDirectory(DirOrDot(save_dir))) {
+    if (im.options.sharded || save_dir.empty() || !env->IsDirectory(DirOrDot(Dirname(save_dir)))) {
+      return InvalidArgumentError("Parent directory of " + save_path +
+                                  " doesn't exist, can't save.");
+    }
+    CKPT_RETURN_IF_ERROR(env->CreateDirs(save_dir));
+  }
+
+  auto cleaned = CleanupLeftovers(env, DirOrDot(save_dir), std::string(Basename(save_path)));
+  if (!cleaned.ok()) {
+    LogWarning("Could not remove leftovers of an earlier save in " + DirOrDot(save_dir) + ": " +
+               cleaned.status().ToString());
+  }
+
+  LogInfo("Saving checkpoint to path " + checkpoint_file);
+  CKPT_RETURN_IF_ERROR(im.Write(checkpoint_file));
+
+  if (args.write_state) {
+    im.RecordLastCheckpoint(checkpoint_file);
+    UpdateCheckpointStateOptions uo;
+    uo.latest_filename = args.latest_filename;
+    uo.save_relative_paths = im.options.save_relative_paths;
+    CKPT_RETURN_IF_ERROR(UpdateCheckpointState(env, save_dir, checkpoint_file,
+                                               last_checkpoints(), {}, std::nullopt, uo));
+    im.MaybeDeleteOldCheckpoints(args.meta_graph_suffix);
+  }
+  if (args.write_meta_graph && im.options.meta_graph_writer) {
+    CKPT_RETURN_IF_ERROR(
+        im.options.meta_graph_writer(MetaGraphFilename(checkpoint_file, args.meta_graph_suffix)));
+  }
+  return checkpoint_file;
+}
+
+Status Saver::Restore(const std::string& save_path, const RestoreOptions& options) {
+  return saver_internal::RestoreVariables(impl_->options.env, impl_->vars, save_path, options);
+}
+
+std::vector<std::string> Saver::last_checkpoints() const {
+  std::vector<std::string> out;
+  for (const auto& p : impl_->last) out.push_back(p.first);
+  return out;
+}
+
+std::vector<std::pair<std::string, double>> Saver::last_checkpoints_with_time() const {
+  return impl_->last;
+}
+
+void Saver::SetLastCheckpointsWithTime(std::vector<std::pair<std::string, double>> checkpoints) {
+  impl_->last = std::move(checkpoints);
+}
+
+Status Saver::RecoverLastCheckpoints(const std::vector<std::string>& paths) {
+  Env* env = impl_->options.env;
+  std::vector<std::pair<std::string, double>> found;
+  for (const std::string& path : paths) {
+    // V2: the index file. V1: the first file matching the path as a glob.
+    std::string file;
+    if (env->FileExists(MetaFilename(path))) {
+      file = MetaFilename(path);
+    } else {
+      const std::string dir(Dirname(path));
+      const std::string base(Basename(path));
+      if (base.find_first_of("?*") == std::string::npos) {
+        if (env->FileExists(path) && !env->IsDirectory(path)) file = path;
+      } else {
+        auto children = env->GetChildren(DirOrDot(dir));
+        if (children.ok()) {
+          std::vector<std::string> names = *children;
+          std::sort(names.begin(), names.end());
+          for (const std::string& c : names) {
+            if (GlobMatch(base, c)) {
+              file = dir.empty() ? c : JoinPath(dir, c);
+              break;
+            }
+          }
+        }
+      }
+    }
+    if (file.empty()) continue;  // deleted meanwhile: dropped, as TF does
+    auto mtime = env->GetModificationTime(file);
+    if (!mtime.ok()) {
+      if (mtime.status().code() == StatusCode::kNotFound) continue;
+      return mtime.status();
+    }
+    found.emplace_back(path, *mtime);
+  }
+  impl_->last = std::move(found);
+  return Status::OK();
+}
+
+}  // namespace ckpt
