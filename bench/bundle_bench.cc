@@ -1,0 +1,594 @@
+// bundle_bench: save/restore throughput of ckpt bundles against raw-IO
+// baselines, on a large workload (default 1 GiB of float32).
+//
+// Workloads (same total bytes):
+//   one_tensor   a single float32 tensor of --bench_mib MiB
+//   10k_tensors  --bench_tensors float32 tensors whose sizes are log-uniform
+//                between 4 B and 4 MiB (deterministic seed), scaled so that
+//                they sum to exactly --bench_mib MiB.
+//
+// Benchmarks (each timed repetition is one full save or restore, wall clock):
+//   save/<w>                BundleWriter Create+Add*+Finish with sync=true
+//   raw_write/<w>           open(O_TRUNC) + write() of each tensor's bytes +
+//                           fdatasync + close, in the same directory
+//   restore_readinto/<w>/<cache>       BundleReader::Open + ReadInto every
+//                           tensor into preallocated caller buffers (CRC on)
+//   restore_readinto_nocrc/<w>/<cache> same with verify_checksums=false
+//                           (diagnostic: isolates the CRC32C cost)
+//   restore_readview/<w>/<cache>       Open(use_mmap) + ReadView every
+//                           tensor (zero-copy; CRC on, so every page is read)
+//   raw_read/<w>/<cache>    open + pread() of the same byte ranges of the
+//                           same data file into the same caller buffers
+//   raw_mmap_read/<w>/<cache>  mmap the data file and read every byte once
+//                           (XOR of 64-bit words): the baseline for ReadView,
+//                           same page faults, no CRC
+//   crc32c_mem, memcpy_mem  in-memory CRC32C / memcpy of the whole workload
+//   first_touch_mem         mmap + memset of never-touched anonymous memory
+//                           of the workload's size (page-allocation cost)
+//
+// <cache> is "warm" (data file read once before timing, fully resident) or
+// "cold" (posix_fadvise(DONTNEED) on the bundle's files before every timed
+// repetition; works without root). The "resident_before" counter reports the
+// measured fraction of the data file's pages that were in the page cache
+// right before each timed repetition (mincore), so the state is verified,
+// not assumed.
+//
+// Own flags (stripped before Google Benchmark sees argv):
+//   --bench_dir=DIR       where files go (default: $CKPT_BENCH_DIR, else the
+//                         build tree's bench/data). Created; files removed
+//                         at exit unless --bench_keep.
+//   --bench_mib=N         workload size in MiB (default 1024)
+//   --bench_tensors=N     tensors in the mixed workload (default 10000)
+//   --bench_reps=N        timed repetitions per benchmark (default 3)
+//   --bench_keep          keep the files
+//   --bench_dump_sizes=F  write the workloads' tensor sizes (elements) as
+//                         JSON to F and exit (used by bench/tf_save_restore.py)
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ckpt/bundle.h"
+#include "ckpt/env.h"
+#include "ckpt/tensor.h"
+#include "crc/crc32c.h"
+
+namespace {
+
+using ckpt::BundleReader;
+using ckpt::BundleReaderOptions;
+using ckpt::BundleWriter;
+using ckpt::BundleWriterOptions;
+using ckpt::DataType;
+using ckpt::Status;
+using ckpt::Tensor;
+using ckpt::TensorShape;
+
+struct Config {
+  std::string dir;
+  int64_t mib = 1024;
+  int64_t tensors = 10000;
+  int reps = 3;
+  bool keep = false;
+  std::string dump_sizes;
+} g_cfg;
+
+struct Workload {
+  std::string name;
+  std::vector<int64_t> elems;    // per tensor
+  std::vector<int64_t> offsets;  // byte offset of each tensor in the arena/data file
+  std::vector<std::string> keys;
+  int64_t total_bytes = 0;
+  std::vector<Tensor> dest;  // caller buffers for ReadInto / raw_read (lazy)
+};
+
+std::vector<Workload> g_workloads;
+std::unique_ptr<char[]> g_arena;  // the source bytes, shared by both workloads
+int64_t g_arena_bytes = 0;
+
+uint64_t SplitMix64(uint64_t* s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Log-uniform byte sizes in [4 B, 4 MiB], scaled to sum to total_elems.
+std::vector<int64_t> MixedSizes(int64_t n, int64_t total_elems) {
+  uint64_t seed = 42;
+  std::vector<double> w(static_cast<size_t>(n));
+  double sum = 0;
+  for (auto& x : w) {
+    double u = static_cast<double>(SplitMix64(&seed) >> 11) * 0x1.0p-53;
+    x = std::exp2(2.0 + 20.0 * u);
+    sum += x;
+  }
+  std::vector<int64_t> out(w.size());
+  int64_t got = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    out[i] = std::max<int64_t>(1, static_cast<int64_t>(w[i] / sum * static_cast<double>(total_elems)));
+    got += out[i];
+  }
+  // The remainder goes to the largest tensor so the total is exact.
+  auto big = std::max_element(out.begin(), out.end());
+  *big += total_elems - got;
+  return out;
+}
+
+void MakeWorkload(std::string name, std::vector<int64_t> elems) {
+  Workload w;
+  w.name = std::move(name);
+  w.elems = std::move(elems);
+  int64_t off = 0;
+  char key[48];
+  for (size_t i = 0; i < w.elems.size(); ++i) {
+    w.offsets.push_back(off);
+    off += w.elems[i] * 4;
+    std::snprintf(key, sizeof(key), "layer_%05zu/kernel", i);
+    w.keys.push_back(key);  // zero-padded: key order == Add order == file order
+  }
+  w.total_bytes = off;
+  g_workloads.push_back(std::move(w));
+}
+
+void InitWorkloads() {
+  const int64_t total_elems = g_cfg.mib * (int64_t{1} << 20) / 4;
+  MakeWorkload("one_tensor", {total_elems});
+  MakeWorkload(std::to_string(g_cfg.tensors / 1000) + "k_tensors",
+               MixedSizes(g_cfg.tensors, total_elems));
+}
+
+void InitArena() {
+  if (g_arena) return;
+  g_arena_bytes = g_cfg.mib * (int64_t{1} << 20);
+  g_arena.reset(new char[static_cast<size_t>(g_arena_bytes)]);
+  // Deterministic, incompressible-looking float32 values in [0, 1).
+  auto* f = reinterpret_cast<float*>(g_arena.get());
+  uint64_t s = 7;
+  for (int64_t i = 0; i < g_arena_bytes / 4; i += 2) {
+    uint64_t r = SplitMix64(&s);
+    f[i] = static_cast<float>(r >> 40) * 0x1.0p-24f;
+    if (i + 1 < g_arena_bytes / 4) f[i + 1] = static_cast<float>((r >> 8) & 0xffffff) * 0x1.0p-24f;
+  }
+}
+
+std::vector<Tensor>& Dest(Workload& w) {
+  if (w.dest.empty()) {
+    for (int64_t n : w.elems) {
+      // Allocate value-initialises, so every page is already faulted in.
+      w.dest.push_back(Tensor::Allocate(DataType::kFloat, TensorShape({n})).value());
+    }
+  }
+  return w.dest;
+}
+
+std::string Prefix(const Workload& w) { return g_cfg.dir + "/" + w.name + "/ckpt"; }
+std::string DataPath(const Workload& w) { return ckpt::DataFilename(Prefix(w), 0, 1); }
+std::string IndexPath(const Workload& w) { return ckpt::MetaFilename(Prefix(w)); }
+std::string RawPath(const Workload& w) { return g_cfg.dir + "/raw_" + w.name + ".bin"; }
+
+void Unlink(const std::string& p) { ::unlink(p.c_str()); }
+
+void DeleteBundle(const Workload& w) {
+  Unlink(IndexPath(w));
+  Unlink(DataPath(w));
+}
+
+Status SaveBundle(const Workload& w) {
+  BundleWriterOptions opt;
+  opt.sync = true;
+  auto writer = BundleWriter::Create(Prefix(w), opt);
+  if (!writer.ok()) return writer.status();
+  for (size_t i = 0; i < w.elems.size(); ++i) {
+    Tensor t = Tensor::View(DataType::kFloat, TensorShape({w.elems[i]}),
+                            g_arena.get() + w.offsets[i]);
+    CKPT_RETURN_IF_ERROR((*writer)->Add(w.keys[i], t));
+  }
+  return (*writer)->Finish();
+}
+
+bool EnsureBundle(const Workload& w, benchmark::State& state) {
+  if (::access(IndexPath(w).c_str(), F_OK) == 0) return true;
+  InitArena();
+  Status s = SaveBundle(w);
+  if (!s.ok()) state.SkipWithError(("setup save failed: " + s.ToString()).c_str());
+  return s.ok();
+}
+
+// Fraction of the file's pages resident in the page cache (mincore).
+double Resident(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || st.st_size == 0) {
+    ::close(fd);
+    return -1;
+  }
+  size_t len = static_cast<size_t>(st.st_size);
+  void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) return -1;
+  long page = ::sysconf(_SC_PAGESIZE);
+  size_t pages = (len + page - 1) / page;
+  std::vector<unsigned char> vec(pages);
+  double frac = -1;
+  if (::mincore(p, len, vec.data()) == 0) {
+    size_t in = 0;
+    for (unsigned char c : vec) in += c & 1;
+    frac = static_cast<double>(in) / static_cast<double>(pages);
+  }
+  ::munmap(p, len);
+  return frac;
+}
+
+void Evict(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fdatasync(fd);  // already clean after a synced save; DONTNEED skips dirty pages
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
+void Warm(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  std::vector<char> buf(8 << 20);
+  while (::read(fd, buf.data(), buf.size()) > 0) {
+  }
+  ::close(fd);
+}
+
+bool WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t r = ::write(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+bool PreadAll(int fd, char* p, size_t n, off_t off) {
+  while (n > 0) {
+    ssize_t r = ::pread(fd, p, n, off);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (r == 0) return false;
+    p += r;
+    off += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+void Finish(benchmark::State& state, const Workload& w) {
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * w.total_bytes);
+  state.counters["tensors"] = static_cast<double>(w.elems.size());
+}
+
+// ---- save -----------------------------------------------------------------
+
+void BM_Save(benchmark::State& state, Workload* w) {
+  InitArena();
+  for (auto _ : state) {
+    state.PauseTiming();
+    DeleteBundle(*w);
+    ::sync();  // settle the previous repetition's deletes/discards untimed
+    state.ResumeTiming();
+    Status s = SaveBundle(*w);
+    if (!s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+  }
+  Finish(state, *w);
+}
+
+void BM_RawWrite(benchmark::State& state, Workload* w) {
+  InitArena();
+  const std::string path = RawPath(*w);
+  for (auto _ : state) {
+    state.PauseTiming();
+    Unlink(path);
+    ::sync();
+    state.ResumeTiming();
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0;
+    for (size_t i = 0; ok && i < w->elems.size(); ++i) {
+      ok = WriteAll(fd, g_arena.get() + w->offsets[i], static_cast<size_t>(w->elems[i] * 4));
+    }
+    ok = ok && ::fdatasync(fd) == 0;
+    ok = (fd >= 0 && ::close(fd) == 0) && ok;
+    if (!ok) {
+      state.SkipWithError(("raw write failed: " + std::string(std::strerror(errno))).c_str());
+      break;
+    }
+  }
+  Unlink(path);
+  Finish(state, *w);
+}
+
+// ---- restore --------------------------------------------------------------
+
+// Puts the bundle's files in the requested cache state; returns the resident
+// fraction of the data file measured afterwards.
+double PrepareCache(const Workload& w, bool cold) {
+  if (cold) {
+    Evict(DataPath(w));
+    Evict(IndexPath(w));
+  } else {
+    Warm(DataPath(w));
+    Warm(IndexPath(w));
+  }
+  return Resident(DataPath(w));
+}
+
+template <typename Body>
+void RestoreLoop(benchmark::State& state, Workload* w, bool cold, Body body) {
+  if (!EnsureBundle(*w, state)) return;
+  double resident = 0;
+  int64_t n = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    resident += PrepareCache(*w, cold);
+    ++n;
+    state.ResumeTiming();
+    std::string err = body();
+    if (!err.empty()) {
+      state.SkipWithError(err.c_str());
+      break;
+    }
+  }
+  state.counters["resident_before"] = n > 0 ? resident / static_cast<double>(n) : 0;
+  Finish(state, *w);
+}
+
+void BM_ReadInto(benchmark::State& state, Workload* w, bool cold, bool verify) {
+  std::vector<Tensor>& dest = Dest(*w);
+  RestoreLoop(state, w, cold, [&]() -> std::string {
+    BundleReaderOptions opt;
+    opt.verify_checksums = verify;
+    auto reader = BundleReader::Open(Prefix(*w), opt);
+    if (!reader.ok()) return reader.status().ToString();
+    for (size_t i = 0; i < dest.size(); ++i) {
+      Status s = (*reader)->ReadInto(w->keys[i], &dest[i]);
+      if (!s.ok()) return s.ToString();
+    }
+    return "";
+  });
+}
+
+void BM_ReadView(benchmark::State& state, Workload* w, bool cold) {
+  RestoreLoop(state, w, cold, [&]() -> std::string {
+    BundleReaderOptions opt;
+    opt.use_mmap = true;
+    auto reader = BundleReader::Open(Prefix(*w), opt);
+    if (!reader.ok()) return reader.status().ToString();
+    for (size_t i = 0; i < w->keys.size(); ++i) {
+      auto t = (*reader)->ReadView(w->keys[i]);
+      if (!t.ok()) return t.status().ToString();
+      benchmark::DoNotOptimize(t->data());
+    }
+    return "";  // the reader (and its mapping) is destroyed inside the timing
+  });
+}
+
+void BM_RawRead(benchmark::State& state, Workload* w, bool cold) {
+  std::vector<Tensor>& dest = Dest(*w);
+  RestoreLoop(state, w, cold, [&]() -> std::string {
+    int fd = ::open(DataPath(*w).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::strerror(errno);
+    for (size_t i = 0; i < dest.size(); ++i) {
+      if (!PreadAll(fd, dest[i].mutable_data(), dest[i].byte_size(), w->offsets[i])) {
+        ::close(fd);
+        return "raw read failed";
+      }
+    }
+    ::close(fd);
+    return "";
+  });
+}
+
+void BM_RawMmapRead(benchmark::State& state, Workload* w, bool cold) {
+  RestoreLoop(state, w, cold, [&]() -> std::string {
+    int fd = ::open(DataPath(*w).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::strerror(errno);
+    size_t len = static_cast<size_t>(w->total_bytes);
+    void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) return "mmap failed";
+    // Read every byte once (XOR of 64-bit words): faults + memory bandwidth.
+    const auto* words = static_cast<const uint64_t*>(p);
+    uint64_t acc = 0;
+    for (size_t i = 0; i < len / 8; ++i) acc ^= words[i];
+    benchmark::DoNotOptimize(acc);
+    ::munmap(p, len);
+    return "";
+  });
+}
+
+// ---- in-memory reference costs ----------------------------------------------
+
+void BM_Crc32cMem(benchmark::State& state) {
+  InitArena();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ckpt::crc32c::Value(g_arena.get(), static_cast<size_t>(g_arena_bytes)));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * g_arena_bytes);
+}
+
+void BM_MemcpyMem(benchmark::State& state) {
+  InitArena();
+  std::vector<Tensor>& dest = Dest(g_workloads[0]);
+  for (auto _ : state) {
+    std::memcpy(dest[0].mutable_data(), g_arena.get(), static_cast<size_t>(g_arena_bytes));
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * g_arena_bytes);
+}
+
+// Cost of memory the process has not touched before: mmap + memset + munmap.
+// In a VM whose host backs guest memory lazily (or takes freed pages back,
+// e.g. virtio-balloon free page reporting) this is far slower than memcpy,
+// and every page-cache page a save or a cold restore allocates pays it too.
+void BM_FirstTouchMem(benchmark::State& state) {
+  InitArena();
+  const size_t n = static_cast<size_t>(g_arena_bytes);
+  for (auto _ : state) {
+    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      state.SkipWithError("mmap failed");
+      break;
+    }
+    std::memset(p, 1, n);
+    benchmark::ClobberMemory();
+    ::munmap(p, n);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * g_arena_bytes);
+}
+
+// ---- main -------------------------------------------------------------------
+
+bool TakeFlag(const char* arg, const char* name, std::string* value) {
+  size_t n = std::strlen(name);
+  if (std::strncmp(arg, name, n) != 0) return false;
+  if (arg[n] == '\0') {
+    *value = "";
+    return true;
+  }
+  if (arg[n] != '=') return false;
+  *value = arg + n + 1;
+  return true;
+}
+
+void DumpSizes(const std::string& path) {
+  std::ofstream out(path);
+  out << "{";
+  for (size_t k = 0; k < g_workloads.size(); ++k) {
+    const Workload& w = g_workloads[k];
+    out << (k ? ",\n" : "\n") << " \"" << w.name << "\": {\"keys\": [";
+    for (size_t i = 0; i < w.keys.size(); ++i) out << (i ? "," : "") << '"' << w.keys[i] << '"';
+    out << "],\n  \"elems\": [";
+    for (size_t i = 0; i < w.elems.size(); ++i) out << (i ? "," : "") << w.elems[i];
+    out << "]}";
+  }
+  out << "\n}\n";
+}
+
+void Cleanup() {
+  if (g_cfg.keep) return;
+  for (const Workload& w : g_workloads) {
+    DeleteBundle(w);
+    Unlink(RawPath(w));
+    ::rmdir((g_cfg.dir + "/" + w.name).c_str());
+  }
+  ::rmdir(g_cfg.dir.c_str());  // only if empty
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (const char* e = std::getenv("CKPT_BENCH_DIR"); e != nullptr && *e != '\0') g_cfg.dir = e;
+  if (g_cfg.dir.empty()) g_cfg.dir = CKPT_BENCH_DEFAULT_DIR;
+  std::vector<char*> rest;
+  rest.push_back(argv[0]);
+  for (int i = 1; i < argc; ++i) {
+    std::string v;
+    if (TakeFlag(argv[i], "--bench_dir", &v)) {
+      g_cfg.dir = v;
+    } else if (TakeFlag(argv[i], "--bench_mib", &v)) {
+      g_cfg.mib = std::atoll(v.c_str());
+    } else if (TakeFlag(argv[i], "--bench_tensors", &v)) {
+      g_cfg.tensors = std::atoll(v.c_str());
+    } else if (TakeFlag(argv[i], "--bench_reps", &v)) {
+      g_cfg.reps = std::atoi(v.c_str());
+    } else if (TakeFlag(argv[i], "--bench_keep", &v)) {
+      g_cfg.keep = true;
+    } else if (TakeFlag(argv[i], "--bench_dump_sizes", &v)) {
+      g_cfg.dump_sizes = v;
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (g_cfg.mib <= 0 || g_cfg.tensors <= 0 || g_cfg.reps <= 0 ||
+      g_cfg.tensors > g_cfg.mib * (int64_t{1} << 18)) {
+    std::fprintf(stderr, "bundle_bench: bad --bench_mib/--bench_tensors/--bench_reps\n");
+    return 2;
+  }
+  InitWorkloads();
+  if (!g_cfg.dump_sizes.empty()) {
+    DumpSizes(g_cfg.dump_sizes);
+    return 0;
+  }
+  Status s = ckpt::Env::Posix()->CreateDirs(g_cfg.dir);
+  if (!s.ok()) {
+    std::fprintf(stderr, "bundle_bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+
+  auto reg = [](const std::string& name, auto fn) {
+    return benchmark::RegisterBenchmark(name.c_str(), fn)
+        ->Iterations(1)
+        ->Repetitions(g_cfg.reps)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+  };
+  for (Workload& w : g_workloads) {
+    Workload* wp = &w;
+    const std::string& n = w.name;
+    reg("save/" + n, [wp](benchmark::State& st) { BM_Save(st, wp); });
+    reg("raw_write/" + n, [wp](benchmark::State& st) { BM_RawWrite(st, wp); });
+    for (bool cold : {false, true}) {
+      std::string c = cold ? "/cold" : "/warm";
+      reg("restore_readinto/" + n + c, [wp, cold](benchmark::State& st) { BM_ReadInto(st, wp, cold, true); });
+      reg("restore_readinto_nocrc/" + n + c,
+          [wp, cold](benchmark::State& st) { BM_ReadInto(st, wp, cold, false); });
+      reg("restore_readview/" + n + c, [wp, cold](benchmark::State& st) { BM_ReadView(st, wp, cold); });
+      reg("raw_read/" + n + c, [wp, cold](benchmark::State& st) { BM_RawRead(st, wp, cold); });
+      reg("raw_mmap_read/" + n + c, [wp, cold](benchmark::State& st) { BM_RawMmapRead(st, wp, cold); });
+    }
+  }
+  reg("crc32c_mem", [](benchmark::State& st) { BM_Crc32cMem(st); });
+  reg("memcpy_mem", [](benchmark::State& st) { BM_MemcpyMem(st); });
+  reg("first_touch_mem", [](benchmark::State& st) { BM_FirstTouchMem(st); });
+
+  benchmark::AddCustomContext("bench_dir", g_cfg.dir);
+  benchmark::AddCustomContext("bench_mib", std::to_string(g_cfg.mib));
+  benchmark::AddCustomContext("bench_tensors", std::to_string(g_cfg.tensors));
+  {
+    const Workload& m = g_workloads[1];
+    std::vector<int64_t> b(m.elems);
+    std::sort(b.begin(), b.end());
+    int64_t big = std::count_if(b.begin(), b.end(), [](int64_t e) { return e * 4 >= (1 << 20); });
+    std::string desc = "min " + std::to_string(b.front() * 4) + " B, median " +
+                       std::to_string(b[b.size() / 2] * 4) + " B, max " +
+                       std::to_string(b.back() * 4) + " B, " + std::to_string(big) +
+                       " tensors >= 1 MiB";
+    benchmark::AddCustomContext("mixed_sizes", desc);
+  }
+
+  int rargc = static_cast<int>(rest.size());
+  benchmark::Initialize(&rargc, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  Cleanup();
+  return 0;
+}
