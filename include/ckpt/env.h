@@ -83,6 +83,12 @@ class Env {
   virtual Result<std::vector<std::string>> GetChildren(
       const std::string& dir) = 0;
   virtual bool IsDirectory(const std::string& path) = 0;
+  // True if `path` itself is a symbolic link (file systems without links:
+  // always false).
+  virtual bool IsSymlink(const std::string& path) { return false; }
+  // `path` with every symbolic link, "." and ".." resolved, as an absolute
+  // path; NotFound if it does not exist.
+  virtual Result<std::string> RealPath(const std::string& path) = 0;
 
   // Atomically replaces `to` with `from`.
   virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
@@ -142,6 +148,10 @@ class ForwardingEnv : public Env {
   }
   bool IsDirectory(const std::string& path) override {
     return target_->IsDirectory(path);
+  }
+  bool IsSymlink(const std::string& path) override { return target_->IsSymlink(path); }
+  Result<std::string> RealPath(const std::string& path) override {
+    return target_->RealPath(path);
   }
   Status RenameFile(const std::string& from, const std::string& to) override {
     return target_->RenameFile(from, to);

@@ -146,6 +146,33 @@ class MemEnvImpl : public MemEnv {
     std::string p = Normalize(path);
     return p == "." || p == "/" || dirs_.count(p) > 0;
   }
+  // No links in memory: resolving only normalises "." and ".." lexically,
+  // relative to the root.
+  Result<std::string> RealPath(const std::string& path) override {
+    std::vector<std::string> parts;
+    std::string p = Normalize(path);
+    size_t i = 0;
+    while (i <= p.size()) {
+      size_t j = p.find('/', i);
+      if (j == std::string::npos) j = p.size();
+      std::string c = p.substr(i, j - i);
+      if (c == "..") {
+        if (!parts.empty()) parts.pop_back();
+      } else if (!c.empty() && c != ".") {
+        parts.push_back(c);
+      }
+      i = j + 1;
+    }
+    std::string out;
+    for (const std::string& c : parts) out += "/" + c;
+    std::string rel = out.empty() ? "." : out.substr(1);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto exists = [&](const std::string& k) { return files_.count(k) || dirs_.count(k); };
+    if (rel != "." && !exists(rel) && !exists("/" + rel)) {
+      return NotFoundError("Could not resolve '" + path + "': No such file or directory");
+    }
+    return out.empty() ? std::string("/") : out;
+  }
   Status RenameFile(const std::string& from, const std::string& to) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = files_.find(Normalize(from));

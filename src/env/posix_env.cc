@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstring>
 #include <random>
 #include <chrono>
@@ -216,6 +217,17 @@ class PosixEnv : public Env {
   bool IsDirectory(const std::string& path) override {
     struct stat st;
     return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  }
+  bool IsSymlink(const std::string& path) override {
+    struct stat st;
+    return lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+  }
+  Result<std::string> RealPath(const std::string& path) override {
+    char buf[PATH_MAX];
+    if (realpath(path.empty() ? "." : path.c_str(), buf) == nullptr) {
+      return ErrnoStatus("Could not resolve", path, errno);
+    }
+    return std::string(buf);
   }
   Status RenameFile(const std::string& from, const std::string& to) override {
     if (rename(from.c_str(), to.c_str()) != 0) {
