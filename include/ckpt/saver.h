@@ -77,6 +77,14 @@ struct SaveArgs {
   bool write_state = true;
 };
 
+// What a restore matched, for partial restore and warm start.
+struct RestoreReport {
+  std::vector<std::string> restored;    // variable names assigned
+  std::vector<std::string> missing;     // checkpoint keys not found
+  std::vector<std::string> unexpected;  // checkpoint keys no variable read
+  std::vector<std::string> mismatched;  // dtype and shape mismatch messages
+};
+
 // What to restore and under which names (partial restore / warm start).
 struct RestoreOptions {
   // Restore only variables whose name (SaveableTensor::name) fully matches
@@ -86,9 +94,15 @@ struct RestoreOptions {
   // checkpoint (TF's assignment_map / var_name_to_prev_var_name).
   std::map<std::string, std::string> name_map;
   // Variables missing from the checkpoint are an error unless this is set,
-  // in which case they keep their values (and are reported by the caller).
+  // in which case they keep their values (and are listed in the report).
   bool allow_missing = false;
+  // Checkpoint tensors that no variable reads are ignored (as TensorFlow
+  // does) unless this is false, in which case they are an error.
+  bool allow_unexpected = true;
+  // If set, filled with what the restore found (also on error).
+  RestoreReport* report = nullptr;
 };
+
 
 // TF's meta_graph_filename: `checkpoint` with a trailing
 // "-<digits or ?>-of-<digits>" removed, then "." + suffix

@@ -108,7 +108,7 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
   };
   std::vector<Job> jobs;
   std::vector<std::pair<std::string, std::string>> missing, dtype_errors, shape_errors;
-  std::vector<std::string> skipped;
+  std::vector<std::string> skipped, skipped_keys;
   for (const SaveableTensor& v : vars) {
     if (options.include && !std::regex_match(v.name, *options.include)) continue;
     auto mapped = options.name_map.find(v.name);
@@ -122,6 +122,7 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
     if (it == listing.end()) {
       if (options.allow_missing) {
         skipped.push_back(v.name);
+        skipped_keys.push_back(key);
       } else {
         missing.emplace_back(key, "Key " + key + " not found in checkpoint");
       }
@@ -143,12 +144,41 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
     }
     jobs.push_back({&v, key});
   }
-  if (!missing.empty()) return Wrap(StatusCode::kNotFound, Join(missing));
-  if (!dtype_errors.empty() || !shape_errors.empty()) {
-    std::string msg = Join(dtype_errors);
-    std::string shapes = Join(shape_errors);
-    if (!shapes.empty()) msg += (msg.empty() ? "" : "\n") + shapes;
-    return Wrap(StatusCode::kInvalidArgument, msg);
+  // Checkpoint tensors that no variable reads (variables left out by
+  // `include` do not count; the object graph is bookkeeping, not a value).
+  std::set<std::string> read_keys;
+  for (const SaveableTensor& v : vars) {
+    auto mapped = options.name_map.find(v.name);
+    read_keys.insert(mapped != options.name_map.end() ? mapped->second : v.name);
+  }
+  std::vector<std::pair<std::string, std::string>> unexpected;
+  for (const auto& [key, info] : listing) {
+    if (read_keys.count(key) == 0 && key != "_CHECKPOINTABLE_OBJECT_GRAPH") {
+      unexpected.emplace_back(key, "Checkpoint tensor " + key + " is not read by any variable");
+    }
+  }
+  if (options.report != nullptr) {
+    RestoreReport& r = *options.report;
+    r = RestoreReport();
+    for (const auto& m : missing) r.missing.push_back(m.first);
+    r.missing.insert(r.missing.end(), skipped_keys.begin(), skipped_keys.end());
+    for (const auto& u : unexpected) r.unexpected.push_back(u.first);
+    for (const auto* list : {&dtype_errors, &shape_errors}) {
+      for (const auto& e : *list) r.mismatched.push_back(e.second);
+    }
+  }
+  if (options.allow_unexpected) unexpected.clear();
+  if (!missing.empty() || !dtype_errors.empty() || !shape_errors.empty() || !unexpected.empty()) {
+    // Every problem in one message: missing keys, then dtype, shape and
+    // unexpected-key lines, each group sorted by key. NotFound when keys
+    // are missing and nothing else is wrong.
+    std::string msg;
+    for (const auto* list : {&missing, &dtype_errors, &shape_errors, &unexpected}) {
+      std::string part = Join(*list);
+      if (!part.empty()) msg += (msg.empty() ? "" : "\n") + part;
+    }
+    const bool only_missing = dtype_errors.empty() && shape_errors.empty() && unexpected.empty();
+    return Wrap(only_missing ? StatusCode::kNotFound : StatusCode::kInvalidArgument, msg);
   }
 
   // 2. Read everything before touching any variable.
@@ -173,6 +203,9 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
 
   // 3. Assign.
   for (size_t i = 0; i < jobs.size(); ++i) AssignInPlace(values[i], jobs[i].var->tensor);
+  if (options.report != nullptr) {
+    for (const Job& job : jobs) options.report->restored.push_back(job.var->name);
+  }
   if (!skipped.empty()) {
     std::string list;
     for (const std::string& s : skipped) list += (list.empty() ? "" : ", ") + s;

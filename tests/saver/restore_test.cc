@@ -151,6 +151,48 @@ TEST_P(RestoreTest, ReportsEveryMismatchAndChangesNothing) {
   EXPECT_EQ(c2.flat<double>()[0], 0);
 }
 
+TEST_P(RestoreTest, MissingUnexpectedAndMismatchesInOneMessage) {
+  Tensor a = Tensor::FromVector<float>({2}, {1, 2});
+  Tensor b = Tensor::FromVector<float>({3}, {3, 4, 5});
+  Tensor extra = Tensor::FromVector<int64_t>({}, {7});
+  const std::string prefix =
+      SaveVars(VarListFromMap({{"a", &a}, {"b", &b}, {"old/extra", &extra}}));
+
+  Tensor a2 = Tensor::FromVector<float>({2}, {0, 0});     // fine
+  Tensor b2 = Tensor::FromVector<float>({4}, {0, 0, 0, 0});  // shape
+  Tensor n2 = Tensor::FromVector<float>({1}, {0});        // missing
+  auto saver = MakeSaver(VarListFromMap({{"a", &a2}, {"b", &b2}, {"new", &n2}}));
+  RestoreReport report;
+  RestoreOptions opts;
+  opts.allow_unexpected = false;
+  opts.report = &report;
+  Status s = saver->Restore(prefix, opts);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            std::string(kMismatch) +
+                "Key new not found in checkpoint\n"
+                "tensor_name = b; shape in shape_and_slice spec [4] does not match the shape "
+                "stored in checkpoint: [3]\n"
+                "Checkpoint tensor old/extra is not read by any variable");
+  EXPECT_EQ(report.missing, std::vector<std::string>{"new"});
+  EXPECT_EQ(report.unexpected, std::vector<std::string>{"old/extra"});
+  EXPECT_EQ(report.mismatched.size(), 1u);
+  EXPECT_TRUE(report.restored.empty());
+  EXPECT_EQ(a2.flat<float>()[0], 0);  // nothing restored
+
+  // By default (as TensorFlow) unexpected tensors are only reported.
+  RestoreReport lenient;
+  RestoreOptions allow;
+  allow.allow_missing = true;
+  allow.report = &lenient;
+  auto ok_saver = MakeSaver(VarListFromMap({{"a", &a2}, {"new", &n2}}));
+  CKPT_ASSERT_OK(ok_saver->Restore(prefix, allow));
+  EXPECT_EQ(lenient.restored, std::vector<std::string>{"a"});
+  EXPECT_EQ(lenient.missing, std::vector<std::string>{"new"});
+  EXPECT_EQ(lenient.unexpected, (std::vector<std::string>{"b", "old/extra"}));
+  EXPECT_EQ(a2.flat<float>()[1], 2);
+}
+
 TEST_P(RestoreTest, CorruptDataChangesNothing) {
   Tensor a = Tensor::FromVector<float>({2}, {1, 2});
   Tensor b = Tensor::FromVector<float>({2}, {3, 4});
