@@ -4,7 +4,9 @@
 //   3. The index is written to       P.index.tempstate<random>, synced, closed
 //      and renamed to P.index; then the directory is synced.
 // Until step 3's rename a reader sees no bundle (or the previous one): the
-// appearance of P.index is the commit point. On any error, and when a writer
+// appearance of P.index is the commit point. When P.index already exists (a
+// re-save to the same prefix), it is deleted before the data file is renamed,
+// so the old index never describes the new data. On any error, and when a writer
 // is destroyed unfinished, the temporary files are deleted; if Finish fails
 // after renaming (e.g. the directory sync fails), it deletes the renamed files
 // again, so an error never leaves a published bundle.
@@ -186,6 +188,14 @@ Status BundleWriter::Finish() {
       if (r.options.sync) CKPT_RETURN_IF_ERROR(r.data->Sync());
       CKPT_RETURN_IF_ERROR(r.data->Close());
       r.data.reset();
+      // Re-saving over an existing bundle: unpublish its index first, so that
+      // a process crash between the renames below leaves no bundle, never the
+      // old index over the new data. (Not synced on its own: after a power
+      // loss the deletion and renames persist in order, up to the final
+      // directory sync.)
+      if (r.env->FileExists(r.index_path)) {
+        CKPT_RETURN_IF_ERROR(r.env->DeleteFile(r.index_path));
+      }
       CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.data_tmp, r.data_path));
       r.data_tmp.clear();
       published.push_back(r.data_path);

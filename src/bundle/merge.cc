@@ -97,6 +97,11 @@ Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
   const int num_data_files = total_shards;
   std::string dir(Dirname(merged_prefix));
   if (!dir.empty()) CKPT_RETURN_IF_ERROR(env->CreateDirs(dir));
+  // Merging over an existing bundle: unpublish its index before its data
+  // files are replaced, so that a crash never pairs the old index with new data.
+  if (env->FileExists(MetaFilename(merged_prefix))) {
+    CKPT_RETURN_IF_ERROR(env->DeleteFile(MetaFilename(merged_prefix)));
+  }
   for (const auto& [old_path, id] : renames) {
     CKPT_RETURN_IF_ERROR(
         env->RenameFile(old_path, DataFilename(merged_prefix, id, num_data_files)));

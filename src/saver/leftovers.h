@@ -13,17 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint/leftovers.h"  // FindLeftovers
 #include "ckpt/env.h"
 #include "ckpt/status.h"
 
 namespace ckpt {
-
-// What CleanupLeftovers would delete in `dir`, without deleting it.
-// `checkpoint_basename` (e.g. "model.ckpt" or "ckpt") selects which orphan
-// data files ("<basename>-<digits>.data-NNNNN-of-NNNNN" with no ".index")
-// count as leftovers; empty = none.
-Result<std::vector<std::string>> FindLeftovers(Env* env, const std::string& dir,
-                                               const std::string& checkpoint_basename);
 
 // Deletes what FindLeftovers finds (best effort: reports the first failure
 // after trying all). Returns the paths deleted.

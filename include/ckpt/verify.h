@@ -1,0 +1,125 @@
+// Checkpoint verification: is a checkpoint whole, and which checkpoint of a
+// directory can be trusted after a crash or a bad copy?
+//
+// VerifyCheckpoint reads every tensor of one checkpoint (V2 or V1), checking
+// every checksum and every data file the index refers to.
+// NewestVerifiedCheckpoint walks a directory's `checkpoint` state file from
+// the newest entry to the oldest and returns the first that verifies.
+// SurveyCheckpointDirectory describes a whole directory (every checkpoint the
+// state file names, checkpoints on disk it does not name, leftovers of
+// interrupted saves); `ckpt verify` and `ckpt ls` print it.
+//
+// Verification reads all the data: its cost is that of restoring every
+// checkpoint examined. It never modifies anything.
+//
+// Thread safety: the functions are thread-safe (they share no state); results
+// are values.
+#ifndef CKPT_VERIFY_H_
+#define CKPT_VERIFY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ckpt/checkpoint_state.h"
+#include "ckpt/env.h"
+#include "ckpt/status.h"
+
+namespace ckpt {
+
+// OK if the checkpoint at `prefix` (a V2 prefix, or a V1 file or glob) can be
+// read completely: its index parses, every data file an entry refers to
+// exists and holds the entry's bytes, every tensor's CRC32C matches, and
+// every partitioned tensor's slices cover it. Otherwise:
+//   NotFound   no checkpoint at `prefix`, or a data file it needs is missing;
+//   DataLoss   corrupt or truncated bytes (the message names file and tensor);
+//   another code from the Env or the readers.
+// REQUIRES: env non-null.
+Status VerifyCheckpoint(Env* env, const std::string& prefix);
+
+// The newest checkpoint named by `dir`/`latest_filename` that verifies:
+// model_checkpoint_path first, then all_model_checkpoint_paths from newest to
+// oldest. Every checkpoint skipped is logged as a warning (LogWarning) with
+// the reason. A recorded path that is gone but has a namesake beside the
+// state file (a moved directory) is resolved as LatestCheckpoint does.
+// NotFound if there is no state file or no named checkpoint verifies;
+// DataLoss if the state file does not parse.
+Result<std::string> NewestVerifiedCheckpoint(
+    Env* env, const std::string& dir, const std::string& latest_filename = kDefaultStateFilename);
+
+// One file of a checkpoint, as found on disk.
+struct CheckpointFile {
+  std::string path;
+  uint64_t size = 0;
+};
+
+// One checkpoint of a directory.
+struct CheckpointSummary {
+  // As named by the state file (made absolute by joining onto the directory),
+  // or as found on disk.
+  std::string prefix;
+  // Where its files were found, if not at `prefix` (a moved directory).
+  std::string resolved_prefix;
+  // The number after the last '-' of the base name ("ckpt-42" -> 42), if any.
+  std::optional<int64_t> step;
+  // Listed in the state file's all_model_checkpoint_paths or
+  // model_checkpoint_path. A checkpoint on disk that the state file does not
+  // list was preserved by the keep-every-N-hours rule (or left by another
+  // saver).
+  bool in_state_file = false;
+  // The state file's model_checkpoint_path.
+  bool newest = false;
+  // From the state file's timestamps, when it has them.
+  std::optional<double> state_timestamp;
+  // Modification time of the .index (V2) or the first V1 file, if it exists.
+  std::optional<double> mtime;
+  // The checkpoint's files present on disk (.index, .data-*, .meta, or the V1
+  // files), sorted by name.
+  std::vector<CheckpointFile> files;
+  // Its .index (V2) or V1 file exists: the save committed and the files
+  // were not deleted since. False = missing.
+  bool committed = false;
+  // VerifyCheckpoint's verdict when the survey verified; otherwise OK if
+  // committed, NotFound if not.
+  Status status;
+
+  // Sum of the sizes of `files`.
+  uint64_t total_size() const;
+};
+
+struct SurveyOptions {
+  std::string latest_filename = kDefaultStateFilename;
+  // Read every tensor of every checkpoint (VerifyCheckpoint); otherwise only
+  // look at which files exist.
+  bool verify = true;
+};
+
+// What a directory holds.
+struct DirectoryReport {
+  std::string dir;
+  std::string state_file;  // JoinPath(dir, latest_filename)
+  // Reading the state file: OK, NotFound (no state file), DataLoss (does not
+  // parse).
+  Status state_status;
+  // Checkpoints named by the state file (oldest first, as listed), followed
+  // by the checkpoints found on disk that it does not name (by step, then
+  // name).
+  std::vector<CheckpointSummary> checkpoints;
+  // Leftovers of interrupted saves (temporary files and directories, data
+  // files whose index never appeared); directories end with '/'.
+  std::vector<std::string> leftovers;
+
+  // True when the state file was read, every checkpoint it names (and, when
+  // verified, every other checkpoint) is whole, and there are no leftovers.
+  bool ok() const;
+};
+
+// Surveys `dir`. Errors only if `dir` cannot be listed (NotFound if it does
+// not exist); problems with its contents are recorded in the report.
+Result<DirectoryReport> SurveyCheckpointDirectory(Env* env, const std::string& dir,
+                                                  const SurveyOptions& options = {});
+
+}  // namespace ckpt
+
+#endif  // CKPT_VERIFY_H_

@@ -1,0 +1,315 @@
+// Checkpoint verification and directory surveys (see ckpt/verify.h).
+//
+// A V2 checkpoint is verified by opening its index (which checks the table's
+// block CRCs), checking that every data file an entry refers to exists, and
+// reading every stored entry (each per-slice entry and each whole tensor)
+// with checksum verification; the full entry of a partitioned tensor is then
+// read once more to check that its slices cover it. A V1 checkpoint is read
+// through CheckpointReader, variable by variable.
+#include "ckpt/verify.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "bundle/v1_reader.h"
+#include "checkpoint/leftovers.h"
+#include "ckpt/bundle.h"
+#include "ckpt/checkpoint_reader.h"
+#include "ckpt/logging.h"
+
+namespace ckpt {
+namespace {
+
+Status VerifyV2(Env* env, const std::string& prefix) {
+  BundleReaderOptions options;
+  options.env = env;
+  options.verify_checksums = true;
+  CKPT_ASSIGN_OR_RETURN(auto reader, BundleReader::Open(prefix, options));
+  std::set<int> shards;
+  for (const BundleEntry& e : reader->entries()) {
+    // Zero-byte entries need no data file (TF's reader never opens it).
+    if (e.slices.empty() && e.size > 0) shards.insert(e.shard_id);
+  }
+  for (int shard : shards) {
+    const std::string path = DataFilename(prefix, shard, reader->num_shards());
+    if (!env->FileExists(path)) {
+      return NotFoundError("Checkpoint " + prefix + " is missing data file " + path +
+                           " (its index refers to " + std::to_string(shards.size()) + " of " +
+                           std::to_string(reader->num_shards()) + " data files)");
+    }
+  }
+  for (const BundleEntry& e : reader->entries()) {
+    if (!e.slices.empty()) continue;
+    auto t = reader->Read(e.key);
+    if (!t.ok()) return t.status();
+  }
+  for (const BundleEntry& e : reader->entries()) {
+    if (e.slices.empty()) continue;
+    auto t = reader->Read(e.key);
+    if (!t.ok()) return t.status();
+  }
+  return Status::OK();
+}
+
+Status VerifyV1(Env* env, const std::string& prefix) {
+  CheckpointReaderOptions options;
+  options.env = env;
+  options.verify_checksums = true;
+  CKPT_ASSIGN_OR_RETURN(auto reader, CheckpointReader::Open(prefix, options));
+  for (const VariableInfo& v : reader->variables()) {
+    auto t = reader->GetTensor(v.name);
+    if (!t.ok()) return t.status();
+  }
+  return Status::OK();
+}
+
+// The recorded path, or its namesake beside the state file if only that
+// exists (a moved or copied directory); "" if neither exists.
+std::string Resolve(Env* env, const std::string& dir, const std::string& prefix) {
+  if (CheckpointExists(env, prefix)) return prefix;
+  std::string local = JoinPath(dir, std::string(Basename(prefix)));
+  if (local != prefix && CheckpointExists(env, local)) return local;
+  return "";
+}
+
+// Newest first: model_checkpoint_path, then the listed paths newest to oldest.
+std::vector<std::string> NewestFirst(const CheckpointState& state) {
+  std::vector<std::string> out = {state.model_checkpoint_path};
+  for (auto it = state.all_model_checkpoint_paths.rbegin();
+       it != state.all_model_checkpoint_paths.rend(); ++it) {
+    if (std::find(out.begin(), out.end(), *it) == out.end()) out.push_back(*it);
+  }
+  return out;
+}
+
+bool IsTempName(const std::string& name) {
+  for (const char* marker : {".tempstate", ".tmp"}) {
+    size_t pos = name.rfind(marker);
+    if (pos == std::string::npos) continue;
+    size_t digits = pos + std::string(marker).size();
+    if (digits < name.size() &&
+        std::all_of(name.begin() + digits, name.end(),
+                    [](unsigned char c) { return std::isdigit(c); })) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<int64_t> StepOf(const std::string& prefix) {
+  std::string base(Basename(prefix));
+  size_t dash = base.rfind('-');
+  if (dash == std::string::npos || dash + 1 >= base.size() || base.size() - dash - 1 > 18) {
+    return std::nullopt;
+  }
+  int64_t step = 0;
+  for (size_t i = dash + 1; i < base.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(base[i]))) return std::nullopt;
+    step = step * 10 + (base[i] - '0');
+  }
+  return step;
+}
+
+// "ckpt-42" -> "ckpt"; "" if the base name has no "-<digits>" suffix.
+std::string StepBasename(const std::string& prefix) {
+  std::string base(Basename(prefix));
+  if (!StepOf(prefix)) return "";
+  return base.substr(0, base.rfind('-'));
+}
+
+bool IsFileOf(const std::string& base, const std::string& name) {
+  if (IsTempName(name)) return false;
+  if (name == base + ".index" || name == base + ".meta") return true;
+  if (name.compare(0, base.size() + 6, base + ".data-") == 0) return true;
+  // V1: the file itself, or a shard matched by a glob.
+  return name == base || (base.find_first_of("?*") != std::string::npos && GlobMatch(base, name));
+}
+
+void Describe(Env* env, const std::vector<std::string>& names, const std::string& listed_dir,
+              bool verify, CheckpointSummary* c) {
+  const std::string& prefix = c->resolved_prefix.empty() ? c->prefix : c->resolved_prefix;
+  c->step = StepOf(c->prefix);
+  const std::string dir(Dirname(prefix));
+  const std::string base(Basename(prefix));
+  std::vector<std::string> own;
+  const std::vector<std::string>* list = &names;
+  if (dir != listed_dir) {
+    auto children = env->GetChildren(dir.empty() ? "." : dir);
+    if (children.ok()) own = std::move(children).value();
+    std::sort(own.begin(), own.end());
+    list = &own;
+  }
+  for (const std::string& name : *list) {
+    if (!IsFileOf(base, name)) continue;
+    const std::string path = JoinPath(dir, name);
+    if (env->IsDirectory(path)) continue;
+    auto size = env->GetFileSize(path);
+    c->files.push_back({path, size.ok() ? *size : 0});
+  }
+  c->committed = CheckpointExists(env, prefix);
+  if (c->committed) {
+    // The .index (V2), else the first V1 file.
+    std::string stamp_file = MetaFilename(prefix);
+    if (!env->FileExists(stamp_file)) {
+      for (const CheckpointFile& f : c->files) {
+        if (f.path.size() < 5 || f.path.compare(f.path.size() - 5, 5, ".meta") != 0) {
+          stamp_file = f.path;
+          break;
+        }
+      }
+    }
+    auto mtime = env->GetModificationTime(stamp_file);
+    if (mtime.ok()) c->mtime = *mtime;
+    c->status = verify ? VerifyCheckpoint(env, prefix) : Status::OK();
+  } else {
+    c->status = NotFoundError("Checkpoint " + c->prefix +
+                              " does not exist (no .index file and no V1 checkpoint file)");
+  }
+}
+
+}  // namespace
+
+Status VerifyCheckpoint(Env* env, const std::string& prefix) {
+  if (env == nullptr) return InvalidArgumentError("VerifyCheckpoint: env is null");
+  Status s;
+  if (env->FileExists(MetaFilename(prefix))) {
+    s = VerifyV2(env, prefix);
+  } else if (CheckpointExists(env, prefix)) {
+    s = VerifyV1(env, prefix);
+  } else {
+    return NotFoundError("Checkpoint " + prefix + " not found: there is no " +
+                         MetaFilename(prefix) + " (V2) and no V1 checkpoint file of that name");
+  }
+  return s.WithContext("Checkpoint " + prefix + " failed verification");
+}
+
+Result<std::string> NewestVerifiedCheckpoint(Env* env, const std::string& dir,
+                                             const std::string& latest_filename) {
+  if (env == nullptr) return InvalidArgumentError("NewestVerifiedCheckpoint: env is null");
+  const std::string state_path = JoinPath(dir, latest_filename);
+  CKPT_ASSIGN_OR_RETURN(CheckpointState state, GetCheckpointState(env, dir, latest_filename));
+  std::vector<std::string> candidates = NewestFirst(state);
+  std::string reasons;
+  for (const std::string& path : candidates) {
+    std::string resolved = Resolve(env, dir, path);
+    Status s = resolved.empty()
+                   ? NotFoundError("Checkpoint " + path + " does not exist (no " +
+                                   MetaFilename(path) + " and no V1 checkpoint file)")
+                   : VerifyCheckpoint(env, resolved);
+    if (s.ok()) {
+      if (resolved != path) {
+        LogWarning("Checkpoint " + path + " named by " + state_path + " does not exist; using " +
+                   resolved + " found beside the state file (was the directory moved or copied?)");
+      }
+      return resolved;
+    }
+    LogWarning("Skipping checkpoint " + path + " named by " + state_path + ": " + s.ToString());
+    reasons += "\n  " + path + ": " + s.ToString();
+  }
+  return NotFoundError("None of the " + std::to_string(candidates.size()) +
+                       " checkpoints named by " + state_path + " verifies:" + reasons);
+}
+
+uint64_t CheckpointSummary::total_size() const {
+  uint64_t total = 0;
+  for (const CheckpointFile& f : files) total += f.size;
+  return total;
+}
+
+bool DirectoryReport::ok() const {
+  if (!state_status.ok() || !leftovers.empty()) return false;
+  for (const CheckpointSummary& c : checkpoints) {
+    if (!c.status.ok()) return false;
+  }
+  return true;
+}
+
+Result<DirectoryReport> SurveyCheckpointDirectory(Env* env, const std::string& dir,
+                                                  const SurveyOptions& options) {
+  if (env == nullptr) return InvalidArgumentError("SurveyCheckpointDirectory: env is null");
+  DirectoryReport report;
+  report.dir = dir;
+  report.state_file = JoinPath(dir, options.latest_filename);
+  if (!env->IsDirectory(dir.empty() ? "." : dir)) {
+    return NotFoundError("Checkpoint directory " + dir + " does not exist or is not a directory");
+  }
+  CKPT_ASSIGN_OR_RETURN(std::vector<std::string> names, env->GetChildren(dir.empty() ? "." : dir));
+  std::sort(names.begin(), names.end());
+
+  std::set<std::string> seen;  // prefixes as found on disk (resolved)
+  auto state = GetCheckpointState(env, dir, options.latest_filename);
+  report.state_status = state.status();
+  if (state.ok()) {
+    std::vector<std::string> listed = state->all_model_checkpoint_paths;
+    if (std::find(listed.begin(), listed.end(), state->model_checkpoint_path) == listed.end()) {
+      listed.push_back(state->model_checkpoint_path);
+    }
+    for (size_t i = 0; i < listed.size(); ++i) {
+      CheckpointSummary c;
+      c.prefix = listed[i];
+      c.in_state_file = true;
+      c.newest = listed[i] == state->model_checkpoint_path;
+      if (i < state->all_model_checkpoint_paths.size() &&
+          state->all_model_checkpoint_timestamps.size() ==
+              state->all_model_checkpoint_paths.size()) {
+        c.state_timestamp = state->all_model_checkpoint_timestamps[i];
+      }
+      std::string resolved = Resolve(env, dir, c.prefix);
+      if (!resolved.empty() && resolved != c.prefix) c.resolved_prefix = resolved;
+      Describe(env, names, dir, options.verify, &c);
+      seen.insert(resolved.empty() ? c.prefix : resolved);
+      report.checkpoints.push_back(std::move(c));
+    }
+  }
+
+  // Checkpoints on disk the state file does not name.
+  std::vector<CheckpointSummary> unlisted;
+  std::set<std::string> basenames;
+  for (const CheckpointSummary& c : report.checkpoints) {
+    std::string b = StepBasename(c.prefix);
+    if (!b.empty()) basenames.insert(b);
+  }
+  const std::string index_suffix = ".index";
+  for (const std::string& name : names) {
+    if (name.size() <= index_suffix.size() || IsTempName(name) ||
+        name.compare(name.size() - index_suffix.size(), index_suffix.size(), index_suffix) != 0) {
+      continue;
+    }
+    std::string prefix = JoinPath(dir, name.substr(0, name.size() - index_suffix.size()));
+    if (seen.count(prefix) || env->IsDirectory(JoinPath(dir, name))) continue;
+    CheckpointSummary c;
+    c.prefix = prefix;
+    Describe(env, names, dir, options.verify, &c);
+    std::string b = StepBasename(prefix);
+    if (!b.empty()) basenames.insert(b);
+    unlisted.push_back(std::move(c));
+  }
+  std::sort(unlisted.begin(), unlisted.end(),
+            [](const CheckpointSummary& a, const CheckpointSummary& b) {
+              int64_t sa = a.step.value_or(-1), sb = b.step.value_or(-1);
+              return sa != sb ? sa < sb : a.prefix < b.prefix;
+            });
+  for (CheckpointSummary& c : unlisted) report.checkpoints.push_back(std::move(c));
+
+  // Data files with a step-numbered name but no index also reveal basenames.
+  for (const std::string& name : names) {
+    size_t pos = name.find(".data-");
+    if (pos == std::string::npos || IsTempName(name)) continue;
+    std::string b = StepBasename(name.substr(0, pos));
+    if (!b.empty()) basenames.insert(b);
+  }
+  std::set<std::string> leftovers;
+  if (basenames.empty()) basenames.insert("");
+  for (const std::string& b : basenames) {
+    auto found = FindLeftovers(env, dir, b);
+    if (!found.ok()) return found.status().WithContext("Looking for leftovers in " + dir);
+    for (const std::string& p : *found) {
+      if (leftovers.insert(p).second) report.leftovers.push_back(p);
+    }
+  }
+  return report;
+}
+
+}  // namespace ckpt

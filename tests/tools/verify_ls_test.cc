@@ -1,0 +1,170 @@
+// Tests of `ckpt verify` and `ckpt ls`, run in-process through CLI11 on
+// real directories.
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ckpt/bundle.h"
+#include "ckpt/checkpoint_state.h"
+#include "command.h"
+#include "ls.h"
+#include "testutil/testutil.h"
+#include "verify.h"
+
+namespace ckpt::tools {
+namespace {
+
+using ::ckpt::testing::MakeTestTensor;
+using ::ckpt::testing::TempDir;
+using ::ckpt::testing::WriteStringToFile;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+CliResult RunCli(const std::vector<std::string>& args) {
+  CLI::App app{"ckpt"};
+  app.require_subcommand(1);
+  std::ostringstream out, err;
+  int exit_code = 0;
+  AddVerifyCommand(&app, &out, &err, &exit_code);
+  AddLsCommand(&app, &out, &err, &exit_code);
+  CliResult r;
+  r.code = RunApp(&app, args, out, err, &exit_code);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+void Write(const std::string& prefix, uint32_t seed) {
+  auto w = BundleWriter::Create(prefix);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  CKPT_ASSERT_OK((*w)->Add("w", MakeTestTensor(DataType::kFloat, TensorShape({64}), seed)));
+  CKPT_ASSERT_OK((*w)->Finish());
+}
+
+void FlipFirstDataByte(const std::string& prefix) {
+  const std::string path = DataFilename(prefix, 0, 1);
+  auto data = ReadFileToString(Env::Posix(), path);
+  ASSERT_TRUE(data.ok());
+  std::string d = *data;
+  d[0] ^= 1;
+  CKPT_ASSERT_OK(WriteStringToFile(Env::Posix(), path, d));
+}
+
+// ckpt-1 preserved (on disk, not listed), ckpt-2 and ckpt-3 listed with
+// timestamps, ckpt-3 newest.
+std::string MakeDirectory() {
+  std::string dir = TempDir();
+  for (int s = 1; s <= 3; ++s) Write(JoinPath(dir, "ckpt-" + std::to_string(s)), s);
+  EXPECT_TRUE(UpdateCheckpointState(Env::Posix(), dir, JoinPath(dir, "ckpt-3"),
+                                    {JoinPath(dir, "ckpt-2"), JoinPath(dir, "ckpt-3")},
+                                    {1700000000.0, 1700003600.0}, 1600000000.0,
+                                    {"checkpoint", true})
+                  .ok());
+  return dir;
+}
+
+TEST(VerifyCommandTest, HealthyDirectoryExitsZero) {
+  std::string dir = MakeDirectory();
+  CliResult r = RunCli({"verify", dir});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ok       " + JoinPath(dir, "ckpt-3") + " (newest)"));
+  EXPECT_THAT(r.out, HasSubstr(JoinPath(dir, "ckpt-1") + " (not in the state file)"));
+  EXPECT_THAT(r.out, HasSubstr("All 3 checkpoints verified"));
+}
+
+TEST(VerifyCommandTest, CorruptMissingAndLeftoversExitOne) {
+  std::string dir = MakeDirectory();
+  FlipFirstDataByte(JoinPath(dir, "ckpt-2"));
+  CKPT_ASSERT_OK(Env::Posix()->DeleteFile(MetaFilename(JoinPath(dir, "ckpt-3"))));
+  const std::string leftover = JoinPath(dir, "ckpt-4.data-00000-of-00001.tempstate77");
+  CKPT_ASSERT_OK(WriteStringToFile(Env::Posix(), leftover, "x"));
+  CliResult r = RunCli({"verify", dir});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("CORRUPT  " + JoinPath(dir, "ckpt-2") + ": DATA_LOSS"));
+  EXPECT_THAT(r.out, HasSubstr("MISSING  " + JoinPath(dir, "ckpt-3") + " (newest)"));
+  EXPECT_THAT(r.out, HasSubstr("  " + leftover + "\n"));
+  // ckpt-3's orphan data file is a leftover too.
+  EXPECT_THAT(r.out, HasSubstr("4 problems found"));
+
+  CliResult j = RunCli({"verify", "--json", dir});
+  EXPECT_EQ(j.code, 1);
+  EXPECT_THAT(j.out, HasSubstr("\"kind\": \"directory\", \"ok\": false"));
+  EXPECT_THAT(j.out, HasSubstr("\"prefix\": \"" + JoinPath(dir, "ckpt-2") +
+                               "\", \"status\": \"corrupt\", \"error\": \"DATA_LOSS"));
+  EXPECT_THAT(j.out, HasSubstr("\"status\": \"missing\""));
+  EXPECT_THAT(j.out, HasSubstr("\"leftovers\": [\""));
+}
+
+TEST(VerifyCommandTest, SinglePrefix) {
+  std::string dir = MakeDirectory();
+  CliResult ok = RunCli({"verify", JoinPath(dir, "ckpt-1")});
+  EXPECT_EQ(ok.code, 0);
+  EXPECT_EQ(ok.out, "ok       " + JoinPath(dir, "ckpt-1") + "\n");
+  FlipFirstDataByte(JoinPath(dir, "ckpt-1"));
+  CliResult bad = RunCli({"verify", "--json", JoinPath(dir, "ckpt-1")});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.out, HasSubstr("\"kind\": \"checkpoint\", \"ok\": false"));
+  EXPECT_THAT(bad.out, HasSubstr("Checksum does not match"));
+  CliResult missing = RunCli({"verify", JoinPath(dir, "nope")});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.out, HasSubstr("MISSING  " + JoinPath(dir, "nope") + ": NOT_FOUND"));
+}
+
+TEST(VerifyCommandTest, NoStateFileIsAProblem) {
+  std::string dir = TempDir();
+  Write(JoinPath(dir, "ckpt-1"), 1);
+  CliResult r = RunCli({"verify", dir});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("STATE    NOT_FOUND"));
+  EXPECT_EQ(RunCli({"verify"}).code, kExitUsage);
+}
+
+TEST(LsCommandTest, ListsStepTimeSizeAndWhyKept) {
+  std::string dir = MakeDirectory();
+  CliResult r = RunCli({"ls", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 5u) << r.out;
+  EXPECT_THAT(rows[1], HasSubstr("STEP"));
+  EXPECT_THAT(rows[2], HasSubstr("preserved (not in the state file)"));
+  EXPECT_THAT(rows[2], HasSubstr(JoinPath(dir, "ckpt-1")));
+  EXPECT_THAT(rows[3], HasSubstr("2023-11-14 22:13:20"));  // state timestamp
+  EXPECT_THAT(rows[3], HasSubstr("max_to_keep "));
+  EXPECT_THAT(rows[3], Not(HasSubstr("newest")));
+  EXPECT_THAT(rows[4], HasSubstr("2023-11-14 23:13:20"));
+  EXPECT_THAT(rows[4], HasSubstr("max_to_keep, newest"));
+  EXPECT_EQ(rows[4].substr(0, 3), "  3");
+}
+
+TEST(LsCommandTest, Json) {
+  std::string dir = MakeDirectory();
+  auto size = Env::Posix()->GetFileSize(DataFilename(JoinPath(dir, "ckpt-3"), 0, 1));
+  auto isize = Env::Posix()->GetFileSize(MetaFilename(JoinPath(dir, "ckpt-3")));
+  ASSERT_TRUE(size.ok() && isize.ok());
+  CliResult r = RunCli({"ls", "--json", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"name\": \"ckpt-1\", \"step\": 1, \"time\": "));
+  EXPECT_THAT(r.out, HasSubstr("\"time_source\": \"mtime\""));
+  EXPECT_THAT(r.out, HasSubstr("\"kept_by\": \"preserved\", \"newest\": false"));
+  EXPECT_THAT(r.out, HasSubstr("\"name\": \"ckpt-3\", \"step\": 3, \"time\": 1700003600, "
+                               "\"time_source\": \"state_file\", \"size_bytes\": " +
+                               std::to_string(*size + *isize)));
+  EXPECT_THAT(r.out, HasSubstr("\"kept_by\": \"max_to_keep\", \"newest\": true"));
+}
+
+TEST(LsCommandTest, MissingDirectoryFails) {
+  CliResult r = RunCli({"ls", JoinPath(TempDir(), "nope")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+}
+
+}  // namespace
+}  // namespace ckpt::tools

@@ -1,0 +1,135 @@
+// `ckpt verify`: see verify.h for the output formats.
+#include "verify.h"
+
+#include <memory>
+#include <string>
+
+#include "ckpt/verify.h"
+#include "command.h"
+#include "inspect.h"  // JsonString
+
+namespace ckpt::tools {
+namespace {
+
+const char* Verdict(const CheckpointSummary& c) {
+  if (c.status.ok()) return "ok";
+  return c.committed ? "corrupt" : "missing";
+}
+
+std::string JsonStatus(const Status& s) {
+  return s.ok() ? std::string("null") : JsonString(s.ToString());
+}
+
+std::string JsonBool(bool b) { return b ? "true" : "false"; }
+
+int VerifyOnePrefix(const VerifyCommandOptions& options, std::ostream& out) {
+  Status s = VerifyCheckpoint(options.env, options.path);
+  CheckpointSummary c;
+  c.prefix = options.path;
+  c.status = s;
+  c.committed = s.code() != StatusCode::kNotFound || CheckpointExists(options.env, options.path);
+  if (options.json) {
+    out << "{\"path\": " << JsonString(options.path) << ", \"kind\": \"checkpoint\", \"ok\": "
+        << JsonBool(s.ok()) << ", \"checkpoints\": [{\"prefix\": " << JsonString(c.prefix)
+        << ", \"status\": \"" << Verdict(c) << "\", \"error\": " << JsonStatus(s)
+        << ", \"in_state_file\": false, \"newest\": false}]}\n";
+  } else if (s.ok()) {
+    out << "ok       " << options.path << "\n";
+  } else {
+    out << (c.committed ? "CORRUPT  " : "MISSING  ") << options.path << ": " << s.ToString()
+        << "\n";
+  }
+  return s.ok() ? kExitOk : kExitFailure;
+}
+
+void PrintText(const DirectoryReport& r, std::ostream& out) {
+  out << "Directory " << r.dir << " (state file " << r.state_file << ")\n";
+  int problems = 0;
+  if (!r.state_status.ok()) {
+    ++problems;
+    out << "  STATE    " << r.state_status.ToString() << "\n";
+  }
+  for (const CheckpointSummary& c : r.checkpoints) {
+    std::string label = c.status.ok() ? "ok" : (c.committed ? "CORRUPT" : "MISSING");
+    label.resize(9, ' ');
+    out << "  " << label << c.prefix;
+    if (!c.resolved_prefix.empty()) out << " (found at " << c.resolved_prefix << ")";
+    if (c.newest) out << " (newest)";
+    if (!c.in_state_file) out << " (not in the state file)";
+    if (!c.status.ok()) {
+      ++problems;
+      out << ": " << c.status.ToString();
+    }
+    out << "\n";
+  }
+  if (r.checkpoints.empty()) out << "  (no checkpoints)\n";
+  if (!r.leftovers.empty()) {
+    out << "Leftovers of interrupted saves (the next save removes them):\n";
+    for (const std::string& p : r.leftovers) out << "  " << p << "\n";
+    problems += static_cast<int>(r.leftovers.size());
+  }
+  if (problems == 0) {
+    out << "All " << r.checkpoints.size() << " checkpoints verified\n";
+  } else {
+    out << problems << (problems == 1 ? " problem" : " problems") << " found\n";
+  }
+}
+
+void PrintJson(const DirectoryReport& r, std::ostream& out) {
+  out << "{\"path\": " << JsonString(r.dir) << ", \"kind\": \"directory\", \"ok\": "
+      << JsonBool(r.ok()) << ", \"state_file\": " << JsonString(r.state_file)
+      << ", \"state_error\": " << JsonStatus(r.state_status) << ", \"checkpoints\": [";
+  for (size_t i = 0; i < r.checkpoints.size(); ++i) {
+    const CheckpointSummary& c = r.checkpoints[i];
+    out << (i ? ", " : "") << "{\"prefix\": " << JsonString(c.prefix) << ", \"status\": \""
+        << Verdict(c) << "\", \"error\": " << JsonStatus(c.status)
+        << ", \"in_state_file\": " << JsonBool(c.in_state_file)
+        << ", \"newest\": " << JsonBool(c.newest) << "}";
+  }
+  out << "], \"leftovers\": [";
+  for (size_t i = 0; i < r.leftovers.size(); ++i) {
+    out << (i ? ", " : "") << JsonString(r.leftovers[i]);
+  }
+  out << "]}\n";
+}
+
+}  // namespace
+
+int RunVerify(const VerifyCommandOptions& options, std::ostream& out, std::ostream& err) {
+  std::string path = options.path;
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  if (!options.env->IsDirectory(path)) {
+    VerifyCommandOptions o = options;
+    o.path = path;
+    return VerifyOnePrefix(o, out);
+  }
+  SurveyOptions so;
+  so.latest_filename = options.latest_filename;
+  so.verify = true;
+  auto report = SurveyCheckpointDirectory(options.env, path, so);
+  if (!report.ok()) {
+    err << "ckpt verify: " << report.status().ToString() << "\n";
+    return kExitFailure;
+  }
+  if (options.json) {
+    PrintJson(*report, out);
+  } else {
+    PrintText(*report, out);
+  }
+  return report->ok() ? kExitOk : kExitFailure;
+}
+
+void AddVerifyCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* exit_code) {
+  auto* cmd = app->add_subcommand(
+      "verify", "Check every checksum of a checkpoint, or of every checkpoint of a directory");
+  auto options = std::make_shared<VerifyCommandOptions>();
+  cmd->add_option("path", options->path, "A checkpoint directory or a checkpoint prefix")
+      ->required();
+  cmd->add_option("--latest_filename", options->latest_filename,
+                  "Name of the state file in the directory")
+      ->capture_default_str();
+  cmd->add_flag("--json", options->json, "Print JSON instead of text");
+  cmd->callback([options, out, err, exit_code] { *exit_code = RunVerify(*options, *out, *err); });
+}
+
+}  // namespace ckpt::tools

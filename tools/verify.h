@@ -1,0 +1,58 @@
+// `ckpt verify`: is a checkpoint, or every checkpoint of a directory, whole?
+//
+//   ckpt verify <dir|prefix> [--latest_filename=checkpoint] [--json]
+//
+// For a prefix (V2 prefix or V1 file), every tensor is read and every
+// checksum checked (ckpt::VerifyCheckpoint). For a directory, every
+// checkpoint its state file names is verified (ok / missing / corrupt, with
+// the reason), so is every checkpoint on disk it does not name (preserved by
+// the N-hours rule), and leftovers of interrupted saves are listed. Exit code
+// 0 when everything is whole, 1 on any problem (including a missing or
+// unreadable state file, and leftovers), 2 for a bad command line.
+//
+// Text output, one line per checkpoint:
+//   Directory /d (state file /d/checkpoint)
+//     ok       /d/ckpt-2
+//     CORRUPT  /d/ckpt-3 (newest): DATA_LOSS: ...
+//   Leftovers of interrupted saves:
+//     /d/ckpt-4.index.tempstate123
+//   2 problems found
+// JSON (--json), one document and a newline:
+//   {"path": "...", "kind": "directory"|"checkpoint", "ok": true|false,
+//    "state_file": "...", "state_error": null|"...",
+//    "checkpoints": [{"prefix": "...", "status": "ok"|"missing"|"corrupt",
+//                     "error": null|"...", "in_state_file": bool, "newest": bool}],
+//    "leftovers": ["..."]}
+// ("state_file", "state_error" and "leftovers" only for a directory.)
+//
+// Thread safety: reentrant; no shared state.
+#ifndef CKPT_TOOLS_VERIFY_H_
+#define CKPT_TOOLS_VERIFY_H_
+
+#include <CLI/CLI.hpp>
+
+#include <ostream>
+#include <string>
+
+#include "ckpt/env.h"
+
+namespace ckpt::tools {
+
+struct VerifyCommandOptions {
+  std::string path;
+  std::string latest_filename = "checkpoint";
+  bool json = false;
+  // Not owned. REQUIRES: non-null.
+  Env* env = Env::Posix();
+};
+
+// Runs the command; returns the exit code (0 all whole, 1 any problem).
+int RunVerify(const VerifyCommandOptions& options, std::ostream& out, std::ostream& err);
+
+// Adds the `verify` subcommand to `app` (see command.h).
+// REQUIRES: the pointers outlive the parse.
+void AddVerifyCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* exit_code);
+
+}  // namespace ckpt::tools
+
+#endif  // CKPT_TOOLS_VERIFY_H_
