@@ -17,6 +17,9 @@ packages=(
   libisal-dev libeigen3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-venv
+  # Headless browser for tests/interop/test_tensorboard_browser.py (with
+  # --no-install-recommends it comes without fonts; text must render).
+  chromium fonts-liberation fonts-dejavu-core
 )
 
 missing=()

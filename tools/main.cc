@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "command.h"
+#include "events.h"
 #include "inspect.h"
 #include "ls.h"
 #include "verify.h"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   ckpt::tools::AddInspectCommand(&app, &std::cout, &std::cerr, &exit_code);
   ckpt::tools::AddVerifyCommand(&app, &std::cout, &std::cerr, &exit_code);
   ckpt::tools::AddLsCommand(&app, &std::cout, &std::cerr, &exit_code);
+  ckpt::tools::AddEventsCommand(&app, &std::cout, &std::cerr, &exit_code);
   return ckpt::tools::RunApp(&app, std::vector<std::string>(argv + 1, argv + argc), std::cout,
                              std::cerr, &exit_code);
 }

@@ -1,0 +1,845 @@
+// GraphBuilder, the op registry and Const encoding (see ckpt/graph.h).
+#include <google/protobuf/text_format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <set>
+
+#include "ckpt/graph.h"
+
+namespace ckpt {
+namespace {
+
+// OpDefs as TensorFlow 2.21 registers them (docs stripped), one per line in
+// protobuf text format. These are interface facts (names, types, defaults);
+// tests compare them with TF's own registry and with the stripped_op_lists
+// of TF-written saved_model.pb files.
+constexpr const char* kOpDefs[] = {
+    R"pb(name: "ArgMax" input_arg { name: "input" type_attr: "T" } input_arg { name: "dimension" type_attr: "Tidx" } output_arg { name: "output" type_attr: "output_type" } attr { name: "T" type: "type" allowed_values { list { type: DT_FLOAT type: DT_DOUBLE type: DT_INT32 type: DT_UINT8 type: DT_INT16 type: DT_INT8 type: DT_INT64 type: DT_BFLOAT16 type: DT_UINT16 type: DT_HALF type: DT_UINT32 type: DT_UINT64 type: DT_QINT8 type: DT_QUINT8 type: DT_QINT32 type: DT_QINT16 type: DT_QUINT16 type: DT_BOOL } } } attr { name: "Tidx" type: "type" default_value { type: DT_INT32 } allowed_values { list { type: DT_INT16 type: DT_INT32 type: DT_INT64 } } } attr { name: "output_type" type: "type" default_value { type: DT_INT64 } allowed_values { list { type: DT_INT16 type: DT_UINT16 type: DT_INT32 type: DT_INT64 } } })pb",
+    R"pb(name: "Assign" input_arg { name: "ref" type_attr: "T" is_ref: true } input_arg { name: "value" type_attr: "T" } output_arg { name: "output_ref" type_attr: "T" is_ref: true } attr { name: "T" type: "type" } attr { name: "validate_shape" type: "bool" default_value { b: true } } attr { name: "use_locking" type: "bool" default_value { b: true } } allows_uninitialized_input: true)pb",
+    R"pb(name: "BiasAdd" input_arg { name: "value" type_attr: "T" } input_arg { name: "bias" type_attr: "T" } output_arg { name: "output" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_FLOAT type: DT_DOUBLE type: DT_INT32 type: DT_UINT8 type: DT_INT16 type: DT_INT8 type: DT_COMPLEX64 type: DT_INT64 type: DT_QINT8 type: DT_QUINT8 type: DT_QINT32 type: DT_BFLOAT16 type: DT_QINT16 type: DT_QUINT16 type: DT_UINT16 type: DT_COMPLEX128 type: DT_HALF type: DT_UINT32 type: DT_UINT64 } } } attr { name: "data_format" type: "string" default_value { s: "NHWC" } allowed_values { list { s: "NHWC" s: "NCHW" } } })pb",
+    R"pb(name: "Const" output_arg { name: "output" type_attr: "dtype" } attr { name: "value" type: "tensor" } attr { name: "dtype" type: "type" })pb",
+    R"pb(name: "Identity" input_arg { name: "input" type_attr: "T" } output_arg { name: "output" type_attr: "T" } attr { name: "T" type: "type" })pb",
+    R"pb(name: "MatMul" input_arg { name: "a" type_attr: "T" } input_arg { name: "b" type_attr: "T" } output_arg { name: "product" type_attr: "T" } attr { name: "transpose_a" type: "bool" default_value { b: false } } attr { name: "transpose_b" type: "bool" default_value { b: false } } attr { name: "T" type: "type" allowed_values { list { type: DT_BFLOAT16 type: DT_HALF type: DT_FLOAT type: DT_DOUBLE type: DT_INT32 type: DT_INT64 type: DT_UINT8 type: DT_UINT16 type: DT_UINT32 type: DT_UINT64 type: DT_COMPLEX64 type: DT_COMPLEX128 } } } attr { name: "grad_a" type: "bool" default_value { b: false } } attr { name: "grad_b" type: "bool" default_value { b: false } })pb",
+    R"pb(name: "MergeV2Checkpoints" input_arg { name: "checkpoint_prefixes" type: DT_STRING } input_arg { name: "destination_prefix" type: DT_STRING } attr { name: "delete_old_dirs" type: "bool" default_value { b: true } } attr { name: "allow_missing_files" type: "bool" default_value { b: false } } is_stateful: true)pb",
+    R"pb(name: "NoOp")pb",
+    R"pb(name: "Pack" input_arg { name: "values" type_attr: "T" number_attr: "N" } output_arg { name: "output" type_attr: "T" } attr { name: "N" type: "int" has_minimum: true minimum: 1 } attr { name: "T" type: "type" } attr { name: "axis" type: "int" default_value { i: 0 } })pb",
+    R"pb(name: "Placeholder" output_arg { name: "output" type_attr: "dtype" } attr { name: "dtype" type: "type" } attr { name: "shape" type: "shape" default_value { shape { unknown_rank: true } } })pb",
+    R"pb(name: "PlaceholderWithDefault" input_arg { name: "input" type_attr: "dtype" } output_arg { name: "output" type_attr: "dtype" } attr { name: "dtype" type: "type" } attr { name: "shape" type: "shape" })pb",
+    R"pb(name: "Relu" input_arg { name: "features" type_attr: "T" } output_arg { name: "activations" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_FLOAT type: DT_DOUBLE type: DT_INT32 type: DT_UINT8 type: DT_INT16 type: DT_INT8 type: DT_INT64 type: DT_BFLOAT16 type: DT_UINT16 type: DT_HALF type: DT_UINT32 type: DT_UINT64 type: DT_QINT8 } } })pb",
+    R"pb(name: "RestoreV2" input_arg { name: "prefix" type: DT_STRING } input_arg { name: "tensor_names" type: DT_STRING } input_arg { name: "shape_and_slices" type: DT_STRING } output_arg { name: "tensors" type_list_attr: "dtypes" } attr { name: "dtypes" type: "list(type)" has_minimum: true minimum: 1 } is_stateful: true)pb",
+    R"pb(name: "SaveV2" input_arg { name: "prefix" type: DT_STRING } input_arg { name: "tensor_names" type: DT_STRING } input_arg { name: "shape_and_slices" type: DT_STRING } input_arg { name: "tensors" type_list_attr: "dtypes" } attr { name: "dtypes" type: "list(type)" has_minimum: true minimum: 1 } is_stateful: true)pb",
+    R"pb(name: "ShardedFilename" input_arg { name: "basename" type: DT_STRING } input_arg { name: "shard" type: DT_INT32 } input_arg { name: "num_shards" type: DT_INT32 } output_arg { name: "filename" type: DT_STRING })pb",
+    R"pb(name: "Softmax" input_arg { name: "logits" type_attr: "T" } output_arg { name: "softmax" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_HALF type: DT_BFLOAT16 type: DT_FLOAT type: DT_DOUBLE } } })pb",
+    R"pb(name: "StringJoin" input_arg { name: "inputs" type: DT_STRING number_attr: "N" } output_arg { name: "output" type: DT_STRING } attr { name: "N" type: "int" has_minimum: true } attr { name: "separator" type: "string" default_value { s: "" } })pb",
+    R"pb(name: "VariableV2" output_arg { name: "ref" type_attr: "dtype" is_ref: true } attr { name: "shape" type: "shape" } attr { name: "dtype" type: "type" } attr { name: "container" type: "string" default_value { s: "" } } attr { name: "shared_name" type: "string" default_value { s: "" } } is_stateful: true)pb",
+};
+
+const std::map<std::string, tensorflow::OpDef, std::less<>>& Registry() {
+  static const auto* registry = [] {
+    auto* m = new std::map<std::string, tensorflow::OpDef, std::less<>>();
+    for (const char* text : kOpDefs) {
+      tensorflow::OpDef def;
+      // The texts are constants checked by the tests; a parse failure would
+      // leave the op out of the registry (FindOpDef returns null).
+      if (google::protobuf::TextFormat::ParseFromString(text, &def)) {
+        (*m)[def.name()] = def;
+      }
+    }
+    return m;
+  }();
+  return *registry;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// TF's op-name rule: [A-Za-z0-9.][A-Za-z0-9_.\-/>]*
+bool ValidNodeName(std::string_view name) {
+  if (name.empty()) return false;
+  auto first_ok = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.'; };
+  auto rest_ok = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ||
+           c == '/' || c == '>';
+  };
+  if (!first_ok(name[0])) return false;
+  return std::all_of(name.begin() + 1, name.end(), rest_ok);
+}
+
+tensorflow::DataType ToProtoType(DataType t) { return static_cast<tensorflow::DataType>(t); }
+DataType FromProtoType(int t) { return static_cast<DataType>(t); }
+
+std::string TypeName(DataType t) { return std::string(DataTypeName(t)); }
+
+tensorflow::AttrValue ClassAttr(const std::string& node) {
+  return AttrStringList({"loc:@" + node});
+}
+
+template <typename T>
+T Load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ values
+
+void PartialShape::ToProto(tensorflow::TensorShapeProto* proto) const {
+  proto->Clear();
+  if (unknown_rank) {
+    proto->set_unknown_rank(true);
+    return;
+  }
+  for (int64_t d : dims) proto->add_dim()->set_size(d);
+}
+
+std::string Output::input_name() const {
+  return index == 0 ? node : node + ":" + std::to_string(index);
+}
+std::string Output::tensor_name() const { return node + ":" + std::to_string(index); }
+
+tensorflow::VariableDef GraphVariable::ToVariableDef() const {
+  tensorflow::VariableDef def;
+  def.set_variable_name(ref.tensor_name());
+  def.set_initializer_name(initializer);
+  def.set_snapshot_name(read.tensor_name());
+  def.set_initial_value_name(initial_value.tensor_name());
+  def.set_trainable(trainable);
+  def.set_aggregation(aggregation);
+  return def;
+}
+
+const tensorflow::OpDef* FindOpDef(std::string_view op) {
+  const auto& r = Registry();
+  auto it = r.find(op);
+  return it == r.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> RegisteredOps() {
+  std::vector<std::string> names;
+  for (const auto& [name, def] : Registry()) names.push_back(name);
+  return names;
+}
+
+tensorflow::AttrValue AttrType(DataType type) {
+  tensorflow::AttrValue v;
+  v.set_type(ToProtoType(type));
+  return v;
+}
+tensorflow::AttrValue AttrTypeList(const std::vector<DataType>& types) {
+  tensorflow::AttrValue v;
+  auto* list = v.mutable_list();
+  for (DataType t : types) list->add_type(ToProtoType(t));
+  return v;
+}
+tensorflow::AttrValue AttrBool(bool b) {
+  tensorflow::AttrValue v;
+  v.set_b(b);
+  return v;
+}
+tensorflow::AttrValue AttrInt(int64_t i) {
+  tensorflow::AttrValue v;
+  v.set_i(i);
+  return v;
+}
+tensorflow::AttrValue AttrString(std::string s) {
+  tensorflow::AttrValue v;
+  v.set_s(std::move(s));
+  return v;
+}
+tensorflow::AttrValue AttrShape(const PartialShape& shape) {
+  tensorflow::AttrValue v;
+  shape.ToProto(v.mutable_shape());
+  return v;
+}
+tensorflow::AttrValue AttrStringList(const std::vector<std::string>& values) {
+  tensorflow::AttrValue v;
+  auto* list = v.mutable_list();
+  for (const auto& s : values) list->add_s(s);
+  return v;
+}
+
+Status TensorToProto(const Tensor& tensor, tensorflow::TensorProto* proto) {
+  proto->Clear();
+  const DataType dt = tensor.dtype();
+  if (!IsStorable(dt)) {
+    return InvalidArgumentError("a Const cannot hold dtype " + TypeName(dt));
+  }
+  proto->set_dtype(ToProtoType(dt));
+  // Always present (empty for scalars), as TF writes it.
+  auto* shape = proto->mutable_tensor_shape();
+  for (int64_t d : tensor.shape().dims()) shape->add_dim()->set_size(d);
+  const int64_t n = tensor.num_elements();
+  if (dt == DataType::kString) {
+    for (const auto& s : tensor.strings()) proto->add_string_val(s);
+    return Status::OK();
+  }
+  // Types TF Python packs into tensor_content when a value has > 1 element.
+  static const std::set<DataType> kContentTypes = {
+      DataType::kBFloat16, DataType::kHalf, DataType::kFloat, DataType::kDouble,
+      DataType::kInt8, DataType::kInt16, DataType::kInt32, DataType::kInt64,
+      DataType::kUInt8, DataType::kUInt32, DataType::kUInt64, DataType::kQInt8,
+      DataType::kQUInt8, DataType::kQInt16, DataType::kQUInt16, DataType::kQInt32,
+      DataType::kFloat8E5M2, DataType::kFloat8E4M3FN, DataType::kFloat8E4M3FNUZ,
+      DataType::kFloat8E4M3B11FNUZ, DataType::kFloat8E5M2FNUZ, DataType::kFloat4E2M1FN};
+  if (n > 1 && kContentTypes.count(dt)) {
+    proto->set_tensor_content(std::string(tensor.bytes()));
+    return Status::OK();
+  }
+  const char* p = tensor.data();
+  const size_t size = DataTypeSize(dt);
+  for (int64_t i = 0; i < n; ++i, p += size) {
+    switch (dt) {
+      case DataType::kFloat: proto->add_float_val(Load<float>(p)); break;
+      case DataType::kDouble: proto->add_double_val(Load<double>(p)); break;
+      case DataType::kInt64: proto->add_int64_val(Load<int64_t>(p)); break;
+      case DataType::kUInt32: proto->add_uint32_val(Load<uint32_t>(p)); break;
+      case DataType::kUInt64: proto->add_uint64_val(Load<uint64_t>(p)); break;
+      case DataType::kBool: proto->add_bool_val(Load<uint8_t>(p) != 0); break;
+      case DataType::kInt32:
+      case DataType::kQInt32: proto->add_int_val(Load<int32_t>(p)); break;
+      case DataType::kInt16:
+      case DataType::kQInt16: proto->add_int_val(Load<int16_t>(p)); break;
+      case DataType::kUInt16:
+      case DataType::kQUInt16: proto->add_int_val(Load<uint16_t>(p)); break;
+      case DataType::kInt8:
+      case DataType::kQInt8:
+      case DataType::kInt4:
+      case DataType::kInt2: proto->add_int_val(Load<int8_t>(p)); break;
+      case DataType::kUInt8:
+      case DataType::kQUInt8:
+      case DataType::kUInt4:
+      case DataType::kUInt2: proto->add_int_val(Load<uint8_t>(p)); break;
+      case DataType::kHalf:
+      case DataType::kBFloat16: proto->add_half_val(Load<uint16_t>(p)); break;
+      case DataType::kComplex64:
+        proto->add_scomplex_val(Load<float>(p));
+        proto->add_scomplex_val(Load<float>(p + 4));
+        break;
+      case DataType::kComplex128:
+        proto->add_dcomplex_val(Load<double>(p));
+        proto->add_dcomplex_val(Load<double>(p + 8));
+        break;
+      case DataType::kFloat8E5M2:
+      case DataType::kFloat8E4M3FN:
+      case DataType::kFloat8E4M3FNUZ:
+      case DataType::kFloat8E4M3B11FNUZ:
+      case DataType::kFloat8E5M2FNUZ:
+      case DataType::kFloat4E2M1FN: proto->mutable_float8_val()->push_back(*p); break;
+      default:
+        return InvalidArgumentError("a Const cannot hold dtype " + TypeName(dt));
+    }
+  }
+  return Status::OK();
+}
+
+// ----------------------------------------------------------------- builder
+
+GraphBuilder::GraphBuilder() = default;
+GraphBuilder::~GraphBuilder() = default;
+
+const Status& GraphBuilder::status() const { return status_; }
+
+GraphBuilder::ScopeGuard::ScopeGuard(ScopeGuard&& other) noexcept
+    : b_(other.b_), previous_(std::move(other.previous_)) {
+  other.b_ = nullptr;
+}
+GraphBuilder::ScopeGuard::~ScopeGuard() {
+  if (b_ != nullptr) b_->scope_ = previous_;
+}
+
+GraphBuilder::ScopeGuard GraphBuilder::NameScope(std::string_view name) {
+  std::string previous = scope_;
+  if (name.empty()) {
+    scope_.clear();
+  } else if (name.back() == '/') {
+    scope_ = std::string(name);
+  } else {
+    scope_ = UniqueName(name) + "/";
+  }
+  return ScopeGuard(this, std::move(previous));
+}
+
+std::string GraphBuilder::ResolveName(std::string_view name) {
+  if (!name.empty() && name.back() == '/') return std::string(name.substr(0, name.size() - 1));
+  return UniqueName(name);
+}
+
+void GraphBuilder::SetDevice(const std::string& node, std::string device) {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) {
+    Fail(InvalidArgumentError("SetDevice: no node '" + node + "'"));
+    return;
+  }
+  graph_.mutable_node(it->second)->set_device(std::move(device));
+}
+
+std::string GraphBuilder::UniqueName(std::string_view base) {
+  std::string name = scope_ + std::string(base);
+  std::string key = Lower(name);
+  int i = names_in_use_[key]++;
+  if (i == 0) return name;
+  const std::string base_key = key;
+  while (names_in_use_.count(key)) {
+    key = base_key + "_" + std::to_string(i);
+    ++i;
+  }
+  names_in_use_[key] = 1;
+  return name + "_" + std::to_string(i - 1);
+}
+
+Output GraphBuilder::Fail(Status s) {
+  if (status_.ok()) status_ = std::move(s);
+  return Output();
+}
+
+bool GraphBuilder::CheckInputs(std::string_view what, const std::vector<Output>& inputs) {
+  for (const Output& in : inputs) {
+    if (!in.valid()) {
+      Fail(InvalidArgumentError(std::string(what) + ": an input is the result of a failed call"));
+      return false;
+    }
+    if (!nodes_.count(in.node)) {
+      Fail(InvalidArgumentError(std::string(what) + ": input node '" + in.node +
+                                "' is not in the graph"));
+      return false;
+    }
+  }
+  return true;
+}
+
+tensorflow::NodeDef* GraphBuilder::AddNodeNamed(const std::string& full_name, std::string_view op,
+                                                const std::vector<Output>& inputs, AttrMap attrs,
+                                                std::vector<std::string> control_inputs,
+                                                std::string device) {
+  const std::string where = "node '" + full_name + "' (" + std::string(op) + ")";
+  if (!status_.ok()) return nullptr;
+  const tensorflow::OpDef* def = FindOpDef(op);
+  if (def == nullptr) {
+    Fail(InvalidArgumentError("op '" + std::string(op) + "' is not in ckpt's op registry"));
+    return nullptr;
+  }
+  if (!ValidNodeName(full_name)) {
+    Fail(InvalidArgumentError("'" + full_name + "' is not a valid node name"));
+    return nullptr;
+  }
+  if (nodes_.count(full_name)) {
+    Fail(InvalidArgumentError("duplicate node name '" + full_name + "'"));
+    return nullptr;
+  }
+  if (!CheckInputs(where, inputs)) return nullptr;
+  for (const std::string& c : control_inputs) {
+    if (!nodes_.count(c)) {
+      Fail(InvalidArgumentError(where + ": control input '" + c + "' is not in the graph"));
+      return nullptr;
+    }
+  }
+
+  // Match inputs to the OpDef's args, inferring N for number_attr args.
+  size_t pos = 0;
+  for (int a = 0; a < def->input_arg_size(); ++a) {
+    const auto& arg = def->input_arg(a);
+    size_t count = 1;
+    if (!arg.number_attr().empty()) {
+      auto it = attrs.find(arg.number_attr());
+      if (it == attrs.end()) {
+        const size_t rest_args = def->input_arg_size() - a - 1;
+        count = inputs.size() >= pos + rest_args ? inputs.size() - pos - rest_args : 0;
+        attrs[arg.number_attr()] = AttrInt(static_cast<int64_t>(count));
+      } else {
+        count = static_cast<size_t>(std::max<int64_t>(0, it->second.i()));
+      }
+    } else if (!arg.type_list_attr().empty()) {
+      auto it = attrs.find(arg.type_list_attr());
+      count = it == attrs.end() ? 0 : it->second.list().type_size();
+    }
+    if (pos + count > inputs.size()) {
+      Fail(InvalidArgumentError(where + ": expected more inputs for arg '" + arg.name() + "'"));
+      return nullptr;
+    }
+    for (size_t k = 0; k < count; ++k) {
+      const Output& in = inputs[pos + k];
+      if (arg.is_ref() && !in.is_ref) {
+        Fail(InvalidArgumentError(where + ": input '" + arg.name() + "' must be a ref (a variable)"));
+        return nullptr;
+      }
+      DataType want = DataType::kInvalid;
+      if (arg.type() != tensorflow::DT_INVALID) {
+        want = FromProtoType(arg.type());
+      } else if (!arg.type_attr().empty()) {
+        auto it = attrs.find(arg.type_attr());
+        if (it == attrs.end()) {
+          attrs[arg.type_attr()] = AttrType(in.dtype);  // infer T from the input
+          want = in.dtype;
+        } else {
+          want = FromProtoType(it->second.type());
+        }
+      } else if (!arg.type_list_attr().empty()) {
+        want = FromProtoType(attrs[arg.type_list_attr()].list().type(static_cast<int>(k)));
+      }
+      if (in.dtype != want) {
+        Fail(InvalidArgumentError(where + ": input '" + arg.name() + "' has dtype " +
+                                  TypeName(in.dtype) + ", expected " + TypeName(want)));
+        return nullptr;
+      }
+    }
+    pos += count;
+  }
+  if (pos != inputs.size()) {
+    Fail(InvalidArgumentError(where + ": " + std::to_string(inputs.size()) +
+                              " inputs given, the op takes " + std::to_string(pos)));
+    return nullptr;
+  }
+
+  // Attrs: no unknown ones (internal "_" attrs aside), then defaults,
+  // presence, allowed values and minimums.
+  for (const auto& [name, value] : attrs) {
+    if (name.empty() || name[0] == '_') continue;
+    bool known = false;
+    for (const auto& attr : def->attr()) known = known || attr.name() == name;
+    if (!known) {
+      Fail(InvalidArgumentError(where + ": op has no attr '" + name + "'"));
+      return nullptr;
+    }
+  }
+  for (const auto& attr : def->attr()) {
+    auto it = attrs.find(attr.name());
+    if (it == attrs.end()) {
+      if (!attr.has_default_value()) {
+        Fail(InvalidArgumentError(where + ": missing attr '" + attr.name() + "'"));
+        return nullptr;
+      }
+      attrs[attr.name()] = attr.default_value();
+      continue;
+    }
+    const auto& v = it->second;
+    if (attr.has_allowed_values()) {
+      const auto& allowed = attr.allowed_values().list();
+      bool ok = true;
+      if (attr.type() == "type") {
+        ok = std::find(allowed.type().begin(), allowed.type().end(), v.type()) != allowed.type().end();
+      } else if (attr.type() == "string") {
+        ok = std::find(allowed.s().begin(), allowed.s().end(), v.s()) != allowed.s().end();
+      }
+      if (!ok) {
+        Fail(InvalidArgumentError(where + ": value of attr '" + attr.name() +
+                                  "' is not allowed (" +
+                                  (attr.type() == "type" ? TypeName(FromProtoType(v.type())) : v.s()) +
+                                  ")"));
+        return nullptr;
+      }
+    }
+    if (attr.has_minimum()) {
+      int64_t value = attr.type() == "int" ? v.i() : v.list().type_size() + v.list().s_size();
+      if (value < attr.minimum()) {
+        Fail(InvalidArgumentError(where + ": attr '" + attr.name() + "' is " +
+                                  std::to_string(value) + ", below its minimum " +
+                                  std::to_string(attr.minimum())));
+        return nullptr;
+      }
+    }
+  }
+
+  std::sort(control_inputs.begin(), control_inputs.end());
+  control_inputs.erase(std::unique(control_inputs.begin(), control_inputs.end()),
+                       control_inputs.end());
+
+  nodes_[full_name] = graph_.node_size();
+  // A scope or op named like this node must get a new name, as in TF.
+  names_in_use_.emplace(Lower(full_name), 1);
+  tensorflow::NodeDef* node = graph_.add_node();
+  node->set_name(full_name);
+  node->set_op(std::string(op));
+  for (const Output& in : inputs) node->add_input(in.input_name());
+  for (const std::string& c : control_inputs) node->add_input("^" + c);
+  if (!device.empty()) node->set_device(device);
+  for (auto& [k, v] : attrs) (*node->mutable_attr())[k] = std::move(v);
+  return node;
+}
+
+std::string GraphBuilder::AddOp(std::string_view op, std::string_view name,
+                                const std::vector<Output>& inputs, AttrMap attrs,
+                                std::vector<std::string> control_inputs, std::string device) {
+  if (!status_.ok()) return "";
+  auto* node = AddNodeNamed(ResolveName(name), op, inputs, std::move(attrs),
+                            std::move(control_inputs), std::move(device));
+  return node ? node->name() : "";
+}
+
+Output GraphBuilder::output(const std::string& node, int index, DataType dtype,
+                            PartialShape shape) const {
+  if (!nodes_.count(node)) return Output();
+  Output out;
+  out.node = node;
+  out.index = index;
+  out.dtype = dtype;
+  out.shape = std::move(shape);
+  return out;
+}
+
+void GraphBuilder::SetAttr(const std::string& node, const std::string& attr,
+                           tensorflow::AttrValue value) {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) {
+    Fail(InvalidArgumentError("SetAttr: no node '" + node + "'"));
+    return;
+  }
+  (*graph_.mutable_node(it->second)->mutable_attr())[attr] = std::move(value);
+}
+
+namespace {
+Output MakeOutput(const tensorflow::NodeDef* node, int index, DataType dtype, PartialShape shape,
+                  bool is_ref = false) {
+  Output out;
+  if (node == nullptr) return out;
+  out.node = node->name();
+  out.index = index;
+  out.dtype = dtype;
+  out.shape = std::move(shape);
+  out.is_ref = is_ref;
+  return out;
+}
+}  // namespace
+
+Output GraphBuilder::Placeholder(DataType dtype, PartialShape shape, std::string_view name) {
+  if (!status_.ok()) return Output();
+  auto* node = AddNodeNamed(ResolveName(name), "Placeholder", {},
+                            {{"dtype", AttrType(dtype)}, {"shape", AttrShape(shape)}}, {}, "");
+  return MakeOutput(node, 0, dtype, shape);
+}
+
+Output GraphBuilder::PlaceholderWithDefault(const Output& input, PartialShape shape,
+                                            std::string_view name) {
+  if (!status_.ok()) return Output();
+  auto* node = AddNodeNamed(ResolveName(name), "PlaceholderWithDefault", {input},
+                            {{"dtype", AttrType(input.dtype)}, {"shape", AttrShape(shape)}}, {}, "");
+  return MakeOutput(node, 0, input.dtype, shape);
+}
+
+Output GraphBuilder::Const(const Tensor& value, std::string_view name) {
+  if (!status_.ok()) return Output();
+  tensorflow::AttrValue v;
+  Status s = TensorToProto(value, v.mutable_tensor());
+  if (!s.ok()) return Fail(s);
+  auto* node = AddNodeNamed(ResolveName(name), "Const", {},
+                            {{"dtype", AttrType(value.dtype())}, {"value", std::move(v)}}, {}, "");
+  return MakeOutput(node, 0, value.dtype(), PartialShape::Known(value.shape()));
+}
+
+Output GraphBuilder::Identity(const Output& input, std::string_view name,
+                              std::vector<std::string> control_inputs) {
+  if (!status_.ok()) return Output();
+  auto* node = AddNodeNamed(ResolveName(name), "Identity", {input}, {{"T", AttrType(input.dtype)}},
+                            std::move(control_inputs), "");
+  return MakeOutput(node, 0, input.dtype, input.shape);
+}
+
+Output GraphBuilder::MatMul(const Output& a, const Output& b, bool transpose_a, bool transpose_b,
+                            std::string_view name) {
+  if (!status_.ok()) return Output();
+  if (!CheckInputs("MatMul", {a, b})) return Output();
+  PartialShape shape = PartialShape::Unknown();
+  auto known2 = [](const PartialShape& s) { return !s.unknown_rank; };
+  if (known2(a.shape) && a.shape.dims.size() != 2) {
+    return Fail(InvalidArgumentError("MatMul: input a must be a matrix"));
+  }
+  if (known2(b.shape) && b.shape.dims.size() != 2) {
+    return Fail(InvalidArgumentError("MatMul: input b must be a matrix"));
+  }
+  if (known2(a.shape) && known2(b.shape)) {
+    const int64_t inner_a = a.shape.dims[transpose_a ? 0 : 1];
+    const int64_t inner_b = b.shape.dims[transpose_b ? 1 : 0];
+    if (inner_a >= 0 && inner_b >= 0 && inner_a != inner_b) {
+      return Fail(InvalidArgumentError("MatMul: inner dimensions differ (" +
+                                       std::to_string(inner_a) + " vs " +
+                                       std::to_string(inner_b) + ")"));
+    }
+    shape = PartialShape{a.shape.dims[transpose_a ? 1 : 0], b.shape.dims[transpose_b ? 0 : 1]};
+  }
+  auto* node = AddNodeNamed(ResolveName(name), "MatMul", {a, b},
+                            {{"T", AttrType(a.dtype)},
+                             {"transpose_a", AttrBool(transpose_a)},
+                             {"transpose_b", AttrBool(transpose_b)}},
+                            {}, "");
+  return MakeOutput(node, 0, a.dtype, shape);
+}
+
+Output GraphBuilder::BiasAdd(const Output& value, const Output& bias, std::string_view name) {
+  if (!status_.ok()) return Output();
+  if (!CheckInputs("BiasAdd", {value, bias})) return Output();
+  if (!bias.shape.unknown_rank && bias.shape.dims.size() != 1) {
+    return Fail(InvalidArgumentError("BiasAdd: bias must be a vector"));
+  }
+  if (!value.shape.unknown_rank && !bias.shape.unknown_rank) {
+    if (value.shape.dims.size() < 2) {
+      return Fail(InvalidArgumentError("BiasAdd: value must have rank >= 2"));
+    }
+    const int64_t last = value.shape.dims.back();
+    if (last >= 0 && bias.shape.dims[0] >= 0 && last != bias.shape.dims[0]) {
+      return Fail(InvalidArgumentError("BiasAdd: bias length " + std::to_string(bias.shape.dims[0]) +
+                                       " does not match the last dimension " +
+                                       std::to_string(last)));
+    }
+  }
+  auto* node = AddNodeNamed(ResolveName(name), "BiasAdd", {value, bias},
+                            {{"T", AttrType(value.dtype)}}, {}, "");
+  return MakeOutput(node, 0, value.dtype, value.shape);
+}
+
+Output GraphBuilder::UnaryT(std::string_view op, const Output& x, std::string_view name,
+                            PartialShape shape) {
+  if (!status_.ok()) return Output();
+  auto* node = AddNodeNamed(ResolveName(name), op, {x}, {{"T", AttrType(x.dtype)}}, {}, "");
+  return MakeOutput(node, 0, x.dtype, std::move(shape));
+}
+
+Output GraphBuilder::Relu(const Output& features, std::string_view name) {
+  return UnaryT("Relu", features, name, features.shape);
+}
+
+Output GraphBuilder::Softmax(const Output& logits, std::string_view name) {
+  if (!logits.shape.unknown_rank && logits.shape.dims.empty()) {
+    return Fail(InvalidArgumentError("Softmax: logits must have rank >= 1"));
+  }
+  return UnaryT("Softmax", logits, name, logits.shape);
+}
+
+Output GraphBuilder::ArgMax(const Output& input, int axis, DataType output_type,
+                            std::string_view name) {
+  if (!status_.ok()) return Output();
+  if (!CheckInputs("ArgMax", {input})) return Output();
+  PartialShape shape = PartialShape::Unknown();
+  if (!input.shape.unknown_rank) {
+    const int rank = static_cast<int>(input.shape.dims.size());
+    if (axis < -rank || axis >= rank) {
+      return Fail(InvalidArgumentError("ArgMax: axis " + std::to_string(axis) +
+                                       " out of range for rank " + std::to_string(rank)));
+    }
+    shape.unknown_rank = false;
+    const int a = axis < 0 ? axis + rank : axis;
+    for (int i = 0; i < rank; ++i) {
+      if (i != a) shape.dims.push_back(input.shape.dims[i]);
+    }
+  }
+  // As TF: the op's name is taken first, its dimension Const lives under it.
+  const std::string full = ResolveName(name);
+  Output dim;
+  {
+    ScopeGuard g = NameScope(full + "/");
+    dim = Const(Tensor::Scalar<int32_t>(axis), "dimension");
+  }
+  auto* node = AddNodeNamed(full, "ArgMax", {input, dim},
+                            {{"T", AttrType(input.dtype)},
+                             {"Tidx", AttrType(DataType::kInt32)},
+                             {"output_type", AttrType(output_type)}},
+                            {}, "");
+  return MakeOutput(node, 0, output_type, shape);
+}
+
+Output GraphBuilder::Assign(const Output& ref, const Output& value, bool validate_shape,
+                            bool use_locking, std::string_view name) {
+  if (!status_.ok()) return Output();
+  if (!CheckInputs("Assign", {ref, value})) return Output();
+  auto* node = AddNodeNamed(ResolveName(name), "Assign", {ref, value},
+                            {{"T", AttrType(ref.dtype)},
+                             {"validate_shape", AttrBool(validate_shape)},
+                             {"use_locking", AttrBool(use_locking)},
+                             {"_class", ClassAttr(ref.node)},
+                             {"_has_manual_control_dependencies", AttrBool(true)}},
+                            {}, "");
+  return MakeOutput(node, 0, ref.dtype, ref.shape, /*is_ref=*/true);
+}
+
+std::string GraphBuilder::NoOp(std::string_view name, std::vector<std::string> control_inputs) {
+  return AddOp("NoOp", name, {}, {}, std::move(control_inputs));
+}
+
+Output GraphBuilder::StringJoin(const std::vector<Output>& inputs, std::string_view separator,
+                                std::string_view name) {
+  if (!status_.ok()) return Output();
+  auto* node = AddNodeNamed(ResolveName(name), "StringJoin", inputs,
+                            {{"N", AttrInt(static_cast<int64_t>(inputs.size()))},
+                             {"separator", AttrString(std::string(separator))}},
+                            {}, "");
+  return MakeOutput(node, 0, DataType::kString, PartialShape::Unknown());
+}
+
+Output GraphBuilder::ShardedFilename(const Output& basename, const Output& shard,
+                                     const Output& num_shards, std::string_view name) {
+  if (!status_.ok()) return Output();
+  auto* node = AddNodeNamed(ResolveName(name), "ShardedFilename", {basename, shard, num_shards},
+                            {}, {}, "");
+  return MakeOutput(node, 0, DataType::kString, PartialShape{});
+}
+
+Output GraphBuilder::Pack(const std::vector<Output>& values, int64_t axis, std::string_view name) {
+  if (!status_.ok()) return Output();
+  if (values.empty()) return Fail(InvalidArgumentError("Pack: no values"));
+  PartialShape shape = PartialShape::Unknown();
+  if (axis == 0 && !values[0].shape.unknown_rank) {
+    shape.unknown_rank = false;
+    shape.dims.push_back(static_cast<int64_t>(values.size()));
+    for (int64_t d : values[0].shape.dims) shape.dims.push_back(d);
+  }
+  auto* node = AddNodeNamed(ResolveName(name), "Pack", values,
+                            {{"N", AttrInt(static_cast<int64_t>(values.size()))},
+                             {"T", AttrType(values[0].dtype)},
+                             {"axis", AttrInt(axis)}},
+                            {}, "");
+  return MakeOutput(node, 0, values[0].dtype, shape);
+}
+
+std::string GraphBuilder::MergeV2Checkpoints(const Output& checkpoint_prefixes,
+                                             const Output& destination_prefix,
+                                             bool delete_old_dirs, std::string_view name) {
+  return AddOp("MergeV2Checkpoints", name, {checkpoint_prefixes, destination_prefix},
+               {{"delete_old_dirs", AttrBool(delete_old_dirs)}});
+}
+
+std::string GraphBuilder::SaveV2(const Output& prefix, const Output& tensor_names,
+                                 const Output& shape_and_slices, const std::vector<Output>& tensors,
+                                 std::string_view name) {
+  std::vector<DataType> dtypes;
+  std::vector<Output> inputs = {prefix, tensor_names, shape_and_slices};
+  for (const Output& t : tensors) {
+    dtypes.push_back(t.dtype);
+    inputs.push_back(t);
+  }
+  return AddOp("SaveV2", name, inputs,
+               {{"dtypes", AttrTypeList(dtypes)},
+                {"_has_manual_control_dependencies", AttrBool(true)}});
+}
+
+std::vector<Output> GraphBuilder::RestoreV2(const Output& prefix, const Output& tensor_names,
+                                            const Output& shape_and_slices,
+                                            const std::vector<DataType>& dtypes,
+                                            std::string_view name, std::string device) {
+  std::string node = AddOp("RestoreV2", name, {prefix, tensor_names, shape_and_slices},
+                           {{"dtypes", AttrTypeList(dtypes)}}, {}, std::move(device));
+  std::vector<Output> outs;
+  if (node.empty()) return outs;
+  for (size_t i = 0; i < dtypes.size(); ++i) {
+    outs.push_back(output(node, static_cast<int>(i), dtypes[i]));
+  }
+  return outs;
+}
+
+void GraphBuilder::AddVariableToCollections(const GraphVariable& v, bool global_step) {
+  const std::string bytes = v.ToVariableDef().SerializeAsString();
+  AddBytesToCollection("variables", bytes);
+  if (v.trainable) AddBytesToCollection("trainable_variables", bytes);
+  if (global_step) AddBytesToCollection("global_step", bytes);
+}
+
+GraphVariable GraphBuilder::Variable(std::string_view name, const Tensor& initial_value,
+                                     bool trainable) {
+  GraphVariable v;
+  if (!status_.ok()) return v;
+  if (initial_value.dtype() == DataType::kInvalid) {
+    Fail(InvalidArgumentError("Variable: the initial value is empty"));
+    return v;
+  }
+  const std::string full = ResolveName(name);
+  ScopeGuard g = NameScope(full + "/");
+  Output init = Const(initial_value, "initial_value");
+  const PartialShape shape = PartialShape::Known(initial_value.shape());
+  auto* var = AddNodeNamed(full, "VariableV2", {},
+                           {{"dtype", AttrType(initial_value.dtype())}, {"shape", AttrShape(shape)}},
+                           {}, "");
+  Output ref = MakeOutput(var, 0, initial_value.dtype(), shape, /*is_ref=*/true);
+  Output assign = Assign(ref, init, true, true, "Assign");
+  Output read = Identity(ref, "read");
+  if (!status_.ok()) return GraphVariable();
+  SetAttr(read.node, "_class", ClassAttr(full));
+  v.name = full;
+  v.ref = ref;
+  v.read = read;
+  v.initial_value = init;
+  v.initializer = assign.node;
+  v.trainable = trainable;
+  variables_.push_back(v);
+  AddVariableToCollections(v, false);
+  return v;
+}
+
+GraphVariable GraphBuilder::GlobalStep() {
+  for (const GraphVariable& v : variables_) {
+    if (v.name == "global_step") return v;
+  }
+  GraphVariable v;
+  if (!status_.ok()) return v;
+  ScopeGuard root = NameScope("");
+  const std::string full = UniqueName("global_step");
+  if (full != "global_step") {
+    Fail(InvalidArgumentError("GlobalStep: the name 'global_step' is taken"));
+    return v;
+  }
+  Output zeros;
+  {
+    ScopeGuard g = NameScope("global_step/Initializer/");
+    zeros = Const(Tensor::Scalar<int64_t>(0), "zeros");
+  }
+  if (!status_.ok()) return v;
+  SetAttr(zeros.node, "_class", ClassAttr(full));
+  auto* var = AddNodeNamed(full, "VariableV2", {},
+                           {{"dtype", AttrType(DataType::kInt64)},
+                            {"shape", AttrShape(PartialShape{})},
+                            {"_class", ClassAttr(full)}},
+                           {}, "");
+  Output ref = MakeOutput(var, 0, DataType::kInt64, PartialShape{}, /*is_ref=*/true);
+  ScopeGuard g = NameScope(full + "/");
+  Output assign = Assign(ref, zeros, true, true, "Assign");
+  Output read = Identity(ref, "read");
+  if (!status_.ok()) return GraphVariable();
+  SetAttr(read.node, "_class", ClassAttr(full));
+  v.name = full;
+  v.ref = ref;
+  v.read = read;
+  v.initial_value = zeros;
+  v.initializer = assign.node;
+  v.trainable = false;
+  v.aggregation = tensorflow::VARIABLE_AGGREGATION_ONLY_FIRST_REPLICA;
+  variables_.push_back(v);
+  AddVariableToCollections(v, true);
+  return v;
+}
+
+std::string GraphBuilder::GlobalVariablesInitializer(std::string_view name) {
+  std::vector<std::string> deps;
+  for (const GraphVariable& v : variables_) deps.push_back(v.initializer);
+  return NoOp(name, std::move(deps));
+}
+
+void GraphBuilder::AddToCollection(const std::string& key, const std::string& node_name) {
+  auto& c = collections_[key];
+  if (c.kind_case() != tensorflow::CollectionDef::kNodeList &&
+      c.kind_case() != tensorflow::CollectionDef::KIND_NOT_SET) {
+    Fail(InvalidArgumentError("collection '" + key + "' is not a node list"));
+    return;
+  }
+  c.mutable_node_list()->add_value(node_name);
+}
+
+void GraphBuilder::AddBytesToCollection(const std::string& key, std::string bytes) {
+  auto& c = collections_[key];
+  if (c.kind_case() != tensorflow::CollectionDef::kBytesList &&
+      c.kind_case() != tensorflow::CollectionDef::KIND_NOT_SET) {
+    Fail(InvalidArgumentError("collection '" + key + "' is not a bytes list"));
+    return;
+  }
+  c.mutable_bytes_list()->add_value(std::move(bytes));
+}
+
+std::vector<std::string> GraphBuilder::UsedOps() const {
+  std::set<std::string> ops;
+  for (const auto& n : graph_.node()) ops.insert(n.op());
+  return {ops.begin(), ops.end()};
+}
+
+}  // namespace ckpt

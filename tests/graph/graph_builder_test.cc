@@ -1,0 +1,371 @@
+// GraphBuilder: names, attrs, inputs, Const encoding, errors, text format,
+// and the op registry against TF's OpDefs from TF-written saved_model.pb.
+#include <google/protobuf/text_format.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include <map>
+
+#include "ckpt/graph.h"
+#include "ckpt/meta_graph.h"
+#include "testutil/testutil.h"
+
+namespace ckpt {
+namespace {
+
+using ::ckpt::testing::StatusIs;
+using ::testing::ElementsAre;
+
+const tensorflow::NodeDef* Node(const GraphBuilder& g, const std::string& name) {
+  for (const auto& n : g.graph_def().node()) {
+    if (n.name() == name) return &n;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Names(const GraphBuilder& g) {
+  std::vector<std::string> names;
+  for (const auto& n : g.graph_def().node()) names.push_back(n.name());
+  return names;
+}
+
+std::vector<std::string> Inputs(const tensorflow::NodeDef* n) {
+  return {n->input().begin(), n->input().end()};
+}
+
+std::vector<std::string> AttrKeys(const tensorflow::NodeDef* n) {
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : n->attr()) keys.push_back(k);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+TEST(GraphBuilderTest, UniqueNamesFollowTf) {
+  GraphBuilder g;
+  EXPECT_EQ(g.UniqueName("Const"), "Const");
+  EXPECT_EQ(g.UniqueName("Const"), "Const_1");
+  EXPECT_EQ(g.UniqueName("const"), "const_2");  // case-insensitive, shared count
+  EXPECT_EQ(g.UniqueName("Const_1"), "Const_1_1");
+  {
+    auto s = g.NameScope("dense");
+    EXPECT_EQ(g.current_scope(), "dense/");
+    EXPECT_EQ(g.UniqueName("MatMul"), "dense/MatMul");
+  }
+  {
+    auto s = g.NameScope("dense");
+    EXPECT_EQ(g.current_scope(), "dense_1/");
+    auto inner = g.NameScope("dense/");  // absolute re-entry
+    EXPECT_EQ(g.UniqueName("MatMul"), "dense/MatMul_1");
+  }
+  EXPECT_EQ(g.current_scope(), "");
+}
+
+TEST(GraphBuilderTest, ConstNamesAndEncodingMatchTfPython) {
+  GraphBuilder g;
+  Output a = g.Const(Tensor::Scalar<float>(3.0f));
+  Output b = g.Const(Tensor::FromVector<int32_t>({3}, {1, 2, 3}));
+  Output c = g.Const(Tensor::StringScalar("hi"));
+  Output d = g.Const(Tensor::FromVector<bool>({2}, {true, false}));
+  Output e = g.Const(Tensor::FromVector<uint16_t>({2}, {7, 9}));
+  CKPT_ASSERT_OK(g.status());
+  EXPECT_EQ(a.node, "Const");
+  EXPECT_EQ(b.node, "Const_1");
+  EXPECT_EQ(c.node, "Const_2");
+  // Scalars use the typed field; multi-element numeric values tensor_content
+  // (TF's make_tensor_proto); bool and uint16 always the typed fields.
+  EXPECT_EQ(GraphDefToText(g.graph_def()).find("float_val: 3") != std::string::npos, true);
+  const auto& tb = Node(g, "Const_1")->attr().at("value").tensor();
+  EXPECT_EQ(tb.tensor_content(), std::string("\1\0\0\0\2\0\0\0\3\0\0\0", 12));
+  EXPECT_EQ(tb.int_val_size(), 0);
+  EXPECT_EQ(Node(g, "Const_2")->attr().at("value").tensor().string_val(0), "hi");
+  EXPECT_THAT(Node(g, "Const_3")->attr().at("value").tensor().bool_val(), ElementsAre(true, false));
+  EXPECT_THAT(Node(g, "Const_4")->attr().at("value").tensor().int_val(), ElementsAre(7, 9));
+  EXPECT_EQ(Node(g, "Const")->attr().at("dtype").type(), tensorflow::DT_FLOAT);
+  EXPECT_EQ(a.input_name(), "Const");
+  EXPECT_EQ(a.tensor_name(), "Const:0");
+}
+
+TEST(GraphBuilderTest, VariableNodesAttrsAndCollections) {
+  GraphBuilder g;
+  GraphVariable w;
+  {
+    auto s = g.NameScope("dense");
+    w = g.Variable("kernel", Tensor::FromVector<float>({4, 3}, std::vector<float>(12, 1.0f)));
+  }
+  CKPT_ASSERT_OK(g.status());
+  EXPECT_THAT(Names(g), ElementsAre("dense/kernel/initial_value", "dense/kernel",
+                                    "dense/kernel/Assign", "dense/kernel/read"));
+  EXPECT_EQ(w.name, "dense/kernel");
+  EXPECT_TRUE(w.ref.is_ref);
+  EXPECT_FALSE(w.read.is_ref);
+  const auto* var = Node(g, "dense/kernel");
+  EXPECT_EQ(var->op(), "VariableV2");
+  EXPECT_THAT(AttrKeys(var), ElementsAre("container", "dtype", "shape", "shared_name"));
+  EXPECT_EQ(var->attr().at("shape").shape().dim(1).size(), 3);
+  const auto* assign = Node(g, "dense/kernel/Assign");
+  EXPECT_THAT(Inputs(assign), ElementsAre("dense/kernel", "dense/kernel/initial_value"));
+  EXPECT_THAT(AttrKeys(assign), ElementsAre("T", "_class", "_has_manual_control_dependencies",
+                                            "use_locking", "validate_shape"));
+  EXPECT_EQ(assign->attr().at("_class").list().s(0), "loc:@dense/kernel");
+  EXPECT_TRUE(assign->attr().at("validate_shape").b());
+  const auto* read = Node(g, "dense/kernel/read");
+  EXPECT_EQ(read->op(), "Identity");
+  EXPECT_THAT(AttrKeys(read), ElementsAre("T", "_class"));
+
+  tensorflow::VariableDef def = w.ToVariableDef();
+  EXPECT_EQ(def.variable_name(), "dense/kernel:0");
+  EXPECT_EQ(def.initializer_name(), "dense/kernel/Assign");
+  EXPECT_EQ(def.snapshot_name(), "dense/kernel/read:0");
+  EXPECT_EQ(def.initial_value_name(), "dense/kernel/initial_value:0");
+  EXPECT_TRUE(def.trainable());
+  ASSERT_EQ(g.collections().count("variables"), 1u);
+  ASSERT_EQ(g.collections().count("trainable_variables"), 1u);
+  EXPECT_EQ(g.collections().at("variables").bytes_list().value(0), def.SerializeAsString());
+
+  // A second variable of the same name gets "_1" on every node.
+  {
+    auto s = g.NameScope("dense/");
+    GraphVariable w2 = g.Variable("kernel", Tensor::Scalar<float>(1), /*trainable=*/false);
+    EXPECT_EQ(w2.name, "dense/kernel_1");
+    EXPECT_EQ(w2.initializer, "dense/kernel_1/Assign");
+  }
+  EXPECT_EQ(g.collections().at("variables").bytes_list().value_size(), 2);
+  EXPECT_EQ(g.collections().at("trainable_variables").bytes_list().value_size(), 1);
+}
+
+TEST(GraphBuilderTest, DenseLayerOpsCarryTfAttrs) {
+  GraphBuilder g;
+  Output x = g.Placeholder(DataType::kFloat, PartialShape{-1, 4}, "x");
+  GraphVariable w = g.Variable("w", Tensor::FromVector<float>({4, 3}, std::vector<float>(12)));
+  GraphVariable b = g.Variable("b", Tensor::FromVector<float>({3}, std::vector<float>(3)));
+  Output mm = g.MatMul(x, w.read);
+  Output y = g.Softmax(g.Relu(g.BiasAdd(mm, b.read)));
+  Output am = g.ArgMax(y, 1);
+  std::string init = g.GlobalVariablesInitializer();
+  CKPT_ASSERT_OK(g.status());
+  EXPECT_EQ(mm.shape, (PartialShape{-1, 3}));
+  EXPECT_EQ(am.shape, (PartialShape{-1}));
+  EXPECT_EQ(am.dtype, DataType::kInt64);
+  EXPECT_THAT(AttrKeys(Node(g, "x")), ElementsAre("dtype", "shape"));
+  EXPECT_THAT(AttrKeys(Node(g, "MatMul")),
+              ElementsAre("T", "grad_a", "grad_b", "transpose_a", "transpose_b"));
+  EXPECT_THAT(Inputs(Node(g, "MatMul")), ElementsAre("x", "w/read"));
+  EXPECT_EQ(Node(g, "BiasAdd")->attr().at("data_format").s(), "NHWC");
+  EXPECT_THAT(Inputs(Node(g, "Relu")), ElementsAre("BiasAdd"));
+  EXPECT_THAT(AttrKeys(Node(g, "ArgMax")), ElementsAre("T", "Tidx", "output_type"));
+  EXPECT_THAT(Inputs(Node(g, "ArgMax")), ElementsAre("Softmax", "ArgMax/dimension"));
+  EXPECT_EQ(Node(g, "ArgMax/dimension")->attr().at("value").tensor().int_val(0), 1);
+  EXPECT_EQ(init, "init");
+  // Control inputs sorted by name, after data inputs.
+  EXPECT_THAT(Inputs(Node(g, "init")), ElementsAre("^b/Assign", "^w/Assign"));
+  EXPECT_THAT(g.UsedOps(), ElementsAre("ArgMax", "Assign", "BiasAdd", "Const", "Identity", "MatMul",
+                                       "NoOp", "Placeholder", "Relu", "Softmax", "VariableV2"));
+}
+
+TEST(GraphBuilderTest, TextFormatOfSmallGraph) {
+  GraphBuilder g;
+  Output x = g.Placeholder(DataType::kFloat, PartialShape{-1, 2}, "x");
+  g.Identity(x, "y");
+  CKPT_ASSERT_OK(g.status());
+  auto graph = BuildGraphDef(g);
+  ASSERT_TRUE(graph.ok());
+  EXPECT_EQ(GraphDefToText(*graph),
+            "node {\n"
+            "  name: \"x\"\n"
+            "  op: \"Placeholder\"\n"
+            "  attr {\n"
+            "    key: \"dtype\"\n"
+            "    value {\n"
+            "      type: DT_FLOAT\n"
+            "    }\n"
+            "  }\n"
+            "  attr {\n"
+            "    key: \"shape\"\n"
+            "    value {\n"
+            "      shape {\n"
+            "        dim {\n"
+            "          size: -1\n"
+            "        }\n"
+            "        dim {\n"
+            "          size: 2\n"
+            "        }\n"
+            "      }\n"
+            "    }\n"
+            "  }\n"
+            "}\n"
+            "node {\n"
+            "  name: \"y\"\n"
+            "  op: \"Identity\"\n"
+            "  input: \"x\"\n"
+            "  attr {\n"
+            "    key: \"T\"\n"
+            "    value {\n"
+            "      type: DT_FLOAT\n"
+            "    }\n"
+            "  }\n"
+            "}\n"
+            "versions {\n"
+            "  producer: 2474\n"
+            "}\n");
+}
+
+TEST(GraphBuilderTest, ErrorsAreStickyAndNamed) {
+  {
+    GraphBuilder g;
+    Output a = g.Placeholder(DataType::kFloat, PartialShape{2, 3});
+    Output b = g.Placeholder(DataType::kFloat, PartialShape{4, 5});
+    Output c = g.MatMul(a, b);
+    EXPECT_FALSE(c.valid());
+    EXPECT_THAT(g.status(), StatusIs(StatusCode::kInvalidArgument, "inner dimensions differ"));
+    // Later calls fail with the first error.
+    EXPECT_FALSE(g.Relu(a).valid());
+    EXPECT_THAT(g.status(), StatusIs(StatusCode::kInvalidArgument, "inner dimensions"));
+    EXPECT_THAT(BuildGraphDef(g), StatusIs(StatusCode::kInvalidArgument, "inner dimensions"));
+  }
+  {
+    GraphBuilder g;
+    Output a = g.Placeholder(DataType::kFloat);
+    Output b = g.Placeholder(DataType::kDouble);
+    g.MatMul(a, b);
+    EXPECT_THAT(g.status(), StatusIs(StatusCode::kInvalidArgument, "has dtype double, expected float"));
+  }
+  {
+    GraphBuilder g;
+    g.Softmax(g.Placeholder(DataType::kInt32));
+    EXPECT_THAT(g.status(), StatusIs(StatusCode::kInvalidArgument, "not allowed (int32)"));
+  }
+  {
+    GraphBuilder g;
+    g.AddOp("Conv2D", "c", {}, {});
+    EXPECT_THAT(g.status(), StatusIs(StatusCode::kInvalidArgument, "not in ckpt's op registry"));
+  }
+  {
+    GraphBuilder g;
+    Output a = g.Placeholder(DataType::kFloat);
+    g.Assign(a, a);  // not a ref
+    EXPECT_THAT(g.status(), StatusIs(StatusCode::kInvalidArgument, "must be a ref"));
+  }
+  {
+    GraphBuilder g;
+    g.Placeholder(DataType::kFloat, PartialShape::Unknown(), "bad name!");
+    EXPECT_THAT(g.status(), StatusIs(StatusCode::kInvalidArgument, "not a valid node name"));
+  }
+  {
+    GraphBuilder g;
+    g.AddOp("Placeholder", "p", {}, {});  // dtype has no default
+    EXPECT_THAT(g.status(), StatusIs(StatusCode::kInvalidArgument, "missing attr 'dtype'"));
+  }
+  {
+    GraphBuilder g;
+    g.AddOp("NoOp", "n", {}, {{"bogus", AttrBool(true)}});
+    EXPECT_THAT(g.status(), StatusIs(StatusCode::kInvalidArgument, "no attr 'bogus'"));
+  }
+  {
+    GraphBuilder g;
+    g.NoOp("n", {"missing"});
+    EXPECT_THAT(g.status(), StatusIs(StatusCode::kInvalidArgument, "control input 'missing'"));
+  }
+  {
+    tensorflow::TensorProto p;
+    EXPECT_THAT(TensorToProto(Tensor(), &p), StatusIs(StatusCode::kInvalidArgument, "cannot hold"));
+  }
+}
+
+// ---- OpDefs against TensorFlow's, from TF-written saved_model.pb files.
+
+struct TfOpDefs {
+  // op name -> (TF version of the newest file holding it, OpDef there)
+  std::map<std::string, std::pair<std::string, tensorflow::OpDef>> ops;
+};
+
+const TfOpDefs& LoadTfOpDefs() {
+  static const TfOpDefs* defs = [] {
+    auto* d = new TfOpDefs;
+    // Oldest first, so newer files overwrite older OpDefs.
+    const char* files[] = {
+        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_three/00000123/saved_model.pb",
+        "java/tensorflow-core/tensorflow-core-api/src/test/resources/saved_model/saved_model.pb",
+        "rust/test_resources/regression-model/saved_model.pb",
+        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_counter/00000123/saved_model.pb",
+        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_gpu/00000123/saved_model.pb",
+        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_mkl/00000123/saved_model.pb",
+        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/00000123/saved_model.pb",
+        "java/tensorflow-core/tensorflow-core-api/src/test/resources/saved_model_using_python/model/saved_model.pb",
+        "rust/examples/regression_savedmodel/saved_model.pb",
+        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_tf2_cpu/00000123/saved_model.pb",
+    };
+    for (const char* f : files) {
+      auto metas = ReadSavedModelMetaGraphs(Env::Posix(), testing::TestDataPath(f));
+      if (!metas.ok()) continue;
+      for (const auto& m : *metas) {
+        for (const auto& op : m.meta_info_def().stripped_op_list().op()) {
+          d->ops[op.name()] = {m.meta_info_def().tensorflow_version(), op};
+        }
+      }
+    }
+    return d;
+  }();
+  return *defs;
+}
+
+std::string Diff(const tensorflow::OpDef& a, const tensorflow::OpDef& b) {
+  std::string report;
+  google::protobuf::util::MessageDifferencer d;
+  d.ReportDifferencesToString(&report);
+  d.Compare(a, b);
+  return report;
+}
+
+TEST(OpRegistryTest, TestdataHoldsTheReferenceOps) {
+  const auto& tf = LoadTfOpDefs();
+  for (const char* op : {"Assign", "BiasAdd", "Const", "Identity", "MergeV2Checkpoints", "NoOp",
+                         "Pack", "Placeholder", "PlaceholderWithDefault", "RestoreV2", "SaveV2",
+                         "ShardedFilename", "StringJoin", "VariableV2"}) {
+    EXPECT_EQ(tf.ops.count(op), 1u) << op << " missing from the testdata saved_model.pb files";
+  }
+}
+
+TEST(OpRegistryTest, OpDefsEqualTfsFromTestdata) {
+  const auto& tf = LoadTfOpDefs();
+  int compared = 0;
+  for (const std::string& name : RegisteredOps()) {
+    auto it = tf.ops.find(name);
+    if (it == tf.ops.end()) continue;  // MatMul, Relu, Softmax, ArgMax: checked in pytest
+    const tensorflow::OpDef* ours = FindOpDef(name);
+    ASSERT_NE(ours, nullptr);
+    tensorflow::OpDef theirs = it->second.second;
+    // Changes made in TF after the newest file holding the op (TF 2.14 or,
+    // for BiasAdd, 1.12); ours are TF 2.21's. Each is applied to TF's old
+    // OpDef, so the comparison still fails on any other difference.
+    if (name == "BiasAdd" && it->second.first < "1.13") {
+      // qint16 and quint16 were added to T after DT_BFLOAT16.
+      auto* types = theirs.mutable_attr(0)->mutable_allowed_values()->mutable_list()->mutable_type();
+      auto pos = std::find(types->begin(), types->end(), tensorflow::DT_BFLOAT16);
+      ASSERT_NE(pos, types->end());
+      int at = static_cast<int>(pos - types->begin()) + 1;
+      types->Add(0);
+      types->Add(0);
+      for (int i = types->size() - 1; i >= at + 2; --i) types->Set(i, types->Get(i - 2));
+      types->Set(at, tensorflow::DT_QINT16);
+      types->Set(at + 1, tensorflow::DT_QUINT16);
+    }
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*ours, theirs))
+        << name << " (TF " << it->second.first << "): " << Diff(*ours, theirs);
+    ++compared;
+  }
+  EXPECT_EQ(compared, 14);
+}
+
+TEST(OpRegistryTest, KnownOpsAndLookups) {
+  EXPECT_THAT(RegisteredOps(),
+              ElementsAre("ArgMax", "Assign", "BiasAdd", "Const", "Identity", "MatMul",
+                          "MergeV2Checkpoints", "NoOp", "Pack", "Placeholder",
+                          "PlaceholderWithDefault", "Relu", "RestoreV2", "SaveV2",
+                          "ShardedFilename", "Softmax", "StringJoin", "VariableV2"));
+  EXPECT_EQ(FindOpDef("Conv2D"), nullptr);
+  ASSERT_NE(FindOpDef("VariableV2"), nullptr);
+  EXPECT_TRUE(FindOpDef("VariableV2")->is_stateful());
+  EXPECT_TRUE(FindOpDef("VariableV2")->output_arg(0).is_ref());
+}
+
+}  // namespace
+}  // namespace ckpt

@@ -1,0 +1,142 @@
+// Tests of `ckpt events`, run in-process through CLI11.
+#include "events.h"
+
+#include <sstream>
+
+#include "ckpt/summary.h"
+#include "command.h"
+#include "testutil/testutil.h"
+
+namespace ckpt::tools {
+namespace {
+
+using ::ckpt::testing::TempDir;
+using ::ckpt::testing::TestDataPath;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+CliResult RunCli(const std::vector<std::string>& args) {
+  CLI::App app{"ckpt"};
+  app.require_subcommand(1);
+  std::ostringstream out, err;
+  int exit_code = 0;
+  AddEventsCommand(&app, &out, &err, &exit_code);
+  CliResult r;
+  r.code = RunApp(&app, args, out, err, &exit_code);
+  r.out = out.str();
+  r.err = err.str();
+  return r;
+}
+
+const char kLingvo[] = "lingvo/lingvo/core/ops/testdata/events.out.tfevents.test";
+
+// A log dir with one file of every kind.
+std::string MakeLogDir() {
+  std::string dir = TempDir();
+  EventWriterOptions o;
+  o.hostname = "h";
+  auto w = EventWriter::Create(dir, o).value();
+  EXPECT_TRUE(w->AddScalar("loss", 1, 0.5f, ScalarStyle::kSimpleValue).ok());
+  EXPECT_TRUE(w->AddScalar("acc", 1, 0.25f, ScalarStyle::kTensor).ok());
+  EXPECT_TRUE(w->AddHistogram("w", 2, {1.0, 2.0, 3.0}).ok());
+  EXPECT_TRUE(w->AddText("note", 3, "a,\"b\"\nc").ok());
+  EXPECT_TRUE(w->AddGraphDef("12345", 0).ok());
+  EXPECT_TRUE(w->AddSessionLog(SessionLogStatus::kCheckpoint, 4, "/m/ckpt-4").ok());
+  EXPECT_TRUE(w->Close().ok());
+  return dir;
+}
+
+TEST(EventsCliTest, TextOfLingvoGolden) {
+  // --tag takes one value per occurrence, so the path may follow it.
+  CliResult r = RunCli({"events", "--tag", "bleu/dev", TestDataPath(kLingvo)});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("step=1500 wall_time=1534577086.0208557 scalar bleu/dev "
+                               "0.11201018840074539\n"));
+  EXPECT_THAT(r.out, HasSubstr("step=102600 "));
+  EXPECT_THAT(r.out, HasSubstr(" scalar bleu/dev 0.2882329523563385\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("brevity_penalty")));
+  EXPECT_THAT(r.out, Not(HasSubstr("file_version")));
+  // One line per event plus the file header.
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 361);
+}
+
+TEST(EventsCliTest, TextOfEveryKind) {
+  CliResult r = RunCli({"events", MakeLogDir()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(" file_version - \"brain.Event:2\"\n"));
+  EXPECT_THAT(r.out, HasSubstr("step=1 "));
+  EXPECT_THAT(r.out, HasSubstr(" scalar loss 0.5\n"));
+  EXPECT_THAT(r.out, HasSubstr(" scalar acc 0.25\n"));
+  EXPECT_THAT(r.out, HasSubstr(" histogram w num=3 min=1 max=3 sum=6 buckets="));
+  EXPECT_THAT(r.out, HasSubstr(" text note \"a,\\\"b\\\"\\nc\"\n"));
+  EXPECT_THAT(r.out, HasSubstr(" graph_def - <5 bytes>\n"));
+  EXPECT_THAT(r.out, HasSubstr("step=4 "));
+  EXPECT_THAT(r.out, HasSubstr(" session_log - CHECKPOINT /m/ckpt-4\n"));
+}
+
+TEST(EventsCliTest, Csv) {
+  CliResult r = RunCli({"events", MakeLogDir(), "--format=csv"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "file,wall_time,step,tag,kind,value");
+  EXPECT_THAT(r.out, HasSubstr(",1,loss,scalar,0.5\n"));
+  EXPECT_THAT(r.out, HasSubstr(",3,note,text,\"a,\"\"b\"\"\nc\"\n"));
+}
+
+TEST(EventsCliTest, JsonWithTagFilter) {
+  CliResult r = RunCli({"events", MakeLogDir(), "--format", "json", "--tag", "w", "--tag", "acc"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"tag\": \"acc\", \"kind\": \"scalar\", \"value\": 0.25}"));
+  EXPECT_THAT(r.out, HasSubstr("\"kind\": \"histogram\", \"value\": {\"min\": 1, \"max\": 3, "
+                               "\"num\": 3, \"sum\": 6, \"sum_squares\": 14, \"bucket_limit\": ["));
+  EXPECT_THAT(r.out, Not(HasSubstr("loss")));
+  EXPECT_THAT(r.out, Not(HasSubstr("file_version")));
+}
+
+TEST(EventsCliTest, Errors) {
+  CliResult missing = RunCli({"events", "/no/such/file"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("/no/such/file"));
+  EXPECT_EQ(missing.out, "");
+
+  std::string empty_dir = TempDir();
+  CliResult none = RunCli({"events", empty_dir});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_THAT(none.err, HasSubstr("no event files"));
+
+  CliResult bad_format = RunCli({"events", empty_dir, "--format=xml"});
+  EXPECT_EQ(bad_format.code, 2);
+
+  // Corruption inside a record: DataLoss with the offset, nothing on stdout.
+  std::string dir = MakeLogDir();
+  auto files = ListEventFiles(Env::Posix(), dir).value();
+  std::string data = ReadFileToString(Env::Posix(), files[0]).value();
+  data[data.size() - 30] ^= 1;
+  ASSERT_TRUE(testing::WriteStringToFile(Env::Posix(), files[0], data).ok());
+  CliResult corrupt = RunCli({"events", files[0]});
+  EXPECT_EQ(corrupt.code, 1);
+  EXPECT_THAT(corrupt.err, HasSubstr("DATA_LOSS"));
+  EXPECT_THAT(corrupt.err, HasSubstr("offset"));
+  EXPECT_EQ(corrupt.out, "");
+}
+
+TEST(EventsCliTest, IncompleteLastRecordIsAWarning) {
+  std::string dir = MakeLogDir();
+  auto files = ListEventFiles(Env::Posix(), dir).value();
+  std::string data = ReadFileToString(Env::Posix(), files[0]).value();
+  ASSERT_TRUE(testing::WriteStringToFile(Env::Posix(), files[0],
+                                         data.substr(0, data.size() - 3)).ok());
+  CliResult r = RunCli({"events", files[0]});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.err, HasSubstr("incomplete record"));
+  EXPECT_THAT(r.out, HasSubstr(" scalar loss 0.5\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("session_log")));
+}
+
+}  // namespace
+}  // namespace ckpt::tools
