@@ -5,7 +5,8 @@
 //                         int* exit_code);
 // which registers a CLI11 subcommand whose callback does the work, writes to
 // *out / *err (never std::cout directly, so tests can capture it) and sets
-// *exit_code. main.cc registers every subcommand and calls RunApp().
+// *exit_code. all_commands.cc registers every subcommand; main.cc calls
+// AddAllCommands() and RunApp().
 //
 // Exit codes: 0 success, 1 the command failed (bad file, unknown tensor...),
 // 2 the command line was malformed (as argparse and absl flags do).
@@ -30,6 +31,18 @@ inline constexpr int kExitUsage = 2;
 // command-line error. No exception escapes.
 int RunApp(CLI::App* app, const std::vector<std::string>& args, std::ostream& out,
            std::ostream& err, const int* exit_code);
+
+// Registers every `ckpt` subcommand on `app`: the one list main.cc uses.
+void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* exit_code);
+
+// Runs `ckpt <args...>` in-process with every subcommand, capturing what it
+// prints (for tests and for embedding the tool).
+struct CommandResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult RunCommandLine(const std::vector<std::string>& args);
 
 }  // namespace ckpt::tools
 

@@ -15,24 +15,8 @@ using ::ckpt::testing::TestDataPath;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliResult RunCli(const std::vector<std::string>& args) {
-  CLI::App app{"ckpt"};
-  app.require_subcommand(1);
-  std::ostringstream out, err;
-  int exit_code = 0;
-  AddEventsCommand(&app, &out, &err, &exit_code);
-  CliResult r;
-  r.code = RunApp(&app, args, out, err, &exit_code);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
+// Runs `ckpt <args...>` in-process, as main.cc would.
+CommandResult RunCli(const std::vector<std::string>& args) { return RunCommandLine(args); }
 
 const char kLingvo[] = "lingvo/lingvo/core/ops/testdata/events.out.tfevents.test";
 
@@ -54,7 +38,7 @@ std::string MakeLogDir() {
 
 TEST(EventsCliTest, TextOfLingvoGolden) {
   // --tag takes one value per occurrence, so the path may follow it.
-  CliResult r = RunCli({"events", "--tag", "bleu/dev", TestDataPath(kLingvo)});
+  CommandResult r = RunCli({"events", "--tag", "bleu/dev", TestDataPath(kLingvo)});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("step=1500 wall_time=1534577086.0208557 scalar bleu/dev "
                                "0.11201018840074539\n"));
@@ -67,7 +51,7 @@ TEST(EventsCliTest, TextOfLingvoGolden) {
 }
 
 TEST(EventsCliTest, TextOfEveryKind) {
-  CliResult r = RunCli({"events", MakeLogDir()});
+  CommandResult r = RunCli({"events", MakeLogDir()});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(" file_version - \"brain.Event:2\"\n"));
   EXPECT_THAT(r.out, HasSubstr("step=1 "));
@@ -81,7 +65,7 @@ TEST(EventsCliTest, TextOfEveryKind) {
 }
 
 TEST(EventsCliTest, Csv) {
-  CliResult r = RunCli({"events", MakeLogDir(), "--format=csv"});
+  CommandResult r = RunCli({"events", MakeLogDir(), "--format=csv"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "file,wall_time,step,tag,kind,value");
   EXPECT_THAT(r.out, HasSubstr(",1,loss,scalar,0.5\n"));
@@ -89,7 +73,7 @@ TEST(EventsCliTest, Csv) {
 }
 
 TEST(EventsCliTest, JsonWithTagFilter) {
-  CliResult r = RunCli({"events", MakeLogDir(), "--format", "json", "--tag", "w", "--tag", "acc"});
+  CommandResult r = RunCli({"events", MakeLogDir(), "--format", "json", "--tag", "w", "--tag", "acc"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\"tag\": \"acc\", \"kind\": \"scalar\", \"value\": 0.25}"));
   EXPECT_THAT(r.out, HasSubstr("\"kind\": \"histogram\", \"value\": {\"min\": 1, \"max\": 3, "
@@ -99,17 +83,17 @@ TEST(EventsCliTest, JsonWithTagFilter) {
 }
 
 TEST(EventsCliTest, Errors) {
-  CliResult missing = RunCli({"events", "/no/such/file"});
+  CommandResult missing = RunCli({"events", "/no/such/file"});
   EXPECT_EQ(missing.code, 1);
   EXPECT_THAT(missing.err, HasSubstr("/no/such/file"));
   EXPECT_EQ(missing.out, "");
 
   std::string empty_dir = TempDir();
-  CliResult none = RunCli({"events", empty_dir});
+  CommandResult none = RunCli({"events", empty_dir});
   EXPECT_EQ(none.code, 1);
   EXPECT_THAT(none.err, HasSubstr("no event files"));
 
-  CliResult bad_format = RunCli({"events", empty_dir, "--format=xml"});
+  CommandResult bad_format = RunCli({"events", empty_dir, "--format=xml"});
   EXPECT_EQ(bad_format.code, 2);
 
   // Corruption inside a record: DataLoss with the offset, nothing on stdout.
@@ -118,7 +102,7 @@ TEST(EventsCliTest, Errors) {
   std::string data = ReadFileToString(Env::Posix(), files[0]).value();
   data[data.size() - 30] ^= 1;
   ASSERT_TRUE(testing::WriteStringToFile(Env::Posix(), files[0], data).ok());
-  CliResult corrupt = RunCli({"events", files[0]});
+  CommandResult corrupt = RunCli({"events", files[0]});
   EXPECT_EQ(corrupt.code, 1);
   EXPECT_THAT(corrupt.err, HasSubstr("DATA_LOSS"));
   EXPECT_THAT(corrupt.err, HasSubstr("offset"));
@@ -131,7 +115,7 @@ TEST(EventsCliTest, IncompleteLastRecordIsAWarning) {
   std::string data = ReadFileToString(Env::Posix(), files[0]).value();
   ASSERT_TRUE(testing::WriteStringToFile(Env::Posix(), files[0],
                                          data.substr(0, data.size() - 3)).ok());
-  CliResult r = RunCli({"events", files[0]});
+  CommandResult r = RunCli({"events", files[0]});
   EXPECT_EQ(r.code, 0);
   EXPECT_THAT(r.err, HasSubstr("incomplete record"));
   EXPECT_THAT(r.out, HasSubstr(" scalar loss 0.5\n"));

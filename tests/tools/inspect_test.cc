@@ -30,27 +30,10 @@ const char kRegression[] = "rust/examples/regression_savedmodel/variables/variab
 const char kBadHalfPlusTwoDir[] =
     "serving/tensorflow_serving/servables/tensorflow/testdata/bad_half_plus_two/00000123";
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+// Runs `ckpt <args...>` in-process, as main.cc would.
+CommandResult RunCli(const std::vector<std::string>& args) { return RunCommandLine(args); }
 
-// Runs `ckpt <args...>` with the same App setup as main.cc.
-CliResult RunCli(const std::vector<std::string>& args) {
-  CLI::App app{"ckpt"};
-  app.require_subcommand(1);
-  std::ostringstream out, err;
-  int exit_code = 0;
-  AddInspectCommand(&app, &out, &err, &exit_code);
-  CliResult r;
-  r.code = RunApp(&app, args, out, err, &exit_code);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
-
-CliResult Inspect(const std::string& file, std::vector<std::string> extra = {}) {
+CommandResult Inspect(const std::string& file, std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"inspect", "--file_name=" + file};
   args.insert(args.end(), extra.begin(), extra.end());
   return RunCli(args);
@@ -280,7 +263,7 @@ Tensor Raw(DataType dtype, TensorShape shape, const std::vector<T>& bits) {
 // TensorFlow-written golden checkpoints.
 
 TEST(InspectGoldenTest, DefaultPrintsDebugStringAndParamCount) {
-  CliResult r = Inspect(TestDataPath(kMkl));
+  CommandResult r = Inspect(TestDataPath(kMkl));
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out,
@@ -298,7 +281,7 @@ TEST(InspectGoldenTest, DefaultPrintsDebugStringAndParamCount) {
 }
 
 TEST(InspectGoldenTest, AllTensorNames) {
-  CliResult r = Inspect(TestDataPath(kMkl), {"--all_tensor_names"});
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--all_tensor_names"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "tensor_name:  a\n"
@@ -326,7 +309,7 @@ const char kMklAllTensors[] =
     "# Total number of params: 9\n";
 
 TEST(InspectGoldenTest, AllTensors) {
-  CliResult r = Inspect(TestDataPath(kMkl), {"--all_tensors"});
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--all_tensors"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, kMklAllTensors);
 }
@@ -344,7 +327,7 @@ TEST(InspectGoldenTest, FlagSpellingsAreEquivalent) {
 }
 
 TEST(InspectGoldenTest, TensorName) {
-  CliResult r = Inspect(TestDataPath(kMkl), {"--tensor_name=conv2d/kernel"});
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--tensor_name=conv2d/kernel"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "tensor_name:  conv2d/kernel\n"
@@ -353,7 +336,7 @@ TEST(InspectGoldenTest, TensorName) {
 }
 
 TEST(InspectGoldenTest, Int64AndObjectGraphString) {
-  CliResult r = Inspect(TestDataPath(kRegression),
+  CommandResult r = Inspect(TestDataPath(kRegression),
                         {"--tensor_name=optimizer/iter/.ATTRIBUTES/VARIABLE_VALUE"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
@@ -369,7 +352,7 @@ TEST(InspectGoldenTest, Int64AndObjectGraphString) {
 }
 
 TEST(InspectGoldenTest, JsonListing) {
-  CliResult r = Inspect(TestDataPath(kMkl), {"--json"});
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   Json j = ParseJsonOrFail(r.out);
   EXPECT_EQ(j["format"].text, "V2");
@@ -385,7 +368,7 @@ TEST(InspectGoldenTest, JsonListing) {
 }
 
 TEST(InspectGoldenTest, JsonValuesRoundTrip) {
-  CliResult r = Inspect(TestDataPath(kMkl), {"--json", "--all_tensors"});
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--json", "--all_tensors"});
   ASSERT_EQ(r.code, 0) << r.err;
   Json j = ParseJsonOrFail(r.out);
   const Json& vars = j["variables"];
@@ -407,7 +390,7 @@ TEST(InspectGoldenTest, JsonValuesRoundTrip) {
 }
 
 TEST(InspectGoldenTest, JsonSingleTensor) {
-  CliResult r = Inspect(TestDataPath(kMkl), {"--json", "--tensor_name", "conv2d_2/kernel"});
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--json", "--tensor_name", "conv2d_2/kernel"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "{\"name\": \"conv2d_2/kernel\", \"dtype\": \"float\", \"shape\": [1, 1, 1, 1], "
@@ -415,7 +398,7 @@ TEST(InspectGoldenTest, JsonSingleTensor) {
 }
 
 TEST(InspectGoldenTest, DirectoryResolvesToV1Checkpoint) {
-  CliResult r = Inspect(TestDataPath(kBadHalfPlusTwoDir), {"--json", "--all_tensors"});
+  CommandResult r = Inspect(TestDataPath(kBadHalfPlusTwoDir), {"--json", "--all_tensors"});
   ASSERT_EQ(r.code, 0) << r.err;
   Json j = ParseJsonOrFail(r.out);
   EXPECT_EQ(j["format"].text, "V1");
@@ -641,7 +624,7 @@ TEST(InspectWrittenTest, EveryStorableDtype) {
   }
   const std::string prefix = WriteBundle(tensors);
 
-  CliResult text = Inspect(prefix, {"--all_tensors"});
+  CommandResult text = Inspect(prefix, {"--all_tensors"});
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_EQ(text.err, "");
   for (const auto& [name, t] : tensors) {
@@ -650,7 +633,7 @@ TEST(InspectWrittenTest, EveryStorableDtype) {
   EXPECT_THAT(text.out, HasSubstr("# Total number of params: " +
                                   std::to_string(6 * tensors.size()) + "\n"));
 
-  CliResult json = Inspect(prefix, {"--all_tensors", "--json"});
+  CommandResult json = Inspect(prefix, {"--all_tensors", "--json"});
   ASSERT_EQ(json.code, 0) << json.err;
   Json j = ParseJsonOrFail(json.out);
   const Json& vars = j["variables"];
@@ -728,7 +711,7 @@ TEST(InspectWrittenTest, JsonExactValues) {
       {"i", Tensor::FromVector<int64_t>({2}, {INT64_MIN, INT64_MAX})},
       {"s", Strings({3}, {"plain", std::string("nul\0x", 5), "\xff\xfe"})},
   });
-  CliResult r = Inspect(prefix, {"--json", "--all_tensors"});
+  CommandResult r = Inspect(prefix, {"--json", "--all_tensors"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "{\"checkpoint\": " + JsonString(prefix) +
@@ -756,7 +739,7 @@ TEST(InspectWrittenTest, JsonEscapesNames) {
   const std::string weird = std::string("q\"uote\\back\nline\ttab\x01") + "\xc3\xa9\xe2\x82\xac" +
                             "\xf0\x9f\x98\x80";
   const std::string prefix = WriteBundle({{weird, Tensor::Scalar(1.0f)}});
-  CliResult r = Inspect(prefix, {"--json"});
+  CommandResult r = Inspect(prefix, {"--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("q\\\"uote\\\\back\\nline\\ttab\\u0001"));
   Json j = ParseJsonOrFail(r.out);
@@ -773,7 +756,7 @@ TEST(InspectWrittenTest, JsonIsNeverTruncated) {
   std::vector<int32_t> v(5000);
   for (int i = 0; i < 5000; ++i) v[i] = i;
   const std::string prefix = WriteBundle({{"big", Tensor::FromVector<int32_t>({5000}, v)}});
-  CliResult r = Inspect(prefix, {"--json", "--tensor_name=big", "--printoptions", "threshold=3"});
+  CommandResult r = Inspect(prefix, {"--json", "--tensor_name=big", "--printoptions", "threshold=3"});
   ASSERT_EQ(r.code, 0) << r.err;
   Json j = ParseJsonOrFail(r.out);
   ASSERT_EQ(j["values"].array.size(), 5000u);
@@ -784,7 +767,7 @@ TEST(InspectWrittenTest, PrintoptionsFlag) {
   std::vector<int32_t> v(10);
   for (int i = 0; i < 10; ++i) v[i] = i;
   const std::string prefix = WriteBundle({{"x", Tensor::FromVector<int32_t>({10}, v)}});
-  CliResult r =
+  CommandResult r =
       Inspect(prefix, {"--tensor_name=x", "--printoptions", "threshold=4", "edgeitems=2"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "tensor_name:  x\n[0 1 ... 8 9]\n# Total number of params: 10\n");
@@ -795,7 +778,7 @@ TEST(InspectWrittenTest, PrintoptionsFlag) {
 TEST(InspectWrittenTest, StringsWithNulAndInvalidUtf8) {
   const std::string prefix =
       WriteBundle({{"s", Strings({2}, {std::string("a\0b", 3), "\x80\xff"})}});
-  CliResult r = Inspect(prefix, {"--all_tensors"});
+  CommandResult r = Inspect(prefix, {"--all_tensors"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "tensor_name:  s\n[b'a\\x00b' b'\\x80\\xff']\n# Total number of params: 2\n");
 }
@@ -808,7 +791,7 @@ TEST(InspectWrittenTest, DirectoryWithCheckpointFile) {
     f << "model_checkpoint_path: \"model.ckpt-1\"\n"
          "all_model_checkpoint_paths: \"model.ckpt-1\"\n";
   }
-  CliResult r = Inspect(dir, {"--all_tensors"});
+  CommandResult r = Inspect(dir, {"--all_tensors"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "tensor_name:  v\n0.25\n# Total number of params: 1\n");
 }
@@ -817,7 +800,7 @@ TEST(InspectWrittenTest, DirectoryWithCheckpointFile) {
 // Errors.
 
 TEST(InspectErrorTest, MissingFileName) {
-  CliResult r = RunCli({"inspect", "--all_tensors"});
+  CommandResult r = RunCli({"inspect", "--all_tensors"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err,
@@ -827,7 +810,7 @@ TEST(InspectErrorTest, MissingFileName) {
 }
 
 TEST(InspectErrorTest, MissingCheckpoint) {
-  CliResult r = Inspect(TempDir() + "/nope/model.ckpt-5");
+  CommandResult r = Inspect(TempDir() + "/nope/model.ckpt-5");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
@@ -836,7 +819,7 @@ TEST(InspectErrorTest, MissingCheckpoint) {
 
 TEST(InspectErrorTest, IndexExtensionGetsPrefixHint) {
   const std::string file = TestDataPath(kMkl) + ".index";
-  CliResult r = Inspect(file);
+  CommandResult r = Inspect(file);
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("It's likely that this is a V2 checkpoint"));
@@ -847,7 +830,7 @@ TEST(InspectErrorTest, IndexExtensionGetsPrefixHint) {
 }
 
 TEST(InspectErrorTest, UnknownTensor) {
-  CliResult r = Inspect(TestDataPath(kMkl), {"--tensor_name=nope"});
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--tensor_name=nope"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("Tensor nope not found in checkpoint"));
@@ -869,7 +852,7 @@ TEST(InspectErrorTest, CorruptDataFileWritesNothingToStdout) {
   EXPECT_EQ(Inspect(prefix).code, 0);
   for (auto extra : std::vector<std::vector<std::string>>{
            {"--all_tensors"}, {"--tensor_name=z"}, {"--all_tensors", "--json"}}) {
-    CliResult r = Inspect(prefix, extra);
+    CommandResult r = Inspect(prefix, extra);
     EXPECT_EQ(r.code, 1) << extra[0];
     EXPECT_EQ(r.out, "") << extra[0];
     EXPECT_THAT(r.err, HasSubstr("DATA_LOSS")) << extra[0];
@@ -882,14 +865,14 @@ TEST(InspectErrorTest, CorruptIndex) {
     std::ofstream f(MetaFilename(prefix), std::ios::binary | std::ios::trunc);
     f << "garbage, not a table";
   }
-  CliResult r = Inspect(prefix);
+  CommandResult r = Inspect(prefix);
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err, "");
 }
 
 TEST(InspectErrorTest, BadPrintoptionsExitWithUsageError) {
-  CliResult r = Inspect(TestDataPath(kMkl), {"--printoptions", "nosuchkey=1"});
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--printoptions", "nosuchkey=1"});
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("'nosuchkey' is not a valid printoption."));
@@ -901,7 +884,7 @@ TEST(InspectErrorTest, BadPrintoptionsExitWithUsageError) {
 }
 
 TEST(InspectErrorTest, CommandLineErrors) {
-  CliResult r = Inspect(TestDataPath(kMkl), {"--no_such_flag"});
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--no_such_flag"});
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.out, "");
   r = Inspect(TestDataPath(kMkl), {"--all_tensors=maybe"});
@@ -913,7 +896,7 @@ TEST(InspectErrorTest, CommandLineErrors) {
 }
 
 TEST(InspectErrorTest, Help) {
-  CliResult r = RunCli({"inspect", "--help"});
+  CommandResult r = RunCli({"inspect", "--help"});
   EXPECT_EQ(r.code, 0);
   EXPECT_THAT(r.out, HasSubstr("--file_name"));
   EXPECT_THAT(r.out, HasSubstr("--printoptions"));

@@ -20,25 +20,8 @@ using ::ckpt::testing::WriteStringToFile;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliResult RunCli(const std::vector<std::string>& args) {
-  CLI::App app{"ckpt"};
-  app.require_subcommand(1);
-  std::ostringstream out, err;
-  int exit_code = 0;
-  AddVerifyCommand(&app, &out, &err, &exit_code);
-  AddLsCommand(&app, &out, &err, &exit_code);
-  CliResult r;
-  r.code = RunApp(&app, args, out, err, &exit_code);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
+// Runs `ckpt <args...>` in-process, as main.cc would.
+CommandResult RunCli(const std::vector<std::string>& args) { return RunCommandLine(args); }
 
 void Write(const std::string& prefix, uint32_t seed) {
   auto w = BundleWriter::Create(prefix);
@@ -71,7 +54,7 @@ std::string MakeDirectory() {
 
 TEST(VerifyCommandTest, HealthyDirectoryExitsZero) {
   std::string dir = MakeDirectory();
-  CliResult r = RunCli({"verify", dir});
+  CommandResult r = RunCli({"verify", dir});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("ok       " + JoinPath(dir, "ckpt-3") + " (newest)"));
   EXPECT_THAT(r.out, HasSubstr(JoinPath(dir, "ckpt-1") + " (not in the state file)"));
@@ -84,7 +67,7 @@ TEST(VerifyCommandTest, CorruptMissingAndLeftoversExitOne) {
   CKPT_ASSERT_OK(Env::Posix()->DeleteFile(MetaFilename(JoinPath(dir, "ckpt-3"))));
   const std::string leftover = JoinPath(dir, "ckpt-4.data-00000-of-00001.tempstate77");
   CKPT_ASSERT_OK(WriteStringToFile(Env::Posix(), leftover, "x"));
-  CliResult r = RunCli({"verify", dir});
+  CommandResult r = RunCli({"verify", dir});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.out, HasSubstr("CORRUPT  " + JoinPath(dir, "ckpt-2") + ": DATA_LOSS"));
   EXPECT_THAT(r.out, HasSubstr("MISSING  " + JoinPath(dir, "ckpt-3") + " (newest)"));
@@ -92,7 +75,7 @@ TEST(VerifyCommandTest, CorruptMissingAndLeftoversExitOne) {
   // ckpt-3's orphan data file is a leftover too.
   EXPECT_THAT(r.out, HasSubstr("4 problems found"));
 
-  CliResult j = RunCli({"verify", "--json", dir});
+  CommandResult j = RunCli({"verify", "--json", dir});
   EXPECT_EQ(j.code, 1);
   EXPECT_THAT(j.out, HasSubstr("\"kind\": \"directory\", \"ok\": false"));
   EXPECT_THAT(j.out, HasSubstr("\"prefix\": \"" + JoinPath(dir, "ckpt-2") +
@@ -103,15 +86,15 @@ TEST(VerifyCommandTest, CorruptMissingAndLeftoversExitOne) {
 
 TEST(VerifyCommandTest, SinglePrefix) {
   std::string dir = MakeDirectory();
-  CliResult ok = RunCli({"verify", JoinPath(dir, "ckpt-1")});
+  CommandResult ok = RunCli({"verify", JoinPath(dir, "ckpt-1")});
   EXPECT_EQ(ok.code, 0);
   EXPECT_EQ(ok.out, "ok       " + JoinPath(dir, "ckpt-1") + "\n");
   FlipFirstDataByte(JoinPath(dir, "ckpt-1"));
-  CliResult bad = RunCli({"verify", "--json", JoinPath(dir, "ckpt-1")});
+  CommandResult bad = RunCli({"verify", "--json", JoinPath(dir, "ckpt-1")});
   EXPECT_EQ(bad.code, 1);
   EXPECT_THAT(bad.out, HasSubstr("\"kind\": \"checkpoint\", \"ok\": false"));
   EXPECT_THAT(bad.out, HasSubstr("Checksum does not match"));
-  CliResult missing = RunCli({"verify", JoinPath(dir, "nope")});
+  CommandResult missing = RunCli({"verify", JoinPath(dir, "nope")});
   EXPECT_EQ(missing.code, 1);
   EXPECT_THAT(missing.out, HasSubstr("MISSING  " + JoinPath(dir, "nope") + ": NOT_FOUND"));
 }
@@ -119,7 +102,7 @@ TEST(VerifyCommandTest, SinglePrefix) {
 TEST(VerifyCommandTest, NoStateFileIsAProblem) {
   std::string dir = TempDir();
   Write(JoinPath(dir, "ckpt-1"), 1);
-  CliResult r = RunCli({"verify", dir});
+  CommandResult r = RunCli({"verify", dir});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.out, HasSubstr("STATE    NOT_FOUND"));
   EXPECT_EQ(RunCli({"verify"}).code, kExitUsage);
@@ -127,7 +110,7 @@ TEST(VerifyCommandTest, NoStateFileIsAProblem) {
 
 TEST(LsCommandTest, ListsStepTimeSizeAndWhyKept) {
   std::string dir = MakeDirectory();
-  CliResult r = RunCli({"ls", dir});
+  CommandResult r = RunCli({"ls", dir});
   ASSERT_EQ(r.code, 0) << r.err;
   std::istringstream lines(r.out);
   std::vector<std::string> rows;
@@ -149,7 +132,7 @@ TEST(LsCommandTest, Json) {
   auto size = Env::Posix()->GetFileSize(DataFilename(JoinPath(dir, "ckpt-3"), 0, 1));
   auto isize = Env::Posix()->GetFileSize(MetaFilename(JoinPath(dir, "ckpt-3")));
   ASSERT_TRUE(size.ok() && isize.ok());
-  CliResult r = RunCli({"ls", "--json", dir});
+  CommandResult r = RunCli({"ls", "--json", dir});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("\"name\": \"ckpt-1\", \"step\": 1, \"time\": "));
   EXPECT_THAT(r.out, HasSubstr("\"time_source\": \"mtime\""));
@@ -161,7 +144,7 @@ TEST(LsCommandTest, Json) {
 }
 
 TEST(LsCommandTest, MissingDirectoryFails) {
-  CliResult r = RunCli({"ls", JoinPath(TempDir(), "nope")});
+  CommandResult r = RunCli({"ls", JoinPath(TempDir(), "nope")});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
 }
