@@ -19,6 +19,9 @@
 namespace ckpt {
 namespace {
 
+using ::ckpt::testing::EnvKind;
+using ::ckpt::testing::EnvKindName;
+using ::ckpt::testing::MakeTestEnv;
 using ::ckpt::testing::MakeTestTensor;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::TempDir;
@@ -216,20 +219,12 @@ TEST(V1GoldenTest, ScalarKeyLayout) {
 // ---------------------------------------------------------------------------
 // Files written here, on both Envs.
 
-enum class EnvKind { kMem, kPosix };
-
 class V1ReaderTest : public ::testing::TestWithParam<EnvKind> {
  protected:
   void SetUp() override {
-    if (GetParam() == EnvKind::kMem) {
-      mem_ = NewMemEnv();
-      env_ = mem_.get();
-      dir_ = "/mem/v1";
-      CKPT_ASSERT_OK(env_->CreateDirs(dir_));
-    } else {
-      env_ = Env::Posix();
-      dir_ = TempDir();
-    }
+    test_env_ = MakeTestEnv(GetParam());
+    env_ = test_env_.env;
+    dir_ = test_env_.root;
   }
   std::string Path(const std::string& name) const { return JoinPath(dir_, name); }
 
@@ -241,15 +236,13 @@ class V1ReaderTest : public ::testing::TestWithParam<EnvKind> {
     return V1Reader::Open(env_, Path(name));
   }
 
-  std::unique_ptr<MemEnv> mem_;
+  ::ckpt::testing::TestEnv test_env_;
   Env* env_ = nullptr;
   std::string dir_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Envs, V1ReaderTest, ::testing::Values(EnvKind::kMem, EnvKind::kPosix),
-                         [](const auto& info) {
-                           return info.param == EnvKind::kMem ? "Mem" : "Posix";
-                         });
+                         [](const auto& info) { return EnvKindName(info.param); });
 
 TEST_P(V1ReaderTest, EveryStorableDtypeRoundTrips) {
   V1File file;

@@ -13,6 +13,9 @@
 namespace ckpt {
 namespace {
 
+using ::ckpt::testing::EnvKind;
+using ::ckpt::testing::EnvKindName;
+using ::ckpt::testing::MakeTestEnv;
 using ::ckpt::testing::MakeTestTensor;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::TempDir;
@@ -26,20 +29,12 @@ const char kHalfPlusTwoShard[] =
     "serving/tensorflow_serving/session_bundle/testdata/half_plus_two/00000123/"
     "export-00000-of-00001";
 
-enum class EnvKind { kMem, kPosix };
-
 class CheckpointReaderTest : public ::testing::TestWithParam<EnvKind> {
  protected:
   void SetUp() override {
-    if (GetParam() == EnvKind::kMem) {
-      mem_ = NewMemEnv();
-      env_ = mem_.get();
-      dir_ = "/mem/ckpt";
-      CKPT_ASSERT_OK(env_->CreateDirs(dir_));
-    } else {
-      env_ = Env::Posix();
-      dir_ = TempDir();
-    }
+    test_env_ = MakeTestEnv(GetParam());
+    env_ = test_env_.env;
+    dir_ = test_env_.root;
     options_.env = env_;
   }
 
@@ -65,7 +60,7 @@ class CheckpointReaderTest : public ::testing::TestWithParam<EnvKind> {
     CKPT_ASSERT_OK(WriteStringToFileAtomic(env_, JoinPath(dir, "checkpoint"), text));
   }
 
-  std::unique_ptr<MemEnv> mem_;
+  ::ckpt::testing::TestEnv test_env_;
   Env* env_ = nullptr;
   std::string dir_;
   CheckpointReaderOptions options_;
@@ -73,9 +68,7 @@ class CheckpointReaderTest : public ::testing::TestWithParam<EnvKind> {
 
 INSTANTIATE_TEST_SUITE_P(Envs, CheckpointReaderTest,
                          ::testing::Values(EnvKind::kMem, EnvKind::kPosix),
-                         [](const auto& info) {
-                           return info.param == EnvKind::kMem ? "Mem" : "Posix";
-                         });
+                         [](const auto& info) { return EnvKindName(info.param); });
 
 std::vector<std::string> Names(const CheckpointReader& r) {
   std::vector<std::string> out;
