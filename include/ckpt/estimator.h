@@ -1,0 +1,301 @@
+// Estimator: TensorFlow 1.8's tf.estimator.Estimator in C++, the training
+// loop that keeps all of its state in `model_dir` (checkpoints, the state
+// file, graph.pbtxt, .meta files, event files for TensorBoard).
+//
+// Every Train / Evaluate / Predict call builds a fresh model with the
+// model_fn, restores the newest checkpoint of model_dir (or, training on an
+// empty model_dir, initialises it and applies the warm start), runs, and
+// forgets the model. This is TF's design (state 100% on disk), and what
+// makes "run it again and it resumes" work.
+//
+//   EstimatorOptions options;
+//   options.model_fn = DnnClassifierModelFn(dnn_config);   // ckpt/canned.h
+//   options.model_dir = "models/iris";
+//   CKPT_ASSIGN_OR_RETURN(auto estimator, Estimator::Create(options));
+//   TrainOptions train;
+//   train.steps = 1000;
+//   CKPT_RETURN_IF_ERROR(estimator->Train(train_input_fn, train).status());
+//   CKPT_ASSIGN_OR_RETURN(EvalResult metrics, estimator->Evaluate(eval_input_fn));
+//
+// A custom model implements EstimatorModel (the C++ counterpart of what a
+// model_fn builds: variables, a train step, metrics, predictions) and is
+// handed over as a ModelFn; the Estimator supplies everything else
+// (checkpoint cadence, retention, restore, hooks, summaries, log lines).
+//
+// Behaviour and log lines follow estimator-semantics.md (TF 1.8, the seed
+// logs): "Using config: {...}", "Create CheckpointSaverHook.", "Graph was
+// finalized.", "Restoring parameters from <ckpt>", "Saving checkpoints for
+// N into <dir>/model.ckpt.", "loss = ..., step = ... (0.203 sec)",
+// "global_step/sec: ...", "Loss for final step: ...".
+//
+// One deliberate difference from TF: Train opens no file in model_dir until
+// the model is built and its checkpoint restored, so a model that does not
+// match its checkpoint fails with TF's error and leaves model_dir exactly as
+// it was (TF has already created an event file by then).
+//
+// Thread safety: an Estimator runs one call at a time (external
+// synchronisation); distinct Estimators on distinct directories are
+// independent. Two Estimators (or processes) training into one model_dir at
+// the same time are not supported, as in TF.
+#ifndef CKPT_ESTIMATOR_H_
+#define CKPT_ESTIMATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ckpt/data.h"
+#include "ckpt/env.h"
+#include "ckpt/run_config.h"
+#include "ckpt/saver.h"
+#include "ckpt/status.h"
+#include "ckpt/tensor.h"
+#include "ckpt/warm_start.h"
+
+namespace ckpt {
+
+class GraphBuilder;
+class SessionRunHook;
+class CheckpointSaverListener;
+
+// tf.estimator.ModeKeys.
+enum class Mode { kTrain, kEval, kPredict };
+// "train", "eval", "infer" (TF's values).
+const char* ModeName(Mode mode);
+
+// One batch from an input function: feature columns by name (each a tensor
+// whose first dimension is the batch, e.g. float32 [batch]) and, except in
+// prediction, labels (int64 [batch] class ids, or string [batch] when the
+// model has a label vocabulary).
+struct Batch {
+  std::map<std::string, Tensor> features;
+  std::optional<Tensor> labels;
+  // dim 0 of the first feature (0 if there is none).
+  int64_t size() const;
+};
+
+// tf.estimator's input_fn: called once per Train / Evaluate / Predict call
+// (the pipeline is rebuilt every call, as in TF), returning the batches.
+// The iterator's end is TF's end-of-input (OutOfRange).
+using InputFn = std::function<Result<std::unique_ptr<Iterator<Batch>>>()>;
+
+// An input function over in-memory examples, as the Iris example's
+// train_input_fn / eval_input_fn: feature j of every example becomes the
+// float32 column feature_names[j]; optionally shuffle(buffer, seed) (TF's
+// buffer semantics), repeat() forever, then batch(batch_size) (last batch
+// may be short).
+struct ExamplesInputOptions {
+  int64_t batch_size = 100;           // REQUIRES: > 0
+  std::optional<int64_t> shuffle_buffer;  // unset: no shuffle
+  uint64_t seed = 0;                  // the shuffle seed
+  bool repeat = false;                // true: repeat() forever
+  bool with_labels = true;            // false: prediction input
+};
+InputFn ExamplesInputFn(std::vector<LabeledExample> examples,
+                        std::vector<std::string> feature_names,
+                        const ExamplesInputOptions& options);
+
+// Scalars and histograms a model reports for TensorBoard at a step (the
+// tf.summary ops of a TF model_fn), written by the SummarySaverHook.
+struct SummaryValues {
+  std::vector<std::pair<std::string, double>> scalars;
+  std::vector<std::pair<std::string, std::vector<double>>> histograms;
+};
+
+struct TrainStepResult {
+  // The training loss of the step (what LoggingTensorHook prints, what
+  // NanTensorHook checks).
+  double loss = 0;
+  // Filled only when the step was asked for summaries.
+  SummaryValues summaries;
+};
+
+// One example's predictions, e.g. for the canned classifiers "logits"
+// (float [n]), "probabilities" (float [n]), "class_ids" (int64 [1]),
+// "classes" (string [1]).
+using Prediction = std::map<std::string, Tensor>;
+
+struct ModelFnArgs {
+  Mode mode = Mode::kTrain;
+  const RunConfig* config = nullptr;
+  // RunConfig::tf_random_seed if set, else a fresh random value: seeds the
+  // model's initialisers and dropout (TF's graph-level seed).
+  uint64_t seed = 0;
+};
+
+// What a model_fn builds for one call. Created by the ModelFn, then the
+// Estimator restores (or warm-starts) its variables and drives it.
+class EstimatorModel {
+ public:
+  virtual ~EstimatorModel() = default;
+
+  // Every variable a checkpoint holds, with its checkpoint key, including
+  // "global_step" (int64 scalar, starting at 0; InvalidArgument from the
+  // Estimator if absent). The tensors belong to the model and keep their
+  // addresses for its lifetime (the Saver writes and restores them in place).
+  virtual VarList Variables() = 0;
+
+  // Checkpoint keys of the trainable variables (TF's TRAINABLE_VARIABLES:
+  // not slots, not global_step); warm start's single-regex form selects
+  // among these.
+  virtual std::vector<std::string> TrainableVariableNames() const = 0;
+
+  // Mode::kTrain: one training step on `batch`, which must increment
+  // global_step by one. `want_summaries`: also fill result.summaries.
+  // An error aborts Train (no final checkpoint, as in TF).
+  virtual Result<TrainStepResult> TrainStep(const Batch& batch, bool want_summaries) = 0;
+
+  // Mode::kEval: accumulates the metrics of one batch and returns its loss
+  // (the same loss as training; the Estimator's "loss" metric is the mean of
+  // these over batches, as TF's).
+  virtual Result<double> EvalStep(const Batch& batch) = 0;
+  // The metrics accumulated so far (e.g. "accuracy", "average_loss"); must
+  // not contain "loss" or "global_step" (InvalidArgument from Evaluate).
+  virtual Result<std::map<std::string, double>> EvalMetrics() = 0;
+
+  // Mode::kPredict: one Prediction per example of the batch.
+  virtual Result<std::vector<Prediction>> PredictBatch(const Batch& batch) = 0;
+
+  // Adds the model's TF1 graph (variables incl. global_step, the forward
+  // pass) to `graph`, for graph.pbtxt and the .meta files; the Estimator adds
+  // the Saver subgraph. Unimplemented (the default): the Estimator writes
+  // neither graph.pbtxt nor .meta files.
+  virtual Status DescribeGraph(GraphBuilder* graph) const;
+};
+
+using ModelFn = std::function<Result<std::unique_ptr<EstimatorModel>>(const ModelFnArgs&)>;
+
+// When the CheckpointSaverHook takes a call's first checkpoint.
+enum class SaveCadence {
+  // TF <= 1.8 (the seed logs, the default): after the call's first step
+  // ("Saving checkpoints for 1"), then every secs/steps from there, and
+  // after the last step.
+  kAfterFirstStep,
+  // TF >= 1.9: at session creation, before any step ("Saving checkpoints
+  // for 0", or the restored step again), then every secs/steps, and after
+  // the last step.
+  kAtSessionCreation,
+};
+
+struct EstimatorOptions {
+  // REQUIRES: set.
+  ModelFn model_fn;
+  // Must equal config->model_dir() if both are set (InvalidArgument, TF's
+  // text). Neither set: a fresh temporary directory (RunConfig::
+  // ResolveModelDir, TF's warning).
+  std::optional<std::string> model_dir;
+  // Unset: TF's defaults, logged as "Using default config.".
+  std::optional<RunConfig> config;
+  // Applied when Train finds no checkpoint in model_dir (and by Evaluate /
+  // Predict never: they need a checkpoint).
+  std::optional<WarmStartSettings> warm_start_from;
+  SaveCadence save_cadence = SaveCadence::kAfterFirstStep;
+  // Write graph.pbtxt and a .meta per checkpoint (TF's
+  // checkpoint_save_graph_def); only for models that DescribeGraph.
+  bool save_graph_def = true;
+  // Not owned; all IO and the clock. REQUIRES: non-null.
+  Env* env = Env::Posix();
+  // Where a temporary model_dir is created; empty: RunConfig::DefaultTempRoot().
+  std::string temp_root;
+  // Host name in event file names; empty: the machine's.
+  std::string hostname;
+};
+
+struct TrainOptions {
+  // steps: train this many more steps (incremental). max_steps: until
+  // global_step reaches it (absolute). Neither: until the input ends.
+  // Both: InvalidArgument "Can not provide both steps and max_steps.";
+  // <= 0: InvalidArgument "Must specify steps > 0, given: <n>" (resp.
+  // max_steps).
+  std::optional<int64_t> steps;
+  std::optional<int64_t> max_steps;
+  // Run after the Estimator's own hooks (TF's worker hook order, §4.2).
+  std::vector<std::shared_ptr<SessionRunHook>> hooks;
+  // Attached to the CheckpointSaverHook. FailedPrecondition (TF's text) if
+  // checkpoints are disabled in the RunConfig.
+  std::vector<std::shared_ptr<CheckpointSaverListener>> saving_listeners;
+};
+
+struct TrainResult {
+  // True when max_steps was already reached: nothing was built or written
+  // ("Skipping training since max_steps has already saved.").
+  bool skipped = false;
+  int64_t steps_run = 0;
+  int64_t global_step = 0;          // at the end of the call
+  std::optional<double> final_loss;  // the last step's loss
+};
+
+struct EvaluateOptions {
+  // Evaluate at most this many batches (> 0); unset: until the input ends.
+  std::optional<int64_t> steps;
+  // Unset: the newest checkpoint of model_dir; none → NotFound
+  // "Could not find trained model in model_dir: <dir>." (TF 1.8).
+  std::optional<std::string> checkpoint_path;
+  // Events go to model_dir/eval, or model_dir/eval_<name>.
+  std::string name;
+};
+
+// The model's metrics plus "loss" (mean batch loss) and "global_step" (of
+// the evaluated checkpoint), e.g. accuracy, average_loss, loss, global_step.
+using EvalResult = std::map<std::string, double>;
+
+struct PredictOptions {
+  // Only these keys of each Prediction (unset: all); an unknown key is
+  // InvalidArgument.
+  std::vector<std::string> predict_keys;
+  // As EvaluateOptions::checkpoint_path.
+  std::optional<std::string> checkpoint_path;
+};
+
+class Estimator {
+ public:
+  // Resolves the config and model_dir, logs "Using default config." /
+  // TF's temporary-folder warning / "Using config: {...}". Creates nothing
+  // in model_dir.
+  static Result<std::unique_ptr<Estimator>> Create(EstimatorOptions options);
+  ~Estimator();
+  Estimator(const Estimator&) = delete;
+  Estimator& operator=(const Estimator&) = delete;
+
+  const std::string& model_dir() const;
+  const RunConfig& config() const;
+
+  // estimator.train (§4). Checkpoints go through a Saver (retention of the
+  // RunConfig, continued across calls from the state file), summaries and
+  // graph through the model_dir's event writer. Errors: the argument
+  // checks above; the restore error (TF's text, nothing written); a model or
+  // hook error, after which no final checkpoint is taken.
+  Result<TrainResult> Train(const InputFn& input_fn, const TrainOptions& options = {});
+
+  // estimator.evaluate (§7): restores the checkpoint, runs the input to its
+  // end (or `steps` batches), logs "Saving dict for global step N: ...",
+  // writes the metrics (not global_step) as scalars at the checkpoint's step
+  // into the eval directory.
+  Result<EvalResult> Evaluate(const InputFn& input_fn, const EvaluateOptions& options = {});
+
+  // estimator.predict (§8), eagerly: every example's Prediction in input
+  // order.
+  Result<std::vector<Prediction>> Predict(const InputFn& input_fn,
+                                          const PredictOptions& options = {});
+
+  // The newest checkpoint in model_dir, if any (tf.train.latest_checkpoint).
+  std::optional<std::string> LatestCheckpoint() const;
+  // Keys and values of the newest checkpoint; NotFound "Could not find
+  // trained model in model_dir: <dir>." without one.
+  Result<std::vector<std::string>> GetVariableNames() const;
+  Result<Tensor> GetVariableValue(const std::string& name) const;
+
+ private:
+  struct Impl;
+  explicit Estimator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ckpt
+
+#endif  // CKPT_ESTIMATOR_H_
