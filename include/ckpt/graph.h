@@ -248,6 +248,10 @@ class GraphBuilder {
                                     std::vector<std::string> control_inputs, std::string device);
   Output UnaryT(std::string_view op, const Output& x, std::string_view name,
                 PartialShape shape);
+  // The tail every variable shares, inside its name scope: "Assign" and
+  // "read" (with the _class colocation attr), then the bookkeeping.
+  GraphVariable FinishVariable(const std::string& full, Output ref, Output init,
+                               bool trainable, bool global_step);
   void AddVariableToCollections(const GraphVariable& v, bool global_step);
 
   Status status_;

@@ -753,19 +753,7 @@ GraphVariable GraphBuilder::Variable(std::string_view name, const Tensor& initia
                            {{"dtype", AttrType(initial_value.dtype())}, {"shape", AttrShape(shape)}},
                            {}, "");
   Output ref = MakeOutput(var, 0, initial_value.dtype(), shape, /*is_ref=*/true);
-  Output assign = Assign(ref, init, true, true, "Assign");
-  Output read = Identity(ref, "read");
-  if (!status_.ok()) return GraphVariable();
-  SetAttr(read.node, "_class", ClassAttr(full));
-  v.name = full;
-  v.ref = ref;
-  v.read = read;
-  v.initial_value = init;
-  v.initializer = assign.node;
-  v.trainable = trainable;
-  variables_.push_back(v);
-  AddVariableToCollections(v, false);
-  return v;
+  return FinishVariable(full, ref, init, trainable, /*global_step=*/false);
 }
 
 GraphVariable GraphBuilder::GlobalStep() {
@@ -794,19 +782,25 @@ GraphVariable GraphBuilder::GlobalStep() {
                            {}, "");
   Output ref = MakeOutput(var, 0, DataType::kInt64, PartialShape{}, /*is_ref=*/true);
   ScopeGuard g = NameScope(full + "/");
-  Output assign = Assign(ref, zeros, true, true, "Assign");
+  return FinishVariable(full, ref, zeros, /*trainable=*/false, /*global_step=*/true);
+}
+
+GraphVariable GraphBuilder::FinishVariable(const std::string& full, Output ref, Output init,
+                                           bool trainable, bool global_step) {
+  Output assign = Assign(ref, init, true, true, "Assign");
   Output read = Identity(ref, "read");
   if (!status_.ok()) return GraphVariable();
   SetAttr(read.node, "_class", ClassAttr(full));
+  GraphVariable v;
   v.name = full;
   v.ref = ref;
   v.read = read;
-  v.initial_value = zeros;
+  v.initial_value = init;
   v.initializer = assign.node;
-  v.trainable = false;
-  v.aggregation = tensorflow::VARIABLE_AGGREGATION_ONLY_FIRST_REPLICA;
+  v.trainable = trainable;
+  if (global_step) v.aggregation = tensorflow::VARIABLE_AGGREGATION_ONLY_FIRST_REPLICA;
   variables_.push_back(v);
-  AddVariableToCollections(v, true);
+  AddVariableToCollections(v, global_step);
   return v;
 }
 
