@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Builds ckpt and runs the main example. Installs its own dependencies.
+# The main job: builds ckpt and runs the guide's premade-estimator example,
+# which trains a DNNClassifier on Iris into models/iris (checkpoints, events,
+# graph), evaluates it and predicts three flowers. Run it again and it resumes
+# from the newest checkpoint. Installs its own dependencies.
+# Extra arguments go to the example (e.g. --train_steps 200, --hidden_units 20,20).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target write_read_checkpoint ckpt_cli
-./build/examples/write_read_checkpoint models/example/model.ckpt
-./build/tools/ckpt inspect --file_name=models/example
+cmake --build build -j"$(nproc)" --target premade_estimator ckpt_cli
+./build/examples/premade_estimator --model_dir models/iris "$@"
+echo
+echo "$ ls models/iris"
+ls models/iris
+echo
+echo "$ ckpt inspect --file_name=models/iris"
+./build/tools/ckpt inspect --file_name=models/iris

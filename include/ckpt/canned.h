@@ -15,17 +15,28 @@
 // What the Estimator sees (estimator-semantics.md §6.5, §7, §8):
 //   variables    the model core's checkpoint keys (the 13 keys of §9.3 for
 //                the default DNN);
-//   summaries    "loss", "average_loss", and for the DNN
+//   summaries    "loss", "average_loss" (the weighted mean with a weight
+//                column), and for the DNN (from the step's own forward pass)
 //                "dnn/dnn/hiddenlayer_<i>/fraction_of_zero_values",
 //                "dnn/dnn/logits/fraction_of_zero_values" (scalars) and
 //                "dnn/dnn/hiddenlayer_<i>/activation", "dnn/dnn/logits/activation"
-//                (histograms);
-//   eval metrics "accuracy", "average_loss" (the Estimator adds "loss" and
-//                "global_step"); the binary head adds TF's binary metrics
-//                (see DnnClassifierConfig);
+//                (histograms). The LinearClassifier reports only "loss"
+//                and "average_loss" (its layer summaries are not in the
+//                spec);
+//   eval metrics "accuracy", "average_loss" streamed over every example of
+//                the Evaluate call (the Estimator adds "loss" and
+//                "global_step"); the binary head adds "accuracy_baseline",
+//                "auc", "auc_precision_recall", "label/mean",
+//                "prediction/mean", "precision", "recall" (see
+//                ClassifierMetricSums);
 //   predictions  "logits", "probabilities", "class_ids" (int64 [1]),
 //                "classes" (string [1]: the class id in decimal, or the
-//                vocabulary word); the binary head adds "logistic".
+//                vocabulary word); the binary head adds "logistic"
+//                (float [1]), its logits are [1] and probabilities [2];
+//   graph        the DNN's DescribeGraph (default relu multi-class models
+//                only); the linear model has none (Unimplemented).
+// TrainableVariableNames: kernels, biases, batch norm gamma/beta (not
+// slots, moving statistics or global_step).
 #ifndef CKPT_CANNED_H_
 #define CKPT_CANNED_H_
 

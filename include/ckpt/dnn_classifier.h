@@ -5,9 +5,29 @@
 //
 // Network (estimator-semantics.md §9): numeric features concatenated in
 // sorted feature-name order; hidden layers `dnn/hiddenlayer_<i>` (dense,
-// relu, glorot_uniform kernel, zero bias, optional training-only dropout);
-// `dnn/logits` (dense, no activation); sparse softmax cross-entropy with
-// SUM reduction; `global_step` (int64 scalar) incremented per train step.
+// activation (relu by default), glorot_uniform kernel, zero bias, optional
+// training-only dropout, optional batch normalisation); `dnn/logits`
+// (dense, no activation); the head; `global_step` (int64 scalar)
+// incremented per train step.
+//
+// Heads (TF 1.8's canned heads, SUM loss reduction):
+//   n_classes > 2   multi-class: logits [batch, n_classes], sparse softmax
+//                   cross-entropy;
+//   n_classes == 2  binary logistic: one logit per example (logits kernel
+//                   [last, 1]), sigmoid cross-entropy; probabilities
+//                   [1 - p, p], class_id 1 when the logit is > 0.
+// With a weight column, the training loss is sum_i w_i * loss_i and every
+// metric is weighted (TF's weighted means: sum w x / sum w).
+//
+// Batch normalisation (batch_norm = true, TF's V1 DNN): after each hidden
+// layer's activation and dropout, tf.layers.batch_normalization with
+// momentum 0.999 and epsilon 0.001 named `batchnorm_<i>` inside the hidden
+// layer's scope: `dnn/hiddenlayer_<i>/batchnorm_<i>/{gamma,beta}`
+// (trainable, one-piece partitioned like the weights) and
+// `.../{moving_mean,moving_variance}` (plain variables: TF disables the
+// partitioner for them; not trained, updated by each training step with
+// the batch statistics). Training normalises with the batch statistics,
+// evaluation and prediction with the moving ones.
 //
 // Checkpoint keys. TF's weights are one-piece partitioned variables
 // (`dnn/hiddenlayer_0/kernel/part_0` in the graph) saved under the full
@@ -26,6 +46,8 @@
 #define CKPT_DNN_CLASSIFIER_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +61,12 @@
 namespace ckpt {
 
 class GraphBuilder;
+class Optimizer;
+
+// Makes the optimizer of a model: TF's "optimizer object" form, for
+// hyperparameters other than the named defaults, e.g.
+//   config.optimizer_fn = [] { return Optimizer::Adam({.learning_rate = 0.01}); };
+using OptimizerFactory = std::function<Result<std::unique_ptr<Optimizer>>()>;
 
 struct DnnClassifierConfig {
   // Numeric feature names, in any order; the input layer uses them sorted.
@@ -48,45 +76,97 @@ struct DnnClassifierConfig {
   // Units per hidden layer. REQUIRES: each > 0 (an empty list is a linear
   // model with only `dnn/logits`).
   std::vector<int64_t> hidden_units = {10, 10};
-  // REQUIRES: >= 2. (n_classes == 2 would be TF's binary logistic head,
-  // which has one logit; not supported: InvalidArgument.)
+  // REQUIRES: >= 2; 2 is the binary logistic head (one logit).
   int64_t n_classes = 3;
-  // Only "relu" (TF's default activation_fn).
+  // The hidden layers' activation_fn by TF name: "relu" (the default),
+  // "relu6", "elu", "selu", "tanh", "sigmoid", "softplus", "softsign",
+  // "leaky_relu".
   std::string activation = "relu";
   // Drop probability of training-mode dropout after each hidden layer
   // (unset = no dropout). REQUIRES: in [0, 1).
   std::optional<double> dropout;
+  // Batch normalisation after each hidden layer (see above).
+  bool batch_norm = false;
+  // Name of the feature column holding per-example weights (float32
+  // [batch]); empty: every example weighs 1. It is not a model input.
+  // REQUIRES: not one of feature_names.
+  std::string weight_column;
+  // Class names: labels are then strings and the "classes" prediction is
+  // the word. Empty: labels are class ids. REQUIRES: empty, or n_classes
+  // distinct words.
+  std::vector<std::string> label_vocabulary;
   // As Optimizer::Create: "Adagrad", "Adam", "Ftrl", "RMSProp" or "SGD".
   std::string optimizer = "Adagrad";
   double learning_rate = 0.05;
+  // When set, makes the optimizer instead of `optimizer` / `learning_rate`.
+  OptimizerFactory optimizer_fn;
   // Seeds the weight initialisation and the dropout masks.
   uint64_t seed = 0;
 };
 
-// Outputs for a batch of `batch` rows.
+// Outputs for a batch of `batch` rows; `classes` below is the logit count
+// (n_classes, or 1 for the binary head).
 struct DnnPredictions {
-  Tensor logits;         // float [batch, n_classes]
-  Tensor probabilities;  // float [batch, n_classes], softmax(logits)
+  Tensor logits;         // float [batch, classes]
+  // float [batch, n_classes]: softmax(logits), or [1 - p, p] for the binary
+  // head.
+  Tensor probabilities;
   Tensor class_ids;      // int64 [batch], argmax (first maximum on ties)
+  Tensor logistic;       // binary head only: float [batch, 1] p = sigmoid(logit)
+};
+
+// Sums behind TF's streaming evaluation metrics of the canned heads
+// (tf.metrics accumulate totals over every evaluated example, so merging
+// the sums of batches and dividing at the end is TF's result). All sums
+// are weighted by the example weights (1 without a weight column).
+struct ClassifierMetricSums {
+  bool binary = false;
+  double weight = 0;   // sum of weights
+  double correct = 0;  // sum of weights of examples whose class_id == label
+  double loss = 0;     // sum of weight * per-example loss
+  // Binary head only.
+  double label = 0;       // sum of weight * label
+  double prediction = 0;  // sum of weight * logistic
+  double true_positives = 0, false_positives = 0, false_negatives = 0;  // of class_ids
+  // Per threshold of TF's 200-threshold AUC approximation (see Metrics()).
+  std::vector<double> auc_tp, auc_fp, auc_tn, auc_fn;
+
+  void Merge(const ClassifierMetricSums& other);
+  // "accuracy", "average_loss"; the binary head adds "accuracy_baseline",
+  // "auc", "auc_precision_recall", "label/mean", "prediction/mean",
+  // "precision", "recall". A ratio with a zero denominator is 0 (TF's
+  // div_no_nan / _safe_div). AUCs are tf.metrics.auc with 200 thresholds
+  // (0 - 1e-7, i / 199 for i = 1..198, 1 + 1e-7), a prediction counting as
+  // positive when > threshold, epsilon 1e-6 and trapezoidal summation
+  // (ROC: x = fp / (fp + tn + eps), y = (tp + eps) / (tp + fn + eps); PR:
+  // x = that recall, y = (tp + eps) / (tp + fp + eps)), computed in double
+  // where TF computes in float32.
+  std::map<std::string, double> Metrics() const;
 };
 
 struct DnnTrainResult {
-  double loss = 0;          // SUM over the batch of the per-example losses
-  double average_loss = 0;  // loss / batch
+  double loss = 0;          // sum over the batch of the (weighted) per-example losses
+  double average_loss = 0;  // loss / sum of weights (loss / batch without weights)
   int64_t global_step = 0;  // after the increment
+  // Only when TrainStep was asked to record them: this step's outputs of
+  // each hidden layer (after activation, dropout and batch norm) and of the
+  // logits layer, by layer scope ("dnn/hiddenlayer_0", ..., "dnn/logits"),
+  // float [batch, units]. (The linear model records nothing.)
+  std::vector<std::pair<std::string, Tensor>> layer_outputs;
 };
 
 struct DnnEvalResult {
-  double accuracy = 0;      // fraction of rows whose class_id equals the label
-  double average_loss = 0;  // mean per-example loss
-  double loss = 0;          // SUM of per-example losses of the batch
+  double accuracy = 0;      // (weighted) fraction of rows whose class_id equals the label
+  double average_loss = 0;  // (weighted) mean per-example loss
+  double loss = 0;          // (weighted) sum of per-example losses of the batch
   int64_t global_step = 0;
+  ClassifierMetricSums sums;  // this batch's, for streaming over batches
 };
 
 class DnnClassifierModel {
  public:
-  // InvalidArgument for a config violating the REQUIRES above or an
-  // unknown optimizer name.
+  // InvalidArgument for a config violating the REQUIRES above, an
+  // unknown optimizer or activation name; optimizer_fn's error.
   static Result<std::unique_ptr<DnnClassifierModel>> Create(const DnnClassifierConfig& config);
   ~DnnClassifierModel();
   DnnClassifierModel(const DnnClassifierModel&) = delete;
@@ -102,14 +182,32 @@ class DnnClassifierModel {
   // shape.
   Result<DnnPredictions> Predict(const Tensor& features) const;
 
-  // One training step on a batch: forward (dropout active), SUM loss,
-  // gradients, the optimizer's update, global_step += 1. InvalidArgument
-  // (nothing changed) for a bad features tensor, labels.size() != batch, or
-  // a label outside [0, n_classes) (TF's message).
-  Result<DnnTrainResult> TrainStep(const Tensor& features, const std::vector<int64_t>& labels);
+  // One training step on a batch: forward (dropout active, batch
+  // statistics), SUM loss, gradients, the optimizer's update, the moving
+  // statistics' update, global_step += 1. `weights`: one per example, or
+  // empty for all 1. InvalidArgument (nothing changed) for a bad features
+  // tensor, labels.size() or weights.size() != batch, a negative or
+  // non-finite weight, or a label outside [0, n_classes) (TF's message).
+  Result<DnnTrainResult> TrainStep(const Tensor& features, const std::vector<int64_t>& labels,
+                                   const std::vector<float>& weights = {},
+                                   bool record_layer_outputs = false);
 
   // Metrics on a batch without changing anything.
-  Result<DnnEvalResult> Evaluate(const Tensor& features, const std::vector<int64_t>& labels) const;
+  Result<DnnEvalResult> Evaluate(const Tensor& features, const std::vector<int64_t>& labels,
+                                 const std::vector<float>& weights = {}) const;
+
+  // Labels as class ids: int64 [batch] (or [batch, 1]) ids, or with a
+  // label vocabulary string [batch] (or [batch, 1]) words. InvalidArgument
+  // for another dtype or shape, and for a word not in the vocabulary
+  // (naming it).
+  Result<std::vector<int64_t>> LabelIds(const Tensor& labels) const;
+  // The "classes" prediction of a class id: the vocabulary word, or the id
+  // in decimal.
+  std::string ClassName(int64_t class_id) const;
+
+  // Checkpoint keys of the trainable variables (kernels, biases, batch
+  // norm gamma and beta), in creation order.
+  std::vector<std::string> TrainableVariableNames() const;
 
   // Every variable a Saver saves, sorted by checkpoint key as TF's saver
   // writes them: weights and their slots carry full_shape + full slice;
@@ -126,7 +224,8 @@ class DnnClassifierModel {
   // and dnn/hiddenlayer_<i>/{MatMul,BiasAdd,Relu}, dnn/logits/{MatMul,
   // BiasAdd}, dnn/head/predictions/{probabilities (Softmax), ArgMax}.
   // Variables' initial values are their current values. Returns the
-  // builder's status.
+  // builder's status. Unimplemented for a model with another activation
+  // than relu, batch norm or the binary head.
   Status DescribeGraph(GraphBuilder* graph) const;
 
  private:
@@ -140,16 +239,22 @@ struct LinearClassifierConfig {
   // model orders them by name). REQUIRES: non-empty, distinct.
   std::vector<std::string> feature_names = {"SepalLength", "SepalWidth", "PetalLength",
                                             "PetalWidth"};
-  // REQUIRES: >= 3 (the binary head is not supported).
+  // REQUIRES: >= 2; 2 is the binary logistic head (weights [1, 1]).
   int64_t n_classes = 3;
+  // As in DnnClassifierConfig.
+  std::string weight_column;
+  std::vector<std::string> label_vocabulary;
   // As Optimizer::Create. TF's V1 LinearClassifier default: 'Ftrl' at
   // min(0.2, 1 / sqrt(number of feature columns)); unset = that.
   std::string optimizer = "Ftrl";
   std::optional<double> learning_rate;
+  // When set, makes the optimizer instead of `optimizer` / `learning_rate`.
+  OptimizerFactory optimizer_fn;
 };
 
 // The model core of TF's canned V1 tf.estimator.LinearClassifier over
-// numeric feature columns with a softmax head: logits = sum over features
+// numeric feature columns with the heads above (softmax, or the binary
+// logistic head with one logit): logits = sum over features
 // f of x_f * `linear/linear_model/<f>/weights` ([1, n_classes], zeros) +
 // `linear/linear_model/bias_weights` ([n_classes], zeros). Like the DNN,
 // weights are one-piece partitioned variables (full slice spec), and the
@@ -166,12 +271,20 @@ class LinearClassifierModel {
   LinearClassifierModel(const LinearClassifierModel&) = delete;
   LinearClassifierModel& operator=(const LinearClassifierModel&) = delete;
 
+  const LinearClassifierConfig& config() const;
   const std::vector<std::string>& sorted_feature_names() const;
   int64_t global_step() const;
   double learning_rate() const;
   Result<DnnPredictions> Predict(const Tensor& features) const;
-  Result<DnnTrainResult> TrainStep(const Tensor& features, const std::vector<int64_t>& labels);
-  Result<DnnEvalResult> Evaluate(const Tensor& features, const std::vector<int64_t>& labels) const;
+  // record_layer_outputs is accepted for symmetry and records nothing.
+  Result<DnnTrainResult> TrainStep(const Tensor& features, const std::vector<int64_t>& labels,
+                                   const std::vector<float>& weights = {},
+                                   bool record_layer_outputs = false);
+  Result<DnnEvalResult> Evaluate(const Tensor& features, const std::vector<int64_t>& labels,
+                                 const std::vector<float>& weights = {}) const;
+  Result<std::vector<int64_t>> LabelIds(const Tensor& labels) const;
+  std::string ClassName(int64_t class_id) const;
+  std::vector<std::string> TrainableVariableNames() const;
   VarList SaveableVariables();
 
  private:

@@ -191,14 +191,18 @@ struct EstimatorOptions {
   std::optional<std::string> model_dir;
   // Unset: TF's defaults, logged as "Using default config.".
   std::optional<RunConfig> config;
-  // Applied when Train finds no checkpoint in model_dir (and by Evaluate /
-  // Predict never: they need a checkpoint).
+  // Applied when Train finds no checkpoint in model_dir, right after
+  // model_fn (where TF logs "Warm-starting with WarmStartSettings: ...");
+  // never by Evaluate / Predict (they need a checkpoint).
   std::optional<WarmStartSettings> warm_start_from;
   SaveCadence save_cadence = SaveCadence::kAfterFirstStep;
   // Write graph.pbtxt and a .meta per checkpoint (TF's
   // checkpoint_save_graph_def); only for models that DescribeGraph.
   bool save_graph_def = true;
-  // Not owned; all IO and the clock. REQUIRES: non-null.
+  // Not owned; all IO and the clock. REQUIRES: non-null, and outlives the
+  // Estimator. Event writers are cached per (env, directory) for the
+  // process, as TF's FileWriterCache; those of an env other than
+  // Env::Posix() are closed when the last Estimator using it is destroyed.
   Env* env = Env::Posix();
   // Where a temporary model_dir is created; empty: RunConfig::DefaultTempRoot().
   std::string temp_root;
@@ -214,10 +218,14 @@ struct TrainOptions {
   // max_steps).
   std::optional<int64_t> steps;
   std::optional<int64_t> max_steps;
-  // Run after the Estimator's own hooks (TF's worker hook order, §4.2).
+  // TF's order (§4.2): after the chief hooks (CheckpointSaverHook,
+  // StepCounterHook, SummarySaverHook), before StopAtStepHook, NanTensorHook
+  // and LoggingTensorHook. If one is a CheckpointSaverHook, the Estimator
+  // creates none (saving_listeners must then be empty: InvalidArgument).
   std::vector<std::shared_ptr<SessionRunHook>> hooks;
   // Attached to the CheckpointSaverHook. FailedPrecondition (TF's text) if
-  // checkpoints are disabled in the RunConfig.
+  // checkpoints are disabled in the RunConfig (both cadences None, or the
+  // one set is 0: TF tests them for truth).
   std::vector<std::shared_ptr<CheckpointSaverListener>> saving_listeners;
 };
 
@@ -268,8 +276,12 @@ class Estimator {
   // estimator.train (§4). Checkpoints go through a Saver (retention of the
   // RunConfig, continued across calls from the state file), summaries and
   // graph through the model_dir's event writer. Errors: the argument
-  // checks above; the restore error (TF's text, nothing written); a model or
-  // hook error, after which no final checkpoint is taken.
+  // checks above; the restore error (the Saver's text, nothing written); a
+  // model or hook error (also FailedPrecondition if TrainStep does not add
+  // one to global_step), after which no final checkpoint is taken; DataLoss
+  // for a state file that does not parse (TF would warn and start from
+  // scratch, losing track of the checkpoints). Events queued before an
+  // error are flushed.
   Result<TrainResult> Train(const InputFn& input_fn, const TrainOptions& options = {});
 
   // estimator.evaluate (§7): restores the checkpoint, runs the input to its

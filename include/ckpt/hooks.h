@@ -3,8 +3,8 @@
 // loss logging, summaries, stopping).
 //
 // The Estimator calls, for the hooks in order (§4.2: CheckpointSaverHook,
-// StepCounterHook, SummarySaverHook, then the worker hooks StopAtStepHook,
-// NanTensorHook, LoggingTensorHook, then the user's):
+// StepCounterHook, SummarySaverHook, then the worker hooks: the user's,
+// StopAtStepHook, NanTensorHook, LoggingTensorHook):
 //   Begin(s)               once, before the model is restored;
 //   AfterCreateSession(s)  once, after restore / initialisation;
 //   BeforeRun(s, step)     before each step; `step` is the global step before
@@ -116,7 +116,10 @@ struct CheckpointSaverHookOptions {
 // GraphDef, atomically) and adds graph + meta graph to the event file; each
 // save logs "Saving checkpoints for N into <dir>/model.ckpt.", calls the
 // listeners, saves "<dir>/model.ckpt-N" (+ .meta) and adds a SessionLog
-// CHECKPOINT event; End saves the final step unless just saved.
+// CHECKPOINT event; End saves the final step unless just saved. Begin
+// starts the timer on session.env()'s clock and fails (FailedPrecondition)
+// without a session Saver. Nothing is written before the first step
+// (kAfterFirstStep) or AfterCreateSession (kAtSessionCreation).
 class CheckpointSaverHook : public SessionRunHook {
  public:
   static Result<std::unique_ptr<CheckpointSaverHook>> Create(CheckpointSaverHookOptions options);
@@ -142,7 +145,7 @@ class CheckpointSaverHook : public SessionRunHook {
 // tf.train.StepCounterHook: every N steps (or secs) logs "global_step/sec: %g"
 // and writes the scalar "global_step/sec" to output_dir's event file. The
 // first trigger only starts the clock (values at 101, 201, ... in TF 1.8
-// runs).
+// runs); an interval of zero seconds (a frozen test clock) gives no value.
 class StepCounterHook : public SessionRunHook {
  public:
   static Result<std::unique_ptr<StepCounterHook>> Create(

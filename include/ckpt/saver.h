@@ -66,6 +66,10 @@ struct SaverOptions {
   // Writes the .meta file for a checkpoint (the summaries/graph module
   // provides one); unset: Save writes no .meta even if asked to.
   std::function<Status(const std::string& meta_path)> meta_graph_writer;
+  // Log "Saving checkpoint to path <checkpoint>" on every Save (the
+  // Estimator turns it off: TF's own saves log nothing, its
+  // CheckpointSaverHook logs "Saving checkpoints for N into ...").
+  bool log_saves = true;
 };
 
 struct SaveArgs {

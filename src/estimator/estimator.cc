@@ -1,1 +1,635 @@
-// placeholder: being written
+// Estimator: TF 1.8's train / evaluate / predict sequences (estimator-
+// semantics.md §3, §4, §7, §8) over an EstimatorModel.
+//
+// What a Train call does, in order (log lines in quotes):
+//   1. argument checks; the max_steps pre-check reads global_step from the
+//      newest checkpoint ("Skipping training since max_steps has already
+//      saved." and return);
+//   2. decide, reading only, which checkpoint to restore;
+//   3. input_fn, then model_fn ("Calling model_fn." / "Done calling
+//      model_fn."); warm start if there is nothing to restore;
+//   4. the Saver (and the graph + meta graph if the model describes one);
+//   5. hooks: CheckpointSaverHook ("Create CheckpointSaverHook."),
+//      StepCounterHook, SummarySaverHook, the user's hooks, StopAtStepHook,
+//      NanTensorHook, LoggingTensorHook; Begin on each;
+//   6. "Graph was finalized."; restore ("Restoring parameters from ...",
+//      logged by the Saver) and re-seed the retention list from the state
+//      file; "Running local_init_op." / "Done running local_init_op.";
+//      AfterCreateSession on each hook;
+//   7. the loop: BeforeRun on each hook, one TrainStep, AfterRun on each,
+//      until a hook requests a stop or the input ends;
+//   8. End on each hook (only if nothing failed), flush the event writers,
+//      "Loss for final step: ...".
+// Nothing is written to model_dir before step 7 (or, for
+// SaveCadence::kAtSessionCreation, AfterCreateSession in step 6): a restore
+// error leaves model_dir as it was.
+#include "ckpt/estimator.h"
+
+#include <cmath>
+#include <ctime>
+#include <set>
+
+#include "ckpt/checkpoint_reader.h"
+#include "ckpt/checkpoint_state.h"
+#include "ckpt/graph.h"
+#include "ckpt/hooks.h"
+#include "ckpt/logging.h"
+#include "ckpt/meta_graph.h"
+#include "estimator/writer_cache.h"
+#include "tensorflow/core/util/event.pb.h"
+
+namespace ckpt {
+
+using estimator_internal::EventWriterCache;
+
+// ModeName and Batch::size live in input.cc.
+
+Status EstimatorModel::DescribeGraph(GraphBuilder* graph) const {
+  return UnimplementedError("this model does not describe a TensorFlow graph");
+}
+
+namespace {
+
+constexpr char kGlobalStep[] = "global_step";
+
+// A copy of `config` with model_dir set (TF: config.replace(model_dir=...)).
+RunConfig WithModelDir(const RunConfig& config, const std::string& model_dir) {
+  RunConfigOptions o;
+  o.model_dir = model_dir;
+  o.tf_random_seed = config.tf_random_seed();
+  o.save_summary_steps = config.save_summary_steps();
+  if (config.save_checkpoints_steps().has_value()) {
+    o.save_checkpoints_steps = *config.save_checkpoints_steps();
+  } else if (config.save_checkpoints_secs().has_value()) {
+    o.save_checkpoints_secs = *config.save_checkpoints_secs();
+  } else {
+    o.save_checkpoints_steps = TfArg<int64_t>::None();
+    o.save_checkpoints_secs = TfArg<double>::None();
+  }
+  o.keep_checkpoint_max = config.keep_checkpoint_max();
+  o.keep_checkpoint_every_n_hours = config.keep_checkpoint_every_n_hours();
+  o.log_step_count_steps = config.log_step_count_steps();
+  // Every field comes from a valid config, so this cannot fail.
+  return RunConfig::Create(o).value();
+}
+
+// time.strftime('%Y-%m-%d-%H:%M:%S', time.gmtime(seconds)).
+std::string FormatUtc(double seconds) {
+  const std::time_t t = static_cast<std::time_t>(std::floor(seconds));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d-%H:%M:%S", &tm);
+  return buf;
+}
+
+std::string NotTrainedError(const std::string& model_dir) {
+  return "Could not find trained model in model_dir: " + model_dir + ".";
+}
+
+// The model's global_step tensor: an int64 scalar named "global_step".
+Result<Tensor*> FindGlobalStep(const VarList& vars) {
+  for (const SaveableTensor& v : vars) {
+    if (v.name != kGlobalStep) continue;
+    if (v.tensor == nullptr) return InvalidArgumentError("The model's \"global_step\" is null");
+    if (v.tensor->dtype() != DataType::kInt64 || v.tensor->shape().rank() != 0) {
+      return InvalidArgumentError("The model's \"global_step\" must be an int64 scalar, but is " +
+                                  std::string(DataTypeName(v.tensor->dtype())) + " " +
+                                  v.tensor->shape().DebugString());
+    }
+    if (v.tensor->is_view()) {
+      return InvalidArgumentError("The model's \"global_step\" must own its storage (not a view)");
+    }
+    return v.tensor;
+  }
+  return InvalidArgumentError(
+      "The model has no \"global_step\" variable: EstimatorModel::Variables() must list an "
+      "int64 scalar named \"global_step\" (TF's tf.train.get_or_create_global_step())");
+}
+
+int64_t ReadStep(const Tensor* global_step) { return *global_step->flat<int64_t>(); }
+
+// What hooks see of one Train call.
+class CallSession : public TrainingSession {
+ public:
+  CallSession(Env* env, const std::string& model_dir, const RunConfig& config,
+              const std::string& hostname, EstimatorModel* model, Tensor* global_step, Saver* saver,
+              const tensorflow::GraphDef* graph_def, const tensorflow::MetaGraphDef* meta_graph_def)
+      : env_(env),
+        model_dir_(model_dir),
+        config_(config),
+        hostname_(hostname),
+        model_(model),
+        global_step_(global_step),
+        saver_(saver),
+        graph_def_(graph_def),
+        meta_graph_def_(meta_graph_def) {}
+
+  Env* env() override { return env_; }
+  const std::string& model_dir() const override { return model_dir_; }
+  const RunConfig& config() const override { return config_; }
+  EstimatorModel& model() override { return *model_; }
+  int64_t global_step() const override { return ReadStep(global_step_); }
+  Saver* saver() override { return saver_; }
+  const tensorflow::GraphDef* graph_def() const override { return graph_def_; }
+  const tensorflow::MetaGraphDef* meta_graph_def() const override { return meta_graph_def_; }
+  Result<EventWriter*> SummaryWriter(const std::string& dir) override {
+    auto it = writers_.find(dir);
+    if (it != writers_.end()) return it->second.get();
+    CKPT_ASSIGN_OR_RETURN(std::shared_ptr<EventWriter> writer,
+                          EventWriterCache::Global().Get(env_, dir, hostname_));
+    EventWriter* raw = writer.get();
+    writers_[dir] = std::move(writer);
+    return raw;
+  }
+  void RequestStop() override { stop_ = true; }
+  bool stop_requested() const override { return stop_; }
+
+  // Flushes every writer this call used; the first error.
+  Status FlushWriters() {
+    Status first;
+    for (auto& [dir, writer] : writers_) {
+      Status s = writer->Flush();
+      if (first.ok() && !s.ok()) first = s;
+    }
+    return first;
+  }
+
+ private:
+  Env* env_;
+  const std::string& model_dir_;
+  const RunConfig& config_;
+  const std::string& hostname_;
+  EstimatorModel* model_;
+  Tensor* global_step_;
+  Saver* saver_;
+  const tensorflow::GraphDef* graph_def_;
+  const tensorflow::MetaGraphDef* meta_graph_def_;
+  std::map<std::string, std::shared_ptr<EventWriter>> writers_;
+  bool stop_ = false;
+};
+
+}  // namespace
+
+struct Estimator::Impl {
+  EstimatorOptions options;
+  RunConfig config;
+  std::string model_dir;
+  Env* env = nullptr;
+
+  ~Impl() {
+    if (env != nullptr) EventWriterCache::Global().Release(env);
+  }
+
+  // The newest checkpoint per LatestCheckpoint, or none.
+  std::optional<std::string> Latest() const {
+    Result<std::string> latest = ckpt::LatestCheckpoint(env, model_dir);
+    if (!latest.ok()) return std::nullopt;
+    return *latest;
+  }
+
+  // global_step of the newest checkpoint; 0 if there is none or it cannot be
+  // read (TF's _load_global_step_from_checkpoint_dir).
+  int64_t LatestGlobalStep() const {
+    std::optional<std::string> latest = Latest();
+    if (!latest) return 0;
+    CheckpointReaderOptions ro;
+    ro.env = env;
+    auto reader = CheckpointReader::Open(*latest, ro);
+    if (!reader.ok()) return 0;
+    Result<Tensor> step = (*reader)->GetTensor(kGlobalStep);
+    if (!step.ok() || step->num_elements() != 1) return 0;
+    if (step->dtype() == DataType::kInt64) return *step->flat<int64_t>();
+    if (step->dtype() == DataType::kInt32) return *step->flat<int32_t>();
+    return 0;
+  }
+
+  // What Train restores: the newest checkpoint; if the state file names one
+  // whose files are missing, that name anyway (the restore then fails with
+  // the Saver's error, as TF's does); none without a state file. A state
+  // file that does not parse is an error (TF warns and starts from scratch,
+  // overwriting it; we refuse to lose track of the checkpoints).
+  Result<std::optional<std::string>> CheckpointToRestore() const {
+    if (std::optional<std::string> latest = Latest()) return latest;
+    Result<CheckpointState> state = GetCheckpointState(env, model_dir);
+    if (state.ok()) return std::optional<std::string>(state->model_checkpoint_path);
+    if (state.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
+    return state.status();
+  }
+
+  // Evaluate / Predict: the given checkpoint, or the newest one.
+  Result<std::string> CheckpointToRead(const std::optional<std::string>& given) const {
+    if (given.has_value()) return *given;
+    if (std::optional<std::string> latest = Latest()) return *latest;
+    return NotFoundError(NotTrainedError(model_dir));
+  }
+
+  bool CheckpointsEnabled() const {
+    // TF tests `save_checkpoints_secs or save_checkpoints_steps`: 0 is off.
+    return (config.save_checkpoints_steps().has_value() && *config.save_checkpoints_steps() > 0) ||
+           (config.save_checkpoints_secs().has_value() && *config.save_checkpoints_secs() > 0);
+  }
+
+  Result<std::unique_ptr<EstimatorModel>> CallModelFn(Mode mode) {
+    LogInfo("Calling model_fn.");
+    ModelFnArgs args;
+    args.mode = mode;
+    args.config = &config;
+    args.seed = config.tf_random_seed().has_value()
+                    ? static_cast<uint64_t>(*config.tf_random_seed())
+                    : env->Random64();
+    CKPT_ASSIGN_OR_RETURN(std::unique_ptr<EstimatorModel> model, options.model_fn(args));
+    if (model == nullptr) {
+      return InvalidArgumentError(std::string("model_fn returned no model for mode ") +
+                                  ModeName(mode));
+    }
+    LogInfo("Done calling model_fn.");
+    return model;
+  }
+
+  // Builds the model for evaluation or prediction and restores `checkpoint`
+  // into it ("Graph was finalized.", restore, local-init lines).
+  Result<std::unique_ptr<EstimatorModel>> BuildAndRestore(Mode mode, const std::string& checkpoint,
+                                                          Tensor** global_step) {
+    CKPT_ASSIGN_OR_RETURN(std::unique_ptr<EstimatorModel> model, CallModelFn(mode));
+    VarList vars = model->Variables();
+    CKPT_ASSIGN_OR_RETURN(*global_step, FindGlobalStep(vars));
+    if (mode == Mode::kEval) {
+      LogInfo("Starting evaluation at " + FormatUtc(env->NowSeconds()));
+    }
+    SaverOptions so;
+    so.env = env;
+    so.log_saves = false;
+    CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Saver> saver, Saver::Create(vars, so));
+    LogInfo("Graph was finalized.");
+    CKPT_RETURN_IF_ERROR(saver->Restore(checkpoint));
+    LogInfo("Running local_init_op.");
+    LogInfo("Done running local_init_op.");
+    return model;
+  }
+
+  Status WriteEvalSummary(const std::string& dir, int64_t step, const EvalResult& result) {
+    tensorflow::Event event;
+    event.set_wall_time(env->NowSeconds());
+    event.set_step(step);
+    for (const auto& [key, value] : result) {
+      if (key == kGlobalStep) continue;
+      tensorflow::Summary::Value* v = event.mutable_summary()->add_value();
+      v->set_tag(key);
+      v->set_simple_value(static_cast<float>(value));
+    }
+    CKPT_ASSIGN_OR_RETURN(std::shared_ptr<EventWriter> writer,
+                          EventWriterCache::Global().Get(env, dir, options.hostname));
+    CKPT_RETURN_IF_ERROR(writer->AddSerializedEvent(event.SerializeAsString()));
+    return writer->Flush();
+  }
+};
+
+Estimator::Estimator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Estimator::~Estimator() = default;
+
+const std::string& Estimator::model_dir() const { return impl_->model_dir; }
+const RunConfig& Estimator::config() const { return impl_->config; }
+
+Result<std::unique_ptr<Estimator>> Estimator::Create(EstimatorOptions options) {
+  if (!options.model_fn) return InvalidArgumentError("EstimatorOptions.model_fn must be set");
+  if (options.env == nullptr) return InvalidArgumentError("EstimatorOptions.env must not be null");
+  RunConfig config;
+  if (options.config.has_value()) {
+    config = *options.config;
+  } else {
+    LogInfo("Using default config.");
+  }
+  if (options.model_dir.has_value()) {
+    if (options.model_dir->empty()) return InvalidArgumentError("model_dir should be non-empty");
+    if (config.model_dir().has_value() && *config.model_dir() != *options.model_dir) {
+      return InvalidArgumentError(
+          "model_dir are set both in constructor and RunConfig, but with different values. In "
+          "constructor: '" +
+          *options.model_dir + "', in RunConfig: '" + *config.model_dir() + "' ");
+    }
+    if (!config.model_dir().has_value()) config = WithModelDir(config, *options.model_dir);
+  }
+  auto impl = std::make_unique<Impl>();
+  const std::string temp_root =
+      options.temp_root.empty() ? RunConfig::DefaultTempRoot() : options.temp_root;
+  CKPT_ASSIGN_OR_RETURN(impl->model_dir, config.ResolveModelDir(options.env, temp_root));
+  LogInfo(config.UsingConfigLog(reinterpret_cast<uintptr_t>(impl.get())));
+  impl->config = std::move(config);
+  impl->options = std::move(options);
+  impl->env = impl->options.env;
+  EventWriterCache::Global().Acquire(impl->env);
+  return std::unique_ptr<Estimator>(new Estimator(std::move(impl)));
+}
+
+Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions& options) {
+  Impl& im = *impl_;
+  Env* env = im.env;
+  if (options.steps.has_value() && options.max_steps.has_value()) {
+    return InvalidArgumentError("Can not provide both steps and max_steps.");
+  }
+  if (options.steps.has_value() && *options.steps <= 0) {
+    return InvalidArgumentError("Must specify steps > 0, given: " + std::to_string(*options.steps));
+  }
+  if (options.max_steps.has_value() && *options.max_steps <= 0) {
+    return InvalidArgumentError("Must specify max_steps > 0, given: " +
+                                std::to_string(*options.max_steps));
+  }
+  if (!input_fn) return InvalidArgumentError("Train: input_fn is empty");
+  for (const auto& h : options.hooks) {
+    if (h == nullptr) return InvalidArgumentError("Train: a hook is null");
+  }
+  for (const auto& l : options.saving_listeners) {
+    if (l == nullptr) return InvalidArgumentError("Train: a saving listener is null");
+  }
+
+  TrainResult result;
+  if (options.max_steps.has_value()) {
+    const int64_t start = im.LatestGlobalStep();
+    if (*options.max_steps <= start) {
+      LogInfo("Skipping training since max_steps has already saved.");
+      result.skipped = true;
+      result.global_step = start;
+      return result;
+    }
+  }
+
+  CKPT_ASSIGN_OR_RETURN(std::optional<std::string> restore_from, im.CheckpointToRestore());
+
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Iterator<Batch>> input, input_fn());
+  if (input == nullptr) return InvalidArgumentError("Train: input_fn returned no iterator");
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<EstimatorModel> model, im.CallModelFn(Mode::kTrain));
+  VarList vars = model->Variables();
+  CKPT_ASSIGN_OR_RETURN(Tensor * global_step, FindGlobalStep(vars));
+
+  // TF warm-starts right after model_fn, on every call; its effect only
+  // survives when nothing is restored, so only then is it applied here.
+  if (!restore_from.has_value() && im.options.warm_start_from.has_value()) {
+    LogInfo("Warm-starting with WarmStartSettings: " + im.options.warm_start_from->DebugString());
+    CKPT_RETURN_IF_ERROR(
+        WarmStart(env, *im.options.warm_start_from, vars, model->TrainableVariableNames())
+            .status());
+  }
+
+  // The Saver, and the graph for graph.pbtxt and the .meta files.
+  SaverOptions so;
+  so.env = env;
+  so.max_to_keep = static_cast<int>(im.config.keep_checkpoint_max());
+  so.keep_checkpoint_every_n_hours = im.config.keep_checkpoint_every_n_hours();
+  so.save_relative_paths = true;
+  so.log_saves = false;
+  std::optional<tensorflow::GraphDef> graph_def;
+  std::optional<tensorflow::MetaGraphDef> meta_graph_def;
+  if (im.options.save_graph_def) {
+    GraphBuilder graph;
+    Status described = model->DescribeGraph(&graph);
+    if (described.ok()) {
+      CKPT_ASSIGN_OR_RETURN(tensorflow::SaverDef saver_def,
+                            AddSaverSubgraph(&graph, SaverGraphOptions::FromSaverOptions(so)));
+      CKPT_ASSIGN_OR_RETURN(meta_graph_def, BuildMetaGraphDef(graph, &saver_def));
+      CKPT_ASSIGN_OR_RETURN(graph_def, BuildGraphDef(graph));
+      so.meta_graph_writer = MetaGraphWriter(*meta_graph_def, env);
+    } else if (described.code() != StatusCode::kUnimplemented) {
+      return described.WithContext("EstimatorModel::DescribeGraph");
+    }
+  }
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Saver> saver, Saver::Create(vars, so));
+
+  // Hooks, in TF's order: the chief's CheckpointSaverHook, StepCounterHook
+  // and SummarySaverHook, then the worker hooks (the user's, StopAtStepHook,
+  // NanTensorHook, LoggingTensorHook).
+  std::vector<std::shared_ptr<SessionRunHook>> hooks;
+  bool user_saver_hook = false;
+  for (const auto& h : options.hooks) {
+    user_saver_hook = user_saver_hook || dynamic_cast<CheckpointSaverHook*>(h.get()) != nullptr;
+  }
+  const bool checkpoints = im.CheckpointsEnabled();
+  if (!options.saving_listeners.empty()) {
+    if (user_saver_hook) {
+      return InvalidArgumentError(
+          "saving_listeners cannot be attached to a CheckpointSaverHook passed in hooks; give "
+          "them to that hook's options");
+    }
+    if (!checkpoints) {
+      return FailedPreconditionError(
+          "There should be a CheckpointSaverHook to use saving_listeners. Please set one of the "
+          "RunConfig.save_checkpoints_steps or RunConfig.save_checkpoints_secs.");
+    }
+  }
+  if (checkpoints && !user_saver_hook) {
+    CheckpointSaverHookOptions ho;
+    ho.checkpoint_dir = im.model_dir;
+    if (im.config.save_checkpoints_steps().has_value()) {
+      ho.save_steps = *im.config.save_checkpoints_steps();
+    } else {
+      ho.save_secs = *im.config.save_checkpoints_secs();
+    }
+    ho.cadence = im.options.save_cadence;
+    ho.listeners = options.saving_listeners;
+    CKPT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointSaverHook> hook,
+                          CheckpointSaverHook::Create(std::move(ho)));
+    hooks.push_back(std::move(hook));
+  }
+  {
+    CKPT_ASSIGN_OR_RETURN(
+        std::unique_ptr<StepCounterHook> hook,
+        StepCounterHook::Create(env, im.config.log_step_count_steps(), std::nullopt, im.model_dir));
+    hooks.push_back(std::move(hook));
+  }
+  if (im.config.save_summary_steps() > 0) {
+    CKPT_ASSIGN_OR_RETURN(
+        std::unique_ptr<SummarySaverHook> hook,
+        SummarySaverHook::Create(env, im.config.save_summary_steps(), std::nullopt, im.model_dir));
+    hooks.push_back(std::move(hook));
+  }
+  hooks.insert(hooks.end(), options.hooks.begin(), options.hooks.end());
+  if (options.steps.has_value() || options.max_steps.has_value()) {
+    CKPT_ASSIGN_OR_RETURN(std::unique_ptr<StopAtStepHook> hook,
+                          StopAtStepHook::Create(options.steps, options.max_steps));
+    hooks.push_back(std::move(hook));
+  }
+  hooks.push_back(std::make_shared<NanTensorHook>());
+  {
+    CKPT_ASSIGN_OR_RETURN(std::unique_ptr<LoggingTensorHook> hook,
+                          LoggingTensorHook::Create(env, im.config.log_step_count_steps()));
+    hooks.push_back(std::move(hook));
+  }
+
+  CallSession session(env, im.model_dir, im.config, im.options.hostname, model.get(), global_step,
+                      checkpoints ? saver.get() : nullptr, graph_def ? &*graph_def : nullptr,
+                      meta_graph_def ? &*meta_graph_def : nullptr);
+  // From here on events may have been queued: flush them on every exit.
+  auto run = [&]() -> Status {
+    for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->Begin(session));
+    LogInfo("Graph was finalized.");
+    if (restore_from.has_value()) {
+      CKPT_RETURN_IF_ERROR(saver->Restore(*restore_from));
+      // Retention continues from the state file's list.
+      Result<CheckpointState> state = GetCheckpointState(env, im.model_dir);
+      if (state.ok()) {
+        CKPT_RETURN_IF_ERROR(saver->RecoverLastCheckpoints(state->all_model_checkpoint_paths));
+      } else {
+        LogWarning("Could not re-read the checkpoint state of " + im.model_dir +
+                   " for retention: " + state.status().ToString());
+      }
+    }
+    LogInfo("Running local_init_op.");
+    LogInfo("Done running local_init_op.");
+    for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->AfterCreateSession(session));
+
+    int64_t local_step = 0;
+    while (!session.stop_requested()) {
+      std::optional<Batch> batch = input->Next();
+      if (!batch.has_value()) break;  // end of input: a normal end
+      const int64_t before = ReadStep(global_step);
+      bool want_summaries = false;
+      for (const auto& h : hooks) {
+        CKPT_ASSIGN_OR_RETURN(bool want, h->BeforeRun(session, before));
+        want_summaries = want_summaries || want;
+      }
+      CKPT_ASSIGN_OR_RETURN(TrainStepResult step, model->TrainStep(*batch, want_summaries));
+      const int64_t after = ReadStep(global_step);
+      if (after != before + 1) {
+        return FailedPreconditionError(
+            "EstimatorModel::TrainStep must increment global_step by one, but it went from " +
+            std::to_string(before) + " to " + std::to_string(after));
+      }
+      StepValues values;
+      values.step_before = before;
+      values.global_step = after;
+      values.local_step = local_step;
+      values.loss = step.loss;
+      values.summaries = want_summaries ? &step.summaries : nullptr;
+      result.final_loss = step.loss;
+      result.steps_run = ++local_step;
+      for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->AfterRun(session, values));
+    }
+    for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->End(session));
+    return Status();
+  };
+  Status status = run();
+  Status flushed = session.FlushWriters();
+  CKPT_RETURN_IF_ERROR(status);
+  CKPT_RETURN_IF_ERROR(flushed);
+  result.global_step = ReadStep(global_step);
+  LogInfo("Loss for final step: " +
+          (result.final_loss ? NumpyFloat32Str(static_cast<float>(*result.final_loss))
+                             : std::string("None")) +
+          ".");
+  return result;
+}
+
+Result<EvalResult> Estimator::Evaluate(const InputFn& input_fn, const EvaluateOptions& options) {
+  Impl& im = *impl_;
+  if (options.steps.has_value() && *options.steps <= 0) {
+    return InvalidArgumentError("Must specify steps > 0, given: " + std::to_string(*options.steps));
+  }
+  if (!input_fn) return InvalidArgumentError("Evaluate: input_fn is empty");
+  CKPT_ASSIGN_OR_RETURN(std::string checkpoint, im.CheckpointToRead(options.checkpoint_path));
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Iterator<Batch>> input, input_fn());
+  if (input == nullptr) return InvalidArgumentError("Evaluate: input_fn returned no iterator");
+  Tensor* global_step = nullptr;
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<EstimatorModel> model,
+                        im.BuildAndRestore(Mode::kEval, checkpoint, &global_step));
+
+  int64_t batches = 0;
+  double loss_sum = 0;
+  while (!options.steps.has_value() || batches < *options.steps) {
+    std::optional<Batch> batch = input->Next();
+    if (!batch.has_value()) break;
+    CKPT_ASSIGN_OR_RETURN(double loss, model->EvalStep(*batch));
+    loss_sum += loss;
+    ++batches;
+    if (options.steps.has_value()) {
+      LogInfo("Evaluation [" + std::to_string(batches) + "/" + std::to_string(*options.steps) +
+              "]");
+    }
+  }
+  CKPT_ASSIGN_OR_RETURN(EvalResult result, model->EvalMetrics());
+  for (const char* reserved : {"loss", kGlobalStep}) {
+    if (result.count(reserved) > 0) {
+      return InvalidArgumentError(std::string("Metric with name \"") + reserved +
+                                  "\" is not allowed, because Estimator already defines a "
+                                  "default metric with the same name.");
+    }
+  }
+  const int64_t step = ReadStep(global_step);
+  result["loss"] = batches > 0 ? loss_sum / static_cast<double>(batches) : 0.0;
+  result[kGlobalStep] = static_cast<double>(step);
+  LogInfo("Finished evaluation at " + FormatUtc(im.env->NowSeconds()));
+
+  std::string dict;
+  for (const auto& [key, value] : result) {
+    if (!dict.empty()) dict += ", ";
+    dict +=
+        key + " = " +
+        (key == kGlobalStep ? std::to_string(step) : NumpyFloat32Str(static_cast<float>(value)));
+  }
+  LogInfo("Saving dict for global step " + std::to_string(step) + ": " + dict);
+  const std::string eval_dir =
+      JoinPath(im.model_dir, options.name.empty() ? "eval" : "eval_" + options.name);
+  CKPT_RETURN_IF_ERROR(im.WriteEvalSummary(eval_dir, step, result));
+  return result;
+}
+
+Result<std::vector<Prediction>> Estimator::Predict(const InputFn& input_fn,
+                                                   const PredictOptions& options) {
+  Impl& im = *impl_;
+  if (!input_fn) return InvalidArgumentError("Predict: input_fn is empty");
+  CKPT_ASSIGN_OR_RETURN(std::string checkpoint, im.CheckpointToRead(options.checkpoint_path));
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Iterator<Batch>> input, input_fn());
+  if (input == nullptr) return InvalidArgumentError("Predict: input_fn returned no iterator");
+  Tensor* global_step = nullptr;
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<EstimatorModel> model,
+                        im.BuildAndRestore(Mode::kPredict, checkpoint, &global_step));
+  std::vector<Prediction> out;
+  while (std::optional<Batch> batch = input->Next()) {
+    CKPT_ASSIGN_OR_RETURN(std::vector<Prediction> predictions, model->PredictBatch(*batch));
+    for (Prediction& p : predictions) {
+      if (options.predict_keys.empty()) {
+        out.push_back(std::move(p));
+        continue;
+      }
+      Prediction kept;
+      for (const std::string& key : options.predict_keys) {
+        auto it = p.find(key);
+        if (it == p.end()) {
+          std::string known;
+          for (const auto& [k, v] : p) known += (known.empty() ? "" : ", ") + PyRepr(k);
+          return InvalidArgumentError("predict_keys: " + PyRepr(key) +
+                                      " is not a prediction of this model; it predicts [" + known +
+                                      "]");
+        }
+        kept[key] = it->second;
+      }
+      out.push_back(std::move(kept));
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> Estimator::LatestCheckpoint() const { return impl_->Latest(); }
+
+Result<std::vector<std::string>> Estimator::GetVariableNames() const {
+  std::optional<std::string> latest = impl_->Latest();
+  if (!latest) return NotFoundError(NotTrainedError(impl_->model_dir));
+  CheckpointReaderOptions ro;
+  ro.env = impl_->env;
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
+                        CheckpointReader::Open(*latest, ro));
+  std::vector<std::string> names;
+  for (const VariableInfo& info : reader->variables()) names.push_back(info.name);
+  return names;
+}
+
+Result<Tensor> Estimator::GetVariableValue(const std::string& name) const {
+  std::optional<std::string> latest = impl_->Latest();
+  if (!latest) return NotFoundError(NotTrainedError(impl_->model_dir));
+  CheckpointReaderOptions ro;
+  ro.env = impl_->env;
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
+                        CheckpointReader::Open(*latest, ro));
+  return reader->GetTensor(name);
+}
+
+}  // namespace ckpt

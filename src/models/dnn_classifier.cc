@@ -9,6 +9,7 @@
 #include "ckpt/graph.h"
 #include "ckpt/optimizer.h"
 #include "ckpt/random.h"
+#include "models/nn/batch_norm.h"
 #include "models/nn/init.h"
 #include "models/nn/layers.h"
 #include "models/nn/loss.h"
@@ -27,6 +28,16 @@ struct Layer {
   Tensor bias;
   std::string kernel_key() const { return scope + "/kernel"; }
   std::string bias_key() const { return scope + "/bias"; }
+};
+
+// A hidden layer's batch normalisation variables.
+struct BatchNormVars {
+  std::string scope;  // "dnn/hiddenlayer_0/batchnorm_0"
+  Tensor gamma, beta, moving_mean, moving_variance;
+  std::string gamma_key() const { return scope + "/gamma"; }
+  std::string beta_key() const { return scope + "/beta"; }
+  std::string moving_mean_key() const { return scope + "/moving_mean"; }
+  std::string moving_variance_key() const { return scope + "/moving_variance"; }
 };
 
 // The slice spec TF's one-piece partitioned variables save with:
@@ -61,34 +72,148 @@ Status CheckLabelCount(const Tensor& features, const std::vector<int64_t>& label
   return Status();
 }
 
-DnnPredictions PredictionsFromLogits(const Mat& logits) {
+// Weights of a batch: empty means all ones.
+Status CheckWeights(const std::vector<float>& weights, size_t batch) {
+  if (weights.empty()) return Status();
+  if (weights.size() != batch) {
+    return InvalidArgumentError("got " + std::to_string(weights.size()) + " weights for " +
+                                std::to_string(batch) + " examples");
+  }
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (!std::isfinite(weights[i]) || weights[i] < 0) {
+      return InvalidArgumentError("weight of example " + std::to_string(i) + " is " +
+                                  std::to_string(weights[i]) +
+                                  "; weights must be finite and >= 0");
+    }
+  }
+  return Status();
+}
+
+double WeightOf(const std::vector<float>& weights, size_t i) {
+  return weights.empty() ? 1.0 : static_cast<double>(weights[i]);
+}
+
+// The head's loss on a batch: per-example losses, their weighted sum and
+// the gradient of that sum with respect to the logits.
+struct HeadLoss {
+  std::vector<double> losses;  // unweighted, per example
+  double loss = 0;             // sum of weight * loss
+  double weight = 0;           // sum of weights
+  Mat d_logits;
+};
+
+Result<HeadLoss> ComputeHeadLoss(const Mat& logits, const std::vector<int64_t>& labels,
+                                 const std::vector<float>& weights, bool binary) {
+  CKPT_RETURN_IF_ERROR(CheckWeights(weights, labels.size()));
+  nn::CrossEntropyResult<float> ce;
+  if (binary) {
+    CKPT_ASSIGN_OR_RETURN(ce, nn::SigmoidCrossEntropy<float>(logits, labels));
+  } else {
+    CKPT_ASSIGN_OR_RETURN(ce, nn::SparseSoftmaxCrossEntropy<float>(logits, labels));
+  }
+  HeadLoss h;
+  h.d_logits = std::move(ce.d_logits);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const double w = WeightOf(weights, i);
+    const double l = ce.losses(static_cast<Eigen::Index>(i));
+    h.losses.push_back(l);
+    h.loss += w * l;
+    h.weight += w;
+    if (!weights.empty()) h.d_logits.row(static_cast<Eigen::Index>(i)) *= weights[i];
+  }
+  return h;
+}
+
+// Computed in double from `logits` (float32 or double), stored as float32.
+template <typename T>
+DnnPredictions PredictionsFromLogits(const nn::Matrix<T>& logits_in, bool binary) {
+  using MatD = nn::Matrix<double>;
+  const MatD logits = logits_in.template cast<double>();
   DnnPredictions out;
-  out.logits = nn::TensorFromMatrix<float>(logits);
-  out.probabilities = nn::TensorFromMatrix<float>(nn::Softmax<float>(logits));
-  std::vector<int64_t> ids(static_cast<size_t>(logits.rows()));
-  for (Eigen::Index r = 0; r < logits.rows(); ++r) {
+  out.logits = nn::TensorFromMatrix<float>(logits.cast<float>());
+  // TF's binary head: softmax over [0, logit] ("two_class_logits").
+  MatD scores = logits;
+  if (binary) {
+    scores = MatD::Zero(logits.rows(), 2);
+    scores.col(1) = logits.col(0);
+    out.logistic = nn::TensorFromMatrix<float>(nn::Sigmoid<double>(logits).cast<float>());
+  }
+  out.probabilities = nn::TensorFromMatrix<float>(nn::Softmax<double>(scores).cast<float>());
+  std::vector<int64_t> ids(static_cast<size_t>(scores.rows()));
+  for (Eigen::Index r = 0; r < scores.rows(); ++r) {
     Eigen::Index best = 0;
-    logits.row(r).maxCoeff(&best);
+    scores.row(r).maxCoeff(&best);
     ids[static_cast<size_t>(r)] = best;
   }
   out.class_ids = Tensor::FromVector<int64_t>(TensorShape({static_cast<int64_t>(ids.size())}), ids);
   return out;
 }
 
-Result<DnnEvalResult> EvalFromLogits(const Mat& logits, const std::vector<int64_t>& labels,
-                                     int64_t global_step) {
-  CKPT_ASSIGN_OR_RETURN(nn::CrossEntropyResult<float> ce,
-                        nn::SparseSoftmaxCrossEntropy<float>(logits, labels));
-  int64_t correct = 0;
-  for (size_t i = 0; i < labels.size(); ++i) {
-    Eigen::Index best = 0;
-    logits.row(static_cast<Eigen::Index>(i)).maxCoeff(&best);
-    if (best == labels[i]) ++correct;
+// tf.metrics.auc's thresholds for num_thresholds = 200, as float32.
+constexpr int kAucThresholds = 200;
+const std::vector<float>& AucThresholds() {
+  static const std::vector<float> t = [] {
+    std::vector<float> v;
+    v.push_back(static_cast<float>(0.0 - 1e-7));
+    for (int i = 0; i < kAucThresholds - 2; ++i) {
+      v.push_back(static_cast<float>((i + 1) * 1.0 / (kAucThresholds - 1)));
+    }
+    v.push_back(static_cast<float>(1.0 + 1e-7));
+    return v;
+  }();
+  return t;
+}
+
+ClassifierMetricSums SumsOfBatch(const DnnPredictions& p, const HeadLoss& loss,
+                                 const std::vector<int64_t>& labels,
+                                 const std::vector<float>& weights, bool binary) {
+  ClassifierMetricSums s;
+  s.binary = binary;
+  s.loss = loss.loss;
+  s.weight = loss.weight;
+  const int64_t* ids = p.class_ids.flat<int64_t>();
+  if (binary) {
+    s.auc_tp.assign(kAucThresholds, 0);
+    s.auc_fp.assign(kAucThresholds, 0);
+    s.auc_tn.assign(kAucThresholds, 0);
+    s.auc_fn.assign(kAucThresholds, 0);
   }
+  const std::vector<float>& thresholds = AucThresholds();
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const double w = WeightOf(weights, i);
+    if (ids[i] == labels[i]) s.correct += w;
+    if (!binary) continue;
+    const float logistic = p.logistic.flat<float>()[i];
+    const bool positive = labels[i] == 1;
+    s.label += w * static_cast<double>(labels[i]);
+    s.prediction += w * logistic;
+    if (ids[i] == 1 && positive) s.true_positives += w;
+    if (ids[i] == 1 && !positive) s.false_positives += w;
+    if (ids[i] == 0 && positive) s.false_negatives += w;
+    for (int t = 0; t < kAucThresholds; ++t) {
+      const bool predicted = logistic > thresholds[static_cast<size_t>(t)];
+      if (positive) {
+        (predicted ? s.auc_tp : s.auc_fn)[static_cast<size_t>(t)] += w;
+      } else {
+        (predicted ? s.auc_fp : s.auc_tn)[static_cast<size_t>(t)] += w;
+      }
+    }
+  }
+  return s;
+}
+
+double SafeDiv(double a, double b) { return b == 0 ? 0.0 : a / b; }
+
+Result<DnnEvalResult> EvalFromLogits(const Mat& logits, const std::vector<int64_t>& labels,
+                                     const std::vector<float>& weights, bool binary,
+                                     int64_t global_step) {
+  CKPT_ASSIGN_OR_RETURN(HeadLoss loss, ComputeHeadLoss(logits, labels, weights, binary));
+  const DnnPredictions p = PredictionsFromLogits(logits, binary);
   DnnEvalResult r;
-  r.loss = ce.loss;
-  r.average_loss = ce.loss / static_cast<double>(labels.size());
-  r.accuracy = static_cast<double>(correct) / static_cast<double>(labels.size());
+  r.sums = SumsOfBatch(p, loss, labels, weights, binary);
+  r.loss = loss.loss;
+  r.average_loss = SafeDiv(loss.loss, loss.weight);
+  r.accuracy = SafeDiv(r.sums.correct, r.sums.weight);
   r.global_step = global_step;
   return r;
 }
@@ -136,7 +261,145 @@ Result<std::vector<std::string>> SortedFeatures(const std::vector<std::string>& 
   return sorted;
 }
 
+// The checks shared by both models' heads.
+Status CheckHeadConfig(int64_t n_classes, const std::vector<std::string>& vocabulary,
+                       const std::string& weight_column,
+                       const std::vector<std::string>& feature_names) {
+  if (n_classes < 2) {
+    return InvalidArgumentError("n_classes must be > 1, got " + std::to_string(n_classes));
+  }
+  if (!vocabulary.empty()) {
+    if (static_cast<int64_t>(vocabulary.size()) != n_classes) {
+      return InvalidArgumentError("label_vocabulary has " + std::to_string(vocabulary.size()) +
+                                  " entries, expected n_classes = " + std::to_string(n_classes));
+    }
+    std::set<std::string> distinct(vocabulary.begin(), vocabulary.end());
+    if (distinct.size() != vocabulary.size()) {
+      return InvalidArgumentError("label_vocabulary has duplicate entries");
+    }
+  }
+  if (!weight_column.empty() && std::find(feature_names.begin(), feature_names.end(),
+                                          weight_column) != feature_names.end()) {
+    return InvalidArgumentError("weight_column \"" + weight_column +
+                                "\" is also a feature column");
+  }
+  return Status();
+}
+
+Result<std::unique_ptr<Optimizer>> MakeOptimizer(const OptimizerFactory& factory,
+                                                 const std::string& name, double learning_rate) {
+  if (!factory) return Optimizer::Create(name, learning_rate);
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, factory());
+  if (optimizer == nullptr) return InvalidArgumentError("optimizer_fn returned no optimizer");
+  return optimizer;
+}
+
+// Labels of [batch] or [batch, 1].
+Status CheckLabelShape(const Tensor& labels) {
+  const TensorShape& shape = labels.shape();
+  if (shape.rank() == 1 || (shape.rank() == 2 && shape.dim(1) == 1)) return Status();
+  return InvalidArgumentError("labels must have shape [batch] or [batch, 1], got " +
+                              shape.DebugString());
+}
+
+Result<std::vector<int64_t>> LabelIdsOf(const Tensor& labels,
+                                        const std::vector<std::string>& vocabulary) {
+  CKPT_RETURN_IF_ERROR(CheckLabelShape(labels));
+  const int64_t n = labels.num_elements();
+  std::vector<int64_t> ids(static_cast<size_t>(n));
+  if (!vocabulary.empty()) {
+    if (labels.dtype() != DataType::kString) {
+      return InvalidArgumentError(
+          "Labels dtype should be string if there is a vocabulary. Given: " +
+          std::string(DataTypeName(labels.dtype())));
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const std::string& word = labels.strings()[static_cast<size_t>(i)];
+      auto it = std::find(vocabulary.begin(), vocabulary.end(), word);
+      if (it == vocabulary.end()) {
+        std::string words;
+        for (const std::string& v : vocabulary) words += (words.empty() ? "\"" : ", \"") + v + "\"";
+        return InvalidArgumentError("label \"" + word + "\" of example " + std::to_string(i) +
+                                    " is not in label_vocabulary [" + words + "]");
+      }
+      ids[static_cast<size_t>(i)] = it - vocabulary.begin();
+    }
+    return ids;
+  }
+  if (labels.dtype() == DataType::kInt64) {
+    for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = labels.flat<int64_t>()[i];
+  } else if (labels.dtype() == DataType::kInt32) {
+    for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = labels.flat<int32_t>()[i];
+  } else {
+    return InvalidArgumentError(
+        "labels must be int64 (or int32) class ids without a label_vocabulary, got " +
+        std::string(DataTypeName(labels.dtype())));
+  }
+  return ids;
+}
+
+std::string ClassNameOf(int64_t id, const std::vector<std::string>& vocabulary) {
+  if (!vocabulary.empty() && id >= 0 && id < static_cast<int64_t>(vocabulary.size())) {
+    return vocabulary[static_cast<size_t>(id)];
+  }
+  return std::to_string(id);
+}
+
 }  // namespace
+
+void ClassifierMetricSums::Merge(const ClassifierMetricSums& other) {
+  binary = binary || other.binary;
+  weight += other.weight;
+  correct += other.correct;
+  loss += other.loss;
+  label += other.label;
+  prediction += other.prediction;
+  true_positives += other.true_positives;
+  false_positives += other.false_positives;
+  false_negatives += other.false_negatives;
+  auto add = [](std::vector<double>* into, const std::vector<double>& from) {
+    if (into->size() < from.size()) into->resize(from.size(), 0.0);
+    for (size_t i = 0; i < from.size(); ++i) (*into)[i] += from[i];
+  };
+  add(&auc_tp, other.auc_tp);
+  add(&auc_fp, other.auc_fp);
+  add(&auc_tn, other.auc_tn);
+  add(&auc_fn, other.auc_fn);
+}
+
+std::map<std::string, double> ClassifierMetricSums::Metrics() const {
+  std::map<std::string, double> m;
+  m["accuracy"] = SafeDiv(correct, weight);
+  m["average_loss"] = SafeDiv(loss, weight);
+  if (!binary) return m;
+  const double label_mean = SafeDiv(label, weight);
+  m["label/mean"] = label_mean;
+  m["prediction/mean"] = SafeDiv(prediction, weight);
+  m["accuracy_baseline"] = std::max(label_mean, 1 - label_mean);
+  m["precision"] = SafeDiv(true_positives, true_positives + false_positives);
+  m["recall"] = SafeDiv(true_positives, true_positives + false_negatives);
+  const size_t n = auc_tp.size();
+  if (n == 0 || auc_fp.size() != n || auc_tn.size() != n || auc_fn.size() != n) {
+    m["auc"] = 0;
+    m["auc_precision_recall"] = 0;
+    return m;
+  }
+  constexpr double kEps = 1e-6;
+  std::vector<double> recall(n), fp_rate(n), precision(n);
+  for (size_t i = 0; i < n; ++i) {
+    recall[i] = (auc_tp[i] + kEps) / (auc_tp[i] + auc_fn[i] + kEps);
+    fp_rate[i] = auc_fp[i] / (auc_fp[i] + auc_tn[i] + kEps);
+    precision[i] = (auc_tp[i] + kEps) / (auc_tp[i] + auc_fp[i] + kEps);
+  }
+  double roc = 0, pr = 0;
+  for (size_t i = 0; i + 1 < n; ++i) {
+    roc += (fp_rate[i] - fp_rate[i + 1]) * (recall[i] + recall[i + 1]) / 2;
+    pr += (recall[i] - recall[i + 1]) * (precision[i] + precision[i + 1]) / 2;
+  }
+  m["auc"] = roc;
+  m["auc_precision_recall"] = pr;
+  return m;
+}
 
 std::string PartitionedSlotKey(const std::string& scope, const std::string& var,
                                const std::string& slot_name) {
@@ -149,17 +412,27 @@ std::string PartitionedSlotKey(const std::string& scope, const std::string& var,
 struct DnnClassifierModel::Impl {
   DnnClassifierConfig config;
   std::vector<std::string> sorted_features;
-  // Fixed size after Create: the optimizer and savers hold pointers into it.
-  std::vector<Layer> layers;  // hidden layers, then logits
+  nn::Activation activation = nn::Activation::kRelu;
+  // Fixed size after Create: the optimizer and savers hold pointers into
+  // these vectors.
+  std::vector<Layer> layers;             // hidden layers, then logits
+  std::vector<BatchNormVars> batch_norms;  // one per hidden layer, or none
   Tensor global_step;
   std::unique_ptr<Optimizer> optimizer;
   Rng dropout_rng{0};
 
+  bool binary() const { return config.n_classes == 2; }
+
   // Forward pass keeping what the backward pass needs.
   struct Trace {
-    std::vector<Mat> inputs;       // input of layer i
-    std::vector<Mat> activations;  // relu output of hidden layer i
+    std::vector<Mat> inputs;         // input of layer i
+    std::vector<Mat> pre_activations;  // dense output of hidden layer i
+    std::vector<Mat> activations;    // activation output of hidden layer i
     std::vector<Mat> dropout_scale;
+    std::vector<nn::BatchNormCache<float>> bn_caches;
+    // Training: the moving statistics after this step's update, committed
+    // once the step has succeeded.
+    std::vector<Vec> new_moving_mean, new_moving_variance;
     Mat logits;
   };
 
@@ -167,9 +440,39 @@ struct DnnClassifierModel::Impl {
     return CheckFeatureTensor(features, static_cast<int64_t>(sorted_features.size()));
   }
 
+  // Inference (Predict, Evaluate): the forward pass in double precision,
+  // rounded to float32 once at the end. A float32 pass is off the exact
+  // result by up to ~1e-6 in the probabilities, in a direction that depends
+  // on summation order, so two float32 implementations (ours, TF's) can
+  // disagree by twice that; this one stays within rounding of the exact
+  // value, hence within TF's own error of TF.
+  Result<nn::Matrix<double>> InferLogits(const Tensor& features) const {
+    using MatD = nn::Matrix<double>;
+    MatD h = ToMat(features).cast<double>();
+    const nn::BatchNormConfig bn_config;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      CKPT_ASSIGN_OR_RETURN(MatD z, nn::DenseForward<double>(h, ToMat(layers[i].kernel).cast<double>(),
+                                                             ToVec(layers[i].bias).cast<double>()));
+      if (i + 1 == layers.size()) return z;
+      h = nn::Activate<double>(activation, z);
+      if (!batch_norms.empty()) {
+        const BatchNormVars& bn = batch_norms[i];
+        nn::BatchNormCache<double> cache;
+        CKPT_ASSIGN_OR_RETURN(
+            h, nn::BatchNormInference<double>(
+                   h, ToVec(bn.gamma).cast<double>(), ToVec(bn.beta).cast<double>(),
+                   ToVec(bn.moving_mean).cast<double>(), ToVec(bn.moving_variance).cast<double>(),
+                   bn_config, &cache));
+      }
+    }
+    return InvalidArgumentError("the model has no layers");
+  }
+
+  // Does not change the model (dropout draws advance dropout_rng).
   Result<Trace> Forward(const Tensor& features, bool training) {
     Trace trace;
     Mat h = ToMat(features);
+    const nn::BatchNormConfig bn_config;  // momentum 0.999, epsilon 0.001
     for (size_t i = 0; i < layers.size(); ++i) {
       trace.inputs.push_back(h);
       CKPT_ASSIGN_OR_RETURN(
@@ -178,7 +481,8 @@ struct DnnClassifierModel::Impl {
         trace.logits = std::move(z);
         break;
       }
-      h = nn::Relu<float>(z);
+      h = nn::Activate<float>(activation, z);
+      trace.pre_activations.push_back(std::move(z));
       trace.activations.push_back(h);
       if (training && config.dropout.has_value() && *config.dropout > 0) {
         CKPT_ASSIGN_OR_RETURN(nn::DropoutResult<float> d,
@@ -186,8 +490,37 @@ struct DnnClassifierModel::Impl {
         h = std::move(d.output);
         trace.dropout_scale.push_back(std::move(d.scale));
       }
+      if (!batch_norms.empty()) {
+        const BatchNormVars& bn = batch_norms[i];
+        nn::BatchNormCache<float> cache;
+        if (training) {
+          Vec mean = ToVec(bn.moving_mean);
+          Vec variance = ToVec(bn.moving_variance);
+          CKPT_ASSIGN_OR_RETURN(h, nn::BatchNormTrain<float>(h, ToVec(bn.gamma), ToVec(bn.beta),
+                                                            &mean, &variance, bn_config, &cache));
+          trace.new_moving_mean.push_back(std::move(mean));
+          trace.new_moving_variance.push_back(std::move(variance));
+        } else {
+          CKPT_ASSIGN_OR_RETURN(
+              h, nn::BatchNormInference<float>(h, ToVec(bn.gamma), ToVec(bn.beta),
+                                               ToVec(bn.moving_mean), ToVec(bn.moving_variance),
+                                               bn_config, &cache));
+        }
+        trace.bn_caches.push_back(std::move(cache));
+      }
     }
     return trace;
+  }
+
+  // The output of each layer as the summaries see it (after activation,
+  // dropout and batch norm; the logits), i.e. the next layer's input.
+  std::vector<std::pair<std::string, Tensor>> LayerOutputs(const Trace& trace) const {
+    std::vector<std::pair<std::string, Tensor>> out;
+    for (size_t i = 0; i + 1 < layers.size(); ++i) {
+      out.emplace_back(layers[i].scope, nn::TensorFromMatrix<float>(trace.inputs[i + 1]));
+    }
+    out.emplace_back(layers.back().scope, nn::TensorFromMatrix<float>(trace.logits));
+    return out;
   }
 };
 
@@ -200,29 +533,27 @@ Result<std::unique_ptr<DnnClassifierModel>> DnnClassifierModel::Create(
   for (int64_t u : config.hidden_units) {
     if (u <= 0) return InvalidArgumentError("hidden_units must be positive");
   }
-  if (config.n_classes < 3) {
-    return InvalidArgumentError("n_classes must be >= 3 (the binary head is not supported), got " +
-                                std::to_string(config.n_classes));
-  }
-  if (config.activation != "relu") {
-    return InvalidArgumentError("unsupported activation \"" + config.activation + "\" (only relu)");
-  }
+  CKPT_RETURN_IF_ERROR(CheckHeadConfig(config.n_classes, config.label_vocabulary,
+                                       config.weight_column, config.feature_names));
   if (config.dropout.has_value() && !(*config.dropout >= 0 && *config.dropout < 1)) {
     return InvalidArgumentError("dropout must be in [0, 1)");
   }
   auto impl = std::make_unique<Impl>();
+  CKPT_ASSIGN_OR_RETURN(impl->activation, nn::ActivationFromName(config.activation));
   impl->config = config;
   impl->sorted_features = sorted;
-  CKPT_ASSIGN_OR_RETURN(impl->optimizer, Optimizer::Create(config.optimizer, config.learning_rate));
+  CKPT_ASSIGN_OR_RETURN(impl->optimizer,
+                        MakeOptimizer(config.optimizer_fn, config.optimizer, config.learning_rate));
   impl->dropout_rng = Rng(Rng::DeriveSeed(config.seed, 1));
 
   Rng init_rng(Rng::DeriveSeed(config.seed, 0));
   int64_t fan_in = static_cast<int64_t>(sorted.size());
   const size_t n_layers = config.hidden_units.size() + 1;
+  const int64_t logit_dim = config.n_classes == 2 ? 1 : config.n_classes;
   impl->layers.resize(n_layers);
   for (size_t i = 0; i < n_layers; ++i) {
     const bool logits = i + 1 == n_layers;
-    const int64_t fan_out = logits ? config.n_classes : config.hidden_units[i];
+    const int64_t fan_out = logits ? logit_dim : config.hidden_units[i];
     Layer& layer = impl->layers[i];
     layer.scope = logits ? "dnn/logits" : "dnn/hiddenlayer_" + std::to_string(i);
     CKPT_ASSIGN_OR_RETURN(Mat kernel, nn::GlorotUniform<float>(fan_in, fan_out, &init_rng));
@@ -230,11 +561,30 @@ Result<std::unique_ptr<DnnClassifierModel>> DnnClassifierModel::Create(
     CKPT_ASSIGN_OR_RETURN(layer.bias, Tensor::Allocate(DataType::kFloat, TensorShape({fan_out})));
     fan_in = fan_out;
   }
-  // Slots are created in TF's order (kernel, bias per layer); the layers
-  // vector no longer changes size, so the pointers stay valid.
-  for (Layer& layer : impl->layers) {
+  if (config.batch_norm) {
+    impl->batch_norms.resize(config.hidden_units.size());
+    for (size_t i = 0; i < impl->batch_norms.size(); ++i) {
+      BatchNormVars& bn = impl->batch_norms[i];
+      const TensorShape shape({config.hidden_units[i]});
+      bn.scope = impl->layers[i].scope + "/batchnorm_" + std::to_string(i);
+      const std::vector<float> ones(static_cast<size_t>(config.hidden_units[i]), 1.0f);
+      bn.gamma = Tensor::FromVector<float>(shape, ones);
+      CKPT_ASSIGN_OR_RETURN(bn.beta, Tensor::Allocate(DataType::kFloat, shape));
+      CKPT_ASSIGN_OR_RETURN(bn.moving_mean, Tensor::Allocate(DataType::kFloat, shape));
+      bn.moving_variance = Tensor::FromVector<float>(shape, ones);
+    }
+  }
+  // Slots are created in TF's order (kernel, bias[, gamma, beta] per
+  // layer); the vectors no longer change size, so the pointers stay valid.
+  for (size_t i = 0; i < impl->layers.size(); ++i) {
+    Layer& layer = impl->layers[i];
     CKPT_RETURN_IF_ERROR(impl->optimizer->AddVariable(layer.kernel_key(), &layer.kernel));
     CKPT_RETURN_IF_ERROR(impl->optimizer->AddVariable(layer.bias_key(), &layer.bias));
+    if (i < impl->batch_norms.size()) {
+      BatchNormVars& bn = impl->batch_norms[i];
+      CKPT_RETURN_IF_ERROR(impl->optimizer->AddVariable(bn.gamma_key(), &bn.gamma));
+      CKPT_RETURN_IF_ERROR(impl->optimizer->AddVariable(bn.beta_key(), &bn.beta));
+    }
   }
   impl->global_step = Tensor::Scalar<int64_t>(0);
   return std::unique_ptr<DnnClassifierModel>(new DnnClassifierModel(std::move(impl)));
@@ -248,27 +598,40 @@ int64_t DnnClassifierModel::global_step() const { return *impl_->global_step.fla
 
 Result<DnnPredictions> DnnClassifierModel::Predict(const Tensor& features) const {
   CKPT_RETURN_IF_ERROR(impl_->CheckFeatures(features));
-  CKPT_ASSIGN_OR_RETURN(Impl::Trace trace, impl_->Forward(features, /*training=*/false));
-  return PredictionsFromLogits(trace.logits);
+  CKPT_ASSIGN_OR_RETURN(nn::Matrix<double> logits, impl_->InferLogits(features));
+  return PredictionsFromLogits(logits, impl_->binary());
 }
 
 Result<DnnTrainResult> DnnClassifierModel::TrainStep(const Tensor& features,
-                                                     const std::vector<int64_t>& labels) {
+                                                     const std::vector<int64_t>& labels,
+                                                     const std::vector<float>& weights,
+                                                     bool record_layer_outputs) {
   CKPT_RETURN_IF_ERROR(impl_->CheckFeatures(features));
   CKPT_RETURN_IF_ERROR(CheckLabelCount(features, labels));
+  CKPT_RETURN_IF_ERROR(CheckWeights(weights, labels.size()));
   CKPT_ASSIGN_OR_RETURN(Impl::Trace trace, impl_->Forward(features, /*training=*/true));
-  CKPT_ASSIGN_OR_RETURN(nn::CrossEntropyResult<float> ce,
-                        nn::SparseSoftmaxCrossEntropy<float>(trace.logits, labels));
+  CKPT_ASSIGN_OR_RETURN(HeadLoss head,
+                        ComputeHeadLoss(trace.logits, labels, weights, impl_->binary()));
 
   std::vector<std::pair<std::string, Tensor>> grads;
-  Mat d = std::move(ce.d_logits);
+  Mat d = std::move(head.d_logits);
   for (size_t i = impl_->layers.size(); i-- > 0;) {
     const Layer& layer = impl_->layers[i];
     if (i + 1 < impl_->layers.size()) {
+      if (!impl_->batch_norms.empty()) {
+        const BatchNormVars& bn = impl_->batch_norms[i];
+        CKPT_ASSIGN_OR_RETURN(nn::BatchNormGradients<float> g,
+                              nn::BatchNormBackward<float>(d, ToVec(bn.gamma), trace.bn_caches[i]));
+        grads.emplace_back(bn.gamma_key(), nn::TensorFromRowVector<float>(g.d_gamma));
+        grads.emplace_back(bn.beta_key(), nn::TensorFromRowVector<float>(g.d_beta));
+        d = std::move(g.d_input);
+      }
       if (!trace.dropout_scale.empty()) {
         CKPT_ASSIGN_OR_RETURN(d, nn::DropoutBackward<float>(trace.dropout_scale[i], d));
       }
-      CKPT_ASSIGN_OR_RETURN(d, nn::ReluBackward<float>(trace.activations[i], d));
+      CKPT_ASSIGN_OR_RETURN(d, nn::ActivationBackward<float>(impl_->activation,
+                                                             trace.pre_activations[i],
+                                                             trace.activations[i], d));
     }
     CKPT_ASSIGN_OR_RETURN(nn::DenseGradients<float> g,
                           nn::DenseBackward<float>(trace.inputs[i], ToMat(layer.kernel), d));
@@ -277,21 +640,42 @@ Result<DnnTrainResult> DnnClassifierModel::TrainStep(const Tensor& features,
     d = std::move(g.d_input);
   }
   CKPT_RETURN_IF_ERROR(impl_->optimizer->ApplyGradients(grads));
+  // TF runs the batch norm UPDATE_OPS with the train op.
+  for (size_t i = 0; i < trace.new_moving_mean.size(); ++i) {
+    BatchNormVars& bn = impl_->batch_norms[i];
+    CKPT_RETURN_IF_ERROR(nn::AssignToTensor<float>(trace.new_moving_mean[i], &bn.moving_mean));
+    CKPT_RETURN_IF_ERROR(
+        nn::AssignToTensor<float>(trace.new_moving_variance[i], &bn.moving_variance));
+  }
   int64_t* step = impl_->global_step.mutable_flat<int64_t>();
   *step += 1;
   DnnTrainResult result;
-  result.loss = ce.loss;
-  result.average_loss = ce.loss / static_cast<double>(labels.size());
+  result.loss = head.loss;
+  result.average_loss = SafeDiv(head.loss, head.weight);
   result.global_step = *step;
+  if (record_layer_outputs) result.layer_outputs = impl_->LayerOutputs(trace);
   return result;
 }
 
 Result<DnnEvalResult> DnnClassifierModel::Evaluate(const Tensor& features,
-                                                   const std::vector<int64_t>& labels) const {
+                                                   const std::vector<int64_t>& labels,
+                                                   const std::vector<float>& weights) const {
   CKPT_RETURN_IF_ERROR(impl_->CheckFeatures(features));
   CKPT_RETURN_IF_ERROR(CheckLabelCount(features, labels));
-  CKPT_ASSIGN_OR_RETURN(Impl::Trace trace, impl_->Forward(features, /*training=*/false));
-  return EvalFromLogits(trace.logits, labels, global_step());
+  CKPT_ASSIGN_OR_RETURN(nn::Matrix<double> logits, impl_->InferLogits(features));
+  return EvalFromLogits(logits.cast<float>(), labels, weights, impl_->binary(), global_step());
+}
+
+Result<std::vector<int64_t>> DnnClassifierModel::LabelIds(const Tensor& labels) const {
+  return LabelIdsOf(labels, impl_->config.label_vocabulary);
+}
+
+std::string DnnClassifierModel::ClassName(int64_t class_id) const {
+  return ClassNameOf(class_id, impl_->config.label_vocabulary);
+}
+
+std::vector<std::string> DnnClassifierModel::TrainableVariableNames() const {
+  return impl_->optimizer->variable_names();
 }
 
 VarList DnnClassifierModel::SaveableVariables() {
@@ -299,6 +683,12 @@ VarList DnnClassifierModel::SaveableVariables() {
   for (Layer& layer : impl_->layers) {
     vars.push_back(SlicedSaveable(layer.kernel_key(), &layer.kernel));
     vars.push_back(SlicedSaveable(layer.bias_key(), &layer.bias));
+  }
+  for (BatchNormVars& bn : impl_->batch_norms) {
+    vars.push_back(SlicedSaveable(bn.gamma_key(), &bn.gamma));
+    vars.push_back(SlicedSaveable(bn.beta_key(), &bn.beta));
+    vars.push_back(PlainSaveable(bn.moving_mean_key(), &bn.moving_mean));
+    vars.push_back(PlainSaveable(bn.moving_variance_key(), &bn.moving_variance));
   }
   AddOptimizerSaveables("dnn", impl_->optimizer.get(), &vars);
   vars.push_back(PlainSaveable("global_step", &impl_->global_step));
@@ -315,6 +705,11 @@ Tensor* DnnClassifierModel::FindVariable(const std::string& key) {
 
 Status DnnClassifierModel::DescribeGraph(GraphBuilder* graph) const {
   if (graph == nullptr) return InvalidArgumentError("null GraphBuilder");
+  if (impl_->activation != nn::Activation::kRelu || !impl_->batch_norms.empty() ||
+      impl_->binary()) {
+    return UnimplementedError(
+        "DescribeGraph covers the relu multi-class DNN without batch_norm only");
+  }
   const int64_t n = static_cast<int64_t>(impl_->sorted_features.size());
   Output x = graph->Placeholder(DataType::kFloat, PartialShape({-1, n}), "features");
   graph->GlobalStep();
@@ -349,19 +744,21 @@ Status DnnClassifierModel::DescribeGraph(GraphBuilder* graph) const {
 struct LinearClassifierModel::Impl {
   LinearClassifierConfig config;
   double learning_rate = 0;
+  int64_t logit_dim = 0;  // n_classes, or 1 for the binary head
   std::vector<std::string> sorted_features;
-  std::vector<Tensor> weights;  // per sorted feature, [1, n_classes]; fixed size
+  std::vector<Tensor> weights;  // per sorted feature, [1, logit_dim]; fixed size
   Tensor bias;
   Tensor global_step;
   std::unique_ptr<Optimizer> optimizer;
 
+  bool binary() const { return config.n_classes == 2; }
   std::string WeightKey(size_t i) const {
     return "linear/linear_model/" + sorted_features[i] + "/weights";
   }
   static std::string BiasKey() { return "linear/linear_model/bias_weights"; }
 
   Mat Kernel() const {
-    Mat k(static_cast<Eigen::Index>(weights.size()), config.n_classes);
+    Mat k(static_cast<Eigen::Index>(weights.size()), logit_dim);
     for (size_t i = 0; i < weights.size(); ++i) {
       k.row(static_cast<Eigen::Index>(i)) = ToMat(weights[i]).row(0);
     }
@@ -380,25 +777,25 @@ LinearClassifierModel::~LinearClassifierModel() = default;
 Result<std::unique_ptr<LinearClassifierModel>> LinearClassifierModel::Create(
     const LinearClassifierConfig& config) {
   CKPT_ASSIGN_OR_RETURN(std::vector<std::string> sorted, SortedFeatures(config.feature_names));
-  if (config.n_classes < 3) {
-    return InvalidArgumentError("n_classes must be >= 3 (the binary head is not supported), got " +
-                                std::to_string(config.n_classes));
-  }
+  CKPT_RETURN_IF_ERROR(CheckHeadConfig(config.n_classes, config.label_vocabulary,
+                                       config.weight_column, config.feature_names));
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->sorted_features = sorted;
+  impl->logit_dim = config.n_classes == 2 ? 1 : config.n_classes;
   // TF's _linear_learning_rate: min(0.2, 1 / sqrt(number of columns)).
   impl->learning_rate = config.learning_rate.has_value()
                             ? *config.learning_rate
                             : std::min(0.2, 1.0 / std::sqrt(static_cast<double>(sorted.size())));
-  CKPT_ASSIGN_OR_RETURN(impl->optimizer, Optimizer::Create(config.optimizer, impl->learning_rate));
+  CKPT_ASSIGN_OR_RETURN(impl->optimizer,
+                        MakeOptimizer(config.optimizer_fn, config.optimizer, impl->learning_rate));
   impl->weights.resize(sorted.size());
   for (Tensor& w : impl->weights) {
     CKPT_ASSIGN_OR_RETURN(w,
-                          Tensor::Allocate(DataType::kFloat, TensorShape({1, config.n_classes})));
+                          Tensor::Allocate(DataType::kFloat, TensorShape({1, impl->logit_dim})));
   }
   CKPT_ASSIGN_OR_RETURN(impl->bias,
-                        Tensor::Allocate(DataType::kFloat, TensorShape({config.n_classes})));
+                        Tensor::Allocate(DataType::kFloat, TensorShape({impl->logit_dim})));
   for (size_t i = 0; i < impl->weights.size(); ++i) {
     CKPT_RETURN_IF_ERROR(impl->optimizer->AddVariable(impl->WeightKey(i), &impl->weights[i]));
   }
@@ -407,6 +804,7 @@ Result<std::unique_ptr<LinearClassifierModel>> LinearClassifierModel::Create(
   return std::unique_ptr<LinearClassifierModel>(new LinearClassifierModel(std::move(impl)));
 }
 
+const LinearClassifierConfig& LinearClassifierModel::config() const { return impl_->config; }
 const std::vector<std::string>& LinearClassifierModel::sorted_feature_names() const {
   return impl_->sorted_features;
 }
@@ -415,17 +813,18 @@ double LinearClassifierModel::learning_rate() const { return impl_->learning_rat
 
 Result<DnnPredictions> LinearClassifierModel::Predict(const Tensor& features) const {
   CKPT_ASSIGN_OR_RETURN(Mat logits, impl_->Logits(features));
-  return PredictionsFromLogits(logits);
+  return PredictionsFromLogits(logits, impl_->binary());
 }
 
 Result<DnnTrainResult> LinearClassifierModel::TrainStep(const Tensor& features,
-                                                        const std::vector<int64_t>& labels) {
+                                                        const std::vector<int64_t>& labels,
+                                                        const std::vector<float>& weights,
+                                                        bool record_layer_outputs) {
   CKPT_ASSIGN_OR_RETURN(Mat logits, impl_->Logits(features));
   CKPT_RETURN_IF_ERROR(CheckLabelCount(features, labels));
-  CKPT_ASSIGN_OR_RETURN(nn::CrossEntropyResult<float> ce,
-                        nn::SparseSoftmaxCrossEntropy<float>(logits, labels));
+  CKPT_ASSIGN_OR_RETURN(HeadLoss head, ComputeHeadLoss(logits, labels, weights, impl_->binary()));
   CKPT_ASSIGN_OR_RETURN(nn::DenseGradients<float> g,
-                        nn::DenseBackward<float>(ToMat(features), impl_->Kernel(), ce.d_logits));
+                        nn::DenseBackward<float>(ToMat(features), impl_->Kernel(), head.d_logits));
   std::vector<std::pair<std::string, Tensor>> grads;
   for (size_t i = 0; i < impl_->weights.size(); ++i) {
     Mat row = g.d_kernel.row(static_cast<Eigen::Index>(i));
@@ -436,17 +835,30 @@ Result<DnnTrainResult> LinearClassifierModel::TrainStep(const Tensor& features,
   int64_t* step = impl_->global_step.mutable_flat<int64_t>();
   *step += 1;
   DnnTrainResult result;
-  result.loss = ce.loss;
-  result.average_loss = ce.loss / static_cast<double>(labels.size());
+  result.loss = head.loss;
+  result.average_loss = SafeDiv(head.loss, head.weight);
   result.global_step = *step;
   return result;
 }
 
 Result<DnnEvalResult> LinearClassifierModel::Evaluate(const Tensor& features,
-                                                      const std::vector<int64_t>& labels) const {
+                                                      const std::vector<int64_t>& labels,
+                                                      const std::vector<float>& weights) const {
   CKPT_ASSIGN_OR_RETURN(Mat logits, impl_->Logits(features));
   CKPT_RETURN_IF_ERROR(CheckLabelCount(features, labels));
-  return EvalFromLogits(logits, labels, global_step());
+  return EvalFromLogits(logits, labels, weights, impl_->binary(), global_step());
+}
+
+Result<std::vector<int64_t>> LinearClassifierModel::LabelIds(const Tensor& labels) const {
+  return LabelIdsOf(labels, impl_->config.label_vocabulary);
+}
+
+std::string LinearClassifierModel::ClassName(int64_t class_id) const {
+  return ClassNameOf(class_id, impl_->config.label_vocabulary);
+}
+
+std::vector<std::string> LinearClassifierModel::TrainableVariableNames() const {
+  return impl_->optimizer->variable_names();
 }
 
 VarList LinearClassifierModel::SaveableVariables() {

@@ -294,7 +294,7 @@ Result<std::string> Saver::Save(const std::string& save_path, const SaveArgs& ar
                cleaned.status().ToString());
   }
 
-  LogInfo("Saving checkpoint to path " + checkpoint_file);
+  if (im.options.log_saves) LogInfo("Saving checkpoint to path " + checkpoint_file);
   CKPT_RETURN_IF_ERROR(im.Write(checkpoint_file));
 
   if (args.write_state) {

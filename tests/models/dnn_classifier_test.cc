@@ -11,6 +11,7 @@
 #include "ckpt/data.h"
 #include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
+#include "ckpt/optimizer.h"
 #include "ckpt/saver.h"
 #include "testutil/testutil.h"
 
@@ -301,6 +302,235 @@ TEST_F(DnnClassifierTest, LinearClassifierTrainsAndSaves) {
   CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions want, model->Predict(x));
   EXPECT_TRUE(got.probabilities.Equals(want.probabilities));
   EXPECT_EQ(fresh->global_step(), 1000);
+}
+
+// ------------------------------------------------- model-core options
+
+TEST(DnnClassifierOptionsTest, ConfigErrors) {
+  DnnClassifierConfig c;
+  c.activation = "swish";
+  EXPECT_THAT(DnnClassifierModel::Create(c), StatusIs(StatusCode::kInvalidArgument, "swish"));
+  c = {};
+  c.n_classes = 1;
+  EXPECT_THAT(DnnClassifierModel::Create(c), StatusIs(StatusCode::kInvalidArgument, "n_classes"));
+  c = {};
+  c.label_vocabulary = {"a", "b", "a"};
+  EXPECT_THAT(DnnClassifierModel::Create(c), StatusIs(StatusCode::kInvalidArgument, "duplicate"));
+  c = {};
+  c.weight_column = "PetalWidth";
+  EXPECT_THAT(DnnClassifierModel::Create(c),
+              StatusIs(StatusCode::kInvalidArgument, "also a feature column"));
+  c = {};
+  c.optimizer_fn = []() -> Result<std::unique_ptr<Optimizer>> {
+    return InvalidArgumentError("no optimizer today");
+  };
+  EXPECT_THAT(DnnClassifierModel::Create(c),
+              StatusIs(StatusCode::kInvalidArgument, "no optimizer today"));
+}
+
+TEST(DnnClassifierOptionsTest, OptimizerFactoryIsUsed) {
+  DnnClassifierConfig c;
+  c.optimizer = "Nope";  // ignored when optimizer_fn is set
+  c.optimizer_fn = [] {
+    AdamOptions o;
+    o.learning_rate = 0.02;
+    o.beta1 = 0.5;
+    return Optimizer::Adam(o);
+  };
+  CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create(c));
+  Tensor* beta1_power = model->FindVariable("dnn/head/beta1_power");
+  ASSERT_NE(beta1_power, nullptr);
+  EXPECT_FLOAT_EQ(beta1_power->flat<float>()[0], 0.5f);
+  ASSERT_NE(model->FindVariable("dnn/logits/kernel/t_0/Adam_1"), nullptr);
+  Tensor x = Tensor::FromVector<float>(TensorShape({2, 4}), {1, 2, 3, 4, 4, 3, 2, 1});
+  CKPT_ASSERT_OK(model->TrainStep(x, {0, 2}).status());
+  EXPECT_FLOAT_EQ(beta1_power->flat<float>()[0], 0.25f);
+}
+
+TEST(DnnClassifierOptionsTest, LabelIdsAndClassNames) {
+  DnnClassifierConfig c;
+  c.label_vocabulary = {"x", "y", "z"};
+  CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create(c));
+  CKPT_ASSERT_OK_AND_ASSIGN(
+      std::vector<int64_t> ids,
+      model->LabelIds(Tensor::FromStrings(TensorShape({4, 1}), {"z", "x", "y", "z"}).value()));
+  EXPECT_EQ(ids, (std::vector<int64_t>{2, 0, 1, 2}));
+  EXPECT_EQ(model->ClassName(1), "y");
+  EXPECT_THAT(model->LabelIds(Tensor::FromStrings(TensorShape({2}), {"x", "w"}).value()),
+              StatusIs(StatusCode::kInvalidArgument, "label \"w\" of example 1"));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto plain, DnnClassifierModel::Create({}));
+  EXPECT_EQ(plain->ClassName(2), "2");
+  CKPT_ASSERT_OK_AND_ASSIGN(ids, plain->LabelIds(Tensor::FromVector<int32_t>(TensorShape({2}), {2, 1})));
+  EXPECT_EQ(ids, (std::vector<int64_t>{2, 1}));
+  EXPECT_THAT(plain->LabelIds(Tensor::FromVector<int64_t>(TensorShape({2, 2}), {0, 1, 2, 0})),
+              StatusIs(StatusCode::kInvalidArgument, "[batch] or [batch, 1]"));
+}
+
+// The whole backward pass (head, weights, batch norm in training mode, the
+// activation, dense layers) against central differences of the training
+// loss: with plain SGD at learning rate 1 a step moves each trainable
+// variable by minus its gradient; a twin at learning rate 0 evaluates the
+// loss at perturbed weights.
+void CheckModelGradients(DnnClassifierConfig config, const std::vector<int64_t>& labels) {
+  config.feature_names = {"a", "b", "c"};
+  config.hidden_units = {4, 3};
+  config.seed = 17;
+  const std::vector<float> weights = {1.0f, 0.5f, 2.0f, 1.5f, 0.25f};
+  const Tensor x = Tensor::FromVector<float>(
+      TensorShape({5, 3}), {0.5f, -1.0f, 2.0f, 1.5f, 0.3f, -0.7f, -1.2f, 0.8f, 0.1f, 0.9f, 1.1f,
+                            -0.4f, -0.3f, -0.6f, 1.7f});
+  DnnClassifierConfig frozen = config;
+  frozen.optimizer = "SGD";
+  frozen.learning_rate = 0.0;
+  config.optimizer = "SGD";
+  config.learning_rate = 1.0;
+  CKPT_ASSERT_OK_AND_ASSIGN(auto stepper, DnnClassifierModel::Create(config));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto probe, DnnClassifierModel::Create(frozen));
+  const std::vector<std::string> names = stepper->TrainableVariableNames();
+  std::map<std::string, Tensor> before;
+  for (const std::string& n : names) before[n] = stepper->FindVariable(n)->Copy();
+  CKPT_ASSERT_OK(stepper->TrainStep(x, labels, weights).status());
+
+  auto loss = [&]() { return probe->TrainStep(x, labels, weights).value().loss; };
+  constexpr float kH = 1e-2f;
+  int checked = 0;
+  double norm = 0;
+  for (const std::string& n : names) {
+    Tensor* var = probe->FindVariable(n);
+    const Tensor* after = stepper->FindVariable(n);
+    ASSERT_NE(var, nullptr) << n;
+    for (int64_t i = 0; i < var->num_elements(); ++i) {
+      float* v = var->mutable_flat<float>() + i;
+      const float saved = *v;
+      *v = saved + kH;
+      const double plus = loss();
+      *v = saved - kH;
+      const double minus = loss();
+      *v = saved;
+      const double numeric = (plus - minus) / (2 * kH);
+      const double analytic = before[n].flat<float>()[i] - after->flat<float>()[i];
+      norm += analytic * analytic;
+      EXPECT_NEAR(analytic, numeric, 3e-3 + 2e-2 * std::abs(numeric)) << n << "[" << i << "]";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 30);
+  EXPECT_GT(norm, 1e-4);  // not a vacuous comparison of zeros
+}
+
+TEST(DnnClassifierOptionsTest, GradientsWithBatchNormWeightsAndActivations) {
+  for (const char* activation : {"tanh", "elu", "softplus", "selu"}) {
+    SCOPED_TRACE(activation);
+    DnnClassifierConfig c;
+    c.activation = activation;
+    c.batch_norm = true;
+    c.n_classes = 3;
+    CheckModelGradients(c, {0, 2, 1, 2, 0});
+  }
+}
+
+TEST(DnnClassifierOptionsTest, BinaryHeadGradientsAndShapes) {
+  DnnClassifierConfig c;
+  c.n_classes = 2;
+  c.activation = "sigmoid";
+  CheckModelGradients(c, {1, 0, 0, 1, 1});
+  // (Kinked activations are left to nn_test: a finite step of 1e-2 can
+  // cross a kink here.)
+  c.batch_norm = true;
+  c.activation = "softsign";
+  CheckModelGradients(c, {1, 0, 0, 1, 1});
+
+  c = {};
+  c.n_classes = 2;
+  CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create(c));
+  EXPECT_EQ(model->FindVariable("dnn/logits/kernel")->shape(), TensorShape({10, 1}));
+  Tensor x = Tensor::FromVector<float>(TensorShape({2, 4}), {1, 2, 3, 4, 4, 3, 2, 1});
+  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p, model->Predict(x));
+  EXPECT_EQ(p.logits.shape(), TensorShape({2, 1}));
+  EXPECT_EQ(p.logistic.shape(), TensorShape({2, 1}));
+  EXPECT_EQ(p.probabilities.shape(), TensorShape({2, 2}));
+  // SUM reduction of sigmoid cross-entropy, by hand from the logits.
+  double want = 0;
+  const std::vector<int64_t> labels = {1, 0};
+  for (int i = 0; i < 2; ++i) {
+    const double z = p.logits.flat<float>()[i];
+    want += labels[i] == 1 ? std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+  }
+  CKPT_ASSERT_OK_AND_ASSIGN(DnnEvalResult e, model->Evaluate(x, labels));
+  EXPECT_NEAR(e.loss, want, 1e-5);
+  EXPECT_THAT(model->TrainStep(x, {1, 2}),
+              StatusIs(StatusCode::kInvalidArgument, "outside the valid range of [0, 2)"));
+  GraphBuilder graph;
+  EXPECT_THAT(model->DescribeGraph(&graph), StatusIs(StatusCode::kUnimplemented, "multi-class"));
+}
+
+TEST(DnnClassifierOptionsTest, BatchNormVariablesAndMovingStatistics) {
+  DnnClassifierConfig c;
+  c.batch_norm = true;
+  CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create(c));
+  std::vector<std::string> keys;
+  for (const SaveableTensor& v : model->SaveableVariables()) {
+    keys.push_back(v.name);
+    const bool moving = v.name.find("moving_") != std::string::npos;
+    // Moving statistics are plain variables; gamma/beta are sliced like weights.
+    EXPECT_EQ(v.full_shape.has_value(), !moving && v.name != "global_step") << v.name;
+  }
+  EXPECT_EQ(keys.size(), 13u + 12u);  // + gamma, beta with slots, moving mean, variance per layer
+  const std::string bn = "dnn/hiddenlayer_1/batchnorm_1/";
+  for (const char* name : {"gamma", "gamma/t_0/Adagrad", "beta", "beta/t_0/Adagrad",
+                           "moving_mean", "moving_variance"}) {
+    EXPECT_NE(model->FindVariable(bn + name), nullptr) << name;
+  }
+  EXPECT_FLOAT_EQ(model->FindVariable(bn + "gamma")->flat<float>()[0], 1.0f);
+  EXPECT_FLOAT_EQ(model->FindVariable(bn + "moving_variance")->flat<float>()[0], 1.0f);
+  EXPECT_FLOAT_EQ(model->FindVariable(bn + "moving_mean")->flat<float>()[0], 0.0f);
+
+  Tensor x = Tensor::FromVector<float>(TensorShape({3, 4}), {1, 2, 3, 4, 4, 3, 2, 1, 0, 1, 0, 1});
+  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p1, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p2, model->Predict(x));
+  EXPECT_TRUE(p1.logits.Equals(p2.logits));  // inference changes nothing
+  Tensor mean0 = model->FindVariable("dnn/hiddenlayer_0/batchnorm_0/moving_mean")->Copy();
+  // A failed step leaves the moving statistics alone.
+  EXPECT_FALSE(model->TrainStep(x, {0, 1, 7}).ok());
+  EXPECT_TRUE(model->FindVariable("dnn/hiddenlayer_0/batchnorm_0/moving_mean")->Equals(mean0));
+  CKPT_ASSERT_OK(model->TrainStep(x, {0, 1, 2}).status());
+  // moving_mean = 0.999 * 0 + 0.001 * batch mean of the layer's output: it
+  // moved, by at most 0.001 of a relu output.
+  const Tensor* mean1 = model->FindVariable("dnn/hiddenlayer_0/batchnorm_0/moving_mean");
+  EXPECT_FALSE(mean1->Equals(mean0));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_GE(mean1->flat<float>()[i], 0.0f);
+    EXPECT_LT(mean1->flat<float>()[i], 0.01f);
+  }
+  GraphBuilder graph;
+  EXPECT_THAT(model->DescribeGraph(&graph), StatusIs(StatusCode::kUnimplemented, "batch_norm"));
+}
+
+TEST(DnnClassifierOptionsTest, WeightedTrainingLossAndRecordedLayers) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create({}));
+  Tensor x = Tensor::FromVector<float>(TensorShape({3, 4}), {1, 2, 3, 4, 4, 3, 2, 1, 0, 1, 0, 1});
+  const std::vector<int64_t> labels = {0, 1, 2};
+  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p, model->Predict(x));
+  const std::vector<float> w = {2.0f, 0.0f, 0.5f};
+  double want = 0;
+  for (int i = 0; i < 3; ++i) {
+    want -= w[i] * std::log(static_cast<double>(p.probabilities.flat<float>()[i * 3 + labels[i]]));
+  }
+  CKPT_ASSERT_OK_AND_ASSIGN(DnnTrainResult r, model->TrainStep(x, labels, w, true));
+  EXPECT_NEAR(r.loss, want, 1e-5);
+  EXPECT_NEAR(r.average_loss, want / 2.5, 1e-5);
+  ASSERT_EQ(r.layer_outputs.size(), 3u);
+  EXPECT_EQ(r.layer_outputs[0].first, "dnn/hiddenlayer_0");
+  EXPECT_EQ(r.layer_outputs[0].second.shape(), TensorShape({3, 10}));
+  EXPECT_EQ(r.layer_outputs[2].first, "dnn/logits");
+  // This step's forward pass (float32) equals Predict's (double, rounded)
+  // up to float32 rounding.
+  ASSERT_EQ(r.layer_outputs[2].second.shape(), p.logits.shape());
+  for (int64_t i = 0; i < p.logits.shape().num_elements(); ++i) {
+    EXPECT_NEAR(r.layer_outputs[2].second.flat<float>()[i], p.logits.flat<float>()[i], 1e-5) << i;
+  }
+  EXPECT_THAT(model->TrainStep(x, labels, {1.0f, 1.0f}),
+              StatusIs(StatusCode::kInvalidArgument, "2 weights for 3 examples"));
 }
 
 }  // namespace

@@ -363,6 +363,88 @@ TEST(BatchNormTest, BadShapes) {
               StatusIs(StatusCode::kInvalidArgument, "does not match"));
 }
 
+TEST(ActivationTest, NamesRoundTripAndUnknownFails) {
+  for (const char* name : {"relu", "relu6", "elu", "selu", "tanh", "sigmoid", "softplus",
+                           "softsign", "leaky_relu"}) {
+    CKPT_ASSERT_OK_AND_ASSIGN(Activation a, ActivationFromName(name));
+    EXPECT_STREQ(ActivationName(a), name);
+  }
+  EXPECT_THAT(ActivationFromName("swish"),
+              StatusIs(StatusCode::kInvalidArgument, "unknown activation \"swish\""));
+}
+
+TEST(ActivationTest, ForwardValuesAsTensorFlow) {
+  M z(1, 4);
+  z << -2.0, -0.5, 0.5, 7.0;
+  auto at = [&](const char* name) {
+    return Activate<double>(ActivationFromName(name).value(), z);
+  };
+  // Reference values from the definitions (tf.nn.* at these points).
+  const double selu_scale = 1.0507009873554805, selu_alpha = 1.6732632423543772;
+  EXPECT_DOUBLE_EQ(at("relu6")(0, 3), 6.0);
+  EXPECT_DOUBLE_EQ(at("relu6")(0, 2), 0.5);
+  EXPECT_DOUBLE_EQ(at("relu6")(0, 0), 0.0);
+  EXPECT_DOUBLE_EQ(at("elu")(0, 0), std::exp(-2.0) - 1);
+  EXPECT_DOUBLE_EQ(at("elu")(0, 2), 0.5);
+  EXPECT_NEAR(at("selu")(0, 1), selu_scale * selu_alpha * (std::exp(-0.5) - 1), 1e-15);
+  EXPECT_DOUBLE_EQ(at("selu")(0, 2), selu_scale * 0.5);
+  EXPECT_DOUBLE_EQ(at("tanh")(0, 1), std::tanh(-0.5));
+  EXPECT_DOUBLE_EQ(at("sigmoid")(0, 2), 1 / (1 + std::exp(-0.5)));
+  EXPECT_NEAR(at("softplus")(0, 3), std::log(1 + std::exp(7.0)), 1e-14);
+  EXPECT_NEAR(at("softplus")(0, 0), std::log(1 + std::exp(-2.0)), 1e-15);
+  EXPECT_DOUBLE_EQ(at("softsign")(0, 1), -0.5 / 1.5);
+  EXPECT_DOUBLE_EQ(at("leaky_relu")(0, 0), -0.4);
+  EXPECT_DOUBLE_EQ(at("leaky_relu")(0, 3), 7.0);
+}
+
+TEST(ActivationTest, GradientsMatchFiniteDifferences) {
+  for (const char* name : {"relu", "relu6", "elu", "selu", "tanh", "sigmoid", "softplus",
+                           "softsign", "leaky_relu"}) {
+    SCOPED_TRACE(name);
+    const Activation a = ActivationFromName(name).value();
+    Rng rng(11);
+    // Values away from the kinks at 0 and 6, on both sides of each.
+    M z = RandomMatrix(4, 6, &rng, 0.1, 2.0);
+    for (Eigen::Index i = 0; i < z.size(); ++i) {
+      if (i % 3 == 0) z.data()[i] = -z.data()[i];
+      if (i % 3 == 1) z.data()[i] += 5.5;  // 5.6 .. 7.5: straddles relu6's 6
+      if (std::abs(z.data()[i] - 6.0) < 0.05) z.data()[i] += 0.1;
+    }
+    const M r = RandomMatrix(4, 6, &rng);
+    auto loss = [&] { return WeightedSum(Activate<double>(a, z), r); };
+    CKPT_ASSERT_OK_AND_ASSIGN(M dz, ActivationBackward<double>(a, z, Activate<double>(a, z), r));
+    ExpectGradientMatches<M>(loss, &z, dz, name);
+  }
+  EXPECT_THAT(ActivationBackward<double>(Activation::kTanh, M(2, 2), M(2, 2), M(2, 3)),
+              StatusIs(StatusCode::kInvalidArgument, "differ in shape"));
+}
+
+TEST(SigmoidCrossEntropyTest, ValuesGradientAndErrors) {
+  M logits(4, 1);
+  logits << 2.0, -1.0, 0.0, 40.0;
+  const std::vector<int64_t> labels = {1, 1, 0, 0};
+  CKPT_ASSERT_OK_AND_ASSIGN(CrossEntropyResult<double> r,
+                            SigmoidCrossEntropy<double>(logits, labels));
+  // -log(sigmoid(z)) for label 1, -log(1 - sigmoid(z)) for label 0.
+  EXPECT_NEAR(r.losses(0), std::log(1 + std::exp(-2.0)), 1e-14);
+  EXPECT_NEAR(r.losses(1), std::log(1 + std::exp(1.0)), 1e-14);
+  EXPECT_NEAR(r.losses(2), std::log(2.0), 1e-14);
+  EXPECT_NEAR(r.losses(3), 40.0, 1e-12);  // stable: no overflow
+  EXPECT_NEAR(r.loss, r.losses.sum(), 1e-12);
+  M small = logits;
+  small(3, 0) = 0.7;
+  CKPT_ASSERT_OK_AND_ASSIGN(r, SigmoidCrossEntropy<double>(small, labels));
+  auto loss = [&] { return SigmoidCrossEntropy<double>(small, labels).value().loss; };
+  ExpectGradientMatches<M>(loss, &small, r.d_logits, "sigmoid d_logits");
+  EXPECT_THAT(SigmoidCrossEntropy<double>(small, {1, 2, 0, 0}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Received a label value of 2 which is outside the valid range of [0, 2)"));
+  EXPECT_THAT(SigmoidCrossEntropy<double>(M(4, 2), labels),
+              StatusIs(StatusCode::kInvalidArgument, "[batch, 1]"));
+  EXPECT_THAT(SigmoidCrossEntropy<double>(small, {1, 0}),
+              StatusIs(StatusCode::kInvalidArgument, "same first dimension"));
+}
+
 TEST(TensorConversionTest, RoundTripAndErrors) {
   Matrix<float> m(2, 3);
   m << 1, 2, 3, 4, 5, 6;

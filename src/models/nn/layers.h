@@ -10,6 +10,8 @@
 #ifndef CKPT_SRC_MODELS_NN_LAYERS_H_
 #define CKPT_SRC_MODELS_NN_LAYERS_H_
 
+#include <string>
+
 #include "ckpt/random.h"
 #include "ckpt/status.h"
 #include "models/nn/types.h"
@@ -43,6 +45,34 @@ Matrix<T> Relu(const Matrix<T>& x);
 // when the shapes differ.
 template <typename T>
 Result<Matrix<T>> ReluBackward(const Matrix<T>& output, const Matrix<T>& d_output);
+
+// The hidden-layer activations the canned DNN accepts by name (TF's
+// activation_fn), with TensorFlow's definitions:
+//   relu max(z, 0)            relu6 min(max(z, 0), 6)
+//   elu z > 0 ? z : exp(z) - 1
+//   selu scale * (z > 0 ? z : alpha * (exp(z) - 1)), TF's scale and alpha
+//   tanh, sigmoid 1 / (1 + exp(-z)), softplus log(1 + exp(z)),
+//   softsign z / (1 + |z|), leaky_relu z > 0 ? z : 0.2 z (TF's alpha).
+enum class Activation { kRelu, kRelu6, kElu, kSelu, kTanh, kSigmoid, kSoftplus, kSoftsign,
+                        kLeakyRelu };
+
+// By TF's name ("relu", "relu6", "elu", "selu", "tanh", "sigmoid",
+// "softplus", "softsign", "leaky_relu"). InvalidArgument for another name
+// (the message lists the accepted ones).
+Result<Activation> ActivationFromName(const std::string& name);
+const char* ActivationName(Activation activation);
+
+// The activation applied element-wise to the pre-activation z.
+template <typename T>
+Matrix<T> Activate(Activation activation, const Matrix<T>& z);
+
+// d loss / d z given z, the activation's output y = Activate(z) and
+// d_output = d loss / d y (TF's *Grad kernels: relu and relu6 pass the
+// gradient where 0 < z (< 6), elu and selu use the output for z <= 0).
+// InvalidArgument when the shapes differ.
+template <typename T>
+Result<Matrix<T>> ActivationBackward(Activation activation, const Matrix<T>& z,
+                                     const Matrix<T>& y, const Matrix<T>& d_output);
 
 template <typename T>
 struct DropoutResult {

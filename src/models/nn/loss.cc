@@ -1,5 +1,6 @@
 #include "models/nn/loss.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -65,10 +66,56 @@ Result<CrossEntropyResult<T>> SparseSoftmaxCrossEntropy(const Matrix<T>& logits,
   return r;
 }
 
+namespace {
+std::string LabelRangeMessage(int64_t label, int64_t classes, const std::vector<int64_t>& labels) {
+  std::string all;
+  for (int64_t l : labels) all += " " + std::to_string(l);
+  return "Received a label value of " + std::to_string(label) +
+         " which is outside the valid range of [0, " + std::to_string(classes) +
+         ").  Label values:" + all;
+}
+}  // namespace
+
+template <typename T>
+Matrix<T> Sigmoid(const Matrix<T>& z) {
+  return z.unaryExpr([](T v) { return T(1) / (T(1) + std::exp(-v)); });
+}
+
+template <typename T>
+Result<CrossEntropyResult<T>> SigmoidCrossEntropy(const Matrix<T>& logits,
+                                                  const std::vector<int64_t>& labels) {
+  if (logits.cols() != 1) {
+    return InvalidArgumentError("the binary head needs logits of shape [batch, 1], got " +
+                                ShapeString(logits));
+  }
+  if (static_cast<Eigen::Index>(labels.size()) != logits.rows()) {
+    return InvalidArgumentError(
+        "logits and labels must have the same first dimension, got logits shape " +
+        ShapeString(logits) + " and labels shape [" + std::to_string(labels.size()) + "]");
+  }
+  for (int64_t label : labels) {
+    if (label != 0 && label != 1) return InvalidArgumentError(LabelRangeMessage(label, 2, labels));
+  }
+  CrossEntropyResult<T> r;
+  r.losses.resize(logits.rows());
+  r.d_logits = Sigmoid<T>(logits);
+  for (Eigen::Index i = 0; i < logits.rows(); ++i) {
+    const T z = logits(i, 0);
+    const T y = static_cast<T>(labels[static_cast<size_t>(i)]);
+    r.losses(i) = std::max(z, T(0)) - z * y + std::log1p(std::exp(-std::abs(z)));
+    r.d_logits(i, 0) -= y;
+  }
+  r.loss = r.losses.sum();
+  return r;
+}
+
 #define CKPT_NN_INSTANTIATE(T)                                  \
   template Matrix<T> Softmax<T>(const Matrix<T>&);              \
   template Matrix<T> LogSoftmax<T>(const Matrix<T>&);           \
   template Result<CrossEntropyResult<T>> SparseSoftmaxCrossEntropy<T>( \
+      const Matrix<T>&, const std::vector<int64_t>&);         \
+  template Matrix<T> Sigmoid<T>(const Matrix<T>&);              \
+  template Result<CrossEntropyResult<T>> SigmoidCrossEntropy<T>( \
       const Matrix<T>&, const std::vector<int64_t>&);
 CKPT_NN_INSTANTIATE(float)
 CKPT_NN_INSTANTIATE(double)

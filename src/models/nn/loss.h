@@ -41,6 +41,21 @@ template <typename T>
 Result<CrossEntropyResult<T>> SparseSoftmaxCrossEntropy(const Matrix<T>& logits,
                                                         const std::vector<int64_t>& labels);
 
+// The binary logistic head's loss: logits [batch, 1], labels in {0, 1},
+// per-example losses as tf.nn.sigmoid_cross_entropy_with_logits
+// (max(z, 0) - z * y + log(1 + exp(-|z|)), stable for large |z|), SUM
+// reduction, d_logits = sigmoid(z) - y. InvalidArgument when logits do not
+// have one column, labels.size() != logits.rows(), or a label is not 0 or 1
+// ("Received a label value of <v> which is outside the valid range of
+// [0, 2).  Label values: ...").
+template <typename T>
+Result<CrossEntropyResult<T>> SigmoidCrossEntropy(const Matrix<T>& logits,
+                                                  const std::vector<int64_t>& labels);
+
+// 1 / (1 + exp(-z)) element-wise.
+template <typename T>
+Matrix<T> Sigmoid(const Matrix<T>& z);
+
 }  // namespace ckpt::nn
 
 #endif  // CKPT_SRC_MODELS_NN_LOSS_H_
