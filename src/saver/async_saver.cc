@@ -1,0 +1,307 @@
+// AsyncSaver: snapshot in Save(), persist on a background thread.
+//
+// Life of a save:
+//   1. Save() waits until the background thread is idle (at most one snapshot
+//      in flight) and returns the previous save's error if it failed.
+//   2. The caller's tensors are copied into the snapshot buffers, allocated
+//      once in Create() and reused: fixed-size bytes by memcpy, split evenly
+//      over `copy_threads` threads by bytes (a large tensor is cut in parts),
+//      strings by assignment (reusing their capacity).
+//   3. The job is handed to the background thread and Save() returns.
+//   4. The background thread takes the directory's CheckpointDirectoryLock and
+//      calls Saver::Save on an inner Saver whose variables are the snapshot
+//      buffers: cleanup of leftovers, bundle commit, state file, retention
+//      and .meta, exactly as a synchronous save. It then records the result
+//      and marks itself idle.
+// Restores go through a second Saver over the caller's own tensors.
+#include "ckpt/async_saver.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "ckpt/logging.h"
+
+namespace ckpt {
+namespace {
+
+// The process-wide set of locked directories.
+struct DirectoryRegistry {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::string> held;
+};
+
+DirectoryRegistry& Registry() {
+  static DirectoryRegistry registry;
+  return registry;
+}
+
+std::string DirectoryKey(Env* env, const std::string& dir) {
+  const std::string d = dir.empty() ? "." : dir;
+  auto real = env->RealPath(d);
+  if (real.ok()) return *real;
+  // Not created yet (the Saver creates it when its parent exists): key it
+  // under the parent's real path so that spellings still agree.
+  const std::string parent(Dirname(d));
+  auto real_parent = env->RealPath(parent.empty() ? "." : parent);
+  if (real_parent.ok()) return JoinPath(*real_parent, Basename(d));
+  return d;
+}
+
+// One contiguous block to copy into the snapshot.
+struct CopyRange {
+  char* dst;
+  const char* src;
+  size_t size;
+};
+
+// Copies the bytes [begin, end) of the concatenation of `ranges`.
+void CopyPart(const std::vector<CopyRange>& ranges, size_t begin, size_t end) {
+  size_t pos = 0;
+  for (const CopyRange& r : ranges) {
+    const size_t r_end = pos + r.size;
+    const size_t lo = std::max(pos, begin);
+    const size_t hi = std::min(r_end, end);
+    if (lo < hi) std::memcpy(r.dst + (lo - pos), r.src + (lo - pos), hi - lo);
+    pos = r_end;
+    if (pos >= end) break;
+  }
+}
+
+}  // namespace
+
+CheckpointDirectoryLock::CheckpointDirectoryLock(Env* env, const std::string& dir)
+    : key_(DirectoryKey(env, dir)) {
+  DirectoryRegistry& r = Registry();
+  std::unique_lock<std::mutex> lock(r.mu);
+  r.cv.wait(lock, [&] { return r.held.count(key_) == 0; });
+  r.held.insert(key_);
+}
+
+CheckpointDirectoryLock::~CheckpointDirectoryLock() {
+  DirectoryRegistry& r = Registry();
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.held.erase(key_);
+  }
+  r.cv.notify_all();
+}
+
+struct AsyncSaver::Impl {
+  struct Job {
+    std::string save_path;
+    SaveArgs args;
+  };
+
+  AsyncSaverOptions options;
+  VarList vars;                  // the caller's, in the caller's order
+  std::vector<Tensor> snapshot;  // snapshot[i] holds vars[i]; never resized
+  std::unique_ptr<Saver> writer;    // saves the snapshot; used by the worker
+  std::unique_ptr<Saver> restorer;  // restores the caller's tensors
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Job> job;  // handed to the worker
+  bool busy = false;       // a job is queued or being persisted
+  bool stop = false;
+  Status error;            // of the last background save, not yet reported
+  std::thread worker;
+
+  void Run();
+  void WaitIdle();
+  Status Snapshot();
+};
+
+void AsyncSaver::Impl::Run() {
+  for (;;) {
+    Job j;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return job.has_value() || stop; });
+      if (!job) return;
+      j = std::move(*job);
+      job.reset();
+    }
+    Status s;
+    {
+      CheckpointDirectoryLock dir_lock(options.saver.env, std::string(Dirname(j.save_path)));
+      s = writer->Save(j.save_path, j.args).status();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      busy = false;
+      if (!s.ok()) error = s;
+    }
+    cv.notify_all();
+  }
+}
+
+void AsyncSaver::Impl::WaitIdle() {
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return !busy; });
+}
+
+Status AsyncSaver::Impl::Snapshot() {
+  std::vector<CopyRange> ranges;
+  ranges.reserve(vars.size());
+  size_t total = 0;
+  for (size_t i = 0; i < vars.size(); ++i) {
+    const Tensor& src = *vars[i].tensor;
+    Tensor& dst = snapshot[i];
+    if (src.dtype() != dst.dtype() || src.shape() != dst.shape()) {
+      return InvalidArgumentError(
+          "AsyncSaver::Save: variable \"" + vars[i].name + "\" is now " +
+          std::string(DataTypeName(src.dtype())) + src.shape().DebugString() + " but was " +
+          std::string(DataTypeName(dst.dtype())) + dst.shape().DebugString() +
+          " when the AsyncSaver was created; a saver's variables keep their dtype and shape");
+    }
+    if (src.dtype() == DataType::kString) {
+      const std::vector<std::string>& from = src.strings();
+      std::vector<std::string>& to = *dst.mutable_strings();
+      for (size_t k = 0; k < from.size(); ++k) to[k].assign(from[k]);
+    } else if (src.byte_size() > 0) {
+      ranges.push_back({dst.mutable_data(), src.data(), src.byte_size()});
+      total += src.byte_size();
+    }
+  }
+  // Below a few MiB a thread costs more than it saves.
+  constexpr size_t kMinBytesPerThread = size_t{4} << 20;
+  const size_t n = std::max<size_t>(
+      1, std::min<size_t>(static_cast<size_t>(options.copy_threads), total / kMinBytesPerThread));
+  std::vector<std::thread> helpers;
+  helpers.reserve(n - 1);
+  for (size_t t = 1; t < n; ++t) {
+    helpers.emplace_back(CopyPart, std::cref(ranges), total * t / n, total * (t + 1) / n);
+  }
+  CopyPart(ranges, 0, total / n);
+  for (std::thread& h : helpers) h.join();
+  return Status::OK();
+}
+
+AsyncSaver::AsyncSaver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+AsyncSaver::~AsyncSaver() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stop = true;
+  }
+  impl_->cv.notify_all();
+  impl_->worker.join();  // persists a queued job first
+  if (!impl_->error.ok()) {
+    LogWarning("AsyncSaver destroyed with an unreported error of its last save: " +
+               impl_->error.ToString());
+  }
+}
+
+Result<std::unique_ptr<AsyncSaver>> AsyncSaver::Create(VarList var_list,
+                                                       AsyncSaverOptions options) {
+  if (options.copy_threads < 1) {
+    return InvalidArgumentError("AsyncSaverOptions.copy_threads must be >= 1, got " +
+                                std::to_string(options.copy_threads));
+  }
+  auto impl = std::make_unique<Impl>();
+  // The restorer validates the list (names, null tensors, dtypes, slices).
+  CKPT_ASSIGN_OR_RETURN(impl->restorer, Saver::Create(var_list, options.saver));
+  VarList snapshot_vars = var_list;
+  impl->snapshot.reserve(var_list.size());
+  for (size_t i = 0; i < var_list.size(); ++i) {
+    const Tensor& src = *var_list[i].tensor;
+    // Allocate zero-fills, so every page is touched here, not in Save().
+    CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(src.dtype(), src.shape()));
+    impl->snapshot.push_back(std::move(t));
+    snapshot_vars[i].tensor = &impl->snapshot.back();
+  }
+  CKPT_ASSIGN_OR_RETURN(impl->writer, Saver::Create(std::move(snapshot_vars), options.saver));
+  impl->vars = std::move(var_list);
+  impl->options = std::move(options);
+  impl->worker = std::thread([p = impl.get()] { p->Run(); });
+  return std::unique_ptr<AsyncSaver>(new AsyncSaver(std::move(impl)));
+}
+
+Result<std::string> AsyncSaver::Save(const std::string& save_path, const SaveArgs& args) {
+  Impl& im = *impl_;
+  CKPT_RETURN_IF_ERROR(Wait());
+  // The Saver's argument checks, here so that they fail at once.
+  if (save_path.empty()) return InvalidArgumentError("Saver::Save: save_path is empty");
+  if (args.latest_filename.empty()) {
+    return InvalidArgumentError("'latest_filename' must not be empty");
+  }
+  if (args.latest_filename.find('/') != std::string::npos) {
+    return InvalidArgumentError("'latest_filename' must not contain path components: \"" +
+                                args.latest_filename + "\"");
+  }
+  std::string checkpoint_file = save_path;
+  if (args.global_step) {
+    char step[32];
+    std::snprintf(step, sizeof(step),
+                  im.options.saver.pad_step_number ? "-%08" PRId64 : "-%" PRId64,
+                  *args.global_step);
+    checkpoint_file += step;
+  } else if (Basename(save_path) == args.latest_filename && !im.options.saver.sharded) {
+    return InvalidArgumentError("'latest_filename' collides with 'save_path': '" +
+                                args.latest_filename + "' and '" + save_path + "'");
+  }
+  CKPT_RETURN_IF_ERROR(im.Snapshot());
+  {
+    std::lock_guard<std::mutex> lock(im.mu);
+    im.job = Impl::Job{save_path, args};
+    im.busy = true;
+  }
+  im.cv.notify_all();
+  return checkpoint_file;
+}
+
+Result<std::string> AsyncSaver::SaveAndWait(const std::string& save_path, const SaveArgs& args) {
+  CKPT_ASSIGN_OR_RETURN(std::string prefix, Save(save_path, args));
+  CKPT_RETURN_IF_ERROR(Wait());
+  return prefix;
+}
+
+Status AsyncSaver::Wait() {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  impl_->cv.wait(lock, [&] { return !impl_->busy; });
+  Status s = impl_->error;
+  impl_->error = Status::OK();
+  return s;
+}
+
+Status AsyncSaver::Restore(const std::string& save_path, const RestoreOptions& options) {
+  impl_->WaitIdle();
+  return impl_->restorer->Restore(save_path, options);
+}
+
+std::vector<std::string> AsyncSaver::last_checkpoints() {
+  impl_->WaitIdle();
+  return impl_->writer->last_checkpoints();
+}
+
+std::vector<std::pair<std::string, double>> AsyncSaver::last_checkpoints_with_time() {
+  impl_->WaitIdle();
+  return impl_->writer->last_checkpoints_with_time();
+}
+
+void AsyncSaver::SetLastCheckpointsWithTime(
+    std::vector<std::pair<std::string, double>> checkpoints) {
+  impl_->WaitIdle();
+  impl_->writer->SetLastCheckpointsWithTime(std::move(checkpoints));
+}
+
+Status AsyncSaver::RecoverLastCheckpoints(const std::vector<std::string>& paths) {
+  impl_->WaitIdle();
+  return impl_->writer->RecoverLastCheckpoints(paths);
+}
+
+size_t AsyncSaver::snapshot_bytes() const {
+  size_t n = 0;
+  for (const Tensor& t : impl_->snapshot) n += t.byte_size();
+  return n;
+}
+
+}  // namespace ckpt
