@@ -16,10 +16,15 @@
 //   step_only  TrainStep alone over feature tensors built before timing
 //              (the same 6 distinct batches of a shuffled epoch pair, reused
 //              round-robin): the model's forward + backward + Adagrad cost.
+//   estimator  what Estimator::Train runs per step, without hooks, summaries
+//              or checkpoints: IrisTrainInputFn's iterator (ExamplesInputFn:
+//              the same Dataset, converted to a Batch of feature columns)
+//              and the canned DNNClassifier's EstimatorModel::TrainStep
+//              (feature matrix and label ids from the Batch, then TrainStep).
 //
 // Output: one JSON object on stdout (or --out FILE):
 //   {"steps": N, "pipeline_steps_per_sec": [...], "step_only_steps_per_sec": [...],
-//    "final_loss": x, "global_step": n}
+//    "estimator_steps_per_sec": [...], "final_loss": x, "global_step": n}
 // Flags: --data=PATH (default <source>/data/iris/iris_training.csv),
 //        --steps=N (default 20000), --warmup=N (default 500), --reps=N (default 5),
 //        --out=FILE.
@@ -34,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "ckpt/canned.h"
 #include "ckpt/data.h"
 #include "ckpt/dnn_classifier.h"
 #include "ckpt/env.h"
@@ -66,10 +72,15 @@ bool TakeFlag(const char* arg, const char* name, std::string* value) {
   return true;
 }
 
+// The batch's labels into *labels (whose storage a loop reuses).
+void Labels(const std::vector<LabeledExample>& batch, std::vector<int64_t>* labels) {
+  labels->clear();
+  for (const LabeledExample& e : batch) labels->push_back(e.label);
+}
+
 std::vector<int64_t> Labels(const std::vector<LabeledExample>& batch) {
   std::vector<int64_t> labels;
-  labels.reserve(batch.size());
-  for (const LabeledExample& e : batch) labels.push_back(e.label);
+  Labels(batch, &labels);
   return labels;
 }
 
@@ -92,12 +103,14 @@ Result<double> PipelineLoop(const IrisDataSet& iris, int64_t warmup, int64_t ste
   CKPT_ASSIGN_OR_RETURN(auto repeated, shuffled.Repeat());
   CKPT_ASSIGN_OR_RETURN(auto batched, repeated.Batch(100));
   auto it = batched.MakeIterator();
+  std::vector<int64_t> labels;
   auto step = [&]() -> Status {
     std::optional<std::vector<LabeledExample>> batch = it->Next();
     if (!batch) return ckpt::InternalError("dataset ended");
     CKPT_ASSIGN_OR_RETURN(Tensor x, ckpt::MakeFeatureMatrix(*batch, iris.feature_names,
                                                             model->sorted_feature_names()));
-    CKPT_ASSIGN_OR_RETURN(ckpt::DnnTrainResult r, model->TrainStep(x, Labels(*batch)));
+    Labels(*batch, &labels);
+    CKPT_ASSIGN_OR_RETURN(ckpt::DnnTrainResult r, model->TrainStep(x, labels));
     *loss = r.loss;
     *global_step = r.global_step;
     return Status::OK();
@@ -138,6 +151,26 @@ Result<double> StepOnlyLoop(const IrisDataSet& iris, int64_t warmup, int64_t ste
   return static_cast<double>(steps) / Seconds(t0, t1);
 }
 
+// The Estimator's per-step work: Batch from the input_fn's iterator, the
+// canned model's TrainStep on it.
+Result<double> EstimatorLoop(const IrisDataSet& iris, int64_t warmup, int64_t steps) {
+  ckpt::ModelFnArgs args;
+  args.seed = 1;
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<ckpt::EstimatorModel> model,
+                        ckpt::DnnClassifierModelFn(DnnClassifierConfig{})(args));
+  CKPT_ASSIGN_OR_RETURN(auto it, ckpt::IrisTrainInputFn(iris, 100, 7)());
+  auto step = [&]() -> Status {
+    std::optional<ckpt::Batch> batch = it->Next();
+    if (!batch) return ckpt::InternalError("input ended");
+    return model->TrainStep(*batch, /*want_summaries=*/false).status();
+  };
+  for (int64_t i = 0; i < warmup; ++i) CKPT_RETURN_IF_ERROR(step());
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < steps; ++i) CKPT_RETURN_IF_ERROR(step());
+  auto t1 = std::chrono::steady_clock::now();
+  return static_cast<double>(steps) / Seconds(t0, t1);
+}
+
 int Fail(const Status& s) {
   std::fprintf(stderr, "train_bench: %s\n", s.ToString().c_str());
   return 1;
@@ -171,7 +204,7 @@ int main(int argc, char** argv) {
   Result<IrisDataSet> iris = ckpt::LoadIrisCsv(ckpt::Env::Posix(), f.data);
   if (!iris.ok()) return Fail(iris.status());
 
-  std::vector<double> pipeline, step_only;
+  std::vector<double> pipeline, step_only, estimator;
   double loss = 0;
   int64_t global_step = 0;
   for (int r = 0; r < f.reps; ++r) {  // alternate, so a slow period hits both
@@ -181,6 +214,9 @@ int main(int argc, char** argv) {
     Result<double> s = StepOnlyLoop(*iris, f.warmup, f.steps);
     if (!s.ok()) return Fail(s.status());
     step_only.push_back(*s);
+    Result<double> e = EstimatorLoop(*iris, f.warmup, f.steps);
+    if (!e.ok()) return Fail(e.status());
+    estimator.push_back(*e);
   }
 
   std::ostringstream js;
@@ -194,6 +230,8 @@ int main(int argc, char** argv) {
   list(pipeline);
   js << ", \"step_only_steps_per_sec\": ";
   list(step_only);
+  js << ", \"estimator_steps_per_sec\": ";
+  list(estimator);
   js << ", \"final_loss\": " << loss << ", \"global_step\": " << global_step << "}\n";
   if (f.out.empty()) {
     std::fputs(js.str().c_str(), stdout);

@@ -105,7 +105,10 @@ Status UpdateCheckpointState(Env* env, const std::string& save_dir,
       if (IsAbsolutePath(p)) p = RelativePath(p, save_dir);
     }
   }
-  if (all_paths.empty() || all_paths.back() != model) all_paths.push_back(model);
+  if (all_paths.empty() || all_paths.back() != model) {
+    LogInfo(model + " is not in all_model_checkpoint_paths. Manually adding it.");
+    all_paths.push_back(model);
+  }
   if (!timestamps.empty() && timestamps.size() != all_paths.size()) {
     return InvalidArgumentError("Checkpoint timestamps, if provided, must match checkpoint paths "
                                 "(" + std::to_string(timestamps.size()) + " timestamps for " +

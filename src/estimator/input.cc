@@ -32,18 +32,23 @@ class ExampleBatchIterator : public Iterator<Batch> {
   std::optional<Batch> Next() override {
     std::optional<std::vector<LabeledExample>> examples = input_->Next();
     if (!examples) return std::nullopt;
-    const int64_t n = static_cast<int64_t>(examples->size());
+    const std::vector<LabeledExample>& ex = *examples;
+    const int64_t n = static_cast<int64_t>(ex.size());
+    const TensorShape shape({n});
+    // Each column is written straight into its tensor; feature names are
+    // distinct, so each emplace inserts.
     Batch batch;
     for (size_t j = 0; j < feature_names_->size(); ++j) {
-      std::vector<float> column(examples->size());
-      for (size_t i = 0; i < examples->size(); ++i) column[i] = (*examples)[i].features[j];
-      batch.features.emplace((*feature_names_)[j],
-                             Tensor::FromVector<float>(TensorShape({n}), column));
+      Tensor column = Tensor::Allocate(DataType::kFloat, shape).value();
+      float* values = column.mutable_flat<float>();
+      for (size_t i = 0; i < ex.size(); ++i) values[i] = ex[i].features[j];
+      batch.features.emplace((*feature_names_)[j], std::move(column));
     }
     if (with_labels_) {
-      std::vector<int64_t> labels(examples->size());
-      for (size_t i = 0; i < examples->size(); ++i) labels[i] = (*examples)[i].label;
-      batch.labels = Tensor::FromVector<int64_t>(TensorShape({n}), labels);
+      Tensor labels = Tensor::Allocate(DataType::kInt64, shape).value();
+      int64_t* values = labels.mutable_flat<int64_t>();
+      for (size_t i = 0; i < ex.size(); ++i) values[i] = ex[i].label;
+      batch.labels = std::move(labels);
     }
     return batch;
   }

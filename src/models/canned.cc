@@ -151,19 +151,20 @@ class ClassifierAdapter : public EstimatorModel {
   Result<Inputs> MakeInputs(const Batch& batch, bool need_labels) const {
     const std::vector<std::string>& names = core_->sorted_feature_names();
     int64_t rows = -1;
-    std::vector<const float*> columns;
-    for (const std::string& name : names) {
-      CKPT_ASSIGN_OR_RETURN(const float* values,
-                            ColumnValues(batch, name, "feature column", &rows));
-      columns.push_back(values);
+    // columns_ is reused from batch to batch (one lookup per feature).
+    columns_.resize(names.size());
+    for (size_t c = 0; c < names.size(); ++c) {
+      CKPT_ASSIGN_OR_RETURN(columns_[c], ColumnValues(batch, names[c], "feature column", &rows));
     }
     Inputs in;
     const int64_t cols = static_cast<int64_t>(names.size());
     CKPT_ASSIGN_OR_RETURN(in.features,
                           Tensor::Allocate(DataType::kFloat, TensorShape({rows, cols})));
     float* out = in.features.template mutable_flat<float>();
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = columns[static_cast<size_t>(c)][r];
+    // Column by column: each source column is read sequentially.
+    for (int64_t c = 0; c < cols; ++c) {
+      const float* column = columns_[static_cast<size_t>(c)];
+      for (int64_t r = 0; r < rows; ++r) out[r * cols + c] = column[r];
     }
     if (!need_labels) return in;
     if (!weight_column_.empty()) {
@@ -183,6 +184,7 @@ class ClassifierAdapter : public EstimatorModel {
   }
 
   std::unique_ptr<Core> core_;
+  mutable std::vector<const float*> columns_;  // MakeInputs' scratch
   const std::string weight_column_;
   const bool is_dnn_;
   ClassifierMetricSums sums_;  // of this model's EvalSteps

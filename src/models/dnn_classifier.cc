@@ -10,6 +10,7 @@
 #include "ckpt/optimizer.h"
 #include "ckpt/random.h"
 #include "models/nn/batch_norm.h"
+#include "models/nn/feature_major.h"
 #include "models/nn/init.h"
 #include "models/nn/layers.h"
 #include "models/nn/loss.h"
@@ -423,18 +424,62 @@ struct DnnClassifierModel::Impl {
 
   bool binary() const { return config.n_classes == 2; }
 
-  // Forward pass keeping what the backward pass needs.
-  struct Trace {
-    std::vector<Mat> inputs;         // input of layer i
-    std::vector<Mat> pre_activations;  // dense output of hidden layer i
-    std::vector<Mat> activations;    // activation output of hidden layer i
-    std::vector<Mat> dropout_scale;
-    std::vector<nn::BatchNormCache<float>> bn_caches;
+  // The training step's buffers, feature-major ([units, batch], see
+  // models/nn/feature_major.h) and reused from step to step: Eigen
+  // reallocates a matrix only when the batch size changes, and the
+  // gradient tensors are allocated once, in Create.
+  struct LayerWork {
+    Mat z;        // dense output before a non-relu activation
+    Mat y;        // the activation's output (hidden layers) or the logits
+    Mat scale;    // dropout's scale
+    Mat out;      // after dropout and batch norm, when there are any
+    Mat d;        // d loss / d (dense output)
+    Mat d_out;    // d loss / d (*output), when it is not the relu's output
+    nn::BatchNormCache<float> bn_cache;  // [batch, units], as batch_norm.h
     // Training: the moving statistics after this step's update, committed
     // once the step has succeeded.
-    std::vector<Vec> new_moving_mean, new_moving_variance;
-    Mat logits;
+    Vec new_mean, new_variance;
+    const Mat* output = nullptr;  // what the next layer reads: &y or &out
+    // Indices into TrainWork::grads.
+    size_t kernel_grad = 0, bias_grad = 0, gamma_grad = 0, beta_grad = 0;
   };
+  struct TrainWork {
+    Mat x;  // the features, transposed
+    std::vector<LayerWork> layers;
+    std::vector<float> losses;  // per example, unweighted
+    // What ApplyGradients gets: (variable key, gradient) in creation order.
+    std::vector<std::pair<std::string, Tensor>> grads;
+  };
+  TrainWork work;
+
+  bool has_dropout() const { return config.dropout.has_value() && *config.dropout > 0; }
+  // Hidden layers whose output is their relu's output: the backward pass
+  // then fuses ReluGrad into the next layer's d_input.
+  bool plain_relu() const {
+    return activation == nn::Activation::kRelu && !has_dropout() && batch_norms.empty();
+  }
+  float* Grad(size_t i) { return work.grads[i].second.mutable_flat<float>(); }
+
+  // Sets up `work` once the variables exist.
+  Status InitWork() {
+    work.layers.resize(layers.size());
+    auto add = [this](const std::string& key, const Tensor& like, size_t* index) -> Status {
+      CKPT_ASSIGN_OR_RETURN(Tensor g, Tensor::Allocate(DataType::kFloat, like.shape()));
+      *index = work.grads.size();
+      work.grads.emplace_back(key, std::move(g));
+      return Status::OK();
+    };
+    for (size_t i = 0; i < layers.size(); ++i) {
+      LayerWork& w = work.layers[i];
+      CKPT_RETURN_IF_ERROR(add(layers[i].kernel_key(), layers[i].kernel, &w.kernel_grad));
+      CKPT_RETURN_IF_ERROR(add(layers[i].bias_key(), layers[i].bias, &w.bias_grad));
+      if (i < batch_norms.size()) {
+        CKPT_RETURN_IF_ERROR(add(batch_norms[i].gamma_key(), batch_norms[i].gamma, &w.gamma_grad));
+        CKPT_RETURN_IF_ERROR(add(batch_norms[i].beta_key(), batch_norms[i].beta, &w.beta_grad));
+      }
+    }
+    return Status::OK();
+  }
 
   Status CheckFeatures(const Tensor& features) const {
     return CheckFeatureTensor(features, static_cast<int64_t>(sorted_features.size()));
@@ -468,58 +513,124 @@ struct DnnClassifierModel::Impl {
     return InvalidArgumentError("the model has no layers");
   }
 
-  // Does not change the model (dropout draws advance dropout_rng).
-  Result<Trace> Forward(const Tensor& features, bool training) {
-    Trace trace;
-    Mat h = ToMat(features);
+  // The training forward pass into `work` (dropout active, batch
+  // statistics). Changes nothing but `work` and dropout_rng.
+  Status TrainForward(const Tensor& features) {
+    const int64_t batch = features.shape().dim(0);
+    work.x = Eigen::Map<const Mat>(features.flat<float>(), batch, features.shape().dim(1))
+                 .transpose();
     const nn::BatchNormConfig bn_config;  // momentum 0.999, epsilon 0.001
+    const bool relu = activation == nn::Activation::kRelu;
+    const Mat* h = &work.x;
     for (size_t i = 0; i < layers.size(); ++i) {
-      trace.inputs.push_back(h);
-      CKPT_ASSIGN_OR_RETURN(
-          Mat z, nn::DenseForward<float>(h, ToMat(layers[i].kernel), ToVec(layers[i].bias)));
+      const Layer& layer = layers[i];
+      LayerWork& w = work.layers[i];
+      const int64_t in = layer.kernel.shape().dim(0);
+      const int64_t out = layer.kernel.shape().dim(1);
+      const float* kernel = layer.kernel.flat<float>();
+      const float* bias = layer.bias.flat<float>();
       if (i + 1 == layers.size()) {
-        trace.logits = std::move(z);
+        nn::DenseForwardFM<float>(kernel, bias, in, out, *h, /*relu=*/false, &w.y);
         break;
       }
-      h = nn::Activate<float>(activation, z);
-      trace.pre_activations.push_back(std::move(z));
-      trace.activations.push_back(h);
-      if (training && config.dropout.has_value() && *config.dropout > 0) {
-        CKPT_ASSIGN_OR_RETURN(nn::DropoutResult<float> d,
-                              nn::DropoutForward<float>(h, *config.dropout, &dropout_rng));
-        h = std::move(d.output);
-        trace.dropout_scale.push_back(std::move(d.scale));
+      if (relu) {
+        nn::DenseForwardFM<float>(kernel, bias, in, out, *h, /*relu=*/true, &w.y);
+      } else {
+        nn::DenseForwardFM<float>(kernel, bias, in, out, *h, /*relu=*/false, &w.z);
+        w.y = nn::Activate<float>(activation, w.z);
+      }
+      w.output = &w.y;
+      if (has_dropout()) {
+        nn::DropoutScaleFM<float>(out, batch, *config.dropout, &dropout_rng, &w.scale);
+        w.out = w.y.cwiseProduct(w.scale);
+        w.output = &w.out;
       }
       if (!batch_norms.empty()) {
+        // Batch norm is not on the fast path: it runs in batch-major
+        // layout through batch_norm.h.
         const BatchNormVars& bn = batch_norms[i];
-        nn::BatchNormCache<float> cache;
-        if (training) {
-          Vec mean = ToVec(bn.moving_mean);
-          Vec variance = ToVec(bn.moving_variance);
-          CKPT_ASSIGN_OR_RETURN(h, nn::BatchNormTrain<float>(h, ToVec(bn.gamma), ToVec(bn.beta),
-                                                            &mean, &variance, bn_config, &cache));
-          trace.new_moving_mean.push_back(std::move(mean));
-          trace.new_moving_variance.push_back(std::move(variance));
-        } else {
-          CKPT_ASSIGN_OR_RETURN(
-              h, nn::BatchNormInference<float>(h, ToVec(bn.gamma), ToVec(bn.beta),
-                                               ToVec(bn.moving_mean), ToVec(bn.moving_variance),
-                                               bn_config, &cache));
-        }
-        trace.bn_caches.push_back(std::move(cache));
+        const Mat x = w.output->transpose();
+        w.new_mean = ToVec(bn.moving_mean);
+        w.new_variance = ToVec(bn.moving_variance);
+        CKPT_ASSIGN_OR_RETURN(Mat normed,
+                              nn::BatchNormTrain<float>(x, ToVec(bn.gamma), ToVec(bn.beta),
+                                                        &w.new_mean, &w.new_variance, bn_config,
+                                                        &w.bn_cache));
+        w.out = normed.transpose();
+        w.output = &w.out;
+      }
+      h = w.output;
+    }
+    return Status::OK();
+  }
+
+  // The head's loss on the logits of TrainForward and every gradient, into
+  // work.grads. `labels` are in range (checked by the caller).
+  Status TrainBackward(const std::vector<int64_t>& labels, const std::vector<float>& weights,
+                       double* loss, double* weight_sum) {
+    LayerWork& top = work.layers.back();
+    const int64_t batch = top.y.cols();
+    work.losses.resize(static_cast<size_t>(batch));
+    if (binary()) {
+      nn::SigmoidCrossEntropyFM<float>(top.y, labels, work.losses.data(), &top.d);
+    } else {
+      nn::SoftmaxCrossEntropyFM<float>(top.y, labels, work.losses.data(), &top.d);
+    }
+    *loss = 0;
+    *weight_sum = 0;
+    for (size_t i = 0; i < work.losses.size(); ++i) {
+      const double w = WeightOf(weights, i);
+      *loss += w * static_cast<double>(work.losses[i]);
+      *weight_sum += w;
+    }
+    if (!weights.empty()) {
+      top.d.array().rowwise() *=
+          Eigen::Map<const Eigen::Array<float, 1, Eigen::Dynamic>>(weights.data(), batch);
+    }
+    const bool fused_relu = plain_relu();
+    for (size_t i = layers.size(); i-- > 0;) {
+      const Layer& layer = layers[i];
+      LayerWork& w = work.layers[i];
+      const int64_t in = layer.kernel.shape().dim(0);
+      const int64_t out = layer.kernel.shape().dim(1);
+      const Mat& input = i == 0 ? work.x : *work.layers[i - 1].output;
+      LayerWork* below = i == 0 ? nullptr : &work.layers[i - 1];
+      Mat* d_input = below == nullptr ? nullptr : fused_relu ? &below->d : &below->d_out;
+      nn::DenseBackwardFM<float>(layer.kernel.flat<float>(), in, out, input, w.d,
+                                 Grad(w.kernel_grad), Grad(w.bias_grad), d_input,
+                                 fused_relu && below != nullptr ? &below->y : nullptr);
+      if (below == nullptr || fused_relu) continue;
+      // From d loss / d (output of layer i - 1) back to its dense output.
+      LayerWork& b = *below;
+      if (!batch_norms.empty()) {
+        const BatchNormVars& bn = batch_norms[i - 1];
+        const Mat d_rows = b.d_out.transpose();
+        CKPT_ASSIGN_OR_RETURN(nn::BatchNormGradients<float> g,
+                              nn::BatchNormBackward<float>(d_rows, ToVec(bn.gamma), b.bn_cache));
+        Eigen::Map<Vec>(Grad(b.gamma_grad), g.d_gamma.size()) = g.d_gamma;
+        Eigen::Map<Vec>(Grad(b.beta_grad), g.d_beta.size()) = g.d_beta;
+        b.d_out = g.d_input.transpose();
+      }
+      if (has_dropout()) b.d_out.array() *= b.scale.array();
+      if (activation == nn::Activation::kRelu) {
+        b.d = b.d_out;
+        nn::ReluBackwardInPlace<float>(b.y, &b.d);
+      } else {
+        CKPT_ASSIGN_OR_RETURN(b.d, nn::ActivationBackward<float>(activation, b.z, b.y, b.d_out));
       }
     }
-    return trace;
+    return Status::OK();
   }
 
   // The output of each layer as the summaries see it (after activation,
-  // dropout and batch norm; the logits), i.e. the next layer's input.
-  std::vector<std::pair<std::string, Tensor>> LayerOutputs(const Trace& trace) const {
+  // dropout and batch norm; the logits), i.e. the next layer's input, as
+  // [batch, units] tensors.
+  std::vector<std::pair<std::string, Tensor>> LayerOutputs() const {
     std::vector<std::pair<std::string, Tensor>> out;
-    for (size_t i = 0; i + 1 < layers.size(); ++i) {
-      out.emplace_back(layers[i].scope, nn::TensorFromMatrix<float>(trace.inputs[i + 1]));
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const Mat& m = i + 1 < layers.size() ? *work.layers[i].output : work.layers[i].y;
+      out.emplace_back(layers[i].scope, nn::TensorFromMatrix<float>(m.transpose()));
     }
-    out.emplace_back(layers.back().scope, nn::TensorFromMatrix<float>(trace.logits));
     return out;
   }
 };
@@ -587,6 +698,7 @@ Result<std::unique_ptr<DnnClassifierModel>> DnnClassifierModel::Create(
     }
   }
   impl->global_step = Tensor::Scalar<int64_t>(0);
+  CKPT_RETURN_IF_ERROR(impl->InitWork());
   return std::unique_ptr<DnnClassifierModel>(new DnnClassifierModel(std::move(impl)));
 }
 
@@ -609,51 +721,25 @@ Result<DnnTrainResult> DnnClassifierModel::TrainStep(const Tensor& features,
   CKPT_RETURN_IF_ERROR(impl_->CheckFeatures(features));
   CKPT_RETURN_IF_ERROR(CheckLabelCount(features, labels));
   CKPT_RETURN_IF_ERROR(CheckWeights(weights, labels.size()));
-  CKPT_ASSIGN_OR_RETURN(Impl::Trace trace, impl_->Forward(features, /*training=*/true));
-  CKPT_ASSIGN_OR_RETURN(HeadLoss head,
-                        ComputeHeadLoss(trace.logits, labels, weights, impl_->binary()));
-
-  std::vector<std::pair<std::string, Tensor>> grads;
-  Mat d = std::move(head.d_logits);
-  for (size_t i = impl_->layers.size(); i-- > 0;) {
-    const Layer& layer = impl_->layers[i];
-    if (i + 1 < impl_->layers.size()) {
-      if (!impl_->batch_norms.empty()) {
-        const BatchNormVars& bn = impl_->batch_norms[i];
-        CKPT_ASSIGN_OR_RETURN(nn::BatchNormGradients<float> g,
-                              nn::BatchNormBackward<float>(d, ToVec(bn.gamma), trace.bn_caches[i]));
-        grads.emplace_back(bn.gamma_key(), nn::TensorFromRowVector<float>(g.d_gamma));
-        grads.emplace_back(bn.beta_key(), nn::TensorFromRowVector<float>(g.d_beta));
-        d = std::move(g.d_input);
-      }
-      if (!trace.dropout_scale.empty()) {
-        CKPT_ASSIGN_OR_RETURN(d, nn::DropoutBackward<float>(trace.dropout_scale[i], d));
-      }
-      CKPT_ASSIGN_OR_RETURN(d, nn::ActivationBackward<float>(impl_->activation,
-                                                             trace.pre_activations[i],
-                                                             trace.activations[i], d));
-    }
-    CKPT_ASSIGN_OR_RETURN(nn::DenseGradients<float> g,
-                          nn::DenseBackward<float>(trace.inputs[i], ToMat(layer.kernel), d));
-    grads.emplace_back(layer.kernel_key(), nn::TensorFromMatrix<float>(g.d_kernel));
-    grads.emplace_back(layer.bias_key(), nn::TensorFromRowVector<float>(g.d_bias));
-    d = std::move(g.d_input);
-  }
-  CKPT_RETURN_IF_ERROR(impl_->optimizer->ApplyGradients(grads));
+  CKPT_RETURN_IF_ERROR(nn::CheckLabelRange(labels, impl_->binary() ? 2 : impl_->config.n_classes));
+  CKPT_RETURN_IF_ERROR(impl_->TrainForward(features));
+  double loss = 0, weight = 0;
+  CKPT_RETURN_IF_ERROR(impl_->TrainBackward(labels, weights, &loss, &weight));
+  CKPT_RETURN_IF_ERROR(impl_->optimizer->ApplyGradients(impl_->work.grads));
   // TF runs the batch norm UPDATE_OPS with the train op.
-  for (size_t i = 0; i < trace.new_moving_mean.size(); ++i) {
+  for (size_t i = 0; i < impl_->batch_norms.size(); ++i) {
     BatchNormVars& bn = impl_->batch_norms[i];
-    CKPT_RETURN_IF_ERROR(nn::AssignToTensor<float>(trace.new_moving_mean[i], &bn.moving_mean));
-    CKPT_RETURN_IF_ERROR(
-        nn::AssignToTensor<float>(trace.new_moving_variance[i], &bn.moving_variance));
+    const Impl::LayerWork& w = impl_->work.layers[i];
+    CKPT_RETURN_IF_ERROR(nn::AssignToTensor<float>(w.new_mean, &bn.moving_mean));
+    CKPT_RETURN_IF_ERROR(nn::AssignToTensor<float>(w.new_variance, &bn.moving_variance));
   }
   int64_t* step = impl_->global_step.mutable_flat<int64_t>();
   *step += 1;
   DnnTrainResult result;
-  result.loss = head.loss;
-  result.average_loss = SafeDiv(head.loss, head.weight);
+  result.loss = loss;
+  result.average_loss = SafeDiv(loss, weight);
   result.global_step = *step;
-  if (record_layer_outputs) result.layer_outputs = impl_->LayerOutputs(trace);
+  if (record_layer_outputs) result.layer_outputs = impl_->LayerOutputs();
   return result;
 }
 

@@ -77,6 +77,20 @@ TEST_P(CheckpointStateTest, WritesTensorFlowsTextFormat) {
             "all_model_checkpoint_paths: \"/tmp/m/model-2\"\n");
 }
 
+TEST_P(CheckpointStateTest, LogsWhenTheNewestPathIsAddedToTheList) {
+  // TF's generate_checkpoint_state_proto logs this (e.g. on every save with
+  // max_to_keep=0, whose list is empty), and only then.
+  std::vector<std::string> lines;
+  LogSink previous = SetLogSink([&](LogSeverity, std::string_view m) { lines.emplace_back(m); });
+  Status added = UpdateCheckpointState(env_, dir_, Path("ckpt-2"), {});
+  Status listed = UpdateCheckpointState(env_, dir_, Path("ckpt-3"), {Path("ckpt-2"), Path("ckpt-3")});
+  SetLogSink(previous);
+  CKPT_ASSERT_OK(added);
+  CKPT_ASSERT_OK(listed);
+  EXPECT_THAT(lines, ElementsAre(Path("ckpt-2") +
+                                 " is not in all_model_checkpoint_paths. Manually adding it."));
+}
+
 TEST_P(CheckpointStateTest, EscapesAndRoundTripsUnusualPaths) {
   const std::string odd = Path("we\"ird\\na\nme-\xff\x01");
   CKPT_ASSERT_OK(UpdateCheckpointState(env_, dir_, odd, {}));

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "models/nn/batch_norm.h"
+#include "models/nn/feature_major.h"
 #include "models/nn/init.h"
 #include "models/nn/layers.h"
 #include "models/nn/loss.h"
@@ -463,6 +464,138 @@ TEST(TensorConversionTest, RoundTripAndErrors) {
   CKPT_ASSERT_OK(AssignToTensor<float>(Matrix<float>(m * 2), &t));
   EXPECT_EQ(t.flat<float>()[5], 12.0f);
   EXPECT_THAT(AssignToTensor<float>(v, &t), StatusIs(StatusCode::kInvalidArgument, "cannot hold 3"));
+}
+
+// The feature-major training kernels against the reference functions, in
+// double (agreement to rounding) and float (to float32 rounding), over
+// batch sizes that exercise every loop of the kernels: full SIMD blocks,
+// single packets and leftover columns.
+const int kBatches[] = {1, 3, 4, 5, 8, 13, 32, 37, 100};
+
+template <typename T>
+Matrix<T> RandomOf(int rows, int cols, Rng* rng, double lo = -1, double hi = 1) {
+  return RandomMatrix(rows, cols, rng, lo, hi).cast<T>();
+}
+
+template <typename T>
+void ExpectClose(const Matrix<T>& got, const Matrix<T>& want, double tol, const std::string& what) {
+  ASSERT_EQ(got.rows(), want.rows()) << what;
+  ASSERT_EQ(got.cols(), want.cols()) << what;
+  for (Eigen::Index i = 0; i < got.size(); ++i) {
+    const double w = want.data()[i];
+    EXPECT_NEAR(got.data()[i], w, tol * std::max(1.0, std::abs(w))) << what << " element " << i;
+  }
+}
+
+template <typename T>
+void CheckDenseFM(double tol) {
+  Rng rng(5);
+  for (int batch : kBatches) {
+    for (auto [in, out] : {std::pair{4, 10}, {10, 10}, {10, 3}, {7, 5}}) {
+      const std::string what = "batch " + std::to_string(batch) + " [" + std::to_string(in) +
+                               "," + std::to_string(out) + "]";
+      const Matrix<T> x = RandomOf<T>(batch, in, &rng);
+      const Matrix<T> kernel = RandomOf<T>(in, out, &rng);
+      const RowVector<T> bias = RandomOf<T>(1, out, &rng);
+      const Matrix<T> d = RandomOf<T>(batch, out, &rng);
+      const Matrix<T> x_t = x.transpose();
+      const Matrix<T> want = DenseForward<T>(x, kernel, bias).value();
+      Matrix<T> y_t;
+      DenseForwardFM<T>(kernel.data(), bias.data(), in, out, x_t, /*relu=*/false, &y_t);
+      ExpectClose<T>(y_t.transpose(), want, tol, what + " forward");
+      DenseForwardFM<T>(kernel.data(), bias.data(), in, out, x_t, /*relu=*/true, &y_t);
+      ExpectClose<T>(y_t.transpose(), Relu<T>(want), tol, what + " forward relu");
+      if (batch >= 8) EXPECT_GT((y_t.array() == T(0)).count(), 0) << what;  // relu did something
+
+      const DenseGradients<T> g = DenseBackward<T>(x, kernel, d).value();
+      const Matrix<T> d_t = d.transpose();
+      Matrix<T> d_kernel(in, out), d_input_t;
+      RowVector<T> d_bias(out);
+      DenseBackwardFM<T>(kernel.data(), in, out, x_t, d_t, d_kernel.data(), d_bias.data(),
+                         &d_input_t);
+      ExpectClose<T>(d_kernel, g.d_kernel, tol, what + " d_kernel");
+      ExpectClose<T>(d_bias, g.d_bias, tol, what + " d_bias");
+      ExpectClose<T>(d_input_t.transpose(), g.d_input, tol, what + " d_input");
+      // Without d_input; then with ReluGrad fused, the mask being a relu
+      // output of the input's shape.
+      Matrix<T> d_kernel2(in, out);
+      DenseBackwardFM<T>(kernel.data(), in, out, x_t, d_t, d_kernel2.data(), d_bias.data(),
+                         nullptr);
+      EXPECT_EQ(d_kernel2, d_kernel) << what;
+      const Matrix<T> relu_out = Relu<T>(x);
+      const Matrix<T> relu_out_t = relu_out.transpose();
+      DenseBackwardFM<T>(kernel.data(), in, out, x_t, d_t, d_kernel.data(), d_bias.data(),
+                         &d_input_t, &relu_out_t);
+      ExpectClose<T>(d_input_t.transpose(), ReluBackward<T>(relu_out, g.d_input).value(), tol,
+                     what + " d_input through relu");
+      Matrix<T> masked = g.d_input.transpose();
+      ReluBackwardInPlace<T>(relu_out_t, &masked);
+      ExpectClose<T>(masked.transpose(), ReluBackward<T>(relu_out, g.d_input).value(), tol,
+                     what + " ReluBackwardInPlace");
+    }
+  }
+}
+
+TEST(FeatureMajorTest, DenseMatchesReferenceDouble) { CheckDenseFM<double>(1e-12); }
+TEST(FeatureMajorTest, DenseMatchesReferenceFloat) { CheckDenseFM<float>(3e-5); }
+
+template <typename T>
+void CheckLossesFM(double tol) {
+  Rng rng(9);
+  for (int batch : kBatches) {
+    const std::string what = "batch " + std::to_string(batch);
+    std::vector<int64_t> labels(static_cast<size_t>(batch));
+    for (int64_t& l : labels) l = static_cast<int64_t>(rng.Uniform(3));
+    // Large logits too: the max is subtracted before exp.
+    Matrix<T> logits = RandomOf<T>(batch, 3, &rng, -30, 30);
+    logits(0, 0) = T(500);
+    const CrossEntropyResult<T> want = SparseSoftmaxCrossEntropy<T>(logits, labels).value();
+    Matrix<T> d_t;
+    std::vector<T> losses(static_cast<size_t>(batch));
+    SoftmaxCrossEntropyFM<T>(Matrix<T>(logits.transpose()), labels, losses.data(), &d_t);
+    ExpectClose<T>(d_t.transpose(), want.d_logits, tol, what + " softmax d_logits");
+    for (int b = 0; b < batch; ++b) {
+      EXPECT_NEAR(losses[static_cast<size_t>(b)], want.losses(b),
+                  tol * std::max(1.0, std::abs(static_cast<double>(want.losses(b)))))
+          << what << " loss " << b;
+    }
+
+    std::vector<int64_t> binary(static_cast<size_t>(batch));
+    for (int64_t& l : binary) l = static_cast<int64_t>(rng.Uniform(2));
+    const Matrix<T> z = RandomOf<T>(batch, 1, &rng, -40, 40);
+    const CrossEntropyResult<T> want_b = SigmoidCrossEntropy<T>(z, binary).value();
+    SigmoidCrossEntropyFM<T>(Matrix<T>(z.transpose()), binary, losses.data(), &d_t);
+    ExpectClose<T>(d_t.transpose(), want_b.d_logits, tol, what + " sigmoid d_logits");
+    for (int b = 0; b < batch; ++b) {
+      EXPECT_NEAR(losses[static_cast<size_t>(b)], want_b.losses(b),
+                  tol * std::max(1.0, std::abs(static_cast<double>(want_b.losses(b)))))
+          << what << " sigmoid loss " << b;
+    }
+  }
+}
+
+TEST(FeatureMajorTest, LossesMatchReferenceDouble) { CheckLossesFM<double>(1e-12); }
+TEST(FeatureMajorTest, LossesMatchReferenceFloat) { CheckLossesFM<float>(3e-5); }
+
+TEST(FeatureMajorTest, DropoutScaleIsTheTransposedMask) {
+  for (int batch : {1, 7, 100}) {
+    Rng a(21), b(21);
+    const Matrix<float> x = Matrix<float>::Ones(batch, 10);
+    CKPT_ASSERT_OK_AND_ASSIGN(DropoutResult<float> want, DropoutForward<float>(x, 0.3, &a));
+    Matrix<float> scale_t;
+    DropoutScaleFM<float>(10, batch, 0.3, &b, &scale_t);
+    EXPECT_EQ(Matrix<float>(scale_t.transpose()), want.scale) << batch;
+    EXPECT_EQ(a.Next64(), b.Next64()) << "same number of draws";
+  }
+}
+
+TEST(FeatureMajorTest, CheckLabelRange) {
+  CKPT_EXPECT_OK(CheckLabelRange({0, 2, 1}, 3));
+  EXPECT_THAT(CheckLabelRange({0, 3, 1}, 3),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Received a label value of 3 which is outside the valid range of [0, 3).  "
+                       "Label values: 0 3 1"));
+  EXPECT_THAT(CheckLabelRange({-1}, 2), StatusIs(StatusCode::kInvalidArgument, "value of -1"));
 }
 
 }  // namespace

@@ -8,6 +8,19 @@
 
 namespace ckpt::nn {
 
+Status CheckLabelRange(const std::vector<int64_t>& labels, int64_t classes) {
+  for (int64_t label : labels) {
+    if (label < 0 || label >= classes) {
+      std::string all;
+      for (int64_t l : labels) all += " " + std::to_string(l);
+      return InvalidArgumentError("Received a label value of " + std::to_string(label) +
+                                  " which is outside the valid range of [0, " +
+                                  std::to_string(classes) + ").  Label values:" + all);
+    }
+  }
+  return Status::OK();
+}
+
 template <typename T>
 Matrix<T> LogSoftmax(const Matrix<T>& logits) {
   Matrix<T> out(logits.rows(), logits.cols());
@@ -44,16 +57,7 @@ Result<CrossEntropyResult<T>> SparseSoftmaxCrossEntropy(const Matrix<T>& logits,
     return InvalidArgumentError("Must have at least one class, but got logits shape " +
                                 ShapeString(logits));
   }
-  const int64_t classes = logits.cols();
-  for (int64_t label : labels) {
-    if (label < 0 || label >= classes) {
-      std::string all;
-      for (int64_t l : labels) all += " " + std::to_string(l);
-      return InvalidArgumentError("Received a label value of " + std::to_string(label) +
-                                  " which is outside the valid range of [0, " +
-                                  std::to_string(classes) + ").  Label values:" + all);
-    }
-  }
+  CKPT_RETURN_IF_ERROR(CheckLabelRange(labels, logits.cols()));
   CrossEntropyResult<T> r;
   const Matrix<T> log_probs = LogSoftmax(logits);
   r.losses.resize(logits.rows());
@@ -66,15 +70,6 @@ Result<CrossEntropyResult<T>> SparseSoftmaxCrossEntropy(const Matrix<T>& logits,
   return r;
 }
 
-namespace {
-std::string LabelRangeMessage(int64_t label, int64_t classes, const std::vector<int64_t>& labels) {
-  std::string all;
-  for (int64_t l : labels) all += " " + std::to_string(l);
-  return "Received a label value of " + std::to_string(label) +
-         " which is outside the valid range of [0, " + std::to_string(classes) +
-         ").  Label values:" + all;
-}
-}  // namespace
 
 template <typename T>
 Matrix<T> Sigmoid(const Matrix<T>& z) {
@@ -93,9 +88,7 @@ Result<CrossEntropyResult<T>> SigmoidCrossEntropy(const Matrix<T>& logits,
         "logits and labels must have the same first dimension, got logits shape " +
         ShapeString(logits) + " and labels shape [" + std::to_string(labels.size()) + "]");
   }
-  for (int64_t label : labels) {
-    if (label != 0 && label != 1) return InvalidArgumentError(LabelRangeMessage(label, 2, labels));
-  }
+  CKPT_RETURN_IF_ERROR(CheckLabelRange(labels, 2));
   CrossEntropyResult<T> r;
   r.losses.resize(logits.rows());
   r.d_logits = Sigmoid<T>(logits);

@@ -52,6 +52,12 @@ template <typename T>
 Result<CrossEntropyResult<T>> SigmoidCrossEntropy(const Matrix<T>& logits,
                                                   const std::vector<int64_t>& labels);
 
+// OK when every label is in [0, classes); else InvalidArgument in
+// TensorFlow's words: "Received a label value of <v> which is outside the
+// valid range of [0, <classes>).  Label values: ...". The binary head's
+// labels are checked with classes = 2.
+Status CheckLabelRange(const std::vector<int64_t>& labels, int64_t classes);
+
 // 1 / (1 + exp(-z)) element-wise.
 template <typename T>
 Matrix<T> Sigmoid(const Matrix<T>& z);

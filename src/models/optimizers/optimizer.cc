@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "models/optimizers/rules.h"
 
@@ -42,6 +43,41 @@ Tensor Filled(DataType dtype, const TensorShape& shape, double value) {
 double ScalarValue(const Tensor& t) {
   return t.dtype() == DataType::kFloat ? static_cast<double>(t.flat<float>()[0])
                                        : t.flat<double>()[0];
+}
+
+// Apply and ApplyGradients run once per variable per training step: the
+// pointers and scalars an update needs are kept on the stack when they fit
+// (every built-in optimizer has at most 3 slots and 2 non-slot variables),
+// and ApplyGradients looks each variable up once.
+constexpr size_t kOnStack = 16;
+
+// A buffer of n elements, on the stack when n <= kOnStack.
+template <typename T>
+class SmallBuffer {
+ public:
+  explicit SmallBuffer(size_t n) {
+    if (n > kOnStack) heap_.resize(n);
+    data_ = n > kOnStack ? heap_.data() : stack_;
+  }
+  SmallBuffer(const SmallBuffer&) = delete;
+  SmallBuffer& operator=(const SmallBuffer&) = delete;
+  T* data() { return data_; }
+  T& operator[](size_t i) { return data_[i]; }
+
+ private:
+  T stack_[kOnStack];
+  std::vector<T> heap_;
+  T* data_;
+};
+
+void NonSlotValues(const std::vector<Tensor>& tensors, SmallBuffer<double>* values) {
+  for (size_t i = 0; i < tensors.size(); ++i) (*values)[i] = ScalarValue(tensors[i]);
+}
+
+// The slots' storage, of the variable's dtype T.
+template <typename T>
+void SlotPointers(std::vector<Tensor>* slots, SmallBuffer<T*>* pointers) {
+  for (size_t i = 0; i < slots->size(); ++i) (*pointers)[i] = (*slots)[i].mutable_flat<T>();
 }
 
 }  // namespace
@@ -214,20 +250,19 @@ Status Optimizer::CheckGradient(const std::string& var_name, const Tensor& grad,
 Status Optimizer::Apply(const std::string& var_name, const Tensor& grad) {
   Entry* entry = nullptr;
   CKPT_RETURN_IF_ERROR(CheckGradient(var_name, grad, &entry));
+  SmallBuffer<double> non_slots(non_slots_.size());
+  NonSlotValues(non_slots_, &non_slots);
   Tensor& var = *entry->var;
-  std::vector<double> non_slots;
-  for (const Tensor& t : non_slots_) non_slots.push_back(ScalarValue(t));
-  const int64_t n = var.num_elements();
   if (var.dtype() == DataType::kFloat) {
-    std::vector<float*> slots;
-    for (Tensor& s : entry->slots) slots.push_back(s.mutable_flat<float>());
-    UpdateFloat(n, var.mutable_flat<float>(), grad.flat<float>(), slots.data(),
+    SmallBuffer<float*> slots(entry->slots.size());
+    SlotPointers<float>(&entry->slots, &slots);
+    UpdateFloat(var.num_elements(), var.mutable_flat<float>(), grad.flat<float>(), slots.data(),
                 non_slots.data());
   } else {
-    std::vector<double*> slots;
-    for (Tensor& s : entry->slots) slots.push_back(s.mutable_flat<double>());
-    UpdateDouble(n, var.mutable_flat<double>(), grad.flat<double>(), slots.data(),
-                 non_slots.data());
+    SmallBuffer<double*> slots(entry->slots.size());
+    SlotPointers<double>(&entry->slots, &slots);
+    UpdateDouble(var.num_elements(), var.mutable_flat<double>(), grad.flat<double>(),
+                 slots.data(), non_slots.data());
   }
   return Status::OK();
 }
@@ -237,12 +272,29 @@ void Optimizer::FinishStep() {
 }
 
 Status Optimizer::ApplyGradients(const std::vector<std::pair<std::string, Tensor>>& grads) {
-  for (const auto& [var_name, grad] : grads) {
-    Entry* entry = nullptr;
-    CKPT_RETURN_IF_ERROR(CheckGradient(var_name, grad, &entry));
+  // Every gradient is checked (and its variable looked up) before anything
+  // is updated.
+  SmallBuffer<Entry*> entries(grads.size());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    CKPT_RETURN_IF_ERROR(CheckGradient(grads[i].first, grads[i].second, &entries[i]));
   }
-  for (const auto& [var_name, grad] : grads) {
-    CKPT_RETURN_IF_ERROR(Apply(var_name, grad));
+  SmallBuffer<double> non_slots(non_slots_.size());
+  NonSlotValues(non_slots_, &non_slots);
+  for (size_t i = 0; i < grads.size(); ++i) {
+    Entry& entry = *entries[i];
+    const Tensor& grad = grads[i].second;
+    Tensor& var = *entry.var;
+    if (var.dtype() == DataType::kFloat) {
+      SmallBuffer<float*> slots(entry.slots.size());
+      SlotPointers<float>(&entry.slots, &slots);
+      UpdateFloat(var.num_elements(), var.mutable_flat<float>(), grad.flat<float>(), slots.data(),
+                  non_slots.data());
+    } else {
+      SmallBuffer<double*> slots(entry.slots.size());
+      SlotPointers<double>(&entry.slots, &slots);
+      UpdateDouble(var.num_elements(), var.mutable_flat<double>(), grad.flat<double>(),
+                   slots.data(), non_slots.data());
+    }
   }
   FinishStep();
   return Status::OK();

@@ -15,6 +15,14 @@
 //                    quadratic = new_accum^-p / lr + 2 * l2
 //                    var = |linear| > l1 ? (sign(linear) * l1 - linear) / quadratic : 0
 //                    accum = new_accum          (p = learning_rate_power; x^0.5 = sqrt)
+//
+// Each rule is one loop over contiguous arrays with no dependence between
+// elements, which the compiler vectorises (this file is compiled with
+// -fno-math-errno so that std::sqrt is the SIMD square-root instruction and
+// not a call that may set errno). IEEE add, multiply, divide and square root
+// are correctly rounded per element, vectorised or not, so the results are
+// bit for bit those of the scalar formulas. (Eigen's float SIMD sqrt is an
+// approximation under its default EIGEN_FAST_MATH, hence plain loops.)
 #include "models/optimizers/rules.h"
 
 #include <cmath>
