@@ -86,6 +86,12 @@ void CopySliceData(const Tensor& src, const TensorSlice& src_slice,
                    Tensor* dst, const TensorSlice& dst_slice,
                    const TensorShape& full_shape);
 
+// The part `slice` of `full` (a whole tensor, shape full.shape()) as a new
+// tensor of the slice's shape; `full` itself (shared storage) when the slice
+// covers everything. Any dtype, strings included.
+// REQUIRES: slice has full.shape()'s rank and lies inside it.
+Tensor ExtractSlice(const Tensor& full, const TensorSlice& slice);
+
 }  // namespace ckpt
 
 #endif  // CKPT_TENSOR_SLICE_H_

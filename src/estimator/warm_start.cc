@@ -24,40 +24,11 @@
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/logging.h"
+#include "ckpt/run_config.h"
 #include "ckpt/tensor_slice.h"
 
 namespace ckpt {
 namespace {
-
-// Python's repr() of a str (ASCII control bytes escaped; other bytes kept).
-std::string PyRepr(const std::string& s) {
-  const bool has_single = s.find('\'') != std::string::npos;
-  const bool has_double = s.find('"') != std::string::npos;
-  const char quote = has_single && !has_double ? '"' : '\'';
-  std::string out(1, quote);
-  for (unsigned char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == static_cast<unsigned char>(quote)) {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += quote;
-  return out;
-}
 
 // str() of a TF1 TensorShape: "()", "(10,)", "(4, 10)".
 std::string PyTupleShape(const TensorShape& shape) {
@@ -257,7 +228,7 @@ class Planner {
       }
       for (const SaveableTensor* part : a.var->parts) {
         values.emplace_back(
-            part, part->full_shape ? CutSlice(cached->second, part->slice) : cached->second);
+            part, part->full_shape ? ExtractSlice(cached->second, part->slice) : cached->second);
       }
     }
     for (auto& [part, value] : values) {
@@ -271,32 +242,6 @@ class Planner {
   }
 
  private:
-  // The part `slice` of `full` (whose shape is the full shape).
-  static Tensor CutSlice(const Tensor& full, const TensorSlice& slice) {
-    const TensorShape& full_shape = full.shape();
-    if (slice.CoversAll(full_shape)) return full;
-    const TensorShape part_shape = slice.SliceShape(full_shape);
-    if (IsFixedSize(full.dtype())) {
-      Tensor out = Tensor::Allocate(full.dtype(), part_shape).value();
-      CopySliceData(full, TensorSlice::Full(full_shape.rank()), &out, slice, full_shape);
-      return out;
-    }
-    // Strings: visit the slice's elements in row-major order.
-    std::vector<std::string> strings;
-    strings.reserve(static_cast<size_t>(part_shape.num_elements()));
-    const int rank = full_shape.rank();
-    std::vector<int64_t> idx(rank, 0);
-    for (int64_t n = 0; n < part_shape.num_elements(); ++n) {
-      int64_t flat = 0;
-      for (int d = 0; d < rank; ++d) flat = flat * full_shape.dim(d) + slice.start(d) + idx[d];
-      strings.push_back(full.strings()[static_cast<size_t>(flat)]);
-      for (int d = rank - 1; d >= 0; --d) {
-        if (++idx[d] < part_shape.dim(d)) break;
-        idx[d] = 0;
-      }
-    }
-    return Tensor::FromStrings(part_shape, std::move(strings)).value();
-  }
 
   const CheckpointReader& reader_;
   std::string checkpoint_arg_;

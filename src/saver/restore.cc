@@ -43,33 +43,6 @@ std::string Join(const std::vector<std::pair<std::string, std::string>>& keyed_l
   return out;
 }
 
-// The part `slice` of `full` (a tensor of shape full.shape()), any dtype.
-Tensor CutSlice(const Tensor& full, const TensorSlice& slice) {
-  const TensorShape& full_shape = full.shape();
-  if (slice.CoversAll(full_shape)) return full;
-  const TensorShape part_shape = slice.SliceShape(full_shape);
-  if (IsFixedSize(full.dtype())) {
-    Tensor out = Tensor::Allocate(full.dtype(), part_shape).value();
-    CopySliceData(full, TensorSlice::Full(full_shape.rank()), &out, slice, full_shape);
-    return out;
-  }
-  // Strings: walk the slice's elements in row-major order.
-  std::vector<std::string> values;
-  values.reserve(static_cast<size_t>(part_shape.num_elements()));
-  const int rank = full_shape.rank();
-  std::vector<int64_t> idx(rank, 0);
-  for (int64_t n = 0; n < part_shape.num_elements(); ++n) {
-    int64_t flat = 0;
-    for (int d = 0; d < rank; ++d) flat = flat * full_shape.dim(d) + slice.start(d) + idx[d];
-    values.push_back(full.strings()[static_cast<size_t>(flat)]);
-    for (int d = rank - 1; d >= 0; --d) {
-      if (++idx[d] < part_shape.dim(d)) break;
-      idx[d] = 0;
-    }
-  }
-  return Tensor::FromStrings(part_shape, std::move(values)).value();
-}
-
 void AssignInPlace(const Tensor& value, Tensor* dst) {
   if (value.dtype() == DataType::kString) {
     *dst->mutable_strings() = value.strings();
@@ -197,7 +170,7 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
       }
       cached = full_values.emplace(job.key, std::move(t)).first;
     }
-    values.push_back(job.var->full_shape ? CutSlice(cached->second, job.var->slice)
+    values.push_back(job.var->full_shape ? ExtractSlice(cached->second, job.var->slice)
                                          : cached->second);
   }
 

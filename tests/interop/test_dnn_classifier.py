@@ -86,8 +86,9 @@ def test_checkpoint_keys_shapes_dtypes(trained):
     assert reader.get_tensor("global_step") == 1000
 
 
-def test_keras_model_reproduces_probabilities(trained):
-    prefix, _, probs = trained
+def keras_probabilities(prefix, x):
+    """Softmax output of a Keras model of the DNNClassifier's architecture
+    given the weights of the checkpoint at `prefix`."""
     reader = tf.train.load_checkpoint(prefix)
     model = tf.keras.Sequential([
         tf.keras.Input(shape=(4,)),
@@ -99,8 +100,13 @@ def test_keras_model_reproduces_probabilities(trained):
     for scope in ["dnn/hiddenlayer_0", "dnn/hiddenlayer_1", "dnn/logits"]:
         weights += [reader.get_tensor(scope + "/kernel"), reader.get_tensor(scope + "/bias")]
     model.set_weights(weights)
+    return tf.nn.softmax(model(x)).numpy()
+
+
+def test_keras_model_reproduces_probabilities(trained):
+    prefix, _, probs = trained
     x, labels = iris_test_features()
-    tf_probs = tf.nn.softmax(model(x)).numpy()
+    tf_probs = keras_probabilities(prefix, x)
     assert probs.shape == tf_probs.shape == (30, 3)
     np.testing.assert_allclose(tf_probs, probs, atol=1e-5, rtol=0)
     assert np.mean(np.argmax(tf_probs, axis=1) == labels) >= 0.9

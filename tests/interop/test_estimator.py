@@ -24,30 +24,11 @@ import numpy as np
 import pytest
 
 from conftest import BUILD_DIR, REPO, tf
+from test_dnn_classifier import EXPECTED_KEYS, iris_test_features, keras_probabilities
 from tensorboard.backend.event_processing import event_accumulator as tb_ea
 
 EXAMPLE = BUILD_DIR / "examples" / "premade_estimator"
 IRIS = REPO / "data" / "iris"
-SORTED_FEATURES = ["PetalLength", "PetalWidth", "SepalLength", "SepalWidth"]
-CSV_COLUMNS = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
-
-EXPECTED_KEYS = {
-    "dnn/hiddenlayer_0/bias": [10],
-    "dnn/hiddenlayer_0/bias/t_0/Adagrad": [10],
-    "dnn/hiddenlayer_0/kernel": [4, 10],
-    "dnn/hiddenlayer_0/kernel/t_0/Adagrad": [4, 10],
-    "dnn/hiddenlayer_1/bias": [10],
-    "dnn/hiddenlayer_1/bias/t_0/Adagrad": [10],
-    "dnn/hiddenlayer_1/kernel": [10, 10],
-    "dnn/hiddenlayer_1/kernel/t_0/Adagrad": [10, 10],
-    "dnn/logits/bias": [3],
-    "dnn/logits/bias/t_0/Adagrad": [3],
-    "dnn/logits/kernel": [10, 3],
-    "dnn/logits/kernel/t_0/Adagrad": [10, 3],
-    "global_step": [],
-}
-
-
 def run_example(model_dir, *extra, check=True):
     if not EXAMPLE.exists():
         pytest.fail(f"{EXAMPLE} not built; build target premade_estimator")
@@ -63,13 +44,6 @@ def run_example(model_dir, *extra, check=True):
 def parse_probabilities(stdout):
     rows = [line.split() for line in stdout.splitlines() if line.startswith("probabilities ")]
     return np.array([[float(v) for v in row[1:4]] for row in rows], dtype=np.float64)
-
-
-def iris_test_features():
-    data = np.loadtxt(IRIS / "iris_test.csv", delimiter=",", skiprows=1, dtype=np.float64)
-    x = data[:, :4].astype(np.float32)
-    order = [CSV_COLUMNS.index(name) for name in SORTED_FEATURES]
-    return x[:, order], data[:, 4].astype(np.int64)
 
 
 def snapshot(directory):
@@ -146,11 +120,8 @@ def test_log_lines(first_run):
 def test_tensorflow_reads_checkpoint_keys(first_run):
     model_dir, _ = first_run
     reader = tf.train.load_checkpoint(str(model_dir / "model.ckpt-1000"))
-    shapes = reader.get_variable_to_shape_map()
-    assert shapes == EXPECTED_KEYS
-    dtypes = reader.get_variable_to_dtype_map()
-    assert dtypes["global_step"] == tf.int64
-    assert all(dtypes[k] == tf.float32 for k in EXPECTED_KEYS if k != "global_step")
+    assert reader.get_variable_to_shape_map() == {k: s for k, (s, _) in EXPECTED_KEYS.items()}
+    assert reader.get_variable_to_dtype_map() == {k: d for k, (_, d) in EXPECTED_KEYS.items()}
     assert reader.get_tensor("global_step") == 1000
     assert tf.train.load_checkpoint(str(model_dir / "model.ckpt-1")).get_tensor("global_step") == 1
 
@@ -158,19 +129,8 @@ def test_tensorflow_reads_checkpoint_keys(first_run):
 def test_keras_reproduces_probabilities(first_run):
     model_dir, proc = first_run
     probs = parse_probabilities(proc.stdout)
-    reader = tf.train.load_checkpoint(str(model_dir / "model.ckpt-1000"))
-    model = tf.keras.Sequential([
-        tf.keras.Input(shape=(4,)),
-        tf.keras.layers.Dense(10, activation="relu"),
-        tf.keras.layers.Dense(10, activation="relu"),
-        tf.keras.layers.Dense(3),
-    ])
-    weights = []
-    for scope in ["dnn/hiddenlayer_0", "dnn/hiddenlayer_1", "dnn/logits"]:
-        weights += [reader.get_tensor(scope + "/kernel"), reader.get_tensor(scope + "/bias")]
-    model.set_weights(weights)
     x, labels = iris_test_features()
-    tf_probs = tf.nn.softmax(model(x)).numpy()
+    tf_probs = keras_probabilities(str(model_dir / "model.ckpt-1000"), x)
     assert probs.shape == tf_probs.shape == (30, 3)
     np.testing.assert_allclose(tf_probs, probs, atol=1e-5, rtol=0)
     assert np.mean(np.argmax(tf_probs, axis=1) == labels) >= 0.9
