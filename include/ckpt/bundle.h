@@ -39,6 +39,22 @@ struct BundleWriterOptions {
   int data_alignment = 1;
   // fsync the files and the directory before publishing.
   bool sync = true;
+  // Helper threads that compute the CRC32C of large tensors while the
+  // calling thread writes them (started on the first such tensor, stopped
+  // with the writer); 0 = checksum in the calling thread. The bytes written
+  // do not depend on this.
+  int checksum_threads = 1;
+  // Tensors of at least parallel_checksum_min_bytes are checksummed with the
+  // helpers. Tensors of at least 2 * checksum_chunk_bytes are appended (and
+  // checksummed) in pieces of checksum_chunk_bytes, the last piece taking
+  // the remainder. Both > 0. (Env::Posix() copies appends under 1 MiB
+  // through its buffer: smaller pieces cost a copy.)
+  int64_t parallel_checksum_min_bytes = int64_t{512} << 10;
+  int64_t checksum_chunk_bytes = int64_t{1} << 20;
+  // With sync: every this many bytes of tensor data, ask the OS to start
+  // writing the data file back (WritableFile::StartWriteback) so that the
+  // fsync in Finish() has less left to do. 0 = never.
+  int64_t writeback_interval_bytes = int64_t{64} << 20;
 };
 
 // Writes one bundle. Data goes to temporary files; Finish() publishes them
@@ -102,6 +118,17 @@ struct BundleReaderOptions {
   bool verify_checksums = true;
   // Map data files into memory so ReadView() can return zero-copy views.
   bool use_mmap = false;
+  // Verifying large tensors. Read/ReadInto read a tensor of more than
+  // min(256 KiB, checksum_chunk_bytes) in pieces of that size and checksum
+  // each piece as soon as it landed, while it is still in cache. A tensor
+  // of more than checksum_chunk_bytes (> 0) is split into parts of that size
+  // that checksum_threads helper threads read and checksum alongside the
+  // calling thread (helpers start on the first such read and stop with the
+  // reader; 0 = the calling thread does all). ReadView splits its check of
+  // the mapped bytes the same way. Nothing is returned as valid before the
+  // whole tensor's checksum matched; mismatches are the same DataLoss.
+  int checksum_threads = 1;
+  int64_t checksum_chunk_bytes = int64_t{4} << 20;
 };
 
 class BundleReader {

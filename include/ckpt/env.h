@@ -51,6 +51,11 @@ class WritableFile {
   virtual Status Flush() = 0;
   // Makes everything appended so far durable.
   virtual Status Sync() = 0;
+  // A hint, for a file that will be synced: start writing what was appended
+  // so far to the storage device now, without waiting for it, so that the
+  // final Sync() has less left to do. Durability still needs Sync(), which
+  // also reports any error. Default: nothing (in-memory and wrapping files).
+  virtual void StartWriteback() {}
   virtual Status Close() = 0;
   // Bytes appended so far.
   virtual uint64_t Tell() const = 0;

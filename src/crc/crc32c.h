@@ -19,6 +19,11 @@ uint32_t Extend(uint32_t init, const char* data, size_t n);
 inline uint32_t Value(const char* data, size_t n) { return Extend(0, data, n); }
 inline uint32_t Value(std::string_view s) { return Value(s.data(), s.size()); }
 
+// The CRC-32C of A followed by B, from crc_a = Value(A), crc_b = Value(B) and
+// len_b = |B|, without reading the bytes: lets independent pieces of one
+// buffer be checksummed in parallel. O(log len_b).
+uint32_t Combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 constexpr uint32_t kMaskDelta = 0xa282ead8u;
 
 inline uint32_t Mask(uint32_t crc) {
