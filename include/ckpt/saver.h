@@ -108,6 +108,14 @@ struct RestoreOptions {
 };
 
 
+// The checkpoint prefix Saver::Save(save_path, args) writes with these
+// options: save_path, plus "-<global_step>" (8 digits with
+// pad_step_number). Applies Save's argument checks first: InvalidArgument for
+// an empty save_path or latest_filename, a latest_filename with '/', or (no
+// step, not sharded) a latest_filename equal to save_path's basename.
+Result<std::string> CheckpointPrefixForSave(const std::string& save_path, const SaveArgs& args,
+                                            const SaverOptions& options);
+
 // TF's meta_graph_filename: `checkpoint` with a trailing
 // "-<digits or ?>-of-<digits>" removed, then "." + suffix
 // ("dir/model-1000" -> "dir/model-1000.meta").

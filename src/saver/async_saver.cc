@@ -17,9 +17,7 @@
 #include "ckpt/async_saver.h"
 
 #include <algorithm>
-#include <cinttypes>
 #include <condition_variable>
-#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -229,25 +227,8 @@ Result<std::string> AsyncSaver::Save(const std::string& save_path, const SaveArg
   Impl& im = *impl_;
   CKPT_RETURN_IF_ERROR(Wait());
   // The Saver's argument checks, here so that they fail at once.
-  if (save_path.empty()) return InvalidArgumentError("Saver::Save: save_path is empty");
-  if (args.latest_filename.empty()) {
-    return InvalidArgumentError("'latest_filename' must not be empty");
-  }
-  if (args.latest_filename.find('/') != std::string::npos) {
-    return InvalidArgumentError("'latest_filename' must not contain path components: \"" +
-                                args.latest_filename + "\"");
-  }
-  std::string checkpoint_file = save_path;
-  if (args.global_step) {
-    char step[32];
-    std::snprintf(step, sizeof(step),
-                  im.options.saver.pad_step_number ? "-%08" PRId64 : "-%" PRId64,
-                  *args.global_step);
-    checkpoint_file += step;
-  } else if (Basename(save_path) == args.latest_filename && !im.options.saver.sharded) {
-    return InvalidArgumentError("'latest_filename' collides with 'save_path': '" +
-                                args.latest_filename + "' and '" + save_path + "'");
-  }
+  CKPT_ASSIGN_OR_RETURN(std::string checkpoint_file,
+                        CheckpointPrefixForSave(save_path, args, im.options.saver));
   CKPT_RETURN_IF_ERROR(im.Snapshot());
   {
     std::lock_guard<std::mutex> lock(im.mu);

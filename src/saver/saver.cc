@@ -255,9 +255,8 @@ void Saver::Impl::MaybeDeleteOldCheckpoints(const std::string& meta_suffix) {
   if (!s.ok()) LogWarning("Ignoring: could not delete old checkpoint " + path + ": " + s.ToString());
 }
 
-Result<std::string> Saver::Save(const std::string& save_path, const SaveArgs& args) {
-  Impl& im = *impl_;
-  Env* env = im.options.env;
+Result<std::string> CheckpointPrefixForSave(const std::string& save_path, const SaveArgs& args,
+                                            const SaverOptions& options) {
   if (save_path.empty()) return InvalidArgumentError("Saver::Save: save_path is empty");
   if (args.latest_filename.empty()) {
     return InvalidArgumentError("'latest_filename' must not be empty");
@@ -269,13 +268,21 @@ Result<std::string> Saver::Save(const std::string& save_path, const SaveArgs& ar
   std::string checkpoint_file = save_path;
   if (args.global_step) {
     char step[32];
-    std::snprintf(step, sizeof(step), im.options.pad_step_number ? "-%08" PRId64 : "-%" PRId64,
+    std::snprintf(step, sizeof(step), options.pad_step_number ? "-%08" PRId64 : "-%" PRId64,
                   *args.global_step);
     checkpoint_file += step;
-  } else if (Basename(save_path) == args.latest_filename && !im.options.sharded) {
+  } else if (Basename(save_path) == args.latest_filename && !options.sharded) {
     return InvalidArgumentError("'latest_filename' collides with 'save_path': '" +
                                 args.latest_filename + "' and '" + save_path + "'");
   }
+  return checkpoint_file;
+}
+
+Result<std::string> Saver::Save(const std::string& save_path, const SaveArgs& args) {
+  Impl& im = *impl_;
+  Env* env = im.options.env;
+  CKPT_ASSIGN_OR_RETURN(const std::string checkpoint_file,
+                        CheckpointPrefixForSave(save_path, args, im.options));
 
   // SaveV2 creates the prefix's directory when its parent exists; a sharded
   // save creates "<prefix>_temp_<hex>" there instead, which needs it to exist.
