@@ -112,8 +112,9 @@ def test_keras_model_reproduces_probabilities(trained):
     assert np.mean(np.argmax(tf_probs, axis=1) == labels) >= 0.9
 
 
-def build_tf1_dnn_graph(optimizer_name):
-    """The variables of TF1's canned DNNClassifier (hidden [10, 10], 3 classes)."""
+def build_tf1_dnn_graph(optimizer_name="Adagrad", hidden=(10, 10), weights=None):
+    """The variables of TF1's canned DNNClassifier (3 classes). `weights`
+    (key such as "dnn/logits/kernel" -> array) replaces initial values."""
     v1 = tf.compat.v1
     graph = tf.Graph()
     with graph.as_default():
@@ -123,13 +124,20 @@ def build_tf1_dnn_graph(optimizer_name):
         partitioner = v1.min_max_variable_partitioner(max_partitions=1)
         with v1.variable_scope("dnn", partitioner=partitioner):
             h = x
-            for i, (fan_in, units) in enumerate([(4, 10), (10, 10), (10, 3)]):
-                name = "logits" if i == 2 else f"hiddenlayer_{i}"
+            sizes = list(zip([4] + list(hidden), list(hidden) + [3]))
+            for i, (fan_in, units) in enumerate(sizes):
+                name = "logits" if i == len(sizes) - 1 else f"hiddenlayer_{i}"
+                init = {}
+                if weights is not None:
+                    init = {w: v1.constant_initializer(weights[f"dnn/{name}/{w}"])
+                            for w in ("kernel", "bias")}
                 with v1.variable_scope(name):
-                    kernel = v1.get_variable("kernel", [fan_in, units])
-                    bias = v1.get_variable("bias", [units], initializer=v1.zeros_initializer())
+                    kernel = v1.get_variable("kernel", [fan_in, units],
+                                             initializer=init.get("kernel"))
+                    bias = v1.get_variable("bias", [units],
+                                           initializer=init.get("bias", v1.zeros_initializer()))
                 h = tf.matmul(h, kernel) + bias
-                if i < 2:
+                if i < len(sizes) - 1:
                     h = tf.nn.relu(h)
             with tf.name_scope("head"):
                 loss = tf.reduce_sum(

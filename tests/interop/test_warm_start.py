@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import BUILD_DIR, REPO, tf
-from test_dnn_classifier import EXPECTED_KEYS, iris_test_features
+from test_dnn_classifier import EXPECTED_KEYS, build_tf1_dnn_graph, iris_test_features
 
 DRIVER = BUILD_DIR / "tests" / "interop" / "ckpt_warm_start_driver"
 IRIS_TEST = REPO / "data" / "iris" / "iris_test.csv"
@@ -56,40 +56,6 @@ def run_driver(mode, checkpoint, *args, hidden="10,10", expect_ok=True):
     return out
 
 
-def build_dnn_graph(hidden=(10, 10), weights=None):
-    """TF1's DNNClassifier variables (as test_dnn_classifier.py builds them);
-    `weights` (key -> array) replaces the initial values of the weights."""
-    v1 = tf.compat.v1
-    graph = tf.Graph()
-    with graph.as_default():
-        global_step = v1.train.get_or_create_global_step()
-        x = v1.placeholder(tf.float32, [None, 4])
-        labels = v1.placeholder(tf.int64, [None])
-        partitioner = v1.min_max_variable_partitioner(max_partitions=1)
-        with v1.variable_scope("dnn", partitioner=partitioner):
-            h = x
-            sizes = list(zip([4] + list(hidden), list(hidden) + [3]))
-            for i, (fan_in, units) in enumerate(sizes):
-                name = "logits" if i == len(sizes) - 1 else f"hiddenlayer_{i}"
-                init = {}
-                if weights is not None:
-                    init = {w: v1.constant_initializer(weights[f"dnn/{name}/{w}"])
-                            for w in ("kernel", "bias")}
-                with v1.variable_scope(name):
-                    kernel = v1.get_variable("kernel", [fan_in, units],
-                                             initializer=init.get("kernel"))
-                    bias = v1.get_variable("bias", [units],
-                                           initializer=init.get("bias", v1.zeros_initializer()))
-                h = tf.matmul(h, kernel) + bias
-                if i < len(sizes) - 1:
-                    h = tf.nn.relu(h)
-            with tf.name_scope("head"):
-                loss = tf.reduce_sum(
-                    tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=h))
-                v1.train.AdagradOptimizer(0.05).minimize(loss, global_step=global_step)
-    return graph
-
-
 def checkpoint_key(variable):
     info = variable._save_slice_info  # partitioned: saved under the full name
     return info.full_name if info is not None else variable.op.name
@@ -118,7 +84,7 @@ def tf_checkpoints(tmp_path_factory):
 
     # "dnn": the DNNClassifier's own graph and names.
     v1 = tf.compat.v1
-    graph = build_dnn_graph(weights=weights)
+    graph = build_tf1_dnn_graph(weights=weights)[0]
     with graph.as_default(), v1.Session(graph=graph) as sess:
         sess.run(v1.global_variables_initializer())
         for v in graph.get_collection("variables"):
@@ -189,7 +155,7 @@ def tf_warm_started(checkpoint, vars_to_warm_start):
     (variables whose initialised value is the checkpoint's)."""
     v1 = tf.compat.v1
     reader = tf.train.load_checkpoint(checkpoint)
-    graph = build_dnn_graph()
+    graph = build_tf1_dnn_graph()[0]
     with graph.as_default():
         v1.train.warm_start(str(checkpoint), vars_to_warm_start=vars_to_warm_start)
         with v1.Session(graph=graph) as sess:
@@ -235,7 +201,7 @@ def test_wider_model_fails_like_tf(tf_checkpoints):
     # part_0 and checks its shape while building the initialisers; TF 2.21
     # visits the variables sorted by name, as we do (bias before kernel).
     v1 = tf.compat.v1
-    graph = build_dnn_graph(hidden=(20, 10))
+    graph = build_tf1_dnn_graph(hidden=(20, 10))[0]
     with graph.as_default():
         with pytest.raises(ValueError) as info:
             v1.train.warm_start(str(tf_checkpoints["dnn"]))
