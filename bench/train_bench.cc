@@ -10,8 +10,9 @@
 //
 // Two loops are timed, each for --steps steps after --warmup untimed steps,
 // --reps times:
-//   pipeline   the whole training loop: Dataset iterator Next() (shuffle,
-//              repeat, batch), MakeFeatureMatrix, labels vector, TrainStep.
+//   pipeline   the whole training loop: Dataset iterator NextInto() into
+//              a reused batch vector (shuffle, repeat, batch),
+//              MakeFeatureMatrix, labels vector, TrainStep.
 //              This is what an Estimator-style train loop does per step.
 //   step_only  TrainStep alone over feature tensors built before timing
 //              (the same 6 distinct batches of a shuffled epoch pair, reused
@@ -27,7 +28,8 @@
 //    "estimator_steps_per_sec": [...], "final_loss": x, "global_step": n}
 // Flags: --data=PATH (default <source>/data/iris/iris_training.csv),
 //        --steps=N (default 20000), --warmup=N (default 500), --reps=N (default 5),
-//        --out=FILE.
+//        --out=FILE, --loops=LIST (comma-separated subset of
+//        pipeline,step_only,estimator; default all three).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -63,6 +65,7 @@ struct Flags {
   int64_t warmup = 500;
   int reps = 5;
   std::string out;
+  std::string loops = "pipeline,step_only,estimator";
 };
 
 bool TakeFlag(const char* arg, const char* name, std::string* value) {
@@ -104,12 +107,12 @@ Result<double> PipelineLoop(const IrisDataSet& iris, int64_t warmup, int64_t ste
   CKPT_ASSIGN_OR_RETURN(auto batched, repeated.Batch(100));
   auto it = batched.MakeIterator();
   std::vector<int64_t> labels;
+  std::vector<LabeledExample> batch;  // reused: NextInto assigns into its storage
   auto step = [&]() -> Status {
-    std::optional<std::vector<LabeledExample>> batch = it->Next();
-    if (!batch) return ckpt::InternalError("dataset ended");
-    CKPT_ASSIGN_OR_RETURN(Tensor x, ckpt::MakeFeatureMatrix(*batch, iris.feature_names,
+    if (!it->NextInto(&batch)) return ckpt::InternalError("dataset ended");
+    CKPT_ASSIGN_OR_RETURN(Tensor x, ckpt::MakeFeatureMatrix(batch, iris.feature_names,
                                                             model->sorted_feature_names()));
-    Labels(*batch, &labels);
+    Labels(batch, &labels);
     CKPT_ASSIGN_OR_RETURN(ckpt::DnnTrainResult r, model->TrainStep(x, labels));
     *loss = r.loss;
     *global_step = r.global_step;
@@ -192,6 +195,8 @@ int main(int argc, char** argv) {
       f.reps = std::atoi(v.c_str());
     } else if (TakeFlag(argv[i], "--out", &v)) {
       f.out = v;
+    } else if (TakeFlag(argv[i], "--loops", &v)) {
+      f.loops = v;
     } else {
       std::fprintf(stderr, "train_bench: unknown flag %s\n", argv[i]);
       return 2;
@@ -207,16 +212,25 @@ int main(int argc, char** argv) {
   std::vector<double> pipeline, step_only, estimator;
   double loss = 0;
   int64_t global_step = 0;
+  auto wanted = [&](const char* name) {
+    return ("," + f.loops + ",").find("," + std::string(name) + ",") != std::string::npos;
+  };
   for (int r = 0; r < f.reps; ++r) {  // alternate, so a slow period hits both
-    Result<double> p = PipelineLoop(*iris, f.warmup, f.steps, &loss, &global_step);
-    if (!p.ok()) return Fail(p.status());
-    pipeline.push_back(*p);
-    Result<double> s = StepOnlyLoop(*iris, f.warmup, f.steps);
-    if (!s.ok()) return Fail(s.status());
-    step_only.push_back(*s);
-    Result<double> e = EstimatorLoop(*iris, f.warmup, f.steps);
-    if (!e.ok()) return Fail(e.status());
-    estimator.push_back(*e);
+    if (wanted("pipeline")) {
+      Result<double> p = PipelineLoop(*iris, f.warmup, f.steps, &loss, &global_step);
+      if (!p.ok()) return Fail(p.status());
+      pipeline.push_back(*p);
+    }
+    if (wanted("step_only")) {
+      Result<double> s = StepOnlyLoop(*iris, f.warmup, f.steps);
+      if (!s.ok()) return Fail(s.status());
+      step_only.push_back(*s);
+    }
+    if (wanted("estimator")) {
+      Result<double> e = EstimatorLoop(*iris, f.warmup, f.steps);
+      if (!e.ok()) return Fail(e.status());
+      estimator.push_back(*e);
+    }
   }
 
   std::ostringstream js;

@@ -30,9 +30,9 @@ class ExampleBatchIterator : public Iterator<Batch> {
         with_labels_(with_labels) {}
 
   std::optional<Batch> Next() override {
-    std::optional<std::vector<LabeledExample>> examples = input_->Next();
-    if (!examples) return std::nullopt;
-    const std::vector<LabeledExample>& ex = *examples;
+    // examples_ keeps its storage from batch to batch.
+    if (!input_->NextInto(&examples_)) return std::nullopt;
+    const std::vector<LabeledExample>& ex = examples_;
     const int64_t n = static_cast<int64_t>(ex.size());
     const TensorShape shape({n});
     // Each column is written straight into its tensor; feature names are
@@ -57,6 +57,7 @@ class ExampleBatchIterator : public Iterator<Batch> {
   std::unique_ptr<Iterator<std::vector<LabeledExample>>> input_;
   std::shared_ptr<const std::vector<std::string>> feature_names_;
   const bool with_labels_;
+  std::vector<LabeledExample> examples_;
 };
 
 Status CheckExamples(const std::vector<LabeledExample>& examples,

@@ -186,5 +186,103 @@ TEST(DatasetTest, TakeAndErrors) {
   EXPECT_THAT(base.Shuffle(0, 1), StatusIs(StatusCode::kInvalidArgument, "buffer_size"));
 }
 
+// The exact order, pinned (recorded from the implementation that copied
+// every element through each stage, before stages passed pointers to
+// FromVector's elements): the draws and buffer moves of the shuffle must
+// not change, for elements from FromVector (pointers) and for elements a
+// stage made (batches, held by value).
+TEST(DatasetTest, ShuffleOrderIsPinned) {
+  auto shared = Dataset<int>::FromVector(Range(30))
+                    .Shuffle(10, 5).value()
+                    .Repeat(3).value()
+                    .Batch(7).value();
+  auto batches = Drain(shared);
+  ASSERT_EQ(batches.size(), 13u);
+  EXPECT_THAT(batches[0], ElementsAre(9, 6, 3, 12, 10, 4, 14));
+  EXPECT_THAT(batches[4], ElementsAre(17, 26, 2, 5, 11, 1, 0));
+  EXPECT_THAT(batches[8], ElementsAre(29, 26, 19, 17, 8, 7, 11));
+  EXPECT_THAT(batches[12], ElementsAre(1, 6, 29, 27, 21, 24));
+
+  auto owned = Dataset<int>::FromVector(Range(30))
+                   .Batch(3).value()
+                   .Shuffle(4, 11).value()
+                   .Repeat(2).value();
+  std::vector<int> firsts;
+  for (const std::vector<int>& b : Drain(owned)) firsts.push_back(b.at(0));
+  EXPECT_THAT(firsts, ElementsAre(6, 12, 0, 3, 9, 18, 27, 24, 21, 15, 6, 0, 9, 3, 18, 15, 27, 24,
+                                  21, 12));
+}
+
+// NextInto gives what Next gives, reusing the caller's batch: its
+// elements' storage stays where it was.
+TEST(DatasetTest, NextIntoMatchesNextAndReusesStorage) {
+  struct Example {
+    std::vector<float> features;
+    int label = 0;
+  };
+  std::vector<Example> examples;
+  for (int i = 0; i < 25; ++i) examples.push_back({{float(i), float(-i)}, i});
+  auto ds = Dataset<Example>::FromVector(examples)
+                .Shuffle(8, 2).value()
+                .Repeat().value()
+                .Take(60).value()
+                .Batch(10).value();
+  auto a = ds.MakeIterator();
+  auto b = ds.MakeIterator();
+  std::vector<Example> batch;
+  std::vector<const float*> storage;
+  int batches = 0;
+  while (std::optional<std::vector<Example>> want = a->Next()) {
+    ASSERT_TRUE(b->NextInto(&batch));
+    ASSERT_EQ(batch.size(), want->size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      EXPECT_EQ(batch[i].label, (*want)[i].label);
+      EXPECT_EQ(batch[i].features, (*want)[i].features);
+    }
+    if (batches == 0) {
+      for (const Example& e : batch) storage.push_back(e.features.data());
+    } else {
+      for (size_t i = 0; i < batch.size(); ++i) EXPECT_EQ(batch[i].features.data(), storage[i]);
+    }
+    ++batches;
+  }
+  EXPECT_EQ(batches, 6);
+  EXPECT_FALSE(b->NextInto(&batch));
+
+  // A shorter last batch, and drop_remainder.
+  auto seven = Dataset<int>::FromVector(Range(7));
+  auto it = seven.Batch(3).value().MakeIterator();
+  std::vector<int> ints = {9, 9, 9, 9, 9};
+  ASSERT_TRUE(it->NextInto(&ints));
+  EXPECT_THAT(ints, ElementsAre(0, 1, 2));
+  ASSERT_TRUE(it->NextInto(&ints));
+  ASSERT_TRUE(it->NextInto(&ints));
+  EXPECT_THAT(ints, ElementsAre(6));
+  EXPECT_FALSE(it->NextInto(&ints));
+  auto dropped = seven.Batch(3, /*drop_remainder=*/true).value().MakeIterator();
+  ASSERT_TRUE(dropped->NextInto(&ints));
+  ASSERT_TRUE(dropped->NextInto(&ints));
+  EXPECT_THAT(ints, ElementsAre(3, 4, 5));
+  EXPECT_FALSE(dropped->NextInto(&ints));
+
+  // Elements without shared storage (batches of a Batch stage) through
+  // Shuffle/Take, and an element iterator's NextInto.
+  auto nested = seven.Batch(2).value().Shuffle(2, 4).value().Take(3).value();
+  auto n1 = nested.MakeIterator();
+  auto n2 = nested.MakeIterator();
+  std::vector<int> got;
+  for (int i = 0; i < 3; ++i) {
+    std::optional<std::vector<int>> want = n1->Next();
+    ASSERT_TRUE(want.has_value());
+    ASSERT_TRUE(n2->NextInto(&got));
+    EXPECT_EQ(got, *want);
+  }
+  EXPECT_FALSE(n2->NextInto(&got));
+  auto elems = seven.Shuffle(3, 1).value().MakeIterator();
+  int x = -1;
+  ASSERT_TRUE(elems->NextInto(&x));
+  EXPECT_EQ(x, Drain(seven.Shuffle(3, 1).value())[0]);
+}
+
 }  // namespace
 }  // namespace ckpt

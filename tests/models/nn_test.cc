@@ -470,7 +470,22 @@ TEST(TensorConversionTest, RoundTripAndErrors) {
 // double (agreement to rounding) and float (to float32 rounding), over
 // batch sizes that exercise every loop of the kernels: full SIMD blocks,
 // single packets and leftover columns.
-const int kBatches[] = {1, 3, 4, 5, 8, 13, 32, 37, 100};
+// The float kernels run in vectors of 16 (AVX-512), 8 (AVX2) or 4 lanes:
+// blocks of 4 vectors, single vectors, one vector each of the halved
+// widths, then columns one at a time; the sizes cover each of those.
+const int kBatches[] = {1, 3, 4, 5, 7, 8, 12, 13, 16, 28, 31, 32, 37, 64, 65, 79, 100, 127};
+
+// Runs f with each float kernel variant this CPU supports.
+template <typename F>
+void ForEachKernelIsa(F f) {
+  for (KernelIsa isa : SupportedKernelIsas()) {
+    SCOPED_TRACE(KernelIsaName(isa));
+    const KernelIsa before = SetKernelIsaForTesting(isa);
+    ASSERT_EQ(ActiveKernelIsa(), isa);
+    f();
+    SetKernelIsaForTesting(before);
+  }
+}
 
 template <typename T>
 Matrix<T> RandomOf(int rows, int cols, Rng* rng, double lo = -1, double hi = 1) {
@@ -537,7 +552,9 @@ void CheckDenseFM(double tol) {
 }
 
 TEST(FeatureMajorTest, DenseMatchesReferenceDouble) { CheckDenseFM<double>(1e-12); }
-TEST(FeatureMajorTest, DenseMatchesReferenceFloat) { CheckDenseFM<float>(3e-5); }
+TEST(FeatureMajorTest, DenseMatchesReferenceFloat) {
+  ForEachKernelIsa([] { CheckDenseFM<float>(3e-5); });
+}
 
 template <typename T>
 void CheckLossesFM(double tol) {
@@ -575,7 +592,62 @@ void CheckLossesFM(double tol) {
 }
 
 TEST(FeatureMajorTest, LossesMatchReferenceDouble) { CheckLossesFM<double>(1e-12); }
-TEST(FeatureMajorTest, LossesMatchReferenceFloat) { CheckLossesFM<float>(3e-5); }
+TEST(FeatureMajorTest, LossesMatchReferenceFloat) {
+  ForEachKernelIsa([] { CheckLossesFM<float>(3e-5); });
+}
+
+TEST(FeatureMajorTest, KernelIsaSelection) {
+  const std::vector<KernelIsa> isas = SupportedKernelIsas();
+  ASSERT_FALSE(isas.empty());
+  EXPECT_EQ(isas[0], KernelIsa::kBaseline);
+  // By default the widest variant the CPU has.
+  EXPECT_EQ(ActiveKernelIsa(), isas.back());
+  EXPECT_STREQ(KernelIsaName(KernelIsa::kAvx512), "avx512f");
+}
+
+// The float softmax's exp and log (vector polynomials) against double:
+// two classes with logits (0, -t), t from 0 to 100, so that exp runs over
+// its whole range down to underflow and the loss takes log of 1 + e^-t;
+// then 7 classes (sums up to 7).
+TEST(FeatureMajorTest, SoftmaxFloatIsWithinRoundingOfDouble) {
+  ForEachKernelIsa([] {
+    const int batch = 1001;
+    Matrix<float> logits_t(2, batch);
+    std::vector<int64_t> labels(batch);
+    for (int b = 0; b < batch; ++b) {
+      logits_t(0, b) = 0.0f;
+      logits_t(1, b) = -0.1f * static_cast<float>(b);
+      labels[static_cast<size_t>(b)] = b % 2;
+    }
+    Rng rng(3);
+    Matrix<float> logits7_t = RandomOf<float>(7, 100, &rng, -5, 5);
+    std::vector<int64_t> labels7(100);
+    for (int64_t& l : labels7) l = static_cast<int64_t>(rng.Uniform(7));
+    for (auto [l, lab] : {std::pair{&logits_t, &labels}, {&logits7_t, &labels7}}) {
+      const int64_t n = l->cols();
+      Matrix<float> d_t;
+      std::vector<float> losses(static_cast<size_t>(n));
+      SoftmaxCrossEntropyFM<float>(*l, *lab, losses.data(), &d_t);
+      Matrix<double> want_d;
+      std::vector<double> want_losses(static_cast<size_t>(n));
+      SoftmaxCrossEntropyFM<double>(l->cast<double>(), *lab, want_losses.data(), &want_d);
+      for (Eigen::Index i = 0; i < d_t.size(); ++i) {
+        const double w = want_d.data()[i];
+        // Relative to the probability p (d is p, or p - 1 for the label:
+        // then relative to the larger of the two), absolute below the
+        // smallest normal float.
+        const double p = w < 0 ? w + 1 : w;
+        EXPECT_NEAR(d_t.data()[i], w, 1e-6 * std::max(p, std::abs(w)) + 2e-38)
+            << "d element " << i;
+      }
+      for (int64_t b = 0; b < n; ++b) {
+        const double w = want_losses[static_cast<size_t>(b)];
+        EXPECT_NEAR(losses[static_cast<size_t>(b)], w, 1e-6 * std::max(1.0, std::abs(w)))
+            << "loss " << b;
+      }
+    }
+  });
+}
 
 TEST(FeatureMajorTest, DropoutScaleIsTheTransposedMask) {
   for (int batch : {1, 7, 100}) {

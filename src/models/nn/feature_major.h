@@ -18,7 +18,14 @@
 // d_bias reductions) differs, so results agree to float32 rounding
 // (tests/models/nn_test.cc compares them).
 //
+// float32 runs kernels written for SIMD vectors and compiled for AVX-512F,
+// AVX2+FMA and the build's baseline, picked from the CPU at the first call
+// (see feature_major.cc for what that changes in the numerics: the order
+// of the batch sums, fused multiply-adds on AVX2/AVX-512, exp/log within
+// 2 ulp); double runs the Eigen-packet versions.
+//
 // Thread safety: pure functions; outputs are the caller's buffers.
+// SetKernelIsaForTesting must not race with running kernels.
 #ifndef CKPT_SRC_MODELS_NN_FEATURE_MAJOR_H_
 #define CKPT_SRC_MODELS_NN_FEATURE_MAJOR_H_
 
@@ -29,6 +36,19 @@
 #include "models/nn/types.h"
 
 namespace ckpt::nn {
+
+// The instruction sets the float kernels are compiled for.
+enum class KernelIsa { kBaseline, kAvx2, kAvx512 };
+// "baseline", "avx2", "avx512f".
+const char* KernelIsaName(KernelIsa isa);
+// The variants this CPU can run (kBaseline first).
+std::vector<KernelIsa> SupportedKernelIsas();
+// The variant the float kernels use: the widest supported one, unless a
+// test chose another.
+KernelIsa ActiveKernelIsa();
+// Tests and benchmarks: use `isa` from now on if the CPU supports it
+// (otherwise nothing changes); returns the variant used before.
+KernelIsa SetKernelIsaForTesting(KernelIsa isa);
 
 // y_t = (x * kernel + bias)^T given x_t = x^T [in, batch]; with `relu`,
 // max(., 0) of that. The products are summed over `in` in order, then the
