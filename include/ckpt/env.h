@@ -79,6 +79,21 @@ class Env {
   // Creates or truncates `path`.
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& path) = 0;
+  // Like NewWritableFile, for a large file written once sequentially: the
+  // data may bypass the OS page cache (Env::Posix(): O_DIRECT, whole aligned
+  // blocks from an aligned staging buffer written by a background thread; the
+  // unaligned tail goes through the page cache at Flush/Sync/Close). The
+  // bytes in the file and every WritableFile contract (Tell, Sync, errors)
+  // are the same as NewWritableFile's; only the speed and the page-cache
+  // footprint differ (a later read of the file comes from the device).
+  // Where direct IO is not available (the file system refuses O_DIRECT, an
+  // Env without it) this is NewWritableFile. Default: NewWritableFile, so an
+  // Env that overrides NewWritableFile (e.g. a ForwardingEnv injecting
+  // faults) sees these files too.
+  virtual Result<std::unique_ptr<WritableFile>> NewDirectWritableFile(
+      const std::string& path) {
+    return NewWritableFile(path);
+  }
 
   virtual bool FileExists(const std::string& path) = 0;
   virtual Result<uint64_t> GetFileSize(const std::string& path) = 0;
@@ -122,6 +137,11 @@ class MemEnv : public Env {
 std::unique_ptr<MemEnv> NewMemEnv();
 
 // Forwards every call to a target Env; subclass it to inject faults.
+// NewDirectWritableFile is the exception: it stays Env's default (this
+// object's NewWritableFile), so a subclass that wraps NewWritableFile's files
+// sees every writable file. A subclass that only changes other calls (e.g.
+// the clock) and wants the target's direct IO overrides it with
+// ForwardDirectWritableFile.
 class ForwardingEnv : public Env {
  public:
   explicit ForwardingEnv(Env* target) : target_(target) {}
@@ -175,6 +195,11 @@ class ForwardingEnv : public Env {
   }
   uint64_t Random64() override { return target_->Random64(); }
   double NowSeconds() override { return target_->NowSeconds(); }
+
+ protected:
+  Result<std::unique_ptr<WritableFile>> ForwardDirectWritableFile(const std::string& path) {
+    return target_->NewDirectWritableFile(path);
+  }
 
  private:
   Env* target_;

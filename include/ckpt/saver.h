@@ -9,7 +9,9 @@
 // Time (checkpoint timestamps and the keep-every-N-hours schedule) comes from
 // options.env->NowSeconds(), so tests control it through the Env.
 //
-// Thread safety: a Saver is used from one thread at a time.
+// Thread safety: a Saver is used from one thread at a time. A sharded Save
+// writes its per-device bundles on threads of its own (joined before it
+// returns), which call options.env concurrently (as Env allows).
 #ifndef CKPT_SAVER_H_
 #define CKPT_SAVER_H_
 
@@ -59,6 +61,11 @@ struct SaverOptions {
   double keep_checkpoint_every_n_hours = 10000.0;
   // One bundle per device, merged into one prefix.
   bool sharded = false;
+  // Sharded saves: how many of the per-device bundles are written at once,
+  // each by its own thread (the saving thread is one of them). 0 = one per
+  // device, at most std::thread::hardware_concurrency(); 1 = one after
+  // another. The files are the same bytes whatever the value. REQUIRES: >= 0.
+  int shard_write_threads = 0;
   // "model-00001000" instead of "model-1000".
   bool pad_step_number = false;
   // Store paths in the state file relative to its directory.
@@ -70,6 +77,10 @@ struct SaverOptions {
   // Estimator turns it off: TF's own saves log nothing, its
   // CheckpointSaverHook logs "Saving checkpoints for N into ...").
   bool log_saves = true;
+  // Write each bundle's data file with direct IO (BundleWriterOptions::
+  // direct_io: O_DIRECT on Env::Posix(), the same bytes; faster on the
+  // measured machine, see docs/benchmarks.md). false: through the page cache.
+  bool direct_io = true;
 };
 
 struct SaveArgs {
@@ -105,6 +116,14 @@ struct RestoreOptions {
   bool allow_unexpected = true;
   // If set, filled with what the restore found (also on error).
   RestoreReport* report = nullptr;
+  // Read values straight into the variables instead of into temporaries
+  // first, so that peak memory stays about the model's size (plus the
+  // largest partitioned or V1 tensor). Every check that needs no tensor
+  // data (keys, dtypes, shapes) still runs before anything is changed, but
+  // an error while reading (e.g. DataLoss for a checksum mismatch) leaves
+  // the variables partially restored; the error keeps its code and its
+  // message says so. Default false: all-or-nothing.
+  bool in_place = false;
 };
 
 
@@ -145,7 +164,10 @@ class Saver {
   // Saves to `save_path` (+ "-<global_step>"), returning the checkpoint
   // prefix written. Tensors are written sorted by name (slices of one
   // variable in list order); sharded saves write one bundle per device
-  // (devices sorted) under "<prefix>_temp_<32 hex>/part" and merge them.
+  // (devices sorted) under "<prefix>_temp_<32 hex>/part" and merge them;
+  // the bundles are written concurrently (options.shard_write_threads), and
+  // if any fails nothing is published, no temporary file is left and the
+  // error of the lowest-numbered failing shard is returned.
   // As TensorFlow's SaveV2 does, a missing parent directory is created when
   // its own parent exists (non-sharded saves only); otherwise
   // InvalidArgument "Parent directory of <path> doesn't exist, can't save.".
@@ -158,7 +180,8 @@ class Saver {
 
   // Restores the variables from the checkpoint (V2 prefix or V1 file) at
   // `save_path`. Every selected variable is checked (presence, dtype, shape)
-  // and read before any is changed; on error none is modified. Errors:
+  // and read before any is changed; on error none is modified (unless
+  // options.in_place, see there). Errors:
   //   InvalidArgument "Can't load save_path when it is None." (empty path);
   //   NotFound "The passed save_path is not a valid checkpoint: <path>";
   //   NotFound listing every missing key ("Key <name> not found in

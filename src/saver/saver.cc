@@ -5,6 +5,8 @@
 //   2. The tensors are written: one bundle straight to the prefix (BundleWriter
 //      publishes P.index last), or, sharded, one bundle per device under
 //      "<P>_temp_<32 hex>/part-SSSSS-of-NNNNN" merged into P by MergeBundles.
+//      The per-device bundles are written concurrently (shard_write_threads);
+//      nothing is merged unless every one of them was written.
 //   3. With write_state: the prefix is recorded in last_checkpoints (oldest
 //      one moved to a deletion queue beyond max_to_keep), the state file is
 //      rewritten atomically, and at most one queued checkpoint is deleted
@@ -14,12 +16,15 @@
 #include "ckpt/saver.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <deque>
 #include <regex>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include "bundle/v1_reader.h"  // GlobMatch
 #include "ckpt/bundle.h"
@@ -55,19 +60,75 @@ Status DeleteIfExists(Env* env, const std::string& path) {
   return s;
 }
 
+// `abandon`, if set, is asked before each tensor and before publishing; when
+// it returns true the write stops unpublished (temporary files removed) with
+// an error the caller discards.
 Status WriteBundle(Env* env, const std::string& prefix,
-                   const std::vector<const SaveableTensor*>& tensors) {
+                   const std::vector<const SaveableTensor*>& tensors, bool direct_io,
+                   const std::function<bool()>& abandon = nullptr) {
   BundleWriterOptions wo;
   wo.env = env;
+  wo.direct_io = direct_io;
   CKPT_ASSIGN_OR_RETURN(auto writer, BundleWriter::Create(prefix, wo));
   for (const SaveableTensor* t : tensors) {
+    if (abandon && abandon()) return FailedPreconditionError("Abandoned writing " + prefix);
     if (t->full_shape) {
       CKPT_RETURN_IF_ERROR(writer->AddSlice(t->name, *t->full_shape, t->slice, *t->tensor));
     } else {
       CKPT_RETURN_IF_ERROR(writer->Add(t->name, *t->tensor));
     }
   }
+  if (abandon && abandon()) return FailedPreconditionError("Abandoned writing " + prefix);
   return writer->Finish();
+}
+
+// One per-device bundle of a sharded save.
+struct ShardJob {
+  std::string prefix;  // "<P>_temp_<hex>/part-SSSSS-of-NNNNN"
+  std::string device;
+  const std::vector<const SaveableTensor*>* tensors;
+};
+
+// Writes every shard's bundle, up to `threads` at once (the calling thread is
+// one of them; shards are started in order). Returns the error of the
+// lowest-numbered failing shard, whatever the timing: a failure abandons only
+// higher-numbered shards (whose errors could not be the one returned), and
+// lower-numbered ones run to their end. Every shard has finished or been
+// abandoned, its temporary files removed, when this returns.
+Status WriteShards(Env* env, const std::vector<ShardJob>& jobs, int threads, bool direct_io) {
+  const int n = static_cast<int>(jobs.size());
+  std::vector<Status> results(jobs.size());
+  std::atomic<int> lowest_failed{n};
+  std::atomic<int> next{0};
+  auto work = [&] {
+    for (int i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
+      if (lowest_failed.load() < i) continue;
+      const ShardJob& job = jobs[i];
+      Status s = WriteBundle(env, job.prefix, *job.tensors, direct_io,
+                             [&lowest_failed, i] { return lowest_failed.load() < i; });
+      if (s.ok()) continue;
+      results[i] = s.WithContext("Writing shard " + std::to_string(i) + " of " +
+                                 std::to_string(n) + " (device \"" + job.device + "\") to " +
+                                 job.prefix);
+      int lowest = lowest_failed.load();
+      while (i < lowest && !lowest_failed.compare_exchange_weak(lowest, i)) {
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < std::min(threads, n); ++t) {
+    try {
+      helpers.emplace_back(work);
+    } catch (const std::system_error&) {
+      break;  // go on with the threads we got; the calling thread always works
+    }
+  }
+  work();
+  for (std::thread& t : helpers) t.join();
+  for (const Status& s : results) {
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
 }
 
 Status ValidateVarList(const VarList& vars) {
@@ -185,6 +246,11 @@ Result<std::unique_ptr<Saver>> Saver::Create(VarList var_list, SaverOptions opti
     return InvalidArgumentError("SaverOptions.max_to_keep must be >= 0 (0 keeps every "
                                 "checkpoint), got " + std::to_string(options.max_to_keep));
   }
+  if (options.shard_write_threads < 0) {
+    return InvalidArgumentError("SaverOptions.shard_write_threads must be >= 0 (0 = one per "
+                                "device, up to the number of cores), got " +
+                                std::to_string(options.shard_write_threads));
+  }
   if (!(options.keep_checkpoint_every_n_hours > 0)) {
     return InvalidArgumentError("SaverOptions.keep_checkpoint_every_n_hours must be > 0, got " +
                                 std::to_string(options.keep_checkpoint_every_n_hours));
@@ -205,7 +271,7 @@ Status Saver::Impl::Write(const std::string& prefix) {
   if (!options.sharded) {
     std::vector<const SaveableTensor*> all;
     for (const SaveableTensor& v : vars) all.push_back(&v);
-    return WriteBundle(env, prefix, all);
+    return WriteBundle(env, prefix, all, options.direct_io);
   }
   std::map<std::string, std::vector<const SaveableTensor*>> by_device;
   for (const SaveableTensor& v : vars) by_device[v.device].push_back(&v);
@@ -213,12 +279,16 @@ Status Saver::Impl::Write(const std::string& prefix) {
   const std::string temp_dir = prefix + "_temp_" + RandomHex32(env);
   const std::string temp_base = temp_dir + "/part";
   std::vector<std::string> shards;
-  Status s;
+  std::vector<ShardJob> jobs;
   for (const auto& [device, tensors] : by_device) {
     shards.push_back(ShardedFilename(temp_base, static_cast<int>(shards.size()), n));
-    s = WriteBundle(env, shards.back(), tensors);
-    if (!s.ok()) break;
+    jobs.push_back({shards.back(), device, &tensors});
   }
+  int threads = options.shard_write_threads;
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Created here once rather than by each shard's writer at the same time.
+  Status s = env->CreateDirs(temp_dir);
+  if (s.ok()) s = WriteShards(env, jobs, threads, options.direct_io);
   if (s.ok()) s = MergeBundles(env, shards, prefix, /*delete_old_dirs=*/true);
   if (!s.ok()) {
     // Best effort: leave no shard behind (CleanupLeftovers would find it too).

@@ -1,7 +1,15 @@
 #include "ckpt/env.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <thread>
 
 #include "testutil/testutil.h"
@@ -312,8 +320,214 @@ TEST_P(EnvTest, Random64Varies) {
   EXPECT_FALSE(a == b && b == c);
 }
 
+// --- NewDirectWritableFile: the same contract as NewWritableFile ---------
+
+std::string Pattern(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  for (char& c : s) {
+    seed = seed * 1103515245u + 12345u;
+    c = static_cast<char>(seed >> 16);
+  }
+  return s;
+}
+
+// Appends of the given sizes; Tell exact after each; the file holds exactly
+// the bytes appended. Sizes straddle the 4 KiB block and the 8 MiB staging
+// buffer of the POSIX direct file.
+TEST_P(EnvTest, DirectWritableFileRoundTrip) {
+  constexpr size_t kMiB = size_t{1} << 20;
+  const std::vector<std::vector<size_t>> cases = {
+      {},
+      {1},
+      {4095},
+      {4096},
+      {4097},
+      {8 * kMiB},
+      {8 * kMiB - 1, 1},
+      {8 * kMiB + 1},
+      {3, 4093, 4096, 5 * kMiB, 11 * kMiB + 17, 1, 0, 2 * kMiB},
+      {20 * kMiB + 7},
+  };
+  int i = 0;
+  for (const auto& sizes : cases) {
+    SCOPED_TRACE("case " + std::to_string(i));
+    const std::string p = Path("direct" + std::to_string(i++));
+    CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewDirectWritableFile(p));
+    std::string expected;
+    for (size_t n : sizes) {
+      std::string chunk = Pattern(n, static_cast<uint32_t>(expected.size() + 1));
+      CKPT_ASSERT_OK(f->Append(chunk));
+      expected += chunk;
+      EXPECT_EQ(f->Tell(), expected.size());
+    }
+    CKPT_ASSERT_OK(f->Sync());
+    CKPT_ASSERT_OK(f->Close());
+    EXPECT_EQ(f->Tell(), expected.size());
+    CKPT_ASSERT_OK_AND_ASSIGN(uint64_t size, env_->GetFileSize(p));
+    EXPECT_EQ(size, expected.size());
+    EXPECT_TRUE(Read(p) == expected);
+  }
+}
+
+// Sync and Flush in the middle (the unaligned tail is written, then later
+// appends rewrite its block): a reader sees exactly the bytes so far each
+// time, and the final file is whole.
+TEST_P(EnvTest, DirectWritableFileSyncAndFlushMidway) {
+  const std::string p = Path("direct_mid");
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewDirectWritableFile(p));
+  std::string expected;
+  const size_t sizes[] = {100, 5000, (size_t{9} << 20) + 3, 1, 4096, (size_t{8} << 20) - 4000};
+  int k = 0;
+  for (size_t n : sizes) {
+    std::string chunk = Pattern(n, static_cast<uint32_t>(k + 7));
+    CKPT_ASSERT_OK(f->Append(chunk));
+    expected += chunk;
+    CKPT_ASSERT_OK(k % 2 == 0 ? f->Sync() : f->Flush());
+    ++k;
+    CKPT_ASSERT_OK_AND_ASSIGN(uint64_t size, env_->GetFileSize(p));
+    ASSERT_EQ(size, expected.size()) << "after append " << k;
+    ASSERT_TRUE(Read(p) == expected) << "after append " << k;
+  }
+  CKPT_ASSERT_OK(f->Close());
+  EXPECT_TRUE(Read(p) == expected);
+  EXPECT_FALSE(f->Append("x").ok());
+}
+
+TEST_P(EnvTest, DirectWritableFileTruncatesAndNeedsDirectory) {
+  const std::string p = Path("direct_t");
+  Write(p, std::string(10000, 'a'));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewDirectWritableFile(p));
+  CKPT_ASSERT_OK(f->Append("bc"));
+  CKPT_ASSERT_OK(f->Close());
+  EXPECT_EQ(Read(p), "bc");
+  auto missing = env_->NewDirectWritableFile(Path("nodir/file"));
+  EXPECT_THAT(missing, StatusIs(StatusCode::kNotFound, "nodir/file"));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllEnvs, EnvTest, ::testing::Values(EnvKind::kPosix, EnvKind::kMem),
                          KindName);
+
+// --- The POSIX direct file really bypasses the page cache ------------------
+
+// True if the file system under `dir` accepts O_DIRECT (else the direct file
+// is the buffered one, by design, and these tests have nothing to check).
+bool DirectIoWorks(const std::string& dir) {
+  const std::string probe = dir + "/probe";
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+  if (fd < 0) return false;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return true;
+}
+
+// Fraction of the file's pages in the page cache.
+double ResidentFraction(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || st.st_size == 0) {
+    ::close(fd);
+    return -1;
+  }
+  const size_t len = static_cast<size_t>(st.st_size);
+  void* m = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (m == MAP_FAILED) return -1;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> vec((len + page - 1) / page);
+  double frac = -1;
+  if (::mincore(m, len, vec.data()) == 0) {
+    size_t in = 0;
+    for (unsigned char c : vec) in += c & 1;
+    frac = static_cast<double>(in) / static_cast<double>(vec.size());
+  }
+  ::munmap(m, len);
+  return frac;
+}
+
+TEST(PosixDirectFileTest, BypassesThePageCache) {
+  const std::string dir = testing::TempDir();
+  if (!DirectIoWorks(dir)) GTEST_SKIP() << "no O_DIRECT on the file system of " << dir;
+  Env* env = Env::Posix();
+  const std::string direct = dir + "/direct", buffered = dir + "/buffered";
+  const std::string data = Pattern((size_t{24} << 20) + 100, 3);
+  for (const std::string& p : {direct, buffered}) {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto f, p == direct ? env->NewDirectWritableFile(p)
+                                                  : env->NewWritableFile(p));
+    CKPT_ASSERT_OK(f->Append(data));
+    CKPT_ASSERT_OK(f->Sync());
+    CKPT_ASSERT_OK(f->Close());
+  }
+  // Only the last, partial block went through the cache; the buffered file
+  // is (nearly) all resident right after writing it.
+  EXPECT_LT(ResidentFraction(direct), 0.01);
+  EXPECT_GT(ResidentFraction(buffered), 0.5);
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string got, ReadFileToString(env, direct));
+  EXPECT_TRUE(got == data);
+}
+
+// A write error on the background thread (here EFBIG from RLIMIT_FSIZE, after
+// a short write) surfaces from a later Append, Sync or Close, naming the file
+// and the errno text.
+TEST(PosixDirectFileTest, WriteErrorIsReportedWithPathAndErrno) {
+  const std::string dir = testing::TempDir();
+  if (!DirectIoWorks(dir)) GTEST_SKIP() << "no O_DIRECT on the file system of " << dir;
+  const std::string p = dir + "/limited";
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct sigaction ignore {}, old_action {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = (rlim_t{10} << 20) + 4096;  // mid-way through the second buffer
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  Status first_error;
+  {
+    auto f = Env::Posix()->NewDirectWritableFile(p);
+    if (f.ok()) {
+      const std::string chunk = Pattern(size_t{1} << 20, 5);
+      for (int i = 0; i < 40 && first_error.ok(); ++i) first_error = (*f)->Append(chunk);
+      if (first_error.ok()) first_error = (*f)->Sync();
+      Status closed = (*f)->Close();
+      if (first_error.ok()) first_error = closed;
+    } else {
+      first_error = f.status();
+    }
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  ::sigaction(SIGXFSZ, &old_action, nullptr);
+  EXPECT_THAT(first_error, StatusIs(StatusCode::kIoError, "Write failed on '" + p + "'"));
+  EXPECT_NE(first_error.message().find(std::strerror(EFBIG)), std::string::npos) << first_error;
+}
+
+// A ForwardingEnv subclass that wraps NewWritableFile sees direct files too
+// (the default routes them through NewWritableFile); one that only changes
+// other calls can forward them to its target.
+TEST(ForwardingEnvTest, DirectFilesGoThroughNewWritableFileUnlessForwarded) {
+  auto mem = NewMemEnv();
+  CKPT_ASSERT_OK(mem->CreateDirs("/d"));
+  struct Counting : ForwardingEnv {
+    using ForwardingEnv::ForwardingEnv;
+    int opened = 0;
+    Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+      ++opened;
+      return ForwardingEnv::NewWritableFile(path);
+    }
+  } counting(mem.get());
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, counting.NewDirectWritableFile("/d/a"));
+  EXPECT_EQ(counting.opened, 1);
+  struct Forwarding : Counting {
+    using Counting::Counting;
+    Result<std::unique_ptr<WritableFile>> NewDirectWritableFile(const std::string& path) override {
+      return ForwardDirectWritableFile(path);
+    }
+  } forwarding(mem.get());
+  CKPT_ASSERT_OK_AND_ASSIGN(auto g, forwarding.NewDirectWritableFile("/d/b"));
+  EXPECT_EQ(forwarding.opened, 0);
+  CKPT_ASSERT_OK(g->Append("xy"));
+  CKPT_ASSERT_OK(g->Close());
+  EXPECT_EQ(ReadFileToString(mem.get(), "/d/b").value(), "xy");
+}
 
 // --- MemEnv crash semantics ------------------------------------------------
 

@@ -13,6 +13,7 @@
 //                                      declares a variable (dims "2,3"); with
 //                                      full= and slice= it is one partition
 //   saver [max_to_keep=N] [hours=H] [sharded=0|1] [pad=0|1] [relative=0|1]
+//         [threads=N]                  (threads: SaverOptions::shard_write_threads)
 //                                      creates a Saver over the variables
 //                                      (replacing any previous one)
 //   save <path> [step=N] [latest=<name>] [meta=0|1] [state=0|1] [suffix=<s>]
@@ -165,6 +166,7 @@ int main(int argc, char** argv) {
       if (Option(tok, 1, "sharded", &v)) o.sharded = v == "1";
       if (Option(tok, 1, "pad", &v)) o.pad_step_number = v == "1";
       if (Option(tok, 1, "relative", &v)) o.save_relative_paths = v == "1";
+      if (Option(tok, 1, "threads", &v)) o.shard_write_threads = std::stoi(v);
       o.meta_graph_writer = [&env](const std::string& path) -> Status {
         CKPT_ASSIGN_OR_RETURN(auto f, env.NewWritableFile(path));
         CKPT_RETURN_IF_ERROR(f->Append("ckpt_saver_driver meta graph placeholder\n"));

@@ -338,6 +338,42 @@ def test_tf_restores_our_checkpoint(tmp_path, sharded):
         assert got[v.name].tobytes() == v.value.tobytes(), v.name
 
 
+def test_tf_restores_parallel_sharded_checkpoint(tmp_path):
+    """Six devices: six shard bundles, written six at a time (and one at a
+    time, for comparison), merged into one checkpoint. Both ways give the
+    same bytes, TF sees six data files and restores every value."""
+    base = values_vars(np.random.default_rng(21))
+    ours = [Var(v.name, v.value, f"/device:CPU:{i}", v.parts) for i, v in enumerate(base)]
+    files = {}
+    for threads in (1, 6):
+        d = tmp_path / f"t{threads}"
+        d.mkdir()
+        out = run_driver(tmp_path / f"script{threads}.txt",
+                         var_lines(ours) + [f"saver sharded=1 relative=1 threads={threads}",
+                                            f"save {d / 'model'} step=3"])
+        assert out == [f"saved {d / 'model'}-3"]
+        files[threads] = {p.name: p.read_bytes() for p in d.iterdir()}
+    assert sorted(files[6]) == sorted(files[1])
+    for name in files[1]:
+        assert files[6][name] == files[1][name], name
+    prefix = str(tmp_path / "t6" / "model-3")
+    assert sorted(n for n in files[6] if ".data-" in n) == \
+        [f"model-3.data-{i:05d}-of-00006" for i in range(6)]
+    reader = tf.train.load_checkpoint(prefix)
+    assert sorted(reader.get_variable_to_shape_map()) == sorted(v.name for v in base)
+    # TF's own graph (two CPU devices) restores it.
+    graph, handles, full, init = build_graph(base, zero=True)
+    with graph.as_default():
+        saver = tf.compat.v1.train.Saver(handles)
+    with tf.compat.v1.Session(graph=graph, config=CONFIG) as sess:
+        sess.run(init)
+        saver.restore(sess, prefix)
+        got = sess.run(full)
+    for v in base:
+        assert got[v.name].dtype == v.value.dtype, v.name
+        assert got[v.name].tobytes() == v.value.tobytes(), v.name
+
+
 @pytest.mark.parametrize("sharded", [False, True])
 def test_we_restore_tf_checkpoint(tmp_path, sharded):
     variables = values_vars(np.random.default_rng(9 + sharded))

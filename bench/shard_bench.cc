@@ -1,0 +1,366 @@
+// shard_bench: durable sharded Saver saves, shards written one at a time vs
+// concurrently (SaverOptions::shard_write_threads).
+//
+// Workload: --bench_tensors float32 tensors (default 10,000) of log-uniform
+// sizes between 4 B and 4 MiB (deterministic seed), scaled to sum to exactly
+// --bench_mib MiB (default 1024), views of one resident arena. Tensor i goes
+// to device i % D, so the D shards hold about the same bytes.
+//
+// Benchmarks (each timed repetition is one full Saver::Save, wall clock;
+// sync on: every data and index file and directory is fsynced):
+//   sharded_save/devices:D/threads:T   D devices, T shard threads (1 = the
+//                                      sequential path)
+//   raw_write/files:F                  the same bytes as F files (one per
+//                                      thread, F threads), 8 MiB write()s +
+//                                      fdatasync each: what the disk gives to
+//                                      F concurrent sequential writers
+// Before each repetition, untimed: the previous checkpoint is deleted and
+// every page of the arena touched; each benchmark starts with one untimed
+// save (the warm-up bundle_bench explains: freshly reported guest memory).
+// At exit a summary prints GiB/s (median of the repetitions) and, per device
+// count, the ratio threads:N / threads:1.
+//
+// Own flags (stripped before Google Benchmark sees argv):
+//   --bench_dir=DIR     where files go (default $CKPT_BENCH_DIR, else the
+//                       build tree's bench/data); removed at exit
+//   --bench_mib=N       workload size in MiB (default 1024)
+//   --bench_tensors=N   tensors (default 10000)
+//   --bench_reps=N      timed repetitions per benchmark (default 3)
+//   --bench_direct_io=0|1  SaverOptions::direct_io (default: the option's
+//                       default)
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ckpt/env.h"
+#include "ckpt/saver.h"
+#include "ckpt/tensor.h"
+
+namespace {
+
+using ckpt::DataType;
+using ckpt::Status;
+using ckpt::Tensor;
+using ckpt::TensorShape;
+
+struct Config {
+  std::string dir;
+  int64_t mib = 1024;
+  int64_t tensors = 10000;
+  int reps = 3;
+  std::optional<bool> direct_io;
+} g_cfg;
+
+std::unique_ptr<char[]> g_arena;
+int64_t g_bytes = 0;
+std::vector<int64_t> g_elems, g_offsets;
+std::vector<std::string> g_keys;
+// Benchmark name -> seconds of each repetition, for the summary.
+std::map<std::string, std::vector<double>> g_times;
+
+uint64_t SplitMix64(uint64_t* s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Log-uniform byte sizes in [4 B, 4 MiB], scaled to sum to total_elems.
+std::vector<int64_t> MixedSizes(int64_t n, int64_t total_elems) {
+  uint64_t seed = 42;
+  std::vector<double> w(static_cast<size_t>(n));
+  double sum = 0;
+  for (double& x : w) {
+    double u = static_cast<double>(SplitMix64(&seed) >> 11) * 0x1.0p-53;
+    x = std::exp2(2.0 + 20.0 * u);
+    sum += x;
+  }
+  std::vector<int64_t> out(w.size());
+  int64_t got = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    out[i] = std::max<int64_t>(
+        1, static_cast<int64_t>(w[i] / sum * static_cast<double>(total_elems)));
+    got += out[i];
+  }
+  *std::max_element(out.begin(), out.end()) += total_elems - got;
+  return out;
+}
+
+void Init() {
+  g_bytes = g_cfg.mib * (int64_t{1} << 20);
+  g_elems = MixedSizes(g_cfg.tensors, g_bytes / 4);
+  int64_t off = 0;
+  char key[48];
+  for (size_t i = 0; i < g_elems.size(); ++i) {
+    g_offsets.push_back(off);
+    off += g_elems[i] * 4;
+    std::snprintf(key, sizeof(key), "layer_%05zu/kernel", i);
+    g_keys.push_back(key);
+  }
+  g_arena.reset(new char[static_cast<size_t>(g_bytes)]);
+  auto* f = reinterpret_cast<float*>(g_arena.get());
+  uint64_t s = 7;
+  for (int64_t i = 0; i < g_bytes / 4; ++i) {
+    f[i] = static_cast<float>(SplitMix64(&s) >> 40) * 0x1.0p-24f;
+  }
+}
+
+void TouchArena() {
+  volatile char sink = 0;
+  const long page = ::sysconf(_SC_PAGESIZE);
+  for (int64_t i = 0; i < g_bytes; i += page) sink = sink + g_arena[static_cast<size_t>(i)];
+  (void)sink;
+}
+
+void RemoveTree(const std::string& dir) {
+  ckpt::Env* env = ckpt::Env::Posix();
+  auto children = env->GetChildren(dir);
+  if (!children.ok()) return;
+  for (const std::string& c : *children) {
+    const std::string p = ckpt::JoinPath(dir, c);
+    if (env->IsDirectory(p)) {
+      RemoveTree(p);
+    } else {
+      env->DeleteFile(p).IgnoreError();
+    }
+  }
+  env->DeleteDir(dir).IgnoreError();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+void Record(benchmark::State& state, const std::string& name, double seconds) {
+  state.SetIterationTime(seconds);
+  g_times[name].push_back(seconds);
+  state.SetBytesProcessed(g_bytes);
+  state.counters["GiB/s"] = static_cast<double>(g_bytes) / seconds / (1 << 30);
+}
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void BM_ShardedSave(benchmark::State& state, int devices, int threads, const std::string& name) {
+  std::vector<Tensor> views;
+  views.reserve(g_elems.size());
+  ckpt::VarList vars;
+  for (size_t i = 0; i < g_elems.size(); ++i) {
+    views.push_back(Tensor::View(DataType::kFloat, TensorShape({g_elems[i]}),
+                                 g_arena.get() + g_offsets[i]));
+  }
+  for (size_t i = 0; i < g_elems.size(); ++i) {
+    ckpt::SaveableTensor t;
+    t.name = g_keys[i];
+    t.tensor = &views[i];
+    t.device = "/device:CPU:" + std::to_string(i % static_cast<size_t>(devices));
+    vars.push_back(std::move(t));
+  }
+  ckpt::SaverOptions o;
+  o.sharded = true;
+  o.shard_write_threads = threads;
+  o.max_to_keep = 1;
+  o.log_saves = false;
+  if (g_cfg.direct_io) o.direct_io = *g_cfg.direct_io;
+  auto saver = ckpt::Saver::Create(std::move(vars), o);
+  if (!saver.ok()) {
+    state.SkipWithError(saver.status().ToString().c_str());
+    return;
+  }
+  const std::string dir = g_cfg.dir + "/shard_bench";
+  ckpt::SaveArgs args;
+  args.write_meta_graph = false;
+  auto fresh = [&] {
+    RemoveTree(dir);
+    return ckpt::Env::Posix()->CreateDirs(dir);
+  };
+  // Untimed warm-up save.
+  Status s = fresh();
+  if (s.ok()) s = (*saver)->Save(dir + "/model", args).status();
+  if (s.ok()) s = fresh();
+  if (!s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+    return;
+  }
+  TouchArena();
+  for (auto _ : state) {
+    double t0 = Now();
+    auto r = (*saver)->Save(dir + "/model", args);
+    double t1 = Now();
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      return;
+    }
+    Record(state, name, t1 - t0);
+  }
+  state.counters["devices"] = devices;
+  state.counters["threads"] = threads;
+  RemoveTree(dir);
+}
+
+bool WriteFile(const std::string& path, const char* p, int64_t n) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  bool ok = true;
+  while (ok && n > 0) {
+    ssize_t r = ::write(fd, p, static_cast<size_t>(std::min<int64_t>(n, int64_t{8} << 20)));
+    if (r < 0 && errno == EINTR) continue;
+    ok = r > 0;
+    if (ok) {
+      p += r;
+      n -= r;
+    }
+  }
+  ok = ok && ::fdatasync(fd) == 0;
+  return ::close(fd) == 0 && ok;
+}
+
+// The arena split into `files` contiguous parts, each written by its own thread.
+bool RawWrite(const std::string& dir, int files) {
+  std::vector<std::thread> threads;
+  std::vector<char> ok(static_cast<size_t>(files), 0);
+  for (int i = 0; i < files; ++i) {
+    threads.emplace_back([&, i] {
+      int64_t begin = g_bytes * i / files, end = g_bytes * (i + 1) / files;
+      ok[static_cast<size_t>(i)] =
+          WriteFile(dir + "/raw" + std::to_string(i), g_arena.get() + begin, end - begin);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return std::all_of(ok.begin(), ok.end(), [](char c) { return c != 0; });
+}
+
+void BM_RawWrite(benchmark::State& state, int files, const std::string& name) {
+  const std::string dir = g_cfg.dir + "/raw_bench";
+  RemoveTree(dir);
+  if (!ckpt::Env::Posix()->CreateDirs(dir).ok() || !RawWrite(dir, files)) {
+    state.SkipWithError("raw write failed");
+    return;
+  }
+  RemoveTree(dir);
+  ckpt::Env::Posix()->CreateDirs(dir).IgnoreError();
+  TouchArena();
+  for (auto _ : state) {
+    double t0 = Now();
+    bool ok = RawWrite(dir, files);
+    double t1 = Now();
+    if (!ok) {
+      state.SkipWithError("raw write failed");
+      return;
+    }
+    Record(state, name, t1 - t0);
+  }
+  RemoveTree(dir);
+}
+
+bool TakeFlag(const char* arg, const char* name, std::string* value) {
+  size_t n = std::strlen(name);
+  if (std::strncmp(arg, name, n) != 0) return false;
+  if (arg[n] == '=') {
+    *value = arg + n + 1;
+    return true;
+  }
+  return arg[n] == '\0';
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (const char* e = std::getenv("CKPT_BENCH_DIR"); e != nullptr && *e != '\0') g_cfg.dir = e;
+  if (g_cfg.dir.empty()) g_cfg.dir = CKPT_BENCH_DEFAULT_DIR;
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string v;
+    if (TakeFlag(argv[i], "--bench_dir", &v)) {
+      g_cfg.dir = v;
+    } else if (TakeFlag(argv[i], "--bench_mib", &v)) {
+      g_cfg.mib = std::atoll(v.c_str());
+    } else if (TakeFlag(argv[i], "--bench_tensors", &v)) {
+      g_cfg.tensors = std::atoll(v.c_str());
+    } else if (TakeFlag(argv[i], "--bench_reps", &v)) {
+      g_cfg.reps = std::atoi(v.c_str());
+    } else if (TakeFlag(argv[i], "--bench_direct_io", &v)) {
+      g_cfg.direct_io = v == "1";
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (g_cfg.mib <= 0 || g_cfg.tensors <= 0 || g_cfg.reps <= 0 ||
+      g_cfg.tensors > g_cfg.mib * (int64_t{1} << 18)) {
+    std::fprintf(stderr, "shard_bench: bad --bench_mib/--bench_tensors/--bench_reps\n");
+    return 2;
+  }
+  if (Status s = ckpt::Env::Posix()->CreateDirs(g_cfg.dir); !s.ok()) {
+    std::fprintf(stderr, "shard_bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  Init();
+
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto reg = [](const std::string& name, auto fn) {
+    benchmark::RegisterBenchmark(name.c_str(), [fn, name](benchmark::State& st) { fn(st, name); })
+        ->Iterations(1)
+        ->Repetitions(g_cfg.reps)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  };
+  std::vector<std::pair<int, int>> runs;  // (devices, threads)
+  for (int d : {1, 2, 4}) {
+    runs.emplace_back(d, 1);
+    if (d > 1) runs.emplace_back(d, std::min(d, std::max(hw, 2)));
+    if (d == 4 && hw < 4) runs.emplace_back(d, 4);  // one thread per shard anyway
+  }
+  for (auto [d, t] : runs) {
+    reg("sharded_save/devices:" + std::to_string(d) + "/threads:" + std::to_string(t),
+        [d = d, t = t](benchmark::State& st, const std::string& n) { BM_ShardedSave(st, d, t, n); });
+  }
+  for (int f : {1, 2, 4}) {
+    reg("raw_write/files:" + std::to_string(f),
+        [f](benchmark::State& st, const std::string& n) { BM_RawWrite(st, f, n); });
+  }
+  benchmark::AddCustomContext("bench_dir", g_cfg.dir);
+  benchmark::AddCustomContext("bench_mib", std::to_string(g_cfg.mib));
+  benchmark::AddCustomContext("bench_tensors", std::to_string(g_cfg.tensors));
+  int rest_argc = static_cast<int>(rest.size());
+  benchmark::Initialize(&rest_argc, rest.data());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+
+  // Summary: median GiB/s, and parallel / sequential per device count.
+  std::printf("\nshard_bench summary (%lld MiB, %lld tensors, median of %d):\n",
+              static_cast<long long>(g_cfg.mib), static_cast<long long>(g_cfg.tensors),
+              g_cfg.reps);
+  const double gib = static_cast<double>(g_bytes) / (1 << 30);
+  for (const auto& [name, times] : g_times) {
+    std::printf("  %-36s %7.3f GiB/s\n", name.c_str(), gib / Median(times));
+  }
+  for (auto [d, t] : runs) {
+    if (t == 1) continue;
+    auto seq = g_times.find("sharded_save/devices:" + std::to_string(d) + "/threads:1");
+    auto par = g_times.find("sharded_save/devices:" + std::to_string(d) + "/threads:" +
+                            std::to_string(t));
+    if (seq == g_times.end() || par == g_times.end()) continue;
+    std::printf("  devices:%d threads:%d / threads:1 = %.3fx\n", d, t,
+                Median(seq->second) / Median(par->second));
+  }
+  RemoveTree(g_cfg.dir + "/shard_bench");
+  RemoveTree(g_cfg.dir + "/raw_bench");
+  return 0;
+}
