@@ -9,14 +9,22 @@
 //
 // Benchmarks (each timed repetition is one full save or restore, wall clock):
 //   save/<w>                BundleWriter Create+Add*+Finish with sync=true
+//                           and the default options (direct_io on)
+//   save_buffered/<w>       the same with direct_io=false (page cache)
 //   raw_write/<w>           open(O_TRUNC) + write() of the workload's bytes
 //                           (the same resident memory save reads) in 8 MiB
-//                           chunks + fdatasync + close, same directory. Both
-//                           save and raw_write do one identical untimed
-//                           write+delete and touch every source page before
-//                           each timed repetition.
-//   restore_readinto/<w>/<cache>       BundleReader::Open + ReadInto every
-//                           tensor into preallocated caller buffers (CRC on)
+//                           chunks + fdatasync + close, same directory. All
+//                           save and raw_write variants do one identical
+//                           untimed write+delete and touch every source page
+//                           before each timed repetition.
+//   raw_write_direct/<w>    the same bytes with O_DIRECT, written straight
+//                           from the 4096-aligned source memory in 8 MiB
+//                           writes (no copy) + fdatasync + close. The
+//                           physical limit is the faster of the two raw
+//                           writes.
+//   restore_readinto/<w>/<cache>       BundleReader::Open + ReadManyInto of
+//                           every tensor into preallocated caller buffers
+//                           (CRC on; one call for the whole workload)
 //   restore_readinto_nocrc/<w>/<cache> same with verify_checksums=false
 //                           (diagnostic: isolates the CRC32C cost)
 //   restore_readview/<w>/<cache>       Open(use_mmap) + ReadView every
@@ -105,7 +113,12 @@ struct Workload {
 };
 
 std::vector<Workload> g_workloads;
-std::unique_ptr<char[]> g_arena;  // the source bytes, shared by both workloads
+struct FreeDeleter {
+  void operator()(char* p) const { std::free(p); }
+};
+// The source bytes, shared by both workloads; 4096-aligned so that
+// raw_write_direct can write it with O_DIRECT as it is.
+std::unique_ptr<char[], FreeDeleter> g_arena;
 int64_t g_arena_bytes = 0;
 
 uint64_t SplitMix64(uint64_t* s) {
@@ -163,7 +176,7 @@ void InitWorkloads() {
 void InitArena() {
   if (g_arena) return;
   g_arena_bytes = g_cfg.mib * (int64_t{1} << 20);
-  g_arena.reset(new char[static_cast<size_t>(g_arena_bytes)]);
+  g_arena.reset(static_cast<char*>(std::aligned_alloc(4096, static_cast<size_t>(g_arena_bytes))));
   // Deterministic, incompressible-looking float32 values in [0, 1).
   auto* f = reinterpret_cast<float*>(g_arena.get());
   uint64_t s = 7;
@@ -196,9 +209,10 @@ void DeleteBundle(const Workload& w) {
   Unlink(DataPath(w));
 }
 
-Status SaveBundle(const Workload& w, const std::string& prefix) {
+Status SaveBundle(const Workload& w, const std::string& prefix, bool direct_io = true) {
   BundleWriterOptions opt;
   opt.sync = true;
+  opt.direct_io = direct_io;
   auto writer = BundleWriter::Create(prefix, opt);
   if (!writer.ok()) return writer.status();
   for (size_t i = 0; i < w.elems.size(); ++i) {
@@ -209,7 +223,9 @@ Status SaveBundle(const Workload& w, const std::string& prefix) {
   return (*writer)->Finish();
 }
 
-Status SaveBundle(const Workload& w) { return SaveBundle(w, Prefix(w)); }
+Status SaveBundle(const Workload& w, bool direct_io = true) {
+  return SaveBundle(w, Prefix(w), direct_io);
+}
 
 bool EnsureBundle(const Workload& w, benchmark::State& state) {
   if (::access(IndexPath(w).c_str(), F_OK) == 0) return true;
@@ -341,23 +357,43 @@ bool RawWriteOnce(const std::string& path, const Workload& w) {
   return ok;
 }
 
+// The same bytes with O_DIRECT, written straight from the (4096-aligned)
+// arena in 8 MiB writes, no copy; a final partial block would be written
+// after clearing O_DIRECT.
+bool RawWriteDirectOnce(const std::string& path, const Workload& w) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+  bool ok = fd >= 0;
+  for (int64_t off = 0; ok && off < w.total_bytes; off += static_cast<int64_t>(kRawChunk)) {
+    size_t n = static_cast<size_t>(std::min<int64_t>(kRawChunk, w.total_bytes - off));
+    size_t whole = n & ~size_t{4095};
+    ok = WriteAll(fd, g_arena.get() + off, whole);
+    if (ok && whole < n) {
+      ok = ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_DIRECT) == 0 &&
+           WriteAll(fd, g_arena.get() + off + whole, n - whole);
+    }
+  }
+  ok = ok && ::fdatasync(fd) == 0;
+  ok = (fd >= 0 && ::close(fd) == 0) && ok;
+  return ok;
+}
+
 // Each timed write (save or raw_write) follows an identical untimed write
 // of the same bytes that is then deleted, so the timed one writes into
 // page-cache memory that was just freed (the steady state of periodic
 // checkpointing). See PrefaultFreeMemory for why this matters on this VM:
 // without it the first write after a while pays ~2-3 s of CPU per GiB in
 // copy_folio_from_iter_atomic (perf), whichever side it happens to be.
-void BM_Save(benchmark::State& state, Workload* w) {
+void BM_Save(benchmark::State& state, Workload* w, bool direct_io) {
   InitArena();
   for (auto _ : state) {
     state.PauseTiming();
     DeleteBundle(*w);
-    Status warm = SaveBundle(*w);
+    Status warm = SaveBundle(*w, direct_io);
     DeleteBundle(*w);
     ::sync();  // settle the deletes/discards untimed
     TouchArena();
     state.ResumeTiming();
-    Status s = warm.ok() ? SaveBundle(*w) : warm;
+    Status s = warm.ok() ? SaveBundle(*w, direct_io) : warm;
     if (!s.ok()) {
       state.SkipWithError(s.ToString().c_str());
       break;
@@ -366,18 +402,19 @@ void BM_Save(benchmark::State& state, Workload* w) {
   Finish(state, *w);
 }
 
-void BM_RawWrite(benchmark::State& state, Workload* w) {
+void BM_RawWrite(benchmark::State& state, Workload* w, bool direct) {
   InitArena();
   const std::string path = RawPath(*w);
+  auto write_once = direct ? RawWriteDirectOnce : RawWriteOnce;
   for (auto _ : state) {
     state.PauseTiming();
     Unlink(path);
-    bool warm = RawWriteOnce(path, *w);
+    bool warm = write_once(path, *w);
     Unlink(path);
     ::sync();
     TouchArena();
     state.ResumeTiming();
-    if (!warm || !RawWriteOnce(path, *w)) {
+    if (!warm || !write_once(path, *w)) {
       state.SkipWithError(("raw write failed: " + std::string(std::strerror(errno))).c_str());
       break;
     }
@@ -429,11 +466,11 @@ void BM_ReadInto(benchmark::State& state, Workload* w, bool cold, bool verify) {
     opt.verify_checksums = verify;
     auto reader = BundleReader::Open(Prefix(*w), opt);
     if (!reader.ok()) return reader.status().ToString();
-    for (size_t i = 0; i < dest.size(); ++i) {
-      Status s = (*reader)->ReadInto(w->keys[i], &dest[i]);
-      if (!s.ok()) return s.ToString();
-    }
-    return "";
+    std::vector<ckpt::ReadTarget> targets;  // the whole workload in one call
+    targets.reserve(dest.size());
+    for (size_t i = 0; i < dest.size(); ++i) targets.push_back({w->keys[i], &dest[i]});
+    Status s = (*reader)->ReadManyInto(targets);
+    return s.ok() ? "" : s.ToString();
   });
 }
 
@@ -683,8 +720,10 @@ int main(int argc, char** argv) {
   for (Workload& w : g_workloads) {
     Workload* wp = &w;
     const std::string& n = w.name;
-    reg("save/" + n, [wp](benchmark::State& st) { BM_Save(st, wp); });
-    reg("raw_write/" + n, [wp](benchmark::State& st) { BM_RawWrite(st, wp); });
+    reg("save/" + n, [wp](benchmark::State& st) { BM_Save(st, wp, true); });
+    reg("save_buffered/" + n, [wp](benchmark::State& st) { BM_Save(st, wp, false); });
+    reg("raw_write/" + n, [wp](benchmark::State& st) { BM_RawWrite(st, wp, false); });
+    reg("raw_write_direct/" + n, [wp](benchmark::State& st) { BM_RawWrite(st, wp, true); });
     for (bool cold : {false, true}) {
       std::string c = cold ? "/cold" : "/warm";
       reg("restore_readinto/" + n + c, [wp, cold](benchmark::State& st) { BM_ReadInto(st, wp, cold, true); });

@@ -9,6 +9,8 @@
 //   save_sync         Saver::Save, durable, on disk
 //   save_async        AsyncSaver::Create (allocates the snapshot) + Save + Wait
 //   restore_saver     Saver::Restore into the model's tensors
+//   restore_saver_in_place  the same with RestoreOptions::in_place (values
+//                     read straight into the tensors, no temporaries)
 //   restore_readinto  BundleReader::ReadInto every tensor into the model's tensors
 //   restore_mmap_view BundleReader(use_mmap) + ReadView of every tensor (CRC
 //                     checked, so every page is touched); no model allocated:
@@ -49,7 +51,8 @@ struct Config {
   int tensors = 16;
   std::string json;
   std::string cases =
-      "model_only,save_sync,save_async,restore_saver,restore_readinto,restore_mmap_view";
+      "model_only,save_sync,save_async,restore_saver,restore_saver_in_place,restore_readinto,"
+      "restore_mmap_view";
   std::string one_case;  // set in a child
 };
 
@@ -123,7 +126,9 @@ int RunCase(const Config& c) {
   args.global_step = 1;
   std::vector<ckpt::Tensor> model;
   const bool needs_model = k != "restore_mmap_view";
-  if (needs_model) model = MakeModel(c, /*fill=*/k != "restore_saver" && k != "restore_readinto");
+  if (needs_model) {
+    model = MakeModel(c, /*fill=*/k.rfind("restore", 0) != 0);
+  }
   const int64_t before_kb = StatusKb("VmRSS");
   double checksum = 0;
   std::unique_ptr<ckpt::BundleReader> keep_reader;  // views stay mapped until the end
@@ -143,6 +148,11 @@ int RunCase(const Config& c) {
   } else if (k == "restore_saver") {
     auto saver = ckpt::Saver::Create(List(model)).value();
     Check(saver->Restore(ref), "restore_saver");
+  } else if (k == "restore_saver_in_place") {
+    auto saver = ckpt::Saver::Create(List(model)).value();
+    ckpt::RestoreOptions ro;
+    ro.in_place = true;
+    Check(saver->Restore(ref, ro), "restore_saver_in_place");
   } else if (k == "restore_readinto") {
     auto reader = ckpt::BundleReader::Open(ref).value();
     for (size_t i = 0; i < model.size(); ++i) {

@@ -51,6 +51,9 @@ class CheckpointReader {
   virtual Result<Tensor> GetTensor(std::string_view name) const = 0;
   // TensorFlow's listing, one "<name> (<DT_NAME>) <shape>" line per entry.
   virtual std::string DebugString() const = 0;
+  // The bundle behind a V2 checkpoint, for reads into caller tensors
+  // (BundleReader::ReadManyInto); null for V1. Lives as long as this reader.
+  virtual const BundleReader* bundle() const { return nullptr; }
 };
 
 }  // namespace ckpt

@@ -11,6 +11,12 @@
 // ReadView splits its check of the mapped bytes the same way. The parts'
 // CRCs are combined into the tensor's (crc32c::Combine) and compared as
 // before; only then is the read reported as successful.
+//
+// ReadManyInto splits across tensors instead: the bytes of all requested
+// tensors, in file order, are cut into parts of checksum_chunk_bytes that
+// the helpers and the calling thread read and checksum alongside, so small
+// tensors (below both sizes above, which ReadInto reads and checksums in one
+// thread) get the second core too.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -232,6 +238,189 @@ struct BundleReader::Impl {
     return Status::OK();
   }
 
+  // ReadInto's checks of a destination against the stored entry.
+  static Status CheckDestination(const BundleEntry& e, const Tensor& out) {
+    if (out.dtype() != e.dtype) {
+      return InvalidArgumentError("tensor_name = " + e.key + "; expected dtype " +
+                                  std::string(DataTypeName(out.dtype())) +
+                                  " does not equal original dtype " +
+                                  std::string(DataTypeName(e.dtype)));
+    }
+    if (out.shape() != e.shape) {
+      return InvalidArgumentError("tensor_name = " + e.key + "; shape in shape_and_slice spec " +
+                                  out.shape().DebugString() +
+                                  " does not match the shape stored in checkpoint: " +
+                                  e.shape.DebugString());
+    }
+    if (out.is_view()) {
+      return InvalidArgumentError("ReadInto(\"" + e.key + "\"): the destination is a read-only view");
+    }
+    return Status::OK();
+  }
+
+  // One checked target of ReadMany.
+  struct ManyItem {
+    const BundleEntry* e;
+    Tensor* out;
+    const RandomAccessFile* file;  // fixed-size unpartitioned entries only
+  };
+
+  Status ReadMany(const std::vector<ReadTarget>& targets) const {
+    // 1. Check every target; nothing is read yet.
+    std::vector<ManyItem> fixed, other;
+    struct Span {
+      const char* begin;
+      size_t n;
+      const std::string* key;
+    };
+    std::vector<Span> spans;
+    spans.reserve(targets.size());
+    for (const ReadTarget& t : targets) {
+      const BundleEntry* e = Find(t.key);
+      if (e == nullptr) return NotFoundError("Key " + std::string(t.key) + " not found in checkpoint");
+      if (t.out == nullptr) {
+        return InvalidArgumentError("ReadManyInto(\"" + e->key + "\"): the destination is null");
+      }
+      CKPT_RETURN_IF_ERROR(CheckDestination(*e, *t.out));
+      if (e->dtype == DataType::kString) {
+        spans.push_back({reinterpret_cast<const char*>(t.out->mutable_strings()), 1, &e->key});
+      } else if (t.out->byte_size() > 0) {
+        spans.push_back({t.out->data(), t.out->byte_size(), &e->key});
+      }
+      if (!e->slices.empty()) {
+        // Every stored slice lies inside its data file.
+        CKPT_RETURN_IF_ERROR(CheckSlicesBackShape(*e, e->shape.num_elements()));
+        other.push_back({e, t.out, nullptr});
+        continue;
+      }
+      CKPT_RETURN_IF_ERROR(CheckFixedSize(*e));
+      CKPT_ASSIGN_OR_RETURN(RandomAccessFile * file, Locate(*e));
+      if (e->dtype == DataType::kString) {
+        other.push_back({e, t.out, nullptr});
+      } else {
+        fixed.push_back({e, t.out, file});
+      }
+    }
+    // Destinations are filled and checksummed by several threads at once:
+    // they must not share memory.
+    auto addr = [](const char* p) { return reinterpret_cast<uintptr_t>(p); };
+    std::sort(spans.begin(), spans.end(),
+              [&](const Span& a, const Span& b) { return addr(a.begin) < addr(b.begin); });
+    for (size_t i = 1; i < spans.size(); ++i) {
+      if (addr(spans[i].begin) < addr(spans[i - 1].begin) + spans[i - 1].n) {
+        return InvalidArgumentError("ReadManyInto: the destinations of \"" + *spans[i - 1].key +
+                                    "\" and \"" + *spans[i].key + "\" share memory");
+      }
+    }
+    // 2. Read in file order.
+    std::sort(fixed.begin(), fixed.end(), [](const ManyItem& a, const ManyItem& b) {
+      return a.e->shard_id != b.e->shard_id ? a.e->shard_id < b.e->shard_id
+                                            : a.e->offset < b.e->offset;
+    });
+    if (options.verify_checksums) {
+      CKPT_RETURN_IF_ERROR(ReadManyChecksummed(fixed));
+    } else {
+      for (const ManyItem& it : fixed) {
+        if (it.e->size > 0) {
+          CKPT_RETURN_IF_ERROR(ReadExactly(*it.file, *it.e, 0, static_cast<size_t>(it.e->size),
+                                           it.out->mutable_data()));
+        }
+      }
+    }
+    for (const ManyItem& it : other) {
+      if (!it.e->slices.empty()) {
+        CKPT_RETURN_IF_ERROR(ReadPartitioned(*it.e, TensorSlice::Full(it.e->shape.rank()), it.out));
+      } else {
+        CKPT_RETURN_IF_ERROR(ReadEntryInto(*it.e, it.out));
+      }
+    }
+    return Status::OK();
+  }
+
+  // Reads and verifies fixed-size entries, sorted in file order, as
+  // ReadChecksummed does one tensor: the bytes of all entries, in file order,
+  // are cut into batches of checksum_chunk_bytes (an entry may span
+  // batches); a batch is read in Piece()s, each checksummed right after it
+  // landed. Batches are queued for the helpers and taken in order by the
+  // calling thread too, so with a free core two threads read and checksum
+  // (small tensors included), and without one the caller does everything.
+  // Every batch runs to its end or its first read error; then the first
+  // error in file order (read error or checksum mismatch) is returned.
+  Status ReadManyChecksummed(const std::vector<ManyItem>& items) const {
+    const size_t part = static_cast<size_t>(options.checksum_chunk_bytes);
+    const size_t piece = Piece();
+    struct Segment {
+      size_t item;
+      size_t at;  // offset in the entry
+      size_t n;
+      uint32_t crc;
+    };
+    std::vector<Segment> segs;
+    std::vector<size_t> batch_begin;  // first segment of each batch
+    size_t fill = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const size_t size = static_cast<size_t>(items[i].e->size);
+      for (size_t at = 0; at < size;) {
+        if (fill == 0) batch_begin.push_back(segs.size());
+        const size_t n = std::min(size - at, part - fill);
+        segs.push_back({i, at, n, 0});
+        at += n;
+        fill = fill + n == part ? 0 : fill + n;
+      }
+    }
+    const size_t batches = batch_begin.size();
+    batch_begin.push_back(segs.size());
+    struct BatchError {
+      size_t item = SIZE_MAX;
+      Status status;
+    };
+    std::vector<BatchError> errors(batches);
+    {
+      crc32c::Job job(batches > 1 ? Helpers() : nullptr);  // waits for its batches on every exit
+      for (size_t b = 0; b < batches; ++b) {
+        job.AddWork(0, [&, b]() -> uint32_t {
+          for (size_t k = batch_begin[b]; k < batch_begin[b + 1]; ++k) {
+            Segment& sg = segs[k];
+            const ManyItem& it = items[sg.item];
+            char* dst = it.out->mutable_data();
+            uint32_t c = 0;
+            for (size_t at = sg.at, end = sg.at + sg.n; at < end;) {
+              const size_t n = std::min(piece, end - at);
+              Status st = ReadExactly(*it.file, *it.e, at, n, dst + at);
+              if (!st.ok()) {
+                errors[b] = {sg.item, std::move(st)};
+                return 0;
+              }
+              c = crc32c::Extend(c, dst + at, n);
+              at += n;
+            }
+            sg.crc = c;
+          }
+          return 0;
+        });
+      }
+      job.Finish();
+    }
+    size_t first_error = SIZE_MAX;
+    const Status* error = nullptr;
+    for (const BatchError& be : errors) {
+      if (be.item < first_error) {
+        first_error = be.item;
+        error = &be.status;
+      }
+    }
+    std::vector<uint32_t> crc(std::min(first_error, items.size()), 0);
+    for (const Segment& sg : segs) {
+      if (sg.item < crc.size()) crc[sg.item] = crc32c::Combine(crc[sg.item], sg.crc, sg.n);
+    }
+    for (size_t i = 0; i < crc.size(); ++i) {
+      const BundleEntry& e = *items[i].e;
+      const uint32_t stored = crc32c::Unmask(e.masked_crc32c);
+      if (stored != crc[i]) return ChecksumError(e, stored, crc[i]);
+    }
+    return error != nullptr ? *error : Status::OK();
+  }
+
   Result<Tensor> ReadEntry(const BundleEntry& e) const {
     CKPT_RETURN_IF_ERROR(CheckFixedSize(e));
     CKPT_RETURN_IF_ERROR(Locate(e).status());  // before allocating
@@ -382,25 +571,15 @@ Result<Tensor> BundleReader::Read(std::string_view key) const {
 
 Status BundleReader::ReadInto(std::string_view key, Tensor* out) const {
   CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
-  if (out->dtype() != e->dtype) {
-    return InvalidArgumentError("tensor_name = " + e->key + "; expected dtype " +
-                                std::string(DataTypeName(out->dtype())) +
-                                " does not equal original dtype " +
-                                std::string(DataTypeName(e->dtype)));
-  }
-  if (out->shape() != e->shape) {
-    return InvalidArgumentError("tensor_name = " + e->key + "; shape in shape_and_slice spec " +
-                                out->shape().DebugString() +
-                                " does not match the shape stored in checkpoint: " +
-                                e->shape.DebugString());
-  }
-  if (out->is_view()) {
-    return InvalidArgumentError("ReadInto(\"" + e->key + "\"): the destination is a read-only view");
-  }
+  CKPT_RETURN_IF_ERROR(Impl::CheckDestination(*e, *out));
   if (!e->slices.empty()) {
     return impl_->ReadPartitioned(*e, TensorSlice::Full(e->shape.rank()), out);
   }
   return impl_->ReadEntryInto(*e, out);
+}
+
+Status BundleReader::ReadManyInto(const std::vector<ReadTarget>& targets) const {
+  return impl_->ReadMany(targets);
 }
 
 Result<Tensor> BundleReader::ReadSlice(std::string_view key, const TensorSlice& slice) const {

@@ -33,6 +33,7 @@ class V2CheckpointReader : public CheckpointReader {
   bool HasTensor(std::string_view name) const override { return reader_->Contains(name); }
   Result<Tensor> GetTensor(std::string_view name) const override { return reader_->Read(name); }
   std::string DebugString() const override { return reader_->DebugString(); }
+  const BundleReader* bundle() const override { return reader_.get(); }
 
  private:
   std::unique_ptr<BundleReader> reader_;

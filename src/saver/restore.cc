@@ -3,9 +3,15 @@
 // Three phases, so that a failed restore changes nothing:
 //   1. check every selected variable against the checkpoint's listing
 //      (presence, then dtype and full shape), collecting every problem;
-//   2. read every value into temporaries (partitions cut from the full
-//      tensor, which is read once per key);
+//   2. read every value into temporaries: whole variables of a V2
+//      checkpoint with one BundleReader::ReadManyInto (file order, checksums
+//      pipelined), partitions cut from the full tensor, which is read once
+//      per key;
 //   3. copy the temporaries into the callers' tensors.
+// With RestoreOptions::in_place, phase 2 reads straight into the variables
+// and phase 3 disappears: whole variables of a V2 checkpoint through
+// ReadManyInto, the rest (partitions, V1) one key at a time, so at most one
+// full tensor is held besides the variables.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -154,28 +160,82 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
     return Wrap(only_missing ? StatusCode::kNotFound : StatusCode::kInvalidArgument, msg);
   }
 
-  // 2. Read everything before touching any variable.
-  std::map<std::string, Tensor> full_values;
-  std::vector<Tensor> values;
-  values.reserve(jobs.size());
-  for (const Job& job : jobs) {
-    auto cached = full_values.find(job.key);
-    if (cached == full_values.end()) {
-      CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(job.key));
-      if (t.dtype() != job.var->tensor->dtype() ||
-          t.shape() != (job.var->full_shape ? *job.var->full_shape : job.var->tensor->shape())) {
-        return DataLossError("Checkpoint " + reader->prefix() + ": tensor \"" + job.key +
-                             "\" read as " + std::string(DataTypeName(t.dtype())) +
-                             t.shape().DebugString() + ", which its index does not list");
-      }
-      cached = full_values.emplace(job.key, std::move(t)).first;
+  // Whole variables of a V2 checkpoint are read into tensors with one
+  // ReadManyInto; partitions and V1 checkpoints go through GetTensor.
+  const BundleReader* bundle = reader->bundle();
+  auto batched = [bundle](const Job& job) { return bundle != nullptr && !job.var->full_shape; };
+  // The full tensor `key` through GetTensor, checked against `job`.
+  auto read_full = [&reader](const Job& job) -> Result<Tensor> {
+    CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(job.key));
+    if (t.dtype() != job.var->tensor->dtype() ||
+        t.shape() != (job.var->full_shape ? *job.var->full_shape : job.var->tensor->shape())) {
+      return DataLossError("Checkpoint " + reader->prefix() + ": tensor \"" + job.key +
+                           "\" read as " + std::string(DataTypeName(t.dtype())) +
+                           t.shape().DebugString() + ", which its index does not list");
     }
-    values.push_back(job.var->full_shape ? ExtractSlice(cached->second, job.var->slice)
-                                         : cached->second);
-  }
+    return t;
+  };
 
-  // 3. Assign.
-  for (size_t i = 0; i < jobs.size(); ++i) AssignInPlace(values[i], jobs[i].var->tensor);
+  if (options.in_place) {
+    // 2'. Read straight into the variables. Nothing has changed if an
+    // error comes before the first read, but ReadManyInto cannot say which
+    // errors did: every error here says the variables may be partial.
+    auto partial = [&save_path](const Status& s) {
+      return Status(s.code(), "Restore (in_place) from " + save_path +
+                                  " failed while reading into the variables; they may be "
+                                  "partially restored (some hold the checkpoint's values, "
+                                  "others their old values, one possibly a mix): " +
+                                  s.message());
+    };
+    std::vector<ReadTarget> targets;
+    for (const Job& job : jobs) {
+      if (batched(job)) targets.push_back({job.key, job.var->tensor});
+    }
+    if (!targets.empty()) {
+      Status s = bundle->ReadManyInto(targets);
+      if (!s.ok()) return partial(s);
+    }
+    // The rest one key at a time, each full tensor dropped once every
+    // variable reading it is assigned.
+    std::map<std::string, std::vector<const Job*>> by_key;
+    for (const Job& job : jobs) {
+      if (!batched(job)) by_key[job.key].push_back(&job);
+    }
+    for (const auto& [key, key_jobs] : by_key) {
+      Result<Tensor> full = read_full(*key_jobs.front());
+      if (!full.ok()) return partial(full.status());
+      for (const Job* job : key_jobs) {
+        AssignInPlace(job->var->full_shape ? ExtractSlice(*full, job->var->slice) : *full,
+                      job->var->tensor);
+      }
+    }
+  } else {
+    // 2. Read everything before touching any variable.
+    std::vector<Tensor> values(jobs.size());
+    std::vector<ReadTarget> targets;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (!batched(jobs[i])) continue;
+      const Tensor& var = *jobs[i].var->tensor;
+      CKPT_ASSIGN_OR_RETURN(values[i], Tensor::Allocate(var.dtype(), var.shape()));
+      targets.push_back({jobs[i].key, &values[i]});
+    }
+    if (!targets.empty()) CKPT_RETURN_IF_ERROR(bundle->ReadManyInto(targets));
+    std::map<std::string, Tensor> full_values;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      const Job& job = jobs[i];
+      if (batched(job)) continue;
+      auto cached = full_values.find(job.key);
+      if (cached == full_values.end()) {
+        CKPT_ASSIGN_OR_RETURN(Tensor t, read_full(job));
+        cached = full_values.emplace(job.key, std::move(t)).first;
+      }
+      values[i] = job.var->full_shape ? ExtractSlice(cached->second, job.var->slice)
+                                      : cached->second;
+    }
+
+    // 3. Assign.
+    for (size_t i = 0; i < jobs.size(); ++i) AssignInPlace(values[i], jobs[i].var->tensor);
+  }
   if (options.report != nullptr) {
     for (const Job& job : jobs) options.report->restored.push_back(job.var->name);
   }
