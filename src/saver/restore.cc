@@ -191,6 +191,24 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
     for (const Job& job : jobs) {
       if (batched(job)) targets.push_back({job.key, job.var->tensor});
     }
+    // ReadManyInto fills its destinations from two threads and refuses
+    // overlapping ones; say so here, where nothing has been read yet.
+    std::vector<const Job*> by_address;
+    for (const Job& job : jobs) {
+      if (batched(job) && job.var->tensor->byte_size() > 0) by_address.push_back(&job);
+    }
+    auto begin = [](const Job* j) { return reinterpret_cast<uintptr_t>(j->var->tensor->data()); };
+    std::sort(by_address.begin(), by_address.end(),
+              [&](const Job* a, const Job* b) { return begin(a) < begin(b); });
+    for (size_t i = 1; i < by_address.size(); ++i) {
+      const Job& a = *by_address[i - 1];
+      if (begin(by_address[i]) < begin(&a) + a.var->tensor->byte_size()) {
+        return InvalidArgumentError("Restore (in_place) from " + save_path + ": variables \"" +
+                                    a.var->name + "\" and \"" + by_address[i]->var->name +
+                                    "\" share memory; nothing was restored (restore them with "
+                                    "in_place = false, or give each its own tensor)");
+      }
+    }
     if (!targets.empty()) {
       Status s = bundle->ReadManyInto(targets);
       if (!s.ok()) return partial(s);

@@ -243,6 +243,25 @@ TEST_P(RestoreInPlaceTest, MismatchesChangeNothingWithInPlace) {
   EXPECT_EQ(Unchanged(), static_cast<int>(targets_.size()));
 }
 
+TEST_P(RestoreInPlaceTest, VariablesSharingMemoryAreRefusedBeforeAnyRead) {
+  const std::string prefix = Save();
+  Tensor a = Tensor::Allocate(DataType::kFloat, {1000}).value();
+  Tensor b = a;  // shares a's storage
+  auto saver = Saver::Create(VarListFromMap({{"f/1000", &a}, {"f/1000b", &b}}), Options()).value();
+  RestoreOptions ro;
+  ro.in_place = true;
+  ro.name_map["f/1000b"] = "f/1000";
+  Status s = saver->Restore(prefix, ro);
+  EXPECT_THAT(s, StatusIs(StatusCode::kInvalidArgument, "share memory; nothing was restored"));
+  EXPECT_THAT(s.message(), HasSubstr("\"f/1000\" and \"f/1000b\""));
+  EXPECT_THAT(s.message(), Not(HasSubstr("partially")));
+  EXPECT_TRUE(a.Equals(Tensor::Allocate(DataType::kFloat, {1000}).value()));
+  // The all-or-nothing path copies into each and succeeds.
+  ro.in_place = false;
+  CKPT_ASSERT_OK(saver->Restore(prefix, ro));
+  EXPECT_TRUE(a.Equals(saved_[2].second));
+}
+
 INSTANTIATE_TEST_SUITE_P(Envs, RestoreInPlaceTest,
                          ::testing::Values(EnvKind::kPosix, EnvKind::kMem),
                          [](const auto& info) { return EnvKindName(info.param); });
