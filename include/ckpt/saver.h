@@ -63,8 +63,12 @@ struct SaverOptions {
   bool sharded = false;
   // Sharded saves: how many of the per-device bundles are written at once,
   // each by its own thread (the saving thread is one of them). 0 = one per
-  // device, at most std::thread::hardware_concurrency(); 1 = one after
-  // another. The files are the same bytes whatever the value. REQUIRES: >= 0.
+  // device, at most hardware_concurrency() / 2 with direct_io (each direct
+  // writer already keeps about two threads busy: the copy into its staging
+  // buffers and the write; on 2 cores concurrent shards measured 0.83-0.88x
+  // sequential, docs/benchmarks.md) or hardware_concurrency() without it;
+  // never less than 1. 1 = one after another. The files are the same bytes
+  // whatever the value. REQUIRES: >= 0.
   int shard_write_threads = 0;
   // "model-00001000" instead of "model-1000".
   bool pad_step_number = false;

@@ -285,7 +285,11 @@ Status Saver::Impl::Write(const std::string& prefix) {
     jobs.push_back({shards.back(), device, &tensors});
   }
   int threads = options.shard_write_threads;
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads == 0) {
+    // See SaverOptions::shard_write_threads: a direct-IO writer is two busy threads.
+    const unsigned cores = std::thread::hardware_concurrency();
+    threads = static_cast<int>(std::max(1u, options.direct_io ? cores / 2 : cores));
+  }
   // Created here once rather than by each shard's writer at the same time.
   Status s = env->CreateDirs(temp_dir);
   if (s.ok()) s = WriteShards(env, jobs, threads, options.direct_io);
