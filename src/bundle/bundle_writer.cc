@@ -1,8 +1,9 @@
 // BundleWriter. Publish protocol (crash safety):
 //   1. Tensor bytes are appended to  P.data-00000-of-00001.tempstate<random>.
-//   2. Finish(): the data file is synced, closed and renamed to its final name.
-//   3. The index is written to       P.index.tempstate<random>, synced, closed
-//      and renamed to P.index; then the directory is synced.
+//   2. Finish(): the index is written to P.index.tempstate<random>, synced
+//      and closed (while the data file may still be writing out its buffers);
+//      the data file is synced, closed and renamed to its final name.
+//   3. The index is renamed to P.index; then the directory is synced.
 // Until step 3's rename a reader sees no bundle (or the previous one): the
 // appearance of P.index is the commit point. When P.index already exists (a
 // re-save to the same prefix), it is deleted before the data file is renamed,
@@ -34,6 +35,28 @@
 namespace ckpt {
 
 using bundle_internal::kHeaderEntryKey;
+
+namespace {
+
+// An in-memory WritableFile: the index table is built here, then written to
+// its file with one append.
+class StringFile : public WritableFile {
+ public:
+  explicit StringFile(std::string* out) : out_(out) {}
+  Status Append(std::string_view data) override {
+    out_->append(data.data(), data.size());
+    return Status::OK();
+  }
+  Status Flush() override { return Status::OK(); }
+  Status Sync() override { return Status::OK(); }
+  Status Close() override { return Status::OK(); }
+  uint64_t Tell() const override { return out_->size(); }
+
+ private:
+  std::string* out_;
+};
+
+}  // namespace
 
 struct BundleWriter::Impl {
   std::string prefix;
@@ -267,6 +290,34 @@ Status BundleWriter::Finish() {
   std::vector<std::string> published;
   if (s.ok()) {
     s = [&]() -> Status {
+      // The index goes to its temporary file first, while the data file may
+      // still be writing out its queued buffers (direct IO): building and
+      // syncing it then costs no time of its own. The commit point is still
+      // the index rename below, after the data file's.
+      r.index_tmp = r.index_path + ".tempstate" + std::to_string(r.env->Random64());
+      CKPT_ASSIGN_OR_RETURN(auto index, r.env->NewWritableFile(r.index_tmp));
+      std::string table_bytes;
+      {
+        StringFile sink(&table_bytes);
+        auto table = TableWriter::Create(&sink, r.index_tmp);
+        tensorflow::BundleHeaderProto header;
+        header.set_num_shards(1);
+        header.set_endianness(tensorflow::BundleHeaderProto::LITTLE);
+        header.mutable_version()->set_producer(bundle_internal::kTensorBundleVersion);
+        header.mutable_version()->set_min_consumer(bundle_internal::kTensorBundleMinConsumer);
+        CKPT_RETURN_IF_ERROR(table->Add(kHeaderEntryKey, header.SerializeAsString()));
+        std::string value;
+        for (const auto& [key, entry] : r.entries) {
+          value.clear();
+          entry.AppendToString(&value);
+          CKPT_RETURN_IF_ERROR(table->Add(key, value));
+        }
+        CKPT_RETURN_IF_ERROR(table->Finish());
+      }
+      CKPT_RETURN_IF_ERROR(index->Append(table_bytes));
+      if (r.options.sync) CKPT_RETURN_IF_ERROR(index->Sync());
+      CKPT_RETURN_IF_ERROR(index->Close());
+
       if (r.options.sync) CKPT_RETURN_IF_ERROR(r.data->Sync());
       CKPT_RETURN_IF_ERROR(r.data->Close());
       r.data.reset();
@@ -282,21 +333,6 @@ Status BundleWriter::Finish() {
       r.data_tmp.clear();
       published.push_back(r.data_path);
 
-      r.index_tmp = r.index_path + ".tempstate" + std::to_string(r.env->Random64());
-      CKPT_ASSIGN_OR_RETURN(auto index, r.env->NewWritableFile(r.index_tmp));
-      auto table = TableWriter::Create(index.get(), r.index_tmp);
-      tensorflow::BundleHeaderProto header;
-      header.set_num_shards(1);
-      header.set_endianness(tensorflow::BundleHeaderProto::LITTLE);
-      header.mutable_version()->set_producer(bundle_internal::kTensorBundleVersion);
-      header.mutable_version()->set_min_consumer(bundle_internal::kTensorBundleMinConsumer);
-      CKPT_RETURN_IF_ERROR(table->Add(kHeaderEntryKey, header.SerializeAsString()));
-      for (const auto& [key, entry] : r.entries) {
-        CKPT_RETURN_IF_ERROR(table->Add(key, entry.SerializeAsString()));
-      }
-      CKPT_RETURN_IF_ERROR(table->Finish());
-      if (r.options.sync) CKPT_RETURN_IF_ERROR(index->Sync());
-      CKPT_RETURN_IF_ERROR(index->Close());
       CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.index_tmp, r.index_path));
       r.index_tmp.clear();
       published.push_back(r.index_path);
