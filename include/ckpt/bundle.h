@@ -198,6 +198,19 @@ class BundleReader {
   // if verify_checksums). Valid while this reader lives.
   // REQUIRES: options.use_mmap; a fixed-size, unpartitioned tensor.
   Result<Tensor> ReadView(std::string_view key) const;
+  // ReadView of every key, in the order of `keys` (repeats allowed), with
+  // the checksums verified as ReadManyInto verifies its reads: the mapped
+  // bytes of all the tensors, in file order, are cut into parts of
+  // checksum_chunk_bytes that the helper threads and the calling thread
+  // checksum alongside, so many small tensors use the helpers too.
+  // Before anything is checksummed, every key is checked: NotFound "Key
+  // <key> not found in checkpoint"; InvalidArgument (ReadView's wording,
+  // naming the key) for a partitioned or string tensor; DataLoss for an
+  // entry whose size or position is impossible. A mismatch is then ReadView's
+  // DataLoss for the first mismatching tensor in file order. Views are valid
+  // while this reader lives.
+  // REQUIRES: options.use_mmap (else FailedPrecondition).
+  Result<std::vector<Tensor>> ReadManyViews(const std::vector<std::string_view>& keys) const;
 
   // TensorFlow's listing: "<key> (<DT_NAME>) <shape>\n" for every entry
   // that is not the full entry of a partitioned tensor.

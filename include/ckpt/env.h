@@ -41,6 +41,11 @@ class RandomAccessFile {
   // If the whole file is addressable in memory (mmap or in-memory Env), a
   // view of it, valid while this object lives; otherwise nullptr.
   virtual const char* MappedData() const { return nullptr; }
+
+  // A hint that the `n` bytes at `offset` will be read soon: the file may
+  // start fetching them from the device now, all at once, instead of as the
+  // reads reach them. Never changes what a read returns. Default: nothing.
+  virtual void Prefetch(uint64_t offset, uint64_t n) const {}
 };
 
 // A file opened for sequential appending.

@@ -16,7 +16,13 @@
 // tensors, in file order, are cut into parts of checksum_chunk_bytes that
 // the helpers and the calling thread read and checksum alongside, so small
 // tensors (below both sizes above, which ReadInto reads and checksums in one
-// thread) get the second core too.
+// thread) get the second core too. ReadManyViews verifies many mapped
+// tensors the same way, checksumming the mapped bytes in place.
+//
+// Cold reads: before reading a large tensor or many tensors, the reader
+// tells the file which byte ranges follow (RandomAccessFile::Prefetch), so
+// the kernel can queue the device reads for all of them at once rather than
+// one readahead window at a time as the reads reach them.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -47,6 +53,11 @@ struct BundleReader::Impl {
                    [this] { pool = std::make_unique<crc32c::Pool>(options.checksum_threads); });
     return pool.get();
   }
+
+  // Reads of at least this many bytes announce their ranges with Prefetch;
+  // gaps up to this size between the tensors of one batched read are
+  // prefetched too (cheaper than splitting the hint).
+  static constexpr uint64_t kPrefetchMin = uint64_t{1} << 20;
 
   // Verified tensors larger than this are read in pieces of this size, each
   // checksummed right after it landed, while it is still in the core's
@@ -223,6 +234,7 @@ struct BundleReader::Impl {
         return s.WithContext("Tensor \"" + e.key + "\" in " + ShardPath(e.shard_id));
       }
     } else if (Pieced(e.size)) {
+      if (static_cast<uint64_t>(e.size) >= kPrefetchMin) file->Prefetch(e.offset, e.size);
       CKPT_RETURN_IF_ERROR(ReadChecksummed(*file, e, out->mutable_data(), &actual));
     } else {
       CKPT_ASSIGN_OR_RETURN(std::string_view got,
@@ -263,7 +275,46 @@ struct BundleReader::Impl {
     const BundleEntry* e;
     Tensor* out;
     const RandomAccessFile* file;  // fixed-size unpartitioned entries only
+    // ReadManyViews: the entry's mapped bytes (checksummed in place; `out`
+    // unused). Null: the bytes are read into `out`.
+    const char* view = nullptr;
   };
+
+  // Checks that `e` can be viewed (ReadView's rules) and locates its mapped
+  // bytes; nothing is read.
+  Result<ManyItem> ViewItem(const BundleEntry& e) const {
+    if (!e.slices.empty() || !IsFixedSize(e.dtype)) {
+      return InvalidArgumentError("ReadView(\"" + e.key +
+                                  "\"): only unpartitioned fixed-size tensors can be viewed");
+    }
+    CKPT_RETURN_IF_ERROR(CheckFixedSize(e));
+    CKPT_ASSIGN_OR_RETURN(RandomAccessFile * file, Locate(e));
+    const char* base = file->MappedData();
+    if (base == nullptr) {
+      return UnimplementedError("ReadView(\"" + e.key + "\"): data file could not be mapped");
+    }
+    return ManyItem{&e, nullptr, file, base + e.offset};
+  }
+
+  // Announces the byte ranges of `items` (fixed-size entries in file order)
+  // to their files: runs of entries closer than kPrefetchMin are merged into
+  // one range; runs smaller than kPrefetchMin are left to normal readahead.
+  static void PrefetchItems(const std::vector<ManyItem>& items) {
+    size_t i = 0;
+    while (i < items.size()) {
+      const RandomAccessFile* file = items[i].file;
+      const uint64_t begin = static_cast<uint64_t>(items[i].e->offset);
+      uint64_t end = begin + static_cast<uint64_t>(items[i].e->size);
+      size_t j = i + 1;
+      for (; j < items.size() && items[j].file == file; ++j) {
+        const uint64_t at = static_cast<uint64_t>(items[j].e->offset);
+        if (at > end + kPrefetchMin) break;
+        end = std::max(end, at + static_cast<uint64_t>(items[j].e->size));
+      }
+      if (end - begin >= kPrefetchMin) file->Prefetch(begin, end - begin);
+      i = j;
+    }
+  }
 
   Status ReadMany(const std::vector<ReadTarget>& targets) const {
     // 1. Check every target; nothing is read yet.
@@ -317,6 +368,7 @@ struct BundleReader::Impl {
       return a.e->shard_id != b.e->shard_id ? a.e->shard_id < b.e->shard_id
                                             : a.e->offset < b.e->offset;
     });
+    PrefetchItems(fixed);
     if (options.verify_checksums) {
       CKPT_RETURN_IF_ERROR(ReadManyChecksummed(fixed));
     } else {
@@ -346,6 +398,8 @@ struct BundleReader::Impl {
   // (small tensors included), and without one the caller does everything.
   // Every batch runs to its end or its first read error; then the first
   // error in file order (read error or checksum mismatch) is returned.
+  // Items with a `view` are not read: their mapped bytes are checksummed in
+  // place, batched the same way.
   Status ReadManyChecksummed(const std::vector<ManyItem>& items) const {
     const size_t part = static_cast<size_t>(options.checksum_chunk_bytes);
     const size_t piece = Piece();
@@ -382,6 +436,10 @@ struct BundleReader::Impl {
           for (size_t k = batch_begin[b]; k < batch_begin[b + 1]; ++k) {
             Segment& sg = segs[k];
             const ManyItem& it = items[sg.item];
+            if (it.view != nullptr) {
+              sg.crc = crc32c::Value(it.view + sg.at, sg.n);
+              continue;
+            }
             char* dst = it.out->mutable_data();
             uint32_t c = 0;
             for (size_t at = sg.at, end = sg.at + sg.n; at < end;) {
@@ -612,18 +670,11 @@ Result<Tensor> BundleReader::ReadView(std::string_view key) const {
     return FailedPreconditionError("ReadView needs a reader opened with use_mmap");
   }
   CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
-  if (!e->slices.empty() || !IsFixedSize(e->dtype)) {
-    return InvalidArgumentError("ReadView(\"" + e->key +
-                                "\"): only unpartitioned fixed-size tensors can be viewed");
-  }
-  CKPT_RETURN_IF_ERROR(impl_->CheckFixedSize(*e));
-  CKPT_ASSIGN_OR_RETURN(RandomAccessFile * file, impl_->Locate(*e));
-  const char* base = file->MappedData();
-  if (base == nullptr) {
-    return UnimplementedError("ReadView(\"" + e->key + "\"): data file could not be mapped");
-  }
-  const char* p = base + e->offset;
+  CKPT_ASSIGN_OR_RETURN(Impl::ManyItem it, impl_->ViewItem(*e));
+  const RandomAccessFile* file = it.file;
+  const char* p = it.view;
   if (impl_->options.verify_checksums) {
+    if (static_cast<uint64_t>(e->size) >= Impl::kPrefetchMin) file->Prefetch(e->offset, e->size);
     uint32_t stored = crc32c::Unmask(e->masked_crc32c);
     const size_t size = static_cast<size_t>(e->size);
     uint32_t actual = e->size > impl_->options.checksum_chunk_bytes && impl_->options.checksum_threads > 0
@@ -632,6 +683,34 @@ Result<Tensor> BundleReader::ReadView(std::string_view key) const {
     if (stored != actual) return impl_->ChecksumError(*e, stored, actual);
   }
   return Tensor::View(e->dtype, e->shape, p);
+}
+
+Result<std::vector<Tensor>> BundleReader::ReadManyViews(
+    const std::vector<std::string_view>& keys) const {
+  if (!impl_->options.use_mmap) {
+    return FailedPreconditionError("ReadManyViews needs a reader opened with use_mmap");
+  }
+  // 1. Check every key; nothing is read yet.
+  std::vector<Impl::ManyItem> items;
+  items.reserve(keys.size());
+  for (std::string_view key : keys) {
+    CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
+    CKPT_ASSIGN_OR_RETURN(Impl::ManyItem it, impl_->ViewItem(*e));
+    items.push_back(it);
+  }
+  std::vector<Tensor> views;
+  views.reserve(items.size());
+  for (const Impl::ManyItem& it : items) views.push_back(Tensor::View(it.e->dtype, it.e->shape, it.view));
+  // 2. Verify in file order.
+  if (impl_->options.verify_checksums) {
+    std::sort(items.begin(), items.end(), [](const Impl::ManyItem& a, const Impl::ManyItem& b) {
+      return a.e->shard_id != b.e->shard_id ? a.e->shard_id < b.e->shard_id
+                                            : a.e->offset < b.e->offset;
+    });
+    Impl::PrefetchItems(items);
+    CKPT_RETURN_IF_ERROR(impl_->ReadManyChecksummed(items));
+  }
+  return views;
 }
 
 std::string BundleReader::DebugString() const {

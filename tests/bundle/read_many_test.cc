@@ -439,6 +439,222 @@ TEST_P(ReadManyTest, MultipleShards) {
   EXPECT_THAT(s.message(), HasSubstr(DataFilename(merged, 1, 3)));
 }
 
+// ---- ReadManyViews ----------------------------------------------------------
+
+Result<std::unique_ptr<BundleReader>> OpenMapped(Env* env, const std::string& prefix,
+                                                 const ReaderConfig& c) {
+  BundleReaderOptions o;
+  o.env = env;
+  o.use_mmap = true;
+  o.checksum_threads = c.threads;
+  o.checksum_chunk_bytes = c.chunk;
+  o.verify_checksums = c.verify;
+  return BundleReader::Open(prefix, o);
+}
+
+// Keys of the tensors that can be viewed (fixed-size, unpartitioned).
+std::vector<std::string> ViewableKeys(const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  std::vector<std::string> out;
+  for (const auto& [k, t] : tensors) {
+    if (t.dtype() != DataType::kString) out.push_back(k);
+  }
+  return out;
+}
+
+TEST_P(ReadManyTest, ReadManyViewsSameBytesAsReadInAnyKeyOrder) {
+  const std::string prefix = Path("m");
+  CKPT_ASSERT_OK(Save(prefix));
+  std::vector<std::string> names = ViewableKeys(tensors_);
+  ASSERT_GT(names.size(), 40u);
+  std::mt19937 rng(5);
+  for (const ReaderConfig& c : kConfigs) {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, OpenMapped(env(), prefix, c));
+    for (int order = 0; order < 3; ++order) {
+      std::vector<std::string_view> keys(names.begin(), names.end());
+      if (order == 1) std::reverse(keys.begin(), keys.end());
+      if (order == 2) std::shuffle(keys.begin(), keys.end(), rng);
+      keys.push_back(keys[order]);  // a repeat
+      CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> views, r->ReadManyViews(keys));
+      ASSERT_EQ(views.size(), keys.size());
+      for (size_t i = 0; i < keys.size(); ++i) {
+        const std::string key(keys[i]);
+        EXPECT_TRUE(views[i].Equals(Want(key))) << c.name << " order " << order << " key " << key;
+        CKPT_ASSERT_OK_AND_ASSIGN(Tensor read, r->Read(key));
+        EXPECT_TRUE(views[i].Equals(read)) << c.name << " " << key;
+        CKPT_ASSERT_OK_AND_ASSIGN(Tensor one, r->ReadView(key));
+        EXPECT_EQ(views[i].data(), one.data()) << c.name << " " << key;  // zero-copy
+      }
+    }
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> none, r->ReadManyViews({}));
+    EXPECT_TRUE(none.empty());
+  }
+}
+
+TEST_P(ReadManyTest, ReadManyViewsReportsFirstCorruptTensorInFileOrder) {
+  const std::string prefix = Path("m");
+  CKPT_ASSERT_OK(Save(prefix));
+  std::vector<BundleEntry> order;
+  {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, kConfigs[0]));
+    order = FileOrder(*r);
+  }
+  ASSERT_GT(order.size(), 20u);
+  // A tensor in the middle, and two after it (one the last in the file).
+  const BundleEntry middle = order[order.size() / 2], later = order[order.size() / 2 + 3],
+                    last = order.back();
+  Corrupt(prefix, last);
+  Corrupt(prefix, later);
+  Corrupt(prefix, middle);
+  std::vector<std::string> names = ViewableKeys(tensors_);
+  for (const ReaderConfig& c : kConfigs) {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, OpenMapped(env(), prefix, c));
+    std::vector<std::string_view> keys(names.rbegin(), names.rend());
+    Result<std::vector<Tensor>> views = r->ReadManyViews(keys);
+    if (!c.verify) {
+      EXPECT_TRUE(views.ok()) << c.name << " " << views.status().ToString();
+      continue;
+    }
+    Status s = views.status();
+    EXPECT_THAT(s, StatusIs(StatusCode::kDataLoss, "Tensor \"" + middle.key + "\"")) << c.name;
+    EXPECT_THAT(s.message(), AllOf(HasSubstr(DataFilename(prefix, 0, 1)),
+                                   HasSubstr("Checksum does not match")))
+        << c.name;
+    // ReadView reports the same error for that tensor alone.
+    EXPECT_EQ(r->ReadView(middle.key).status().ToString(), s.ToString()) << c.name;
+    // Without it, the next corrupt one in file order.
+    keys.erase(std::remove(keys.begin(), keys.end(), std::string_view(middle.key)), keys.end());
+    EXPECT_THAT(r->ReadManyViews(keys).status(),
+                StatusIs(StatusCode::kDataLoss, "Tensor \"" + later.key + "\""))
+        << c.name;
+    // The intact tensors alone are fine.
+    std::vector<std::string_view> intact;
+    for (const std::string& k : names) {
+      if (k != middle.key && k != later.key && k != last.key) intact.push_back(k);
+    }
+    Status intact_status = r->ReadManyViews(intact).status();
+    EXPECT_TRUE(intact_status.ok()) << c.name << " " << intact_status.ToString();
+  }
+}
+
+TEST_P(ReadManyTest, ReadManyViewsChecksBeforeVerifying) {
+  const std::string prefix = Path("m");
+  CKPT_ASSERT_OK(Save(prefix));
+  // Corrupt data: any checksum would fail with DataLoss; the checks come first.
+  {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, kConfigs[0]));
+    Corrupt(prefix, FileOrder(*r).front());
+  }
+  std::vector<std::string> names = ViewableKeys(tensors_);
+  for (const ReaderConfig& c : kConfigs) {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, OpenMapped(env(), prefix, c));
+    std::vector<std::string_view> keys(names.begin(), names.end());
+    keys.push_back("nope");
+    EXPECT_THAT(r->ReadManyViews(keys).status(),
+                StatusIs(StatusCode::kNotFound, std::string("Key nope not found in checkpoint")))
+        << c.name;
+    keys.back() = "s";
+    EXPECT_THAT(r->ReadManyViews(keys).status(),
+                StatusIs(StatusCode::kInvalidArgument,
+                         std::string("ReadView(\"s\"): only unpartitioned fixed-size tensors")))
+        << c.name;
+    keys.back() = "p";
+    EXPECT_THAT(r->ReadManyViews(keys).status(),
+                StatusIs(StatusCode::kInvalidArgument, std::string("ReadView(\"p\")")))
+        << c.name;
+  }
+  // A reader without use_mmap cannot make views.
+  CKPT_ASSERT_OK_AND_ASSIGN(auto plain, Open(prefix, kConfigs[0]));
+  std::vector<std::string_view> keys(names.begin(), names.end());
+  EXPECT_THAT(plain->ReadManyViews(keys).status(),
+              StatusIs(StatusCode::kFailedPrecondition, std::string("use_mmap")));
+}
+
+// Records the Prefetch hints given to the files it opens.
+class PrefetchRecordingEnv : public ForwardingEnv {
+ public:
+  using ForwardingEnv::ForwardingEnv;
+  struct Range {
+    uint64_t offset, n;
+  };
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
+    CKPT_ASSIGN_OR_RETURN(auto f, ForwardingEnv::NewRandomAccessFile(path));
+    return Wrap(std::move(f));
+  }
+  Result<std::unique_ptr<RandomAccessFile>> NewMappedFile(const std::string& path) override {
+    CKPT_ASSIGN_OR_RETURN(auto f, ForwardingEnv::NewMappedFile(path));
+    return Wrap(std::move(f));
+  }
+  std::vector<Range> ranges;
+
+ private:
+  class File : public RandomAccessFile {
+   public:
+    File(std::unique_ptr<RandomAccessFile> f, PrefetchRecordingEnv* env)
+        : f_(std::move(f)), env_(env) {}
+    Result<std::string_view> Read(uint64_t o, size_t n, char* scratch) const override {
+      return f_->Read(o, n, scratch);
+    }
+    uint64_t Size() const override { return f_->Size(); }
+    const char* MappedData() const override { return f_->MappedData(); }
+    void Prefetch(uint64_t o, uint64_t n) const override {
+      env_->ranges.push_back({o, n});
+      f_->Prefetch(o, n);
+    }
+
+   private:
+    std::unique_ptr<RandomAccessFile> f_;
+    PrefetchRecordingEnv* env_;
+  };
+  std::unique_ptr<RandomAccessFile> Wrap(std::unique_ptr<RandomAccessFile> f) {
+    return std::make_unique<File>(std::move(f), this);
+  }
+};
+
+TEST_P(ReadManyTest, BatchedReadsPrefetchTheirWholeRange) {
+  const std::string prefix = Path("m");
+  CKPT_ASSERT_OK(Save(prefix, /*with_partitioned=*/false));
+  PrefetchRecordingEnv rec(env());
+  std::vector<BundleEntry> order;
+  {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, kConfigs[0]));
+    order = FileOrder(*r);
+  }
+  // Every fixed-size tensor lies in the one prefetched range.
+  auto covered = [&](const std::vector<PrefetchRecordingEnv::Range>& got) {
+    if (got.size() != 1) return false;
+    for (const BundleEntry& e : order) {
+      if (static_cast<uint64_t>(e.offset) < got[0].offset ||
+          static_cast<uint64_t>(e.offset + e.size) > got[0].offset + got[0].n) {
+        return false;
+      }
+    }
+    return true;
+  };
+  for (bool mapped : {false, true}) {
+    BundleReaderOptions o;
+    o.env = &rec;
+    o.use_mmap = mapped;
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, BundleReader::Open(prefix, o));
+    rec.ranges.clear();
+    if (mapped) {
+      std::vector<std::string> names = ViewableKeys(tensors_);
+      std::vector<std::string_view> keys(names.begin(), names.end());
+      CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> views, r->ReadManyViews(keys));
+      for (size_t i = 0; i < keys.size(); ++i) EXPECT_TRUE(views[i].Equals(Want(names[i]))) << names[i];
+    } else {
+      auto dest = Destinations(/*with_partitioned=*/false);
+      std::vector<ReadTarget> targets = Targets(dest);
+      CKPT_ASSERT_OK(r->ReadManyInto(targets));
+      for (const auto& [k, t] : dest) EXPECT_TRUE(t.Equals(Want(k))) << k;
+    }
+    EXPECT_TRUE(covered(rec.ranges)) << "mapped " << mapped << ": " << rec.ranges.size() << " ranges";
+    // A small tensor alone is left to normal readahead.
+    rec.ranges.clear();
+    CKPT_ASSERT_OK(r->Read("scalar").status());
+    EXPECT_TRUE(rec.ranges.empty()) << "mapped " << mapped;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Envs, ReadManyTest, ::testing::Values(EnvKind::kPosix, EnvKind::kMem),
                          [](const auto& info) { return EnvKindName(info.param); });
 
