@@ -27,8 +27,9 @@
 //                           (CRC on; one call for the whole workload)
 //   restore_readinto_nocrc/<w>/<cache> same with verify_checksums=false
 //                           (diagnostic: isolates the CRC32C cost)
-//   restore_readview/<w>/<cache>       Open(use_mmap) + ReadView every
-//                           tensor (zero-copy; CRC on, so every page is read)
+//   restore_readview/<w>/<cache>       Open(use_mmap) + ReadManyViews of
+//                           every tensor (zero-copy; CRC on, so every page
+//                           is read; one call for the whole workload)
 //   raw_read/<w>/<cache>    open + pread() of the same byte ranges of the
 //                           same data file into the same caller buffers
 //   raw_mmap_read/<w>/<cache>  mmap the data file and read every byte once
@@ -81,6 +82,7 @@
 #include "ckpt/env.h"
 #include "ckpt/tensor.h"
 #include "crc/crc32c.h"
+#include "bench_util.h"
 
 namespace {
 
@@ -116,39 +118,16 @@ std::vector<Workload> g_workloads;
 struct FreeDeleter {
   void operator()(char* p) const { std::free(p); }
 };
-// The source bytes, shared by both workloads; 4096-aligned so that
-// raw_write_direct can write it with O_DIRECT as it is.
+// The source bytes, shared by both workloads; 2 MiB-aligned and marked for
+// huge pages (as ckpt's direct-IO staging buffers are) so that
+// raw_write_direct can write it with O_DIRECT as it is, from memory the
+// block layer can merge into requests as large as ckpt's.
 std::unique_ptr<char[], FreeDeleter> g_arena;
 int64_t g_arena_bytes = 0;
 
-uint64_t SplitMix64(uint64_t* s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-// Log-uniform byte sizes in [4 B, 4 MiB], scaled to sum to total_elems.
-std::vector<int64_t> MixedSizes(int64_t n, int64_t total_elems) {
-  uint64_t seed = 42;
-  std::vector<double> w(static_cast<size_t>(n));
-  double sum = 0;
-  for (auto& x : w) {
-    double u = static_cast<double>(SplitMix64(&seed) >> 11) * 0x1.0p-53;
-    x = std::exp2(2.0 + 20.0 * u);
-    sum += x;
-  }
-  std::vector<int64_t> out(w.size());
-  int64_t got = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    out[i] = std::max<int64_t>(1, static_cast<int64_t>(w[i] / sum * static_cast<double>(total_elems)));
-    got += out[i];
-  }
-  // The remainder goes to the largest tensor so the total is exact.
-  auto big = std::max_element(out.begin(), out.end());
-  *big += total_elems - got;
-  return out;
-}
+using ckpt_bench::MixedSizes;
+using ckpt_bench::SplitMix64;
+using ckpt_bench::WriteAll;
 
 void MakeWorkload(std::string name, std::vector<int64_t> elems) {
   Workload w;
@@ -176,7 +155,10 @@ void InitWorkloads() {
 void InitArena() {
   if (g_arena) return;
   g_arena_bytes = g_cfg.mib * (int64_t{1} << 20);
-  g_arena.reset(static_cast<char*>(std::aligned_alloc(4096, static_cast<size_t>(g_arena_bytes))));
+  g_arena.reset(static_cast<char*>(std::aligned_alloc(size_t{2} << 20, static_cast<size_t>(g_arena_bytes))));
+#ifdef MADV_HUGEPAGE
+  if (g_arena) ::madvise(g_arena.get(), static_cast<size_t>(g_arena_bytes), MADV_HUGEPAGE);
+#endif
   // Deterministic, incompressible-looking float32 values in [0, 1).
   auto* f = reinterpret_cast<float*>(g_arena.get());
   uint64_t s = 7;
@@ -278,19 +260,6 @@ void Warm(const std::string& path) {
   ::close(fd);
 }
 
-bool WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t r = ::write(fd, p, n);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
-
 bool PreadAll(int fd, char* p, size_t n, off_t off) {
   while (n > 0) {
     ssize_t r = ::pread(fd, p, n, off);
@@ -316,12 +285,7 @@ void Finish(benchmark::State& state, const Workload& w) {
 // Touches every page of the source bytes (untimed, before each repetition of
 // both save and raw_write) so neither side pays for faulting the caller's
 // memory in: the benchmark compares writing resident bytes.
-void TouchArena() {
-  volatile char sink = 0;
-  const long page = ::sysconf(_SC_PAGESIZE);
-  for (int64_t i = 0; i < g_arena_bytes; i += page) sink = sink + g_arena[static_cast<size_t>(i)];
-  (void)sink;
-}
+void TouchArena() { ckpt_bench::TouchPages(g_arena.get(), g_arena_bytes); }
 
 // Untimed, right before each cold-restore repetition (which allocates
 // page-cache pages): faults in and frees `bytes` + 64 MiB of
@@ -480,11 +444,10 @@ void BM_ReadView(benchmark::State& state, Workload* w, bool cold) {
     opt.use_mmap = true;
     auto reader = BundleReader::Open(Prefix(*w), opt);
     if (!reader.ok()) return reader.status().ToString();
-    for (size_t i = 0; i < w->keys.size(); ++i) {
-      auto t = (*reader)->ReadView(w->keys[i]);
-      if (!t.ok()) return t.status().ToString();
-      benchmark::DoNotOptimize(t->data());
-    }
+    std::vector<std::string_view> keys(w->keys.begin(), w->keys.end());  // the whole workload
+    auto views = (*reader)->ReadManyViews(keys);
+    if (!views.ok()) return views.status().ToString();
+    benchmark::DoNotOptimize(views->data());
     return "";  // the reader (and its mapping) is destroyed inside the timing
   });
 }
@@ -618,18 +581,6 @@ void BM_FirstTouchMem(benchmark::State& state) {
 
 // ---- main -------------------------------------------------------------------
 
-bool TakeFlag(const char* arg, const char* name, std::string* value) {
-  size_t n = std::strlen(name);
-  if (std::strncmp(arg, name, n) != 0) return false;
-  if (arg[n] == '\0') {
-    *value = "";
-    return true;
-  }
-  if (arg[n] != '=') return false;
-  *value = arg + n + 1;
-  return true;
-}
-
 void DumpSizes(const std::string& path) {
   std::ofstream out(path);
   out << "{";
@@ -667,19 +618,19 @@ int main(int argc, char** argv) {
   rest.push_back(argv[0]);
   for (int i = 1; i < argc; ++i) {
     std::string v;
-    if (TakeFlag(argv[i], "--bench_dir", &v)) {
+    if (ckpt_bench::TakeFlag(argv[i], "--bench_dir", &v)) {
       g_cfg.dir = v;
-    } else if (TakeFlag(argv[i], "--bench_mib", &v)) {
+    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_mib", &v)) {
       g_cfg.mib = std::atoll(v.c_str());
-    } else if (TakeFlag(argv[i], "--bench_tensors", &v)) {
+    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_tensors", &v)) {
       g_cfg.tensors = std::atoll(v.c_str());
-    } else if (TakeFlag(argv[i], "--bench_reps", &v)) {
+    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_reps", &v)) {
       g_cfg.reps = std::atoi(v.c_str());
-    } else if (TakeFlag(argv[i], "--bench_keep", &v)) {
+    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_keep", &v)) {
       g_cfg.keep = true;
-    } else if (TakeFlag(argv[i], "--bench_save_mixed", &v)) {
+    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_save_mixed", &v)) {
       g_cfg.save_mixed = v;
-    } else if (TakeFlag(argv[i], "--bench_dump_sizes", &v)) {
+    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_dump_sizes", &v)) {
       g_cfg.dump_sizes = v;
     } else {
       rest.push_back(argv[i]);

@@ -49,6 +49,7 @@
 #include "ckpt/env.h"
 #include "ckpt/saver.h"
 #include "ckpt/tensor.h"
+#include "bench_util.h"
 
 namespace {
 
@@ -56,6 +57,8 @@ using ckpt::DataType;
 using ckpt::Status;
 using ckpt::Tensor;
 using ckpt::TensorShape;
+using ckpt_bench::MixedSizes;
+using ckpt_bench::SplitMix64;
 
 struct Config {
   std::string dir;
@@ -71,34 +74,6 @@ std::vector<int64_t> g_elems, g_offsets;
 std::vector<std::string> g_keys;
 // Benchmark name -> seconds of each repetition, for the summary.
 std::map<std::string, std::vector<double>> g_times;
-
-uint64_t SplitMix64(uint64_t* s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-// Log-uniform byte sizes in [4 B, 4 MiB], scaled to sum to total_elems.
-std::vector<int64_t> MixedSizes(int64_t n, int64_t total_elems) {
-  uint64_t seed = 42;
-  std::vector<double> w(static_cast<size_t>(n));
-  double sum = 0;
-  for (double& x : w) {
-    double u = static_cast<double>(SplitMix64(&seed) >> 11) * 0x1.0p-53;
-    x = std::exp2(2.0 + 20.0 * u);
-    sum += x;
-  }
-  std::vector<int64_t> out(w.size());
-  int64_t got = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    out[i] = std::max<int64_t>(
-        1, static_cast<int64_t>(w[i] / sum * static_cast<double>(total_elems)));
-    got += out[i];
-  }
-  *std::max_element(out.begin(), out.end()) += total_elems - got;
-  return out;
-}
 
 void Init() {
   g_bytes = g_cfg.mib * (int64_t{1} << 20);
@@ -119,12 +94,7 @@ void Init() {
   }
 }
 
-void TouchArena() {
-  volatile char sink = 0;
-  const long page = ::sysconf(_SC_PAGESIZE);
-  for (int64_t i = 0; i < g_bytes; i += page) sink = sink + g_arena[static_cast<size_t>(i)];
-  (void)sink;
-}
+void TouchArena() { ckpt_bench::TouchPages(g_arena.get(), g_bytes); }
 
 void RemoveTree(const std::string& dir) {
   ckpt::Env* env = ckpt::Env::Posix();
@@ -219,14 +189,8 @@ bool WriteFile(const std::string& path, const char* p, int64_t n) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return false;
   bool ok = true;
-  while (ok && n > 0) {
-    ssize_t r = ::write(fd, p, static_cast<size_t>(std::min<int64_t>(n, int64_t{8} << 20)));
-    if (r < 0 && errno == EINTR) continue;
-    ok = r > 0;
-    if (ok) {
-      p += r;
-      n -= r;
-    }
+  for (int64_t at = 0; ok && at < n; at += int64_t{8} << 20) {  // 8 MiB write()s
+    ok = ckpt_bench::WriteAll(fd, p + at, static_cast<size_t>(std::min<int64_t>(n - at, int64_t{8} << 20)));
   }
   ok = ok && ::fdatasync(fd) == 0;
   return ::close(fd) == 0 && ok;
@@ -270,16 +234,6 @@ void BM_RawWrite(benchmark::State& state, int files, const std::string& name) {
   RemoveTree(dir);
 }
 
-bool TakeFlag(const char* arg, const char* name, std::string* value) {
-  size_t n = std::strlen(name);
-  if (std::strncmp(arg, name, n) != 0) return false;
-  if (arg[n] == '=') {
-    *value = arg + n + 1;
-    return true;
-  }
-  return arg[n] == '\0';
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -288,15 +242,15 @@ int main(int argc, char** argv) {
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     std::string v;
-    if (TakeFlag(argv[i], "--bench_dir", &v)) {
+    if (ckpt_bench::TakeFlag(argv[i], "--bench_dir", &v)) {
       g_cfg.dir = v;
-    } else if (TakeFlag(argv[i], "--bench_mib", &v)) {
+    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_mib", &v)) {
       g_cfg.mib = std::atoll(v.c_str());
-    } else if (TakeFlag(argv[i], "--bench_tensors", &v)) {
+    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_tensors", &v)) {
       g_cfg.tensors = std::atoll(v.c_str());
-    } else if (TakeFlag(argv[i], "--bench_reps", &v)) {
+    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_reps", &v)) {
       g_cfg.reps = std::atoi(v.c_str());
-    } else if (TakeFlag(argv[i], "--bench_direct_io", &v)) {
+    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_direct_io", &v)) {
       g_cfg.direct_io = v == "1";
     } else {
       rest.push_back(argv[i]);

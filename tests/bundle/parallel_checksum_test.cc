@@ -4,6 +4,7 @@
 // the single-threaded path; these tests use a small chunk so that small
 // tensors take the pieced paths.
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -350,9 +351,22 @@ TEST(ParallelChecksumDefaultsTest, LargeTensorsAtTheDefaultBoundaries) {
 
 // ---- helper threads are persistent ---------------------------------------------
 
+// Threads listed in /proc/self/task, once the count holds still: a thread
+// that was just joined (here or in an earlier test) can stay listed for a
+// moment after join() returns.
 int ThreadsInProcess() {
-  auto tasks = Env::Posix()->GetChildren("/proc/self/task");
-  return tasks.ok() ? static_cast<int>(tasks->size()) : -1;
+  auto count = [] {
+    auto tasks = Env::Posix()->GetChildren("/proc/self/task");
+    return tasks.ok() ? static_cast<int>(tasks->size()) : -1;
+  };
+  int n = count();
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const int again = count();
+    if (again == n) break;
+    n = again;
+  }
+  return n;
 }
 
 TEST(ParallelChecksumThreadsTest, HelpersAreStartedOnceAndReused) {

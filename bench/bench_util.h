@@ -1,0 +1,83 @@
+// Helpers shared by the Google Benchmark binaries in bench/: the mixed-size
+// workload generator, page touching, flag parsing, whole writes.
+#ifndef CKPT_BENCH_BENCH_UTIL_H_
+#define CKPT_BENCH_BENCH_UTIL_H_
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace ckpt_bench {
+
+inline uint64_t SplitMix64(uint64_t* s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// n element counts, log-uniform byte sizes in [4 B, 4 MiB] (fixed seed),
+// scaled to sum to exactly total_elems (the remainder goes to the largest).
+inline std::vector<int64_t> MixedSizes(int64_t n, int64_t total_elems) {
+  uint64_t seed = 42;
+  std::vector<double> w(static_cast<size_t>(n));
+  double sum = 0;
+  for (double& x : w) {
+    double u = static_cast<double>(SplitMix64(&seed) >> 11) * 0x1.0p-53;
+    x = std::exp2(2.0 + 20.0 * u);
+    sum += x;
+  }
+  std::vector<int64_t> out(w.size());
+  int64_t got = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    out[i] = std::max<int64_t>(1, static_cast<int64_t>(w[i] / sum * static_cast<double>(total_elems)));
+    got += out[i];
+  }
+  *std::max_element(out.begin(), out.end()) += total_elems - got;
+  return out;
+}
+
+// Reads one byte per page so that [p, p + n) is resident before timing.
+inline void TouchPages(const char* p, int64_t n) {
+  volatile char sink = 0;
+  const long page = ::sysconf(_SC_PAGESIZE);
+  for (int64_t i = 0; i < n; i += page) sink = sink + p[i];
+  (void)sink;
+}
+
+// "--name=value" or "--name" (value "").
+inline bool TakeFlag(const char* arg, const char* name, std::string* value) {
+  const size_t n = std::strlen(name);
+  if (std::strncmp(arg, name, n) != 0) return false;
+  if (arg[n] == '\0') {
+    *value = "";
+    return true;
+  }
+  if (arg[n] != '=') return false;
+  *value = arg + n + 1;
+  return true;
+}
+
+// write(2) until all n bytes are written; false on an error.
+inline bool WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t r = ::write(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+}  // namespace ckpt_bench
+
+#endif  // CKPT_BENCH_BENCH_UTIL_H_
