@@ -16,6 +16,7 @@
 namespace ckpt {
 namespace {
 
+using ::ckpt::testing::DirectIoWorks;
 using ::ckpt::testing::ListDir;
 using ::ckpt::testing::MakeTestTensor;
 using ::ckpt::testing::StatusIs;
@@ -39,14 +40,6 @@ std::string ReadAll(const std::string& path) {
   return r.ok() ? *r : std::string();
 }
 
-bool DirectIoWorks(const std::string& dir) {
-  const std::string probe = dir + "/probe";
-  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
-  if (fd < 0) return false;
-  ::close(fd);
-  ::unlink(probe.c_str());
-  return true;
-}
 
 struct Case {
   std::string name;

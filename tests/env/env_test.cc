@@ -17,6 +17,7 @@
 namespace ckpt {
 namespace {
 
+using ::ckpt::testing::DirectIoWorks;
 using ::ckpt::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
@@ -409,16 +410,6 @@ INSTANTIATE_TEST_SUITE_P(AllEnvs, EnvTest, ::testing::Values(EnvKind::kPosix, En
 
 // --- The POSIX direct file really bypasses the page cache ------------------
 
-// True if the file system under `dir` accepts O_DIRECT (else the direct file
-// is the buffered one, by design, and these tests have nothing to check).
-bool DirectIoWorks(const std::string& dir) {
-  const std::string probe = dir + "/probe";
-  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
-  if (fd < 0) return false;
-  ::close(fd);
-  ::unlink(probe.c_str());
-  return true;
-}
 
 // Fraction of the file's pages in the page cache.
 double ResidentFraction(const std::string& path) {

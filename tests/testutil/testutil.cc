@@ -1,5 +1,8 @@
 #include "testutil/testutil.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <algorithm>
 #include <filesystem>
@@ -24,6 +27,19 @@ std::string TempDir() {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+bool DirectIoWorks(const std::string& dir) {
+#ifdef O_DIRECT
+  const std::string probe = dir + "/direct_io_probe";
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
+  if (fd < 0) return false;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return true;
+#else
+  return false;
+#endif
 }
 
 Tensor MakeTestTensor(DataType dtype, const TensorShape& shape, uint32_t seed) {

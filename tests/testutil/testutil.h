@@ -63,6 +63,11 @@ std::string TestDataPath(const std::string& relative);
 // A fresh empty directory under the test's temp dir.
 std::string TempDir();
 
+// True if the file system under `dir` accepts O_DIRECT (where it does not,
+// a direct writable file is the buffered one by design, and tests of the
+// direct path have nothing to check).
+bool DirectIoWorks(const std::string& dir);
+
 // A deterministic tensor of any storable dtype and shape: element i has bytes
 // derived from (seed, i); strings vary in length and contain NUL and 0xff.
 Tensor MakeTestTensor(DataType dtype, const TensorShape& shape, uint32_t seed);
