@@ -12,6 +12,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc)
 
+# A full run needs about 8 GiB: two builds here (~6 GiB) and the interop
+# tests' checkpoints in the temp dir (~2 GiB). Say so up front: a full disk
+# otherwise shows up as a compiler or test failure far from its cause.
+for d in "$root" "${TMPDIR:-/tmp}"; do
+  avail_kib=$(df -Pk "$d" 2>/dev/null | awk 'NR == 2 {print $4}')
+  if [ -n "$avail_kib" ] && [ "$avail_kib" -lt $((8 * 1024 * 1024)) ]; then
+    echo "WARNING: only $((avail_kib / 1024)) MiB free under $d; the tests need about 8 GiB" >&2
+  fi
+done
+
 bash scripts/deps.sh --python
 venv=${CKPT_VENV:-$HOME/.cache/ckpt/venv}
 

@@ -3,15 +3,73 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
 
 namespace ckpt::testing {
 
 std::string TestDataPath(const std::string& relative) {
   return std::string(CKPT_TESTDATA_DIR) + "/" + relative;
 }
+
+namespace {
+
+// Every directory TempDir() made, removed when the test that made it ends
+// (directories made outside a test, e.g. in SetUpTestSuite, when the program
+// ends), so repeated runs do not fill the disk. CKPT_KEEP_TEST_DIRS=1 keeps
+// them for a post-mortem.
+class TempDirJanitor : public ::testing::EmptyTestEventListener {
+ public:
+  static TempDirJanitor& Get() {
+    static TempDirJanitor* janitor = [] {
+      auto* j = new TempDirJanitor;
+      const char* keep = std::getenv("CKPT_KEEP_TEST_DIRS");
+      j->keep_ = keep != nullptr && *keep != '\0' && std::string(keep) != "0";
+      // The listener list owns it from here on.
+      ::testing::UnitTest::GetInstance()->listeners().Append(j);
+      return j;
+    }();
+    return *janitor;
+  }
+
+  void Track(const std::string& dir, bool in_test) {
+    std::lock_guard<std::mutex> lock(mu_);
+    (in_test ? per_test_ : per_program_).push_back(dir);
+  }
+
+  void OnTestEnd(const ::testing::TestInfo&) override { RemoveAll(per_test_); }
+  void OnTestProgramEnd(const ::testing::UnitTest&) override {
+    RemoveAll(per_test_);
+    RemoveAll(per_program_);
+  }
+
+ private:
+  void RemoveAll(std::vector<std::string>& dirs) {
+    std::vector<std::string> doomed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      doomed.swap(dirs);
+    }
+    if (keep_) return;
+    for (const std::string& d : doomed) {
+      std::error_code ec;  // best effort: a test may have made it read-only
+      std::filesystem::remove_all(d, ec);
+    }
+  }
+
+  std::mutex mu_;
+  bool keep_ = false;
+  std::vector<std::string> per_test_;
+  std::vector<std::string> per_program_;
+};
+
+// Registered before main runs, so the janitor sees every test's end even in
+// binaries that never call TempDir() before their first test.
+[[maybe_unused]] const bool kJanitorRegistered = (TempDirJanitor::Get(), true);
+
+}  // namespace
 
 std::string TempDir() {
   static std::atomic<int> counter{0};
@@ -26,6 +84,7 @@ std::string TempDir() {
   std::string dir = base + (base.empty() || base.back() == '/' ? "" : "/") + name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  TempDirJanitor::Get().Track(dir, info != nullptr);
   return dir;
 }
 
