@@ -27,7 +27,9 @@
 // `.../{moving_mean,moving_variance}` (plain variables: TF disables the
 // partitioner for them; not trained, updated by each training step with
 // the batch statistics). Training normalises with the batch statistics,
-// evaluation and prediction with the moving ones.
+// evaluation and prediction with the moving ones. (Names and numbers are
+// checked against the worked example of tensorflow_estimator's
+// canned/v1/dnn_testing_utils_v1.py in dnn_classifier_test.)
 //
 // Checkpoint keys. TF's weights are one-piece partitioned variables
 // (`dnn/hiddenlayer_0/kernel/part_0` in the graph) saved under the full

@@ -506,6 +506,51 @@ TEST(DnnClassifierOptionsTest, BatchNormVariablesAndMovingStatistics) {
   EXPECT_THAT(model->DescribeGraph(&graph), StatusIs(StatusCode::kUnimplemented, "batch_norm"));
 }
 
+// TensorFlow's own worked example for the V1 DNN with batch_norm
+// (tensorflow_estimator canned/v1/dnn_testing_utils_v1.py,
+// test_one_dim_logits_with_batch_norm): one feature, hidden_units [2],
+// one logit, kernel [[.6, .5]], bias [1, -1], logits kernel [[-1], [2]],
+// bias [.3], beta 0, gamma 1, moving mean 0, moving variance 1, inputs 10
+// and 20. Its expected logits are TF's numbers, computed by TF's graph:
+// training normalises with the batch statistics, inference with the moving
+// ones (epsilon 0.001). The checkpoint keys are the ones that test writes.
+TEST(DnnClassifierOptionsTest, BatchNormLogitsMatchTensorFlowsWorkedExample) {
+  DnnClassifierConfig c;
+  c.feature_names = {"age"};
+  c.hidden_units = {2};
+  c.n_classes = 2;  // the binary head: one logit, as TF's logits_dimension=1
+  c.batch_norm = true;
+  CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create(c));
+  auto set = [&](const std::string& key, std::vector<float> values) {
+    Tensor* t = model->FindVariable(key);
+    ASSERT_NE(t, nullptr) << key;
+    ASSERT_EQ(t->num_elements(), static_cast<int64_t>(values.size())) << key;
+    std::copy(values.begin(), values.end(), t->mutable_flat<float>());
+  };
+  set("dnn/hiddenlayer_0/kernel", {.6f, .5f});
+  set("dnn/hiddenlayer_0/bias", {1.f, -1.f});
+  set("dnn/hiddenlayer_0/batchnorm_0/beta", {0.f, 0.f});
+  set("dnn/hiddenlayer_0/batchnorm_0/gamma", {1.f, 1.f});
+  set("dnn/hiddenlayer_0/batchnorm_0/moving_mean", {0.f, 0.f});
+  set("dnn/hiddenlayer_0/batchnorm_0/moving_variance", {1.f, 1.f});
+  set("dnn/logits/kernel", {-1.f, 2.f});
+  set("dnn/logits/bias", {.3f});
+  const Tensor x = Tensor::FromVector<float>(TensorShape({2, 1}), {10, 20});
+
+  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p, model->Predict(x));
+  EXPECT_NEAR(p.logits.flat<float>()[0], 1.299500375, 1e-5);
+  EXPECT_NEAR(p.logits.flat<float>()[1], 5.297501873, 1e-5);
+
+  CKPT_ASSERT_OK_AND_ASSIGN(DnnTrainResult r, model->TrainStep(x, {1, 0}, {}, true));
+  ASSERT_EQ(r.layer_outputs.back().first, "dnn/logits");
+  EXPECT_NEAR(r.layer_outputs.back().second.flat<float>()[0], -0.699895571, 1e-5);
+  EXPECT_NEAR(r.layer_outputs.back().second.flat<float>()[1], 1.299895571, 1e-5);
+  // The step moved the means toward the batch's (10 and 6.5) by 1 - momentum.
+  const Tensor* mean = model->FindVariable("dnn/hiddenlayer_0/batchnorm_0/moving_mean");
+  EXPECT_NEAR(mean->flat<float>()[0], 0.001 * 10, 1e-6);
+  EXPECT_NEAR(mean->flat<float>()[1], 0.001 * 6.5, 1e-6);
+}
+
 TEST(DnnClassifierOptionsTest, WeightedTrainingLossAndRecordedLayers) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create({}));
   Tensor x = Tensor::FromVector<float>(TensorShape({3, 4}), {1, 2, 3, 4, 4, 3, 2, 1, 0, 1, 0, 1});
