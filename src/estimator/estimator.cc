@@ -268,6 +268,26 @@ struct Estimator::Impl {
     return model;
   }
 
+  // What Evaluate and Predict start from: the input and the model built for
+  // `mode` with the checkpoint to read (the given one, else the newest)
+  // restored into it.
+  struct Inference {
+    std::unique_ptr<Iterator<Batch>> input;
+    std::unique_ptr<EstimatorModel> model;
+    Tensor* global_step = nullptr;
+  };
+  Result<Inference> StartInference(Mode mode, const InputFn& input_fn,
+                                   const std::optional<std::string>& checkpoint_path) {
+    const std::string what = mode == Mode::kEval ? "Evaluate" : "Predict";
+    if (!input_fn) return InvalidArgumentError(what + ": input_fn is empty");
+    CKPT_ASSIGN_OR_RETURN(std::string checkpoint, CheckpointToRead(checkpoint_path));
+    Inference in;
+    CKPT_ASSIGN_OR_RETURN(in.input, input_fn());
+    if (in.input == nullptr) return InvalidArgumentError(what + ": input_fn returned no iterator");
+    CKPT_ASSIGN_OR_RETURN(in.model, BuildAndRestore(mode, checkpoint, &in.global_step));
+    return in;
+  }
+
   Status WriteEvalSummary(const std::string& dir, int64_t step, const EvalResult& result) {
     tensorflow::Event event;
     event.set_wall_time(env->NowSeconds());
@@ -524,13 +544,10 @@ Result<EvalResult> Estimator::Evaluate(const InputFn& input_fn, const EvaluateOp
   if (options.steps.has_value() && *options.steps <= 0) {
     return InvalidArgumentError("Must specify steps > 0, given: " + std::to_string(*options.steps));
   }
-  if (!input_fn) return InvalidArgumentError("Evaluate: input_fn is empty");
-  CKPT_ASSIGN_OR_RETURN(std::string checkpoint, im.CheckpointToRead(options.checkpoint_path));
-  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Iterator<Batch>> input, input_fn());
-  if (input == nullptr) return InvalidArgumentError("Evaluate: input_fn returned no iterator");
-  Tensor* global_step = nullptr;
-  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<EstimatorModel> model,
-                        im.BuildAndRestore(Mode::kEval, checkpoint, &global_step));
+  CKPT_ASSIGN_OR_RETURN(Impl::Inference in,
+                        im.StartInference(Mode::kEval, input_fn, options.checkpoint_path));
+  Iterator<Batch>* input = in.input.get();
+  EstimatorModel* model = in.model.get();
 
   int64_t batches = 0;
   double loss_sum = 0;
@@ -553,7 +570,7 @@ Result<EvalResult> Estimator::Evaluate(const InputFn& input_fn, const EvaluateOp
                                   "default metric with the same name.");
     }
   }
-  const int64_t step = ReadStep(global_step);
+  const int64_t step = ReadStep(in.global_step);
   result["loss"] = batches > 0 ? loss_sum / static_cast<double>(batches) : 0.0;
   result[kGlobalStep] = static_cast<double>(step);
   LogInfo("Finished evaluation at " + FormatUtc(im.env->NowSeconds()));
@@ -575,13 +592,10 @@ Result<EvalResult> Estimator::Evaluate(const InputFn& input_fn, const EvaluateOp
 Result<std::vector<Prediction>> Estimator::Predict(const InputFn& input_fn,
                                                    const PredictOptions& options) {
   Impl& im = *impl_;
-  if (!input_fn) return InvalidArgumentError("Predict: input_fn is empty");
-  CKPT_ASSIGN_OR_RETURN(std::string checkpoint, im.CheckpointToRead(options.checkpoint_path));
-  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Iterator<Batch>> input, input_fn());
-  if (input == nullptr) return InvalidArgumentError("Predict: input_fn returned no iterator");
-  Tensor* global_step = nullptr;
-  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<EstimatorModel> model,
-                        im.BuildAndRestore(Mode::kPredict, checkpoint, &global_step));
+  CKPT_ASSIGN_OR_RETURN(Impl::Inference in,
+                        im.StartInference(Mode::kPredict, input_fn, options.checkpoint_path));
+  Iterator<Batch>* input = in.input.get();
+  EstimatorModel* model = in.model.get();
   std::vector<Prediction> out;
   while (std::optional<Batch> batch = input->Next()) {
     CKPT_ASSIGN_OR_RETURN(std::vector<Prediction> predictions, model->PredictBatch(*batch));
