@@ -33,8 +33,8 @@
 //                "classes" (string [1]: the class id in decimal, or the
 //                vocabulary word); the binary head adds "logistic"
 //                (float [1]), its logits are [1] and probabilities [2];
-//   graph        the DNN's DescribeGraph (default relu multi-class models
-//                only); the linear model has none (Unimplemented).
+//   graph        the model core's DescribeGraph (every DNN and linear
+//                config), so the Estimator writes graph.pbtxt and .meta.
 // TrainableVariableNames: kernels, biases, batch norm gamma/beta (not
 // slots, moving statistics or global_step).
 #ifndef CKPT_CANNED_H_

@@ -220,14 +220,25 @@ class DnnClassifierModel {
   // The variable saved under `key`, or null.
   Tensor* FindVariable(const std::string& key);
 
-  // Adds the model's TF1 inference graph to `graph`: a float32 placeholder
-  // "features" [-1, n_features], one VariableV2 per checkpoint key (named
-  // by the key; TF's own graph names weights ".../part_0"), global_step,
-  // and dnn/hiddenlayer_<i>/{MatMul,BiasAdd,Relu}, dnn/logits/{MatMul,
-  // BiasAdd}, dnn/head/predictions/{probabilities (Softmax), ArgMax}.
+  // Adds the model's TF1 inference (PREDICT) graph to `graph`, for every
+  // config: a float32 placeholder "features" [-1, n_features], one
+  // VariableV2 per checkpoint key (named by the key; TF's own graph names
+  // weights ".../part_0"), global_step, and
+  //   dnn/hiddenlayer_<i>/{MatMul, BiasAdd, <Activation>}   the activation
+  //       is the TF op of the same name (Relu, Relu6, Elu, Selu, Tanh,
+  //       Sigmoid, Softplus, Softsign, LeakyRelu with alpha 0.2);
+  //   with batch_norm, tf.nn.batch_normalization's inference arithmetic on
+  //       the moving statistics in dnn/hiddenlayer_<i>/batchnorm_<i>/batchnorm/
+  //       (add = moving_variance + 0.001, Rsqrt, mul = Rsqrt * gamma,
+  //       mul_1 = x * mul, mul_2 = moving_mean * mul, sub = beta - mul_2,
+  //       add_1 = mul_1 + sub); dropout has no node (training only);
+  //   dnn/logits/{MatMul, BiasAdd} (the logits);
+  //   dnn/head/predictions/: multi-class probabilities (Softmax) and ArgMax;
+  //       binary (TF's binary head names) logistic (Sigmoid), zeros_like,
+  //       two_class_logits (ConcatV2 of zeros and logits), probabilities
+  //       (Softmax of those), class_ids (ArgMax) and ExpandDims.
   // Variables' initial values are their current values. Returns the
-  // builder's status. Unimplemented for a model with another activation
-  // than relu, batch norm or the binary head.
+  // builder's status.
   Status DescribeGraph(GraphBuilder* graph) const;
 
  private:
@@ -264,7 +275,7 @@ struct LinearClassifierConfig {
 // scope; with the 7-character "linear/" prefix TF's slot naming rule gives
 // `<var>/part_0/<SlotName>` (e.g. linear/linear_model/bias_weights/part_0/Ftrl)
 // and non-slot variables `linear/head/<name>`. Same API as
-// DnnClassifierModel, without DescribeGraph.
+// DnnClassifierModel.
 class LinearClassifierModel {
  public:
   static Result<std::unique_ptr<LinearClassifierModel>> Create(
@@ -288,6 +299,17 @@ class LinearClassifierModel {
   std::string ClassName(int64_t class_id) const;
   std::vector<std::string> TrainableVariableNames() const;
   VarList SaveableVariables();
+
+  // Adds the model's TF1 inference graph to `graph`: the "features"
+  // placeholder, global_step, one VariableV2 per checkpoint key, and the
+  // logits sum_f x_f * weights_f + bias_weights as one product: the weight
+  // rows stacked by linear/linear_model/weights_concat (ConcatV2; absent
+  // with one feature), linear/linear_model/weighted_sum_no_bias (MatMul)
+  // and linear/linear_model/weighted_sum (BiasAdd, the logits; TF's own
+  // graph multiplies column by column but computes the same). Then the
+  // head's ops in linear/head/predictions/ as for DnnClassifierModel.
+  // Returns the builder's status.
+  Status DescribeGraph(GraphBuilder* graph) const;
 
  private:
   struct Impl;

@@ -187,6 +187,27 @@ class GraphBuilder {
   Output BiasAdd(const Output& value, const Output& bias, std::string_view name = "BiasAdd");
   Output Relu(const Output& features, std::string_view name = "Relu");
   Output Softmax(const Output& logits, std::string_view name = "Softmax");
+  // An element-wise op with one input and only the type attr T, as the
+  // activations TF's tf.nn functions emit: "Relu", "Relu6", "Elu", "Selu",
+  // "Tanh", "Sigmoid", "Softplus", "Softsign", and "Rsqrt", "ZerosLike".
+  // The node is named `name`, or the op's name if empty.
+  // InvalidArgument for another op.
+  Output Unary(std::string_view op, const Output& x, std::string_view name = "");
+  // tf.nn.leaky_relu: a LeakyRelu node with its alpha attr.
+  Output LeakyRelu(const Output& features, float alpha = 0.2f,
+                   std::string_view name = "LeakyRelu");
+  // An element-wise op of two inputs with broadcasting, attr T only:
+  // "Add", "AddV2", "Sub", "Mul". Named `name`, or the op's name if empty
+  // (TF Python's `x + y` names its node "add", so pass the name).
+  Output Binary(std::string_view op, const Output& x, const Output& y,
+                std::string_view name = "");
+  // tf.concat(values, axis): a ConcatV2 node whose axis is the int32 Const
+  // `<name>/axis`. REQUIRES: at least two values of one dtype.
+  Output ConcatV2(const std::vector<Output>& values, int axis,
+                  std::string_view name = "concat");
+  // tf.expand_dims(input, axis): an ExpandDims node whose axis is the int32
+  // Const `<name>/dim`.
+  Output ExpandDims(const Output& input, int axis, std::string_view name = "ExpandDims");
   // Creates `<name>/dimension` (int32 Const) for the axis.
   Output ArgMax(const Output& input, int axis, DataType output_type = DataType::kInt64,
                 std::string_view name = "ArgMax");

@@ -16,24 +16,40 @@ namespace {
 // tests compare them with TF's own registry and with the stripped_op_lists
 // of TF-written saved_model.pb files.
 constexpr const char* kOpDefs[] = {
+    R"pb(name: "Add" input_arg { name: "x" type_attr: "T" } input_arg { name: "y" type_attr: "T" } output_arg { name: "z" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_BFLOAT16 type: DT_HALF type: DT_FLOAT type: DT_DOUBLE type: DT_UINT8 type: DT_INT8 type: DT_INT16 type: DT_INT32 type: DT_INT64 type: DT_COMPLEX64 type: DT_COMPLEX128 type: DT_STRING } } })pb",
+    R"pb(name: "AddV2" input_arg { name: "x" type_attr: "T" } input_arg { name: "y" type_attr: "T" } output_arg { name: "z" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_BFLOAT16 type: DT_HALF type: DT_FLOAT type: DT_DOUBLE type: DT_UINT8 type: DT_UINT16 type: DT_UINT32 type: DT_UINT64 type: DT_INT8 type: DT_INT16 type: DT_INT32 type: DT_INT64 type: DT_COMPLEX64 type: DT_COMPLEX128 } } } is_aggregate: true is_commutative: true)pb",
     R"pb(name: "ArgMax" input_arg { name: "input" type_attr: "T" } input_arg { name: "dimension" type_attr: "Tidx" } output_arg { name: "output" type_attr: "output_type" } attr { name: "T" type: "type" allowed_values { list { type: DT_FLOAT type: DT_DOUBLE type: DT_INT32 type: DT_UINT8 type: DT_INT16 type: DT_INT8 type: DT_INT64 type: DT_BFLOAT16 type: DT_UINT16 type: DT_HALF type: DT_UINT32 type: DT_UINT64 type: DT_QINT8 type: DT_QUINT8 type: DT_QINT32 type: DT_QINT16 type: DT_QUINT16 type: DT_BOOL } } } attr { name: "Tidx" type: "type" default_value { type: DT_INT32 } allowed_values { list { type: DT_INT16 type: DT_INT32 type: DT_INT64 } } } attr { name: "output_type" type: "type" default_value { type: DT_INT64 } allowed_values { list { type: DT_INT16 type: DT_UINT16 type: DT_INT32 type: DT_INT64 } } })pb",
     R"pb(name: "Assign" input_arg { name: "ref" type_attr: "T" is_ref: true } input_arg { name: "value" type_attr: "T" } output_arg { name: "output_ref" type_attr: "T" is_ref: true } attr { name: "T" type: "type" } attr { name: "validate_shape" type: "bool" default_value { b: true } } attr { name: "use_locking" type: "bool" default_value { b: true } } allows_uninitialized_input: true)pb",
     R"pb(name: "BiasAdd" input_arg { name: "value" type_attr: "T" } input_arg { name: "bias" type_attr: "T" } output_arg { name: "output" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_FLOAT type: DT_DOUBLE type: DT_INT32 type: DT_UINT8 type: DT_INT16 type: DT_INT8 type: DT_COMPLEX64 type: DT_INT64 type: DT_QINT8 type: DT_QUINT8 type: DT_QINT32 type: DT_BFLOAT16 type: DT_QINT16 type: DT_QUINT16 type: DT_UINT16 type: DT_COMPLEX128 type: DT_HALF type: DT_UINT32 type: DT_UINT64 } } } attr { name: "data_format" type: "string" default_value { s: "NHWC" } allowed_values { list { s: "NHWC" s: "NCHW" } } })pb",
+    R"pb(name: "ConcatV2" input_arg { name: "values" type_attr: "T" number_attr: "N" } input_arg { name: "axis" type_attr: "Tidx" } output_arg { name: "output" type_attr: "T" } attr { name: "N" type: "int" has_minimum: true minimum: 2 } attr { name: "T" type: "type" } attr { name: "Tidx" type: "type" default_value { type: DT_INT32 } allowed_values { list { type: DT_INT32 type: DT_INT64 } } })pb",
     R"pb(name: "Const" output_arg { name: "output" type_attr: "dtype" } attr { name: "value" type: "tensor" } attr { name: "dtype" type: "type" })pb",
+    R"pb(name: "Elu" input_arg { name: "features" type_attr: "T" } output_arg { name: "activations" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_HALF type: DT_BFLOAT16 type: DT_FLOAT type: DT_DOUBLE } } })pb",
+    R"pb(name: "ExpandDims" input_arg { name: "input" type_attr: "T" } input_arg { name: "dim" type_attr: "Tdim" } output_arg { name: "output" type_attr: "T" } attr { name: "T" type: "type" } attr { name: "Tdim" type: "type" default_value { type: DT_INT32 } allowed_values { list { type: DT_INT32 type: DT_INT64 } } })pb",
     R"pb(name: "Identity" input_arg { name: "input" type_attr: "T" } output_arg { name: "output" type_attr: "T" } attr { name: "T" type: "type" })pb",
+    R"pb(name: "LeakyRelu" input_arg { name: "features" type_attr: "T" } output_arg { name: "activations" type_attr: "T" } attr { name: "alpha" type: "float" default_value { f: 0.2 } } attr { name: "T" type: "type" default_value { type: DT_FLOAT } allowed_values { list { type: DT_HALF type: DT_BFLOAT16 type: DT_FLOAT type: DT_DOUBLE } } })pb",
     R"pb(name: "MatMul" input_arg { name: "a" type_attr: "T" } input_arg { name: "b" type_attr: "T" } output_arg { name: "product" type_attr: "T" } attr { name: "transpose_a" type: "bool" default_value { b: false } } attr { name: "transpose_b" type: "bool" default_value { b: false } } attr { name: "T" type: "type" allowed_values { list { type: DT_BFLOAT16 type: DT_HALF type: DT_FLOAT type: DT_DOUBLE type: DT_INT32 type: DT_INT64 type: DT_UINT8 type: DT_UINT16 type: DT_UINT32 type: DT_UINT64 type: DT_COMPLEX64 type: DT_COMPLEX128 } } } attr { name: "grad_a" type: "bool" default_value { b: false } } attr { name: "grad_b" type: "bool" default_value { b: false } })pb",
     R"pb(name: "MergeV2Checkpoints" input_arg { name: "checkpoint_prefixes" type: DT_STRING } input_arg { name: "destination_prefix" type: DT_STRING } attr { name: "delete_old_dirs" type: "bool" default_value { b: true } } attr { name: "allow_missing_files" type: "bool" default_value { b: false } } is_stateful: true)pb",
+    R"pb(name: "Mul" input_arg { name: "x" type_attr: "T" } input_arg { name: "y" type_attr: "T" } output_arg { name: "z" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_BFLOAT16 type: DT_HALF type: DT_FLOAT type: DT_DOUBLE type: DT_UINT8 type: DT_INT8 type: DT_UINT16 type: DT_INT16 type: DT_INT32 type: DT_UINT32 type: DT_UINT64 type: DT_INT64 type: DT_COMPLEX64 type: DT_COMPLEX128 } } } is_commutative: true)pb",
     R"pb(name: "NoOp")pb",
     R"pb(name: "Pack" input_arg { name: "values" type_attr: "T" number_attr: "N" } output_arg { name: "output" type_attr: "T" } attr { name: "N" type: "int" has_minimum: true minimum: 1 } attr { name: "T" type: "type" } attr { name: "axis" type: "int" default_value { i: 0 } })pb",
     R"pb(name: "Placeholder" output_arg { name: "output" type_attr: "dtype" } attr { name: "dtype" type: "type" } attr { name: "shape" type: "shape" default_value { shape { unknown_rank: true } } })pb",
     R"pb(name: "PlaceholderWithDefault" input_arg { name: "input" type_attr: "dtype" } output_arg { name: "output" type_attr: "dtype" } attr { name: "dtype" type: "type" } attr { name: "shape" type: "shape" })pb",
     R"pb(name: "Relu" input_arg { name: "features" type_attr: "T" } output_arg { name: "activations" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_FLOAT type: DT_DOUBLE type: DT_INT32 type: DT_UINT8 type: DT_INT16 type: DT_INT8 type: DT_INT64 type: DT_BFLOAT16 type: DT_UINT16 type: DT_HALF type: DT_UINT32 type: DT_UINT64 type: DT_QINT8 } } })pb",
+    R"pb(name: "Relu6" input_arg { name: "features" type_attr: "T" } output_arg { name: "activations" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_FLOAT type: DT_DOUBLE type: DT_INT32 type: DT_UINT8 type: DT_INT16 type: DT_INT8 type: DT_INT64 type: DT_BFLOAT16 type: DT_UINT16 type: DT_HALF type: DT_UINT32 type: DT_UINT64 } } })pb",
     R"pb(name: "RestoreV2" input_arg { name: "prefix" type: DT_STRING } input_arg { name: "tensor_names" type: DT_STRING } input_arg { name: "shape_and_slices" type: DT_STRING } output_arg { name: "tensors" type_list_attr: "dtypes" } attr { name: "dtypes" type: "list(type)" has_minimum: true minimum: 1 } is_stateful: true)pb",
+    R"pb(name: "Rsqrt" input_arg { name: "x" type_attr: "T" } output_arg { name: "y" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_BFLOAT16 type: DT_HALF type: DT_FLOAT type: DT_DOUBLE type: DT_COMPLEX64 type: DT_COMPLEX128 } } })pb",
     R"pb(name: "SaveV2" input_arg { name: "prefix" type: DT_STRING } input_arg { name: "tensor_names" type: DT_STRING } input_arg { name: "shape_and_slices" type: DT_STRING } input_arg { name: "tensors" type_list_attr: "dtypes" } attr { name: "dtypes" type: "list(type)" has_minimum: true minimum: 1 } is_stateful: true)pb",
+    R"pb(name: "Selu" input_arg { name: "features" type_attr: "T" } output_arg { name: "activations" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_HALF type: DT_BFLOAT16 type: DT_FLOAT type: DT_DOUBLE } } })pb",
     R"pb(name: "ShardedFilename" input_arg { name: "basename" type: DT_STRING } input_arg { name: "shard" type: DT_INT32 } input_arg { name: "num_shards" type: DT_INT32 } output_arg { name: "filename" type: DT_STRING })pb",
+    R"pb(name: "Sigmoid" input_arg { name: "x" type_attr: "T" } output_arg { name: "y" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_BFLOAT16 type: DT_HALF type: DT_FLOAT type: DT_DOUBLE type: DT_COMPLEX64 type: DT_COMPLEX128 } } })pb",
     R"pb(name: "Softmax" input_arg { name: "logits" type_attr: "T" } output_arg { name: "softmax" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_HALF type: DT_BFLOAT16 type: DT_FLOAT type: DT_DOUBLE } } })pb",
+    R"pb(name: "Softplus" input_arg { name: "features" type_attr: "T" } output_arg { name: "activations" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_HALF type: DT_BFLOAT16 type: DT_FLOAT type: DT_DOUBLE } } })pb",
+    R"pb(name: "Softsign" input_arg { name: "features" type_attr: "T" } output_arg { name: "activations" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_HALF type: DT_BFLOAT16 type: DT_FLOAT type: DT_DOUBLE } } })pb",
     R"pb(name: "StringJoin" input_arg { name: "inputs" type: DT_STRING number_attr: "N" } output_arg { name: "output" type: DT_STRING } attr { name: "N" type: "int" has_minimum: true } attr { name: "separator" type: "string" default_value { s: "" } })pb",
+    R"pb(name: "Sub" input_arg { name: "x" type_attr: "T" } input_arg { name: "y" type_attr: "T" } output_arg { name: "z" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_BFLOAT16 type: DT_HALF type: DT_FLOAT type: DT_DOUBLE type: DT_UINT8 type: DT_INT8 type: DT_UINT16 type: DT_INT16 type: DT_INT32 type: DT_INT64 type: DT_COMPLEX64 type: DT_COMPLEX128 type: DT_UINT32 type: DT_UINT64 } } })pb",
+    R"pb(name: "Tanh" input_arg { name: "x" type_attr: "T" } output_arg { name: "y" type_attr: "T" } attr { name: "T" type: "type" allowed_values { list { type: DT_BFLOAT16 type: DT_HALF type: DT_FLOAT type: DT_DOUBLE type: DT_COMPLEX64 type: DT_COMPLEX128 } } })pb",
     R"pb(name: "VariableV2" output_arg { name: "ref" type_attr: "dtype" is_ref: true } attr { name: "shape" type: "shape" } attr { name: "dtype" type: "type" } attr { name: "container" type: "string" default_value { s: "" } } attr { name: "shared_name" type: "string" default_value { s: "" } } is_stateful: true)pb",
+    R"pb(name: "ZerosLike" input_arg { name: "x" type_attr: "T" } output_arg { name: "y" type_attr: "T" } attr { name: "T" type: "type" })pb",
 };
 
 const std::map<std::string, tensorflow::OpDef, std::less<>>& Registry() {
@@ -608,6 +624,148 @@ Output GraphBuilder::Softmax(const Output& logits, std::string_view name) {
     return Fail(InvalidArgumentError("Softmax: logits must have rank >= 1"));
   }
   return UnaryT("Softmax", logits, name, logits.shape);
+}
+
+Output GraphBuilder::Unary(std::string_view op, const Output& x, std::string_view name) {
+  if (!status_.ok()) return Output();
+  // One input and one output typed by T, no other attr.
+  const tensorflow::OpDef* def = FindOpDef(op);
+  const bool unary = def != nullptr && def->input_arg_size() == 1 && def->output_arg_size() == 1 &&
+                     def->input_arg(0).type_attr() == "T" && def->attr_size() == 1 &&
+                     def->attr(0).name() == "T";
+  if (!unary) {
+    return Fail(InvalidArgumentError("Unary: '" + std::string(op) +
+                                     "' is not a registered element-wise op of one input"));
+  }
+  if (!CheckInputs(op, {x})) return Output();
+  return UnaryT(op, x, name.empty() ? op : name, x.shape);
+}
+
+Output GraphBuilder::LeakyRelu(const Output& features, float alpha, std::string_view name) {
+  if (!status_.ok()) return Output();
+  if (!CheckInputs("LeakyRelu", {features})) return Output();
+  tensorflow::AttrValue a;
+  a.set_f(alpha);
+  auto* node = AddNodeNamed(ResolveName(name), "LeakyRelu", {features},
+                            {{"T", AttrType(features.dtype)}, {"alpha", std::move(a)}}, {}, "");
+  return MakeOutput(node, 0, features.dtype, features.shape);
+}
+
+Output GraphBuilder::Binary(std::string_view op, const Output& x, const Output& y,
+                            std::string_view name) {
+  if (!status_.ok()) return Output();
+  static const std::set<std::string, std::less<>> kBinary = {"Add", "AddV2", "Sub", "Mul"};
+  if (!kBinary.count(op)) {
+    return Fail(InvalidArgumentError("Binary: '" + std::string(op) +
+                                     "' is not one of Add, AddV2, Sub, Mul"));
+  }
+  if (!CheckInputs(op, {x, y})) return Output();
+  // Numpy broadcasting where both ranks are known: a dim of 1 takes the
+  // other side's; an unknown dim against a known one (not 1) is that one.
+  PartialShape shape = PartialShape::Unknown();
+  if (!x.shape.unknown_rank && !y.shape.unknown_rank) {
+    const size_t rank = std::max(x.shape.dims.size(), y.shape.dims.size());
+    shape.unknown_rank = false;
+    shape.dims.assign(rank, 1);
+    for (size_t i = 0; i < rank; ++i) {
+      auto dim_of = [&](const PartialShape& s) -> int64_t {
+        const size_t off = rank - s.dims.size();
+        return i < off ? 1 : s.dims[i - off];
+      };
+      const int64_t a = dim_of(x.shape), b = dim_of(y.shape);
+      if (a >= 0 && b >= 0 && a != b && a != 1 && b != 1) {
+        return Fail(InvalidArgumentError(std::string(op) + ": shapes cannot broadcast (" +
+                                         std::to_string(a) + " vs " + std::to_string(b) + ")"));
+      }
+      if (a == 1) {
+        shape.dims[i] = b;
+      } else if (b == 1) {
+        shape.dims[i] = a;
+      } else if (a < 0) {
+        shape.dims[i] = b;
+      } else {
+        shape.dims[i] = a;
+      }
+    }
+  }
+  auto* node = AddNodeNamed(ResolveName(name.empty() ? op : name), op, {x, y},
+                            {{"T", AttrType(x.dtype)}}, {}, "");
+  return MakeOutput(node, 0, x.dtype, shape);
+}
+
+Output GraphBuilder::ConcatV2(const std::vector<Output>& values, int axis,
+                              std::string_view name) {
+  if (!status_.ok()) return Output();
+  if (values.size() < 2) return Fail(InvalidArgumentError("ConcatV2: needs at least two values"));
+  if (!CheckInputs("ConcatV2", values)) return Output();
+  PartialShape shape = PartialShape::Unknown();
+  if (!values[0].shape.unknown_rank) {
+    const int rank = static_cast<int>(values[0].shape.dims.size());
+    if (axis < -rank || axis >= rank) {
+      return Fail(InvalidArgumentError("ConcatV2: axis " + std::to_string(axis) +
+                                       " out of range for rank " + std::to_string(rank)));
+    }
+    const size_t a = static_cast<size_t>(axis < 0 ? axis + rank : axis);
+    shape = values[0].shape;
+    for (size_t v = 1; v < values.size(); ++v) {
+      const PartialShape& s = values[v].shape;
+      if (s.unknown_rank || s.dims.size() != shape.dims.size()) {
+        return Fail(InvalidArgumentError("ConcatV2: values must have the same rank"));
+      }
+      for (size_t i = 0; i < s.dims.size(); ++i) {
+        if (i == a) {
+          shape.dims[i] = shape.dims[i] < 0 || s.dims[i] < 0 ? -1 : shape.dims[i] + s.dims[i];
+        } else if (shape.dims[i] < 0) {
+          shape.dims[i] = s.dims[i];
+        } else if (s.dims[i] >= 0 && s.dims[i] != shape.dims[i]) {
+          return Fail(InvalidArgumentError("ConcatV2: dimension " + std::to_string(i) +
+                                           " differs (" + std::to_string(shape.dims[i]) + " vs " +
+                                           std::to_string(s.dims[i]) + ")"));
+        }
+      }
+    }
+  }
+  // As TF: the op's name first, its axis Const under it.
+  const std::string full = ResolveName(name);
+  Output axis_const;
+  {
+    ScopeGuard g = NameScope(full + "/");
+    axis_const = Const(Tensor::Scalar<int32_t>(axis), "axis");
+  }
+  std::vector<Output> inputs = values;
+  inputs.push_back(axis_const);
+  auto* node = AddNodeNamed(full, "ConcatV2", inputs,
+                            {{"N", AttrInt(static_cast<int64_t>(values.size()))},
+                             {"T", AttrType(values[0].dtype)},
+                             {"Tidx", AttrType(DataType::kInt32)}},
+                            {}, "");
+  return MakeOutput(node, 0, values[0].dtype, shape);
+}
+
+Output GraphBuilder::ExpandDims(const Output& input, int axis, std::string_view name) {
+  if (!status_.ok()) return Output();
+  if (!CheckInputs("ExpandDims", {input})) return Output();
+  PartialShape shape = PartialShape::Unknown();
+  if (!input.shape.unknown_rank) {
+    const int rank = static_cast<int>(input.shape.dims.size());
+    if (axis < -rank - 1 || axis > rank) {
+      return Fail(InvalidArgumentError("ExpandDims: axis " + std::to_string(axis) +
+                                       " out of range for rank " + std::to_string(rank)));
+    }
+    const int a = axis < 0 ? axis + rank + 1 : axis;
+    shape = input.shape;
+    shape.dims.insert(shape.dims.begin() + a, 1);
+  }
+  const std::string full = ResolveName(name);
+  Output dim;
+  {
+    ScopeGuard g = NameScope(full + "/");
+    dim = Const(Tensor::Scalar<int32_t>(axis), "dim");
+  }
+  auto* node = AddNodeNamed(full, "ExpandDims", {input, dim},
+                            {{"T", AttrType(input.dtype)}, {"Tdim", AttrType(DataType::kInt32)}},
+                            {}, "");
+  return MakeOutput(node, 0, input.dtype, shape);
 }
 
 Output GraphBuilder::ArgMax(const Output& input, int axis, DataType output_type,

@@ -9,7 +9,6 @@
 #include "ckpt/canned.h"
 
 #include <memory>
-#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -133,13 +132,7 @@ class ClassifierAdapter : public EstimatorModel {
     return out;
   }
 
-  Status DescribeGraph(GraphBuilder* graph) const override {
-    if constexpr (std::is_same_v<Core, DnnClassifierModel>) {
-      return core_->DescribeGraph(graph);
-    } else {
-      return UnimplementedError("the LinearClassifier does not describe its graph");
-    }
-  }
+  Status DescribeGraph(GraphBuilder* graph) const override { return core_->DescribeGraph(graph); }
 
  private:
   struct Inputs {

@@ -789,39 +789,139 @@ Tensor* DnnClassifierModel::FindVariable(const std::string& key) {
   return nullptr;
 }
 
+namespace {
+
+// ---- graph description helpers (DescribeGraph of both models)
+
+// The TF op (and node name) of a hidden layer's activation_fn.
+const char* ActivationOp(nn::Activation activation) {
+  switch (activation) {
+    case nn::Activation::kRelu: return "Relu";
+    case nn::Activation::kRelu6: return "Relu6";
+    case nn::Activation::kElu: return "Elu";
+    case nn::Activation::kSelu: return "Selu";
+    case nn::Activation::kTanh: return "Tanh";
+    case nn::Activation::kSigmoid: return "Sigmoid";
+    case nn::Activation::kSoftplus: return "Softplus";
+    case nn::Activation::kSoftsign: return "Softsign";
+    case nn::Activation::kLeakyRelu: return "LeakyRelu";
+  }
+  return "";
+}
+
+// The optimizer's variables of a model whose variable scope is `scope`,
+// under their checkpoint keys (slots as PartitionedSlotKey, non-slot
+// variables in the head's name scope), not trainable.
+void DescribeOptimizerVariables(GraphBuilder* graph, const std::string& scope,
+                                Optimizer* optimizer) {
+  for (const Optimizer::SlotRef& slot : optimizer->slots()) {
+    graph->Variable(PartitionedSlotKey(scope, slot.var_name, slot.slot_name), *slot.tensor,
+                    /*trainable=*/false);
+  }
+  for (const std::string& name : optimizer->non_slot_names()) {
+    graph->Variable(scope + "/head/" + name, *optimizer->GetNonSlot(name), /*trainable=*/false);
+  }
+}
+
+// The head's PREDICT ops on `logits`, in `<scope>/head/predictions/`:
+//   multi-class  probabilities = Softmax(logits), ArgMax(logits, 1);
+//   binary       TF's binary logistic head: logistic = Sigmoid(logits),
+//                two_class_logits = ConcatV2(ZerosLike(logits), logits, -1),
+//                probabilities = Softmax(two_class_logits), class_ids =
+//                ArgMax(two_class_logits, -1) and its ExpandDims(-1).
+void DescribeHead(GraphBuilder* graph, const std::string& scope, const Output& logits,
+                  bool binary) {
+  const std::string p = scope + "/head/predictions/";
+  if (!binary) {
+    graph->Softmax(logits, p + "probabilities");
+    graph->ArgMax(logits, 1, DataType::kInt64, p + "ArgMax");
+    return;
+  }
+  graph->Unary("Sigmoid", logits, p + "logistic");
+  Output zeros = graph->Unary("ZerosLike", logits, p + "zeros_like");
+  Output two = graph->ConcatV2({zeros, logits}, -1, p + "two_class_logits");
+  graph->Softmax(two, p + "probabilities");
+  Output ids = graph->ArgMax(two, -1, DataType::kInt64, p + "class_ids");
+  graph->ExpandDims(ids, -1, p + "ExpandDims");
+}
+
+// tf.nn.batch_normalization(x, mean, variance, offset, scale, epsilon) in
+// the name scope `<scope>/batchnorm/`, with TF's node names:
+//   add = variance + epsilon (Const add/y), Rsqrt, mul = Rsqrt * gamma,
+//   mul_1 = x * mul, mul_2 = mean * mul, sub = beta - mul_2,
+//   add_1 = mul_1 + sub
+// which is gamma * (x - mean) / sqrt(variance + epsilon) + beta.
+Output DescribeBatchNormInference(GraphBuilder* graph, const std::string& scope, const Output& x,
+                                  const GraphVariable& gamma, const GraphVariable& beta,
+                                  const GraphVariable& mean, const GraphVariable& variance,
+                                  float epsilon) {
+  const std::string bn = graph->ResolveName(scope + "/batchnorm");
+  const std::string add = graph->ResolveName(bn + "/add");
+  Output eps;
+  {
+    GraphBuilder::ScopeGuard g = graph->NameScope(add + "/");
+    eps = graph->Const(Tensor::Scalar<float>(epsilon), "y");
+  }
+  Output var_eps = graph->Binary("Add", variance.read, eps, add + "/");
+  Output inv = graph->Unary("Rsqrt", var_eps, bn + "/Rsqrt");
+  Output inv_scaled = graph->Binary("Mul", inv, gamma.read, bn + "/mul");
+  Output x_scaled = graph->Binary("Mul", x, inv_scaled, bn + "/mul_1");
+  Output mean_scaled = graph->Binary("Mul", mean.read, inv_scaled, bn + "/mul_2");
+  Output shift = graph->Binary("Sub", beta.read, mean_scaled, bn + "/sub");
+  return graph->Binary("Add", x_scaled, shift, bn + "/add_1");
+}
+
+}  // namespace
+
 Status DnnClassifierModel::DescribeGraph(GraphBuilder* graph) const {
   if (graph == nullptr) return InvalidArgumentError("null GraphBuilder");
-  if (impl_->activation != nn::Activation::kRelu || !impl_->batch_norms.empty() ||
-      impl_->binary()) {
-    return UnimplementedError(
-        "DescribeGraph covers the relu multi-class DNN without batch_norm only");
-  }
   const int64_t n = static_cast<int64_t>(impl_->sorted_features.size());
   Output x = graph->Placeholder(DataType::kFloat, PartialShape({-1, n}), "features");
   graph->GlobalStep();
+  // Variables in TF's creation order: per layer the kernel, the bias and
+  // the batch norm's gamma, beta, moving_mean, moving_variance; then the
+  // optimizer's.
   std::map<std::string, GraphVariable> vars;
-  for (const Layer& layer : impl_->layers) {
+  for (size_t i = 0; i < impl_->layers.size(); ++i) {
+    const Layer& layer = impl_->layers[i];
     vars[layer.kernel_key()] = graph->Variable(layer.kernel_key(), layer.kernel);
     vars[layer.bias_key()] = graph->Variable(layer.bias_key(), layer.bias);
+    if (i < impl_->batch_norms.size()) {
+      const BatchNormVars& bn = impl_->batch_norms[i];
+      vars[bn.gamma_key()] = graph->Variable(bn.gamma_key(), bn.gamma);
+      vars[bn.beta_key()] = graph->Variable(bn.beta_key(), bn.beta);
+      vars[bn.moving_mean_key()] =
+          graph->Variable(bn.moving_mean_key(), bn.moving_mean, /*trainable=*/false);
+      vars[bn.moving_variance_key()] =
+          graph->Variable(bn.moving_variance_key(), bn.moving_variance, /*trainable=*/false);
+    }
   }
-  for (const Optimizer::SlotRef& slot : impl_->optimizer->slots()) {
-    graph->Variable(PartitionedSlotKey("dnn", slot.var_name, slot.slot_name), *slot.tensor,
-                    /*trainable=*/false);
-  }
-  for (const std::string& name : impl_->optimizer->non_slot_names()) {
-    graph->Variable("dnn/head/" + name, *impl_->optimizer->GetNonSlot(name), /*trainable=*/false);
-  }
+  DescribeOptimizerVariables(graph, "dnn", impl_->optimizer.get());
+  // The PREDICT network: dense layers, the activation, batch norm with the
+  // moving statistics (dropout is training-only and has no node here).
+  const nn::BatchNormConfig bn_config;
   Output h = x;
   for (size_t i = 0; i < impl_->layers.size(); ++i) {
     const Layer& layer = impl_->layers[i];
     Output mm =
         graph->MatMul(h, vars[layer.kernel_key()].read, false, false, layer.scope + "/MatMul");
     h = graph->BiasAdd(mm, vars[layer.bias_key()].read, layer.scope + "/BiasAdd");
-    if (i + 1 < impl_->layers.size()) h = graph->Relu(h, layer.scope + "/Relu");
+    if (i + 1 == impl_->layers.size()) break;
+    if (impl_->activation == nn::Activation::kLeakyRelu) {
+      h = graph->LeakyRelu(h, 0.2f, layer.scope + "/LeakyRelu");
+    } else {
+      const char* op = ActivationOp(impl_->activation);
+      h = graph->Unary(op, h, layer.scope + "/" + op);
+    }
+    if (i < impl_->batch_norms.size()) {
+      const BatchNormVars& bn = impl_->batch_norms[i];
+      h = DescribeBatchNormInference(graph, bn.scope, h, vars[bn.gamma_key()],
+                                     vars[bn.beta_key()], vars[bn.moving_mean_key()],
+                                     vars[bn.moving_variance_key()],
+                                     static_cast<float>(bn_config.epsilon));
+    }
   }
-  Output probs = graph->Softmax(h, "dnn/head/predictions/probabilities");
-  graph->ArgMax(h, 1, DataType::kInt64, "dnn/head/predictions/ArgMax");
-  (void)probs;
+  DescribeHead(graph, "dnn", h, impl_->binary());
   return graph->status();
 }
 
@@ -957,6 +1057,27 @@ VarList LinearClassifierModel::SaveableVariables() {
   vars.push_back(PlainSaveable("global_step", &impl_->global_step));
   SortByName(&vars);
   return vars;
+}
+
+Status LinearClassifierModel::DescribeGraph(GraphBuilder* graph) const {
+  if (graph == nullptr) return InvalidArgumentError("null GraphBuilder");
+  const int64_t n = static_cast<int64_t>(impl_->sorted_features.size());
+  Output x = graph->Placeholder(DataType::kFloat, PartialShape({-1, n}), "features");
+  graph->GlobalStep();
+  std::vector<Output> rows;
+  for (size_t i = 0; i < impl_->weights.size(); ++i) {
+    rows.push_back(graph->Variable(impl_->WeightKey(i), impl_->weights[i]).read);
+  }
+  GraphVariable bias = graph->Variable(Impl::BiasKey(), impl_->bias);
+  DescribeOptimizerVariables(graph, "linear", impl_->optimizer.get());
+  // The per-feature weight rows stacked into one [n_features, logit_dim]
+  // kernel, so that one MatMul gives sum_f x_f * weights_f.
+  Output kernel = rows.size() == 1 ? rows[0]
+                                   : graph->ConcatV2(rows, 0, "linear/linear_model/weights_concat");
+  Output sum = graph->MatMul(x, kernel, false, false, "linear/linear_model/weighted_sum_no_bias");
+  Output logits = graph->BiasAdd(sum, bias.read, "linear/linear_model/weighted_sum");
+  DescribeHead(graph, "linear", logits, impl_->binary());
+  return graph->status();
 }
 
 Result<Tensor> MakeFeatureMatrix(const std::vector<LabeledExample>& examples,

@@ -502,7 +502,49 @@ TEST_F(CannedTest, LinearModelFnTrainsIris) {
   for (const Batch& b : All(IrisEvalInputFn(test_, 30))) CKPT_ASSERT_OK(model->EvalStep(b).status());
   CKPT_ASSERT_OK_AND_ASSIGN(auto m, model->EvalMetrics());
   EXPECT_GE(m["accuracy"], 0.8);
-  EXPECT_THAT(model->DescribeGraph(nullptr), StatusIs(StatusCode::kUnimplemented, "Linear"));
+  EXPECT_THAT(model->DescribeGraph(nullptr),
+              StatusIs(StatusCode::kInvalidArgument, "null GraphBuilder"));
+}
+
+// Every canned form describes its graph, so the Estimator writes
+// graph.pbtxt and a .meta per checkpoint (TF runs them in
+// tests/interop/test_graph_forms.py).
+TEST_F(CannedTest, EstimatorWritesGraphFilesForEveryForm) {
+  DnnClassifierConfig binary;
+  binary.n_classes = 2;
+  DnnClassifierConfig tanh_bn;
+  tanh_bn.activation = "tanh";
+  tanh_bn.batch_norm = true;
+  LinearClassifierConfig linear2;
+  linear2.n_classes = 2;
+  const std::vector<std::pair<std::string, ModelFn>> forms = {
+      {"dnn_binary", DnnClassifierModelFn(binary)},
+      {"dnn_tanh_batch_norm", DnnClassifierModelFn(tanh_bn)},
+      {"linear", LinearClassifierModelFn({})},
+      {"linear_binary", LinearClassifierModelFn(linear2)}};
+  // Binary labels for the two-class forms: Iris class 2 or not.
+  IrisDataSet binary_train = train_;
+  for (LabeledExample& e : binary_train.examples) e.label = e.label == 2 ? 1 : 0;
+  std::unique_ptr<MemEnv> env = NewMemEnv();
+  for (const auto& [name, fn] : forms) {
+    SCOPED_TRACE(name);
+    const std::string dir = "/models/" + name;
+    EstimatorOptions options;
+    options.model_fn = fn;
+    options.model_dir = dir;
+    options.env = env.get();
+    options.hostname = "test";
+    CKPT_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Estimator> estimator,
+                              Estimator::Create(std::move(options)));
+    TrainOptions train;
+    train.steps = 3;
+    const bool binary = name.find("binary") != std::string::npos;
+    CKPT_ASSERT_OK(
+        estimator->Train(IrisTrainInputFn(binary ? binary_train : train_, 100, 1), train).status());
+    EXPECT_TRUE(env->FileExists(dir + "/graph.pbtxt"));
+    EXPECT_TRUE(env->FileExists(dir + "/model.ckpt-3.meta"));
+    EXPECT_TRUE(env->FileExists(dir + "/model.ckpt-3.index"));
+  }
 }
 
 TEST_F(CannedTest, BatchNormAndActivationOptionsThroughTheModelFn) {

@@ -2,7 +2,9 @@
 // restore error TF reports for a different architecture.
 #include "ckpt/dnn_classifier.h"
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -240,6 +242,196 @@ TEST_F(DnnClassifierTest, DescribeGraphBuildsAMetaGraph) {
   EXPECT_EQ(info.variables.size(), 13u);
 }
 
+// ---- DescribeGraph for every form (TF runs these graphs in
+// tests/interop/test_graph_forms.py; here: structure).
+
+const tensorflow::NodeDef* FindNode(const GraphBuilder& graph, const std::string& name) {
+  for (const tensorflow::NodeDef& n : graph.graph_def().node()) {
+    if (n.name() == name) return &n;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> NodeInputs(const tensorflow::NodeDef& node) {
+  return {node.input().begin(), node.input().end()};
+}
+
+// Expects node `name` of op `op` with a float T attr (if `typed`).
+void ExpectNode(const GraphBuilder& graph, const std::string& name, const std::string& op,
+                bool typed = true) {
+  const tensorflow::NodeDef* n = FindNode(graph, name);
+  ASSERT_NE(n, nullptr) << name;
+  EXPECT_EQ(n->op(), op) << name;
+  if (typed) {
+    ASSERT_EQ(n->attr().count("T"), 1u) << name;
+    EXPECT_EQ(n->attr().at("T").type(), tensorflow::DT_FLOAT) << name;
+  }
+}
+
+// The graph's variables are exactly the checkpoint's keys, and the saver
+// subgraph and meta graph build on top.
+template <typename Model>
+void ExpectVariablesAreTheCheckpointKeys(Model* model, GraphBuilder* graph) {
+  std::vector<std::string> keys, names;
+  for (const SaveableTensor& v : model->SaveableVariables()) keys.push_back(v.name);
+  for (const GraphVariable& v : graph->variables()) names.push_back(v.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, keys);
+  CKPT_ASSERT_OK_AND_ASSIGN(tensorflow::SaverDef saver_def, AddSaverSubgraph(graph));
+  CKPT_ASSERT_OK_AND_ASSIGN(tensorflow::MetaGraphDef meta, BuildMetaGraphDef(*graph, &saver_def));
+  CKPT_ASSERT_OK_AND_ASSIGN(MetaGraphInfo info, DescribeMetaGraph(meta));
+  EXPECT_EQ(info.variables.size(), keys.size());
+}
+
+TEST(DescribeGraphFormsTest, EveryActivationIsItsTfOp) {
+  const std::vector<std::pair<std::string, std::string>> forms = {
+      {"relu", "Relu"},         {"relu6", "Relu6"},       {"elu", "Elu"},
+      {"selu", "Selu"},         {"tanh", "Tanh"},         {"sigmoid", "Sigmoid"},
+      {"softplus", "Softplus"}, {"softsign", "Softsign"}, {"leaky_relu", "LeakyRelu"}};
+  for (const auto& [activation, op] : forms) {
+    SCOPED_TRACE(activation);
+    DnnClassifierConfig c;
+    c.activation = activation;
+    CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create(c));
+    GraphBuilder graph;
+    CKPT_ASSERT_OK(model->DescribeGraph(&graph));
+    for (const std::string layer : {"dnn/hiddenlayer_0/", "dnn/hiddenlayer_1/"}) {
+      ExpectNode(graph, layer + op, op);
+      const tensorflow::NodeDef* n = FindNode(graph, layer + op);
+      ASSERT_NE(n, nullptr);
+      EXPECT_THAT(NodeInputs(*n), ::testing::ElementsAre(layer + "BiasAdd"));
+    }
+    // The logits layer has no activation and feeds the head.
+    EXPECT_THAT(NodeInputs(*FindNode(graph, "dnn/logits/MatMul")),
+                ::testing::ElementsAre("dnn/hiddenlayer_1/" + op, "dnn/logits/kernel/read"));
+    if (op != "Relu") EXPECT_FALSE(graph.HasNode("dnn/hiddenlayer_0/Relu"));
+    if (op == "LeakyRelu") {
+      EXPECT_FLOAT_EQ(FindNode(graph, "dnn/hiddenlayer_0/LeakyRelu")->attr().at("alpha").f(),
+                      0.2f);
+    }
+    ExpectVariablesAreTheCheckpointKeys(model.get(), &graph);
+  }
+}
+
+TEST(DescribeGraphFormsTest, BinaryHeadHasTfsPredictionOps) {
+  DnnClassifierConfig c;
+  c.n_classes = 2;
+  c.activation = "tanh";
+  CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create(c));
+  GraphBuilder graph;
+  CKPT_ASSERT_OK(model->DescribeGraph(&graph));
+  const std::string p = "dnn/head/predictions/";
+  ExpectNode(graph, p + "logistic", "Sigmoid");
+  ExpectNode(graph, p + "zeros_like", "ZerosLike");
+  ExpectNode(graph, p + "two_class_logits", "ConcatV2");
+  ExpectNode(graph, p + "probabilities", "Softmax");
+  ExpectNode(graph, p + "class_ids", "ArgMax");
+  ExpectNode(graph, p + "ExpandDims", "ExpandDims", /*typed=*/false);
+  EXPECT_EQ(FindNode(graph, p + "ExpandDims")->attr().at("T").type(), tensorflow::DT_INT64);
+  EXPECT_THAT(NodeInputs(*FindNode(graph, p + "logistic")),
+              ::testing::ElementsAre("dnn/logits/BiasAdd"));
+  EXPECT_THAT(NodeInputs(*FindNode(graph, p + "two_class_logits")),
+              ::testing::ElementsAre(p + "zeros_like", "dnn/logits/BiasAdd",
+                                     p + "two_class_logits/axis"));
+  EXPECT_EQ(FindNode(graph, p + "two_class_logits")->attr().at("N").i(), 2);
+  EXPECT_EQ(FindNode(graph, p + "two_class_logits/axis")->attr().at("value").tensor().int_val(0),
+            -1);
+  EXPECT_THAT(NodeInputs(*FindNode(graph, p + "probabilities")),
+              ::testing::ElementsAre(p + "two_class_logits"));
+  EXPECT_THAT(NodeInputs(*FindNode(graph, p + "class_ids")),
+              ::testing::ElementsAre(p + "two_class_logits", p + "class_ids/dimension"));
+  EXPECT_FALSE(graph.HasNode(p + "ArgMax"));
+  ExpectVariablesAreTheCheckpointKeys(model.get(), &graph);
+}
+
+TEST(DescribeGraphFormsTest, BatchNormInferenceArithmetic) {
+  DnnClassifierConfig c;
+  c.batch_norm = true;
+  c.optimizer = "Adam";
+  CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create(c));
+  GraphBuilder graph;
+  CKPT_ASSERT_OK(model->DescribeGraph(&graph));
+  for (int i = 0; i < 2; ++i) {
+    const std::string layer = "dnn/hiddenlayer_" + std::to_string(i);
+    const std::string scope = layer + "/batchnorm_" + std::to_string(i);
+    const std::string b = scope + "/batchnorm/";
+    SCOPED_TRACE(scope);
+    for (const char* v : {"gamma", "beta", "moving_mean", "moving_variance"}) {
+      ExpectNode(graph, scope + "/" + v, "VariableV2", /*typed=*/false);
+    }
+    ExpectNode(graph, b + "add", "Add");
+    ExpectNode(graph, b + "Rsqrt", "Rsqrt");
+    ExpectNode(graph, b + "mul", "Mul");
+    ExpectNode(graph, b + "mul_1", "Mul");
+    ExpectNode(graph, b + "mul_2", "Mul");
+    ExpectNode(graph, b + "sub", "Sub");
+    ExpectNode(graph, b + "add_1", "Add");
+    EXPECT_THAT(NodeInputs(*FindNode(graph, b + "add")),
+                ::testing::ElementsAre(scope + "/moving_variance/read", b + "add/y"));
+    EXPECT_FLOAT_EQ(FindNode(graph, b + "add/y")->attr().at("value").tensor().float_val(0),
+                    0.001f);
+    EXPECT_THAT(NodeInputs(*FindNode(graph, b + "mul")),
+                ::testing::ElementsAre(b + "Rsqrt", scope + "/gamma/read"));
+    EXPECT_THAT(NodeInputs(*FindNode(graph, b + "mul_1")),
+                ::testing::ElementsAre(layer + "/Relu", b + "mul"));
+    EXPECT_THAT(NodeInputs(*FindNode(graph, b + "mul_2")),
+                ::testing::ElementsAre(scope + "/moving_mean/read", b + "mul"));
+    EXPECT_THAT(NodeInputs(*FindNode(graph, b + "sub")),
+                ::testing::ElementsAre(scope + "/beta/read", b + "mul_2"));
+    EXPECT_THAT(NodeInputs(*FindNode(graph, b + "add_1")),
+                ::testing::ElementsAre(b + "mul_1", b + "sub"));
+  }
+  EXPECT_THAT(NodeInputs(*FindNode(graph, "dnn/hiddenlayer_1/MatMul")),
+              ::testing::ElementsAre("dnn/hiddenlayer_0/batchnorm_0/batchnorm/add_1",
+                                     "dnn/hiddenlayer_1/kernel/read"));
+  // Moving statistics are not trainable; gamma and beta are.
+  std::set<std::string> trainable;
+  for (const GraphVariable& v : graph.variables()) {
+    if (v.trainable) trainable.insert(v.name);
+  }
+  EXPECT_EQ(trainable.count("dnn/hiddenlayer_0/batchnorm_0/gamma"), 1u);
+  EXPECT_EQ(trainable.count("dnn/hiddenlayer_0/batchnorm_0/moving_mean"), 0u);
+  EXPECT_EQ(trainable.size(), model->TrainableVariableNames().size());
+  ExpectVariablesAreTheCheckpointKeys(model.get(), &graph);
+}
+
+TEST(DescribeGraphFormsTest, LinearClassifierBothHeads) {
+  for (int64_t n_classes : {3, 2}) {
+    SCOPED_TRACE(n_classes);
+    LinearClassifierConfig c;
+    c.n_classes = n_classes;
+    CKPT_ASSERT_OK_AND_ASSIGN(auto model, LinearClassifierModel::Create(c));
+    GraphBuilder graph;
+    CKPT_ASSERT_OK(model->DescribeGraph(&graph));
+    ExpectNode(graph, "linear/linear_model/weights_concat", "ConcatV2");
+    EXPECT_THAT(NodeInputs(*FindNode(graph, "linear/linear_model/weights_concat")),
+                ::testing::ElementsAre("linear/linear_model/PetalLength/weights/read",
+                                       "linear/linear_model/PetalWidth/weights/read",
+                                       "linear/linear_model/SepalLength/weights/read",
+                                       "linear/linear_model/SepalWidth/weights/read",
+                                       "linear/linear_model/weights_concat/axis"));
+    ExpectNode(graph, "linear/linear_model/weighted_sum_no_bias", "MatMul");
+    ExpectNode(graph, "linear/linear_model/weighted_sum", "BiasAdd");
+    EXPECT_THAT(NodeInputs(*FindNode(graph, "linear/linear_model/weighted_sum")),
+                ::testing::ElementsAre("linear/linear_model/weighted_sum_no_bias",
+                                       "linear/linear_model/bias_weights/read"));
+    ExpectNode(graph, "linear/head/predictions/probabilities", "Softmax");
+    EXPECT_EQ(graph.HasNode("linear/head/predictions/logistic"), n_classes == 2);
+    ExpectVariablesAreTheCheckpointKeys(model.get(), &graph);
+  }
+  // One feature: the weight row is the kernel, no concat.
+  LinearClassifierConfig one;
+  one.feature_names = {"x"};
+  CKPT_ASSERT_OK_AND_ASSIGN(auto model, LinearClassifierModel::Create(one));
+  GraphBuilder graph;
+  CKPT_ASSERT_OK(model->DescribeGraph(&graph));
+  EXPECT_FALSE(graph.HasNode("linear/linear_model/weights_concat"));
+  EXPECT_THAT(NodeInputs(*FindNode(graph, "linear/linear_model/weighted_sum_no_bias")),
+              ::testing::ElementsAre("features", "linear/linear_model/x/weights/read"));
+  EXPECT_THAT(model->DescribeGraph(nullptr),
+              StatusIs(StatusCode::kInvalidArgument, "null GraphBuilder"));
+}
+
 TEST(PartitionedSlotKeyTest, FollowsTfSlotNaming) {
   EXPECT_EQ(PartitionedSlotKey("dnn", "dnn/logits/bias", "Adagrad"), "dnn/logits/bias/t_0/Adagrad");
   EXPECT_EQ(PartitionedSlotKey("linear", "linear/linear_model/bias_weights", "Ftrl"),
@@ -461,7 +653,8 @@ TEST(DnnClassifierOptionsTest, BinaryHeadGradientsAndShapes) {
   EXPECT_THAT(model->TrainStep(x, {1, 2}),
               StatusIs(StatusCode::kInvalidArgument, "outside the valid range of [0, 2)"));
   GraphBuilder graph;
-  EXPECT_THAT(model->DescribeGraph(&graph), StatusIs(StatusCode::kUnimplemented, "multi-class"));
+  CKPT_ASSERT_OK(model->DescribeGraph(&graph));  // the binary head's graph: see DescribeGraph*
+  EXPECT_TRUE(graph.HasNode("dnn/head/predictions/logistic"));
 }
 
 TEST(DnnClassifierOptionsTest, BatchNormVariablesAndMovingStatistics) {
@@ -503,7 +696,8 @@ TEST(DnnClassifierOptionsTest, BatchNormVariablesAndMovingStatistics) {
     EXPECT_LT(mean1->flat<float>()[i], 0.01f);
   }
   GraphBuilder graph;
-  EXPECT_THAT(model->DescribeGraph(&graph), StatusIs(StatusCode::kUnimplemented, "batch_norm"));
+  CKPT_ASSERT_OK(model->DescribeGraph(&graph));  // batch norm's graph: see DescribeGraph*
+  EXPECT_TRUE(graph.HasNode("dnn/hiddenlayer_0/batchnorm_0/moving_mean"));
 }
 
 // TensorFlow's own worked example for the V1 DNN with batch_norm
