@@ -95,11 +95,7 @@ using ckpt::Status;
 using ckpt::Tensor;
 using ckpt::TensorShape;
 
-struct Config {
-  std::string dir;
-  int64_t mib = 1024;
-  int64_t tensors = 10000;
-  int reps = 3;
+struct Config : ckpt_bench::CommonFlags {
   bool keep = false;
   std::string dump_sizes;
   std::string save_mixed;
@@ -612,33 +608,13 @@ void Cleanup() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* e = std::getenv("CKPT_BENCH_DIR"); e != nullptr && *e != '\0') g_cfg.dir = e;
-  if (g_cfg.dir.empty()) g_cfg.dir = CKPT_BENCH_DEFAULT_DIR;
   std::vector<char*> rest;
-  rest.push_back(argv[0]);
-  for (int i = 1; i < argc; ++i) {
-    std::string v;
-    if (ckpt_bench::TakeFlag(argv[i], "--bench_dir", &v)) {
-      g_cfg.dir = v;
-    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_mib", &v)) {
-      g_cfg.mib = std::atoll(v.c_str());
-    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_tensors", &v)) {
-      g_cfg.tensors = std::atoll(v.c_str());
-    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_reps", &v)) {
-      g_cfg.reps = std::atoi(v.c_str());
-    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_keep", &v)) {
-      g_cfg.keep = true;
-    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_save_mixed", &v)) {
-      g_cfg.save_mixed = v;
-    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_dump_sizes", &v)) {
-      g_cfg.dump_sizes = v;
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  if (g_cfg.mib <= 0 || g_cfg.tensors <= 0 || g_cfg.reps <= 0 ||
-      g_cfg.tensors > g_cfg.mib * (int64_t{1} << 18)) {
-    std::fprintf(stderr, "bundle_bench: bad --bench_mib/--bench_tensors/--bench_reps\n");
+  if (!ckpt_bench::ParseFlags(
+          argc, argv, "bundle_bench", CKPT_BENCH_DEFAULT_DIR, &g_cfg,
+          {{"--bench_keep", [](const std::string&) { g_cfg.keep = true; }},
+           {"--bench_save_mixed", [](const std::string& v) { g_cfg.save_mixed = v; }},
+           {"--bench_dump_sizes", [](const std::string& v) { g_cfg.dump_sizes = v; }}},
+          &rest)) {
     return 2;
   }
   InitWorkloads();
@@ -692,9 +668,7 @@ int main(int argc, char** argv) {
   reg("memcpy_mem", [](benchmark::State& st) { BM_MemcpyMem(st); });
   reg("first_touch_mem", [](benchmark::State& st) { BM_FirstTouchMem(st); });
 
-  benchmark::AddCustomContext("bench_dir", g_cfg.dir);
-  benchmark::AddCustomContext("bench_mib", std::to_string(g_cfg.mib));
-  benchmark::AddCustomContext("bench_tensors", std::to_string(g_cfg.tensors));
+  ckpt_bench::AddFlagsContext(g_cfg);
   {
     const Workload& m = g_workloads[1];
     std::vector<int64_t> b(m.elems);

@@ -60,12 +60,8 @@ using ckpt::TensorShape;
 using ckpt_bench::MixedSizes;
 using ckpt_bench::SplitMix64;
 
-struct Config {
-  std::string dir;
-  int64_t mib = 1024;
-  int64_t tensors = 10000;
-  int reps = 3;
-  std::optional<bool> direct_io;
+struct Config : ckpt_bench::CommonFlags {
+  std::optional<bool> direct_io;  // --bench_direct_io=1|0, else the Saver's default
 } g_cfg;
 
 std::unique_ptr<char[]> g_arena;
@@ -237,28 +233,11 @@ void BM_RawWrite(benchmark::State& state, int files, const std::string& name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* e = std::getenv("CKPT_BENCH_DIR"); e != nullptr && *e != '\0') g_cfg.dir = e;
-  if (g_cfg.dir.empty()) g_cfg.dir = CKPT_BENCH_DEFAULT_DIR;
-  std::vector<char*> rest = {argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    std::string v;
-    if (ckpt_bench::TakeFlag(argv[i], "--bench_dir", &v)) {
-      g_cfg.dir = v;
-    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_mib", &v)) {
-      g_cfg.mib = std::atoll(v.c_str());
-    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_tensors", &v)) {
-      g_cfg.tensors = std::atoll(v.c_str());
-    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_reps", &v)) {
-      g_cfg.reps = std::atoi(v.c_str());
-    } else if (ckpt_bench::TakeFlag(argv[i], "--bench_direct_io", &v)) {
-      g_cfg.direct_io = v == "1";
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
-  if (g_cfg.mib <= 0 || g_cfg.tensors <= 0 || g_cfg.reps <= 0 ||
-      g_cfg.tensors > g_cfg.mib * (int64_t{1} << 18)) {
-    std::fprintf(stderr, "shard_bench: bad --bench_mib/--bench_tensors/--bench_reps\n");
+  std::vector<char*> rest;
+  if (!ckpt_bench::ParseFlags(
+          argc, argv, "shard_bench", CKPT_BENCH_DEFAULT_DIR, &g_cfg,
+          {{"--bench_direct_io", [](const std::string& v) { g_cfg.direct_io = v == "1"; }}},
+          &rest)) {
     return 2;
   }
   if (Status s = ckpt::Env::Posix()->CreateDirs(g_cfg.dir); !s.ok()) {
@@ -289,9 +268,7 @@ int main(int argc, char** argv) {
     reg("raw_write/files:" + std::to_string(f),
         [f](benchmark::State& st, const std::string& n) { BM_RawWrite(st, f, n); });
   }
-  benchmark::AddCustomContext("bench_dir", g_cfg.dir);
-  benchmark::AddCustomContext("bench_mib", std::to_string(g_cfg.mib));
-  benchmark::AddCustomContext("bench_tensors", std::to_string(g_cfg.tensors));
+  ckpt_bench::AddFlagsContext(g_cfg);
   int rest_argc = static_cast<int>(rest.size());
   benchmark::Initialize(&rest_argc, rest.data());
   benchmark::RunSpecifiedBenchmarks();

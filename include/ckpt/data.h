@@ -376,46 +376,55 @@ class SharedRepeatIterator : public SharedStageIterator<T> {
   RepeatState<T> state_;
 };
 
-template <typename T>
-class TakeIterator : public StageIterator<T> {
+// Take's count, for TakeIterator (Next) and SharedTakeIterator (NextShared).
+class TakeCount {
  public:
-  TakeIterator(std::unique_ptr<StageIterator<T>> input, int64_t count)
-      : input_(std::move(input)), left_(count) {}
-  std::optional<T> Next() override {
-    if (left_ == 0) return std::nullopt;
-    std::optional<T> e = input_->Next();
+  explicit TakeCount(int64_t count) : left_(count) {}
+  // next()'s element (a std::optional<T> or a const T*) while the count
+  // lasts; empty once it is spent or the input has ended.
+  template <typename NextFn>
+  auto Next(NextFn next) -> decltype(next()) {
+    using E = decltype(next());
+    if (left_ == 0) return E{};
+    E e = next();
     if (!e) {
       left_ = 0;
-      return std::nullopt;
+      return E{};
     }
     if (left_ > 0) --left_;
     return e;
   }
 
  private:
-  std::unique_ptr<StageIterator<T>> input_;
   int64_t left_;  // -1: unlimited
+};
+
+template <typename T>
+class TakeIterator : public StageIterator<T> {
+ public:
+  TakeIterator(std::unique_ptr<StageIterator<T>> input, int64_t count)
+      : input_(std::move(input)), count_(count) {}
+  std::optional<T> Next() override {
+    return count_.Next([this] { return input_->Next(); });
+  }
+
+ private:
+  std::unique_ptr<StageIterator<T>> input_;
+  TakeCount count_;
 };
 
 template <typename T>
 class SharedTakeIterator : public SharedStageIterator<T> {
  public:
   SharedTakeIterator(std::unique_ptr<StageIterator<T>> input, int64_t count)
-      : input_(std::move(input)), left_(count) {}
+      : input_(std::move(input)), count_(count) {}
   const T* NextShared() override {
-    if (left_ == 0) return nullptr;
-    const T* e = input_->NextShared();
-    if (e == nullptr) {
-      left_ = 0;
-      return nullptr;
-    }
-    if (left_ > 0) --left_;
-    return e;
+    return count_.Next([this] { return input_->NextShared(); });
   }
 
  private:
   std::unique_ptr<StageIterator<T>> input_;
-  int64_t left_;  // -1: unlimited
+  TakeCount count_;
 };
 
 template <typename T>

@@ -1,18 +1,86 @@
 // MergeBundles, TensorFlow's MergeV2Checkpoints: combine per-shard bundles
 // into one prefix. Data files are renamed (never copied) to
 // P.data-<new id>-of-<count>, entries are rewritten with the new shard ids,
-// P.index is written last (through a temporary name), then the source .index
-// files and, with delete_old_dirs, their now-empty directories are removed.
+// P.index is written last (through a temporary name, synced, renamed, the
+// directory synced), then the source .index files and, with delete_old_dirs,
+// their now-empty directories are removed.
+//
+// Failure: everything is read and checked before any file moves. Once the
+// first data file has moved, a failed step (a rename, the index write, its
+// rename, the directory sync) is undone: a published P.index is removed, the
+// temporary index is removed, and every moved data file is renamed back to its
+// source name, last moved first. The sources then read as before and nothing
+// is left under P. The original error is returned; a step of the undo that
+// failed too is named in its message.
+//
+// A bundle already at P is replaced: its index is removed before any data file
+// moves (so the old index never describes new data). A failed merge does not
+// bring it back: P is left without an index, and those of its data files that
+// a moved file had replaced are gone.
 #include <map>
+#include <set>
 
 #include "bundle/bundle_internal.h"
 #include "table/table.h"
 
 namespace ckpt {
+namespace {
+
+// Undoes a failed merge (see the top of this file) and returns `error`, with
+// any step of the undo that failed too appended to its message. `published`
+// is the merged index if it was already renamed into place, `made_dir` the
+// merged prefix's directory if the merge created it ("" for neither).
+Status UndoMerge(Env* env, const Status& error,
+                 const std::vector<std::pair<std::string, std::string>>& moved,
+                 const std::string& published, const std::string& tmp,
+                 const std::string& made_dir) {
+  if (!published.empty()) {
+    Status d = env->DeleteFile(published);
+    if (!d.ok()) {
+      // The merged bundle is whole and readable: keep its data files in place
+      // rather than leave an index that points at nothing.
+      return Status(error.code(),
+                    error.message() + "; undoing the merge failed too: could not remove " +
+                        published + " (" + d.ToString() +
+                        "), so the merged bundle stays and its sources' data files stay moved");
+    }
+  }
+  if (env->FileExists(tmp)) env->DeleteFile(tmp).IgnoreError();
+  std::string failed;
+  std::set<std::string> dirs;
+  for (auto it = moved.rbegin(); it != moved.rend(); ++it) {
+    Status m = env->RenameFile(it->second, it->first);
+    if (!m.ok()) {
+      failed += (failed.empty() ? "" : ", ") + it->second + " -> " + it->first + " (" +
+                m.ToString() + ")";
+    }
+    dirs.insert(std::string(Dirname(it->first)));
+    dirs.insert(std::string(Dirname(it->second)));
+  }
+  for (const std::string& d : dirs) env->SyncDir(d.empty() ? "." : d).IgnoreError();
+  if (!made_dir.empty()) env->DeleteDir(made_dir).IgnoreError();  // only if left empty
+  if (failed.empty()) return error;
+  return Status(error.code(),
+                error.message() + "; undoing the merge failed too: could not move back " + failed);
+}
+
+}  // namespace
 
 Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
                     const std::string& merged_prefix, bool delete_old_dirs) {
   if (prefixes.empty()) return InvalidArgumentError("MergeBundles: no input prefixes");
+  // Merging a bundle into its own prefix would rename data files over each
+  // other's names and delete the merged index as a source index afterwards.
+  std::set<std::string_view> seen;
+  for (const std::string& p : prefixes) {
+    if (p == merged_prefix) {
+      return InvalidArgumentError("MergeBundles: the merged prefix \"" + merged_prefix +
+                                  "\" is also one of the inputs; merge into a new prefix");
+    }
+    if (!seen.insert(p).second) {
+      return InvalidArgumentError("MergeBundles: input prefix \"" + p + "\" is listed twice");
+    }
+  }
   struct Source {
     std::string prefix;
     int num_shards;
@@ -95,25 +163,29 @@ Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
   // header does); equal to the number of data files unless an input shard
   // held no tensors.
   const int num_data_files = total_shards;
-  std::string dir(Dirname(merged_prefix));
-  if (!dir.empty()) CKPT_RETURN_IF_ERROR(env->CreateDirs(dir));
+  const std::string dir(Dirname(merged_prefix));
+  const std::string sync_dir = dir.empty() ? "." : dir;
+  const bool made_dir = !dir.empty() && !env->IsDirectory(dir);
+  if (made_dir) CKPT_RETURN_IF_ERROR(env->CreateDirs(dir));
+  const std::string index_path = MetaFilename(merged_prefix);
   // Merging over an existing bundle: unpublish its index before its data
   // files are replaced, so that a crash never pairs the old index with new data.
-  if (env->FileExists(MetaFilename(merged_prefix))) {
-    CKPT_RETURN_IF_ERROR(env->DeleteFile(MetaFilename(merged_prefix)));
-  }
-  for (const auto& [old_path, id] : renames) {
-    CKPT_RETURN_IF_ERROR(
-        env->RenameFile(old_path, DataFilename(merged_prefix, id, num_data_files)));
-  }
+  if (env->FileExists(index_path)) CKPT_RETURN_IF_ERROR(env->DeleteFile(index_path));
+
   tensorflow::BundleHeaderProto header;
   header.set_num_shards(num_data_files);
   header.set_endianness(tensorflow::BundleHeaderProto::LITTLE);
   header.mutable_version()->ParseFromString(version);
 
-  const std::string index_path = MetaFilename(merged_prefix);
   const std::string tmp = index_path + ".tempstate" + std::to_string(env->Random64());
+  std::vector<std::pair<std::string, std::string>> moved;  // (source name, merged name)
+  bool published = false;
   Status s = [&]() -> Status {
+    for (const auto& [old_path, id] : renames) {
+      std::string to = DataFilename(merged_prefix, id, num_data_files);
+      CKPT_RETURN_IF_ERROR(env->RenameFile(old_path, to));
+      moved.emplace_back(old_path, std::move(to));
+    }
     CKPT_ASSIGN_OR_RETURN(auto out, env->NewWritableFile(tmp));
     auto table = TableWriter::Create(out.get(), tmp);
     CKPT_RETURN_IF_ERROR(table->Add("", header.SerializeAsString()));
@@ -122,12 +194,14 @@ Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
     CKPT_RETURN_IF_ERROR(out->Sync());
     CKPT_RETURN_IF_ERROR(out->Close());
     CKPT_RETURN_IF_ERROR(env->RenameFile(tmp, index_path));
-    return env->SyncDir(dir.empty() ? "." : dir);
+    published = true;
+    return env->SyncDir(sync_dir);
   }();
   if (!s.ok()) {
-    if (env->FileExists(tmp)) env->DeleteFile(tmp).IgnoreError();
-    return s.WithContext("Merging into " + merged_prefix);
+    return UndoMerge(env, s.WithContext("Merging into " + merged_prefix), moved,
+                     published ? index_path : "", tmp, made_dir ? dir : "");
   }
+
   for (const Source& src : sources) {
     env->DeleteFile(MetaFilename(src.prefix)).IgnoreError();
     std::string src_dir(Dirname(src.prefix));

@@ -190,6 +190,10 @@ TEST_F(FaultTest, FailedMergeLeavesNoIndex) {
               StatusIs(StatusCode::kIoError, "injected fault"));
   EXPECT_FALSE(mem_->FileExists(MetaFilename("/f/merged")));
   ExpectReadable(kGood, good_);
+  // Nothing had moved: both sources are whole (merge_test fails every later
+  // step too).
+  ExpectReadable("/f/s0/part", {{"s0", Tensor::Scalar<float>(1)}});
+  ExpectReadable("/f/s1/part", {{"s1", Tensor::Scalar<float>(1)}});
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
 // MergeBundles (TensorFlow's MergeV2Checkpoints), over both Envs.
+#include <functional>
+
 #include "ckpt/bundle.h"
 #include "table/table.h"
 #include "testutil/testutil.h"
@@ -8,14 +10,57 @@ namespace {
 
 using ::ckpt::testing::EnvKind;
 using ::ckpt::testing::EnvKindName;
+using ::ckpt::testing::FaultInjectionEnv;
 using ::ckpt::testing::ListDir;
 using ::ckpt::testing::MakeTestEnv;
 using ::ckpt::testing::MakeTestTensor;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::TestEnv;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using Tensors = std::vector<std::pair<std::string, Tensor>>;
 
 TensorSlice Slice(std::string_view s) { return TensorSlice::Parse(s).value(); }
+
+// FaultInjectionEnv fails every operation once its budget is spent, as a
+// dead disk would. A transient fault (a full disk while the index is written,
+// one bad rename) fails one operation and lets the undo run: this forwards to
+// a FaultInjectionEnv and switches it off after the first error it returns.
+class TransientFaultEnv : public ForwardingEnv {
+ public:
+  explicit TransientFaultEnv(FaultInjectionEnv* faults) : ForwardingEnv(faults), faults_(faults) {}
+
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    auto f = target()->NewWritableFile(path);
+    if (!f.ok()) return Disarm(f.status());
+    return std::unique_ptr<WritableFile>(new File(this, std::move(*f)));
+  }
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    return Disarm(target()->RenameFile(from, to));
+  }
+  Status SyncDir(const std::string& dir) override { return Disarm(target()->SyncDir(dir)); }
+
+ private:
+  class File : public WritableFile {
+   public:
+    File(TransientFaultEnv* env, std::unique_ptr<WritableFile> f) : env_(env), f_(std::move(f)) {}
+    Status Append(std::string_view d) override { return env_->Disarm(f_->Append(d)); }
+    Status Flush() override { return env_->Disarm(f_->Flush()); }
+    Status Sync() override { return env_->Disarm(f_->Sync()); }
+    Status Close() override { return env_->Disarm(f_->Close()); }
+    uint64_t Tell() const override { return f_->Tell(); }
+
+   private:
+    TransientFaultEnv* env_;
+    std::unique_ptr<WritableFile> f_;
+  };
+  Status Disarm(Status s) {
+    if (!s.ok()) faults_->FailAfter(-1);
+    return s;
+  }
+  FaultInjectionEnv* faults_;
+};
 
 class MergeTest : public ::testing::TestWithParam<EnvKind> {
  protected:
@@ -35,6 +80,66 @@ class MergeTest : public ::testing::TestWithParam<EnvKind> {
     BundleReaderOptions o;
     o.env = env();
     return BundleReader::Open(prefix, o);
+  }
+  // The bundle at `prefix` holds exactly `tensors`.
+  void ExpectBundle(const std::string& prefix, const Tensors& tensors) {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix));
+    EXPECT_EQ(r->entries().size(), tensors.size()) << prefix;
+    for (const auto& [k, t] : tensors) {
+      CKPT_ASSERT_OK_AND_ASSIGN(Tensor got, r->Read(k));
+      EXPECT_TRUE(got.Equals(t)) << prefix << " " << k;
+    }
+  }
+  // Every file under the root, as paths relative to it, sorted.
+  std::vector<std::string> Tree(const std::string& rel = "") {
+    std::vector<std::string> out;
+    for (const std::string& name : ListDir(env(), rel.empty() ? te_.root : P(rel))) {
+      const std::string child = rel.empty() ? name : rel + "/" + name;
+      if (env()->IsDirectory(P(child))) {
+        out.push_back(child + "/");
+        for (std::string& f : Tree(child)) out.push_back(std::move(f));
+      } else {
+        out.push_back(child);
+      }
+    }
+    return out;
+  }
+  // Fails a merge of `sources` into `merged` at every operation in turn (a
+  // transient fault), checking each time that the sources still read back,
+  // that the tree is as before and that the error is the injected one; then
+  // the merge with no fault must succeed and read back everything. Returns
+  // the number of operations the merge counts.
+  int FailMergeEverywhere(const std::map<std::string, Tensors>& sources,
+                          const std::string& merged) {
+    std::vector<std::string> prefixes;
+    Tensors all;
+    for (const auto& [prefix, tensors] : sources) {
+      Write(prefix, tensors);
+      prefixes.push_back(prefix);
+      all.insert(all.end(), tensors.begin(), tensors.end());
+    }
+    const std::vector<std::string> before = Tree();
+    for (int k = 0;; ++k) {
+      SCOPED_TRACE("fault at operation " + std::to_string(k));
+      FaultInjectionEnv faults(env());
+      TransientFaultEnv fenv(&faults);
+      faults.FailAfter(k);
+      Status s = MergeBundles(&fenv, prefixes, merged);
+      if (s.ok()) {
+        EXPECT_EQ(faults.operations(), k) << "the merge succeeded before its last operation";
+        // The first undamaged run: the merged bundle has everything, the
+        // source indexes are gone.
+        ExpectBundle(merged, all);
+        for (const std::string& p : prefixes) EXPECT_FALSE(env()->FileExists(MetaFilename(p))) << p;
+        return k;
+      }
+      EXPECT_THAT(s, StatusIs(StatusCode::kIoError, "Merging into " + merged + ": injected fault"));
+      EXPECT_THAT(s.message(), Not(HasSubstr("undoing")));
+      EXPECT_FALSE(env()->FileExists(MetaFilename(merged)));
+      EXPECT_EQ(Tree(), before) << s;
+      for (const auto& [prefix, tensors] : sources) ExpectBundle(prefix, tensors);
+      if (HasFailure() || k > 1000) return -1;
+    }
   }
 
   TestEnv te_;
@@ -203,6 +308,102 @@ TEST_P(MergeTest, EmptyInputCountsAsAShard) {
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor x, r->Read("x"));
   EXPECT_EQ(*x.flat<float>(), 1.0f);
   EXPECT_FALSE(env()->FileExists(MetaFilename(P("b/part"))));
+}
+
+TEST_P(MergeTest, FailureAtEveryStepOfATwoSourceMergeLosesNothing) {
+  // The Saver's sharded layout: sources in a temp dir beside the prefix.
+  const std::string tmp = P("model.ckpt-5_temp_0123/part");
+  const int ops =
+      FailMergeEverywhere({{tmp + "-00000-of-00002",
+                            {{"b", MakeTestTensor(DataType::kInt64, TensorShape({5}), 2)},
+                             {"a", MakeTestTensor(DataType::kFloat, TensorShape({300, 40}), 1)}}},
+                           {tmp + "-00001-of-00002",
+                            {{"c", MakeTestTensor(DataType::kString, TensorShape({2}), 3)},
+                             {"d", MakeTestTensor(DataType::kHalf, TensorShape(), 4)}}}},
+                          P("model.ckpt-5"));
+  // 2 data renames; create, appends, sync, rename of the index; dir sync.
+  EXPECT_GE(ops, 2 + 5);
+}
+
+TEST_P(MergeTest, FailureAtEveryStepOfAThreeSourceMergeLosesNothing) {
+  // Sources in three directories, merged into a directory the merge creates
+  // (and removes again when it fails).
+  const int ops = FailMergeEverywhere(
+      {{P("s0/part"), {{"x", MakeTestTensor(DataType::kDouble, TensorShape({100, 10}), 5)}}},
+       {P("s1/part"),
+        {{"y", MakeTestTensor(DataType::kInt8, TensorShape({3}), 6)},
+         {"z", MakeTestTensor(DataType::kString, TensorShape({7}), 7)}}},
+       {P("s2/part"), {{"w", MakeTestTensor(DataType::kBool, TensorShape({4, 2}), 8)}}}},
+      P("out/model"));
+  EXPECT_GE(ops, 3 + 5);
+  EXPECT_THAT(ListDir(env(), P("out")),
+              ElementsAre("model.data-00000-of-00003", "model.data-00001-of-00003",
+                          "model.data-00002-of-00003", "model.index"));
+}
+
+TEST_P(MergeTest, WhenTheUndoFailsTooTheErrorSaysWhatWasNotMovedBack) {
+  // A fault that does not go away: the renames back fail as well, and the
+  // message names the data files left under the merged prefix.
+  const std::string s0 = P("t/part-0"), s1 = P("t/part-1"), merged = P("model");
+  Write(s0, {{"a", Tensor::Scalar<float>(1)}});
+  Write(s1, {{"b", Tensor::Scalar<float>(2)}});
+  FaultInjectionEnv faults(env());
+  faults.FailAfter(2);  // both data files renamed, creating the index fails
+  Status s = MergeBundles(&faults, {s0, s1}, merged);
+  EXPECT_THAT(
+      s, StatusIs(StatusCode::kIoError, "Merging into " + merged + ": injected fault: create"));
+  EXPECT_THAT(s.message(), HasSubstr("; undoing the merge failed too: could not move back " +
+                                     DataFilename(merged, 1, 2) + " -> " + DataFilename(s1, 0, 1) +
+                                     " (IO_ERROR"));
+  EXPECT_THAT(s.message(), HasSubstr(DataFilename(merged, 0, 2) + " -> " + DataFilename(s0, 0, 1)));
+  EXPECT_FALSE(env()->FileExists(MetaFilename(merged)));
+  // Once the disk works again, the files can be moved back by hand.
+  faults.FailAfter(-1);
+  CKPT_ASSERT_OK(env()->RenameFile(DataFilename(merged, 0, 2), DataFilename(s0, 0, 1)));
+  CKPT_ASSERT_OK(env()->RenameFile(DataFilename(merged, 1, 2), DataFilename(s1, 0, 1)));
+  ExpectBundle(s0, {{"a", Tensor::Scalar<float>(1)}});
+  ExpectBundle(s1, {{"b", Tensor::Scalar<float>(2)}});
+}
+
+TEST_P(MergeTest, FailedMergeOverAnExistingBundleKeepsTheSources) {
+  // The bundle already at the merged prefix is unpublished before any data
+  // file moves; a failed merge keeps the sources but does not bring it back.
+  const std::string merged = P("model");
+  Write(merged, {{"old", Tensor::Scalar<float>(0)}});
+  const Tensors t0 = {{"a", Tensor::Scalar<float>(1)}}, t1 = {{"b", Tensor::Scalar<float>(2)}};
+  Write(P("t/part-0"), t0);
+  Write(P("t/part-1"), t1);
+  FaultInjectionEnv faults(env());
+  TransientFaultEnv fenv(&faults);
+  faults.FailAfter(1);  // the second data rename
+  EXPECT_THAT(MergeBundles(&fenv, {P("t/part-0"), P("t/part-1")}, merged),
+              StatusIs(StatusCode::kIoError,
+                       "injected fault: rename " + DataFilename(P("t/part-1"), 0, 1)));
+  EXPECT_THAT(Open(merged), StatusIs(StatusCode::kNotFound, ""));
+  ExpectBundle(P("t/part-0"), t0);
+  ExpectBundle(P("t/part-1"), t1);
+  // The retry replaces it.
+  CKPT_ASSERT_OK(MergeBundles(env(), {P("t/part-0"), P("t/part-1")}, merged));
+  ExpectBundle(merged, {{"a", Tensor::Scalar<float>(1)}, {"b", Tensor::Scalar<float>(2)}});
+}
+
+TEST_P(MergeTest, MergingIntoAnInputOrListingOneTwiceIsRejected) {
+  const Tensors t0 = {{"a", Tensor::Scalar<float>(1)}}, t1 = {{"b", Tensor::Scalar<float>(2)}};
+  Write(P("m"), t0);
+  Write(P("n"), t1);
+  const std::vector<std::string> before = Tree();
+  EXPECT_THAT(MergeBundles(env(), {P("m")}, P("m")),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "MergeBundles: the merged prefix \"" + P("m") +
+                           "\" is also one of the inputs; merge into a new prefix"));
+  EXPECT_THAT(MergeBundles(env(), {P("n"), P("m")}, P("m")),
+              StatusIs(StatusCode::kInvalidArgument, "is also one of the inputs"));
+  EXPECT_THAT(MergeBundles(env(), {P("m"), P("n"), P("m")}, P("out")),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "MergeBundles: input prefix \"" + P("m") + "\" is listed twice"));
+  EXPECT_EQ(Tree(), before);
+  ExpectBundle(P("m"), t0);
+  ExpectBundle(P("n"), t1);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllEnvs, MergeTest, ::testing::Values(EnvKind::kPosix, EnvKind::kMem),

@@ -161,6 +161,18 @@ class ReadManyTest : public ::testing::TestWithParam<EnvKind> {
     return r.ok() ? (*r)->num_shards() : 1;
   }
 
+  // Saves the bundle at `prefix` (see Save) and returns FileOrder of it;
+  // empty, with the failure reported, if that failed.
+  std::vector<BundleEntry> SaveInFileOrder(const std::string& prefix,
+                                           bool with_partitioned = true) {
+    Status saved = Save(prefix, with_partitioned);
+    EXPECT_TRUE(saved.ok()) << saved;
+    if (!saved.ok()) return {};
+    auto r = Open(prefix, kConfigs[0]);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? FileOrder(**r) : std::vector<BundleEntry>{};
+  }
+
   // Fixed-size unpartitioned entries (size > 0) in file order.
   static std::vector<BundleEntry> FileOrder(const BundleReader& r) {
     std::vector<BundleEntry> out;
@@ -224,12 +236,7 @@ TEST_P(ReadManyTest, SameBytesAsReadInto) {
 
 TEST_P(ReadManyTest, ChecksumMismatchNamesTheKeyAndFile) {
   const std::string prefix = Path("m");
-  CKPT_ASSERT_OK(Save(prefix));
-  std::vector<BundleEntry> order;
-  {
-    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, kConfigs[0]));
-    order = FileOrder(*r);
-  }
+  const std::vector<BundleEntry> order = SaveInFileOrder(prefix);
   ASSERT_GT(order.size(), 20u);
   const BundleEntry middle = order[order.size() / 2];
   Corrupt(prefix, middle);
@@ -256,12 +263,8 @@ TEST_P(ReadManyTest, ChecksumMismatchNamesTheKeyAndFile) {
 
 TEST_P(ReadManyTest, FirstCorruptTensorInFileOrderIsReported) {
   const std::string prefix = Path("m");
-  CKPT_ASSERT_OK(Save(prefix));
-  std::vector<BundleEntry> order;
-  {
-    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, kConfigs[0]));
-    order = FileOrder(*r);
-  }
+  const std::vector<BundleEntry> order = SaveInFileOrder(prefix);
+  ASSERT_FALSE(order.empty());
   // The largest tensor (> 4 MiB, read split) and one written after it, and
   // two small ones; keys were added in reverse, so file order != key order.
   auto big = std::max_element(order.begin(), order.end(), [](const auto& a, const auto& b) {
@@ -492,12 +495,7 @@ TEST_P(ReadManyTest, ReadManyViewsSameBytesAsReadInAnyKeyOrder) {
 
 TEST_P(ReadManyTest, ReadManyViewsReportsFirstCorruptTensorInFileOrder) {
   const std::string prefix = Path("m");
-  CKPT_ASSERT_OK(Save(prefix));
-  std::vector<BundleEntry> order;
-  {
-    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, kConfigs[0]));
-    order = FileOrder(*r);
-  }
+  const std::vector<BundleEntry> order = SaveInFileOrder(prefix);
   ASSERT_GT(order.size(), 20u);
   // A tensor in the middle, and two after it (one the last in the file).
   const BundleEntry middle = order[order.size() / 2], later = order[order.size() / 2 + 3],
@@ -612,13 +610,9 @@ class PrefetchRecordingEnv : public ForwardingEnv {
 
 TEST_P(ReadManyTest, BatchedReadsPrefetchTheirWholeRange) {
   const std::string prefix = Path("m");
-  CKPT_ASSERT_OK(Save(prefix, /*with_partitioned=*/false));
+  const std::vector<BundleEntry> order = SaveInFileOrder(prefix, /*with_partitioned=*/false);
+  ASSERT_FALSE(order.empty());
   PrefetchRecordingEnv rec(env());
-  std::vector<BundleEntry> order;
-  {
-    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, kConfigs[0]));
-    order = FileOrder(*r);
-  }
   // Every fixed-size tensor lies in the one prefetched range.
   auto covered = [&](const std::vector<PrefetchRecordingEnv::Range>& got) {
     if (got.size() != 1) return false;
