@@ -226,6 +226,11 @@ class BundleReader {
 // `merged_prefix`, as TensorFlow's MergeV2Checkpoints does: data files are
 // renamed, not copied; the source .index files are deleted; with
 // delete_old_dirs, the source directories are removed if empty.
+// On failure the sources are left as they were (moved data files are moved
+// back) and no index is left at `merged_prefix`; a bundle that was already at
+// `merged_prefix` is replaced, and is not restored by a failed merge.
+// REQUIRES: the prefixes are distinct and none is `merged_prefix`
+// (InvalidArgument otherwise).
 Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
                     const std::string& merged_prefix,
                     bool delete_old_dirs = true);
