@@ -68,6 +68,19 @@ def iris_test_features():
     return x[:, order], data[:, 4].astype(np.int64)
 
 
+def run_imported_meta_graph(prefix, fetches, features):
+    """TF1 graph mode: import prefix.meta, restore prefix through the
+    imported Saver, feed `features` to "features:0" and run `fetches`.
+    Returns (the fetched values, the imported graph)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        saver = tf.compat.v1.train.import_meta_graph(prefix + ".meta")
+        assert saver is not None, "import_meta_graph found no SaverDef"
+        with tf.compat.v1.Session(graph=graph) as sess:
+            saver.restore(sess, prefix)
+            return sess.run(fetches, {"features:0": features}), graph
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     return run_driver(tmp_path_factory.mktemp("dnn"))
@@ -175,13 +188,8 @@ def test_tf1_adam_keys_match(tmp_path):
 
 def test_meta_graph_imports_and_restores(trained):
     prefix, _, probs = trained
-    graph = tf.Graph()
-    with graph.as_default():
-        saver = tf.compat.v1.train.import_meta_graph(prefix + ".meta")
-        with tf.compat.v1.Session(graph=graph) as sess:
-            saver.restore(sess, prefix)
-            got = sess.run("dnn/head/predictions/probabilities:0",
-                           {"features:0": iris_test_features()[0]})
+    got, _ = run_imported_meta_graph(prefix, "dnn/head/predictions/probabilities:0",
+                                     iris_test_features()[0])
     np.testing.assert_allclose(got, probs, atol=1e-5, rtol=0)
 
 

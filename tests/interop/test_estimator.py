@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 from conftest import BUILD_DIR, REPO, tf
-from test_dnn_classifier import EXPECTED_KEYS, iris_test_features, keras_probabilities
+from test_dnn_classifier import (EXPECTED_KEYS, iris_test_features, keras_probabilities,
+                                 run_imported_meta_graph)
 from tensorboard.backend.event_processing import event_accumulator as tb_ea
 
 EXAMPLE = BUILD_DIR / "examples" / "premade_estimator"
@@ -140,13 +141,8 @@ def test_import_meta_graph_restores_and_matches(first_run):
     model_dir, proc = first_run
     probs = parse_probabilities(proc.stdout)
     prefix = str(model_dir / "model.ckpt-1000")
-    graph = tf.Graph()
-    with graph.as_default():
-        saver = tf.compat.v1.train.import_meta_graph(prefix + ".meta")
-        with tf.compat.v1.Session(graph=graph) as sess:
-            saver.restore(sess, prefix)
-            got = sess.run("dnn/head/predictions/probabilities:0",
-                           {"features:0": iris_test_features()[0]})
+    got, _ = run_imported_meta_graph(prefix, "dnn/head/predictions/probabilities:0",
+                                     iris_test_features()[0])
     np.testing.assert_allclose(got, probs, atol=1e-6, rtol=0)
 
 

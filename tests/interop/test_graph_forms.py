@@ -20,11 +20,10 @@ import numpy as np
 import pytest
 
 from conftest import BUILD_DIR, REPO, tf
+from test_dnn_classifier import iris_test_features, run_imported_meta_graph
 
 DRIVER = BUILD_DIR / "tests" / "interop" / "ckpt_graph_forms_driver"
 IRIS = REPO / "data" / "iris"
-SORTED_FEATURES = ["PetalLength", "PetalWidth", "SepalLength", "SepalWidth"]
-CSV_COLUMNS = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
 STEPS = 60
 
 # id -> (model, activation, n_classes, batch_norm)
@@ -66,12 +65,6 @@ def run_driver(out_dir, form):
     return out
 
 
-def iris_test_features():
-    data = np.loadtxt(IRIS / "iris_test.csv", delimiter=",", skiprows=1, dtype=np.float64)
-    order = [CSV_COLUMNS.index(name) for name in SORTED_FEATURES]
-    return data[:, :4].astype(np.float32)[:, order]
-
-
 def tensor_names(form):
     model, _, n_classes, _ = FORMS[form]
     scope = model
@@ -98,15 +91,9 @@ def test_imported_meta_graph_reproduces_predict(runs, form):
     ours = runs(form)
     prefix = ours["prefix"]
     logits_name, probs_name, ids_name, logistic_name = tensor_names(form)
-    graph = tf.Graph()
-    with graph.as_default():
-        saver = tf.compat.v1.train.import_meta_graph(prefix + ".meta")
-        assert saver is not None, "import_meta_graph found no SaverDef"
-        fetches = [logits_name, probs_name, ids_name] + ([logistic_name] if logistic_name else [])
-        with tf.compat.v1.Session(graph=graph) as sess:
-            saver.restore(sess, prefix)
-            got = sess.run(fetches, {"features:0": iris_test_features()})
-        variables = sorted(v.op.name for v in graph.get_collection("variables"))
+    fetches = [logits_name, probs_name, ids_name] + ([logistic_name] if logistic_name else [])
+    got, graph = run_imported_meta_graph(prefix, fetches, iris_test_features()[0])
+    variables = sorted(v.op.name for v in graph.get_collection("variables"))
     np.testing.assert_allclose(got[0], ours["logits"], atol=1e-5, rtol=0)
     np.testing.assert_allclose(got[1], ours["prob"], atol=1e-5, rtol=0)
     np.testing.assert_array_equal(got[2], ours["class_id"])
