@@ -47,8 +47,10 @@ struct BundleWriterOptions {
   // Tensors of at least parallel_checksum_min_bytes are checksummed with the
   // helpers. Tensors of at least 2 * checksum_chunk_bytes are appended (and
   // checksummed) in pieces of checksum_chunk_bytes, the last piece taking
-  // the remainder. Both > 0. (Env::Posix() copies appends under 1 MiB
-  // through its buffer: smaller pieces cost a copy.)
+  // the remainder; one the data file writes without a copy (see direct_io)
+  // is appended whole and only checksummed in those pieces. Both > 0.
+  // (Env::Posix() copies appends under 1 MiB through its buffer: smaller
+  // pieces cost a copy.)
   int64_t parallel_checksum_min_bytes = int64_t{512} << 10;
   int64_t checksum_chunk_bytes = int64_t{1} << 20;
   // With sync: every this many bytes of tensor data, ask the OS to start
@@ -60,7 +62,12 @@ struct BundleWriterOptions {
   // background thread, bypassing the page cache (the index stays buffered).
   // The files are byte-identical either way; Envs without direct IO (MemEnv,
   // ForwardingEnv subclasses that do not forward it) and file systems
-  // refusing O_DIRECT write buffered. On by default because it measured
+  // refusing O_DIRECT write buffered. A tensor of at least 8 MiB whose
+  // memory is 4096-byte aligned (Tensor::Allocate aligns storage of 1 MiB or
+  // more) and whose file offset is too (the first tensor, or any with
+  // data_alignment = 4096) is written straight from its memory, with no copy
+  // into the staging buffers (WritableFile::AppendsWithoutCopy), while the
+  // checksum helpers read it. On by default because it measured
   // faster than direct_io = false for both the one-tensor and the
   // 10,000-tensor 1 GiB saves on the development VM (ext4 on virtio-blk;
   // docs/benchmarks.md, "Save"): no page-cache page is allocated, dirtied

@@ -45,7 +45,7 @@ class RandomAccessFile {
   // A hint that the `n` bytes at `offset` will be read soon: the file may
   // start fetching them from the device now, all at once, instead of as the
   // reads reach them. Never changes what a read returns. Default: nothing.
-  virtual void Prefetch(uint64_t offset, uint64_t n) const {}
+  virtual void Prefetch(uint64_t /*offset*/, uint64_t /*n*/) const {}
 };
 
 // A file opened for sequential appending.
@@ -64,6 +64,15 @@ class WritableFile {
   virtual Status Close() = 0;
   // Bytes appended so far.
   virtual uint64_t Tell() const = 0;
+  // True if Append(data), called now, would write `data` to the device
+  // straight from the caller's memory, with no copy into a buffer of the
+  // file (Env::Posix()'s direct files: block-aligned memory of at least one
+  // staging buffer's size, appended at a block-aligned file offset). A
+  // caller can then hand over a large range with one Append instead of in
+  // pieces. Append's contract is the same either way: it returns once the
+  // bytes are written or copied, so the memory may be reused right after.
+  // Default: false.
+  virtual bool AppendsWithoutCopy(std::string_view /*data*/) const { return false; }
 };
 
 class Env {
@@ -110,7 +119,7 @@ class Env {
   virtual bool IsDirectory(const std::string& path) = 0;
   // True if `path` itself is a symbolic link (file systems without links:
   // always false).
-  virtual bool IsSymlink(const std::string& path) { return false; }
+  virtual bool IsSymlink(const std::string& /*path*/) { return false; }
   // `path` with every symbolic link, "." and ".." resolved, as an absolute
   // path; NotFound if it does not exist.
   virtual Result<std::string> RealPath(const std::string& path) = 0;

@@ -56,8 +56,9 @@ class Tensor {
   // An empty tensor of DataType kInvalid.
   Tensor();
 
-  // Allocates zero-initialised storage (empty strings for kString).
-  // Fails for non-storable dtypes or invalid shapes.
+  // Allocates zero-initialised storage (empty strings for kString); storage
+  // of 1 MiB or more starts on a 4096-byte boundary (direct IO can write it
+  // without a copy). Fails for non-storable dtypes or invalid shapes.
   static Result<Tensor> Allocate(DataType dtype, TensorShape shape);
 
   // A non-owning view of `data`, which must hold shape.num_elements() *

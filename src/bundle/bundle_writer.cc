@@ -20,7 +20,9 @@
 // POSIX), so the final fsync has less left to flush. With options.direct_io
 // the data file comes from Env::NewDirectWritableFile (O_DIRECT on POSIX,
 // written by the file's own background thread; writeback hints are then
-// moot). None of these changes a byte of the files.
+// moot; a large tensor whose memory and file offset are both block-aligned
+// is written from its own memory, with no copy, in one Append). None of
+// these changes a byte of the files.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -93,10 +95,32 @@ struct BundleWriter::Impl {
   // computes them ahead of the writes; a piece no helper has started by the
   // time it was appended is checksummed by the calling thread right away,
   // from cache. Without helpers, each piece is checksummed after its append.
+  //
+  // When the data file writes the tensor straight from its memory
+  // (WritableFile::AppendsWithoutCopy: aligned memory at an aligned offset
+  // of a direct file), there is no copy to checksum from cache: the pieces'
+  // CRCs are queued for the helpers as above, the whole tensor goes in one
+  // Append (so the device gets large writes), and the calling thread then
+  // computes whatever the helpers have not started (Job::Finish).
   Status AppendChecksummed(std::string_view bytes, uint32_t* crc) {
     const size_t chunk = static_cast<size_t>(options.checksum_chunk_bytes);
     const bool helpers = options.checksum_threads > 0 &&
                          static_cast<int64_t>(bytes.size()) >= options.parallel_checksum_min_bytes;
+    if (data->AppendsWithoutCopy(bytes)) {
+      if (!helpers) {
+        CKPT_RETURN_IF_ERROR(AppendData(bytes));
+        *crc = crc32c::Value(bytes.data(), bytes.size());
+        return Status::OK();
+      }
+      if (pool == nullptr) pool = std::make_unique<crc32c::Pool>(options.checksum_threads);
+      crc32c::Job job(pool.get());  // waits for its pieces on every return
+      for (size_t at = 0; at < bytes.size(); at += chunk) {
+        job.Add(bytes.data() + at, std::min(chunk, bytes.size() - at));
+      }
+      CKPT_RETURN_IF_ERROR(AppendData(bytes));
+      *crc = job.Finish();
+      return Status::OK();
+    }
     if (!helpers && bytes.size() < 2 * chunk) {
       CKPT_RETURN_IF_ERROR(AppendData(bytes));
       *crc = crc32c::Value(bytes.data(), bytes.size());

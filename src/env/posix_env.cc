@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
@@ -229,7 +231,13 @@ class DirectBufferPool {
 // kBuffers aligned staging buffers (4 x 8 MiB: one being written, the rest
 // absorb the IO thread's scheduling delays on a busy machine); a full buffer is handed to a background
 // thread (started on the first one) that writes it with pwrite at its
-// offset while the caller fills the next. The file only ever receives whole
+// offset while the caller fills the next. An append of block-aligned memory
+// of at least kInPlaceMinBytes at a block-aligned file offset is not copied
+// (AppendsWithoutCopy): once the queued buffers are written, the calling
+// thread writes the whole blocks still in the current buffer and then the
+// caller's whole blocks straight from its memory, in kInPlaceChunk pwrites,
+// before Append returns; the remainder (less than a block) is copied into
+// the staging buffer as usual. The file only ever receives whole
 // aligned blocks through O_DIRECT. The bytes after the last whole block (at
 // most one buffer's worth, usually less than a block) are written at
 // Flush/Sync/Close: their whole blocks with O_DIRECT and the final partial
@@ -245,6 +253,12 @@ class PosixDirectWritableFile : public WritableFile {
   static constexpr size_t kAlign = DirectBufferPool::kAlign;
   static constexpr size_t kBufBytes = DirectBufferPool::kBytes;
   static constexpr int kBuffers = 4;
+  // Appends of aligned memory at least this large are written in place.
+  // Smaller ones are cheaper to copy than to wait for the queued buffers.
+  static constexpr size_t kInPlaceMinBytes = kBufBytes;
+  // Size of each pwrite of an in-place append (the block layer splits it
+  // into requests and keeps them in flight together).
+  static constexpr size_t kInPlaceChunk = size_t{8} << 20;
 
   PosixDirectWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   ~PosixDirectWritableFile() override {
@@ -262,9 +276,29 @@ class PosixDirectWritableFile : public WritableFile {
     return true;
   }
 
+  // pos_ % kAlign == 0 means the current buffer holds only whole blocks
+  // (base_ is block-aligned), which can be written before `data`.
+  bool AppendsWithoutCopy(std::string_view data) const override {
+    return fd_ >= 0 && direct_.load(std::memory_order_relaxed) && pos_ % kAlign == 0 &&
+           data.size() >= kInPlaceMinBytes &&
+           reinterpret_cast<uintptr_t>(data.data()) % kAlign == 0;
+  }
+
   Status Append(std::string_view data) override {
     if (fd_ < 0) return FailedPreconditionError("Append to closed file '" + path_ + "'");
     CKPT_RETURN_IF_ERROR(IoStatus());
+    if (AppendsWithoutCopy(data)) {
+      // From here until the next SubmitCurrent the IO thread is idle: only
+      // this thread writes.
+      CKPT_RETURN_IF_ERROR(Drain());
+      // A queued buffer's write may have dropped O_DIRECT (EINVAL): then
+      // copying is as good as anything.
+      if (direct_) {
+        const size_t whole = data.size() & ~(kAlign - 1);
+        CKPT_RETURN_IF_ERROR(WriteInPlace(data.data(), whole));
+        data.remove_prefix(whole);
+      }
+    }
     while (!data.empty()) {
       const size_t n = std::min(kBufBytes - fill_, data.size());
       std::memcpy(slots_[cur_].buf + fill_, data.data(), n);
@@ -308,6 +342,33 @@ class PosixDirectWritableFile : public WritableFile {
   Status IoStatus() {
     std::lock_guard<std::mutex> lock(mu_);
     return io_status_;
+  }
+  // Records `s` as the sticky error if it is the first; returns it.
+  Status Sticky(Status s) {
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (io_status_.ok()) io_status_ = s;
+    }
+    return s;
+  }
+
+  // Writes the current buffer's whole blocks, then `n` bytes (whole blocks)
+  // at `p`, all at base_, from the calling thread. REQUIRES: drained (the IO
+  // thread idle), pos_ block-aligned (so fill_ is whole blocks).
+  Status WriteInPlace(const char* p, size_t n) {
+    if (fill_ > 0) {
+      CKPT_RETURN_IF_ERROR(Sticky(WriteAt(slots_[cur_].buf, fill_, base_)));
+      base_ += fill_;
+      fill_ = 0;
+    }
+    for (size_t done = 0; done < n;) {
+      const size_t k = std::min(kInPlaceChunk, n - done);
+      CKPT_RETURN_IF_ERROR(Sticky(WriteAt(p + done, k, base_)));
+      base_ += k;
+      pos_ += k;
+      done += k;
+    }
+    return Status::OK();
   }
 
   // Queues the full current buffer and moves to the next one, waiting until
@@ -373,11 +434,7 @@ class PosixDirectWritableFile : public WritableFile {
       if (s.ok()) s = WriteAt(buf + whole, fill_ - whole, base_ + whole);
       if (s.ok() && was_direct) s = SetDirect(true);
     }
-    if (!s.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (io_status_.ok()) io_status_ = s;
-    }
-    return s;
+    return Sticky(s);
   }
 
   Status SetDirect(bool on) {
@@ -391,7 +448,8 @@ class PosixDirectWritableFile : public WritableFile {
   }
 
   // pwrite of all n bytes at `offset`, continuing after short writes. Only
-  // one thread writes at a time (the IO thread, or the caller once drained).
+  // one thread writes at a time (the IO thread, or the caller once drained:
+  // WriteOut, WriteInPlace), so SetDirect cannot race with another write.
   Status WriteAt(const char* p, size_t n, uint64_t offset) {
     while (n > 0) {
       ssize_t w = pwrite(fd_, p, n, static_cast<off_t>(offset));
@@ -413,11 +471,14 @@ class PosixDirectWritableFile : public WritableFile {
 
   std::string path_;
   int fd_;
-  bool direct_ = true;  // O_DIRECT currently set on fd_
+  // O_DIRECT currently set on fd_; changed only by the writing thread, read
+  // by AppendsWithoutCopy from the caller's while the IO thread may write.
+  std::atomic<bool> direct_{true};
   Slot slots_[kBuffers];
   int cur_ = 0;         // slot being filled by Append
   size_t fill_ = 0;     // bytes in it
-  uint64_t base_ = 0;   // file offset of its first byte (a multiple of kBufBytes)
+  uint64_t base_ = 0;   // file offset of its first byte (block-aligned: whole
+                        // buffers and in-place whole blocks precede it)
   uint64_t pos_ = 0;    // bytes appended
 
   std::thread io_thread_;

@@ -491,6 +491,145 @@ TEST(PosixDirectFileTest, WriteErrorIsReportedWithPathAndErrno) {
   EXPECT_NE(first_error.message().find(std::strerror(EFBIG)), std::string::npos) << first_error;
 }
 
+// --- Appends written in place from the caller's memory --------------------
+
+constexpr size_t kMiB = size_t{1} << 20;
+
+// 4096-aligned memory filled with Pattern bytes.
+struct AlignedBuffer {
+  explicit AlignedBuffer(size_t n)
+      : data(static_cast<char*>(std::aligned_alloc(4096, (n + 4095) / 4096 * 4096))), size(n) {}
+  ~AlignedBuffer() { std::free(data); }
+  void Fill(uint32_t seed) {
+    const std::string p = Pattern(size, seed);
+    std::memcpy(data, p.data(), size);
+  }
+  std::string_view view(size_t n, size_t at = 0) const { return {data + at, n}; }
+  char* data;
+  size_t size;
+};
+
+// Only the POSIX direct file writes without a copy, and only aligned memory
+// of at least one staging buffer (8 MiB) at an aligned offset of an open file
+// whose O_DIRECT is on.
+TEST(PosixDirectFileTest, AppendsWithoutCopyOnlyForAlignedMemoryAtAlignedOffsets) {
+  const std::string dir = testing::TempDir();
+  if (!DirectIoWorks(dir)) GTEST_SKIP() << "no O_DIRECT on the file system of " << dir;
+  AlignedBuffer buf(9 * kMiB);
+  buf.Fill(1);
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, Env::Posix()->NewDirectWritableFile(dir + "/d"));
+  EXPECT_TRUE(f->AppendsWithoutCopy(buf.view(8 * kMiB)));
+  EXPECT_TRUE(f->AppendsWithoutCopy(buf.view(9 * kMiB - 1)));
+  EXPECT_FALSE(f->AppendsWithoutCopy(buf.view(8 * kMiB - 4096))) << "smaller than a buffer";
+  EXPECT_FALSE(f->AppendsWithoutCopy(buf.view(8 * kMiB, 1))) << "unaligned memory";
+  EXPECT_FALSE(f->AppendsWithoutCopy(buf.view(8 * kMiB, 2048))) << "unaligned memory";
+  EXPECT_TRUE(f->AppendsWithoutCopy(buf.view(8 * kMiB, 4096)));
+  CKPT_ASSERT_OK(f->Append(buf.view(100)));
+  EXPECT_FALSE(f->AppendsWithoutCopy(buf.view(8 * kMiB))) << "file offset 100";
+  CKPT_ASSERT_OK(f->Append(buf.view(4096 - 100)));
+  EXPECT_TRUE(f->AppendsWithoutCopy(buf.view(8 * kMiB))) << "file offset 4096";
+  CKPT_ASSERT_OK(f->Close());
+  EXPECT_FALSE(f->AppendsWithoutCopy(buf.view(8 * kMiB))) << "closed";
+
+  // Files that always copy: buffered POSIX, in-memory.
+  CKPT_ASSERT_OK_AND_ASSIGN(auto b, Env::Posix()->NewWritableFile(dir + "/b"));
+  EXPECT_FALSE(b->AppendsWithoutCopy(buf.view(8 * kMiB)));
+  auto mem = NewMemEnv();
+  CKPT_ASSERT_OK(mem->CreateDirs("/m"));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto m, mem->NewDirectWritableFile("/m/f"));
+  EXPECT_FALSE(m->AppendsWithoutCopy(buf.view(8 * kMiB)));
+}
+
+// Appends alternating between the in-place and the copying path (whole
+// blocks waiting in the staging buffer before an in-place append, full
+// buffers queued for the IO thread, an unaligned remainder, a Sync midway):
+// the file holds exactly the bytes appended. The caller's memory is
+// overwritten right after every Append returns, so an in-place write that
+// had not finished by then would show up as wrong bytes.
+TEST(PosixDirectFileTest, InPlaceAppendsWriteExactlyTheBytesAppended) {
+  const std::string dir = testing::TempDir();
+  if (!DirectIoWorks(dir)) GTEST_SKIP() << "no O_DIRECT on the file system of " << dir;
+  struct Step {
+    size_t n;
+    size_t misalign;   // bytes past the aligned start of the memory
+    bool in_place;     // AppendsWithoutCopy expected
+    bool sync = false;
+  };
+  const std::vector<Step> steps = {
+      {20 * kMiB, 0, true},             // offset 0, block multiple
+      {3, 0, false},
+      {4093, 0, false},                 // offset aligned again, 4096 B waiting in the buffer
+      {9 * kMiB + 123, 0, true, true},  // writes the waiting block first; 123 B remain,
+                                        // Sync writes them through the cache
+      {4096 - 123, 0, false},
+      {8 * kMiB, 0, true},              // rewrites that block directly first
+      {19 * kMiB + 8, 8, false},        // unaligned memory: copied, two buffers queued
+      {4096 - 8, 0, false},
+      {16 * kMiB + 4096, 0, true},      // waits for the queued buffers first
+      {8 * kMiB + 1, 0, true},          // ends mid-block: one byte in the buffer
+  };
+  AlignedBuffer buf(24 * kMiB);
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, Env::Posix()->NewDirectWritableFile(dir + "/f"));
+  std::string expected;
+  uint32_t seed = 1;
+  for (const Step& st : steps) {
+    SCOPED_TRACE("append of " + std::to_string(st.n) + " at " + std::to_string(expected.size()));
+    buf.Fill(seed++);
+    const std::string_view data = buf.view(st.n, st.misalign);
+    EXPECT_EQ(f->AppendsWithoutCopy(data), st.in_place);
+    expected.append(data.data(), data.size());
+    CKPT_ASSERT_OK(f->Append(data));
+    std::memset(buf.data, 0xEE, buf.size);
+    EXPECT_EQ(f->Tell(), expected.size());
+    if (st.sync) {
+      CKPT_ASSERT_OK(f->Sync());
+      EXPECT_TRUE(ReadFileToString(Env::Posix(), dir + "/f").value() == expected);
+    }
+  }
+  CKPT_ASSERT_OK(f->Close());
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string got, ReadFileToString(Env::Posix(), dir + "/f"));
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected) << "file differs from the bytes appended";
+}
+
+// A write error of an in-place append happens in the calling thread: that
+// Append returns it (path and errno text), and it sticks for later calls.
+TEST(PosixDirectFileTest, InPlaceWriteErrorIsReturnedAndSticks) {
+  const std::string dir = testing::TempDir();
+  if (!DirectIoWorks(dir)) GTEST_SKIP() << "no O_DIRECT on the file system of " << dir;
+  const std::string p = dir + "/limited";
+  AlignedBuffer buf(16 * kMiB);
+  buf.Fill(9);
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct sigaction ignore {}, old_action {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = (rlim_t{10} << 20) + 4096;  // mid-way through the second pwrite
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  Status appended, again, closed;
+  bool in_place = false;
+  {
+    auto f = Env::Posix()->NewDirectWritableFile(p);
+    if (f.ok()) {
+      in_place = (*f)->AppendsWithoutCopy(buf.view(buf.size));
+      appended = (*f)->Append(buf.view(buf.size));
+      again = (*f)->Append("x");
+      closed = (*f)->Close();
+    } else {
+      appended = f.status();
+    }
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  ::sigaction(SIGXFSZ, &old_action, nullptr);
+  EXPECT_TRUE(in_place);
+  EXPECT_THAT(appended, StatusIs(StatusCode::kIoError, "Write failed on '" + p + "'"));
+  EXPECT_NE(appended.message().find(std::strerror(EFBIG)), std::string::npos) << appended;
+  EXPECT_EQ(again, appended);
+  EXPECT_EQ(closed, appended);
+}
+
 // A ForwardingEnv subclass that wraps NewWritableFile sees direct files too
 // (the default routes them through NewWritableFile); one that only changes
 // other calls can forward them to its target.
