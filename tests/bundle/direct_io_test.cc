@@ -4,8 +4,6 @@
 // staging buffer), alignment and dtype; and a write error on the direct path
 // leaves no bundle and no temporary file.
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -40,6 +38,16 @@ std::string ReadAll(const std::string& path) {
   return r.ok() ? *r : std::string();
 }
 
+// The one-shard bundles at `buffered` and `direct` have byte-identical data
+// and index files.
+void ExpectSameFiles(const std::string& buffered, const std::string& direct) {
+  const std::string data_b = ReadAll(DataFilename(buffered, 0, 1));
+  const std::string data_d = ReadAll(DataFilename(direct, 0, 1));
+  EXPECT_EQ(data_b.size(), data_d.size());
+  EXPECT_TRUE(data_b == data_d) << "data files differ";
+  EXPECT_TRUE(ReadAll(MetaFilename(buffered)) == ReadAll(MetaFilename(direct)))
+      << "index files differ";
+}
 
 struct Case {
   std::string name;
@@ -80,12 +88,7 @@ TEST(DirectIoTest, SameBytesAsBufferedWrites) {
     const std::string direct = dir + "/" + c.name + "_direct/ckpt";
     CKPT_ASSERT_OK(Save(buffered, c.tensors, false, c.alignment));
     CKPT_ASSERT_OK(Save(direct, c.tensors, true, c.alignment));
-    const std::string data_b = ReadAll(DataFilename(buffered, 0, 1));
-    const std::string data_d = ReadAll(DataFilename(direct, 0, 1));
-    EXPECT_EQ(data_b.size(), data_d.size());
-    EXPECT_TRUE(data_b == data_d) << "data files differ";
-    EXPECT_TRUE(ReadAll(MetaFilename(buffered)) == ReadAll(MetaFilename(direct)))
-        << "index files differ";
+    ExpectSameFiles(buffered, direct);
     // Only the published files are left.
     EXPECT_EQ(ListDir(Env::Posix(), dir + "/" + c.name + "_direct"),
               (std::vector<std::string>{"ckpt.data-00000-of-00001", "ckpt.index"}));
@@ -191,12 +194,7 @@ TEST(DirectIoTest, AlignedTensorsAreWrittenInPlaceWithTheSameBytes) {
         CKPT_ASSERT_OK(w->Finish());
       }
       EXPECT_EQ(env.in_place, c.in_place);
-      const std::string data_b = ReadAll(DataFilename(buffered, 0, 1));
-      const std::string data_d = ReadAll(DataFilename(direct, 0, 1));
-      EXPECT_EQ(data_b.size(), data_d.size());
-      EXPECT_TRUE(data_b == data_d) << "data files differ";
-      EXPECT_TRUE(ReadAll(MetaFilename(buffered)) == ReadAll(MetaFilename(direct)))
-          << "index files differ";
+      ExpectSameFiles(buffered, direct);
       CKPT_ASSERT_OK_AND_ASSIGN(auto reader, BundleReader::Open(direct));
       for (const auto& [k, t] : c.tensors) {
         CKPT_ASSERT_OK_AND_ASSIGN(Tensor got, reader->Read(k));
@@ -321,17 +319,12 @@ TEST(DirectIoTest, RealWriteErrorPublishesNothing) {
   // Allocated block-aligned at file offset 0: written in place, so the error
   // comes from the calling thread's own pwrite.
   ASSERT_TRUE(Aligned(c.tensors[0].second));
-  struct rlimit old_limit;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  struct sigaction ignore {}, old_action {};
-  ignore.sa_handler = SIG_IGN;
-  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
-  struct rlimit limit = old_limit;
-  limit.rlim_cur = rlim_t{12} << 20;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
-  Status s = Save(dir + "/ckpt", c.tensors, true);
-  ::setrlimit(RLIMIT_FSIZE, &old_limit);
-  ::sigaction(SIGXFSZ, &old_action, nullptr);
+  Status s;
+  {
+    testing::ScopedFileSizeLimit limit(uint64_t{12} << 20);
+    ASSERT_TRUE(limit.ok());
+    s = Save(dir + "/ckpt", c.tensors, true);
+  }
   EXPECT_THAT(s, StatusIs(StatusCode::kIoError, "ckpt.data-00000-of-00001.tempstate"));
   EXPECT_NE(s.message().find(std::strerror(EFBIG)), std::string::npos) << s;
   EXPECT_TRUE(ListDir(Env::Posix(), dir).empty());

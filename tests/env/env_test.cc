@@ -1,9 +1,7 @@
 #include "ckpt/env.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -464,16 +462,11 @@ TEST(PosixDirectFileTest, WriteErrorIsReportedWithPathAndErrno) {
   const std::string dir = testing::TempDir();
   if (!DirectIoWorks(dir)) GTEST_SKIP() << "no O_DIRECT on the file system of " << dir;
   const std::string p = dir + "/limited";
-  struct rlimit old_limit;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  struct sigaction ignore {}, old_action {};
-  ignore.sa_handler = SIG_IGN;
-  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
-  struct rlimit limit = old_limit;
-  limit.rlim_cur = (rlim_t{10} << 20) + 4096;  // mid-way through the second buffer
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
   Status first_error;
   {
+    // Mid-way through the second buffer.
+    testing::ScopedFileSizeLimit limit((uint64_t{10} << 20) + 4096);
+    ASSERT_TRUE(limit.ok());
     auto f = Env::Posix()->NewDirectWritableFile(p);
     if (f.ok()) {
       const std::string chunk = Pattern(size_t{1} << 20, 5);
@@ -485,8 +478,6 @@ TEST(PosixDirectFileTest, WriteErrorIsReportedWithPathAndErrno) {
       first_error = f.status();
     }
   }
-  ::setrlimit(RLIMIT_FSIZE, &old_limit);
-  ::sigaction(SIGXFSZ, &old_action, nullptr);
   EXPECT_THAT(first_error, StatusIs(StatusCode::kIoError, "Write failed on '" + p + "'"));
   EXPECT_NE(first_error.message().find(std::strerror(EFBIG)), std::string::npos) << first_error;
 }
@@ -600,17 +591,12 @@ TEST(PosixDirectFileTest, InPlaceWriteErrorIsReturnedAndSticks) {
   const std::string p = dir + "/limited";
   AlignedBuffer buf(16 * kMiB);
   buf.Fill(9);
-  struct rlimit old_limit;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  struct sigaction ignore {}, old_action {};
-  ignore.sa_handler = SIG_IGN;
-  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
-  struct rlimit limit = old_limit;
-  limit.rlim_cur = (rlim_t{10} << 20) + 4096;  // mid-way through the second pwrite
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
   Status appended, again, closed;
   bool in_place = false;
   {
+    // Mid-way through the second pwrite.
+    testing::ScopedFileSizeLimit limit((uint64_t{10} << 20) + 4096);
+    ASSERT_TRUE(limit.ok());
     auto f = Env::Posix()->NewDirectWritableFile(p);
     if (f.ok()) {
       in_place = (*f)->AppendsWithoutCopy(buf.view(buf.size));
@@ -621,8 +607,6 @@ TEST(PosixDirectFileTest, InPlaceWriteErrorIsReturnedAndSticks) {
       appended = f.status();
     }
   }
-  ::setrlimit(RLIMIT_FSIZE, &old_limit);
-  ::sigaction(SIGXFSZ, &old_action, nullptr);
   EXPECT_TRUE(in_place);
   EXPECT_THAT(appended, StatusIs(StatusCode::kIoError, "Write failed on '" + p + "'"));
   EXPECT_NE(appended.message().find(std::strerror(EFBIG)), std::string::npos) << appended;

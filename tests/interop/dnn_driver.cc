@@ -18,9 +18,7 @@
 
 #include "ckpt/data.h"
 #include "ckpt/dnn_classifier.h"
-#include "ckpt/graph.h"
-#include "ckpt/meta_graph.h"
-#include "ckpt/saver.h"
+#include "driver_util.h"
 
 namespace {
 
@@ -54,18 +52,7 @@ ckpt::Status Run(int argc, char** argv) {
     CKPT_RETURN_IF_ERROR(model->TrainStep(x, labels).status());
   }
 
-  ckpt::GraphBuilder graph;
-  CKPT_RETURN_IF_ERROR(model->DescribeGraph(&graph));
-  ckpt::SaverOptions options;
-  CKPT_ASSIGN_OR_RETURN(
-      tensorflow::SaverDef saver_def,
-      ckpt::AddSaverSubgraph(&graph, ckpt::SaverGraphOptions::FromSaverOptions(options)));
-  CKPT_ASSIGN_OR_RETURN(tensorflow::MetaGraphDef meta, ckpt::BuildMetaGraphDef(graph, &saver_def));
-  options.meta_graph_writer = ckpt::MetaGraphWriter(meta, env);
-  CKPT_ASSIGN_OR_RETURN(auto saver, ckpt::Saver::Create(model->SaveableVariables(), options));
-  ckpt::SaveArgs args;
-  args.global_step = model->global_step();
-  CKPT_ASSIGN_OR_RETURN(std::string prefix, saver->Save(out_dir + "/model.ckpt", args));
+  CKPT_ASSIGN_OR_RETURN(std::string prefix, ckpt_driver::SaveWithMetaGraph(model.get(), out_dir));
 
   CKPT_ASSIGN_OR_RETURN(ckpt::Tensor tx, ckpt::MakeFeatureMatrix(test.examples, test.feature_names,
                                                                  model->sorted_feature_names()));
@@ -74,15 +61,7 @@ ckpt::Status Run(int argc, char** argv) {
   CKPT_ASSIGN_OR_RETURN(ckpt::DnnEvalResult eval, model->Evaluate(tx, labels));
   CKPT_ASSIGN_OR_RETURN(ckpt::DnnPredictions pred, model->Predict(tx));
   std::printf("prefix %s\naccuracy %.9g\n", prefix.c_str(), eval.accuracy);
-  const int64_t rows = pred.probabilities.shape().dim(0);
-  const int64_t cols = pred.probabilities.shape().dim(1);
-  for (int64_t r = 0; r < rows; ++r) {
-    std::printf("prob");
-    for (int64_t c = 0; c < cols; ++c) {
-      std::printf(" %.9g", pred.probabilities.flat<float>()[r * cols + c]);
-    }
-    std::printf("\n");
-  }
+  ckpt_driver::PrintRows("prob", pred.probabilities);
   return ckpt::Status();
 }
 

@@ -21,27 +21,16 @@
 
 #include "ckpt/data.h"
 #include "ckpt/dnn_classifier.h"
-#include "ckpt/graph.h"
-#include "ckpt/meta_graph.h"
-#include "ckpt/saver.h"
+#include "driver_util.h"
 
 namespace {
 
-void PrintRows(const char* tag, const ckpt::Tensor& t) {
-  const int64_t rows = t.shape().dim(0);
-  const int64_t cols = t.shape().dim(1);
-  for (int64_t r = 0; r < rows; ++r) {
-    std::printf("%s", tag);
-    for (int64_t c = 0; c < cols; ++c) std::printf(" %.9g", t.flat<float>()[r * cols + c]);
-    std::printf("\n");
-  }
-}
+using ckpt_driver::PrintRows;
 
 template <typename Model>
 ckpt::Status TrainSaveAndPredict(Model* model, const ckpt::IrisDataSet& train,
                                  const ckpt::IrisDataSet& test, const std::string& out_dir,
                                  int steps, bool binary) {
-  ckpt::Env* env = ckpt::Env::Posix();
   auto label_of = [binary](int64_t label) -> int64_t { return binary ? label == 2 : label; };
   const size_t batch = 30;
   for (int i = 0; i < steps; ++i) {
@@ -55,18 +44,7 @@ ckpt::Status TrainSaveAndPredict(Model* model, const ckpt::IrisDataSet& train,
     CKPT_RETURN_IF_ERROR(model->TrainStep(x, labels).status());
   }
 
-  ckpt::GraphBuilder graph;
-  CKPT_RETURN_IF_ERROR(model->DescribeGraph(&graph));
-  ckpt::SaverOptions options;
-  CKPT_ASSIGN_OR_RETURN(
-      tensorflow::SaverDef saver_def,
-      ckpt::AddSaverSubgraph(&graph, ckpt::SaverGraphOptions::FromSaverOptions(options)));
-  CKPT_ASSIGN_OR_RETURN(tensorflow::MetaGraphDef meta, ckpt::BuildMetaGraphDef(graph, &saver_def));
-  options.meta_graph_writer = ckpt::MetaGraphWriter(meta, env);
-  CKPT_ASSIGN_OR_RETURN(auto saver, ckpt::Saver::Create(model->SaveableVariables(), options));
-  ckpt::SaveArgs args;
-  args.global_step = model->global_step();
-  CKPT_ASSIGN_OR_RETURN(std::string prefix, saver->Save(out_dir + "/model.ckpt", args));
+  CKPT_ASSIGN_OR_RETURN(std::string prefix, ckpt_driver::SaveWithMetaGraph(model, out_dir));
 
   CKPT_ASSIGN_OR_RETURN(ckpt::Tensor tx, ckpt::MakeFeatureMatrix(test.examples, test.feature_names,
                                                                  model->sorted_feature_names()));

@@ -28,6 +28,7 @@
 #include "ckpt/data.h"
 #include "ckpt/dnn_classifier.h"
 #include "ckpt/warm_start.h"
+#include "driver_util.h"
 
 namespace {
 
@@ -90,15 +91,7 @@ ckpt::Status Run(int argc, char** argv) {
   CKPT_ASSIGN_OR_RETURN(ckpt::Tensor tx, ckpt::MakeFeatureMatrix(test.examples, test.feature_names,
                                                                  model->sorted_feature_names()));
   CKPT_ASSIGN_OR_RETURN(ckpt::DnnPredictions pred, model->Predict(tx));
-  const int64_t rows = pred.probabilities.shape().dim(0);
-  const int64_t cols = pred.probabilities.shape().dim(1);
-  for (int64_t r = 0; r < rows; ++r) {
-    std::printf("prob");
-    for (int64_t c = 0; c < cols; ++c) {
-      std::printf(" %.9g", pred.probabilities.flat<float>()[r * cols + c]);
-    }
-    std::printf("\n");
-  }
+  ckpt_driver::PrintRows("prob", pred.probabilities);
   return ckpt::Status();
 }
 

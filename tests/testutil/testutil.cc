@@ -101,6 +101,23 @@ bool DirectIoWorks(const std::string& dir) {
 #endif
 }
 
+ScopedFileSizeLimit::ScopedFileSizeLimit(uint64_t bytes) {
+  if (::getrlimit(RLIMIT_FSIZE, &old_limit_) != 0) return;
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  if (::sigaction(SIGXFSZ, &ignore, &old_action_) != 0) return;
+  struct rlimit limit = old_limit_;
+  limit.rlim_cur = static_cast<rlim_t>(bytes);
+  ok_ = ::setrlimit(RLIMIT_FSIZE, &limit) == 0;
+  if (!ok_) ::sigaction(SIGXFSZ, &old_action_, nullptr);
+}
+
+ScopedFileSizeLimit::~ScopedFileSizeLimit() {
+  if (!ok_) return;
+  ::setrlimit(RLIMIT_FSIZE, &old_limit_);
+  ::sigaction(SIGXFSZ, &old_action_, nullptr);
+}
+
 Tensor MakeTestTensor(DataType dtype, const TensorShape& shape, uint32_t seed) {
   if (dtype == DataType::kString) {
     std::vector<std::string> values(static_cast<size_t>(shape.num_elements()));

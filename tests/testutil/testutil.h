@@ -5,6 +5,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <string>
@@ -67,6 +69,24 @@ std::string TempDir();
 // a direct writable file is the buffered one by design, and tests of the
 // direct path have nothing to check).
 bool DirectIoWorks(const std::string& dir);
+
+// Lowers this process's file size limit (RLIMIT_FSIZE) to `bytes` and
+// ignores SIGXFSZ, so that a write past the limit fails with EFBIG, a real
+// IO error from the kernel; both are restored on destruction. ok() is false
+// if the limit could not be set.
+class ScopedFileSizeLimit {
+ public:
+  explicit ScopedFileSizeLimit(uint64_t bytes);
+  ~ScopedFileSizeLimit();
+  ScopedFileSizeLimit(const ScopedFileSizeLimit&) = delete;
+  ScopedFileSizeLimit& operator=(const ScopedFileSizeLimit&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  struct rlimit old_limit_ {};
+  struct sigaction old_action_ {};
+  bool ok_ = false;
+};
 
 // A deterministic tensor of any storable dtype and shape: element i has bytes
 // derived from (seed, i); strings vary in length and contain NUL and 0xff.
