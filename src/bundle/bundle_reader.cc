@@ -296,6 +296,23 @@ struct BundleReader::Impl {
     return ManyItem{&e, nullptr, file, base + e.offset};
   }
 
+  // The entry of `key`, or NotFound.
+  Result<const BundleEntry*> Lookup(std::string_view key) const {
+    const BundleEntry* e = Find(key);
+    if (e == nullptr) return NotFoundError("Key " + std::string(key) + " not found in checkpoint");
+    return e;
+  }
+
+  // Sorts `items` into file order (shard, then offset) and announces their
+  // byte ranges (PrefetchItems), before they are read or checksummed.
+  static void ToFileOrder(std::vector<ManyItem>* items) {
+    std::sort(items->begin(), items->end(), [](const ManyItem& a, const ManyItem& b) {
+      return a.e->shard_id != b.e->shard_id ? a.e->shard_id < b.e->shard_id
+                                            : a.e->offset < b.e->offset;
+    });
+    PrefetchItems(*items);
+  }
+
   // Announces the byte ranges of `items` (fixed-size entries in file order)
   // to their files: runs of entries closer than kPrefetchMin are merged into
   // one range; runs smaller than kPrefetchMin are left to normal readahead.
@@ -327,8 +344,7 @@ struct BundleReader::Impl {
     std::vector<Span> spans;
     spans.reserve(targets.size());
     for (const ReadTarget& t : targets) {
-      const BundleEntry* e = Find(t.key);
-      if (e == nullptr) return NotFoundError("Key " + std::string(t.key) + " not found in checkpoint");
+      CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(t.key));
       if (t.out == nullptr) {
         return InvalidArgumentError("ReadManyInto(\"" + e->key + "\"): the destination is null");
       }
@@ -364,11 +380,7 @@ struct BundleReader::Impl {
       }
     }
     // 2. Read in file order.
-    std::sort(fixed.begin(), fixed.end(), [](const ManyItem& a, const ManyItem& b) {
-      return a.e->shard_id != b.e->shard_id ? a.e->shard_id < b.e->shard_id
-                                            : a.e->offset < b.e->offset;
-    });
-    PrefetchItems(fixed);
+    ToFileOrder(&fixed);
     if (options.verify_checksums) {
       CKPT_RETURN_IF_ERROR(ReadManyChecksummed(fixed));
     } else {
@@ -613,9 +625,7 @@ const std::vector<BundleEntry>& BundleReader::entries() const { return impl_->en
 bool BundleReader::Contains(std::string_view key) const { return impl_->Find(key) != nullptr; }
 
 Result<const BundleEntry*> BundleReader::Lookup(std::string_view key) const {
-  const BundleEntry* e = impl_->Find(key);
-  if (e == nullptr) return NotFoundError("Key " + std::string(key) + " not found in checkpoint");
-  return e;
+  return impl_->Lookup(key);
 }
 
 Result<Tensor> BundleReader::Read(std::string_view key) const {
@@ -703,11 +713,7 @@ Result<std::vector<Tensor>> BundleReader::ReadManyViews(
   for (const Impl::ManyItem& it : items) views.push_back(Tensor::View(it.e->dtype, it.e->shape, it.view));
   // 2. Verify in file order.
   if (impl_->options.verify_checksums) {
-    std::sort(items.begin(), items.end(), [](const Impl::ManyItem& a, const Impl::ManyItem& b) {
-      return a.e->shard_id != b.e->shard_id ? a.e->shard_id < b.e->shard_id
-                                            : a.e->offset < b.e->offset;
-    });
-    Impl::PrefetchItems(items);
+    Impl::ToFileOrder(&items);
     CKPT_RETURN_IF_ERROR(impl_->ReadManyChecksummed(items));
   }
   return views;

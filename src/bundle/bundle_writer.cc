@@ -38,28 +38,6 @@ namespace ckpt {
 
 using bundle_internal::kHeaderEntryKey;
 
-namespace {
-
-// An in-memory WritableFile: the index table is built here, then written to
-// its file with one append.
-class StringFile : public WritableFile {
- public:
-  explicit StringFile(std::string* out) : out_(out) {}
-  Status Append(std::string_view data) override {
-    out_->append(data.data(), data.size());
-    return Status::OK();
-  }
-  Status Flush() override { return Status::OK(); }
-  Status Sync() override { return Status::OK(); }
-  Status Close() override { return Status::OK(); }
-  uint64_t Tell() const override { return out_->size(); }
-
- private:
-  std::string* out_;
-};
-
-}  // namespace
-
 struct BundleWriter::Impl {
   std::string prefix;
   BundleWriterOptions options;
@@ -320,25 +298,20 @@ Status BundleWriter::Finish() {
       // the index rename below, after the data file's.
       r.index_tmp = r.index_path + ".tempstate" + std::to_string(r.env->Random64());
       CKPT_ASSIGN_OR_RETURN(auto index, r.env->NewWritableFile(r.index_tmp));
-      std::string table_bytes;
-      {
-        StringFile sink(&table_bytes);
-        auto table = TableWriter::Create(&sink, r.index_tmp);
-        tensorflow::BundleHeaderProto header;
-        header.set_num_shards(1);
-        header.set_endianness(tensorflow::BundleHeaderProto::LITTLE);
-        header.mutable_version()->set_producer(bundle_internal::kTensorBundleVersion);
-        header.mutable_version()->set_min_consumer(bundle_internal::kTensorBundleMinConsumer);
-        CKPT_RETURN_IF_ERROR(table->Add(kHeaderEntryKey, header.SerializeAsString()));
-        std::string value;
-        for (const auto& [key, entry] : r.entries) {
-          value.clear();
-          entry.AppendToString(&value);
-          CKPT_RETURN_IF_ERROR(table->Add(key, value));
-        }
-        CKPT_RETURN_IF_ERROR(table->Finish());
+      auto table = TableWriter::Create(index.get(), r.index_tmp);
+      tensorflow::BundleHeaderProto header;
+      header.set_num_shards(1);
+      header.set_endianness(tensorflow::BundleHeaderProto::LITTLE);
+      header.mutable_version()->set_producer(bundle_internal::kTensorBundleVersion);
+      header.mutable_version()->set_min_consumer(bundle_internal::kTensorBundleMinConsumer);
+      CKPT_RETURN_IF_ERROR(table->Add(kHeaderEntryKey, header.SerializeAsString()));
+      std::string value;
+      for (const auto& [key, entry] : r.entries) {
+        value.clear();
+        entry.AppendToString(&value);
+        CKPT_RETURN_IF_ERROR(table->Add(key, value));
       }
-      CKPT_RETURN_IF_ERROR(index->Append(table_bytes));
+      CKPT_RETURN_IF_ERROR(table->Finish());
       if (r.options.sync) CKPT_RETURN_IF_ERROR(index->Sync());
       CKPT_RETURN_IF_ERROR(index->Close());
 
