@@ -3,6 +3,7 @@
 
 #include "command.h"
 #include "events.h"
+#include "fsck.h"
 #include "inspect.h"
 #include "ls.h"
 #include "verify.h"
@@ -14,6 +15,7 @@ void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* ex
   AddVerifyCommand(app, out, err, exit_code);
   AddLsCommand(app, out, err, exit_code);
   AddEventsCommand(app, out, err, exit_code);
+  AddFsckCommand(app, out, err, exit_code);
 }
 
 CommandResult RunCommandLine(const std::vector<std::string>& args) {

@@ -45,7 +45,7 @@ int VerifyOnePrefix(const VerifyCommandOptions& options, std::ostream& out) {
 void PrintText(const DirectoryReport& r, std::ostream& out) {
   out << "Directory " << r.dir << " (state file " << r.state_file << ")\n";
   int problems = 0;
-  if (!r.state_status.ok()) {
+  if (!r.state_status.ok() && r.state_status.code() != StatusCode::kNotFound) {
     ++problems;
     out << "  STATE    " << r.state_status.ToString() << "\n";
   }
@@ -63,13 +63,24 @@ void PrintText(const DirectoryReport& r, std::ostream& out) {
     out << "\n";
   }
   if (r.checkpoints.empty()) out << "  (no checkpoints)\n";
+  for (const std::string& p : r.deleted_during_scan) {
+    out << "  deleted  " << p << " (removed by its writer's retention during the scan)\n";
+  }
+  if (!r.in_progress.empty()) {
+    out << "Save in progress (its writer is running):\n";
+    for (const std::string& p : r.in_progress) out << "  " << p << "\n";
+  }
   if (!r.leftovers.empty()) {
-    out << "Leftovers of interrupted saves (the next save removes them):\n";
+    out << "Leftovers of interrupted saves (the writer's next save or `ckpt fsck --repair` "
+           "removes them; readers ignore them):\n";
     for (const std::string& p : r.leftovers) out << "  " << p << "\n";
-    problems += static_cast<int>(r.leftovers.size());
   }
   if (problems == 0) {
-    out << "All " << r.checkpoints.size() << " checkpoints verified\n";
+    out << "All " << r.checkpoints.size() << " checkpoints verified";
+    if (!r.leftovers.empty()) {
+      out << " (" << r.leftovers.size() << (r.leftovers.size() == 1 ? " leftover)" : " leftovers)");
+    }
+    out << "\n";
   } else {
     out << problems << (problems == 1 ? " problem" : " problems") << " found\n";
   }
@@ -86,10 +97,13 @@ void PrintJson(const DirectoryReport& r, std::ostream& out) {
         << ", \"in_state_file\": " << JsonBool(c.in_state_file)
         << ", \"newest\": " << JsonBool(c.newest) << "}";
   }
-  out << "], \"leftovers\": [";
-  for (size_t i = 0; i < r.leftovers.size(); ++i) {
-    out << (i ? ", " : "") << JsonString(r.leftovers[i]);
-  }
+  auto list = [&out](const char* name, const std::vector<std::string>& paths) {
+    out << "], \"" << name << "\": [";
+    for (size_t i = 0; i < paths.size(); ++i) out << (i ? ", " : "") << JsonString(paths[i]);
+  };
+  list("leftovers", r.leftovers);
+  list("in_progress", r.in_progress);
+  list("deleted_during_scan", r.deleted_during_scan);
   out << "]}\n";
 }
 

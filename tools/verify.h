@@ -6,24 +6,28 @@
 // checksum checked (ckpt::VerifyCheckpoint). For a directory, every
 // checkpoint its state file names is verified (ok / missing / corrupt, with
 // the reason), so is every checkpoint on disk it does not name (preserved by
-// the N-hours rule), and leftovers of interrupted saves are listed. Exit code
-// 0 when everything is whole, 1 on any problem (including a missing or
-// unreadable state file, and leftovers), 2 for a bad command line.
+// the N-hours rule), leftovers of interrupted saves are listed, and so are
+// the files of a save in progress (a live writer's) and checkpoints that its
+// retention deleted during the scan (re-checked before anything is called
+// missing). The exit code is for monitoring scripts: 0 unless something
+// committed is damaged (a state file that does not parse, a checkpoint that
+// is missing or corrupt); leftovers, saves in progress and a directory
+// without a state file are not failures. 2 for a bad command line.
 //
 // Text output, one line per checkpoint:
 //   Directory /d (state file /d/checkpoint)
 //     ok       /d/ckpt-2
 //     CORRUPT  /d/ckpt-3 (newest): DATA_LOSS: ...
-//   Leftovers of interrupted saves:
-//     /d/ckpt-4.index.tempstate123
-//   2 problems found
+//   Leftovers of interrupted saves (...):
+//     /d/ckpt-4.index.ckpt-tmp.4711.00c0ffee00c0ffee
+//   1 problem found
 // JSON (--json), one document and a newline:
 //   {"path": "...", "kind": "directory"|"checkpoint", "ok": true|false,
 //    "state_file": "...", "state_error": null|"...",
 //    "checkpoints": [{"prefix": "...", "status": "ok"|"missing"|"corrupt",
 //                     "error": null|"...", "in_state_file": bool, "newest": bool}],
-//    "leftovers": ["..."]}
-// ("state_file", "state_error" and "leftovers" only for a directory.)
+//    "leftovers": ["..."], "in_progress": ["..."], "deleted_during_scan": ["..."]}
+// (the keys after "kind" except "checkpoints" only for a directory.)
 //
 // Thread safety: reentrant; no shared state.
 #ifndef CKPT_TOOLS_VERIFY_H_

@@ -33,6 +33,7 @@
 
 #include "ckpt/env.h"
 #include "ckpt/status.h"
+#include "ckpt/writer_lock.h"
 
 namespace ckpt {
 
@@ -65,6 +66,10 @@ struct CheckpointManagerOptions {
   // Not owned; read at each Save(). REQUIRES: set if checkpoint_interval is.
   const int64_t* step_counter = nullptr;
   std::optional<int64_t> checkpoint_interval;
+  // The first Save takes the directory's WriterLock and holds it until the
+  // manager is destroyed (ckpt/writer_lock.h): by default Save fails at once
+  // with FailedPrecondition while another process writes there.
+  WriterLockOptions writer_lock;
 };
 
 class CheckpointManager {
@@ -82,8 +87,10 @@ class CheckpointManager {
   // Saves a checkpoint numbered `checkpoint_number` (default: the target's
   // incremented save counter, which is incremented either way), records it in
   // the state file, deletes or preserves checkpoints beyond max_to_keep,
-  // writes the state file again and returns the new checkpoint's prefix. Files a crashed save
-  // left in the directory are cleaned up before the first save. Returns an
+  // writes the state file again and returns the new checkpoint's prefix.
+  // The first save takes the directory's WriterLock (FailedPrecondition,
+  // nothing counted, if another process writes there) and cleans up what a
+  // crashed save of this manager's checkpoints left in the directory. Returns an
   // empty string without saving (or counting) when a checkpoint_interval is
   // set and the step equals the last saved step, or check_interval and the
   // step is less than checkpoint_interval past it.
@@ -91,7 +98,10 @@ class CheckpointManager {
                            bool check_interval = true);
 
   // Restores the newest checkpoint if there is one (returns its prefix), or
-  // returns an empty string and leaves the target as it is.
+  // returns an empty string and leaves the target as it is. When the state
+  // file's newest checkpoint is missing, damaged or fails to restore with
+  // DataLoss, the newest checkpoint of the directory that verifies is
+  // restored instead, with a warning naming what was skipped and why.
   Result<std::string> RestoreOrInitialize();
 
   // The newest checkpoint, if any.

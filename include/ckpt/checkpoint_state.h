@@ -55,10 +55,17 @@ Status UpdateCheckpointState(Env* env, const std::string& save_dir,
                              std::optional<double> last_preserved_timestamp = std::nullopt,
                              const UpdateCheckpointStateOptions& options = {});
 
-// The newest checkpoint of `dir` per its state file, provided its files exist
-// (a V2 `.index`, or a V1 file or glob); NotFound otherwise. If the recorded
-// path is gone but a checkpoint of the same name sits beside the state file
-// (a moved or copied directory), that one is returned with a warning.
+// The newest checkpoint of `dir` per its state file. The recorded
+// model_checkpoint_path is returned when its files are whole as far as can be
+// told without reading tensor data (a V2 index that parses and data files
+// long enough for it, or a V1 file or glob); if it is gone but a checkpoint
+// of the same name sits beside the state file (a moved or copied directory),
+// that one, with a warning. Otherwise (deleted or damaged behind the state
+// file's back) the newest checkpoint of the directory that verifies
+// completely (NewestVerifiedCheckpoint's order: the state file's other
+// entries, then checkpoints on disk of the same base name), with one warning
+// naming what was skipped and why. NotFound if there is no state file or
+// nothing usable; DataLoss if the state file does not parse.
 Result<std::string> LatestCheckpoint(Env* env, const std::string& dir,
                                      const std::string& latest_filename = kDefaultStateFilename);
 

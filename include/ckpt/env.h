@@ -75,6 +75,13 @@ class WritableFile {
   virtual bool AppendsWithoutCopy(std::string_view /*data*/) const { return false; }
 };
 
+// An advisory lock on a directory, held until this object is destroyed
+// (Env::TryLockDirectory). A lock of a process that died is free again.
+class DirectoryLock {
+ public:
+  virtual ~DirectoryLock() = default;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -133,6 +140,21 @@ class Env {
   virtual Status DeleteDir(const std::string& dir) = 0;
   // Makes the directory entries of `dir` (creations, renames) durable.
   virtual Status SyncDir(const std::string& dir) = 0;
+
+  // Takes an exclusive advisory lock on the existing directory `dir` without
+  // waiting, creating no file (Env::Posix(): flock(2) on the directory
+  // itself, so a lock whose process died is free again). FailedPrecondition
+  // if it is held, by another process or by another lock object of this one,
+  // with the holder ("pid 1234: trainer --model_dir=...") when it can be
+  // known; Unimplemented where the file system cannot lock. Default:
+  // Unimplemented.
+  virtual Result<std::unique_ptr<DirectoryLock>> TryLockDirectory(const std::string& dir);
+  // Whether `dir` is locked (by any process, this one included) as
+  // TryLockDirectory locks it, without taking or disturbing the lock: "" if
+  // not, else a description of the holder ("pid 1234: ..." where known,
+  // "locked" otherwise). Unimplemented where this cannot be known. Default:
+  // Unimplemented.
+  virtual Result<std::string> DirectoryLockHolder(const std::string& dir);
 
   // Random 64-bit value for temporary names.
   virtual uint64_t Random64() = 0;
@@ -206,6 +228,12 @@ class ForwardingEnv : public Env {
   }
   Status SyncDir(const std::string& dir) override {
     return target_->SyncDir(dir);
+  }
+  Result<std::unique_ptr<DirectoryLock>> TryLockDirectory(const std::string& dir) override {
+    return target_->TryLockDirectory(dir);
+  }
+  Result<std::string> DirectoryLockHolder(const std::string& dir) override {
+    return target_->DirectoryLockHolder(dir);
   }
   uint64_t Random64() override { return target_->Random64(); }
   double NowSeconds() override { return target_->NowSeconds(); }

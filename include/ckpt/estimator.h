@@ -35,8 +35,11 @@
 //
 // Thread safety: an Estimator runs one call at a time (external
 // synchronisation); distinct Estimators on distinct directories are
-// independent. Two Estimators (or processes) training into one model_dir at
-// the same time are not supported, as in TF.
+// independent. Train holds model_dir's WriterLock (ckpt/writer_lock.h) for
+// the whole call: a second process training into the same model_dir fails at
+// once with FailedPrecondition naming the directory and the holder (or waits,
+// EstimatorOptions::writer_lock), and nothing of either is lost. Evaluate and
+// Predict only read checkpoints and take no lock.
 #ifndef CKPT_ESTIMATOR_H_
 #define CKPT_ESTIMATOR_H_
 
@@ -56,6 +59,7 @@
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 #include "ckpt/warm_start.h"
+#include "ckpt/writer_lock.h"
 
 namespace ckpt {
 
@@ -208,6 +212,9 @@ struct EstimatorOptions {
   std::string temp_root;
   // Host name in event file names; empty: the machine's.
   std::string hostname;
+  // Whether Train waits for another process's writer lock on model_dir
+  // (default: fail at once).
+  WriterLockOptions writer_lock;
 };
 
 struct TrainOptions {

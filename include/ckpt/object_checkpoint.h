@@ -325,8 +325,9 @@ class ObjectCheckpoint : public CheckpointTarget {
   int64_t IncrementSaveCounter() override;
   // Writes the bundle at exactly `prefix` (tf.train.Checkpoint.write): data
   // in object-graph order, the graph string last, through TensorFlow's
-  // sharded path "<prefix>_temp/part-00000-of-00001" merged into `prefix`.
-  // No state file. InvalidArgument if the tree cannot be saved (a variable
+  // sharded path (a temporary "<prefix>_temp.ckpt-tmp.<pid>.<hex>/part-00000-
+  // of-00001", TF: "<prefix>_temp/") merged into `prefix`, holding the
+  // directory's WriterLock (ckpt/writer_lock.h). No state file. InvalidArgument if the tree cannot be saved (a variable
   // with a non-storable value, two objects with the same key).
   Status Write(const std::string& prefix) override;
   // Restores and ignores what did not match (tf.train.Checkpoint.restore

@@ -28,6 +28,7 @@
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 #include "ckpt/tensor_slice.h"
+#include "ckpt/writer_lock.h"
 
 namespace ckpt {
 
@@ -85,6 +86,11 @@ struct SaverOptions {
   // direct_io: O_DIRECT on Env::Posix(), the same bytes; faster on the
   // measured machine, see docs/benchmarks.md). false: through the page cache.
   bool direct_io = true;
+  // The first Save into a directory takes its WriterLock (one writer process
+  // per directory, ckpt/writer_lock.h) and holds it until the Saver is
+  // destroyed; by default a directory another process writes into fails the
+  // Save at once with FailedPrecondition.
+  WriterLockOptions writer_lock;
 };
 
 struct SaveArgs {
@@ -166,9 +172,13 @@ class Saver {
   ~Saver();
 
   // Saves to `save_path` (+ "-<global_step>"), returning the checkpoint
-  // prefix written. Tensors are written sorted by name (slices of one
-  // variable in list order); sharded saves write one bundle per device
-  // (devices sorted) under "<prefix>_temp_<32 hex>/part" and merge them;
+  // prefix written. The first save into a directory takes its WriterLock
+  // (options.writer_lock; FailedPrecondition if another process writes
+  // there); every save first removes leftovers of interrupted saves of this
+  // Saver's checkpoint names and state file there, and nothing else.
+  // Tensors are written sorted by name (slices of one variable in list
+  // order); sharded saves write one bundle per device (devices sorted) under
+  // "<prefix>_temp.ckpt-tmp.<pid>.<hex>/part" and merge them;
   // the bundles are written concurrently (options.shard_write_threads), and
   // if any fails nothing is published, no temporary file is left and the
   // error of the lowest-numbered failing shard is returned.
@@ -178,8 +188,9 @@ class Saver {
   // InvalidArgument if latest_filename contains '/' or (without a step)
   // equals the basename of save_path. With write_state, the checkpoint is
   // recorded, the state file rewritten and at most one expired checkpoint
-  // deleted (RemoveCheckpoint), as TF1's Saver does; then the .meta is
-  // written if write_meta_graph and options.meta_graph_writer is set.
+  // deleted (RemoveCheckpoint), as TF1's Saver does. The .meta (if
+  // write_meta_graph and options.meta_graph_writer is set) is written before
+  // the state file, which is the commit point of the whole checkpoint.
   Result<std::string> Save(const std::string& save_path, const SaveArgs& args = {});
 
   // Restores the variables from the checkpoint (V2 prefix or V1 file) at

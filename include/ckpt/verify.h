@@ -8,9 +8,11 @@
 // SurveyCheckpointDirectory describes a whole directory (every checkpoint the
 // state file names, checkpoints on disk it does not name, leftovers of
 // interrupted saves); `ckpt verify` and `ckpt ls` print it.
+// RepairCheckpointDirectory (`ckpt fsck --repair`) makes a damaged directory
+// usable again: the state file rewritten to what exists, leftovers removed.
 //
 // Verification reads all the data: its cost is that of restoring every
-// checkpoint examined. It never modifies anything.
+// checkpoint examined. Only RepairCheckpointDirectory modifies anything.
 //
 // Thread safety: the functions are thread-safe (they share no state); results
 // are values.
@@ -25,6 +27,7 @@
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/env.h"
 #include "ckpt/status.h"
+#include "ckpt/writer_lock.h"
 
 namespace ckpt {
 
@@ -38,12 +41,13 @@ namespace ckpt {
 // REQUIRES: env non-null.
 Status VerifyCheckpoint(Env* env, const std::string& prefix);
 
-// The newest checkpoint named by `dir`/`latest_filename` that verifies:
-// model_checkpoint_path first, then all_model_checkpoint_paths from newest to
-// oldest. Every checkpoint skipped is logged as a warning (LogWarning) with
-// the reason. A recorded path that is gone but has a namesake beside the
-// state file (a moved directory) is resolved as LatestCheckpoint does.
-// NotFound if there is no state file or no named checkpoint verifies;
+// The newest checkpoint of `dir` that verifies: the state file's
+// model_checkpoint_path first, then its all_model_checkpoint_paths from
+// newest to oldest, then checkpoints on disk with the same base name
+// ("<name>-<step>"), highest step first. A recorded path that is gone but has
+// a namesake beside the state file (a moved directory) is resolved as
+// LatestCheckpoint does. If any was skipped, one warning (LogWarning) names
+// each and why. NotFound if there is no state file or nothing verifies;
 // DataLoss if the state file does not parse.
 Result<std::string> NewestVerifiedCheckpoint(
     Env* env, const std::string& dir, const std::string& latest_filename = kDefaultStateFilename);
@@ -106,12 +110,22 @@ struct DirectoryReport {
   // by the checkpoints found on disk that it does not name (by step, then
   // name).
   std::vector<CheckpointSummary> checkpoints;
-  // Leftovers of interrupted saves (temporary files and directories, data
-  // files whose index never appeared); directories end with '/'.
+  // Leftovers of interrupted saves (ckpt's temporary files and directories
+  // whose writer is gone, data files whose index never appeared; see
+  // docs/format/commit.md); directories end with '/'. The next save of
+  // their writer removes them, as does `ckpt fsck --repair`.
   std::vector<std::string> leftovers;
+  // Files of a save in progress (their writer is running): not a problem.
+  std::vector<std::string> in_progress;
+  // Checkpoints that disappeared while the survey read them and that the
+  // state file no longer names: a writer's retention deleted them. Not a
+  // problem, and not in `checkpoints`.
+  std::vector<std::string> deleted_during_scan;
 
-  // True when the state file was read, every checkpoint it names (and, when
-  // verified, every other checkpoint) is whole, and there are no leftovers.
+  // True unless something committed is damaged: the state file does not
+  // parse, or a checkpoint it names (or, when verified, any other
+  // checkpoint) is missing or corrupt. Leftovers and saves in progress do
+  // not count (monitoring scripts use this: `ckpt verify`'s exit code).
   bool ok() const;
 };
 
@@ -119,6 +133,52 @@ struct DirectoryReport {
 // not exist); problems with its contents are recorded in the report.
 Result<DirectoryReport> SurveyCheckpointDirectory(Env* env, const std::string& dir,
                                                   const SurveyOptions& options = {});
+
+struct RepairOptions {
+  std::string latest_filename = kDefaultStateFilename;
+  // Change nothing; only say what would be done.
+  bool dry_run = false;
+  // Waiting for another writer's lock (RepairCheckpointDirectory writes).
+  WriterLockOptions writer_lock;
+};
+
+// What RepairCheckpointDirectory found and did.
+struct RepairReport {
+  // The directory before any change (verified).
+  DirectoryReport survey;
+  // The state file was (or, dry run, would be) rewritten to `kept`, newest
+  // last, naming `latest`.
+  bool state_rewritten = false;
+  std::string latest;
+  std::vector<std::string> kept;
+  // State-file entries dropped (missing or corrupt), with the reason.
+  std::vector<std::string> dropped;
+  // Leftovers deleted (or, dry run, that would be).
+  std::vector<std::string> removed;
+  // Problems repair leaves alone: a corrupt checkpoint is reported, never
+  // deleted; a directory whose checkpoints have several base names and no
+  // state file is not guessed at.
+  std::vector<std::string> remaining;
+
+  // True when the directory is (or, dry run, would be) healthy afterwards.
+  bool healthy() const { return remaining.empty(); }
+};
+
+// `ckpt fsck --repair`: takes `dir`'s WriterLock (FailedPrecondition if a
+// writer is running there), surveys it, and
+//   - rewrites the state file to the checkpoints that exist and verify, in
+//     their order, naming the newest that verifies (NewestVerifiedCheckpoint's
+//     choice) as model_checkpoint_path; timestamps and last_preserved_timestamp
+//     are kept; paths inside `dir` are stored relative to it. Without a state
+//     file (or with one that does not parse), one is written for the
+//     checkpoints on disk if they share one base name. Nothing is rewritten
+//     when the state file is already right;
+//   - deletes the provable leftovers of interrupted saves (FindLeftovers:
+//     ckpt's own temporary files of the directory's checkpoint names and
+//     state file, whose writer is gone) and nothing else.
+// No checkpoint file is ever deleted or changed.
+Result<RepairReport> RepairCheckpointDirectory(Env* env, const std::string& dir,
+                                               const RepairOptions& options = {});
 
 }  // namespace ckpt
 

@@ -1,6 +1,6 @@
 // BundleWriter. Publish protocol (crash safety):
-//   1. Tensor bytes are appended to  P.data-00000-of-00001.tempstate<random>.
-//   2. Finish(): the index is written to P.index.tempstate<random>, synced
+//   1. Tensor bytes are appended to  P.data-00000-of-00001.ckpt-tmp.<pid>.<hex>.
+//   2. Finish(): the index is written to P.index.ckpt-tmp.<pid>.<hex>, synced
 //      and closed (while the data file may still be writing out its buffers);
 //      the data file is synced, closed and renamed to its final name.
 //   3. The index is renamed to P.index; then the directory is synced.
@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "bundle/bundle_internal.h"
+#include "env/temp_path.h"
 #include "crc/crc32c.h"
 #include "crc/crc32c_pool.h"
 #include "table/table.h"
@@ -42,7 +43,8 @@ struct BundleWriter::Impl {
   std::string prefix;
   BundleWriterOptions options;
   Env* env = nullptr;
-  std::string data_path, data_tmp, index_path, index_tmp;
+  std::string data_path, index_path;
+  TempPath data_tmp, index_tmp;  // env/temp_path.h
   std::unique_ptr<WritableFile> data;
   std::map<std::string, tensorflow::BundleEntryProto> entries;
   int64_t offset = 0;
@@ -135,8 +137,9 @@ struct BundleWriter::Impl {
 
   void RemoveTemps() {
     data.reset();
-    for (const std::string* p : {&data_tmp, &index_tmp}) {
-      if (!p->empty() && env->FileExists(*p)) env->DeleteFile(*p).IgnoreError();
+    for (TempPath* p : {&data_tmp, &index_tmp}) {
+      if (!p->empty() && env->FileExists(p->path())) env->DeleteFile(p->path()).IgnoreError();
+      *p = TempPath();
     }
   }
 
@@ -203,11 +206,11 @@ Result<std::unique_ptr<BundleWriter>> BundleWriter::Create(std::string prefix,
   if (!dir.empty()) CKPT_RETURN_IF_ERROR(impl->env->CreateDirs(dir));
   impl->data_path = DataFilename(impl->prefix, 0, 1);
   impl->index_path = MetaFilename(impl->prefix);
-  impl->data_tmp = impl->data_path + ".tempstate" + std::to_string(impl->env->Random64());
+  impl->data_tmp = TempPath(impl->env, impl->data_path);
   if (options.direct_io) {
-    CKPT_ASSIGN_OR_RETURN(impl->data, impl->env->NewDirectWritableFile(impl->data_tmp));
+    CKPT_ASSIGN_OR_RETURN(impl->data, impl->env->NewDirectWritableFile(impl->data_tmp.path()));
   } else {
-    CKPT_ASSIGN_OR_RETURN(impl->data, impl->env->NewWritableFile(impl->data_tmp));
+    CKPT_ASSIGN_OR_RETURN(impl->data, impl->env->NewWritableFile(impl->data_tmp.path()));
   }
   return std::unique_ptr<BundleWriter>(new BundleWriter(std::move(impl)));
 }
@@ -237,7 +240,7 @@ Status BundleWriter::Add(std::string_view key, const Tensor& tensor) {
   entry.set_dtype(static_cast<tensorflow::DataType>(tensor.dtype()));
   ShapeToProto(tensor.shape(), entry.mutable_shape());
   Status s = r.WriteTensor(tensor, &entry);
-  if (!s.ok()) return r.Fail(s.WithContext("Writing tensor \"" + k + "\" to " + r.data_tmp));
+  if (!s.ok()) return r.Fail(s.WithContext("Writing tensor \"" + k + "\" to " + r.data_tmp.path()));
   r.entries.emplace(std::move(k), std::move(entry));
   return Status::OK();
 }
@@ -296,9 +299,9 @@ Status BundleWriter::Finish() {
       // still be writing out its queued buffers (direct IO): building and
       // syncing it then costs no time of its own. The commit point is still
       // the index rename below, after the data file's.
-      r.index_tmp = r.index_path + ".tempstate" + std::to_string(r.env->Random64());
-      CKPT_ASSIGN_OR_RETURN(auto index, r.env->NewWritableFile(r.index_tmp));
-      auto table = TableWriter::Create(index.get(), r.index_tmp);
+      r.index_tmp = TempPath(r.env, r.index_path);
+      CKPT_ASSIGN_OR_RETURN(auto index, r.env->NewWritableFile(r.index_tmp.path()));
+      auto table = TableWriter::Create(index.get(), r.index_tmp.path());
       tensorflow::BundleHeaderProto header;
       header.set_num_shards(1);
       header.set_endianness(tensorflow::BundleHeaderProto::LITTLE);
@@ -326,12 +329,12 @@ Status BundleWriter::Finish() {
       if (r.env->FileExists(r.index_path)) {
         CKPT_RETURN_IF_ERROR(r.env->DeleteFile(r.index_path));
       }
-      CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.data_tmp, r.data_path));
-      r.data_tmp.clear();
+      CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.data_tmp.path(), r.data_path));
+      r.data_tmp = TempPath();
       published.push_back(r.data_path);
 
-      CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.index_tmp, r.index_path));
-      r.index_tmp.clear();
+      CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.index_tmp.path(), r.index_path));
+      r.index_tmp = TempPath();
       published.push_back(r.index_path);
       if (r.options.sync) {
         std::string dir(Dirname(r.prefix));

@@ -21,6 +21,8 @@
 #include <set>
 
 #include "bundle/bundle_internal.h"
+#include "ckpt/writer_lock.h"
+#include "env/temp_path.h"
 #include "table/table.h"
 
 namespace ckpt {
@@ -167,6 +169,13 @@ Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
   const std::string sync_dir = dir.empty() ? "." : dir;
   const bool made_dir = !dir.empty() && !env->IsDirectory(dir);
   if (made_dir) CKPT_RETURN_IF_ERROR(env->CreateDirs(dir));
+  // One writer per directory (ckpt/writer_lock.h); shared with a Saver of
+  // this process that merges its shards.
+  Result<std::shared_ptr<WriterLock>> lock = WriterLock::Acquire(env, dir);
+  if (!lock.ok()) {
+    if (made_dir) env->DeleteDir(dir).IgnoreError();
+    return lock.status().WithContext("MergeBundles into " + merged_prefix);
+  }
   const std::string index_path = MetaFilename(merged_prefix);
   // Merging over an existing bundle: unpublish its index before its data
   // files are replaced, so that a crash never pairs the old index with new data.
@@ -177,7 +186,8 @@ Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
   header.set_endianness(tensorflow::BundleHeaderProto::LITTLE);
   header.mutable_version()->ParseFromString(version);
 
-  const std::string tmp = index_path + ".tempstate" + std::to_string(env->Random64());
+  const TempPath temp(env, index_path);
+  const std::string& tmp = temp.path();
   std::vector<std::pair<std::string, std::string>> moved;  // (source name, merged name)
   bool published = false;
   Status s = [&]() -> Status {

@@ -154,22 +154,4 @@ bool CheckpointExists(Env* env, const std::string& prefix) {
   return false;
 }
 
-Result<std::string> LatestCheckpoint(Env* env, const std::string& dir,
-                                     const std::string& latest_filename) {
-  CKPT_ASSIGN_OR_RETURN(CheckpointState state, GetCheckpointState(env, dir, latest_filename));
-  const std::string& path = state.model_checkpoint_path;
-  if (CheckpointExists(env, path)) return path;
-  // A directory that was moved or copied: the recorded absolute path is gone
-  // but the checkpoint sits beside the state file.
-  std::string local = JoinPath(dir, std::string(Basename(path)));
-  if (local != path && CheckpointExists(env, local)) {
-    LogWarning("Checkpoint " + path + " named by " + JoinPath(dir, latest_filename) +
-               " does not exist; using " + local + " found beside the state file (was the "
-               "directory moved or copied?)");
-    return local;
-  }
-  return NotFoundError("Couldn't match files for checkpoint " + path + " (named by " +
-                       JoinPath(dir, latest_filename) + ")");
-}
-
 }  // namespace ckpt

@@ -15,6 +15,8 @@
 
 #include "bundle/v1_reader.h"
 #include "checkpoint/leftovers.h"
+#include "checkpoint/resolve.h"
+#include "env/temp_path.h"
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/logging.h"
@@ -65,26 +67,9 @@ Status VerifyV1(Env* env, const std::string& prefix) {
   return Status::OK();
 }
 
-// The recorded path, or its namesake beside the state file if only that
-// exists (a moved or copied directory); "" if neither exists.
-std::string Resolve(Env* env, const std::string& dir, const std::string& prefix) {
-  if (CheckpointExists(env, prefix)) return prefix;
-  std::string local = JoinPath(dir, std::string(Basename(prefix)));
-  if (local != prefix && CheckpointExists(env, local)) return local;
-  return "";
-}
-
-// Newest first: model_checkpoint_path, then the listed paths newest to oldest.
-std::vector<std::string> NewestFirst(const CheckpointState& state) {
-  std::vector<std::string> out = {state.model_checkpoint_path};
-  for (auto it = state.all_model_checkpoint_paths.rbegin();
-       it != state.all_model_checkpoint_paths.rend(); ++it) {
-    if (std::find(out.begin(), out.end(), *it) == out.end()) out.push_back(*it);
-  }
-  return out;
-}
-
+// A temporary file of ckpt's (env/temp_path.h) or of another writer's.
 bool IsTempName(const std::string& name) {
+  if (ParseTempName(name)) return true;
   for (const char* marker : {".tempstate", ".tmp"}) {
     size_t pos = name.rfind(marker);
     if (pos == std::string::npos) continue;
@@ -96,27 +81,6 @@ bool IsTempName(const std::string& name) {
     }
   }
   return false;
-}
-
-std::optional<int64_t> StepOf(const std::string& prefix) {
-  std::string base(Basename(prefix));
-  size_t dash = base.rfind('-');
-  if (dash == std::string::npos || dash + 1 >= base.size() || base.size() - dash - 1 > 18) {
-    return std::nullopt;
-  }
-  int64_t step = 0;
-  for (size_t i = dash + 1; i < base.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(base[i]))) return std::nullopt;
-    step = step * 10 + (base[i] - '0');
-  }
-  return step;
-}
-
-// "ckpt-42" -> "ckpt"; "" if the base name has no "-<digits>" suffix.
-std::string StepBasename(const std::string& prefix) {
-  std::string base(Basename(prefix));
-  if (!StepOf(prefix)) return "";
-  return base.substr(0, base.rfind('-'));
 }
 
 bool IsFileOf(const std::string& base, const std::string& name) {
@@ -185,33 +149,6 @@ Status VerifyCheckpoint(Env* env, const std::string& prefix) {
   return s.WithContext("Checkpoint " + prefix + " failed verification");
 }
 
-Result<std::string> NewestVerifiedCheckpoint(Env* env, const std::string& dir,
-                                             const std::string& latest_filename) {
-  if (env == nullptr) return InvalidArgumentError("NewestVerifiedCheckpoint: env is null");
-  const std::string state_path = JoinPath(dir, latest_filename);
-  CKPT_ASSIGN_OR_RETURN(CheckpointState state, GetCheckpointState(env, dir, latest_filename));
-  std::vector<std::string> candidates = NewestFirst(state);
-  std::string reasons;
-  for (const std::string& path : candidates) {
-    std::string resolved = Resolve(env, dir, path);
-    Status s = resolved.empty()
-                   ? NotFoundError("Checkpoint " + path + " does not exist (no " +
-                                   MetaFilename(path) + " and no V1 checkpoint file)")
-                   : VerifyCheckpoint(env, resolved);
-    if (s.ok()) {
-      if (resolved != path) {
-        LogWarning("Checkpoint " + path + " named by " + state_path + " does not exist; using " +
-                   resolved + " found beside the state file (was the directory moved or copied?)");
-      }
-      return resolved;
-    }
-    LogWarning("Skipping checkpoint " + path + " named by " + state_path + ": " + s.ToString());
-    reasons += "\n  " + path + ": " + s.ToString();
-  }
-  return NotFoundError("None of the " + std::to_string(candidates.size()) +
-                       " checkpoints named by " + state_path + " verifies:" + reasons);
-}
-
 uint64_t CheckpointSummary::total_size() const {
   uint64_t total = 0;
   for (const CheckpointFile& f : files) total += f.size;
@@ -219,7 +156,7 @@ uint64_t CheckpointSummary::total_size() const {
 }
 
 bool DirectoryReport::ok() const {
-  if (!state_status.ok() || !leftovers.empty()) return false;
+  if (!state_status.ok() && state_status.code() != StatusCode::kNotFound) return false;
   for (const CheckpointSummary& c : checkpoints) {
     if (!c.status.ok()) return false;
   }
@@ -256,7 +193,7 @@ Result<DirectoryReport> SurveyCheckpointDirectory(Env* env, const std::string& d
               state->all_model_checkpoint_paths.size()) {
         c.state_timestamp = state->all_model_checkpoint_timestamps[i];
       }
-      std::string resolved = Resolve(env, dir, c.prefix);
+      std::string resolved = ResolveRecordedPath(env, dir, c.prefix);
       if (!resolved.empty() && resolved != c.prefix) c.resolved_prefix = resolved;
       Describe(env, names, dir, options.verify, &c);
       seen.insert(resolved.empty() ? c.prefix : resolved);
@@ -303,12 +240,40 @@ Result<DirectoryReport> SurveyCheckpointDirectory(Env* env, const std::string& d
   std::set<std::string> leftovers;
   if (basenames.empty()) basenames.insert("");
   for (const std::string& b : basenames) {
-    auto found = FindLeftovers(env, dir, b);
+    LeftoverOwner owner;
+    owner.checkpoint_basename = b;
+    owner.file_names = {options.latest_filename};
+    auto found = FindLeftovers(env, dir, owner, /*caller_holds_writer_lock=*/false);
     if (!found.ok()) return found.status().WithContext("Looking for leftovers in " + dir);
-    for (const std::string& p : *found) {
-      if (leftovers.insert(p).second) report.leftovers.push_back(p);
+    for (const Leftover& l : *found) {
+      if (!leftovers.insert(l.path).second) continue;
+      (l.in_progress ? report.in_progress : report.leftovers).push_back(l.path);
     }
   }
+
+  // A writer may have moved on while we read: a checkpoint that failed
+  // because its files disappeared and that the state file no longer names
+  // was deleted by retention during the scan, not damaged.
+  auto now_state = GetCheckpointState(env, dir, options.latest_filename);
+  std::vector<CheckpointSummary> kept;
+  for (CheckpointSummary& c : report.checkpoints) {
+    const std::string& prefix = c.resolved_prefix.empty() ? c.prefix : c.resolved_prefix;
+    if (!c.status.ok() && !CheckpointExists(env, prefix)) {
+      bool still_named = false;
+      if (now_state.ok()) {
+        still_named = now_state->model_checkpoint_path == c.prefix ||
+                      std::find(now_state->all_model_checkpoint_paths.begin(),
+                                now_state->all_model_checkpoint_paths.end(),
+                                c.prefix) != now_state->all_model_checkpoint_paths.end();
+      }
+      if (!still_named) {
+        report.deleted_during_scan.push_back(c.prefix);
+        continue;
+      }
+    }
+    kept.push_back(std::move(c));
+  }
+  report.checkpoints = std::move(kept);
   return report;
 }
 

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "ckpt/env.h"
+#include "env/temp_path.h"
 
 namespace ckpt {
 
@@ -49,9 +50,18 @@ Result<std::string> ReadFileToString(Env* env, const std::string& path) {
   return out;
 }
 
+Result<std::unique_ptr<DirectoryLock>> Env::TryLockDirectory(const std::string& dir) {
+  return UnimplementedError("This Env cannot lock directories ('" + dir + "')");
+}
+
+Result<std::string> Env::DirectoryLockHolder(const std::string& dir) {
+  return UnimplementedError("This Env cannot tell whether '" + dir + "' is locked");
+}
+
 Status WriteStringToFileAtomic(Env* env, const std::string& path,
                                std::string_view data) {
-  std::string tmp = path + ".tmp" + std::to_string(env->Random64());
+  const TempPath temp(env, path);
+  const std::string& tmp = temp.path();
   Status s = [&]() -> Status {
     CKPT_ASSIGN_OR_RETURN(auto file, env->NewWritableFile(tmp));
     CKPT_RETURN_IF_ERROR(file->Append(data));

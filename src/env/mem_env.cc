@@ -83,6 +83,26 @@ class MemWritableFile : public WritableFile {
   bool closed_ = false;
 };
 
+// The directories locked in one MemEnv, shared with its lock objects.
+struct MemLocks {
+  std::mutex mu;
+  std::set<std::string> held;
+};
+
+class MemDirectoryLock : public DirectoryLock {
+ public:
+  MemDirectoryLock(std::shared_ptr<MemLocks> locks, std::string dir)
+      : locks_(std::move(locks)), dir_(std::move(dir)) {}
+  ~MemDirectoryLock() override {
+    std::lock_guard<std::mutex> lock(locks_->mu);
+    locks_->held.erase(dir_);
+  }
+
+ private:
+  std::shared_ptr<MemLocks> locks_;
+  std::string dir_;
+};
+
 class MemEnvImpl : public MemEnv {
  public:
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
@@ -231,6 +251,24 @@ class MemEnvImpl : public MemEnv {
     }
     return Status::OK();
   }
+  Result<std::unique_ptr<DirectoryLock>> TryLockDirectory(const std::string& dir) override {
+    std::string d = Normalize(dir);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (d != "." && d != "/" && !dirs_.count(d)) {
+        return NotFoundError("Could not open directory '" + dir + "': No such file or directory");
+      }
+    }
+    std::lock_guard<std::mutex> lock(locks_->mu);
+    if (!locks_->held.insert(d).second) {
+      return FailedPreconditionError("Directory '" + dir + "' is locked by another writer");
+    }
+    return std::unique_ptr<DirectoryLock>(new MemDirectoryLock(locks_, d));
+  }
+  Result<std::string> DirectoryLockHolder(const std::string& dir) override {
+    std::lock_guard<std::mutex> lock(locks_->mu);
+    return locks_->held.count(Normalize(dir)) ? std::string("locked") : std::string();
+  }
   uint64_t Random64() override {
     std::lock_guard<std::mutex> lock(mu_);
     return rng_();
@@ -258,6 +296,7 @@ class MemEnvImpl : public MemEnv {
   std::set<std::string> dirs_;
   std::set<std::string> durable_dirs_;
   std::mt19937_64 rng_{42};
+  std::shared_ptr<MemLocks> locks_ = std::make_shared<MemLocks>();
   double now_ = 1.6e9;
 };
 

@@ -5,8 +5,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -490,6 +493,54 @@ class PosixDirectWritableFile : public WritableFile {
 };
 #endif  // O_DIRECT
 
+// flock(2) on a directory's own descriptor; released by closing it.
+class PosixDirectoryLock : public DirectoryLock {
+ public:
+  explicit PosixDirectoryLock(int fd) : fd_(fd) {}
+  ~PosixDirectoryLock() override { close(fd_); }
+
+ private:
+  int fd_;
+};
+
+// Sets `holder` to "pid N: <command line>" of the process /proc/locks names
+// as holding a flock on the file open at `fd`, or "" if none does. False if
+// /proc/locks cannot be read.
+bool LockHolder(int fd, std::string* holder) {
+  holder->clear();
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  char want[64];
+  std::snprintf(want, sizeof(want), "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino));
+  std::ifstream locks("/proc/locks");
+  if (!locks) return false;
+  std::string line;
+  while (std::getline(locks, line)) {
+    // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters have "->".
+    if (line.find("->") != std::string::npos || line.find("FLOCK") == std::string::npos) continue;
+    char type[16], kind[16], mode[16], dev[64];
+    long long pid = 0;
+    if (std::sscanf(line.c_str(), "%*d: %15s %15s %15s %lld %63s", type, kind, mode, &pid, dev) !=
+            5 ||
+        std::string(dev) != want || pid <= 0) {
+      continue;
+    }
+    *holder = "pid " + std::to_string(pid);
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    while (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
+    for (char& c : cmd) {
+      if (c == '\0') c = ' ';
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    }
+    if (cmd.size() > 200) cmd = cmd.substr(0, 200) + "...";
+    if (!cmd.empty()) *holder += ": " + cmd;
+    return true;
+  }
+  return true;
+}
+
 class PosixEnv : public Env {
  public:
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
@@ -631,6 +682,37 @@ class PosixEnv : public Env {
     close(fd);
     if (rc != 0 && err != EINVAL) return ErrnoStatus("fsync failed on directory", dir, err);
     return Status::OK();
+  }
+  Result<std::unique_ptr<DirectoryLock>> TryLockDirectory(const std::string& dir) override {
+    const std::string d = dir.empty() ? "." : dir;
+    int fd = open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("Could not open directory", d, errno);
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      return std::unique_ptr<DirectoryLock>(new PosixDirectoryLock(fd));
+    }
+    const int err = errno;
+    if (err == EWOULDBLOCK) {
+      std::string holder;
+      LockHolder(fd, &holder);
+      close(fd);
+      return FailedPreconditionError("Directory '" + d + "' is locked by another writer" +
+                                     (holder.empty() ? "" : " (" + holder + ")"));
+    }
+    close(fd);
+    if (err == ENOLCK || err == EOPNOTSUPP || err == EBADF || err == EINVAL) {
+      return UnimplementedError("Cannot lock directory '" + d + "': " + std::strerror(err));
+    }
+    return ErrnoStatus("Could not lock directory", d, err);
+  }
+  Result<std::string> DirectoryLockHolder(const std::string& dir) override {
+    const std::string d = dir.empty() ? "." : dir;
+    int fd = open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("Could not open directory", d, errno);
+    std::string holder;
+    const bool known = LockHolder(fd, &holder);
+    close(fd);
+    if (!known) return UnimplementedError("Cannot read /proc/locks");
+    return holder;
   }
   uint64_t Random64() override {
     std::lock_guard<std::mutex> lock(mu_);

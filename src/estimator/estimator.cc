@@ -35,6 +35,7 @@
 #include "ckpt/hooks.h"
 #include "ckpt/logging.h"
 #include "ckpt/meta_graph.h"
+#include "ckpt/verify.h"
 #include "estimator/writer_cache.h"
 #include "tensorflow/core/util/event.pb.h"
 
@@ -204,9 +205,11 @@ struct Estimator::Impl {
     return 0;
   }
 
-  // What Train restores: the newest checkpoint; if the state file names one
-  // whose files are missing, that name anyway (the restore then fails with
-  // the Saver's error, as TF's does); none without a state file. A state
+  // What Train restores: the newest usable checkpoint (LatestCheckpoint: the
+  // state file's, or if that one is gone or damaged the newest of model_dir
+  // that verifies, with a warning); if none is usable but the state file names
+  // one, that name anyway (the restore then fails with the Saver's error, as
+  // TF's does); none without a state file. A state
   // file that does not parse is an error (TF warns and starts from scratch,
   // overwriting it; we refuse to lose track of the checkpoints).
   Result<std::optional<std::string>> CheckpointToRestore() const {
@@ -215,6 +218,25 @@ struct Estimator::Impl {
     if (state.ok()) return std::optional<std::string>(state->model_checkpoint_path);
     if (state.status().code() == StatusCode::kNotFound) return std::optional<std::string>();
     return state.status();
+  }
+
+  // Restores `checkpoint` into `saver`'s variables; if that fails with
+  // DataLoss (corrupt tensor data; the restore changed nothing) and
+  // `checkpoint` is this model_dir's newest, restores the newest checkpoint of
+  // model_dir that verifies instead, with a warning. Returns what was restored.
+  Result<std::string> RestoreNewestUsable(Saver* saver, const std::string& checkpoint) const {
+    Status s = saver->Restore(checkpoint);
+    if (s.code() != StatusCode::kDataLoss || Latest() != checkpoint) {
+      CKPT_RETURN_IF_ERROR(s);
+      return checkpoint;
+    }
+    Result<std::string> verified = NewestVerifiedCheckpoint(env, model_dir);
+    if (!verified.ok() || *verified == checkpoint) return s;
+    LogWarning("Checkpoint " + checkpoint + " cannot be restored (" + s.ToString() +
+               "); restoring " + *verified + ", the newest checkpoint of " + model_dir +
+               " that verifies");
+    CKPT_RETURN_IF_ERROR(saver->Restore(*verified));
+    return *verified;
   }
 
   // Evaluate / Predict: the given checkpoint, or the newest one.
@@ -262,7 +284,7 @@ struct Estimator::Impl {
     so.log_saves = false;
     CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Saver> saver, Saver::Create(vars, so));
     LogInfo("Graph was finalized.");
-    CKPT_RETURN_IF_ERROR(saver->Restore(checkpoint));
+    CKPT_RETURN_IF_ERROR(RestoreNewestUsable(saver.get(), checkpoint).status());
     LogInfo("Running local_init_op.");
     LogInfo("Done running local_init_op.");
     return model;
@@ -374,6 +396,14 @@ Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions
     }
   }
 
+  // One writer per model_dir (ckpt/writer_lock.h), held for the whole call
+  // and shared with the Saver below; a model_dir that does not exist yet is
+  // created and locked just before the first file is written into it.
+  std::shared_ptr<WriterLock> lock;
+  if (env->IsDirectory(im.model_dir)) {
+    CKPT_ASSIGN_OR_RETURN(lock, WriterLock::Acquire(env, im.model_dir, im.options.writer_lock));
+  }
+
   CKPT_ASSIGN_OR_RETURN(std::optional<std::string> restore_from, im.CheckpointToRestore());
 
   CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Iterator<Batch>> input, input_fn());
@@ -398,6 +428,7 @@ Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions
   so.keep_checkpoint_every_n_hours = im.config.keep_checkpoint_every_n_hours();
   so.save_relative_paths = true;
   so.log_saves = false;
+  so.writer_lock = im.options.writer_lock;
   std::optional<tensorflow::GraphDef> graph_def;
   std::optional<tensorflow::MetaGraphDef> meta_graph_def;
   if (im.options.save_graph_def) {
@@ -475,6 +506,10 @@ Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions
     hooks.push_back(std::move(hook));
   }
 
+  if (lock == nullptr) {
+    CKPT_RETURN_IF_ERROR(env->CreateDirs(im.model_dir));
+    CKPT_ASSIGN_OR_RETURN(lock, WriterLock::Acquire(env, im.model_dir, im.options.writer_lock));
+  }
   CallSession session(env, im.model_dir, im.config, im.options.hostname, model.get(), global_step,
                       checkpoints ? saver.get() : nullptr, graph_def ? &*graph_def : nullptr,
                       meta_graph_def ? &*meta_graph_def : nullptr);
@@ -483,7 +518,7 @@ Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions
     for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->Begin(session));
     LogInfo("Graph was finalized.");
     if (restore_from.has_value()) {
-      CKPT_RETURN_IF_ERROR(saver->Restore(*restore_from));
+      CKPT_RETURN_IF_ERROR(im.RestoreNewestUsable(saver.get(), *restore_from).status());
       // Retention continues from the state file's list.
       Result<CheckpointState> state = GetCheckpointState(env, im.model_dir);
       if (state.ok()) {

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,7 @@
 #include <thread>
 
 #include "ckpt/logging.h"
+#include "ckpt/writer_lock.h"
 
 namespace ckpt {
 namespace {
@@ -103,6 +105,10 @@ struct AsyncSaver::Impl {
   std::vector<Tensor> snapshot;  // snapshot[i] holds vars[i]; never resized
   std::unique_ptr<Saver> writer;    // saves the snapshot; used by the worker
   std::unique_ptr<Saver> restorer;  // restores the caller's tensors
+  // Writer locks taken by Save on the caller's thread, so that a directory
+  // another process writes into fails the Save at once rather than in the
+  // background (the worker's Saver shares them).
+  std::map<std::string, std::shared_ptr<WriterLock>> locks;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -229,6 +235,14 @@ Result<std::string> AsyncSaver::Save(const std::string& save_path, const SaveArg
   // The Saver's argument checks, here so that they fail at once.
   CKPT_ASSIGN_OR_RETURN(std::string checkpoint_file,
                         CheckpointPrefixForSave(save_path, args, im.options.saver));
+  const std::string dir(Dirname(save_path));
+  Env* env = im.options.saver.env;
+  if (!im.locks.count(dir) && env->IsDirectory(dir.empty() ? "." : dir)) {
+    CKPT_ASSIGN_OR_RETURN(std::shared_ptr<WriterLock> lock,
+                          WriterLock::Acquire(env, dir.empty() ? "." : dir,
+                                              im.options.saver.writer_lock));
+    im.locks[dir] = std::move(lock);
+  }
   CKPT_RETURN_IF_ERROR(im.Snapshot());
   {
     std::lock_guard<std::mutex> lock(im.mu);

@@ -31,7 +31,9 @@
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/logging.h"
-#include "saver/leftovers.h"
+#include "checkpoint/leftovers.h"
+#include "ckpt/verify.h"
+#include "ckpt/writer_lock.h"
 
 namespace ckpt {
 namespace {
@@ -82,6 +84,8 @@ struct CheckpointManager::Impl {
   double last_preserved_timestamp = 0;
   std::optional<int64_t> last_checkpoint_step;
   bool cleaned_up = false;
+  // The directory's writer lock, from the first Save on (ckpt/writer_lock.h).
+  std::shared_ptr<WriterLock> lock;
 
   Env* env() const { return options.env; }
 
@@ -260,6 +264,11 @@ CheckpointManager::~CheckpointManager() = default;
 Result<std::string> CheckpointManager::Save(std::optional<int64_t> checkpoint_number,
                                             bool check_interval) {
   Impl& m = *impl_;
+  if (!m.directory.empty()) CKPT_RETURN_IF_ERROR(m.env()->CreateDirs(m.directory));
+  if (m.lock == nullptr) {
+    CKPT_ASSIGN_OR_RETURN(m.lock, WriterLock::Acquire(m.env(), m.directory.empty() ? "." : m.directory,
+                                                      m.options.writer_lock));
+  }
   if (m.options.checkpoint_interval) {
     const int64_t step = *m.options.step_counter;
     if (m.last_checkpoint_step) {
@@ -274,12 +283,12 @@ Result<std::string> CheckpointManager::Save(std::optional<int64_t> checkpoint_nu
   const std::string prefix =
       m.prefix + "-" + std::to_string(checkpoint_number.value_or(counter));
 
-  if (!m.directory.empty()) CKPT_RETURN_IF_ERROR(m.env()->CreateDirs(m.directory));
   if (!m.cleaned_up) {
     // Files a crashed save left behind are never part of a checkpoint.
+    LeftoverOwner owner;
+    owner.checkpoint_basename = m.options.checkpoint_name;
     Result<std::vector<std::string>> removed =
-        CleanupLeftovers(m.env(), m.directory.empty() ? "." : m.directory,
-                         m.options.checkpoint_name);
+        CleanupLeftovers(m.env(), m.directory.empty() ? "." : m.directory, owner);
     if (!removed.ok()) {
       LogWarning("CheckpointManager: cleaning up after an earlier crashed save in " +
                  Quote(m.directory) + " failed: " + removed.status().ToString());
@@ -297,9 +306,28 @@ Result<std::string> CheckpointManager::Save(std::optional<int64_t> checkpoint_nu
 Result<std::string> CheckpointManager::RestoreOrInitialize() {
   Impl& m = *impl_;
   if (!m.latest) return std::string();
-  CKPT_RETURN_IF_ERROR(m.target->Restore(*m.latest));
+  // The state file's newest checkpoint, or, if it is gone or damaged, the
+  // newest one of the directory that verifies (LatestCheckpoint warns).
+  const std::string dir = m.directory.empty() ? "." : m.directory;
+  std::string prefix = *m.latest;
+  Result<std::string> usable = LatestCheckpoint(m.env(), dir);
+  if (usable.ok()) prefix = *usable;
+  Status s = m.target->Restore(prefix);
+  if (s.code() == StatusCode::kDataLoss) {
+    // Corrupt tensor data (the restore changed nothing): the newest
+    // checkpoint that verifies instead.
+    Result<std::string> verified = NewestVerifiedCheckpoint(m.env(), dir);
+    if (verified.ok() && *verified != prefix) {
+      LogWarning("Checkpoint " + prefix + " cannot be restored (" + s.ToString() +
+                 "); restoring " + *verified + ", the newest checkpoint of " + dir +
+                 " that verifies");
+      prefix = *verified;
+      s = m.target->Restore(prefix);
+    }
+  }
+  CKPT_RETURN_IF_ERROR(s);
   if (m.options.checkpoint_interval) m.last_checkpoint_step = *m.options.step_counter;
-  return *m.latest;
+  return prefix;
 }
 
 std::optional<std::string> CheckpointManager::latest_checkpoint() const { return impl_->latest; }

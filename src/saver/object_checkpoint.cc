@@ -4,15 +4,17 @@
 // is walked breadth-first from the root over children in tracking order,
 // giving node ids and paths; slot variables of every optimizer found follow,
 // by slot name (sorted) and then by their original variable's node id. Every
-// variable's value goes into one bundle at "<prefix>_temp/part-00000-of-00001"
+// variable's value goes into one bundle at
+// "<prefix>_temp.ckpt-tmp.<pid>.<hex>/part-00000-of-00001" (TF: "<prefix>_temp/")
 // in node order, the serialized object graph last; BundleWriter publishes that
 // shard atomically, and MergeBundles renames its data file to
 // "<prefix>.data-00000-of-00001", writes "<prefix>.index" through a temporary
 // name and removes the temp directory. "<prefix>.index" appearing is the
 // commit point. Writing through the temp shard rather than straight to the
 // prefix keeps the files identical to TensorFlow's (merge re-encodes the
-// index exactly as TF's MergeV2Checkpoints does) and leaves only a "_temp"
-// directory, never a half-written prefix, after a crash.
+// index exactly as TF's MergeV2Checkpoints does) and leaves only a temporary
+// directory (checkpoint/leftovers.h), never a half-written prefix, after a
+// crash. Write and Save hold the directory's WriterLock.
 //
 // Restore reads and checks everything before assigning anything.
 #include <algorithm>
@@ -27,6 +29,8 @@
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/object_checkpoint.h"
+#include "ckpt/writer_lock.h"
+#include "env/temp_path.h"
 #include "tensorflow/core/protobuf/trackable_object_graph.pb.h"
 
 namespace ckpt {
@@ -348,7 +352,14 @@ Status ObjectCheckpoint::Write(const std::string& prefix) {
     return InternalError("Serializing the object graph for " + prefix + " failed");
   }
 
-  const std::string temp_dir = prefix + "_temp";
+  // One writer per directory (ckpt/writer_lock.h); shared with a
+  // CheckpointManager or Save of this process that is writing through us.
+  const std::string dir(Dirname(prefix));
+  if (!dir.empty()) CKPT_RETURN_IF_ERROR(options_.env->CreateDirs(dir));
+  CKPT_ASSIGN_OR_RETURN(std::shared_ptr<WriterLock> lock,
+                        WriterLock::Acquire(options_.env, dir.empty() ? "." : dir));
+  const TempPath temp(options_.env, prefix + "_temp");
+  const std::string& temp_dir = temp.path();
   const std::string shard = temp_dir + "/part-00000-of-00001";
   BundleWriterOptions wopts;
   wopts.env = options_.env;
@@ -373,6 +384,11 @@ Status ObjectCheckpoint::Write(const std::string& prefix) {
 
 Result<std::string> ObjectCheckpoint::Save(const std::string& file_prefix) {
   if (file_prefix.empty()) return InvalidArgumentError("Checkpoint prefix must not be empty");
+  const std::string prefix_dir(Dirname(file_prefix));
+  if (!prefix_dir.empty()) CKPT_RETURN_IF_ERROR(options_.env->CreateDirs(prefix_dir));
+  CKPT_ASSIGN_OR_RETURN(
+      std::shared_ptr<WriterLock> lock,
+      WriterLock::Acquire(options_.env, prefix_dir.empty() ? "." : prefix_dir));
   const int64_t n = IncrementSaveCounter();
   const std::string path = file_prefix + "-" + std::to_string(n);
   CKPT_RETURN_IF_ERROR(Write(path));

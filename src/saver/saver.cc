@@ -1,17 +1,24 @@
 // Saver: TensorFlow 1's tf.compat.v1.train.Saver (saving and bookkeeping).
 //
-// A save, in order (as TF1's Saver.save):
-//   1. Leftovers of crashed saves in the directory are removed.
+// A save, in order (as TF1's Saver.save, except that the .meta comes before
+// the state file):
+//   0. The directory's WriterLock is taken (on the first save into it; held
+//      until the Saver is destroyed): one writer process per directory.
+//   1. Leftovers of this Saver's crashed saves in the directory are removed
+//      (checkpoint/leftovers.h: its own temporary names only).
 //   2. The tensors are written: one bundle straight to the prefix (BundleWriter
 //      publishes P.index last), or, sharded, one bundle per device under
-//      "<P>_temp_<32 hex>/part-SSSSS-of-NNNNN" merged into P by MergeBundles.
+//      "<P>_temp.ckpt-tmp.<pid>.<hex>/part-SSSSS-of-NNNNN" merged into P by
+//      MergeBundles.
 //      The per-device bundles are written concurrently (shard_write_threads);
 //      nothing is merged unless every one of them was written.
-//   3. With write_state: the prefix is recorded in last_checkpoints (oldest
+//   3. The .meta file is written by the caller's meta_graph_writer (durable
+//      before the next step names the checkpoint).
+//   4. With write_state: the prefix is recorded in last_checkpoints (oldest
 //      one moved to a deletion queue beyond max_to_keep), the state file is
-//      rewritten atomically, and at most one queued checkpoint is deleted
-//      unless the keep-every-N-hours schedule keeps it.
-//   4. The .meta file is written by the caller's meta_graph_writer.
+//      rewritten atomically (the commit point of the whole checkpoint), and
+//      at most one queued checkpoint is deleted unless the keep-every-N-hours
+//      schedule keeps it.
 // A crash before the state file is rewritten leaves the previous state valid.
 #include "ckpt/saver.h"
 
@@ -30,7 +37,9 @@
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/logging.h"
-#include "saver/leftovers.h"
+#include "checkpoint/leftovers.h"
+#include "ckpt/writer_lock.h"
+#include "env/temp_path.h"
 #include "saver/restore.h"
 
 namespace ckpt {
@@ -43,13 +52,6 @@ std::string ShardedFilename(const std::string& base, int shard, int num_shards) 
   char buf[32];
   std::snprintf(buf, sizeof(buf), "-%05d-of-%05d", shard, num_shards);
   return base + buf;
-}
-
-// 32 lowercase hex digits, like Python's uuid.uuid4().hex.
-std::string RandomHex32(Env* env) {
-  char buf[33];
-  std::snprintf(buf, sizeof(buf), "%016" PRIx64 "%016" PRIx64, env->Random64(), env->Random64());
-  return buf;
 }
 
 // Deletes `path` if it exists; NotFound is not an error.
@@ -84,7 +86,7 @@ Status WriteBundle(Env* env, const std::string& prefix,
 
 // One per-device bundle of a sharded save.
 struct ShardJob {
-  std::string prefix;  // "<P>_temp_<hex>/part-SSSSS-of-NNNNN"
+  std::string prefix;  // "<P>_temp.ckpt-tmp.<pid>.<hex>/part-SSSSS-of-NNNNN"
   std::string device;
   const std::vector<const SaveableTensor*>* tensors;
 };
@@ -231,6 +233,8 @@ struct Saver::Impl {
   std::vector<std::pair<std::string, double>> last;
   std::deque<std::pair<std::string, double>> to_delete;
   double next_checkpoint_time = 0;
+  // The writer locks of the directories saved into (see Save).
+  std::map<std::string, std::shared_ptr<WriterLock>> locks;
 
   Status Write(const std::string& prefix);
   void RecordLastCheckpoint(const std::string& path);
@@ -276,7 +280,8 @@ Status Saver::Impl::Write(const std::string& prefix) {
   std::map<std::string, std::vector<const SaveableTensor*>> by_device;
   for (const SaveableTensor& v : vars) by_device[v.device].push_back(&v);
   const int n = static_cast<int>(by_device.size());
-  const std::string temp_dir = prefix + "_temp_" + RandomHex32(env);
+  const TempPath temp(env, prefix + "_temp");
+  const std::string& temp_dir = temp.path();
   const std::string temp_base = temp_dir + "/part";
   std::vector<std::string> shards;
   std::vector<ShardJob> jobs;
@@ -359,7 +364,7 @@ Result<std::string> Saver::Save(const std::string& save_path, const SaveArgs& ar
                         CheckpointPrefixForSave(save_path, args, im.options));
 
   // SaveV2 creates the prefix's directory when its parent exists; a sharded
-  // save creates "<prefix>_temp_<hex>" there instead, which needs it to exist.
+  // save creates "<prefix>_temp.ckpt-tmp.<pid>.<hex>" there instead, which needs it to exist.
   const std::string save_dir(Dirname(save_path));
   if (!env->IsDirectory(DirOrDot(save_dir))) {
     if (im.options.sharded || save_dir.empty() || !env->IsDirectory(DirOrDot(Dirname(save_dir)))) {
@@ -369,7 +374,16 @@ Result<std::string> Saver::Save(const std::string& save_path, const SaveArgs& ar
     CKPT_RETURN_IF_ERROR(env->CreateDirs(save_dir));
   }
 
-  auto cleaned = CleanupLeftovers(env, DirOrDot(save_dir), std::string(Basename(save_path)));
+  std::shared_ptr<WriterLock>& lock = im.locks[DirOrDot(save_dir)];
+  if (lock == nullptr) {
+    CKPT_ASSIGN_OR_RETURN(lock,
+                          WriterLock::Acquire(env, DirOrDot(save_dir), im.options.writer_lock));
+  }
+
+  LeftoverOwner owner;
+  owner.checkpoint_basename = std::string(Basename(save_path));
+  owner.file_names = {args.latest_filename};
+  auto cleaned = CleanupLeftovers(env, DirOrDot(save_dir), owner);
   if (!cleaned.ok()) {
     LogWarning("Could not remove leftovers of an earlier save in " + DirOrDot(save_dir) + ": " +
                cleaned.status().ToString());
@@ -378,6 +392,10 @@ Result<std::string> Saver::Save(const std::string& save_path, const SaveArgs& ar
   if (im.options.log_saves) LogInfo("Saving checkpoint to path " + checkpoint_file);
   CKPT_RETURN_IF_ERROR(im.Write(checkpoint_file));
 
+  if (args.write_meta_graph && im.options.meta_graph_writer) {
+    CKPT_RETURN_IF_ERROR(
+        im.options.meta_graph_writer(MetaGraphFilename(checkpoint_file, args.meta_graph_suffix)));
+  }
   if (args.write_state) {
     im.RecordLastCheckpoint(checkpoint_file);
     UpdateCheckpointStateOptions uo;
@@ -386,10 +404,6 @@ Result<std::string> Saver::Save(const std::string& save_path, const SaveArgs& ar
     CKPT_RETURN_IF_ERROR(UpdateCheckpointState(env, save_dir, checkpoint_file,
                                                last_checkpoints(), {}, std::nullopt, uo));
     im.MaybeDeleteOldCheckpoints(args.meta_graph_suffix);
-  }
-  if (args.write_meta_graph && im.options.meta_graph_writer) {
-    CKPT_RETURN_IF_ERROR(
-        im.options.meta_graph_writer(MetaGraphFilename(checkpoint_file, args.meta_graph_suffix)));
   }
   return checkpoint_file;
 }

@@ -601,7 +601,7 @@ TEST_P(BundleTest, AtomicPublish) {
   // Before Finish: only a temporary data file, and no bundle to open.
   std::vector<std::string> files = ListDir(env(), dir_);
   ASSERT_EQ(files.size(), 1u);
-  EXPECT_TRUE(std::regex_match(files[0], std::regex(R"(model\.ckpt-7\.data-00000-of-00001\.tempstate\d+)")))
+  EXPECT_TRUE(std::regex_match(files[0], std::regex(R"(model\.ckpt-7\.data-00000-of-00001\.ckpt-tmp\.\d+\.[0-9a-f]{16})")))
       << files[0];
   EXPECT_FALSE(env()->FileExists(MetaFilename(prefix_)));
   EXPECT_THAT(BundleReader::Open(prefix_, ROpts()), StatusIs(StatusCode::kNotFound, ""));

@@ -325,7 +325,7 @@ TEST(DirectIoTest, RealWriteErrorPublishesNothing) {
     ASSERT_TRUE(limit.ok());
     s = Save(dir + "/ckpt", c.tensors, true);
   }
-  EXPECT_THAT(s, StatusIs(StatusCode::kIoError, "ckpt.data-00000-of-00001.tempstate"));
+  EXPECT_THAT(s, StatusIs(StatusCode::kIoError, "ckpt.data-00000-of-00001.ckpt-tmp."));
   EXPECT_NE(s.message().find(std::strerror(EFBIG)), std::string::npos) << s;
   EXPECT_TRUE(ListDir(Env::Posix(), dir).empty());
 }

@@ -951,3 +951,61 @@ TEST_F(EstimatorTest, TwoEstimatorsOnOneDirectoryShareTheEventFile) {
 
 }  // namespace
 }  // namespace ckpt
+
+// ------------------------------------------------- one writer, bad model_dirs
+
+namespace ckpt {
+namespace {
+
+TEST_F(EstimatorTest, TrainFailsAtOnceWhileAnotherWriterHoldsModelDir) {
+  auto est = Make(Steps(5));
+  CKPT_ASSERT_OK(est->Train(ToyInput(), StepsOf(10)).status());
+  const std::map<std::string, std::string> before = Snapshot(&clock_, dir_);
+  {
+    // Another process's writer: a lock object of its own on the directory.
+    auto other = mem_->TryLockDirectory(dir_);
+    CKPT_ASSERT_OK(other.status());
+    EXPECT_THAT(est->Train(ToyInput(), StepsOf(10)),
+                StatusIs(StatusCode::kFailedPrecondition,
+                         "Another writer is using the checkpoint directory " + dir_));
+    EXPECT_EQ(Snapshot(&clock_, dir_), before) << "a refused Train wrote into model_dir";
+    // Readers are not blocked.
+    CKPT_EXPECT_OK(est->Evaluate(ToyInput(), {}).status());
+  }
+  CKPT_ASSERT_OK_AND_ASSIGN(TrainResult r, est->Train(ToyInput(), StepsOf(10)));
+  EXPECT_EQ(r.global_step, 20);
+}
+
+TEST_F(EstimatorTest, TrainResumesFromTheNewestGoodCheckpointWhenTheNamedOneIsGone) {
+  auto est = Make(Steps(5));
+  CKPT_ASSERT_OK(est->Train(ToyInput(), StepsOf(10)).status());  // ckpt 1, 5, 10
+  CKPT_ASSERT_OK(clock_.DeleteFile(dir_ + "/model.ckpt-10.index"));
+  LogCapture log;
+  CKPT_ASSERT_OK_AND_ASSIGN(TrainResult r, est->Train(ToyInput(), StepsOf(3)));
+  EXPECT_EQ(r.global_step, 8);
+  EXPECT_TRUE(log.Has(LogSeverity::kInfo, "Restoring parameters from " + dir_ + "/model.ckpt-5"));
+  bool warned = false;
+  for (const std::string& m : log.Messages()) {
+    warned = warned || (m.find("model.ckpt-10") != std::string::npos &&
+                        m.find("Skipped") != std::string::npos);
+  }
+  EXPECT_TRUE(warned);
+  EXPECT_EQ(LatestCheckpoint(&clock_, dir_).value(), dir_ + "/model.ckpt-8");
+}
+
+TEST_F(EstimatorTest, CorruptNewestCheckpointFallsBackOnDataLoss) {
+  auto est = Make(Steps(5));
+  CKPT_ASSERT_OK(est->Train(ToyInput(), StepsOf(10)).status());
+  const std::string data = dir_ + "/model.ckpt-10.data-00000-of-00001";
+  std::string bytes = ReadFileToString(&clock_, data).value();
+  ASSERT_FALSE(bytes.empty());
+  bytes[0] ^= 0x40;
+  CKPT_ASSERT_OK(testing::WriteStringToFile(&clock_, data, bytes));
+  CKPT_ASSERT_OK_AND_ASSIGN(EvalResult e, est->Evaluate(ToyInput(), {}));
+  EXPECT_EQ(e.at("global_step"), 5);
+  CKPT_ASSERT_OK_AND_ASSIGN(TrainResult r, est->Train(ToyInput(), StepsOf(1)));
+  EXPECT_EQ(r.global_step, 6);
+}
+
+}  // namespace
+}  // namespace ckpt

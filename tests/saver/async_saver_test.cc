@@ -352,7 +352,7 @@ TEST_F(AsyncSaverTest, BackgroundErrorsSurfaceAndNothingHalfWrittenIsListed) {
     EXPECT_EQ(listed.front(), "/d/model-1");
     EXPECT_EQ(listed.back(), "/d/model-4");
     for (const std::string& f : ListDir(mem.get(), "/d")) {
-      EXPECT_EQ(f.find("tempstate"), std::string::npos) << f;
+      EXPECT_EQ(f.find(".ckpt-tmp."), std::string::npos) << f;
     }
   }
   EXPECT_TRUE(failed_somewhere);

@@ -88,7 +88,7 @@ struct Model {
 std::vector<std::string> TempNames(Env* env) {
   std::vector<std::string> out;
   for (const std::string& name : ListDir(env, kDir)) {
-    if (name.find(".tempstate") != std::string::npos || name.find(".tmp") != std::string::npos ||
+    if (name.find(".ckpt-tmp.") != std::string::npos ||
         name.find("_temp") != std::string::npos) {
       out.push_back(name);
     }

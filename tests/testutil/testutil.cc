@@ -1,6 +1,8 @@
 #include "testutil/testutil.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -228,6 +230,79 @@ Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string&
 Status FaultInjectionEnv::SyncDir(const std::string& dir) {
   CKPT_RETURN_IF_ERROR(Tick("sync dir " + dir));
   return target()->SyncDir(dir);
+}
+
+}  // namespace ckpt::testing
+
+namespace ckpt::testing {
+
+LockingChild::LockingChild(const std::string& dir) {
+  int ready[2], release[2];
+  if (pipe(ready) != 0) return;
+  if (pipe(release) != 0) {
+    close(ready[0]);
+    close(ready[1]);
+    return;
+  }
+  pid_ = fork();
+  if (pid_ == 0) {
+    close(ready[0]);
+    close(release[1]);
+    auto lock = Env::Posix()->TryLockDirectory(dir);
+    char c = lock.ok() ? 'y' : 'n';
+    if (write(ready[1], &c, 1) != 1) _exit(3);
+    char buf;
+    while (read(release[0], &buf, 1) > 0) {
+    }
+    _exit(0);
+  }
+  close(ready[1]);
+  close(release[0]);
+  release_ = release[1];
+  char c = 0;
+  locked_ = pid_ > 0 && read(ready[0], &c, 1) == 1 && c == 'y';
+  close(ready[0]);
+}
+
+LockingChild::~LockingChild() {
+  Release();
+  if (pid_ > 0) waitpid(pid_, nullptr, 0);
+}
+
+void LockingChild::Release() {
+  if (release_ >= 0) close(release_);
+  release_ = -1;
+}
+
+void LockingChild::Kill() {
+  if (pid_ > 0) kill(pid_, SIGKILL);
+}
+
+int DeadProcessId() {
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  if (child > 0) waitpid(child, nullptr, 0);
+  return child;
+}
+
+std::map<std::string, std::string> SnapshotTree(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  std::vector<std::string> todo = {dir};
+  while (!todo.empty()) {
+    std::string d = todo.back();
+    todo.pop_back();
+    for (const std::string& name : ListDir(Env::Posix(), d)) {
+      std::string path = JoinPath(d, name);
+      if (Env::Posix()->IsDirectory(path)) {
+        out[path + "/"] = "";
+        todo.push_back(path);
+      } else {
+        auto data = ReadFileToString(Env::Posix(), path);
+        out[path] = data.ok() ? *data : "<unreadable: " + data.status().ToString() + ">";
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace ckpt::testing

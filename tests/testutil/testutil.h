@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -132,6 +133,35 @@ class FaultInjectionEnv : public ForwardingEnv {
   std::atomic<int> budget_{-1};
   std::atomic<int> ops_{0};
 };
+
+// Another process holding a directory's writer lock: a fork()ed child takes
+// Env::Posix()->TryLockDirectory(dir) and holds it until Release() (or the
+// object's destruction) or Kill().
+class LockingChild {
+ public:
+  explicit LockingChild(const std::string& dir);
+  ~LockingChild();
+  LockingChild(const LockingChild&) = delete;
+  LockingChild& operator=(const LockingChild&) = delete;
+  // The child took the lock.
+  bool locked() const { return locked_; }
+  int pid() const { return pid_; }
+  void Release();
+  void Kill();
+
+ private:
+  int pid_ = -1;
+  int release_ = -1;
+  bool locked_ = false;
+};
+
+// The id of a process that has exited (forked and reaped), for names of
+// writers that are gone.
+int DeadProcessId();
+
+// Every regular file under `dir` (recursively; directories as "<path>/"),
+// with its bytes: a snapshot to compare before and after.
+std::map<std::string, std::string> SnapshotTree(const std::string& dir);
 
 }  // namespace ckpt::testing
 

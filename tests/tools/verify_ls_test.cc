@@ -61,19 +61,23 @@ TEST(VerifyCommandTest, HealthyDirectoryExitsZero) {
   EXPECT_THAT(r.out, HasSubstr("All 3 checkpoints verified"));
 }
 
-TEST(VerifyCommandTest, CorruptMissingAndLeftoversExitOne) {
+TEST(VerifyCommandTest, CorruptAndMissingExitOneLeftoversAreListed) {
   std::string dir = MakeDirectory();
   FlipFirstDataByte(JoinPath(dir, "ckpt-2"));
   CKPT_ASSERT_OK(Env::Posix()->DeleteFile(MetaFilename(JoinPath(dir, "ckpt-3"))));
-  const std::string leftover = JoinPath(dir, "ckpt-4.data-00000-of-00001.tempstate77");
+  const std::string leftover =
+      JoinPath(dir, "ckpt-4.data-00000-of-00001.ckpt-tmp." +
+                        std::to_string(testing::DeadProcessId()) + ".0123456789abcdef");
   CKPT_ASSERT_OK(WriteStringToFile(Env::Posix(), leftover, "x"));
   CommandResult r = RunCli({"verify", dir});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.out, HasSubstr("CORRUPT  " + JoinPath(dir, "ckpt-2") + ": DATA_LOSS"));
   EXPECT_THAT(r.out, HasSubstr("MISSING  " + JoinPath(dir, "ckpt-3") + " (newest)"));
   EXPECT_THAT(r.out, HasSubstr("  " + leftover + "\n"));
-  // ckpt-3's orphan data file is a leftover too.
-  EXPECT_THAT(r.out, HasSubstr("4 problems found"));
+  // ckpt-3's orphan data file is a leftover too; leftovers are listed but
+  // are not damage: the two problems are the corrupt and the missing one.
+  EXPECT_THAT(r.out, HasSubstr("  " + DataFilename(JoinPath(dir, "ckpt-3"), 0, 1) + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("2 problems found"));
 
   CommandResult j = RunCli({"verify", "--json", dir});
   EXPECT_EQ(j.code, 1);
@@ -82,6 +86,45 @@ TEST(VerifyCommandTest, CorruptMissingAndLeftoversExitOne) {
                                "\", \"status\": \"corrupt\", \"error\": \"DATA_LOSS"));
   EXPECT_THAT(j.out, HasSubstr("\"status\": \"missing\""));
   EXPECT_THAT(j.out, HasSubstr("\"leftovers\": [\""));
+}
+
+// For monitoring scripts: leftovers and a running save are reported, and the
+// exit code stays 0 while nothing committed is damaged.
+TEST(VerifyCommandTest, LeftoversAndSavesInProgressExitZero) {
+  std::string dir = MakeDirectory();
+  const std::string hex = ".0123456789abcdef";
+  const std::string leftover = JoinPath(
+      dir, "ckpt-4.index.ckpt-tmp." + std::to_string(testing::DeadProcessId()) + hex);
+  const std::string running = JoinPath(dir, "ckpt-4.data-00000-of-00001.ckpt-tmp.1" + hex);
+  CKPT_ASSERT_OK(WriteStringToFile(Env::Posix(), leftover, "x"));
+  CKPT_ASSERT_OK(WriteStringToFile(Env::Posix(), running, "x"));
+  CommandResult r = RunCli({"verify", dir});
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("Save in progress (its writer is running):\n  " + running + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("removes them; readers ignore them):\n  " + leftover + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("All 3 checkpoints verified (1 leftover)"));
+  CommandResult j = RunCli({"verify", "--json", dir});
+  EXPECT_EQ(j.code, 0);
+  EXPECT_THAT(j.out, HasSubstr("\"in_progress\": [\"" + running + "\"]"));
+}
+
+TEST(FsckCommandTest, ReportsThenRepairs) {
+  std::string dir = MakeDirectory();
+  // The state file names ckpt-3, whose files are gone.
+  CKPT_ASSERT_OK(Env::Posix()->DeleteFile(MetaFilename(JoinPath(dir, "ckpt-3"))));
+  CKPT_ASSERT_OK(Env::Posix()->DeleteFile(DataFilename(JoinPath(dir, "ckpt-3"), 0, 1)));
+  CommandResult check = RunCli({"fsck", dir});
+  EXPECT_EQ(check.code, 1) << check.out << check.err;
+  EXPECT_THAT(check.out, HasSubstr("MISSING  " + JoinPath(dir, "ckpt-3")));
+  EXPECT_THAT(check.out, HasSubstr("State file would be rewritten: newest " +
+                                   JoinPath(dir, "ckpt-2")));
+  CommandResult fix = RunCli({"fsck", "--repair", dir});
+  EXPECT_EQ(fix.code, 0) << fix.out << fix.err;
+  EXPECT_THAT(fix.out, HasSubstr("Directory is healthy"));
+  EXPECT_EQ(LatestCheckpoint(Env::Posix(), dir).value(), JoinPath(dir, "ckpt-2"));
+  CommandResult again = RunCli({"fsck", dir});
+  EXPECT_EQ(again.code, 0) << again.out;
+  EXPECT_EQ(RunCli({"fsck", JoinPath(dir, "nope")}).code, 1);
 }
 
 TEST(VerifyCommandTest, SinglePrefix) {
