@@ -45,8 +45,9 @@ int VerifyOnePrefix(const VerifyCommandOptions& options, std::ostream& out) {
 void PrintText(const DirectoryReport& r, std::ostream& out) {
   out << "Directory " << r.dir << " (state file " << r.state_file << ")\n";
   int problems = 0;
-  if (!r.state_status.ok() && r.state_status.code() != StatusCode::kNotFound) {
-    ++problems;
+  if (!r.state_status.ok()) {
+    // No state file names nothing that could be damaged: reported, not a problem.
+    if (r.state_status.code() != StatusCode::kNotFound) ++problems;
     out << "  STATE    " << r.state_status.ToString() << "\n";
   }
   for (const CheckpointSummary& c : r.checkpoints) {

@@ -763,10 +763,19 @@ TEST(EstimatorPosixTest, MismatchedModelFailsAndLeavesModelDirUntouched) {
   EXPECT_EQ(Snapshot(&clock, dir), before);
 }
 
-TEST_F(EstimatorTest, StateFileNamingAMissingCheckpointFailsTheRestore) {
+// The state file names a checkpoint whose index is gone: Train falls back to
+// the newest one that verifies; with none left, the restore fails with TF's
+// error.
+TEST_F(EstimatorTest, StateFileNamingAMissingCheckpointFallsBackOrFailsTheRestore) {
   auto est = Make(Steps(100));
-  CKPT_ASSERT_OK(est->Train(ToyInput(), StepsOf(5)).status());
+  CKPT_ASSERT_OK(est->Train(ToyInput(), StepsOf(5)).status());  // model.ckpt-1, -5
   CKPT_ASSERT_OK(clock_.DeleteFile(dir_ + "/model.ckpt-5.index"));
+  CKPT_ASSERT_OK_AND_ASSIGN(TrainResult r, est->Train(ToyInput(), StepsOf(5)));
+  EXPECT_EQ(r.global_step, 6);
+  for (const char* step : {"1", "2", "6"}) {
+    const std::string index = dir_ + "/model.ckpt-" + step + ".index";
+    if (clock_.FileExists(index)) CKPT_ASSERT_OK(clock_.DeleteFile(index));
+  }
   EXPECT_THAT(est->Train(ToyInput(), StepsOf(5)),
               StatusIs(StatusCode::kNotFound, "The passed save_path is not a valid checkpoint"));
 }

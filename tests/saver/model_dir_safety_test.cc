@@ -63,8 +63,7 @@ void SeedForeignFiles(const std::string& dir, int dead_pid) {
            "notes.ckpt-tmp." + dead + "." + hex, "other.ckpt-3.index.ckpt-tmp." + dead + "." + hex,
         "model.ckpt-3.index.bak.ckpt-tmp." + dead + "." + hex,
         "model.ckpt-3.indexx.ckpt-tmp." + dead + "." + hex,
-        "model.ckpt-3.index.ckpt-tmp." + dead + ".NOTHEX0123456789",
-        "graph.pbtxt.ckpt-tmp." + dead + "." + hex}) {
+        "model.ckpt-3.index.ckpt-tmp." + dead + ".NOTHEX0123456789"}) {
     ASSERT_TRUE(Write(JoinPath(dir, name), "foreign " + name).ok());
   }
   // Folders that look like sharded-save folders but are not ckpt's.

@@ -142,12 +142,18 @@ TEST(VerifyCommandTest, SinglePrefix) {
   EXPECT_THAT(missing.out, HasSubstr("MISSING  " + JoinPath(dir, "nope") + ": NOT_FOUND"));
 }
 
-TEST(VerifyCommandTest, NoStateFileIsAProblem) {
+// A missing state file is reported but is no damage (exit 0); one that does
+// not parse is (exit 1).
+TEST(VerifyCommandTest, StateFileMissingIsReportedUnparsableIsAProblem) {
   std::string dir = TempDir();
   Write(JoinPath(dir, "ckpt-1"), 1);
   CommandResult r = RunCli({"verify", dir});
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("STATE    NOT_FOUND"));
+  CKPT_ASSERT_OK(WriteStringToFile(Env::Posix(), JoinPath(dir, "checkpoint"), "not a state {"));
+  CommandResult bad = RunCli({"verify", dir});
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_THAT(bad.out, HasSubstr("STATE    DATA_LOSS"));
   EXPECT_EQ(RunCli({"verify"}).code, kExitUsage);
 }
 
