@@ -608,9 +608,9 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(std::string prefix,
   }
   impl->entries.reserve(raw.size());
   for (auto& [key, proto] : raw) {
-    CKPT_ASSIGN_OR_RETURN(BundleEntry e, bundle_internal::EntryFromProto(
-                                             std::move(key), proto, impl->header.num_shards()));
-    impl->entries.push_back(std::move(e));
+    auto e = bundle_internal::EntryFromProto(std::move(key), proto, impl->header.num_shards());
+    if (!e.ok()) return e.status().WithContext("Checkpoint index " + index_path);
+    impl->entries.push_back(std::move(e).value());
   }
   return std::unique_ptr<BundleReader>(new BundleReader(std::move(impl)));
 }
