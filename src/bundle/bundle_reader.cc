@@ -154,7 +154,13 @@ struct BundleReader::Impl {
       auto file = options.use_mmap ? options.env->NewMappedFile(path)
                                    : options.env->NewRandomAccessFile(path);
       if (!file.ok()) {
-        return file.status().WithContext("Checkpoint " + prefix + " is missing data file " + path);
+        // Only a file that does not exist is "missing"; one that exists but
+        // cannot be opened (permissions, a FIFO) says why.
+        if (file.status().code() == StatusCode::kNotFound) {
+          return file.status().WithContext("Checkpoint " + prefix + " is missing data file " +
+                                           path);
+        }
+        return file.status().WithContext("Checkpoint " + prefix);
       }
       shards[shard] = std::move(file).value();
     }

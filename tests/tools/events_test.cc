@@ -122,5 +122,17 @@ TEST(EventsCliTest, IncompleteLastRecordIsAWarning) {
   EXPECT_THAT(r.out, Not(HasSubstr("session_log")));
 }
 
+TEST(EventsCliTest, FifoEventFileIsAnErrorNotAHang) {
+  const std::string dir = TempDir();
+  const std::string fifo = dir + "/events.out.tfevents.1.host";
+  CKPT_ASSERT_OK(testing::MakeFifo(fifo));
+  for (const std::string& arg : {fifo, dir}) {
+    CommandResult r = testing::ReturnsPromptly([&] { return RunCli({"events", arg}); }, {fifo});
+    EXPECT_EQ(r.code, 1) << arg;
+    EXPECT_EQ(r.out, "") << arg;
+    EXPECT_THAT(r.err, HasSubstr("'" + fifo + "' is a FIFO, not a regular file")) << arg;
+  }
+}
+
 }  // namespace
 }  // namespace ckpt::tools

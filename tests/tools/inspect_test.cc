@@ -952,6 +952,25 @@ TEST(InspectErrorTest, RankAboveTheLimitIsAnErrorNotACrash) {
   }
 }
 
+TEST(InspectErrorTest, FifoIndexOrDataFileIsAnErrorNotAHang) {
+  using ::ckpt::testing::MakeFifo;
+  using ::ckpt::testing::ReturnsPromptly;
+  const std::string prefix = WriteBundle({{"a", Tensor::Scalar(1.0f)}});
+  const std::string data = DataFilename(prefix, 0, 1);
+  const std::string index = MetaFilename(prefix);
+  CKPT_ASSERT_OK(Env::Posix()->DeleteFile(data));
+  CKPT_ASSERT_OK(MakeFifo(data));
+  CommandResult r = ReturnsPromptly([&] { return Inspect(prefix, {"--all_tensors"}); }, {data});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("'" + data + "' is a FIFO, not a regular file"));
+  CKPT_ASSERT_OK(Env::Posix()->DeleteFile(index));
+  CKPT_ASSERT_OK(MakeFifo(index));
+  r = ReturnsPromptly([&] { return Inspect(prefix); }, {index, data});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("'" + index + "' is a FIFO, not a regular file"));
+}
+
 TEST(InspectErrorTest, BadPrintoptionsExitWithUsageError) {
   CommandResult r = Inspect(TestDataPath(kMkl), {"--printoptions", "nosuchkey=1"});
   EXPECT_EQ(r.code, 2);

@@ -149,5 +149,44 @@ TEST(LsCommandTest, MissingDirectoryFails) {
   EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
 }
 
+// Checkpoint files replaced by FIFOs: every command reports the file and
+// exits promptly instead of blocking in open().
+TEST(SpecialFileTest, FifosAreErrorsNotHangs) {
+  using ::ckpt::testing::MakeFifo;
+  using ::ckpt::testing::ReturnsPromptly;
+  std::string dir = MakeDirectory();
+  const std::string index = MetaFilename(JoinPath(dir, "ckpt-3"));
+  const std::string data = DataFilename(JoinPath(dir, "ckpt-2"), 0, 1);
+  const std::string state = JoinPath(dir, "checkpoint");
+  for (const std::string& f : {index, data}) {
+    CKPT_ASSERT_OK(Env::Posix()->DeleteFile(f));
+    CKPT_ASSERT_OK(MakeFifo(f));
+  }
+  const std::vector<std::string> fifos = {index, data, state};
+  auto run = [&](std::vector<std::string> args) {
+    return ReturnsPromptly([&] { return RunCli(args); }, fifos);
+  };
+  CommandResult r = run({"verify", JoinPath(dir, "ckpt-3")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("'" + index + "' is a FIFO, not a regular file"));
+  r = run({"verify", JoinPath(dir, "ckpt-2")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("'" + data + "' is a FIFO, not a regular file"));
+  EXPECT_THAT(r.out, Not(HasSubstr("missing")));
+  r = run({"verify", dir});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("is a FIFO"));
+  r = run({"ls", dir});
+  EXPECT_EQ(r.code, 0) << r.err;  // ls reads no checkpoint contents
+
+  CKPT_ASSERT_OK(Env::Posix()->DeleteFile(state));
+  CKPT_ASSERT_OK(MakeFifo(state));
+  r = run({"ls", dir});  // lists the checkpoints, saying why the state file is unusable
+  EXPECT_THAT(r.out + r.err, HasSubstr("'" + state + "' is a FIFO, not a regular file"));
+  r = run({"verify", dir});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out + r.err, HasSubstr("'" + state + "' is a FIFO, not a regular file"));
+}
+
 }  // namespace
 }  // namespace ckpt::tools
