@@ -49,6 +49,7 @@
 #include <utility>
 
 #include "ckpt/checkpoint_reader.h"
+#include "ckpt/escape.h"
 #include "ckpt/types.h"
 #include "command.h"
 
@@ -908,7 +909,7 @@ std::string ParamCountLine(const CheckpointReader& reader) {
 }
 
 void PrintError(const Status& status, const std::string& file_name, std::ostream& err) {
-  err << "ckpt inspect: " << status.ToString() << "\n";
+  err << "ckpt inspect: " << EscapeForDisplay(status.ToString()) << "\n";
   if (status.message().find("corrupted compressed block contents") != std::string::npos) {
     err << "It's likely that your checkpoint file has been compressed with SNAPPY.\n";
   }
@@ -921,7 +922,7 @@ void PrintError(const Status& status, const std::string& file_name, std::ostream
       err << "\nIt's likely that this is a V2 checkpoint and you need to provide the filename\n"
              "*prefix*.  Try removing the '.' and extension.  Try:\n"
              "ckpt inspect --file_name="
-          << proposed << "\n";
+          << EscapeForDisplay(proposed) << "\n";
       break;
     }
   }
@@ -933,7 +934,8 @@ Status Inspect(const InspectOptions& options, std::string* out) {
   const bool show_values = options.all_tensors;
   const bool list = options.all_tensors || options.all_tensor_names;
   if (!list && !options.tensor_name.empty() && !reader->HasTensor(options.tensor_name)) {
-    return NotFoundError("Tensor " + options.tensor_name + " not found in checkpoint");
+    return NotFoundError("Tensor " + EscapeForDisplay(options.tensor_name) +
+                         " not found in checkpoint");
   }
 
   if (options.json) {
@@ -963,7 +965,7 @@ Status Inspect(const InspectOptions& options, std::string* out) {
 
   if (list) {
     for (const VariableInfo& v : reader->variables()) {
-      *out += "tensor_name:  " + v.name + "\n";
+      *out += "tensor_name:  " + EscapeForDisplay(v.name) + "\n";
       if (show_values) {
         CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(v.name));
         *out += FormatTensor(t, options.print_options) + "\n";
@@ -973,7 +975,7 @@ Status Inspect(const InspectOptions& options, std::string* out) {
     *out += reader->DebugString() + "\n";
   } else {
     CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(options.tensor_name));
-    *out += "tensor_name:  " + options.tensor_name + "\n";
+    *out += "tensor_name:  " + EscapeForDisplay(options.tensor_name) + "\n";
     *out += FormatTensor(t, options.print_options) + "\n";
   }
   *out += ParamCountLine(*reader);

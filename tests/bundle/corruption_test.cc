@@ -413,6 +413,21 @@ TEST_F(LyingIndexTest, RankAboveTheLimitIsDataLossNamingFileTensorAndRank) {
   }
 }
 
+TEST_F(LyingIndexTest, KeysInErrorMessagesAreEscaped) {
+  const std::string evil = "bad\x1b[2J\r\nname\x07\x7f\xff";
+  const std::string shown = "bad\\x1b[2J\\r\\nname\\x07\\x7f\\xff";
+  CraftEntry(Entry(DataType::kFloat, {2, -1}, 0, 8), evil);
+  Status s = OpenStatus();
+  EXPECT_THAT(s, StatusIs(StatusCode::kDataLoss, "tensor \"" + shown + "\""));
+  EXPECT_EQ(s.message().find('\x1b'), std::string::npos) << s;
+  // A size that disagrees with the shape, found at read time.
+  CraftEntry(Entry(DataType::kFloat, {4}, 0, 12), evil);
+  CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open());
+  EXPECT_THAT(r->Read(evil), StatusIs(StatusCode::kDataLoss, "key " + shown + ";"));
+  EXPECT_THAT(r->Read("no\x1bsuch"), StatusIs(StatusCode::kNotFound, "Key no\\x1bsuch not found"));
+  EXPECT_EQ(r->DebugString(), shown + " (DT_FLOAT) [4]\n");
+}
+
 TEST_F(LyingIndexTest, BadDtypes) {
   for (int dt : {0, 34, 99, 101, -1}) {
     tensorflow::BundleEntryProto e = Entry(DataType::kFloat, {4}, 0, 16);

@@ -971,6 +971,37 @@ TEST(InspectErrorTest, FifoIndexOrDataFileIsAnErrorNotAHang) {
   EXPECT_THAT(r.err, HasSubstr("'" + index + "' is a FIFO, not a regular file"));
 }
 
+TEST(InspectWrittenTest, ControlCharactersInNamesAreEscaped) {
+  const std::string evil = "evil\x1b[2J\r\n\x07\x7f\xff\xc2\x9b";
+  const std::string shown = "evil\\x1b[2J\\r\\n\\x07\\x7f\\xff\\u009b";
+  const std::string cafe = "caf\xc3\xa9";                // é
+  const std::string namae = "\xe5\x90\x8d\xe5\x89\x8d";  // 名前
+  const std::string prefix = WriteBundle(
+      {{cafe, Tensor::Scalar(1.0f)}, {evil, Tensor::Scalar(2.0f)}, {namae, Tensor::Scalar(3.0f)}});
+  CommandResult names = Inspect(prefix, {"--all_tensor_names"});
+  ASSERT_EQ(names.code, 0) << names.err;
+  EXPECT_EQ(names.out, "tensor_name:  " + cafe + "\ntensor_name:  " + shown +
+                           "\ntensor_name:  " + namae + "\n# Total number of params: 3\n");
+  CommandResult listing = Inspect(prefix);
+  ASSERT_EQ(listing.code, 0) << listing.err;
+  EXPECT_EQ(listing.out, cafe + " (DT_FLOAT) []\n" + shown + " (DT_FLOAT) []\n" + namae +
+                             " (DT_FLOAT) []\n\n# Total number of params: 3\n");
+  CommandResult all = Inspect(prefix, {"--all_tensors"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_THAT(all.out, HasSubstr("tensor_name:  " + shown + "\n2.0\n"));
+  CommandResult one = Inspect(prefix, {"--tensor_name=" + evil});
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(one.out, "tensor_name:  " + shown + "\n2.0\n# Total number of params: 3\n");
+  // An unknown name in the error message.
+  CommandResult missing = Inspect(prefix, {"--tensor_name=no\x1b[2J"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("Tensor no\\x1b[2J not found"));
+  for (const CommandResult* r : {&names, &listing, &all, &one, &missing}) {
+    EXPECT_EQ((r->out + r->err).find('\x1b'), std::string::npos) << r->out << r->err;
+    EXPECT_EQ((r->out + r->err).find('\r'), std::string::npos) << r->out << r->err;
+  }
+}
+
 TEST(InspectErrorTest, BadPrintoptionsExitWithUsageError) {
   CommandResult r = Inspect(TestDataPath(kMkl), {"--printoptions", "nosuchkey=1"});
   EXPECT_EQ(r.code, 2);

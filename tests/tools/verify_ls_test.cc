@@ -188,5 +188,37 @@ TEST(SpecialFileTest, FifosAreErrorsNotHangs) {
   EXPECT_THAT(r.out + r.err, HasSubstr("'" + state + "' is a FIFO, not a regular file"));
 }
 
+// File names and tensor names with control characters are escaped in the
+// text output of verify and ls.
+TEST(SpecialFileTest, ControlCharactersInPathsAndNamesAreEscaped) {
+  std::string dir = TempDir();
+  const std::string evil = JoinPath(dir, "ckpt\x1b[2J\r-1");
+  const std::string shown = JoinPath(dir, "ckpt\\x1b[2J\\r-1");
+  {
+    auto w = BundleWriter::Create(evil);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    CKPT_ASSERT_OK(
+        (*w)->Add("w\x1b]0;title\x07", MakeTestTensor(DataType::kFloat, TensorShape({64}), 1)));
+    CKPT_ASSERT_OK((*w)->Finish());
+  }
+  CKPT_ASSERT_OK(UpdateCheckpointState(Env::Posix(), dir, evil, {evil}));
+  CommandResult r = RunCli({"verify", dir});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ok       " + shown + " (newest)"));
+  CommandResult l = RunCli({"ls", dir});
+  EXPECT_EQ(l.code, 0) << l.err;
+  EXPECT_THAT(l.out, HasSubstr(shown + "\n"));
+  // A corrupt tensor: its name in verify's error is escaped too.
+  FlipFirstDataByte(evil);
+  CommandResult bad = RunCli({"verify", evil});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.out, HasSubstr("CORRUPT  " + shown + ": DATA_LOSS"));
+  EXPECT_THAT(bad.out, HasSubstr("\"w\\x1b]0;title\\x07\""));
+  for (const CommandResult* c : {&r, &l, &bad}) {
+    EXPECT_EQ((c->out + c->err).find('\x1b'), std::string::npos) << c->out;
+    EXPECT_EQ((c->out + c->err).find('\r'), std::string::npos) << c->out;
+  }
+}
+
 }  // namespace
 }  // namespace ckpt::tools
