@@ -6,7 +6,10 @@
 //   --all_tensor_names  "tensor_name:  <name>" per variable (name order)
 //   --all_tensors       the same lines, each followed by the value
 //   --tensor_name=N     "tensor_name:  N" and the value
-// then "# Total number of params: <sum of element counts>". (TensorFlow 2.21
+// then "# Total number of params: <sum of element counts>". Names and slice
+// keys in text output and errors go through EscapeForDisplay (ckpt/escape.h):
+// control characters and invalid UTF-8 are escaped, printable names (UTF-8
+// included) print exactly as TensorFlow prints them. (TensorFlow 2.21
 // prints "tensor: <name> (<dtype>) <shape>" instead of "tensor_name:  <name>";
 // we keep the long-standing "tensor_name:  " spelling that scripts grep for.)
 //
