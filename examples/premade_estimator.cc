@@ -12,6 +12,7 @@
 // models/iris/model.ckpt."); --log_style=ckpt switches to ckpt's own format.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -138,6 +139,9 @@ ckpt::Status Run(const std::string& model_dir, const std::string& data_dir, int6
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f), report the write's "File too large"
+  // error instead of being killed by SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"Train, evaluate and use a DNNClassifier on Iris, checkpointing into model_dir "
                "(TensorFlow's premade-estimator example)."};
   std::string model_dir = "models/iris";

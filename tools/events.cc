@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "ckpt/escape.h"
 #include "ckpt/summary.h"
 #include "ckpt/types.h"
 #include "command.h"
@@ -53,7 +54,7 @@ std::string PlainValue(const EventValue& r, bool quote_text) {
     case EventValueKind::kText:
     case EventValueKind::kFileVersion:
     case EventValueKind::kLogMessage:
-      return quote_text ? JsonString(r.text) : r.text;
+      return quote_text ? EscapeForDisplay(JsonString(r.text)) : r.text;
     case EventValueKind::kGraphDef:
     case EventValueKind::kMetaGraphDef:
     case EventValueKind::kRunMetadata:
@@ -62,7 +63,7 @@ std::string PlainValue(const EventValue& r, bool quote_text) {
       return "<" + std::to_string(r.bytes.size()) + " bytes>";
     case EventValueKind::kSessionLog: {
       std::string s = SessionStatusName(r.session_status);
-      if (!r.text.empty()) s += " " + r.text;
+      if (!r.text.empty()) s += " " + (quote_text ? EscapeForDisplay(r.text) : r.text);
       return s;
     }
     case EventValueKind::kTensor:
@@ -148,7 +149,7 @@ Status ReadFile(Env* env, const std::string& path, FileRows* out, std::ostream& 
   }
   CKPT_ASSIGN_OR_RETURN(uint64_t size, env->GetFileSize(path));
   if (reader->offset() < size) {
-    err << "warning: " << path << " ends with an incomplete record at offset "
+    err << "warning: " << EscapeForDisplay(path) << " ends with an incomplete record at offset "
         << reader->offset() << " (" << (size - reader->offset())
         << " bytes; still being written?)\n";
   }
@@ -167,19 +168,20 @@ int RunEvents(const EventsCommandOptions& options, std::ostream& out, std::ostre
   if (env->IsDirectory(options.path)) {
     auto listed = ListEventFiles(env, options.path);
     if (!listed.ok()) {
-      err << "ckpt events: " << listed.status() << "\n";
+      err << "ckpt events: " << EscapeForDisplay(listed.status().ToString()) << "\n";
       return kExitFailure;
     }
     files = std::move(listed).value();
     if (files.empty()) {
-      err << "ckpt events: no event files (names containing \"tfevents\") in '" << options.path
-          << "'\n";
+      err << "ckpt events: no event files (names containing \"tfevents\") in '"
+          << EscapeForDisplay(options.path) << "'\n";
       return kExitFailure;
     }
   } else if (env->FileExists(options.path)) {
     files.push_back(options.path);
   } else {
-    err << "ckpt events: " << NotFoundError("'" + options.path + "' does not exist") << "\n";
+    err << "ckpt events: "
+        << NotFoundError("'" + EscapeForDisplay(options.path) + "' does not exist") << "\n";
     return kExitFailure;
   }
 
@@ -187,7 +189,7 @@ int RunEvents(const EventsCommandOptions& options, std::ostream& out, std::ostre
   for (size_t i = 0; i < files.size(); ++i) {
     Status s = ReadFile(env, files[i], &all[i], err);
     if (!s.ok()) {
-      err << "ckpt events: " << s << "\n";
+      err << "ckpt events: " << EscapeForDisplay(s.ToString()) << "\n";
       return kExitFailure;
     }
   }
@@ -197,12 +199,12 @@ int RunEvents(const EventsCommandOptions& options, std::ostream& out, std::ostre
   std::ostringstream o;
   if (options.format == "text") {
     for (const FileRows& f : all) {
-      o << "# " << f.path << "\n";
+      o << "# " << EscapeForDisplay(f.path) << "\n";
       for (const EventValue& r : f.rows) {
         if (!keep(r)) continue;
         o << "step=" << r.step << " wall_time=" << Number(r.wall_time) << " "
-          << EventValueKindName(r.kind) << " " << (r.tag.empty() ? "-" : r.tag) << " "
-          << PlainValue(r, /*quote_text=*/true) << "\n";
+          << EventValueKindName(r.kind) << " " << (r.tag.empty() ? "-" : EscapeForDisplay(r.tag))
+          << " " << PlainValue(r, /*quote_text=*/true) << "\n";
       }
     }
   } else if (options.format == "csv") {

@@ -6,7 +6,10 @@
 //   --all_tensor_names  "tensor_name:  <name>" per variable (name order)
 //   --all_tensors       the same lines, each followed by the value
 //   --tensor_name=N     "tensor_name:  N" and the value
-// then "# Total number of params: <sum of element counts>". (TensorFlow 2.21
+// then "# Total number of params: <sum of element counts>". Names and slice
+// keys in text output and errors go through EscapeForDisplay (ckpt/escape.h):
+// control characters and invalid UTF-8 are escaped, printable names (UTF-8
+// included) print exactly as TensorFlow prints them. (TensorFlow 2.21
 // prints "tensor: <name> (<dtype>) <shape>" instead of "tensor_name:  <name>";
 // we keep the long-standing "tensor_name:  " spelling that scripts grep for.)
 //
@@ -49,6 +52,7 @@
 #include <utility>
 
 #include "ckpt/checkpoint_reader.h"
+#include "ckpt/escape.h"
 #include "ckpt/types.h"
 #include "command.h"
 
@@ -638,7 +642,35 @@ std::string ScalarRepr(const Tensor& t) {
   return "?";
 }
 
-// Port of numpy's _formatArray for str() (separator ' ', prefix "").
+// The shown positions along one axis of length `len` (numpy's summarised
+// _formatArray walk): the first `leading`, then "..." if summarised, then
+// the last max(trailing, 1) (numpy always prints the last element, even
+// with edgeitems=0).
+struct AxisItems {
+  int64_t len;
+  int64_t leading;
+  bool summary;
+  int64_t tail;  // positions after "...": len - tail .. len - 1
+
+  AxisItems(int64_t length, bool summarise, int64_t edge) : len(length) {
+    summary = summarise && 2 * edge < len;
+    leading = summary ? edge : 0;
+    tail = std::max<int64_t>(summary ? edge : len, 1);
+  }
+  int64_t count() const { return leading + (summary ? 1 : 0) + tail; }
+  // The index of item k, or -1 for the "..." item.
+  int64_t Index(int64_t k) const {
+    if (k < leading) return k;
+    if (summary && k == leading) return -1;
+    return len - tail + (k - leading - (summary ? 1 : 0));
+  }
+};
+
+// Port of numpy's _formatArray for str() (separator ' ', prefix ""). numpy
+// recurses per axis; this walks the axes with an explicit stack and appends
+// to one string, so a tensor of any rank takes neither stack depth nor
+// time quadratic in its rank. At axis k the hanging indent is k + 1 spaces
+// and the line width linewidth - k, as in numpy's recursion.
 class ArrayPrinter {
  public:
   ArrayPrinter(const TensorShape& shape, const ElementFormatter& fmt, bool summarise,
@@ -650,7 +682,55 @@ class ArrayPrinter {
     }
   }
 
-  std::string Print(int64_t linewidth) { return Recurse(0, 0, " ", linewidth); }
+  // REQUIRES: rank >= 1 and no dimension is 0.
+  std::string Print(int64_t linewidth) {
+    const size_t rank = dims_.size();
+    struct Frame {
+      int64_t offset;  // flat index of this sub-array's first element
+      int64_t item;    // next item of the axis to print
+    };
+    std::vector<Frame> stack;
+    stack.push_back({0, 0});
+    std::string out = "[";
+    bool returned = false;  // a sub-array of the top frame was just closed
+    while (!stack.empty()) {
+      const size_t axis = stack.size() - 1;
+      if (axis + 1 == rank) {
+        AppendRow(stack.back().offset, axis, linewidth, &out);
+        stack.pop_back();
+        returned = true;
+        continue;
+      }
+      Frame& f = stack.back();
+      const AxisItems items(dims_[axis], summarise_, edge_);
+      const size_t blank_lines = rank - axis - 1;
+      if (returned) {
+        returned = false;
+        if (++f.item < items.count()) out.append(blank_lines, '\n');
+      }
+      bool descended = false;
+      while (f.item < items.count()) {
+        if (f.item > 0) out.append(axis + 1, ' ');
+        const int64_t i = items.Index(f.item);
+        if (i < 0) {
+          out += "...";
+          out.append(blank_lines, '\n');
+          ++f.item;
+          continue;
+        }
+        const int64_t child = f.offset + i * strides_[axis];
+        out += '[';
+        stack.push_back({child, 0});  // invalidates f
+        descended = true;
+        break;
+      }
+      if (descended) continue;
+      out += ']';
+      stack.pop_back();
+      returned = true;
+    }
+    return out;
+  }
 
  private:
   static void ExtendLine(std::string* s, std::string* line, const std::string& word, int64_t width,
@@ -666,52 +746,23 @@ class ArrayPrinter {
     *line += word;
   }
 
-  std::string Recurse(size_t axis, int64_t offset, const std::string& hanging, int64_t width) {
-    if (axis == dims_.size()) return fmt_(offset);
-    const std::string next_hanging = hanging + " ";
-    const int64_t next_width = width - 1;
-    const int64_t len = dims_[axis];
-    const int64_t stride = strides_[axis];
-    const bool show_summary = summarise_ && 2 * edge_ < len;
-    const int64_t leading = show_summary ? edge_ : 0;
-    const int64_t trailing = show_summary ? edge_ : len;
-    const size_t axes_left = dims_.size() - axis;
+  // Appends the elements of the last axis starting at flat index `offset`,
+  // wrapped at the axis's line width, and the closing bracket (the opening
+  // one is already out).
+  void AppendRow(int64_t offset, size_t axis, int64_t linewidth, std::string* out) const {
+    const std::string hanging(axis + 1, ' ');
+    const int64_t elem_width = linewidth - static_cast<int64_t>(axis) - 1;
+    const AxisItems items(dims_[axis], summarise_, edge_);
     std::string s;
-    if (axes_left == 1) {
-      const int64_t elem_width = width - 1;
-      std::string line = hanging;
-      for (int64_t i = 0; i < leading; ++i) {
-        ExtendLine(&s, &line, Recurse(axis + 1, offset + i * stride, next_hanging, next_width),
-                   elem_width, hanging);
-        line += ' ';
-      }
-      if (show_summary) {
-        ExtendLine(&s, &line, "...", elem_width, hanging);
-        line += ' ';
-      }
-      for (int64_t i = trailing; i > 1; --i) {
-        ExtendLine(&s, &line,
-                   Recurse(axis + 1, offset + (len - i) * stride, next_hanging, next_width),
-                   elem_width, hanging);
-        line += ' ';
-      }
-      ExtendLine(&s, &line,
-                 Recurse(axis + 1, offset + (len - 1) * stride, next_hanging, next_width),
-                 elem_width, hanging);
-      s += line;
-    } else {
-      const std::string line_sep(axes_left - 1, '\n');
-      for (int64_t i = 0; i < leading; ++i) {
-        s += hanging + Recurse(axis + 1, offset + i * stride, next_hanging, next_width) + line_sep;
-      }
-      if (show_summary) s += hanging + "..." + line_sep;
-      for (int64_t i = trailing; i > 1; --i) {
-        s += hanging +
-             Recurse(axis + 1, offset + (len - i) * stride, next_hanging, next_width) + line_sep;
-      }
-      s += hanging + Recurse(axis + 1, offset + (len - 1) * stride, next_hanging, next_width);
+    std::string line = hanging;
+    for (int64_t k = 0; k < items.count(); ++k) {
+      const int64_t i = items.Index(k);
+      ExtendLine(&s, &line, i < 0 ? std::string("...") : fmt_(offset + i), elem_width, hanging);
+      if (k + 1 < items.count()) line += ' ';
     }
-    return "[" + s.substr(hanging.size()) + "]";
+    s += line;
+    out->append(s, hanging.size(), std::string::npos);
+    *out += ']';
   }
 
   std::vector<int64_t> dims_;
@@ -721,22 +772,36 @@ class ArrayPrinter {
   int64_t edge_;
 };
 
-// Flat indices of the elements a (possibly summarised) print shows.
-void CollectShown(const std::vector<int64_t>& dims, size_t axis, int64_t offset, bool summarise,
-                  int64_t edge, std::vector<int64_t>* out) {
-  if (axis == dims.size()) {
-    out->push_back(offset);
-    return;
+// Flat indices of the elements a (possibly summarised) print shows, in
+// print order: an odometer over the axes (no recursion per axis).
+// REQUIRES: edge > 0 if summarise.
+void CollectShown(const std::vector<int64_t>& dims, bool summarise, int64_t edge,
+                  std::vector<int64_t>* out) {
+  const size_t rank = dims.size();
+  for (int64_t d : dims) {
+    if (d == 0) return;
   }
-  int64_t stride = 1;
-  for (size_t i = axis + 1; i < dims.size(); ++i) stride *= dims[i];
-  const int64_t len = dims[axis];
-  for (int64_t i = 0; i < len; ++i) {
-    if (summarise && len > 2 * edge && i >= edge && i < len - edge) {
-      i = len - edge - 1;
-      continue;
+  std::vector<int64_t> strides(rank, 1);
+  for (size_t a = rank; a-- > 1;) strides[a - 1] = strides[a] * dims[a];
+  std::vector<int64_t> index(rank, 0);
+  int64_t offset = 0;
+  while (true) {
+    out->push_back(offset);
+    size_t a = rank;
+    while (true) {
+      if (a == 0) return;
+      --a;
+      const int64_t len = dims[a];
+      int64_t next = index[a] + 1;
+      if (summarise && len > 2 * edge && next == edge) next = len - edge;
+      if (next < len) {
+        offset += (next - index[a]) * strides[a];
+        index[a] = next;
+        break;
+      }
+      offset -= index[a] * strides[a];
+      index[a] = 0;
     }
-    CollectShown(dims, axis + 1, offset + i * stride, summarise, edge, out);
   }
 }
 
@@ -847,7 +912,7 @@ std::string ParamCountLine(const CheckpointReader& reader) {
 }
 
 void PrintError(const Status& status, const std::string& file_name, std::ostream& err) {
-  err << "ckpt inspect: " << status.ToString() << "\n";
+  err << "ckpt inspect: " << EscapeForDisplay(status.ToString()) << "\n";
   if (status.message().find("corrupted compressed block contents") != std::string::npos) {
     err << "It's likely that your checkpoint file has been compressed with SNAPPY.\n";
   }
@@ -860,7 +925,7 @@ void PrintError(const Status& status, const std::string& file_name, std::ostream
       err << "\nIt's likely that this is a V2 checkpoint and you need to provide the filename\n"
              "*prefix*.  Try removing the '.' and extension.  Try:\n"
              "ckpt inspect --file_name="
-          << proposed << "\n";
+          << EscapeForDisplay(proposed) << "\n";
       break;
     }
   }
@@ -872,7 +937,8 @@ Status Inspect(const InspectOptions& options, std::string* out) {
   const bool show_values = options.all_tensors;
   const bool list = options.all_tensors || options.all_tensor_names;
   if (!list && !options.tensor_name.empty() && !reader->HasTensor(options.tensor_name)) {
-    return NotFoundError("Tensor " + options.tensor_name + " not found in checkpoint");
+    return NotFoundError("Tensor " + EscapeForDisplay(options.tensor_name) +
+                         " not found in checkpoint");
   }
 
   if (options.json) {
@@ -902,7 +968,7 @@ Status Inspect(const InspectOptions& options, std::string* out) {
 
   if (list) {
     for (const VariableInfo& v : reader->variables()) {
-      *out += "tensor_name:  " + v.name + "\n";
+      *out += "tensor_name:  " + EscapeForDisplay(v.name) + "\n";
       if (show_values) {
         CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(v.name));
         *out += FormatTensor(t, options.print_options) + "\n";
@@ -912,7 +978,7 @@ Status Inspect(const InspectOptions& options, std::string* out) {
     *out += reader->DebugString() + "\n";
   } else {
     CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(options.tensor_name));
-    *out += "tensor_name:  " + options.tensor_name + "\n";
+    *out += "tensor_name:  " + EscapeForDisplay(options.tensor_name) + "\n";
     *out += FormatTensor(t, options.print_options) + "\n";
   }
   *out += ParamCountLine(*reader);
@@ -1009,8 +1075,8 @@ std::string FormatTensor(const Tensor& tensor, const PrintOptions& options) {
   std::vector<int64_t> shown;
   // With edgeitems=0 numpy's a[-0:] selects everything, so every element
   // takes part in choosing the format.
-  CollectShown(tensor.shape().dims(), 0, 0, summarise && options.edgeitems > 0,
-               options.edgeitems, &shown);
+  CollectShown(tensor.shape().dims(), summarise && options.edgeitems > 0, options.edgeitems,
+               &shown);
   ElementFormatter fmt(tensor, shown, options);
   ArrayPrinter printer(tensor.shape(), fmt, summarise, options.edgeitems);
   return printer.Print(options.linewidth);

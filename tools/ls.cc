@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ckpt/escape.h"
 #include "ckpt/verify.h"
 #include "command.h"
 #include "inspect.h"  // JsonString
@@ -89,7 +90,7 @@ int RunLs(const LsOptions& options, std::ostream& out, std::ostream& err) {
   so.verify = false;
   auto report = SurveyCheckpointDirectory(options.env, dir, so);
   if (!report.ok()) {
-    err << "ckpt ls: " << report.status().ToString() << "\n";
+    err << "ckpt ls: " << EscapeForDisplay(report.status().ToString()) << "\n";
     return kExitFailure;
   }
   std::vector<CheckpointSummary> cps = report->checkpoints;
@@ -126,11 +127,11 @@ int RunLs(const LsOptions& options, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
 
-  out << "Directory " << report->dir;
+  out << "Directory " << EscapeForDisplay(report->dir);
   if (report->state_status.ok()) {
-    out << " (state file " << report->state_file << ")\n";
+    out << " (state file " << EscapeForDisplay(report->state_file) << ")\n";
   } else {
-    out << " (no usable state file: " << report->state_status.ToString() << ")\n";
+    out << " (no usable state file: " << EscapeForDisplay(report->state_status.ToString()) << ")\n";
   }
   if (cps.empty()) {
     out << "  (no checkpoints)\n";
@@ -142,7 +143,8 @@ int RunLs(const LsOptions& options, std::ostream& out, std::ostream& err) {
     const char* source = nullptr;
     std::optional<double> t = TimeOf(c, &source);
     out << "  " << Pad(c.step ? std::to_string(*c.step) : "-", 10) << Pad(FormatTime(t), 21)
-        << Pad(FormatSize(c.total_size()), 11) << Pad(KeptByText(c), 43) << c.prefix << "\n";
+        << Pad(FormatSize(c.total_size()), 11) << Pad(KeptByText(c), 43)
+        << EscapeForDisplay(c.prefix) << "\n";
   }
   return kExitOk;
 }

@@ -4,6 +4,7 @@
 // registered in all_commands.cc (see command.h).
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -11,6 +12,10 @@
 #include "command.h"
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG, which
+  // is reported as "File too large", instead of SIGXFSZ killing the process
+  // (Python ignores it the same way).
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"ckpt: read, check and inspect TensorFlow checkpoints"};
   app.require_subcommand(1);
   int exit_code = 0;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "ckpt/escape.h"
 #include "ckpt/verify.h"
 #include "command.h"
 #include "inspect.h"  // JsonString
@@ -34,47 +35,50 @@ int VerifyOnePrefix(const VerifyCommandOptions& options, std::ostream& out) {
         << ", \"status\": \"" << Verdict(c) << "\", \"error\": " << JsonStatus(s)
         << ", \"in_state_file\": false, \"newest\": false}]}\n";
   } else if (s.ok()) {
-    out << "ok       " << options.path << "\n";
+    out << "ok       " << EscapeForDisplay(options.path) << "\n";
   } else {
-    out << (c.committed ? "CORRUPT  " : "MISSING  ") << options.path << ": " << s.ToString()
-        << "\n";
+    out << (c.committed ? "CORRUPT  " : "MISSING  ") << EscapeForDisplay(options.path) << ": "
+        << EscapeForDisplay(s.ToString()) << "\n";
   }
   return s.ok() ? kExitOk : kExitFailure;
 }
 
 void PrintText(const DirectoryReport& r, std::ostream& out) {
-  out << "Directory " << r.dir << " (state file " << r.state_file << ")\n";
+  out << "Directory " << EscapeForDisplay(r.dir) << " (state file "
+      << EscapeForDisplay(r.state_file) << ")\n";
   int problems = 0;
   if (!r.state_status.ok()) {
     // No state file names nothing that could be damaged: reported, not a problem.
     if (r.state_status.code() != StatusCode::kNotFound) ++problems;
-    out << "  STATE    " << r.state_status.ToString() << "\n";
+    out << "  STATE    " << EscapeForDisplay(r.state_status.ToString()) << "\n";
   }
   for (const CheckpointSummary& c : r.checkpoints) {
     std::string label = c.status.ok() ? "ok" : (c.committed ? "CORRUPT" : "MISSING");
     label.resize(9, ' ');
-    out << "  " << label << c.prefix;
-    if (!c.resolved_prefix.empty()) out << " (found at " << c.resolved_prefix << ")";
+    out << "  " << label << EscapeForDisplay(c.prefix);
+    if (!c.resolved_prefix.empty()) {
+      out << " (found at " << EscapeForDisplay(c.resolved_prefix) << ")";
+    }
     if (c.newest) out << " (newest)";
     if (!c.in_state_file) out << " (not in the state file)";
     if (!c.status.ok()) {
       ++problems;
-      out << ": " << c.status.ToString();
+      out << ": " << EscapeForDisplay(c.status.ToString());
     }
     out << "\n";
   }
   if (r.checkpoints.empty()) out << "  (no checkpoints)\n";
   for (const std::string& p : r.deleted_during_scan) {
-    out << "  deleted  " << p << " (removed by its writer's retention during the scan)\n";
+    out << "  deleted  " << EscapeForDisplay(p) << " (removed by its writer's retention during the scan)\n";
   }
   if (!r.in_progress.empty()) {
     out << "Save in progress (its writer is running):\n";
-    for (const std::string& p : r.in_progress) out << "  " << p << "\n";
+    for (const std::string& p : r.in_progress) out << "  " << EscapeForDisplay(p) << "\n";
   }
   if (!r.leftovers.empty()) {
     out << "Leftovers of interrupted saves (the writer's next save or `ckpt fsck --repair` "
            "removes them; readers ignore them):\n";
-    for (const std::string& p : r.leftovers) out << "  " << p << "\n";
+    for (const std::string& p : r.leftovers) out << "  " << EscapeForDisplay(p) << "\n";
   }
   if (problems == 0) {
     out << "All " << r.checkpoints.size() << " checkpoints verified";
@@ -123,7 +127,7 @@ int RunVerify(const VerifyCommandOptions& options, std::ostream& out, std::ostre
   so.verify = true;
   auto report = SurveyCheckpointDirectory(options.env, path, so);
   if (!report.ok()) {
-    err << "ckpt verify: " << report.status().ToString() << "\n";
+    err << "ckpt verify: " << EscapeForDisplay(report.status().ToString()) << "\n";
     return kExitFailure;
   }
   if (options.json) {

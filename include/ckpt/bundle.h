@@ -220,7 +220,10 @@ class BundleReader {
   Result<std::vector<Tensor>> ReadManyViews(const std::vector<std::string_view>& keys) const;
 
   // TensorFlow's listing: "<key> (<DT_NAME>) <shape>\n" for every entry
-  // that is not the full entry of a partitioned tensor.
+  // that is not the full entry of a partitioned tensor. Keys are shown
+  // through EscapeForDisplay (ckpt/escape.h), as in every error message, so
+  // a key holding control characters cannot forge lines or drive the
+  // terminal; ordinary keys are unchanged.
   std::string DebugString() const;
 
  private:

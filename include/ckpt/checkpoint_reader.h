@@ -49,7 +49,8 @@ class CheckpointReader {
   // NotFound for an unknown name, worded as TensorFlow words it: "Key <name>
   // not found in checkpoint" (V2) or "<name> not found in checkpoint file" (V1).
   virtual Result<Tensor> GetTensor(std::string_view name) const = 0;
-  // TensorFlow's listing, one "<name> (<DT_NAME>) <shape>" line per entry.
+  // TensorFlow's listing, one "<name> (<DT_NAME>) <shape>" line per entry
+  // (names through EscapeForDisplay, ckpt/escape.h).
   virtual std::string DebugString() const = 0;
   // The bundle behind a V2 checkpoint, for reads into caller tensors
   // (BundleReader::ReadManyInto); null for V1. Lives as long as this reader.

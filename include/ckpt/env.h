@@ -89,6 +89,10 @@ class Env {
   // The real file system. Never null; not owned by the caller.
   static Env* Posix();
 
+  // Opens `path` for reading. Only regular files (symbolic links followed)
+  // can be opened: a directory, FIFO, socket or device is refused with
+  // FailedPrecondition ("'<path>' is a FIFO, not a regular file"), and the
+  // call never blocks on one (a FIFO without a writer).
   virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) = 0;
   // Like NewRandomAccessFile but the file may be memory-mapped, so that

@@ -4,6 +4,7 @@
 // Each error code has one meaning:
 //   kInvalidArgument     the caller asked for something wrong (bad shape, bad name)
 //   kNotFound            a file or a key does not exist
+//   kPermissionDenied    a file exists but the OS refuses access (EACCES, EPERM)
 //   kDataLoss            stored bytes are corrupt (checksum, size, truncation)
 //   kFailedPrecondition  the object is in the wrong state for the call
 //   kOutOfRange          read past the end of the input
@@ -32,6 +33,7 @@ enum class StatusCode : int {
   kInvalidArgument = 3,
   kNotFound = 5,
   kAlreadyExists = 6,
+  kPermissionDenied = 7,
   kResourceExhausted = 8,
   kFailedPrecondition = 9,
   kOutOfRange = 11,
@@ -83,6 +85,7 @@ std::ostream& operator<<(std::ostream& os, const Status& s);
 Status InvalidArgumentError(std::string message);
 Status NotFoundError(std::string message);
 Status AlreadyExistsError(std::string message);
+Status PermissionDeniedError(std::string message);
 Status DataLossError(std::string message);
 Status FailedPreconditionError(std::string message);
 Status OutOfRangeError(std::string message);

@@ -29,6 +29,7 @@
 #include <mutex>
 
 #include "bundle/bundle_internal.h"
+#include "ckpt/escape.h"
 #include "crc/crc32c.h"
 #include "crc/crc32c_pool.h"
 #include "table/table.h"
@@ -123,7 +124,8 @@ struct BundleReader::Impl {
                      char* dst) const {
     CKPT_ASSIGN_OR_RETURN(std::string_view got,
                           file.Read(static_cast<uint64_t>(e.offset) + at, n, dst));
-    if (got.size() != n) return DataLossError("Short read of tensor \"" + e.key + "\"");
+    if (got.size() != n)
+      return DataLossError("Short read of tensor \"" + EscapeForDisplay(e.key) + "\"");
     if (got.data() != dst) std::memcpy(dst, got.data(), n);
     return Status::OK();
   }
@@ -154,7 +156,13 @@ struct BundleReader::Impl {
       auto file = options.use_mmap ? options.env->NewMappedFile(path)
                                    : options.env->NewRandomAccessFile(path);
       if (!file.ok()) {
-        return file.status().WithContext("Checkpoint " + prefix + " is missing data file " + path);
+        // Only a file that does not exist is "missing"; one that exists but
+        // cannot be opened (permissions, a FIFO) says why.
+        if (file.status().code() == StatusCode::kNotFound) {
+          return file.status().WithContext("Checkpoint " + prefix + " is missing data file " +
+                                           path);
+        }
+        return file.status().WithContext("Checkpoint " + prefix);
       }
       shards[shard] = std::move(file).value();
     }
@@ -168,7 +176,8 @@ struct BundleReader::Impl {
                   "%08x vs. calculated on the restored bytes %08x",
                   e.shard_id, header.num_shards(), static_cast<long long>(e.offset),
                   static_cast<long long>(e.size), stored, actual);
-    return DataLossError("Tensor \"" + e.key + "\" in " + ShardPath(e.shard_id) + buf);
+    return DataLossError("Tensor \"" + EscapeForDisplay(e.key) + "\" in " + ShardPath(e.shard_id) +
+                         buf);
   }
 
   // Locates the stored bytes of `e`, checking they lie inside the data file.
@@ -177,28 +186,25 @@ struct BundleReader::Impl {
     uint64_t fsize = file->Size();
     if (static_cast<uint64_t>(e.offset) > fsize ||
         static_cast<uint64_t>(e.size) > fsize - static_cast<uint64_t>(e.offset)) {
-      return DataLossError("Tensor \"" + e.key + "\" claims bytes [" + std::to_string(e.offset) +
-                           ", " +
-                           std::to_string(static_cast<uint64_t>(e.offset) +
-                                          static_cast<uint64_t>(e.size)) +
-                           ") but data file " +
-                           ShardPath(e.shard_id) + " has only " + std::to_string(fsize) +
-                           " bytes (truncated file?)");
+      return DataLossError(
+          "Tensor \"" + EscapeForDisplay(e.key) + "\" claims bytes [" + std::to_string(e.offset) +
+          ", " + std::to_string(static_cast<uint64_t>(e.offset) + static_cast<uint64_t>(e.size)) +
+          ") but data file " + ShardPath(e.shard_id) + " has only " + std::to_string(fsize) +
+          " bytes (truncated file?)");
     }
     return file;
   }
 
   Status CheckFixedSize(const BundleEntry& e) const {
     if (!IsStorable(e.dtype)) {
-      return UnimplementedError("Tensor \"" + e.key + "\" has dtype " +
-                                std::string(DataTypeName(e.dtype)) +
-                                ", which ckpt cannot read");
+      return UnimplementedError("Tensor \"" + EscapeForDisplay(e.key) + "\" has dtype " +
+                                std::string(DataTypeName(e.dtype)) + ", which ckpt cannot read");
     }
     if (e.dtype == DataType::kString) {
       // Each element takes at least one length byte: bounds the allocation.
       if (static_cast<uint64_t>(e.shape.num_elements()) > static_cast<uint64_t>(e.size)) {
-        return DataLossError("Invalid size in bundle entry: key " + e.key + "; stored size " +
-                             std::to_string(e.size) + " cannot hold " +
+        return DataLossError("Invalid size in bundle entry: key " + EscapeForDisplay(e.key) +
+                             "; stored size " + std::to_string(e.size) + " cannot hold " +
                              std::to_string(e.shape.num_elements()) + " strings");
       }
       return Status::OK();
@@ -207,12 +213,11 @@ struct BundleReader::Impl {
     uint64_t elem = DataTypeSize(e.dtype);
     uint64_t n = static_cast<uint64_t>(e.shape.num_elements());
     if (n > static_cast<uint64_t>(e.size) / elem || n * elem != static_cast<uint64_t>(e.size)) {
-      return DataLossError("Invalid size in bundle entry: key " + e.key + "; stored size " +
-                           std::to_string(e.size) + "; expected size " +
-                           (n > UINT64_MAX / elem ? std::string("(overflow)")
-                                                  : std::to_string(n * elem)) +
-                           " for shape " + e.shape.DebugString() + " of " +
-                           std::string(DataTypeName(e.dtype)));
+      return DataLossError(
+          "Invalid size in bundle entry: key " + EscapeForDisplay(e.key) + "; stored size " +
+          std::to_string(e.size) + "; expected size " +
+          (n > UINT64_MAX / elem ? std::string("(overflow)") : std::to_string(n * elem)) +
+          " for shape " + e.shape.DebugString() + " of " + std::string(DataTypeName(e.dtype)));
     }
     return Status::OK();
   }
@@ -227,11 +232,13 @@ struct BundleReader::Impl {
     if (e.dtype == DataType::kString) {
       std::string buf(size, '\0');
       CKPT_ASSIGN_OR_RETURN(std::string_view got, file->Read(e.offset, size, buf.data()));
-      if (got.size() != size) return DataLossError("Short read of tensor \"" + e.key + "\"");
+      if (got.size() != size)
+        return DataLossError("Short read of tensor \"" + EscapeForDisplay(e.key) + "\"");
       Status s = bundle_internal::DecodeStringTensor(got, e.shape.num_elements(),
                                                      out->mutable_strings(), &actual);
       if (!s.ok()) {
-        return s.WithContext("Tensor \"" + e.key + "\" in " + ShardPath(e.shard_id));
+        return s.WithContext("Tensor \"" + EscapeForDisplay(e.key) + "\" in " +
+                             ShardPath(e.shard_id));
       }
     } else if (Pieced(e.size)) {
       if (static_cast<uint64_t>(e.size) >= kPrefetchMin) file->Prefetch(e.offset, e.size);
@@ -239,7 +246,8 @@ struct BundleReader::Impl {
     } else {
       CKPT_ASSIGN_OR_RETURN(std::string_view got,
                             file->Read(e.offset, size, out->mutable_data()));
-      if (got.size() != size) return DataLossError("Short read of tensor \"" + e.key + "\"");
+      if (got.size() != size)
+        return DataLossError("Short read of tensor \"" + EscapeForDisplay(e.key) + "\"");
       if (got.data() != out->data() && size > 0) std::memcpy(out->mutable_data(), got.data(), size);
       if (options.verify_checksums) actual = crc32c::Value(out->data(), size);
     }
@@ -253,19 +261,20 @@ struct BundleReader::Impl {
   // ReadInto's checks of a destination against the stored entry.
   static Status CheckDestination(const BundleEntry& e, const Tensor& out) {
     if (out.dtype() != e.dtype) {
-      return InvalidArgumentError("tensor_name = " + e.key + "; expected dtype " +
+      return InvalidArgumentError("tensor_name = " + EscapeForDisplay(e.key) + "; expected dtype " +
                                   std::string(DataTypeName(out.dtype())) +
                                   " does not equal original dtype " +
                                   std::string(DataTypeName(e.dtype)));
     }
     if (out.shape() != e.shape) {
-      return InvalidArgumentError("tensor_name = " + e.key + "; shape in shape_and_slice spec " +
-                                  out.shape().DebugString() +
-                                  " does not match the shape stored in checkpoint: " +
-                                  e.shape.DebugString());
+      return InvalidArgumentError(
+          "tensor_name = " + EscapeForDisplay(e.key) + "; shape in shape_and_slice spec " +
+          out.shape().DebugString() +
+          " does not match the shape stored in checkpoint: " + e.shape.DebugString());
     }
     if (out.is_view()) {
-      return InvalidArgumentError("ReadInto(\"" + e.key + "\"): the destination is a read-only view");
+      return InvalidArgumentError("ReadInto(\"" + EscapeForDisplay(e.key) +
+                                  "\"): the destination is a read-only view");
     }
     return Status::OK();
   }
@@ -284,14 +293,15 @@ struct BundleReader::Impl {
   // bytes; nothing is read.
   Result<ManyItem> ViewItem(const BundleEntry& e) const {
     if (!e.slices.empty() || !IsFixedSize(e.dtype)) {
-      return InvalidArgumentError("ReadView(\"" + e.key +
+      return InvalidArgumentError("ReadView(\"" + EscapeForDisplay(e.key) +
                                   "\"): only unpartitioned fixed-size tensors can be viewed");
     }
     CKPT_RETURN_IF_ERROR(CheckFixedSize(e));
     CKPT_ASSIGN_OR_RETURN(RandomAccessFile * file, Locate(e));
     const char* base = file->MappedData();
     if (base == nullptr) {
-      return UnimplementedError("ReadView(\"" + e.key + "\"): data file could not be mapped");
+      return UnimplementedError("ReadView(\"" + EscapeForDisplay(e.key) +
+                                "\"): data file could not be mapped");
     }
     return ManyItem{&e, nullptr, file, base + e.offset};
   }
@@ -299,7 +309,8 @@ struct BundleReader::Impl {
   // The entry of `key`, or NotFound.
   Result<const BundleEntry*> Lookup(std::string_view key) const {
     const BundleEntry* e = Find(key);
-    if (e == nullptr) return NotFoundError("Key " + std::string(key) + " not found in checkpoint");
+    if (e == nullptr)
+      return NotFoundError("Key " + EscapeForDisplay(key) + " not found in checkpoint");
     return e;
   }
 
@@ -346,7 +357,8 @@ struct BundleReader::Impl {
     for (const ReadTarget& t : targets) {
       CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(t.key));
       if (t.out == nullptr) {
-        return InvalidArgumentError("ReadManyInto(\"" + e->key + "\"): the destination is null");
+        return InvalidArgumentError("ReadManyInto(\"" + EscapeForDisplay(e->key) +
+                                    "\"): the destination is null");
       }
       CKPT_RETURN_IF_ERROR(CheckDestination(*e, *t.out));
       if (e->dtype == DataType::kString) {
@@ -375,8 +387,9 @@ struct BundleReader::Impl {
               [&](const Span& a, const Span& b) { return addr(a.begin) < addr(b.begin); });
     for (size_t i = 1; i < spans.size(); ++i) {
       if (addr(spans[i].begin) < addr(spans[i - 1].begin) + spans[i - 1].n) {
-        return InvalidArgumentError("ReadManyInto: the destinations of \"" + *spans[i - 1].key +
-                                    "\" and \"" + *spans[i].key + "\" share memory");
+        return InvalidArgumentError("ReadManyInto: the destinations of \"" +
+                                    EscapeForDisplay(*spans[i - 1].key) + "\" and \"" +
+                                    EscapeForDisplay(*spans[i].key) + "\" share memory");
       }
     }
     // 2. Read in file order.
@@ -512,10 +525,10 @@ struct BundleReader::Impl {
     }
     uint64_t elem = std::max<size_t>(DataTypeSize(full.dtype), 1);
     if (static_cast<uint64_t>(needed) > stored / elem) {
-      return InvalidArgumentError("Does not have sufficient slices for partitioned tensor " +
-                                  full.key + ": shape " + full.shape.DebugString() + ": the read needs " +
-                                  std::to_string(needed) + " elements but its slices store " + std::to_string(stored) +
-                                  " bytes");
+      return InvalidArgumentError(
+          "Does not have sufficient slices for partitioned tensor " + EscapeForDisplay(full.key) +
+          ": shape " + full.shape.DebugString() + ": the read needs " + std::to_string(needed) +
+          " elements but its slices store " + std::to_string(stored) + " bytes");
     }
     return Status::OK();
   }
@@ -524,8 +537,8 @@ struct BundleReader::Impl {
   // slices of a partitioned tensor.
   Status ReadPartitioned(const BundleEntry& full, const TensorSlice& want, Tensor* out) const {
     if (!IsFixedSize(full.dtype)) {
-      return UnimplementedError("Partitioned tensor \"" + full.key + "\" has dtype " +
-                                std::string(DataTypeName(full.dtype)) +
+      return UnimplementedError("Partitioned tensor \"" + EscapeForDisplay(full.key) +
+                                "\" has dtype " + std::string(DataTypeName(full.dtype)) +
                                 "; only fixed-size types can be assembled from slices");
     }
     int64_t covered = 0;
@@ -535,15 +548,16 @@ struct BundleReader::Impl {
       std::string key = EncodeTensorNameSlice(full.key, stored);
       const BundleEntry* se = Find(key);
       if (se == nullptr) {
-        return DataLossError("Partitioned tensor \"" + full.key + "\" lists slice " +
-                             stored.DebugString() + " but its data entry is missing");
+        return DataLossError("Partitioned tensor \"" + EscapeForDisplay(full.key) +
+                             "\" lists slice " + stored.DebugString() +
+                             " but its data entry is missing");
       }
       if (se->dtype != full.dtype || se->shape != stored.SliceShape(full.shape)) {
-        return DataLossError("Slice " + stored.DebugString() + " of \"" + full.key +
-                             "\" is stored with dtype " + std::string(DataTypeName(se->dtype)) +
-                             " and shape " + se->shape.DebugString() + ", expected " +
-                             std::string(DataTypeName(full.dtype)) + " " +
-                             stored.SliceShape(full.shape).DebugString());
+        return DataLossError(
+            "Slice " + stored.DebugString() + " of \"" + EscapeForDisplay(full.key) +
+            "\" is stored with dtype " + std::string(DataTypeName(se->dtype)) + " and shape " +
+            se->shape.DebugString() + ", expected " + std::string(DataTypeName(full.dtype)) + " " +
+            stored.SliceShape(full.shape).DebugString());
       }
       CKPT_ASSIGN_OR_RETURN(Tensor part, ReadEntry(*se));
       CopySliceData(part, stored, out, want, full.shape);
@@ -552,8 +566,8 @@ struct BundleReader::Impl {
     // Stored slices never overlap, so the element counts add up.
     if (covered < want.SliceShape(full.shape).num_elements()) {
       return InvalidArgumentError("Does not have sufficient slices for partitioned tensor " +
-                                  full.key + " to restore in slice_spec: " +
-                                  want.DebugString());
+                                  EscapeForDisplay(full.key) +
+                                  " to restore in slice_spec: " + want.DebugString());
     }
     return Status::OK();
   }
@@ -597,7 +611,7 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(std::string prefix,
     tensorflow::BundleEntryProto proto;
     if (!proto.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
       return DataLossError("Checkpoint " + index_path + ": entry for tensor \"" +
-                           std::string(key) + "\" is not a valid BundleEntryProto");
+                           EscapeForDisplay(key) + "\" is not a valid BundleEntryProto");
     }
     raw.emplace_back(std::string(key), std::move(proto));
     return Status::OK();
@@ -608,9 +622,9 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(std::string prefix,
   }
   impl->entries.reserve(raw.size());
   for (auto& [key, proto] : raw) {
-    CKPT_ASSIGN_OR_RETURN(BundleEntry e, bundle_internal::EntryFromProto(
-                                             std::move(key), proto, impl->header.num_shards()));
-    impl->entries.push_back(std::move(e));
+    auto e = bundle_internal::EntryFromProto(std::move(key), proto, impl->header.num_shards());
+    if (!e.ok()) return e.status().WithContext("Checkpoint index " + index_path);
+    impl->entries.push_back(std::move(e).value());
   }
   return std::unique_ptr<BundleReader>(new BundleReader(std::move(impl)));
 }
@@ -653,9 +667,9 @@ Status BundleReader::ReadManyInto(const std::vector<ReadTarget>& targets) const 
 Result<Tensor> BundleReader::ReadSlice(std::string_view key, const TensorSlice& slice) const {
   CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
   CKPT_RETURN_IF_ERROR(slice.ValidateAgainst(e->shape).WithContext(
-      "ReadSlice(\"" + e->key + "\")"));
+      "ReadSlice(\"" + EscapeForDisplay(e->key) + "\")"));
   if (!IsFixedSize(e->dtype)) {
-    return UnimplementedError("ReadSlice(\"" + e->key + "\"): dtype " +
+    return UnimplementedError("ReadSlice(\"" + EscapeForDisplay(e->key) + "\"): dtype " +
                               std::string(DataTypeName(e->dtype)) + " cannot be sliced");
   }
   if (!e->slices.empty()) {
@@ -723,7 +737,7 @@ std::string BundleReader::DebugString() const {
   std::string out;
   for (const BundleEntry& e : impl_->entries) {
     if (!e.slices.empty()) continue;
-    out += e.key;
+    out += EscapeForDisplay(e.key);
     out += " (";
     out += DataTypeEnumName(e.dtype);
     out += ") ";

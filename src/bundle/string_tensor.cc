@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "bundle/bundle_internal.h"
+#include "ckpt/escape.h"
 #include "crc/crc32c.h"
 #include "tensor/proto_convert.h"
 
@@ -146,7 +147,8 @@ Result<BundleEntry> EntryFromProto(std::string key, const tensorflow::BundleEntr
   BundleEntry e;
   e.key = std::move(key);
   auto bad = [&](const std::string& what) {
-    return DataLossError("Invalid bundle entry for tensor \"" + e.key + "\": " + what);
+    return DataLossError("Invalid bundle entry for tensor \"" + EscapeForDisplay(e.key) +
+                         "\": " + what);
   };
   if (!IsValidDataType(proto.dtype()) || proto.dtype() == 0) {
     return bad("unknown dtype " + std::to_string(proto.dtype()));

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 
+#include "ckpt/escape.h"
 #include "ckpt/tensor_slice.h"
 #include "table/table.h"
 #include "tensor/proto_convert.h"
@@ -42,8 +43,8 @@ struct SliceContext {
   const TensorSlice& slice;
 
   std::string Where() const {
-    return "V1 checkpoint " + path + ": tensor \"" + name + "\" slice \"" + slice.DebugString() +
-           "\"";
+    return "V1 checkpoint " + path + ": tensor \"" + EscapeForDisplay(name) + "\" slice \"" +
+           slice.DebugString() + "\"";
   }
 };
 
@@ -271,7 +272,8 @@ Status V1Reader::Impl::LoadFile(Env* env, const std::string& path,
   const int file_index = static_cast<int>(files.size());
   for (const tensorflow::SavedSliceMeta& tm : meta.tensor()) {
     const std::string& name = tm.name();
-    const std::string where = "V1 checkpoint " + path + ": tensor \"" + name + "\"";
+    const std::string where =
+        "V1 checkpoint " + path + ": tensor \"" + EscapeForDisplay(name) + "\"";
     if (name.empty()) return DataLossError("V1 checkpoint " + path + " lists a tensor with no name");
     if (!IsValidDataType(tm.type()) || tm.type() == 0) {
       return DataLossError(where + " has invalid dtype " + std::to_string(tm.type()));
@@ -326,7 +328,8 @@ Result<Tensor> V1Reader::Impl::ReadStoredSlice(const VariableInfo& var,
   }
   const tensorflow::SavedSlice& saved = record.data();
   if (saved.name() != var.name) {
-    return DataLossError(ctx.Where() + ": the data entry names tensor \"" + saved.name() + "\"");
+    return DataLossError(ctx.Where() + ": the data entry names tensor \"" +
+                         EscapeForDisplay(saved.name()) + "\"");
   }
   if (saved.has_slice()) {
     auto slice = SliceFromProto(saved.slice());
@@ -371,10 +374,11 @@ bool V1Reader::Contains(std::string_view name) const { return impl_->Find(name) 
 
 Result<Tensor> V1Reader::Read(std::string_view name) const {
   const int index = impl_->Find(name);
-  if (index < 0) return NotFoundError(std::string(name) + " not found in checkpoint file");
+  if (index < 0) return NotFoundError(EscapeForDisplay(name) + " not found in checkpoint file");
   const VariableInfo& var = impl_->vars[index];
   const std::vector<StoredSlice>& slices = impl_->slices[index];
-  const std::string where = "V1 checkpoint " + impl_->pattern + ": tensor \"" + var.name + "\"";
+  const std::string where =
+      "V1 checkpoint " + impl_->pattern + ": tensor \"" + EscapeForDisplay(var.name) + "\"";
   if (!IsStorable(var.dtype)) {
     return UnimplementedError(where + " has dtype " + std::string(DataTypeName(var.dtype)) +
                               ", which ckpt cannot read");
@@ -419,7 +423,7 @@ std::string V1Reader::DebugString() const {
   std::string out;
   for (size_t i = 0; i < impl_->vars.size(); ++i) {
     const VariableInfo& v = impl_->vars[i];
-    out += v.name;
+    out += EscapeForDisplay(v.name);
     out += " (";
     out += DataTypeEnumName(v.dtype);
     out += ") ";

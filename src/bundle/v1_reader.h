@@ -33,7 +33,8 @@ class V1Reader {
   bool Contains(std::string_view name) const;
   // NotFound "<name> not found in checkpoint file".
   Result<Tensor> Read(std::string_view name) const;
-  // "<name> (<DT_NAME>) <shape>" per tensor, plus ", <k> slices" when k > 1.
+  // "<name> (<DT_NAME>) <shape>" per tensor, plus ", <k> slices" when k > 1
+  // (names through EscapeForDisplay).
   std::string DebugString() const;
 
  private:

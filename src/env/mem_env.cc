@@ -111,7 +111,7 @@ class MemEnvImpl : public MemEnv {
     auto it = files_.find(Normalize(path));
     if (it == files_.end()) {
       if (dirs_.count(Normalize(path))) {
-        return InvalidArgumentError("'" + path + "' is a directory, not a file");
+        return FailedPreconditionError("'" + path + "' is a directory, not a regular file");
       }
       return NotFoundError("Could not open '" + path + "': No such file or directory");
     }

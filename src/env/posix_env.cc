@@ -1,7 +1,10 @@
 // Env over the POSIX file system: pread for random access, mmap on request,
 // buffered write(2) for appends, fsync for durability (with early writeback
 // through sync_file_range where Linux has it), and O_DIRECT writes of whole
-// aligned blocks for NewDirectWritableFile.
+// aligned blocks for NewDirectWritableFile. Files are opened for reading
+// only if they are regular files: the open is non-blocking and the type is
+// checked on the descriptor (OpenRegularForReading), so a FIFO planted as a
+// checkpoint file is an error, never a hang.
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,11 +34,64 @@
 namespace ckpt {
 namespace {
 
+StatusCode ErrnoCode(int err) {
+  if (err == ENOENT) return StatusCode::kNotFound;
+  if (err == EACCES || err == EPERM) return StatusCode::kPermissionDenied;
+  if (err == ENOSPC || err == EDQUOT) return StatusCode::kResourceExhausted;
+  return StatusCode::kIoError;
+}
+
 Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
-  std::string msg = what + " '" + path + "': " + std::strerror(err);
-  if (err == ENOENT) return NotFoundError(std::move(msg));
-  if (err == ENOSPC || err == EDQUOT) return ResourceExhaustedError(std::move(msg));
-  return IoError(std::move(msg));
+  return Status(ErrnoCode(err), what + " '" + path + "': " + std::strerror(err));
+}
+
+// "a FIFO", "a directory", ... for a file that is not a regular file.
+const char* FileTypeName(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a regular file";
+}
+
+Status NotRegularFile(const std::string& path, mode_t mode) {
+  return FailedPreconditionError("'" + path + "' is " + FileTypeName(mode) +
+                                 ", not a regular file");
+}
+
+// Opens `path` (symlinks followed) for reading and fills *st; refuses
+// anything but a regular file without blocking: the open is non-blocking (a
+// FIFO without a writer would block it forever; a socket cannot be opened at
+// all, ENXIO), the type is checked on the open descriptor (no race with a
+// rename), and only then is the descriptor made blocking again.
+Result<int> OpenRegularForReading(const std::string& path, struct stat* st) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENXIO && stat(path.c_str(), st) == 0 && !S_ISREG(st->st_mode)) {
+      return NotRegularFile(path, st->st_mode);
+    }
+    if (err == ENOENT) return ErrnoStatus("Could not open", path, err);
+    // Not missing (a missing file is NotFound above): say it cannot be read, and why.
+    return Status(ErrnoCode(err), "'" + path + "' cannot be read: " + std::strerror(err));
+  }
+  if (fstat(fd, st) != 0) {
+    const int err = errno;
+    close(fd);
+    return ErrnoStatus("Could not stat", path, err);
+  }
+  if (!S_ISREG(st->st_mode)) {
+    close(fd);
+    return NotRegularFile(path, st->st_mode);
+  }
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    const int err = errno;
+    close(fd);
+    return ErrnoStatus("Could not open", path, err);
+  }
+  return fd;
 }
 
 class PosixRandomAccessFile : public RandomAccessFile {
@@ -543,41 +599,23 @@ bool LockHolder(int fd, std::string* holder) {
 
 class PosixEnv : public Env {
  public:
-  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
-      const std::string& path) override {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus("Could not open", path, errno);
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-      int err = errno;
-      close(fd);
-      return ErrnoStatus("Could not stat", path, err);
-    }
-    if (S_ISDIR(st.st_mode)) {
-      close(fd);
-      return InvalidArgumentError("'" + path + "' is a directory, not a file");
-    }
+    CKPT_ASSIGN_OR_RETURN(int fd, OpenRegularForReading(path, &st));
     return std::unique_ptr<RandomAccessFile>(
         new PosixRandomAccessFile(path, fd, static_cast<uint64_t>(st.st_size)));
   }
 
-  Result<std::unique_ptr<RandomAccessFile>> NewMappedFile(
-      const std::string& path) override {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus("Could not open", path, errno);
+  Result<std::unique_ptr<RandomAccessFile>> NewMappedFile(const std::string& path) override {
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-      int err = errno;
-      close(fd);
-      return ErrnoStatus("Could not stat", path, err);
-    }
+    CKPT_ASSIGN_OR_RETURN(int fd, OpenRegularForReading(path, &st));
     uint64_t size = static_cast<uint64_t>(st.st_size);
     const char* base = nullptr;
     if (size > 0) {
       void* p = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
       if (p == MAP_FAILED) {
-        close(fd);
-        return NewRandomAccessFile(path);
+        // Plain reads instead, through the descriptor already checked.
+        return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd, size));
       }
       base = static_cast<const char*>(p);
     }

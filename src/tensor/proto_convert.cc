@@ -9,6 +9,11 @@ void ShapeToProto(const TensorShape& shape, tensorflow::TensorShapeProto* proto)
 
 Result<TensorShape> ShapeFromProto(const tensorflow::TensorShapeProto& proto) {
   if (proto.unknown_rank()) return InvalidArgumentError("shape has unknown rank");
+  if (proto.dim_size() > kMaxStoredRank) {
+    return InvalidArgumentError("rank " + std::to_string(proto.dim_size()) +
+                                " exceeds the limit of " + std::to_string(kMaxStoredRank) +
+                                " dimensions");
+  }
   std::vector<int64_t> dims;
   dims.reserve(proto.dim_size());
   for (const auto& d : proto.dim()) dims.push_back(d.size());

@@ -11,8 +11,14 @@
 
 namespace ckpt {
 
+// The highest rank a shape read from a file may have: TensorFlow's
+// TensorShape::kMaxDimensions. A file claiming more is corrupt or hostile
+// (per-axis work on it would be unbounded).
+constexpr int kMaxStoredRank = 254;
+
 void ShapeToProto(const TensorShape& shape, tensorflow::TensorShapeProto* proto);
-// InvalidArgument for unknown rank, negative dims or overflowing sizes.
+// InvalidArgument for unknown rank, rank above kMaxStoredRank (checked
+// before any dim is looked at), negative dims or overflowing sizes.
 Result<TensorShape> ShapeFromProto(const tensorflow::TensorShapeProto& proto);
 
 // Whole dimensions are extents with no fields set, as TensorFlow writes them.

@@ -6,6 +6,7 @@
 #include <regex>
 #include <thread>
 
+#include "ckpt/escape.h"
 #include "crc/crc32c.h"
 #include "table/table.h"
 #include "testutil/testutil.h"
@@ -306,11 +307,13 @@ TEST_P(BundleTypedTest, PartitionedTensor) {
     CKPT_ASSERT_OK_AND_ASSIGN(Tensor part, r->Read(EncodeTensorNameSlice("p", Slice(parts[i]))));
     EXPECT_TRUE(part.Equals(ExtractSliceByElement(t, Slice(parts[i]))));
   }
-  // The full entry is hidden from DebugString; its slice keys are listed.
+  // The full entry is hidden from DebugString; its slice keys (binary) are
+  // listed, escaped for display.
   std::string dbg = r->DebugString();
   EXPECT_EQ(dbg.find("\np ("), std::string::npos);
   EXPECT_NE(dbg.find("before (DT_FLOAT) []\n"), std::string::npos);
-  EXPECT_NE(dbg.find(EncodeTensorNameSlice("p", Slice("0,2:-")) + " (" +
+  EXPECT_EQ(dbg.find('\0'), std::string::npos);
+  EXPECT_NE(dbg.find(EscapeForDisplay(EncodeTensorNameSlice("p", Slice("0,2:-"))) + " (" +
                      std::string(DataTypeEnumName(dtype_)) + ") [2,4]\n"),
             std::string::npos);
 

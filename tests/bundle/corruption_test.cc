@@ -394,6 +394,40 @@ TEST_F(LyingIndexTest, InvalidShapes) {
   EXPECT_THAT(OpenAndReadAll(), StatusIs(StatusCode::kDataLoss, "unknown rank"));
 }
 
+TEST_F(LyingIndexTest, RankAboveTheLimitIsDataLossNamingFileTensorAndRank) {
+  // TensorFlow's limit, kMaxDimensions = 254, is accepted: 254 dims of 1
+  // over the first float of "f".
+  const uint32_t crc = crc32c::Mask(crc32c::Value(data_.data(), 4));
+  CraftEntry(Entry(DataType::kFloat, std::vector<int64_t>(254, 1), 0, 4, crc));
+  CKPT_EXPECT_OK(OpenAndReadAll());
+  // One more, or a rank that would overflow the stack of a per-axis
+  // recursion, is refused when the index is opened.
+  for (int rank : {255, 100000}) {
+    CraftEntry(Entry(DataType::kFloat, std::vector<int64_t>(rank, 1), 0, 4, crc));
+    Status s = OpenStatus();
+    EXPECT_THAT(s, StatusIs(StatusCode::kDataLoss, "/c/model.index")) << rank;
+    EXPECT_THAT(s, StatusIs(StatusCode::kDataLoss, "tensor \"x\"")) << rank;
+    EXPECT_THAT(s, StatusIs(StatusCode::kDataLoss,
+                            "rank " + std::to_string(rank) + " exceeds the limit of 254"))
+        << rank;
+  }
+}
+
+TEST_F(LyingIndexTest, KeysInErrorMessagesAreEscaped) {
+  const std::string evil = "bad\x1b[2J\r\nname\x07\x7f\xff";
+  const std::string shown = "bad\\x1b[2J\\r\\nname\\x07\\x7f\\xff";
+  CraftEntry(Entry(DataType::kFloat, {2, -1}, 0, 8), evil);
+  Status s = OpenStatus();
+  EXPECT_THAT(s, StatusIs(StatusCode::kDataLoss, "tensor \"" + shown + "\""));
+  EXPECT_EQ(s.message().find('\x1b'), std::string::npos) << s;
+  // A size that disagrees with the shape, found at read time.
+  CraftEntry(Entry(DataType::kFloat, {4}, 0, 12), evil);
+  CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open());
+  EXPECT_THAT(r->Read(evil), StatusIs(StatusCode::kDataLoss, "key " + shown + ";"));
+  EXPECT_THAT(r->Read("no\x1bsuch"), StatusIs(StatusCode::kNotFound, "Key no\\x1bsuch not found"));
+  EXPECT_EQ(r->DebugString(), shown + " (DT_FLOAT) [4]\n");
+}
+
 TEST_F(LyingIndexTest, BadDtypes) {
   for (int dt : {0, 34, 99, 101, -1}) {
     tensorflow::BundleEntryProto e = Entry(DataType::kFloat, {4}, 0, 16);

@@ -466,6 +466,17 @@ TEST_P(V1ReaderTest, OverflowingShapeIsDataLossAtOpen) {
   EXPECT_THAT(WriteAndOpen(file), StatusIs(StatusCode::kDataLoss, "Invalid tensor shape"));
 }
 
+TEST_P(V1ReaderTest, RankAboveTheLimitIsDataLossAtOpen) {
+  V1File file;
+  file.Add("ok",
+           Tensor::Allocate(DataType::kFloat, TensorShape(std::vector<int64_t>(254, 1))).value());
+  CKPT_ASSERT_OK(WriteAndOpen(file).status());
+  file.MetaFor("deep", DataType::kFloat, TensorShape(std::vector<int64_t>(255, 1)));
+  auto r = WriteAndOpen(file);
+  EXPECT_THAT(r, StatusIs(StatusCode::kDataLoss, Path("model") + ": tensor \"deep\""));
+  EXPECT_THAT(r, StatusIs(StatusCode::kDataLoss, "rank 255 exceeds the limit of 254"));
+}
+
 TEST_P(V1ReaderTest, MissingSliceDataIsDataLoss) {
   Tensor t = MakeTestTensor(DataType::kInt32, {4}, 3);
   V1File file;

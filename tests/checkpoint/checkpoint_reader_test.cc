@@ -3,10 +3,13 @@
 // variables, error messages, on both the in-memory and the POSIX Env.
 #include "ckpt/checkpoint_reader.h"
 
+#include <sys/stat.h>
+
 #include <string>
 #include <vector>
 
 #include "ckpt/bundle.h"
+#include "ckpt/checkpoint_state.h"
 #include "ckpt/tensor_slice.h"
 #include "testutil/testutil.h"
 
@@ -279,6 +282,68 @@ TEST(CheckpointReaderGoldenTest, DefaultEnvReadsGoldenDirectory) {
                             CheckpointReader::Open(TestDataPath(kBadHalfPlusTwoDir)));
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor b, reader->GetTensor("Variable_1"));
   EXPECT_TRUE(b.Equals(Tensor::Scalar<float>(2.0f)));
+}
+
+// Checkpoint files replaced by FIFOs (or a directory): every read is a
+// prompt FailedPrecondition naming the file, never a hang.
+TEST(CheckpointReaderSpecialFileTest, FifoIndexDataOrStateFileIsAnErrorNotAHang) {
+  using ::ckpt::testing::MakeFifo;
+  using ::ckpt::testing::ReturnsPromptly;
+  Env* env = Env::Posix();
+  const std::string dir = TempDir();
+  const std::string prefix = JoinPath(dir, "model.ckpt-1");
+  {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto w, BundleWriter::Create(prefix));
+    CKPT_ASSERT_OK(w->Add("v", Tensor::Scalar(1.0f)));
+    CKPT_ASSERT_OK(w->Finish());
+  }
+  CKPT_ASSERT_OK(UpdateCheckpointState(env, dir, prefix, {prefix}));
+  const std::string data = DataFilename(prefix, 0, 1);
+  const std::string index = MetaFilename(prefix);
+  const std::string state = JoinPath(dir, "checkpoint");
+
+  // The data file: the index opens, reading the tensor fails.
+  CKPT_ASSERT_OK(env->DeleteFile(data));
+  CKPT_ASSERT_OK(MakeFifo(data));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(prefix));
+  EXPECT_THAT(
+      ReturnsPromptly([&] { return reader->GetTensor("v").status(); }, {data}),
+      StatusIs(StatusCode::kFailedPrecondition, "'" + data + "' is a FIFO, not a regular file"));
+  // The index.
+  CKPT_ASSERT_OK(env->DeleteFile(index));
+  CKPT_ASSERT_OK(MakeFifo(index));
+  EXPECT_THAT(
+      ReturnsPromptly([&] { return CheckpointReader::Open(prefix).status(); }, {index}),
+      StatusIs(StatusCode::kFailedPrecondition, "'" + index + "' is a FIFO, not a regular file"));
+  // The state file.
+  CKPT_ASSERT_OK(env->DeleteFile(state));
+  CKPT_ASSERT_OK(MakeFifo(state));
+  EXPECT_THAT(
+      ReturnsPromptly([&] { return GetCheckpointState(env, dir).status(); }, {state}),
+      StatusIs(StatusCode::kFailedPrecondition, "'" + state + "' is a FIFO, not a regular file"));
+  EXPECT_THAT(ReturnsPromptly([&] { return LatestCheckpoint(env, dir).status(); }, {state}),
+              StatusIs(StatusCode::kFailedPrecondition, "is a FIFO"));
+}
+
+// A data file that exists but cannot be opened is not "missing".
+TEST(CheckpointReaderSpecialFileTest, UnreadableDataFileIsPermissionDeniedNotMissing) {
+  const std::string prefix = JoinPath(TempDir(), "model.ckpt-1");
+  {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto w, BundleWriter::Create(prefix));
+    CKPT_ASSERT_OK(w->Add("v", Tensor::Scalar(1.0f)));
+    CKPT_ASSERT_OK(w->Finish());
+  }
+  const std::string data = DataFilename(prefix, 0, 1);
+  ASSERT_EQ(::chmod(data.c_str(), 0), 0);
+  auto got = ::ckpt::testing::RunUnprivileged([&] {
+    auto reader = CheckpointReader::Open(prefix);
+    if (!reader.ok()) return "open: " + reader.status().ToString();
+    return (*reader)->GetTensor("v").status().ToString();
+  });
+  if (!got) GTEST_SKIP() << "cannot drop root privileges here";
+  EXPECT_THAT(*got, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(*got, HasSubstr("'" + data + "' cannot be read: Permission denied"));
+  EXPECT_THAT(*got, ::testing::Not(HasSubstr("missing")));
 }
 
 }  // namespace

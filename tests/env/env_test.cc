@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -197,7 +199,84 @@ TEST_P(EnvTest, MissingFiles) {
 
 TEST_P(EnvTest, OpeningADirectoryForReadingFails) {
   CKPT_ASSERT_OK(env_->CreateDirs(Path("d")));
-  EXPECT_FALSE(env_->NewRandomAccessFile(Path("d")).ok());
+  const std::string want = "'" + Path("d") + "' is a directory, not a regular file";
+  EXPECT_THAT(env_->NewRandomAccessFile(Path("d")),
+              StatusIs(StatusCode::kFailedPrecondition, want));
+  EXPECT_THAT(env_->NewMappedFile(Path("d")), StatusIs(StatusCode::kFailedPrecondition, want));
+  EXPECT_THAT(ReadFileToString(env_, Path("d")), StatusIs(StatusCode::kFailedPrecondition, want));
+}
+
+// ---------------------------------------------------------------------------
+// Env::Posix() opens only regular files for reading, and never blocks.
+
+class PosixSpecialFileTest : public ::testing::Test {
+ protected:
+  std::string dir_ = testing::TempDir();
+  Env* env_ = Env::Posix();
+
+  // Every way of opening `path` for reading fails promptly with `want`.
+  void ExpectRefused(const std::string& path, const std::string& want,
+                     const std::vector<std::string>& fifos = {}) {
+    using ::ckpt::testing::ReturnsPromptly;
+    EXPECT_THAT(ReturnsPromptly([&] { return env_->NewRandomAccessFile(path).status(); }, fifos),
+                StatusIs(StatusCode::kFailedPrecondition, want));
+    EXPECT_THAT(ReturnsPromptly([&] { return env_->NewMappedFile(path).status(); }, fifos),
+                StatusIs(StatusCode::kFailedPrecondition, want));
+    EXPECT_THAT(ReturnsPromptly([&] { return ReadFileToString(env_, path).status(); }, fifos),
+                StatusIs(StatusCode::kFailedPrecondition, want));
+  }
+};
+
+TEST_F(PosixSpecialFileTest, FifoIsRefusedWithoutBlocking) {
+  const std::string fifo = dir_ + "/f.index";
+  CKPT_ASSERT_OK(testing::MakeFifo(fifo));
+  ExpectRefused(fifo, "'" + fifo + "' is a FIFO, not a regular file", {fifo});
+  // Also through a symbolic link (followed, then refused).
+  ASSERT_EQ(::symlink(fifo.c_str(), (dir_ + "/link").c_str()), 0);
+  ExpectRefused(dir_ + "/link", "is a FIFO, not a regular file", {fifo});
+}
+
+TEST_F(PosixSpecialFileTest, SocketAndCharacterDeviceAreRefused) {
+  const std::string sock = dir_ + "/s";
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(sock.size(), sizeof(addr.sun_path));
+  std::strcpy(addr.sun_path, sock.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
+      << std::strerror(errno);
+  ExpectRefused(sock, "'" + sock + "' is a socket, not a regular file");
+  ::close(fd);
+  ExpectRefused("/dev/null", "'/dev/null' is a character device, not a regular file");
+}
+
+TEST_F(PosixSpecialFileTest, SymlinkToRegularFileStillReads) {
+  CKPT_ASSERT_OK(testing::WriteStringToFile(env_, dir_ + "/real", "bytes"));
+  ASSERT_EQ(::symlink((dir_ + "/real").c_str(), (dir_ + "/link").c_str()), 0);
+  EXPECT_EQ(ReadFileToString(env_, dir_ + "/link").value(), "bytes");
+  CKPT_ASSERT_OK_AND_ASSIGN(auto f, env_->NewMappedFile(dir_ + "/link"));
+  EXPECT_EQ(std::string(f->MappedData(), f->Size()), "bytes");
+}
+
+TEST_F(PosixSpecialFileTest, UnreadableFileIsPermissionDeniedNotMissing) {
+  CKPT_ASSERT_OK(testing::WriteStringToFile(env_, dir_ + "/readable", "ok"));
+  CKPT_ASSERT_OK(testing::WriteStringToFile(env_, dir_ + "/secret", "no"));
+  ASSERT_EQ(::chmod((dir_ + "/secret").c_str(), 0), 0);
+  // Root reads anything: the opens run in a child without that override.
+  auto got = testing::RunUnprivileged([&] {
+    std::string out;
+    for (const char* name : {"readable", "secret"}) {
+      const std::string path = dir_ + "/" + name;
+      out += env_->NewRandomAccessFile(path).status().ToString() + "\n";
+      out += env_->NewMappedFile(path).status().ToString() + "\n";
+    }
+    return out;
+  });
+  if (!got) GTEST_SKIP() << "cannot drop root privileges here";
+  const std::string denied =
+      "PERMISSION_DENIED: '" + dir_ + "/secret' cannot be read: Permission denied\n";
+  EXPECT_EQ(*got, "OK\nOK\n" + denied + denied);
 }
 
 TEST_P(EnvTest, ModificationTime) {

@@ -110,10 +110,61 @@ def test_json_matches_tf_maps(request, cli, which):
         assert v["shape"] == list(shapes[v["name"]]), v
 
 
+def escape_for_display(data: bytes) -> bytes:
+    """ckpt's EscapeForDisplay (include/ckpt/escape.h), for expected output:
+    C0 controls and DEL as \\t \\n \\r or \\xNN, C1 controls as \\u00NN,
+    bytes of invalid UTF-8 as \\xNN; everything else unchanged."""
+    out = []
+    i = 0
+    while i < len(data):
+        c = data[i]
+        if 0x20 <= c < 0x7F:
+            out.append(bytes([c]))
+            i += 1
+            continue
+        if c < 0x80:
+            out.append({9: b"\\t", 10: b"\\n", 13: b"\\r"}.get(c, b"\\x%02x" % c))
+            i += 1
+            continue
+        n = 2 if c & 0xE0 == 0xC0 else 3 if c & 0xF0 == 0xE0 else 4 if c & 0xF8 == 0xF0 else 0
+        try:
+            ch = data[i:i + n].decode("utf-8") if n and i + n <= len(data) else ""
+        except UnicodeDecodeError:
+            ch = ""
+        if len(ch) != 1:
+            out.append(b"\\x%02x" % c)
+            i += 1
+        elif ord(ch) <= 0x9F:
+            out.append(b"\\u%04x" % ord(ch))
+            i += n
+        else:
+            out.append(data[i:i + n])
+            i += n
+    return b"".join(out)
+
+
+DEBUG_LINE = re.compile(rb"(.*?) \((DT_[A-Z0-9_]+)\) (\[[0-9,]*\])\n", re.S)
+
+
+def escaped_debug_string(debug: bytes) -> bytes:
+    """TF's V2 DebugString ("<key> (<DT_X>) <shape>\\n" per entry, keys raw
+    bytes) with each key escaped as ckpt shows it."""
+    out, at = [], 0
+    for m in DEBUG_LINE.finditer(debug):
+        assert m.start() == at, f"unparsed DebugString bytes at {at}: {debug[at:at + 40]!r}"
+        out.append(escape_for_display(m.group(1)) + b" (" + m.group(2) + b") " + m.group(3) + b"\n")
+        at = m.end()
+    assert at == len(debug), f"unparsed DebugString tail {debug[at:at + 40]!r}"
+    return b"".join(out)
+
+
 @pytest.mark.parametrize("which", list(CORPORA) + list(GOLDEN) + ["binary_names"])
 def test_text_matches_tf_debug_string(request, cli, which):
-    """Default output = the reader's DebugString (raw bytes, including the
-    binary keys of slices), a blank line, then the parameter count."""
+    """Default output = the reader's DebugString, a blank line, then the
+    parameter count. Keys holding control characters or invalid UTF-8 (the
+    binary keys of slices, binary_names) are escaped (EscapeForDisplay), so
+    they are compared with TF's DebugString escaped the same way; every
+    printable name is byte-identical."""
     if which == "binary_names":
         prefix = str(request.getfixturevalue("binary_names_corpus").prefix)
     else:
@@ -134,13 +185,15 @@ def test_text_matches_tf_debug_string(request, cli, which):
         assert sorted(body.split(b"\n")) == sorted(debug.split(b"\n"))
     else:
         # `print` adds the newline that rpartition consumed.
-        assert body == debug
+        assert body == escaped_debug_string(debug)
+        if which in ("values", "object", "many"):
+            assert body == debug  # printable names: exactly TF's bytes
 
 
 # UTF-8-clean corpora, where inspect_checkpoint's output is exactly defined.
 # (Partitioned variables make DebugString hold binary slice keys, which TF's
-# tool drops as invalid UTF-8 while `ckpt inspect` prints them raw, as its
-# contract says; those corpora are compared with the raw DebugString above.)
+# tool drops as invalid UTF-8 while `ckpt inspect` prints them escaped; those
+# corpora are compared with the escaped DebugString above.)
 CLI_CORPORA = ["values", "object", "many", "golden:" + golden.GOLDENS[0].label]
 
 

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "ckpt/escape.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -163,6 +164,35 @@ TEST(ResultTest, ReturnIfErrorMacro) {
   EXPECT_EQ(calls, 1);
   EXPECT_THAT(UseReturnIfError(true, &calls), StatusIs(StatusCode::kNotFound, "nope"));
   EXPECT_EQ(calls, 1);
+}
+
+TEST(EscapeForDisplayTest, OrdinaryAndPrintableUtf8NamesAreUnchanged) {
+  for (std::string_view name :
+       {"", "dense/kernel", "a b\\c:0", "global_step/.ATTRIBUTES/VARIABLE_VALUE", "caf\xc3\xa9",
+        "\xe5\x90\x8d\xe5\x89\x8d", "\xf0\x9f\x98\x80 emoji", "\xc2\xa0nbsp"}) {
+    EXPECT_EQ(EscapeForDisplay(name), name);
+  }
+}
+
+TEST(EscapeForDisplayTest, ControlCharactersAreEscaped) {
+  EXPECT_EQ(EscapeForDisplay("\x1b[2Jboom"), "\\x1b[2Jboom");
+  EXPECT_EQ(EscapeForDisplay("a\rb\nc\td"), "a\\rb\\nc\\td");
+  EXPECT_EQ(EscapeForDisplay(std::string_view("\x07\x00\x7f", 3)), "\\x07\\x00\\x7f");
+  // C1 controls, well-formed UTF-8 for U+0085 and U+009B (CSI).
+  EXPECT_EQ(EscapeForDisplay("x\xc2\x85y\xc2\x9b"), "x\\u0085y\\u009b");
+  // é next to controls keeps its bytes.
+  EXPECT_EQ(EscapeForDisplay("\xc3\xa9\n"), "\xc3\xa9\\n");
+}
+
+TEST(EscapeForDisplayTest, InvalidUtf8BytesAreEscaped) {
+  EXPECT_EQ(EscapeForDisplay("\xff"), "\\xff");
+  EXPECT_EQ(EscapeForDisplay("a\x80z"), "a\\x80z");                         // stray continuation
+  EXPECT_EQ(EscapeForDisplay("\xe5\x90"), "\\xe5\\x90");                    // truncated
+  EXPECT_EQ(EscapeForDisplay("\xc0\xaf"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(EscapeForDisplay("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // surrogate
+  EXPECT_EQ(EscapeForDisplay("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // > U+10FFFF
+  // A raw C1 byte (not UTF-8) is an invalid byte.
+  EXPECT_EQ(EscapeForDisplay("\x9b"), "\\x9b");
 }
 
 }  // namespace

@@ -211,5 +211,17 @@ TEST(EventFileReaderTest, FollowsALiveWriter) {
   EXPECT_EQ(rows.back().scalar, 20.0);
 }
 
+TEST(EventReaderSpecialFileTest, FifoEventFileIsAnErrorNotAHang) {
+  const std::string dir = ::ckpt::testing::TempDir();
+  const std::string fifo = dir + "/events.out.tfevents.1.host";
+  CKPT_ASSERT_OK(::ckpt::testing::MakeFifo(fifo));
+  using ::ckpt::testing::ReturnsPromptly;
+  EXPECT_THAT(
+      ReturnsPromptly([&] { return ReadEventFile(Env::Posix(), fifo).status(); }, {fifo}),
+      StatusIs(StatusCode::kFailedPrecondition, "'" + fifo + "' is a FIFO, not a regular file"));
+  EXPECT_THAT(ReturnsPromptly([&] { return ReadEventDir(Env::Posix(), dir).status(); }, {fifo}),
+              StatusIs(StatusCode::kFailedPrecondition, "is a FIFO"));
+}
+
 }  // namespace
 }  // namespace ckpt

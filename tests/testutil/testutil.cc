@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -118,6 +120,64 @@ ScopedFileSizeLimit::~ScopedFileSizeLimit() {
   if (!ok_) return;
   ::setrlimit(RLIMIT_FSIZE, &old_limit_);
   ::sigaction(SIGXFSZ, &old_action_, nullptr);
+}
+
+Status MakeFifo(const std::string& path) {
+  if (::mkfifo(path.c_str(), 0600) != 0) {
+    return IoError("mkfifo '" + path + "': " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+void UnblockFifoReaders(const std::vector<std::string>& fifos) {
+  for (const std::string& f : fifos) {
+    int fd = ::open(f.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+std::optional<std::string> RunUnprivileged(const std::function<std::string()>& fn) {
+  int fds[2];
+  if (::pipe(fds) != 0) return std::nullopt;
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return std::nullopt;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    // 65534: "nobody". Group first, while still allowed to change it.
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    const std::string out = fn();
+    size_t done = 0;
+    while (done < out.size()) {
+      ssize_t w = ::write(fds[1], out.data() + done, out.size() - done);
+      if (w <= 0) ::_exit(4);
+      done += static_cast<size_t>(w);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t r;
+  while ((r = ::read(fds[0], buf, sizeof(buf))) != 0) {
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    out.append(buf, static_cast<size_t>(r));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 3) return std::nullopt;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return "<the unprivileged child failed: wait status " + std::to_string(status) + ">";
+  }
+  return out;
 }
 
 Tensor MakeTestTensor(DataType dtype, const TensorShape& shape, uint32_t seed) {

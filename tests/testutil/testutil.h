@@ -9,7 +9,11 @@
 #include <sys/resource.h>
 
 #include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +92,36 @@ class ScopedFileSizeLimit {
   struct sigaction old_action_ {};
   bool ok_ = false;
 };
+
+// Creates a FIFO at `path` (mkfifo, mode 0600).
+Status MakeFifo(const std::string& path);
+
+// Opens and closes each FIFO in `fifos` for writing without blocking, so a
+// reader blocked opening one (or reading it) returns (end of file).
+void UnblockFifoReaders(const std::vector<std::string>& fifos);
+
+// Runs `fn` on another thread and returns its result. If it has not
+// returned after `seconds` the test fails (a hang is a bug), and the FIFOs
+// in `fifos` are unblocked (UnblockFifoReaders) until it does, so a
+// regression fails instead of hanging the test binary.
+template <typename Fn>
+auto ReturnsPromptly(Fn fn, const std::vector<std::string>& fifos, double seconds = 5)
+    -> decltype(fn()) {
+  auto done = std::async(std::launch::async, std::move(fn));
+  if (done.wait_for(std::chrono::duration<double>(seconds)) != std::future_status::ready) {
+    ADD_FAILURE() << "still running after " << seconds << " s (blocked on a FIFO?)";
+    while (done.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+      UnblockFifoReaders(fifos);
+    }
+  }
+  return done.get();
+}
+
+// Runs `fn` in a forked child process without root's file permission
+// override (as user "nobody" if this process is root) and returns the string
+// it returned (a placeholder naming the failure if the child died); nullopt
+// if the child could not drop its privileges.
+std::optional<std::string> RunUnprivileged(const std::function<std::string()>& fn);
 
 // A deterministic tensor of any storable dtype and shape: element i has bytes
 // derived from (seed, i); strings vary in length and contain NUL and 0xff.

@@ -122,5 +122,35 @@ TEST(EventsCliTest, IncompleteLastRecordIsAWarning) {
   EXPECT_THAT(r.out, Not(HasSubstr("session_log")));
 }
 
+TEST(EventsCliTest, FifoEventFileIsAnErrorNotAHang) {
+  const std::string dir = TempDir();
+  const std::string fifo = dir + "/events.out.tfevents.1.host";
+  CKPT_ASSERT_OK(testing::MakeFifo(fifo));
+  for (const std::string& arg : {fifo, dir}) {
+    CommandResult r = testing::ReturnsPromptly([&] { return RunCli({"events", arg}); }, {fifo});
+    EXPECT_EQ(r.code, 1) << arg;
+    EXPECT_EQ(r.out, "") << arg;
+    EXPECT_THAT(r.err, HasSubstr("'" + fifo + "' is a FIFO, not a regular file")) << arg;
+  }
+}
+
+TEST(EventsCliTest, ControlCharactersInTagsAndTextAreEscaped) {
+  std::string dir = TempDir();
+  EventWriterOptions o;
+  o.hostname = "h";
+  auto w = EventWriter::Create(dir, o).value();
+  CKPT_ASSERT_OK(w->AddScalar("loss\x1b[2J\r", 1, 0.5f, ScalarStyle::kSimpleValue));
+  CKPT_ASSERT_OK(w->AddText("note\x07", 2, "line\x7f\xc2\x9b"));
+  CKPT_ASSERT_OK(w->AddScalar("\xe5\x90\x8d\xe5\x89\x8d", 3, 1.0f, ScalarStyle::kSimpleValue));
+  CKPT_ASSERT_OK(w->Close());
+  CommandResult r = RunCli({"events", dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(" scalar loss\\x1b[2J\\r 0.5\n"));
+  EXPECT_THAT(r.out, HasSubstr(" text note\\x07 \"line\\x7f\\u009b\"\n"));
+  EXPECT_THAT(r.out, HasSubstr(" scalar \xe5\x90\x8d\xe5\x89\x8d 1\n"));
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
+  EXPECT_EQ(r.out.find('\x07'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ckpt::tools

@@ -6,12 +6,15 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_reader.h"
 #include "command.h"
+#include "table/table.h"
+#include "tensorflow/core/protobuf/tensor_bundle.pb.h"
 #include "testutil/testutil.h"
 
 namespace ckpt::tools {
@@ -245,6 +248,38 @@ std::string WriteBundle(const std::vector<std::pair<std::string, Tensor>>& tenso
   Status s = (*writer)->Finish();
   EXPECT_TRUE(s.ok()) << s;
   return prefix;
+}
+
+// Rewrites the index of `prefix` with `edit` applied to the entry of `key`
+// (a valid table: only the entry's bytes change).
+void EditEntry(const std::string& prefix, const std::string& key,
+               const std::function<void(tensorflow::BundleEntryProto*)>& edit) {
+  Env* env = Env::Posix();
+  const std::string index = MetaFilename(prefix);
+  std::vector<std::pair<std::string, std::string>> rows;
+  {
+    auto file = env->NewRandomAccessFile(index);
+    ASSERT_TRUE(file.ok()) << file.status();
+    auto table = TableReader::Open(std::move(file).value(), index);
+    ASSERT_TRUE(table.ok()) << table.status();
+    CKPT_ASSERT_OK((*table)->ForEach([&](std::string_view k, std::string_view v) {
+      rows.emplace_back(std::string(k), std::string(v));
+      return Status::OK();
+    }));
+  }
+  for (auto& [k, v] : rows) {
+    if (k != key) continue;
+    tensorflow::BundleEntryProto e;
+    ASSERT_TRUE(e.ParseFromString(v));
+    edit(&e);
+    v = e.SerializeAsString();
+  }
+  auto out = env->NewWritableFile(index);
+  ASSERT_TRUE(out.ok()) << out.status();
+  auto writer = TableWriter::Create(out->get(), index);
+  for (const auto& [k, v] : rows) CKPT_ASSERT_OK(writer->Add(k, v));
+  CKPT_ASSERT_OK(writer->Finish());
+  CKPT_ASSERT_OK((*out)->Close());
 }
 
 Tensor Strings(TensorShape shape, std::vector<std::string> v) {
@@ -516,6 +551,30 @@ TEST(FormatTensorTest, Rank4BlankLines) {
             "   [-0.796037   -0.65754735]]\n\n"
             "  [[-0.15869749 -0.43608218]\n"
             "   [ 0.64652634 -1.1642191 ]]]]");
+}
+
+TEST(FormatTensorTest, DeepTensorDoesNotRecursePerAxis) {
+  // A library user's tensor may have any rank: printing takes no stack per
+  // axis (rank 200000 overflowed the old recursive printer's stack).
+  const int rank = 200000;
+  Tensor t = Tensor::Allocate(DataType::kFloat, TensorShape(std::vector<int64_t>(rank, 1))).value();
+  reinterpret_cast<float*>(t.mutable_data())[0] = 1.5f;
+  EXPECT_EQ(FormatTensor(t, PrintOptions()),
+            std::string(rank, '[') + "1.5" + std::string(rank, ']'));
+  // Two elements along the last of many axes, and along the first (wide
+  // lines: at axis k numpy's line width is linewidth - k).
+  PrintOptions wide;
+  wide.linewidth = 100000;
+  std::vector<int64_t> dims(300, 1);
+  dims.back() = 2;
+  t = Tensor::FromVector<int32_t>(TensorShape(dims), {7, 8});
+  EXPECT_EQ(FormatTensor(t, wide), std::string(300, '[') + "7 8" + std::string(300, ']'));
+  dims.back() = 1;
+  dims.front() = 2;
+  t = Tensor::FromVector<int32_t>(TensorShape(dims), {7, 8});
+  EXPECT_EQ(FormatTensor(t, wide), std::string(300, '[') + "7" + std::string(299, ']') +
+                                       std::string(299, '\n') + " " + std::string(299, '[') + "8" +
+                                       std::string(300, ']'));
 }
 
 TEST(FormatTensorTest, Bools) {
@@ -869,6 +928,78 @@ TEST(InspectErrorTest, CorruptIndex) {
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err, "");
+}
+
+TEST(InspectErrorTest, RankAboveTheLimitIsAnErrorNotACrash) {
+  // A one-element tensor whose index entry claims 100000 (or 255) axes of 1:
+  // sizes and checksums still agree, only the rank is hostile.
+  for (int rank : {255, 100000}) {
+    const std::string prefix = WriteBundle({{"deep", Tensor::FromVector<float>({1}, {1.5f})}});
+    EditEntry(prefix, "deep", [&](tensorflow::BundleEntryProto* e) {
+      e->mutable_shape()->Clear();
+      for (int i = 0; i < rank; ++i) e->mutable_shape()->add_dim()->set_size(1);
+    });
+    for (auto extra : std::vector<std::vector<std::string>>{{}, {"--all_tensors"}, {"--json"}}) {
+      CommandResult r = Inspect(prefix, extra);
+      EXPECT_EQ(r.code, 1) << rank;
+      EXPECT_EQ(r.out, "") << rank;
+      EXPECT_THAT(r.err, HasSubstr("DATA_LOSS")) << rank;
+      EXPECT_THAT(r.err, HasSubstr(MetaFilename(prefix))) << rank;
+      EXPECT_THAT(r.err, HasSubstr("\"deep\"")) << rank;
+      EXPECT_THAT(r.err, HasSubstr("rank " + std::to_string(rank) + " exceeds the limit of 254"))
+          << rank;
+    }
+  }
+}
+
+TEST(InspectErrorTest, FifoIndexOrDataFileIsAnErrorNotAHang) {
+  using ::ckpt::testing::MakeFifo;
+  using ::ckpt::testing::ReturnsPromptly;
+  const std::string prefix = WriteBundle({{"a", Tensor::Scalar(1.0f)}});
+  const std::string data = DataFilename(prefix, 0, 1);
+  const std::string index = MetaFilename(prefix);
+  CKPT_ASSERT_OK(Env::Posix()->DeleteFile(data));
+  CKPT_ASSERT_OK(MakeFifo(data));
+  CommandResult r = ReturnsPromptly([&] { return Inspect(prefix, {"--all_tensors"}); }, {data});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("'" + data + "' is a FIFO, not a regular file"));
+  CKPT_ASSERT_OK(Env::Posix()->DeleteFile(index));
+  CKPT_ASSERT_OK(MakeFifo(index));
+  r = ReturnsPromptly([&] { return Inspect(prefix); }, {index, data});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("'" + index + "' is a FIFO, not a regular file"));
+}
+
+TEST(InspectWrittenTest, ControlCharactersInNamesAreEscaped) {
+  const std::string evil = "evil\x1b[2J\r\n\x07\x7f\xff\xc2\x9b";
+  const std::string shown = "evil\\x1b[2J\\r\\n\\x07\\x7f\\xff\\u009b";
+  const std::string cafe = "caf\xc3\xa9";                // é
+  const std::string namae = "\xe5\x90\x8d\xe5\x89\x8d";  // 名前
+  const std::string prefix = WriteBundle(
+      {{cafe, Tensor::Scalar(1.0f)}, {evil, Tensor::Scalar(2.0f)}, {namae, Tensor::Scalar(3.0f)}});
+  CommandResult names = Inspect(prefix, {"--all_tensor_names"});
+  ASSERT_EQ(names.code, 0) << names.err;
+  EXPECT_EQ(names.out, "tensor_name:  " + cafe + "\ntensor_name:  " + shown +
+                           "\ntensor_name:  " + namae + "\n# Total number of params: 3\n");
+  CommandResult listing = Inspect(prefix);
+  ASSERT_EQ(listing.code, 0) << listing.err;
+  EXPECT_EQ(listing.out, cafe + " (DT_FLOAT) []\n" + shown + " (DT_FLOAT) []\n" + namae +
+                             " (DT_FLOAT) []\n\n# Total number of params: 3\n");
+  CommandResult all = Inspect(prefix, {"--all_tensors"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_THAT(all.out, HasSubstr("tensor_name:  " + shown + "\n2.0\n"));
+  CommandResult one = Inspect(prefix, {"--tensor_name=" + evil});
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(one.out, "tensor_name:  " + shown + "\n2.0\n# Total number of params: 3\n");
+  // An unknown name in the error message.
+  CommandResult missing = Inspect(prefix, {"--tensor_name=no\x1b[2J"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("Tensor no\\x1b[2J not found"));
+  for (const CommandResult* r : {&names, &listing, &all, &one, &missing}) {
+    EXPECT_EQ((r->out + r->err).find('\x1b'), std::string::npos) << r->out << r->err;
+    EXPECT_EQ((r->out + r->err).find('\r'), std::string::npos) << r->out << r->err;
+  }
 }
 
 TEST(InspectErrorTest, BadPrintoptionsExitWithUsageError) {

@@ -198,5 +198,76 @@ TEST(LsCommandTest, MissingDirectoryFails) {
   EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
 }
 
+// Checkpoint files replaced by FIFOs: every command reports the file and
+// exits promptly instead of blocking in open().
+TEST(SpecialFileTest, FifosAreErrorsNotHangs) {
+  using ::ckpt::testing::MakeFifo;
+  using ::ckpt::testing::ReturnsPromptly;
+  std::string dir = MakeDirectory();
+  const std::string index = MetaFilename(JoinPath(dir, "ckpt-3"));
+  const std::string data = DataFilename(JoinPath(dir, "ckpt-2"), 0, 1);
+  const std::string state = JoinPath(dir, "checkpoint");
+  for (const std::string& f : {index, data}) {
+    CKPT_ASSERT_OK(Env::Posix()->DeleteFile(f));
+    CKPT_ASSERT_OK(MakeFifo(f));
+  }
+  const std::vector<std::string> fifos = {index, data, state};
+  auto run = [&](std::vector<std::string> args) {
+    return ReturnsPromptly([&] { return RunCli(args); }, fifos);
+  };
+  CommandResult r = run({"verify", JoinPath(dir, "ckpt-3")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("'" + index + "' is a FIFO, not a regular file"));
+  r = run({"verify", JoinPath(dir, "ckpt-2")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("'" + data + "' is a FIFO, not a regular file"));
+  EXPECT_THAT(r.out, Not(HasSubstr("missing")));
+  r = run({"verify", dir});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("is a FIFO"));
+  r = run({"ls", dir});
+  EXPECT_EQ(r.code, 0) << r.err;  // ls reads no checkpoint contents
+
+  CKPT_ASSERT_OK(Env::Posix()->DeleteFile(state));
+  CKPT_ASSERT_OK(MakeFifo(state));
+  r = run({"ls", dir});  // lists the checkpoints, saying why the state file is unusable
+  EXPECT_THAT(r.out + r.err, HasSubstr("'" + state + "' is a FIFO, not a regular file"));
+  r = run({"verify", dir});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out + r.err, HasSubstr("'" + state + "' is a FIFO, not a regular file"));
+}
+
+// File names and tensor names with control characters are escaped in the
+// text output of verify and ls.
+TEST(SpecialFileTest, ControlCharactersInPathsAndNamesAreEscaped) {
+  std::string dir = TempDir();
+  const std::string evil = JoinPath(dir, "ckpt\x1b[2J\r-1");
+  const std::string shown = JoinPath(dir, "ckpt\\x1b[2J\\r-1");
+  {
+    auto w = BundleWriter::Create(evil);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    CKPT_ASSERT_OK(
+        (*w)->Add("w\x1b]0;title\x07", MakeTestTensor(DataType::kFloat, TensorShape({64}), 1)));
+    CKPT_ASSERT_OK((*w)->Finish());
+  }
+  CKPT_ASSERT_OK(UpdateCheckpointState(Env::Posix(), dir, evil, {evil}));
+  CommandResult r = RunCli({"verify", dir});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ok       " + shown + " (newest)"));
+  CommandResult l = RunCli({"ls", dir});
+  EXPECT_EQ(l.code, 0) << l.err;
+  EXPECT_THAT(l.out, HasSubstr(shown + "\n"));
+  // A corrupt tensor: its name in verify's error is escaped too.
+  FlipFirstDataByte(evil);
+  CommandResult bad = RunCli({"verify", evil});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.out, HasSubstr("CORRUPT  " + shown + ": DATA_LOSS"));
+  EXPECT_THAT(bad.out, HasSubstr("\"w\\x1b]0;title\\x07\""));
+  for (const CommandResult* c : {&r, &l, &bad}) {
+    EXPECT_EQ((c->out + c->err).find('\x1b'), std::string::npos) << c->out;
+    EXPECT_EQ((c->out + c->err).find('\r'), std::string::npos) << c->out;
+  }
+}
+
 }  // namespace
 }  // namespace ckpt::tools
