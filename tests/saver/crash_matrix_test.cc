@@ -9,11 +9,13 @@
 // directory operations) and records each commit: the state file made durable
 // by a directory sync, with the tensors of every checkpoint it names. Then for
 // every k in 1..N the phase runs again with operation k and all later ones
-// failing (the process is dead: not even cleanup reaches the disk), the MemEnv
-// drops what was not synced, and a restarted "process" (new objects over the
-// same MemEnv) must find
-//   (a) the newest committed checkpoint -- the one the durable state file
-//       named before the crash point -- and restore exactly its values;
+// failing (the process is dead: not even cleanup reaches the disk), then
+// either the MemEnv drops what was not synced (a power loss) or not (only the
+// process died), and a restarted "process" (new objects over the same
+// MemEnv) must find
+//   (a) the newest committed checkpoint -- the one the durable (without a
+//       power loss: the last renamed) state file named before the crash
+//       point -- and restore exactly its values;
 //   (b) every checkpoint that state names whole (VerifyCheckpoint, values),
 //       and every .index on disk whole (nothing half-written looks
 //       committed);
@@ -104,13 +106,19 @@ Result<Values> ReadAll(Env* env, const std::string& prefix) {
   return SameValues(*got, want) << " in " << prefix;
 }
 
-// Every "<prefix>.index" in `dir` and its subdirectories verifies: a file
-// that looks like a committed checkpoint is never half-written.
-void ExpectEveryIndexVerifies(Env* env, const std::string& dir) {
+// Every "<prefix>.index" in `dir` and its subdirectories, except in the
+// leftovers of interrupted saves (FindLeftovers, given the checkpoints'
+// `basename`), verifies: a file that looks like a committed checkpoint is
+// never half-written.
+void ExpectEveryIndexVerifies(Env* env, const std::string& dir, const std::string& basename) {
+  auto leftovers = FindLeftovers(env, dir, basename);
+  ASSERT_TRUE(leftovers.ok()) << leftovers.status().ToString();
+  const std::set<std::string> skip(leftovers->begin(), leftovers->end());
   for (const std::string& name : ListDir(env, dir)) {
     const std::string path = JoinPath(dir, name);
+    if (skip.count(path) || skip.count(path + "/")) continue;
     if (env->IsDirectory(path)) {
-      ExpectEveryIndexVerifies(env, path);
+      ExpectEveryIndexVerifies(env, path, basename);
     } else if (name.size() > 6 && name.compare(name.size() - 6, 6, ".index") == 0) {
       const std::string prefix = path.substr(0, path.size() - 6);
       CKPT_EXPECT_OK(VerifyCheckpoint(env, prefix));
@@ -171,11 +179,16 @@ bool SameState(const CheckpointState& a, const CheckpointState& b) {
 struct Oracle {
   int operations = 0;
   std::vector<std::string> log;  // log[i] describes operation i + 1
-  std::vector<Commit> commits;   // in order; the first is the state before the phase
+  // State files in order, the first being the one before the phase: as
+  // readers saw them (changed by a rename) and as made durable (by a sync of
+  // their directory).
+  std::vector<Commit> visible, durable;
   std::map<std::string, Values> values;  // every committed checkpoint, read at its commit
 
-  // The commit durable after a crash at operation k (operations 1..k-1 done).
-  const Commit& At(int k) const {
+  // The state file after a crash at operation k (operations 1..k-1 done),
+  // followed by a power loss or not.
+  const Commit& At(int k, bool power_loss) const {
+    const std::vector<Commit>& commits = power_loss ? durable : visible;
     const Commit* c = &commits.front();
     for (const Commit& x : commits) {
       if (x.op < k) c = &x;
@@ -184,18 +197,19 @@ struct Oracle {
   }
 };
 
-// Records the state file (and the values of checkpoints it names for the
-// first time) if it differs from the last commit recorded.
-void RecordCommit(MemEnv* mem, const std::string& dir, int op, Oracle* oracle) {
+// Appends the state file to `commits` (and records the values of
+// checkpoints it names for the first time) if it differs from the last one.
+void RecordCommit(MemEnv* mem, const std::string& dir, int op, std::vector<Commit>* commits,
+                  std::map<std::string, Values>* values) {
   auto state = GetCheckpointState(mem, dir);
   if (!state.ok()) return;
-  if (!oracle->commits.empty() && SameState(oracle->commits.back().state, *state)) return;
-  oracle->commits.push_back({op, *state});
+  if (!commits->empty() && SameState(commits->back().state, *state)) return;
+  commits->push_back({op, *state});
   for (const std::string& p : state->all_model_checkpoint_paths) {
-    if (oracle->values.count(p)) continue;
+    if (values->count(p)) continue;
     auto v = ReadAll(mem, p);
     ASSERT_TRUE(v.ok()) << "committed " << p << ": " << v.status().ToString();
-    oracle->values.emplace(p, std::move(*v));
+    values->emplace(p, std::move(*v));
   }
 }
 
@@ -203,23 +217,31 @@ void DryRun(Scenario& sc, Oracle* oracle) {
   auto mem = NewMemEnv();
   sc.Setup(mem.get());
   ASSERT_FALSE(::testing::Test::HasFatalFailure());
-  RecordCommit(mem.get(), sc.dir(), 0, oracle);
-  ASSERT_EQ(oracle->commits.size(), 1u) << "the history must commit a checkpoint";
+  RecordCommit(mem.get(), sc.dir(), 0, &oracle->visible, &oracle->values);
+  RecordCommit(mem.get(), sc.dir(), 0, &oracle->durable, &oracle->values);
+  ASSERT_EQ(oracle->durable.size(), 1u) << "the history must commit a checkpoint";
   FaultInjectionEnv env(mem.get(), FaultInjectionEnv::Mode::kCrash);
   env.set_counted([&sc](const std::string& p) { return sc.Counted(p); });
   env.set_observer([&](int op, const std::string& what) {
     oracle->log.push_back(what);
+    RecordCommit(mem.get(), sc.dir(), op, &oracle->visible, &oracle->values);
     // A state file becomes durable when its directory is synced.
-    if (what == "sync dir " + sc.dir()) RecordCommit(mem.get(), sc.dir(), op, oracle);
+    if (what == "sync dir " + sc.dir()) {
+      RecordCommit(mem.get(), sc.dir(), op, &oracle->durable, &oracle->values);
+    }
   });
   CKPT_ASSERT_OK(sc.Crashing(&env));
   oracle->operations = env.operations();
   ASSERT_EQ(oracle->log.size(), static_cast<size_t>(oracle->operations));
-  ASSERT_GT(oracle->commits.size(), 1u) << "the phase must commit a checkpoint";
+  ASSERT_GT(oracle->durable.size(), 1u) << "the phase must commit a checkpoint";
+  ASSERT_EQ(oracle->visible.size(), oracle->durable.size());
 }
 
-// Crashes `sc` at every operation; returns the number of crash points.
-int RunMatrix(Scenario& sc) {
+// Crashes `sc` at every operation, each crash followed by a power loss
+// (MemEnv::DropUnsyncedData) or not (the process died, the machine did
+// not); returns the number of crash points.
+int RunMatrix(Scenario& sc, bool power_loss) {
+  const std::string name = sc.name() + (power_loss ? ", power loss" : ", process crash");
   QuietLogs quiet;
   Oracle oracle;
   DryRun(sc, &oracle);
@@ -227,8 +249,9 @@ int RunMatrix(Scenario& sc) {
   const int n = oracle.operations;
   int meta_missing = 0;  // crash points leaving a committed checkpoint without .meta
   int past_commit = 0;   // crash points after the phase's first commit
+  int stale_entries = 0;  // state file entries naming a checkpoint retention deleted
   for (int k = 1; k <= n; ++k) {
-    SCOPED_TRACE(sc.name() + ": crash at operation " + std::to_string(k) + " of " +
+    SCOPED_TRACE(name + ": crash at operation " + std::to_string(k) + " of " +
                  std::to_string(n) + " (" + oracle.log[k - 1] + ")");
     auto mem = NewMemEnv();
     sc.Setup(mem.get());
@@ -241,11 +264,12 @@ int RunMatrix(Scenario& sc) {
       EXPECT_TRUE(env.failed());
       EXPECT_GE(env.operations(), k) << "the phase is not deterministic";
     }
-    mem->DropUnsyncedData();  // the power fails
+    if (power_loss) mem->DropUnsyncedData();
 
-    // (a) The state file is the last durable commit: the newest committed
-    // checkpoint is the one it named before the crash point.
-    const Commit& want = oracle.At(k);
+    // (a) The state file is the last durable (or, without a power loss,
+    // visible) one: the newest committed checkpoint is the one it named
+    // before the crash point.
+    const Commit& want = oracle.At(k, power_loss);
     if (want.op > 0) ++past_commit;
     auto state = GetCheckpointState(mem.get(), sc.dir());
     EXPECT_TRUE(state.ok()) << state.status().ToString();
@@ -253,8 +277,27 @@ int RunMatrix(Scenario& sc) {
     EXPECT_EQ(state->model_checkpoint_path, want.state.model_checkpoint_path);
     EXPECT_EQ(state->all_model_checkpoint_paths, want.state.all_model_checkpoint_paths);
     // (b) Nothing committed is lost: every checkpoint it names is whole.
+    // Checkpoints whose deletion by retention had begun before the crash.
+    std::set<std::string> retiring;
+    for (int op = 1; op < k; ++op) {
+      const std::string& what = oracle.log[op - 1];
+      if (what.rfind("delete ", 0) == 0 && what.size() > 13 &&
+          what.compare(what.size() - 6, 6, ".index") == 0) {
+        retiring.insert(what.substr(7, what.size() - 13));
+      }
+    }
     bool no_meta = false;
     for (const std::string& p : want.state.all_model_checkpoint_paths) {
+      if (retiring.count(p) && p != want.state.model_checkpoint_path &&
+          !mem->FileExists(MetaFilename(p))) {
+        // Retention had deleted it, but the state file rewritten without it
+        // was not there yet: CheckpointManager writes the state file before
+        // and after its sweep, as TensorFlow's does (documented in
+        // src/saver/checkpoint_manager.cc). Not a loss: retention had dropped
+        // it. The newest checkpoint is never swept.
+        ++stale_entries;
+        continue;
+      }
       EXPECT_TRUE(HoldsValues(mem.get(), p, oracle.values.at(p)));
       if (sc.writes_meta() && !mem->FileExists(MetaGraphFilename(p))) {
         no_meta = true;
@@ -266,7 +309,7 @@ int RunMatrix(Scenario& sc) {
     auto verified = NewestVerifiedCheckpoint(mem.get(), sc.dir());
     EXPECT_TRUE(verified.ok()) << verified.status().ToString();
     if (verified.ok()) EXPECT_EQ(*verified, want.state.model_checkpoint_path);
-    ExpectEveryIndexVerifies(mem.get(), sc.dir());
+    ExpectEveryIndexVerifies(mem.get(), sc.dir(), sc.basename());
 
     // (a) and (c): a restarted process restores it and saves again.
     const std::string& newest = want.state.model_checkpoint_path;
@@ -285,7 +328,7 @@ int RunMatrix(Scenario& sc) {
     if (after.ok()) EXPECT_EQ(after->model_checkpoint_path, *next);
     EXPECT_TRUE(HoldsValues(mem.get(), *next, *next_values));
     if (sc.writes_meta()) EXPECT_TRUE(mem->FileExists(MetaGraphFilename(*next))) << *next;
-    ExpectEveryIndexVerifies(mem.get(), sc.dir());
+    ExpectEveryIndexVerifies(mem.get(), sc.dir(), sc.basename());
   }
   if (sc.writes_meta()) {
     if (kMetaDurableBeforeState) {
@@ -294,14 +337,19 @@ int RunMatrix(Scenario& sc) {
       // The known issue is still there (see kMetaDurableBeforeState).
       EXPECT_GT(meta_missing, 0) << "the .meta is now durable before the state file: set "
                                     "kMetaDurableBeforeState = true";
-      std::cout << "[crash matrix] " << sc.name() << ": KNOWN ISSUE, " << meta_missing
+      std::cout << "[crash matrix] " << name << ": KNOWN ISSUE, " << meta_missing
                 << " crash points leave a committed checkpoint without its .meta\n";
     }
   }
   EXPECT_GT(past_commit, 0);
-  ::testing::Test::RecordProperty("crash_points", n);
-  std::cout << "[crash matrix] " << sc.name() << ": " << n << " crash points, "
-            << oracle.commits.size() - 1 << " commits in the phase, "
+  if (stale_entries > 0) {
+    std::cout << "[crash matrix] " << name << ": " << stale_entries
+              << " crash points leave the state file naming a checkpoint retention deleted "
+                 "(TensorFlow's CheckpointManager order)\n";
+  }
+  ::testing::Test::RecordProperty(power_loss ? "crash_points_power_loss" : "crash_points_process_crash", n);
+  std::cout << "[crash matrix] " << name << ": " << n << " crash points, "
+            << oracle.durable.size() - 1 << " state-file commits in the phase, "
             << (::testing::Test::HasFailure() ? "FAILED" : "all passed") << "\n";
   return n;
 }
@@ -398,12 +446,12 @@ class SaverScenario : public Scenario {
 
 TEST(CrashMatrixTest, Saver) {
   SaverScenario sc(/*sharded=*/false);
-  EXPECT_GT(RunMatrix(sc), 10);
+  for (bool power_loss : {true, false}) EXPECT_GT(RunMatrix(sc, power_loss), 10);
 }
 
 TEST(CrashMatrixTest, SaverSharded) {
   SaverScenario sc(/*sharded=*/true);
-  EXPECT_GT(RunMatrix(sc), 10);
+  for (bool power_loss : {true, false}) EXPECT_GT(RunMatrix(sc, power_loss), 10);
 }
 
 // ---------------------------------------------------------------------------
@@ -469,7 +517,7 @@ class EstimatorScenario : public Scenario {
 
 TEST(CrashMatrixTest, Estimator) {
   EstimatorScenario sc;
-  EXPECT_GT(RunMatrix(sc), 30);
+  for (bool power_loss : {true, false}) EXPECT_GT(RunMatrix(sc, power_loss), 30);
 }
 
 // ---------------------------------------------------------------------------
@@ -543,7 +591,7 @@ class ManagerScenario : public Scenario {
 
 TEST(CrashMatrixTest, CheckpointManager) {
   ManagerScenario sc;
-  EXPECT_GT(RunMatrix(sc), 10);
+  for (bool power_loss : {true, false}) EXPECT_GT(RunMatrix(sc, power_loss), 10);
 }
 
 // ---------------------------------------------------------------------------
@@ -573,8 +621,9 @@ TEST(CrashMatrixTest, MergeBundles) {
     }
   };
 
-  // Dry run: the commit is the sync of P's directory after P.index appeared.
-  int n = 0, commit_op = 0;
+  // Dry run: P.index appears with its rename (visible) and is durable once
+  // its directory is synced.
+  int n = 0, visible_op = 0, durable_op = 0;
   std::vector<std::string> log;
   {
     auto mem = NewMemEnv();
@@ -583,45 +632,71 @@ TEST(CrashMatrixTest, MergeBundles) {
     FaultInjectionEnv env(mem.get(), FaultInjectionEnv::Mode::kCrash);
     env.set_observer([&](int op, const std::string& what) {
       log.push_back(what);
-      if (commit_op == 0 && what == "sync dir /m" && mem->FileExists(MetaFilename(merged))) {
-        commit_op = op;
-      }
+      if (!mem->FileExists(MetaFilename(merged))) return;
+      if (visible_op == 0) visible_op = op;
+      if (durable_op == 0 && what == "sync dir /m") durable_op = op;
     });
     CKPT_ASSERT_OK(MergeBundles(&env, parts, merged));
     n = env.operations();
   }
-  ASSERT_GT(commit_op, 0);
-  for (int k = 1; k <= n; ++k) {
-    SCOPED_TRACE("MergeBundles: crash at operation " + std::to_string(k) + " of " +
-                 std::to_string(n) + " (" + log[k - 1] + ")");
-    auto mem = NewMemEnv();
-    setup(mem.get());
-    {
-      FaultInjectionEnv env(mem.get(), FaultInjectionEnv::Mode::kCrash);
-      env.FailAfter(k - 1);
-      MergeBundles(&env, parts, merged).IgnoreError();
-      EXPECT_TRUE(env.failed());
-    }
-    mem->DropUnsyncedData();
-    const bool committed = k > commit_op;
-    EXPECT_EQ(mem->FileExists(MetaFilename(merged)), committed);
-    if (committed) {
-      EXPECT_TRUE(HoldsValues(mem.get(), merged, all));
-    } else {
-      for (size_t i = 0; i < parts.size(); ++i) {
-        EXPECT_TRUE(HoldsValues(mem.get(), parts[i], part_values[i]));
+  ASSERT_GT(visible_op, 0);
+  ASSERT_GT(durable_op, 0);
+  for (bool power_loss : {true, false}) {
+    const std::string name =
+        std::string("MergeBundles, ") + (power_loss ? "power loss" : "process crash");
+    int sources_broken = 0;
+    for (int k = 1; k <= n; ++k) {
+      SCOPED_TRACE(name + ": crash at operation " + std::to_string(k) + " of " +
+                   std::to_string(n) + " (" + log[k - 1] + ")");
+      auto mem = NewMemEnv();
+      setup(mem.get());
+      {
+        FaultInjectionEnv env(mem.get(), FaultInjectionEnv::Mode::kCrash);
+        env.FailAfter(k - 1);
+        MergeBundles(&env, parts, merged).IgnoreError();
+        EXPECT_TRUE(env.failed());
       }
+      if (power_loss) mem->DropUnsyncedData();
+      const bool committed = k > (power_loss ? durable_op : visible_op);
+      // P.index is there exactly once committed, and then whole.
+      EXPECT_EQ(mem->FileExists(MetaFilename(merged)), committed);
+      if (committed) EXPECT_TRUE(HoldsValues(mem.get(), merged, all));
+      bool sources_whole = true;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        sources_whole = sources_whole && HoldsValues(mem.get(), parts[i], part_values[i]);
+      }
+      if (!committed && !sources_whole) {
+        // KNOWN LIMITATION (as TensorFlow's MergeV2Checkpoints): data files
+        // are moved, not copied, so a process that dies between the first
+        // move and the publication of P.index leaves neither P nor whole
+        // sources. A power loss undoes the unsynced moves (MemEnv; a real
+        // file system may keep them). The Saver's sharded save is
+        // unaffected: its sources are temporary and its commit point is the
+        // state file (the Saver scenarios above).
+        ++sources_broken;
+        EXPECT_FALSE(power_loss);
+      }
+      ExpectEveryIndexVerifies(mem.get(), "/m", "model");
+      // A restarted process merges again if the merge had not committed.
+      if (!committed && sources_whole) CKPT_EXPECT_OK(MergeBundles(mem.get(), parts, merged));
+      if (!committed && !sources_whole) continue;
+      // Without a power loss a committed merge may not be durable yet, and
+      // nobody syncs it after the crash.
+      if (!power_loss && committed) continue;
+      mem->DropUnsyncedData();
+      EXPECT_TRUE(HoldsValues(mem.get(), merged, all));
+      ExpectEveryIndexVerifies(mem.get(), "/m", "model");
     }
-    ExpectEveryIndexVerifies(mem.get(), "/m");
-    // A restarted process merges again if the merge had not committed.
-    if (!committed) CKPT_EXPECT_OK(MergeBundles(mem.get(), parts, merged));
-    mem->DropUnsyncedData();
-    EXPECT_TRUE(HoldsValues(mem.get(), merged, all));
-    ExpectEveryIndexVerifies(mem.get(), "/m");
+    RecordProperty(power_loss ? "crash_points_power_loss" : "crash_points_process_crash", n);
+    std::cout << "[crash matrix] " << name << ": " << n << " crash points (commit at operation "
+              << (power_loss ? durable_op : visible_op) << "), "
+              << (HasFailure() ? "FAILED" : "all passed");
+    if (sources_broken > 0) {
+      std::cout << "; KNOWN LIMITATION: " << sources_broken
+                << " crash points leave neither the merged bundle nor whole sources";
+    }
+    std::cout << "\n";
   }
-  RecordProperty("crash_points", n);
-  std::cout << "[crash matrix] MergeBundles: " << n << " crash points (commit at operation "
-            << commit_op << "), " << (HasFailure() ? "FAILED" : "all passed") << "\n";
 }
 
 }  // namespace
