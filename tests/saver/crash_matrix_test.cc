@@ -456,10 +456,10 @@ TEST(CrashMatrixTest, SaverSharded) {
 }
 
 // ---------------------------------------------------------------------------
-// Estimator: the toy model trains 10 steps (checkpoints 1, 6, 10 with
+// Estimator: the toy model trains 5 steps (checkpoints 1, 5 with
 // save_checkpoints_steps = 5, keep_checkpoint_max = 2), then a new Estimator
-// trains 10 more (checkpoints 11, 16, 20, each deleting an old one and
-// writing a .meta) and crashes somewhere in them.
+// trains 5 more (checkpoints 6 and 10, each deleting an old one and writing a
+// .meta) and crashes somewhere in them.
 
 constexpr char kEstimatorDir[] = "/mem/est";
 
@@ -472,8 +472,8 @@ class EstimatorScenario : public Scenario {
   // Event files are written by a background thread.
   bool Counted(const std::string& path) const override { return NotEventFile(path); }
 
-  void Setup(MemEnv* mem) override { CKPT_ASSERT_OK(Train(mem, 10).status()); }
-  Status Crashing(Env* env) override { return Train(env, 10).status(); }
+  void Setup(MemEnv* mem) override { CKPT_ASSERT_OK(Train(mem, 5).status()); }
+  Status Crashing(Env* env) override { return Train(env, 5).status(); }
   Result<std::string> Restart(MemEnv* mem, const std::string& newest,
                               const Values& want) override {
     {
@@ -485,9 +485,9 @@ class EstimatorScenario : public Scenario {
         EXPECT_TRUE(got.ok() && got->Equals(t)) << key;
       }
     }
-    CKPT_ASSIGN_OR_RETURN(TrainResult r, Train(mem, 5));
+    CKPT_ASSIGN_OR_RETURN(TrainResult r, Train(mem, 2));
     // Training resumed from the restored global_step.
-    EXPECT_EQ(r.global_step, StepOf(newest) + 5);
+    EXPECT_EQ(r.global_step, StepOf(newest) + 2);
     return JoinPath(kEstimatorDir, "model.ckpt-" + std::to_string(r.global_step));
   }
 
