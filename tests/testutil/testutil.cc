@@ -245,13 +245,33 @@ TestEnv MakeTestEnv(EnvKind kind) {
   return t;
 }
 
-Status FaultInjectionEnv::Tick(const std::string& what) {
-  ++ops_;
+Result<int> FaultInjectionEnv::Tick(const std::string& kind, const std::string& path,
+                                     bool crash_only) {
+  const bool crash = mode_ == Mode::kCrash;
+  if (crash_only && !crash) return 0;
+  const std::string what = kind + " " + path;
+  const bool counted = !crash || !counted_ || counted_(path);
   int b = budget_.load();
-  if (b < 0) return Status::OK();
-  if (b == 0) return IoError("injected fault: " + what);
+  if (!counted) {
+    // Until the crash itself (a counted operation refused), these still work.
+    if (crash ? failed_.load() : b == 0) {
+      failed_ = true;
+      return IoError(std::string(crash ? "injected crash: " : "injected fault: ") + what);
+    }
+    return 0;
+  }
+  const int op = ++ops_;
+  if (b < 0) return op;
+  if (b == 0) {
+    failed_ = true;
+    return IoError(std::string(crash ? "injected crash: " : "injected fault: ") + what);
+  }
   budget_ = b - 1;
-  return Status::OK();
+  return op;
+}
+
+void FaultInjectionEnv::Done(int op, const std::string& what) {
+  if (op > 0 && observer_) observer_(op, what);
 }
 
 namespace {
@@ -259,19 +279,21 @@ class FaultyWritableFile : public WritableFile {
  public:
   FaultyWritableFile(FaultInjectionEnv* env, std::unique_ptr<WritableFile> f, std::string path)
       : env_(env), f_(std::move(f)), path_(std::move(path)) {}
-  Status Append(std::string_view d) override {
-    CKPT_RETURN_IF_ERROR(env_->Tick("append to " + path_));
-    return f_->Append(d);
-  }
-  Status Flush() override { return f_->Flush(); }
-  Status Sync() override {
-    CKPT_RETURN_IF_ERROR(env_->Tick("sync " + path_));
-    return f_->Sync();
-  }
-  Status Close() override { return f_->Close(); }
+  Status Append(std::string_view d) override { return Run("append", false, [&] { return f_->Append(d); }); }
+  Status Flush() override { return Run("flush", true, [&] { return f_->Flush(); }); }
+  Status Sync() override { return Run("sync", false, [&] { return f_->Sync(); }); }
+  Status Close() override { return Run("close", true, [&] { return f_->Close(); }); }
   uint64_t Tell() const override { return f_->Tell(); }
 
  private:
+  template <typename F>
+  Status Run(const char* kind, bool crash_only, F op) {
+    CKPT_ASSIGN_OR_RETURN(int n, env_->Tick(kind, path_, crash_only));
+    Status s = op();
+    env_->Done(n, std::string(kind) + " " + path_);
+    return s;
+  }
+
   FaultInjectionEnv* env_;
   std::unique_ptr<WritableFile> f_;
   std::string path_;
@@ -279,17 +301,41 @@ class FaultyWritableFile : public WritableFile {
 }  // namespace
 
 Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewWritableFile(const std::string& path) {
-  CKPT_RETURN_IF_ERROR(Tick("create " + path));
-  CKPT_ASSIGN_OR_RETURN(auto f, target()->NewWritableFile(path));
-  return std::unique_ptr<WritableFile>(new FaultyWritableFile(this, std::move(f), path));
+  CKPT_ASSIGN_OR_RETURN(int n, Tick("create", path));
+  auto f = target()->NewWritableFile(path);
+  Done(n, "create " + path);
+  if (!f.ok()) return f.status();
+  return std::unique_ptr<WritableFile>(new FaultyWritableFile(this, std::move(*f), path));
 }
 Status FaultInjectionEnv::RenameFile(const std::string& from, const std::string& to) {
-  CKPT_RETURN_IF_ERROR(Tick("rename " + from));
-  return target()->RenameFile(from, to);
+  CKPT_ASSIGN_OR_RETURN(int n, Tick("rename", from));
+  Status s = target()->RenameFile(from, to);
+  Done(n, "rename " + from + " -> " + to);
+  return s;
 }
 Status FaultInjectionEnv::SyncDir(const std::string& dir) {
-  CKPT_RETURN_IF_ERROR(Tick("sync dir " + dir));
-  return target()->SyncDir(dir);
+  CKPT_ASSIGN_OR_RETURN(int n, Tick("sync dir", dir));
+  Status s = target()->SyncDir(dir);
+  Done(n, "sync dir " + dir);
+  return s;
+}
+Status FaultInjectionEnv::DeleteFile(const std::string& path) {
+  CKPT_ASSIGN_OR_RETURN(int n, Tick("delete", path, /*crash_only=*/true));
+  Status s = target()->DeleteFile(path);
+  Done(n, "delete " + path);
+  return s;
+}
+Status FaultInjectionEnv::CreateDirs(const std::string& dir) {
+  CKPT_ASSIGN_OR_RETURN(int n, Tick("create dirs", dir, /*crash_only=*/true));
+  Status s = target()->CreateDirs(dir);
+  Done(n, "create dirs " + dir);
+  return s;
+}
+Status FaultInjectionEnv::DeleteDir(const std::string& dir) {
+  CKPT_ASSIGN_OR_RETURN(int n, Tick("delete dir", dir, /*crash_only=*/true));
+  Status s = target()->DeleteDir(dir);
+  Done(n, "delete dir " + dir);
+  return s;
 }
 
 }  // namespace ckpt::testing

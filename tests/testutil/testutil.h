@@ -147,25 +147,68 @@ struct TestEnv {
 };
 TestEnv MakeTestEnv(EnvKind kind);
 
-// An Env that fails chosen operations: after `fail_after` successful
-// appends/renames/syncs (counted together), every one fails with IoError.
+// An Env that fails chosen operations. Two modes:
+//
+// kFault (an IO error the process survives): after `fail_after` successful
+// creations/appends/syncs/renames/directory syncs (counted together), every
+// one of those fails with IoError; deletions, closes and flushes still work,
+// so the caller's error handling can clean up.
+//
+// kCrash (the process dies): every mutating operation counts -- also
+// deletions, flushes, closes, directory creation and deletion -- and once
+// `fail_after` of them have succeeded, every one fails ("injected crash"),
+// cleanup included: nothing reaches the file system after the crash point.
+// Reads keep working (they change nothing). Follow a crash with
+// MemEnv::DropUnsyncedData() for a power loss. set_counted() excludes the
+// files of background threads (e.g. event files) from the count, so that
+// the numbering stays deterministic; they still fail after the crash.
 class FaultInjectionEnv : public ForwardingEnv {
  public:
-  explicit FaultInjectionEnv(Env* target) : ForwardingEnv(target) {}
+  enum class Mode { kFault, kCrash };
+  explicit FaultInjectionEnv(Env* target, Mode mode = Mode::kFault)
+      : ForwardingEnv(target), mode_(mode) {}
   // -1 disables failures.
   void FailAfter(int n) { budget_ = n; }
   int operations() const { return ops_; }
+  // True once an operation was refused.
+  bool failed() const { return failed_; }
+  // kCrash: only operations on paths for which `counted` is true count (and
+  // reach the observer); the others fail too once the crash happened (a
+  // counted operation was refused).
+  void set_counted(std::function<bool(const std::string& path)> counted) {
+    counted_ = std::move(counted);
+  }
+  // Called after each counted operation was done (whatever the target
+  // returned; not for refused ones), with its number (1-based)
+  // and a description ("create <path>", "append <path>", "sync <path>",
+  // "close <path>", "flush <path>", "rename <from> -> <to>", "delete <path>",
+  // "create dirs <dir>", "delete dir <dir>", "sync dir <dir>"). Not called
+  // concurrently as long as the operations are not.
+  void set_observer(std::function<void(int op, const std::string& what)> observer) {
+    observer_ = std::move(observer);
+  }
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
   Status RenameFile(const std::string& from, const std::string& to) override;
   Status SyncDir(const std::string& dir) override;
+  Status DeleteFile(const std::string& path) override;
+  Status CreateDirs(const std::string& dir) override;
+  Status DeleteDir(const std::string& dir) override;
 
-  // Counts one operation; returns an error if the budget is spent.
-  Status Tick(const std::string& what);
+  // Counts one operation of `kind` ("append", "flush", ...) on `path`;
+  // returns an error if the budget is spent. `crash_only` operations count
+  // only in kCrash mode. The returned number is for Done().
+  Result<int> Tick(const std::string& kind, const std::string& path, bool crash_only = false);
+  // Reports operation `op` (from Tick; 0 = uncounted) as done to the observer.
+  void Done(int op, const std::string& what);
 
  private:
+  const Mode mode_;
   std::atomic<int> budget_{-1};
   std::atomic<int> ops_{0};
+  std::atomic<bool> failed_{false};
+  std::function<bool(const std::string&)> counted_;
+  std::function<void(int, const std::string&)> observer_;
 };
 
 // Another process holding a directory's writer lock: a fork()ed child takes
