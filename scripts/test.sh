@@ -8,7 +8,7 @@
 #      once, then a short fuzzing run of each (scripts/fuzz.sh)
 # Installs its own dependencies first (scripts/deps.sh). Set CKPT_SKIP_ASAN=1
 # to skip step 2 while iterating, CKPT_SKIP_FUZZ=1 to skip step 5;
-# CKPT_FUZZ_SECONDS sets step 5's seconds per harness (default 10).
+# CKPT_FUZZ_SECONDS sets step 5's seconds per harness (default 8).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,10 +56,11 @@ CKPT_BUILD_DIR="$root/build" TF_CPP_MIN_LOG_LEVEL=3 \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/interop
 
 if [ "${CKPT_SKIP_FUZZ:-0}" != "1" ]; then
-  # About 4 minutes on 2 cores: the build (~2 min), 11 harnesses x 10 s.
+  # The fuzz build (clang, sanitized, only what the harnesses link) plus 11
+  # harnesses x 8 s of fuzzing and the corpus replay.
   echo "== fuzzing (scripts/fuzz.sh, build-fuzz/)"
   if command -v clang++ >/dev/null; then
-    CKPT_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh "${CKPT_FUZZ_SECONDS:-10}"
+    CKPT_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh "${CKPT_FUZZ_SECONDS:-8}"
   else
     echo "clang++ not found (scripts/deps.sh installs it): fuzzing skipped" >&2
     exit 1
