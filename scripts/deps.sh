@@ -16,6 +16,8 @@ packages=(
   libleveldb-dev libsnappy-dev
   libisal-dev libeigen3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # scripts/fuzz.sh: clang and its libFuzzer/sanitizer runtimes
+  clang libclang-rt-14-dev
   python3 python3-venv
   # Headless browser for tests/interop/test_tensorboard_browser.py (with
   # --no-install-recommends it comes without fonts; text must render).
