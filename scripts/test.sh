@@ -3,12 +3,13 @@
 #   1. unit tests (GoogleTest via ctest), Release-with-debug-info build in build/
 #   2. the same unit tests under AddressSanitizer + UBSan, in build-asan/
 #   3. the installed CMake package: a tiny consumer project does find_package(ckpt)
-#   4. interop tests against real TensorFlow (pytest, in a venv of test peers)
-#   5. the libFuzzer harnesses (clang, build-fuzz/): every checked-in seed
+#   4. the libFuzzer harnesses (clang, build-fuzz/): every checked-in seed
 #      once, then a short fuzzing run of each (scripts/fuzz.sh)
+#   5. interop tests against real TensorFlow (pytest, in a venv of test peers),
+#      last, so that pytest's summary closes the output
 # Installs its own dependencies first (scripts/deps.sh). Set CKPT_SKIP_ASAN=1
-# to skip step 2 while iterating, CKPT_SKIP_FUZZ=1 to skip step 5;
-# CKPT_FUZZ_SECONDS sets step 5's seconds per harness (default 8).
+# to skip step 2 while iterating, CKPT_SKIP_FUZZ=1 to skip step 4;
+# CKPT_FUZZ_SECONDS sets step 4's seconds per harness (default 20).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,18 +52,18 @@ cmake -S tests/install -B build/install-test/consumer -DCMAKE_PREFIX_PATH="$pref
 cmake --build build/install-test/consumer -j"$jobs" >/dev/null
 "$root/build/install-test/consumer/consumer" "$root/build/install-test/ckpt"
 
-echo "== interop tests against TensorFlow"
-CKPT_BUILD_DIR="$root/build" TF_CPP_MIN_LOG_LEVEL=3 \
-  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/interop
-
 if [ "${CKPT_SKIP_FUZZ:-0}" != "1" ]; then
   # The fuzz build (clang, sanitized, only what the harnesses link) plus 11
-  # harnesses x 8 s of fuzzing and the corpus replay.
+  # harnesses x 20 s of fuzzing and the corpus replay.
   echo "== fuzzing (scripts/fuzz.sh, build-fuzz/)"
   if command -v clang++ >/dev/null; then
-    CKPT_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh "${CKPT_FUZZ_SECONDS:-8}"
+    CKPT_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh "${CKPT_FUZZ_SECONDS:-20}"
   else
     echo "clang++ not found (scripts/deps.sh installs it): fuzzing skipped" >&2
     exit 1
   fi
 fi
+
+echo "== interop tests against TensorFlow"
+CKPT_BUILD_DIR="$root/build" TF_CPP_MIN_LOG_LEVEL=3 \
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/interop

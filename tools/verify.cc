@@ -1,6 +1,8 @@
 // `ckpt verify`: see verify.h for the output formats.
 #include "verify.h"
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
 #include <string>
 
@@ -12,9 +14,26 @@
 namespace ckpt::tools {
 namespace {
 
+// "ok", "missing", "unreadable" (a file that is not a regular file or that
+// may not be read: the bytes were never looked at) or "corrupt".
 const char* Verdict(const CheckpointSummary& c) {
   if (c.status.ok()) return "ok";
-  return c.committed ? "corrupt" : "missing";
+  if (!c.committed) return "missing";
+  if (c.status.code() == StatusCode::kPermissionDenied ||
+      c.status.code() == StatusCode::kFailedPrecondition) {
+    return "unreadable";
+  }
+  return "corrupt";
+}
+
+// Verdict() in upper case, padded to the text output's label column.
+std::string Label(const CheckpointSummary& c) {
+  std::string label = Verdict(c);
+  if (!c.status.ok()) {
+    for (char& ch : label) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  }
+  label.resize(std::max<size_t>(label.size() + 1, 9), ' ');
+  return label;
 }
 
 std::string JsonStatus(const Status& s) {
@@ -37,7 +56,7 @@ int VerifyOnePrefix(const VerifyCommandOptions& options, std::ostream& out) {
   } else if (s.ok()) {
     out << "ok       " << EscapeForDisplay(options.path) << "\n";
   } else {
-    out << (c.committed ? "CORRUPT  " : "MISSING  ") << EscapeForDisplay(options.path) << ": "
+    out << Label(c) << EscapeForDisplay(options.path) << ": "
         << EscapeForDisplay(s.ToString()) << "\n";
   }
   return s.ok() ? kExitOk : kExitFailure;
@@ -53,9 +72,7 @@ void PrintText(const DirectoryReport& r, std::ostream& out) {
     out << "  STATE    " << EscapeForDisplay(r.state_status.ToString()) << "\n";
   }
   for (const CheckpointSummary& c : r.checkpoints) {
-    std::string label = c.status.ok() ? "ok" : (c.committed ? "CORRUPT" : "MISSING");
-    label.resize(9, ' ');
-    out << "  " << label << EscapeForDisplay(c.prefix);
+    out << "  " << Label(c) << EscapeForDisplay(c.prefix);
     if (!c.resolved_prefix.empty()) {
       out << " (found at " << EscapeForDisplay(c.resolved_prefix) << ")";
     }

@@ -18,13 +18,14 @@
 //   Directory /d (state file /d/checkpoint)
 //     ok       /d/ckpt-2
 //     CORRUPT  /d/ckpt-3 (newest): DATA_LOSS: ...
+//     UNREADABLE /d/ckpt-4: PERMISSION_DENIED: ... (or a FIFO, not a file)
 //   Leftovers of interrupted saves (...):
 //     /d/ckpt-4.index.ckpt-tmp.4711.00c0ffee00c0ffee
 //   1 problem found
 // JSON (--json), one document and a newline:
 //   {"path": "...", "kind": "directory"|"checkpoint", "ok": true|false,
 //    "state_file": "...", "state_error": null|"...",
-//    "checkpoints": [{"prefix": "...", "status": "ok"|"missing"|"corrupt",
+//    "checkpoints": [{"prefix": "...", "status": "ok"|"missing"|"unreadable"|"corrupt",
 //                     "error": null|"...", "in_state_file": bool, "newest": bool}],
 //    "leftovers": ["..."], "in_progress": ["..."], "deleted_during_scan": ["..."]}
 // (the keys after "kind" except "checkpoints" only for a directory.)

@@ -979,7 +979,7 @@ TEST_F(EstimatorTest, TrainFailsAtOnceWhileAnotherWriterHoldsModelDir) {
                          "Another writer is using the checkpoint directory " + dir_));
     EXPECT_EQ(Snapshot(&clock_, dir_), before) << "a refused Train wrote into model_dir";
     // Readers are not blocked.
-    CKPT_EXPECT_OK(est->Evaluate(ToyInput(), {}).status());
+    CKPT_EXPECT_OK(est->Evaluate(ToyInput(40, 10, 1)).status());
   }
   CKPT_ASSERT_OK_AND_ASSIGN(TrainResult r, est->Train(ToyInput(), StepsOf(10)));
   EXPECT_EQ(r.global_step, 20);
@@ -987,19 +987,19 @@ TEST_F(EstimatorTest, TrainFailsAtOnceWhileAnotherWriterHoldsModelDir) {
 
 TEST_F(EstimatorTest, TrainResumesFromTheNewestGoodCheckpointWhenTheNamedOneIsGone) {
   auto est = Make(Steps(5));
-  CKPT_ASSERT_OK(est->Train(ToyInput(), StepsOf(10)).status());  // ckpt 1, 5, 10
+  CKPT_ASSERT_OK(est->Train(ToyInput(), StepsOf(10)).status());  // ckpt 1, 6, 10
   CKPT_ASSERT_OK(clock_.DeleteFile(dir_ + "/model.ckpt-10.index"));
   LogCapture log;
   CKPT_ASSERT_OK_AND_ASSIGN(TrainResult r, est->Train(ToyInput(), StepsOf(3)));
-  EXPECT_EQ(r.global_step, 8);
-  EXPECT_TRUE(log.Has(LogSeverity::kInfo, "Restoring parameters from " + dir_ + "/model.ckpt-5"));
+  EXPECT_EQ(r.global_step, 9);
+  EXPECT_TRUE(log.Has(LogSeverity::kInfo, "Restoring parameters from " + dir_ + "/model.ckpt-6"));
   bool warned = false;
   for (const std::string& m : log.Messages()) {
     warned = warned || (m.find("model.ckpt-10") != std::string::npos &&
                         m.find("Skipped") != std::string::npos);
   }
   EXPECT_TRUE(warned);
-  EXPECT_EQ(LatestCheckpoint(&clock_, dir_).value(), dir_ + "/model.ckpt-8");
+  EXPECT_EQ(LatestCheckpoint(&clock_, dir_).value(), dir_ + "/model.ckpt-9");
 }
 
 TEST_F(EstimatorTest, CorruptNewestCheckpointFallsBackOnDataLoss) {
@@ -1010,10 +1010,10 @@ TEST_F(EstimatorTest, CorruptNewestCheckpointFallsBackOnDataLoss) {
   ASSERT_FALSE(bytes.empty());
   bytes[0] ^= 0x40;
   CKPT_ASSERT_OK(testing::WriteStringToFile(&clock_, data, bytes));
-  CKPT_ASSERT_OK_AND_ASSIGN(EvalResult e, est->Evaluate(ToyInput(), {}));
-  EXPECT_EQ(e.at("global_step"), 5);
+  CKPT_ASSERT_OK_AND_ASSIGN(EvalResult e, est->Evaluate(ToyInput(40, 10, 1)));
+  EXPECT_EQ(e.at("global_step"), 6);  // checkpoints 1, 6, 10: 10 is corrupt
   CKPT_ASSERT_OK_AND_ASSIGN(TrainResult r, est->Train(ToyInput(), StepsOf(1)));
-  EXPECT_EQ(r.global_step, 6);
+  EXPECT_EQ(r.global_step, 7);
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "ckpt/bundle.h"
+#include "ckpt/checkpoint_state.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -85,6 +87,23 @@ TEST(FileSizeLimitTest, PremadeEstimatorReportsFileTooLarge) {
   ExpectCleanFileTooLarge(RunWithFileSizeLimit(
       {PREMADE_ESTIMATOR_BIN, "--model_dir=" + dir + "/model", "--train_steps=1", "--seed=1"}, 64));
 }
+
+#ifdef CKPT_CLI_BIN
+// `ckpt fsck --repair` writes a state file: past the limit it reports the
+// error instead of dying.
+TEST(FileSizeLimitTest, CkptFsckRepairReportsFileTooLarge) {
+  const std::string dir = TempDir();
+  auto w = BundleWriter::Create(dir + "/model.ckpt-1");
+  ASSERT_TRUE(w.ok());
+  CKPT_ASSERT_OK((*w)->Add("w", testing::MakeTestTensor(DataType::kFloat, {4}, 1)));
+  CKPT_ASSERT_OK((*w)->Finish());
+  // The state file names a checkpoint that is gone: repair rewrites it.
+  CKPT_ASSERT_OK(UpdateCheckpointState(Env::Posix(), dir, dir + "/model.ckpt-2",
+                                       {dir + "/model.ckpt-1", dir + "/model.ckpt-2"}));
+  ExpectCleanFileTooLarge(RunWithFileSizeLimit({CKPT_CLI_BIN, "fsck", "--repair", dir}, 16));
+  EXPECT_EQ(LatestCheckpoint(Env::Posix(), dir).value(), dir + "/model.ckpt-1");
+}
+#endif
 
 }  // namespace
 }  // namespace ckpt

@@ -225,6 +225,9 @@ TEST(SpecialFileTest, FifosAreErrorsNotHangs) {
   r = run({"verify", dir});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.out, HasSubstr("is a FIFO"));
+  // Not read at all, so not called corrupt.
+  EXPECT_THAT(r.out, HasSubstr("UNREADABLE " + JoinPath(dir, "ckpt-3")));
+  EXPECT_THAT(r.out, Not(HasSubstr("CORRUPT")));
   r = run({"ls", dir});
   EXPECT_EQ(r.code, 0) << r.err;  // ls reads no checkpoint contents
 
