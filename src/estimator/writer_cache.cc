@@ -1,6 +1,8 @@
 // EventWriterCache: the per-process event writers of the Estimator.
 #include "estimator/writer_cache.h"
 
+#include <unistd.h>
+
 #include <vector>
 
 #include "ckpt/logging.h"
@@ -53,10 +55,14 @@ Result<std::shared_ptr<EventWriter>> EventWriterCache::Get(Env* env, const std::
   options.hostname = hostname;
   options.scalar_style = ScalarStyle::kSimpleValue;
   Result<std::unique_ptr<EventWriter>> writer = EventWriter::Create(dir, options);
-  for (int n = 1;
+  // The name is taken (another writer this second: TensorFlow's name has
+  // only the time and the host): ".<pid>", then ".<pid>.<n>", so that writers
+  // of different processes never compete for the same suffixes.
+  const std::string pid = "." + std::to_string(static_cast<long long>(getpid()));
+  for (int n = 0;
        !writer.ok() && writer.status().code() == StatusCode::kAlreadyExists && n <= kMaxNameSuffix;
        ++n) {
-    options.filename_suffix = "." + std::to_string(n);
+    options.filename_suffix = n == 0 ? pid : pid + "." + std::to_string(n);
     writer = EventWriter::Create(dir, options);
   }
   if (!writer.ok()) return writer.status();

@@ -675,7 +675,10 @@ TEST(CrashMatrixTest, MergeBundles) {
         ++sources_broken;
         EXPECT_FALSE(power_loss);
       }
-      ExpectEveryIndexVerifies(mem.get(), "/m", "model");
+      // The sources are the caller's bundles in a folder of its own (not
+      // ckpt's temporaries): once their data files moved, their indexes are
+      // stale until the merge removes them, which only a whole source avoids.
+      if (sources_whole) ExpectEveryIndexVerifies(mem.get(), "/m", "model");
       // A restarted process merges again if the merge had not committed.
       if (!committed && sources_whole) CKPT_EXPECT_OK(MergeBundles(mem.get(), parts, merged));
       if (!committed && !sources_whole) continue;
