@@ -7,5 +7,5 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${CKPT_VENV:-$HOME/.cache/ckpt/venv}
 CKPT_SOAK_ROUNDS=${1:-60} CKPT_BUILD_DIR="$root/build" TF_CPP_MIN_LOG_LEVEL=3 \
-  "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider -s \
   "$root/tests/interop/test_model_dir_safety.py" -k "two_trainers"
