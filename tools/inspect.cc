@@ -55,6 +55,7 @@
 #include "ckpt/escape.h"
 #include "ckpt/types.h"
 #include "command.h"
+#include "status/utf8.h"
 
 namespace ckpt::tools {
 namespace {
@@ -808,39 +809,12 @@ void CollectShown(const std::vector<int64_t>& dims, bool summarise, int64_t edge
 // ---------------------------------------------------------------------------
 // JSON.
 
+// The code point at s[*pos] (DecodeUtf8), advancing *pos past it; false for
+// bytes that are not well-formed UTF-8.
 bool NextUtf8(std::string_view s, size_t* pos, uint32_t* cp) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t i = *pos;
-  unsigned char c = p[i];
-  int n;
-  uint32_t v;
-  if (c < 0x80) {
-    *cp = c;
-    *pos = i + 1;
-    return true;
-  } else if ((c & 0xe0) == 0xc0) {
-    n = 1;
-    v = c & 0x1f;
-  } else if ((c & 0xf0) == 0xe0) {
-    n = 2;
-    v = c & 0x0f;
-  } else if ((c & 0xf8) == 0xf0) {
-    n = 3;
-    v = c & 0x07;
-  } else {
-    return false;
-  }
-  if (i + n >= s.size()) return false;
-  for (int k = 1; k <= n; ++k) {
-    unsigned char cc = p[i + k];
-    if ((cc & 0xc0) != 0x80) return false;
-    v = (v << 6) | (cc & 0x3f);
-  }
-  static const uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-  if (v < kMin[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return false;
-  *cp = v;
-  *pos = i + n + 1;
-  return true;
+  const size_t n = DecodeUtf8(s, *pos, cp);
+  *pos += n;
+  return n > 0;
 }
 
 bool IsValidUtf8(std::string_view s) {

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "status/utf8.h"
+
 namespace ckpt {
 namespace {
 
@@ -16,13 +18,16 @@ void AppendHexByte(unsigned char c, std::string* out) {
   *out += kHex[c & 0xf];
 }
 
-// Length of the well-formed UTF-8 sequence at text[i] (2..4) and its code
-// point, or 0 if the bytes there are not one.
-size_t Utf8Sequence(std::string_view text, size_t i, uint32_t* cp) {
+}  // namespace
+
+size_t DecodeUtf8(std::string_view text, size_t i, uint32_t* cp) {
   const auto c = static_cast<unsigned char>(text[i]);
   size_t n;
   uint32_t v;
-  if ((c & 0xe0) == 0xc0) {
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  } else if ((c & 0xe0) == 0xc0) {
     n = 2;
     v = c & 0x1f;
   } else if ((c & 0xf0) == 0xe0) {
@@ -46,8 +51,6 @@ size_t Utf8Sequence(std::string_view text, size_t i, uint32_t* cp) {
   return n;
 }
 
-}  // namespace
-
 std::string EscapeForDisplay(std::string_view text) {
   size_t i = 0;
   while (i < text.size() && text[i] >= 0x20 && text[i] < 0x7f) ++i;
@@ -68,7 +71,7 @@ std::string EscapeForDisplay(std::string_view text) {
       ++i;
     } else {
       uint32_t cp = 0;
-      const size_t n = Utf8Sequence(text, i, &cp);
+      const size_t n = DecodeUtf8(text, i, &cp);
       if (n == 0) {
         AppendHexByte(c, &out);
         ++i;
