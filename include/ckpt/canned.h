@@ -12,8 +12,8 @@
 // naming it), the weight column if configured, labels int64 [batch] (or
 // string [batch] with a label vocabulary).
 //
-// What the Estimator sees (estimator-semantics.md §6.5, §7, §8):
-//   variables    the model core's checkpoint keys (the 13 keys of §9.3 for
+// What the Estimator sees (docs/estimator.md):
+//   variables    the model core's checkpoint keys (the 13 keys of docs/canned.md for
 //                the default DNN);
 //   summaries    "loss", "average_loss" (the weighted mean with a weight
 //                column), and for the DNN (from the step's own forward pass)

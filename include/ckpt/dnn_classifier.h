@@ -3,7 +3,7 @@
 // its variables under the checkpoint keys TensorFlow uses, so that a
 // ckpt::Saver writes checkpoints TF can read and vice versa.
 //
-// Network (estimator-semantics.md §9): numeric features concatenated in
+// Network (docs/canned.md): numeric features concatenated in
 // sorted feature-name order; hidden layers `dnn/hiddenlayer_<i>` (dense,
 // activation (relu by default), glorot_uniform kernel, zero bias, optional
 // training-only dropout, optional batch normalisation); `dnn/logits`
@@ -41,7 +41,7 @@
 //                       dnn/logits/bias/t_0/Adam_1 (same slice spec as <var>)
 //   non-slot variables: dnn/head/<name>        e.g. dnn/head/beta1_power
 // For the default config (Adagrad, hidden_units {10, 10}) that is the 13
-// keys of §9.3.
+// keys listed in docs/canned.md.
 //
 // Thread safety: a model is used from one thread at a time.
 #ifndef CKPT_DNN_CLASSIFIER_H_

@@ -1,4 +1,4 @@
-// V1Reader: TensorFlow's legacy checkpoint format (docs: spec §5).
+// V1Reader: TensorFlow's legacy checkpoint format (docs/format/v1.md).
 //
 // Every matching file is loaded eagerly at Open: its "" entry (the meta) is
 // parsed and merged into one sorted list of tensors, each with the slices the

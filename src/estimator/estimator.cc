@@ -1,5 +1,5 @@
-// Estimator: TF 1.8's train / evaluate / predict sequences (estimator-
-// semantics.md §3, §4, §7, §8) over an EstimatorModel.
+// Estimator: TF 1.8's train / evaluate / predict sequences (docs/estimator.md)
+// over an EstimatorModel.
 //
 // What a Train call does, in order (log lines in quotes):
 //   1. argument checks; the max_steps pre-check reads global_step from the

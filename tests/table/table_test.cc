@@ -40,7 +40,7 @@ std::string Unhex(std::string_view h) {
   return out;
 }
 
-// --- An independent reader of the table layout (spec §2), used to check
+// --- An independent reader of the table layout (docs/format/table.md), used to check
 // what TableWriter produced block by block. ---------------------------------
 
 bool GetVarint(std::string_view* in, uint64_t* v) {
@@ -176,7 +176,7 @@ class TableTest : public ::testing::Test {
   std::unique_ptr<MemEnv> env_ = NewMemEnv();
 };
 
-// The four entries of the spec's §2.5 worked example.
+// The four entries of a small TensorFlow-written index (the golden file below).
 std::vector<std::pair<std::string, std::string>> SpecEntries() {
   return {{"", Unhex("08 01 1a 02 08 01")},
           {"a", Unhex("08 01 12 00 28 04 35 06 38 27 1f")},
@@ -193,7 +193,7 @@ TEST_F(TableTest, ReproducesSpecExampleByteForByte) {
   ASSERT_TRUE(golden.ok()) << golden.status();
   ASSERT_EQ(golden->size(), 151u);
   EXPECT_EQ(Hex(bytes), Hex(*golden));
-  // And the landmarks of §2.5.
+  // And landmarks of that file.
   ASSERT_EQ(bytes.size(), 151u);
   EXPECT_EQ(Hex(bytes.substr(66, 5)), "00 e4 15 b6 bc");
   EXPECT_EQ(Hex(bytes.substr(71, 13)), "00 00 00 00 01 00 00 00 00 c0 f2 a1 b0");
@@ -292,8 +292,9 @@ TEST_F(TableTest, LargeValuesSpanningBlocks) {
 }
 
 TEST_F(TableTest, OverlyLargeEntryStartsANewBlock) {
-  // Spec §2.3 rule 2: before adding an entry with key+value >= 2*block_size to
-  // a table that already has entries, the current block is flushed.
+  // TensorFlow's rule (docs/format/table.md): before adding an entry with
+  // key+value >= 2*block_size to a table that already has entries, the current
+  // block is flushed.
   TableWriterOptions opt;
   opt.block_size = 100;
   const std::string big(199, 'v');  // key "b" + 199 = 200 = 2 * block_size
