@@ -23,12 +23,15 @@
 // tells the file which byte ranges follow (RandomAccessFile::Prefetch), so
 // the kernel can queue the device reads for all of them at once rather than
 // one readahead window at a time as the reads reach them.
+#include "ckpt/bundle_reader.h"
+
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
 
 #include "bundle/bundle_internal.h"
+#include "ckpt/bundle.h"  // MetaFilename, DataFilename
 #include "ckpt/escape.h"
 #include "crc/crc32c.h"
 #include "crc/crc32c_pool.h"
