@@ -1,8 +1,8 @@
 // MergeBundles: merges tensor bundles written separately (e.g. one per
 // device) into one, as TensorFlow's MergeV2Checkpoints does.
 //
-// Thread safety: a pure function of the files; no two merges (or a merge and
-// a writer) may touch the same prefixes at once.
+// Thread safety: may be called from any thread; no two merges (or a merge and
+// a writer) may use the same prefixes at once.
 #ifndef CKPT_MERGE_H_
 #define CKPT_MERGE_H_
 
