@@ -49,15 +49,13 @@ struct BundleReaderOptions {
   bool verify_checksums = true;
   // Map data files into memory so ReadView() can return zero-copy views.
   bool use_mmap = false;
-  // Verifying large tensors. Read/ReadInto read a tensor of more than
-  // min(256 KiB, checksum_chunk_bytes) in pieces of that size and checksum
-  // each piece as soon as it landed, while it is still in cache. A tensor
-  // of more than checksum_chunk_bytes (> 0) is split into parts of that size
-  // that checksum_threads helper threads read and checksum alongside the
-  // calling thread (helpers start on the first such read and stop with the
-  // reader; 0 = the calling thread does all). ReadView splits its check of
-  // the mapped bytes the same way. Nothing is returned as valid before the
-  // whole tensor's checksum matched; mismatches are the same DataLoss.
+  // Verifying large tensors. A tensor of more than checksum_chunk_bytes
+  // (> 0) is split into parts of that size that checksum_threads helper
+  // threads read and checksum alongside the calling thread (helpers start on
+  // the first such read and stop with the reader; 0 = the calling thread
+  // does all). ReadView splits its check of the mapped bytes the same way.
+  // Nothing is returned as valid before the whole tensor's checksum matched;
+  // mismatches are the same DataLoss.
   int checksum_threads = 1;
   int64_t checksum_chunk_bytes = int64_t{4} << 20;
 };
