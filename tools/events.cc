@@ -11,7 +11,7 @@
 #include "ckpt/summary.h"
 #include "ckpt/types.h"
 #include "command.h"
-#include "inspect.h"  // JsonString
+#include "json_output.h"
 
 namespace ckpt::tools {
 namespace {
@@ -109,12 +109,8 @@ std::string JsonValue(const EventValue& r) {
              "\", \"checkpoint_path\": " + JsonString(r.text) +
              ", \"msg\": " + JsonString(r.session_msg) + "}";
     case EventValueKind::kTensor: {
-      std::string s = "{\"dtype\": " + JsonString(DataTypeName(r.dtype)) + ", \"shape\": [";
-      for (int i = 0; i < r.shape.rank(); ++i) {
-        if (i > 0) s += ", ";
-        s += std::to_string(r.shape.dim(i));
-      }
-      return s + "]}";
+      return "{\"dtype\": " + JsonString(DataTypeName(r.dtype)) +
+             ", \"shape\": " + JsonShape(r.shape) + "}";
     }
     case EventValueKind::kUnknown:
       break;
