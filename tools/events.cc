@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "ckpt/escape.h"
-#include "ckpt/summary.h"
+#include "ckpt/event_reader.h"
 #include "ckpt/types.h"
 #include "command.h"
 #include "json_output.h"
