@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -23,11 +24,6 @@ std::string Number(double v) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
   return std::string(buf, r.ptr);
-}
-
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "\"" + Number(v) + "\"";
-  return Number(v);
 }
 
 const char* SessionStatusName(SessionLogStatus s) {
@@ -152,6 +148,50 @@ Status ReadFile(Env* env, const std::string& path, FileRows* out, std::ostream& 
   return Status::OK();
 }
 
+using RowFilter = std::function<bool(const EventValue&)>;
+
+void PrintText(const std::vector<FileRows>& all, const RowFilter& keep, std::ostream& o) {
+  for (const FileRows& f : all) {
+    o << "# " << EscapeForDisplay(f.path) << "\n";
+    for (const EventValue& r : f.rows) {
+      if (!keep(r)) continue;
+      o << "step=" << r.step << " wall_time=" << Number(r.wall_time) << " "
+        << EventValueKindName(r.kind) << " " << (r.tag.empty() ? "-" : EscapeForDisplay(r.tag))
+        << " " << PlainValue(r, /*quote_text=*/true) << "\n";
+    }
+  }
+}
+
+void PrintCsv(const std::vector<FileRows>& all, const RowFilter& keep, std::ostream& o) {
+  o << "file,wall_time,step,tag,kind,value\n";
+  for (const FileRows& f : all) {
+    for (const EventValue& r : f.rows) {
+      if (!keep(r)) continue;
+      o << CsvField(f.path) << "," << Number(r.wall_time) << "," << r.step << ","
+        << CsvField(r.tag) << "," << EventValueKindName(r.kind) << ","
+        << CsvField(PlainValue(r, /*quote_text=*/false)) << "\n";
+    }
+  }
+}
+
+void PrintJson(const std::vector<FileRows>& all, const RowFilter& keep, std::ostream& o) {
+  o << "{\"files\": [";
+  for (size_t i = 0; i < all.size(); ++i) o << (i ? ", " : "") << JsonString(all[i].path);
+  o << "],\n \"events\": [";
+  bool first = true;
+  for (const FileRows& f : all) {
+    for (const EventValue& r : f.rows) {
+      if (!keep(r)) continue;
+      o << (first ? "\n  " : ",\n  ");
+      first = false;
+      o << "{\"file\": " << JsonString(f.path) << ", \"wall_time\": " << JsonNumber(r.wall_time)
+        << ", \"step\": " << r.step << ", \"tag\": " << JsonString(r.tag) << ", \"kind\": \""
+        << EventValueKindName(r.kind) << "\", \"value\": " << JsonValue(r) << "}";
+    }
+  }
+  o << "]}\n";
+}
+
 }  // namespace
 
 int RunEvents(const EventsCommandOptions& options, std::ostream& out, std::ostream& err) {
@@ -190,45 +230,17 @@ int RunEvents(const EventsCommandOptions& options, std::ostream& out, std::ostre
     }
   }
   const std::set<std::string> tags(options.tags.begin(), options.tags.end());
-  auto keep = [&](const EventValue& r) { return tags.empty() || tags.count(r.tag) > 0; };
+  const RowFilter keep = [&](const EventValue& r) {
+    return tags.empty() || tags.count(r.tag) > 0;
+  };
 
   std::ostringstream o;
   if (options.format == "text") {
-    for (const FileRows& f : all) {
-      o << "# " << EscapeForDisplay(f.path) << "\n";
-      for (const EventValue& r : f.rows) {
-        if (!keep(r)) continue;
-        o << "step=" << r.step << " wall_time=" << Number(r.wall_time) << " "
-          << EventValueKindName(r.kind) << " " << (r.tag.empty() ? "-" : EscapeForDisplay(r.tag))
-          << " " << PlainValue(r, /*quote_text=*/true) << "\n";
-      }
-    }
+    PrintText(all, keep, o);
   } else if (options.format == "csv") {
-    o << "file,wall_time,step,tag,kind,value\n";
-    for (const FileRows& f : all) {
-      for (const EventValue& r : f.rows) {
-        if (!keep(r)) continue;
-        o << CsvField(f.path) << "," << Number(r.wall_time) << "," << r.step << ","
-          << CsvField(r.tag) << "," << EventValueKindName(r.kind) << ","
-          << CsvField(PlainValue(r, /*quote_text=*/false)) << "\n";
-      }
-    }
+    PrintCsv(all, keep, o);
   } else {
-    o << "{\"files\": [";
-    for (size_t i = 0; i < all.size(); ++i) o << (i ? ", " : "") << JsonString(all[i].path);
-    o << "],\n \"events\": [";
-    bool first = true;
-    for (const FileRows& f : all) {
-      for (const EventValue& r : f.rows) {
-        if (!keep(r)) continue;
-        o << (first ? "\n  " : ",\n  ");
-        first = false;
-        o << "{\"file\": " << JsonString(f.path) << ", \"wall_time\": " << JsonNumber(r.wall_time)
-          << ", \"step\": " << r.step << ", \"tag\": " << JsonString(r.tag) << ", \"kind\": \""
-          << EventValueKindName(r.kind) << "\", \"value\": " << JsonValue(r) << "}";
-      }
-    }
-    o << "]}\n";
+    PrintJson(all, keep, o);
   }
   out << o.str();
   return kExitOk;

@@ -1,6 +1,7 @@
 // JSON text for the `ckpt` subcommands (see json_output.h).
 #include "json_output.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -66,6 +67,14 @@ std::string JsonDouble(double v, int digits) {
 }
 
 }  // namespace
+
+std::string JsonNumber(double v) {
+  if (std::isnan(v)) return "\"nan\"";
+  if (std::isinf(v)) return v < 0 ? "\"-inf\"" : "\"inf\"";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
 
 std::string JsonShape(const TensorShape& shape) {
   std::string s = "[";

@@ -25,6 +25,10 @@ std::string JsonString(std::string_view bytes);
 // "true" or "false".
 inline std::string JsonBool(bool b) { return b ? "true" : "false"; }
 
+// The shortest decimal that reads back as `v`; "nan", "inf" and "-inf" as
+// JSON strings.
+std::string JsonNumber(double v);
+
 // The dimensions as a JSON array: "[2, 3]", "[]" for a scalar.
 std::string JsonShape(const TensorShape& shape);
 
