@@ -1,8 +1,6 @@
 // `ckpt events`: see events.h for the output formats.
 #include "events.h"
 
-#include <charconv>
-#include <cmath>
 #include <functional>
 #include <memory>
 #include <set>
@@ -16,15 +14,6 @@
 
 namespace ckpt::tools {
 namespace {
-
-// The shortest decimal that reads back as `v`.
-std::string Number(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, r.ptr);
-}
 
 const char* SessionStatusName(SessionLogStatus s) {
   switch (s) {
@@ -41,11 +30,12 @@ std::string ShapeString(const TensorShape& shape) { return shape.DebugString(); 
 std::string PlainValue(const EventValue& r, bool quote_text) {
   switch (r.kind) {
     case EventValueKind::kScalar:
-      return Number(r.scalar);
+      return ShortestDecimal(r.scalar);
     case EventValueKind::kHistogram: {
       const HistogramData& h = r.histogram;
-      return "num=" + Number(h.num) + " min=" + Number(h.min) + " max=" + Number(h.max) +
-             " sum=" + Number(h.sum) + " buckets=" + std::to_string(h.bucket.size());
+      return "num=" + ShortestDecimal(h.num) + " min=" + ShortestDecimal(h.min) +
+             " max=" + ShortestDecimal(h.max) + " sum=" + ShortestDecimal(h.sum) +
+             " buckets=" + std::to_string(h.bucket.size());
     }
     case EventValueKind::kText:
     case EventValueKind::kFileVersion:
@@ -155,7 +145,7 @@ void PrintText(const std::vector<FileRows>& all, const RowFilter& keep, std::ost
     o << "# " << EscapeForDisplay(f.path) << "\n";
     for (const EventValue& r : f.rows) {
       if (!keep(r)) continue;
-      o << "step=" << r.step << " wall_time=" << Number(r.wall_time) << " "
+      o << "step=" << r.step << " wall_time=" << ShortestDecimal(r.wall_time) << " "
         << EventValueKindName(r.kind) << " " << (r.tag.empty() ? "-" : EscapeForDisplay(r.tag))
         << " " << PlainValue(r, /*quote_text=*/true) << "\n";
     }
@@ -167,7 +157,7 @@ void PrintCsv(const std::vector<FileRows>& all, const RowFilter& keep, std::ostr
   for (const FileRows& f : all) {
     for (const EventValue& r : f.rows) {
       if (!keep(r)) continue;
-      o << CsvField(f.path) << "," << Number(r.wall_time) << "," << r.step << ","
+      o << CsvField(f.path) << "," << ShortestDecimal(r.wall_time) << "," << r.step << ","
         << CsvField(r.tag) << "," << EventValueKindName(r.kind) << ","
         << CsvField(PlainValue(r, /*quote_text=*/false)) << "\n";
     }

@@ -68,12 +68,17 @@ std::string JsonDouble(double v, int digits) {
 
 }  // namespace
 
-std::string JsonNumber(double v) {
-  if (std::isnan(v)) return "\"nan\"";
-  if (std::isinf(v)) return v < 0 ? "\"-inf\"" : "\"inf\"";
+std::string ShortestDecimal(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
   return std::string(buf, r.ptr);
+}
+
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "\"" + ShortestDecimal(v) + "\"";
+  return ShortestDecimal(v);
 }
 
 std::string JsonShape(const TensorShape& shape) {

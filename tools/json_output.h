@@ -25,8 +25,13 @@ std::string JsonString(std::string_view bytes);
 // "true" or "false".
 inline std::string JsonBool(bool b) { return b ? "true" : "false"; }
 
-// The shortest decimal that reads back as `v`; "nan", "inf" and "-inf" as
-// JSON strings.
+// The shortest decimal that reads back as `v`; "nan", "inf" or "-inf" for
+// the non-finite values (the text the subcommands' text and CSV outputs
+// print).
+std::string ShortestDecimal(double v);
+
+// ShortestDecimal(v) as a JSON value: "nan", "inf" and "-inf" become JSON
+// strings.
 std::string JsonNumber(double v);
 
 // The dimensions as a JSON array: "[2, 3]", "[]" for a scalar.

@@ -7,12 +7,15 @@
 
 #include "ckpt/bundle.h"
 #include "tensorflow/core/protobuf/trackable_object_graph.pb.h"
+#include "checkpoint/object_graph_testing.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
 namespace {
 
+using ::ckpt::testing::ChildNames;
 using ::ckpt::testing::StatusIs;
+using ::ckpt::testing::Values;
 using ::testing::ElementsAre;
 
 constexpr char kB1[] =
@@ -28,17 +31,6 @@ constexpr char kB4[] =
 constexpr char kA1[] =
     "serving/tensorflow_serving/servables/tensorflow/testdata/"
     "saved_model_half_plus_two_gpu/00000123/variables/variables";
-
-std::vector<std::string> ChildNames(const ObjectGraphNode& node) {
-  std::vector<std::string> out;
-  for (const auto& c : node.children) out.push_back(c.local_name);
-  return out;
-}
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.flat<T>(), t.flat<T>() + t.num_elements());
-}
 
 // ------------------------------------------------------------------- keys
 

@@ -12,26 +12,18 @@
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_state.h"
 #include "tensorflow/core/protobuf/trackable_object_graph.pb.h"
+#include "checkpoint/object_graph_testing.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
 namespace {
 
 using ::ckpt::testing::EnvKind;
+using ::ckpt::testing::ChildNames;
 using ::ckpt::testing::StatusIs;
+using ::ckpt::testing::Values;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::vector<std::string> ChildNames(const ObjectGraphNode& node) {
-  std::vector<std::string> out;
-  for (const auto& c : node.children) out.push_back(c.local_name);
-  return out;
-}
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.flat<T>(), t.flat<T>() + t.num_elements());
-}
 
 // --------------------------------------------------------- write/restore
 

@@ -17,6 +17,7 @@
 #include "table/table.h"
 #include "tensorflow/core/protobuf/tensor_bundle.pb.h"
 #include "testutil/testutil.h"
+#include "tools/test_tensors.h"
 
 namespace ckpt::tools {
 namespace {
@@ -281,18 +282,6 @@ void EditEntry(const std::string& prefix, const std::string& key,
   for (const auto& [k, v] : rows) CKPT_ASSERT_OK(writer->Add(k, v));
   CKPT_ASSERT_OK(writer->Finish());
   CKPT_ASSERT_OK((*out)->Close());
-}
-
-Tensor Strings(TensorShape shape, std::vector<std::string> v) {
-  return Tensor::FromStrings(std::move(shape), std::move(v)).value();
-}
-
-// Raw tensor of 16-bit (or 8-bit) encoded elements.
-template <typename T>
-Tensor Raw(DataType dtype, TensorShape shape, const std::vector<T>& bits) {
-  Tensor t = Tensor::Allocate(dtype, std::move(shape)).value();
-  std::memcpy(t.mutable_data(), bits.data(), bits.size() * sizeof(T));
-  return t;
 }
 
 // ---------------------------------------------------------------------------

@@ -21,6 +21,8 @@ TEST(JsonOutputTest, StringEscapesAndReplacesInvalidUtf8) {
 }
 
 TEST(JsonOutputTest, NumbersRoundTripAndNonFiniteAreStrings) {
+  EXPECT_EQ(ShortestDecimal(0.1), "0.1");
+  EXPECT_EQ(ShortestDecimal(-HUGE_VAL), "-inf");
   EXPECT_EQ(JsonNumber(0.1), "0.1");
   EXPECT_EQ(JsonNumber(-2), "-2");
   EXPECT_EQ(JsonNumber(1e300), "1e+300");

@@ -9,23 +9,12 @@
 #include <vector>
 
 #include "testutil/testutil.h"
+#include "tools/test_tensors.h"
 
 namespace ckpt::tools {
 namespace {
 
 using ::ckpt::testing::StatusIs;
-
-Tensor Strings(TensorShape shape, std::vector<std::string> v) {
-  return Tensor::FromStrings(std::move(shape), std::move(v)).value();
-}
-
-// Raw tensor of 16-bit (or 8-bit) encoded elements.
-template <typename T>
-Tensor Raw(DataType dtype, TensorShape shape, const std::vector<T>& bits) {
-  Tensor t = Tensor::Allocate(dtype, std::move(shape)).value();
-  std::memcpy(t.mutable_data(), bits.data(), bits.size() * sizeof(T));
-  return t;
-}
 
 std::string Fmt(const Tensor& t, PrintOptions o = {}) { return FormatTensor(t, o); }
 
