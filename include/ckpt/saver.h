@@ -64,12 +64,10 @@ struct SaverOptions {
   bool sharded = false;
   // Sharded saves: how many of the per-device bundles are written at once,
   // each by its own thread (the saving thread is one of them). 0 = one per
-  // device, at most hardware_concurrency() / 2 with direct_io (each direct
-  // writer already keeps about two threads busy: the copy into its staging
-  // buffers and the write; on 2 cores concurrent shards measured 0.83-0.88x
-  // sequential, docs/benchmarks.md) or hardware_concurrency() without it;
-  // never less than 1. 1 = one after another. The files are the same bytes
-  // whatever the value. REQUIRES: >= 0.
+  // device, at most hardware_concurrency() / 2 with direct_io or
+  // hardware_concurrency() without it; never less than 1. 1 = one after
+  // another. The files are the same bytes whatever the value; choosing it:
+  // docs/benchmarks.md, "Saver options". REQUIRES: >= 0.
   int shard_write_threads = 0;
   // "model-00001000" instead of "model-1000".
   bool pad_step_number = false;
@@ -83,8 +81,9 @@ struct SaverOptions {
   // CheckpointSaverHook logs "Saving checkpoints for N into ...").
   bool log_saves = true;
   // Write each bundle's data file with direct IO (BundleWriterOptions::
-  // direct_io: O_DIRECT on Env::Posix(), the same bytes; faster on the
-  // measured machine, see docs/benchmarks.md). false: through the page cache.
+  // direct_io: O_DIRECT on Env::Posix()); false: through the page cache. The
+  // files are the same bytes either way; choosing it: docs/benchmarks.md,
+  // "Saver options".
   bool direct_io = true;
   // The first Save into a directory takes its WriterLock (one writer process
   // per directory, ckpt/writer_lock.h) and holds it until the Saver is
