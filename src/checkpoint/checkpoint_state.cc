@@ -9,6 +9,7 @@
 #include <climits>
 
 #include "bundle/v1_reader.h"
+#include "env/path.h"
 #include "ckpt/bundle.h"
 #include "ckpt/logging.h"
 #include "tensorflow/python/training/checkpoint_state.pb.h"

@@ -16,7 +16,7 @@
 #include <map>
 #include <set>
 
-#include "bundle/v1_reader.h"  // GlobMatch
+#include "env/path.h"
 #include "ckpt/bundle.h"
 #include "ckpt/logging.h"
 #include "ckpt/verify.h"

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "bundle/v1_reader.h"
+#include "env/path.h"
 #include "checkpoint/leftovers.h"
 #include "checkpoint/resolve.h"
 #include "env/temp_path.h"

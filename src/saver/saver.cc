@@ -33,7 +33,7 @@
 #include <system_error>
 #include <thread>
 
-#include "bundle/v1_reader.h"  // GlobMatch
+#include "env/path.h"
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/logging.h"
