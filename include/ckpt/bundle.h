@@ -19,17 +19,13 @@
 #include <vector>
 
 #include "ckpt/env.h"
+#include "ckpt/filenames.h"  // MetaFilename, DataFilename
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 #include "ckpt/tensor_slice.h"
 #include "ckpt/types.h"
 
 namespace ckpt {
-
-// "P.index"
-std::string MetaFilename(std::string_view prefix);
-// "P.data-00003-of-00008"
-std::string DataFilename(std::string_view prefix, int shard_id, int num_shards);
 
 struct BundleWriterOptions {
   // All IO goes through this Env. Not owned. REQUIRES: non-null.

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ckpt/env.h"
+#include "ckpt/filenames.h"  // MetaGraphFilename
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 #include "ckpt/tensor_slice.h"
@@ -144,12 +145,6 @@ struct RestoreOptions {
 // step, not sharded) a latest_filename equal to save_path's basename.
 Result<std::string> CheckpointPrefixForSave(const std::string& save_path, const SaveArgs& args,
                                             const SaverOptions& options);
-
-// TF's meta_graph_filename: `checkpoint` with a trailing
-// "-<digits or ?>-of-<digits>" removed, then "." + suffix
-// ("dir/model-1000" -> "dir/model-1000.meta").
-std::string MetaGraphFilename(const std::string& checkpoint,
-                              const std::string& suffix = "meta");
 
 // TF's remove_checkpoint for a V2 checkpoint: deletes
 // MetaGraphFilename(prefix, meta_suffix), prefix + ".index" and every

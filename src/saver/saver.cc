@@ -198,11 +198,6 @@ VarList VarListFromMap(const std::map<std::string, Tensor*>& vars) {
   return out;
 }
 
-std::string MetaGraphFilename(const std::string& checkpoint, const std::string& suffix) {
-  static const std::regex kShardSuffix("-[0-9?]+-of-[0-9]+$");
-  return std::regex_replace(checkpoint, kShardSuffix, "") + "." + suffix;
-}
-
 Status RemoveCheckpoint(Env* env, const std::string& prefix, const std::string& meta_suffix) {
   Status first;
   auto note = [&](Status s) {
