@@ -18,6 +18,7 @@
 #include <regex>
 #include <set>
 
+#include "checkpoint/resolve.h"
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/logging.h"
@@ -62,7 +63,7 @@ void AssignInPlace(const Tensor& value, Tensor* dst) {
 Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_path,
                         const RestoreOptions& options) {
   if (save_path.empty()) return InvalidArgumentError("Can't load save_path when it is None.");
-  if (!CheckpointExists(env, save_path)) {
+  if (!FindCheckpoint(env, save_path)) {
     return NotFoundError("The passed save_path is not a valid checkpoint: " + save_path);
   }
   std::set<std::string> names;
