@@ -97,7 +97,7 @@ struct SaverOptions {
 struct SaveArgs {
   // Appended as "-<step>" to the path.
   std::optional<int64_t> global_step;
-  std::string latest_filename = "checkpoint";
+  std::string latest_filename = kDefaultStateFilename;
   std::string meta_graph_suffix = "meta";
   bool write_meta_graph = true;
   bool write_state = true;

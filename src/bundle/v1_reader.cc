@@ -16,6 +16,7 @@
 #include "ckpt/escape.h"
 #include "ckpt/tensor_slice.h"
 #include "env/path.h"
+#include "filenames/filenames.h"
 #include "table/table.h"
 #include "tensor/proto_convert.h"
 #include "tensorflow/core/util/saved_tensor_slice.pb.h"
@@ -182,7 +183,7 @@ Result<std::vector<std::string>> MatchFiles(Env* env, const std::string& pattern
   const std::string dir(Dirname(pattern));
   const std::string base(Basename(pattern));
   if (base.empty()) return NoMatch(pattern, " (the pattern names no file)");
-  if (!HasGlobWildcard(base)) {
+  if (!V1PathIsGlob(pattern)) {
     if (!env->FileExists(pattern)) return NoMatch(pattern, "");
     if (env->IsDirectory(pattern)) {
       return NoMatch(pattern, " (it is a directory, not a V1 checkpoint file)");
