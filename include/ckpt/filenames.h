@@ -19,6 +19,9 @@ namespace ckpt {
 // latest_filename).
 inline constexpr char kDefaultStateFilename[] = "checkpoint";
 
+// The default suffix of a MetaGraphDef file: "P.meta".
+inline constexpr char kDefaultMetaGraphSuffix[] = "meta";
+
 // "P.index"
 std::string MetaFilename(std::string_view prefix);
 // "P.data-00003-of-00008"
@@ -28,7 +31,7 @@ std::string DataFilename(std::string_view prefix, int shard_id, int num_shards);
 // "-<digits or ?>-of-<digits>" removed, then "." + suffix
 // ("dir/model-1000" -> "dir/model-1000.meta").
 std::string MetaGraphFilename(const std::string& checkpoint,
-                              const std::string& suffix = "meta");
+                              const std::string& suffix = kDefaultMetaGraphSuffix);
 
 }  // namespace ckpt
 

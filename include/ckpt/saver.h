@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "ckpt/env.h"
-#include "ckpt/filenames.h"  // MetaGraphFilename
+#include "ckpt/filenames.h"  // MetaGraphFilename, kDefault{MetaGraphSuffix,StateFilename}
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 #include "ckpt/tensor_slice.h"
@@ -98,7 +98,7 @@ struct SaveArgs {
   // Appended as "-<step>" to the path.
   std::optional<int64_t> global_step;
   std::string latest_filename = kDefaultStateFilename;
-  std::string meta_graph_suffix = "meta";
+  std::string meta_graph_suffix = kDefaultMetaGraphSuffix;
   bool write_meta_graph = true;
   bool write_state = true;
 };
@@ -153,7 +153,7 @@ Result<std::string> CheckpointPrefixForSave(const std::string& save_path, const 
 // Missing files are not an error; the first other failure is returned after
 // trying every file.
 Status RemoveCheckpoint(Env* env, const std::string& prefix,
-                        const std::string& meta_suffix = "meta");
+                        const std::string& meta_suffix = kDefaultMetaGraphSuffix);
 
 class Saver {
  public:

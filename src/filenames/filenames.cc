@@ -13,7 +13,7 @@ namespace ckpt {
 namespace {
 
 constexpr std::string_view kIndexSuffix = ".index";
-constexpr std::string_view kMetaGraphSuffix = ".meta";
+constexpr std::string_view kMetaGraphSuffix = ".meta";  // "." + kDefaultMetaGraphSuffix
 constexpr std::string_view kDataInfix = ".data-";
 constexpr std::string_view kOf = "-of-";
 constexpr std::string_view kShardPartBase = "part";

@@ -13,6 +13,7 @@ TEST(FilenamesTest, PublicNames) {
   EXPECT_EQ(DataFilename("p", 0, 1), "p.data-00000-of-00001");
   EXPECT_EQ(DataFilename("p", 123456, 123457), "p.data-123456-of-123457");
   EXPECT_STREQ(kDefaultStateFilename, "checkpoint");
+  EXPECT_STREQ(kDefaultMetaGraphSuffix, "meta");
 }
 
 TEST(FilenamesTest, MetaGraphFilename) {
