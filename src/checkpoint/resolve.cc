@@ -138,11 +138,11 @@ std::string ResolveRecordedPath(Env* env, const std::string& dir, const std::str
 
 Status CheckCheckpointFiles(Env* env, const std::string& prefix) {
   std::optional<CheckpointOnDisk> found = FindCheckpoint(env, prefix);
-  if (!found || found->format == CheckpointReader::Format::kV1) {
-    if (found) return Status::OK();  // V1: one file, read on restore
+  if (!found) {
     return NotFoundError("Checkpoint " + prefix + " does not exist (no " + MetaFilename(prefix) +
                          " and no V1 checkpoint file)");
   }
+  if (found->format == CheckpointReader::Format::kV1) return Status::OK();  // read on restore
   BundleReaderOptions options;
   options.env = env;
   CKPT_ASSIGN_OR_RETURN(auto reader, BundleReader::Open(prefix, options));
