@@ -156,7 +156,7 @@ bool IsFileOfCheckpoint(std::string_view name, std::string_view base) {
     }
   }
   // V1: the file itself, or a shard matched by a glob.
-  return name == base || (HasGlobWildcard(base) && GlobMatch(base, name));
+  return name == base || (V1PathIsGlob(base) && GlobMatch(base, name));
 }
 
 bool HasMetaGraphSuffix(std::string_view name) { return EndsWith(name, kMetaGraphSuffix); }
