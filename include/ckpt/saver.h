@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ckpt/env.h"
+#include "ckpt/filenames.h"  // MetaGraphFilename, kDefault{MetaGraphSuffix,StateFilename}
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 #include "ckpt/tensor_slice.h"
@@ -95,8 +96,8 @@ struct SaverOptions {
 struct SaveArgs {
   // Appended as "-<step>" to the path.
   std::optional<int64_t> global_step;
-  std::string latest_filename = "checkpoint";
-  std::string meta_graph_suffix = "meta";
+  std::string latest_filename = kDefaultStateFilename;
+  std::string meta_graph_suffix = kDefaultMetaGraphSuffix;
   bool write_meta_graph = true;
   bool write_state = true;
 };
@@ -144,12 +145,6 @@ struct RestoreOptions {
 Result<std::string> CheckpointPrefixForSave(const std::string& save_path, const SaveArgs& args,
                                             const SaverOptions& options);
 
-// TF's meta_graph_filename: `checkpoint` with a trailing
-// "-<digits or ?>-of-<digits>" removed, then "." + suffix
-// ("dir/model-1000" -> "dir/model-1000.meta").
-std::string MetaGraphFilename(const std::string& checkpoint,
-                              const std::string& suffix = "meta");
-
 // TF's remove_checkpoint for a V2 checkpoint: deletes
 // MetaGraphFilename(prefix, meta_suffix), prefix + ".index" and every
 // prefix + ".data-?????-of-?????" ('?' = any one character, as TF's glob),
@@ -157,7 +152,7 @@ std::string MetaGraphFilename(const std::string& checkpoint,
 // Missing files are not an error; the first other failure is returned after
 // trying every file.
 Status RemoveCheckpoint(Env* env, const std::string& prefix,
-                        const std::string& meta_suffix = "meta");
+                        const std::string& meta_suffix = kDefaultMetaGraphSuffix);
 
 class Saver {
  public:
