@@ -21,12 +21,13 @@
 #include <string>
 
 #include "ckpt/env.h"
+#include "ckpt/filenames.h"
 
 namespace ckpt::tools {
 
 struct FsckCommandOptions {
   std::string dir;
-  std::string latest_filename = "checkpoint";
+  std::string latest_filename = kDefaultStateFilename;
   bool repair = false;
   // Not owned. REQUIRES: non-null.
   Env* env = Env::Posix();

@@ -13,6 +13,7 @@
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/escape.h"
 #include "ckpt/types.h"
+#include "filenames/filenames.h"
 #include "command.h"
 #include "json_output.h"
 
@@ -38,14 +39,13 @@ void PrintError(const Status& status, const std::string& file_name, std::ostream
   const bool data_loss_or_missing =
       status.code() == StatusCode::kDataLoss || status.code() == StatusCode::kNotFound;
   if (data_loss_or_missing) {
-    for (const char* ext : {".index", ".meta", ".data"}) {
-      if (file_name.find(ext) == std::string::npos) continue;
+    // TensorFlow's hint for a file of a V2 checkpoint passed instead of its prefix.
+    if (!CheckpointFileExtensionIn(file_name).empty()) {
       std::string proposed = file_name.substr(0, file_name.rfind('.'));
       err << "\nIt's likely that this is a V2 checkpoint and you need to provide the filename\n"
              "*prefix*.  Try removing the '.' and extension.  Try:\n"
              "ckpt inspect --file_name="
           << EscapeForDisplay(proposed) << "\n";
-      break;
     }
   }
 }

@@ -34,12 +34,13 @@
 #include <string>
 
 #include "ckpt/env.h"
+#include "ckpt/filenames.h"
 
 namespace ckpt::tools {
 
 struct LsOptions {
   std::string dir;
-  std::string latest_filename = "checkpoint";
+  std::string latest_filename = kDefaultStateFilename;
   bool json = false;
   // Not owned. REQUIRES: non-null.
   Env* env = Env::Posix();

@@ -40,12 +40,13 @@
 #include <string>
 
 #include "ckpt/env.h"
+#include "ckpt/filenames.h"
 
 namespace ckpt::tools {
 
 struct VerifyCommandOptions {
   std::string path;
-  std::string latest_filename = "checkpoint";
+  std::string latest_filename = kDefaultStateFilename;
   bool json = false;
   // Not owned. REQUIRES: non-null.
   Env* env = Env::Posix();

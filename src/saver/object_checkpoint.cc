@@ -361,7 +361,7 @@ Status ObjectCheckpoint::Write(const std::string& prefix) {
                         WriterLock::Acquire(options_.env, dir.empty() ? "." : dir));
   const TempPath temp(options_.env, ShardedSaveDirName(prefix));
   const std::string& temp_dir = temp.path();
-  const std::string shard = temp_dir + "/part-00000-of-00001";
+  const std::string shard = ShardPartPrefix(temp_dir, 0, 1);
   BundleWriterOptions wopts;
   wopts.env = options_.env;
   wopts.sync = options_.sync;
@@ -391,7 +391,7 @@ Result<std::string> ObjectCheckpoint::Save(const std::string& file_prefix) {
       std::shared_ptr<WriterLock> lock,
       WriterLock::Acquire(options_.env, prefix_dir.empty() ? "." : prefix_dir));
   const int64_t n = IncrementSaveCounter();
-  const std::string path = file_prefix + "-" + std::to_string(n);
+  const std::string path = CheckpointPrefixWithStep(file_prefix, n);
   CKPT_RETURN_IF_ERROR(Write(path));
   std::string dir(Dirname(file_prefix));
   if (dir.empty()) dir = ".";

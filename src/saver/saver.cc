@@ -273,7 +273,7 @@ Status Saver::Impl::Write(const std::string& prefix) {
   }
   int threads = options.shard_write_threads;
   if (threads == 0) {
-    // See SaverOptions::shard_write_threads: a direct-IO writer is two busy threads.
+    // A direct-IO writer keeps two threads busy (docs/benchmarks.md, "Saver options").
     const unsigned cores = std::thread::hardware_concurrency();
     threads = static_cast<int>(std::max(1u, options.direct_io ? cores / 2 : cores));
   }
