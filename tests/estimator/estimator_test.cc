@@ -21,7 +21,7 @@ namespace ckpt {
 namespace {
 
 using ::ckpt::testing::ListDir;
-using ::ckpt::testing::ManualClockEnv;
+using ::ckpt::testing::FakeClockEnv;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::ToyConfig;
 using ::ckpt::testing::ToyInput;
@@ -128,7 +128,7 @@ class EstimatorTest : public ::testing::Test {
   }
 
   std::unique_ptr<MemEnv> mem_;
-  ManualClockEnv clock_;
+  FakeClockEnv clock_;
   std::string dir_ = "/mem/models/toy";
 };
 
@@ -723,7 +723,7 @@ TEST_F(EstimatorTest, ModelStepErrorAborts) {
 }
 
 TEST(EstimatorPosixTest, MismatchedModelFailsAndLeavesModelDirUntouched) {
-  ManualClockEnv clock(Env::Posix());
+  FakeClockEnv clock(Env::Posix());
   const std::string dir = ::ckpt::testing::TempDir() + "/model";
   auto make = [&](int64_t width) {
     ToyConfig toy;

@@ -13,7 +13,7 @@
 namespace ckpt {
 namespace {
 
-using ::ckpt::testing::ManualClockEnv;
+using ::ckpt::testing::FakeClockEnv;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::ToyConfig;
 using ::ckpt::testing::ToyModel;
@@ -183,7 +183,7 @@ class HooksTest : public ::testing::Test {
   }
 
   std::unique_ptr<MemEnv> mem_;
-  ManualClockEnv clock_;
+  FakeClockEnv clock_;
   ToyModel model_;
   std::string dir_ = "/mem/hooks";
   std::unique_ptr<Saver> saver_;
