@@ -214,8 +214,9 @@ class StopAtStepHook : public SessionRunHook {
 };
 
 // tf.train.NanTensorHook: a NaN loss logs ERROR "Model diverged with loss =
-// NaN." and fails the call with Internal "NaN loss during training." (TF's
-// NanLossDuringTrainingError), or with fail_on_nan_loss = false, only
+// NaN." and fails the call with FailedPrecondition "NaN loss during
+// training." (TF's NanLossDuringTrainingError: the model diverged and cannot
+// train on from its variables), or with fail_on_nan_loss = false, only
 // requests a stop.
 class NanTensorHook : public SessionRunHook {
  public:

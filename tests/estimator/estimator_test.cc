@@ -643,7 +643,7 @@ TEST_F(EstimatorTest, NanLossFailsWithoutFinalCheckpoint) {
   LogCapture log;
   Result<TrainResult> r = est->Train(ToyInput(), StepsOf(50));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(r.status().message(), "NaN loss during training.");
   EXPECT_TRUE(log.Has(LogSeverity::kError, "Model diverged with loss = NaN."));
   EXPECT_THAT(log.SavedSteps(), ElementsAre(1));

@@ -311,7 +311,7 @@ TEST_F(HooksTest, NanTensorHookFailsOrStops) {
   CKPT_ASSERT_OK(fail.AfterRun(*session_, v));
   v.loss = std::numeric_limits<double>::quiet_NaN();
   Status s = fail.AfterRun(*session_, v);
-  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(), "NaN loss during training.");
   ASSERT_EQ(log.lines.size(), 1u);
   EXPECT_EQ(log.lines[0].first, LogSeverity::kError);
