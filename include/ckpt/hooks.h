@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "ckpt/env.h"
-#include "ckpt/estimator.h"
+#include "ckpt/estimator_model.h"
 #include "ckpt/estimator_timer.h"
 #include "ckpt/run_config.h"
 #include "ckpt/saver.h"
@@ -65,6 +65,18 @@ class TrainingSession {
   // Ends the loop after the current step (then End runs).
   virtual void RequestStop() = 0;
   virtual bool stop_requested() const = 0;
+};
+
+// When the CheckpointSaverHook takes a call's first checkpoint.
+enum class SaveCadence {
+  // TF <= 1.8 (the seed logs, the default): after the call's first step
+  // ("Saving checkpoints for 1"), then every secs/steps from there, and
+  // after the last step.
+  kAfterFirstStep,
+  // TF >= 1.9: at session creation, before any step ("Saving checkpoints
+  // for 0", or the restored step again), then every secs/steps, and after
+  // the last step.
+  kAtSessionCreation,
 };
 
 // What a step produced.

@@ -43,12 +43,6 @@ namespace ckpt {
 
 using estimator_internal::EventWriterCache;
 
-// ModeName and Batch::size live in input.cc.
-
-Status EstimatorModel::DescribeGraph(GraphBuilder* graph) const {
-  return UnimplementedError("this model does not describe a TensorFlow graph");
-}
-
 namespace {
 
 constexpr char kGlobalStep[] = "global_step";

@@ -4,7 +4,6 @@
 #ifndef CKPT_TESTS_ESTIMATOR_TOY_MODEL_H_
 #define CKPT_TESTS_ESTIMATOR_TOY_MODEL_H_
 
-#include <atomic>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -15,7 +14,8 @@
 #include <vector>
 
 #include "ckpt/env.h"
-#include "ckpt/estimator.h"
+#include "ckpt/estimator_input.h"
+#include "ckpt/estimator_model.h"
 #include "ckpt/graph.h"
 #include "testutil/fake_clock.h"
 
