@@ -1,6 +1,7 @@
 // DnnClassifierModel: Iris training, checkpoint keys, save/restore, and the
 // restore error TF reports for a different architecture.
 #include "ckpt/dnn_classifier.h"
+#include "ckpt/linear_classifier.h"
 
 #include <algorithm>
 #include <cmath>
@@ -56,7 +57,7 @@ Result<std::vector<double>> Train(DnnClassifierModel* model, const IrisDataSet& 
     if (!batch) return InternalError("dataset ended");
     CKPT_ASSIGN_OR_RETURN(
         Tensor x, MakeFeatureMatrix(*batch, data.feature_names, model->sorted_feature_names()));
-    CKPT_ASSIGN_OR_RETURN(DnnTrainResult r, model->TrainStep(x, Labels(*batch)));
+    CKPT_ASSIGN_OR_RETURN(ClassifierTrainResult r, model->TrainStep(x, Labels(*batch)));
     losses.push_back(r.loss);
   }
   return losses;
@@ -114,7 +115,8 @@ TEST_F(DnnClassifierTest, TrainsIrisToHighAccuracy) {
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor x,
                             MakeFeatureMatrix(iris_.test.examples, iris_.test.feature_names,
                                               model->sorted_feature_names()));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnEvalResult eval, model->Evaluate(x, Labels(iris_.test.examples)));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierEvalResult eval,
+                            model->Evaluate(x, Labels(iris_.test.examples)));
   EXPECT_GE(eval.accuracy, 0.9);
   EXPECT_NEAR(eval.average_loss * 30, eval.loss, 1e-4);
   EXPECT_EQ(eval.global_step, 1000);
@@ -179,12 +181,12 @@ TEST_F(DnnClassifierTest, SaveRestoreAndCheckpointKeys) {
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor x,
                             MakeFeatureMatrix(iris_.test.examples, iris_.test.feature_names,
                                               model->sorted_feature_names()));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions before, restored->Predict(x));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions want, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions before, restored->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions want, model->Predict(x));
   EXPECT_FALSE(before.probabilities.Equals(want.probabilities));
   CKPT_ASSERT_OK_AND_ASSIGN(auto saver2, Saver::Create(restored->SaveableVariables()));
   CKPT_ASSERT_OK(saver2->Restore(prefix));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions got, restored->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions got, restored->Predict(x));
   EXPECT_TRUE(got.probabilities.Equals(want.probabilities));
   EXPECT_TRUE(got.class_ids.Equals(want.class_ids));
   EXPECT_EQ(restored->global_step(), 50);
@@ -453,7 +455,7 @@ TEST_F(DnnClassifierTest, LinearClassifierTrainsAndSaves) {
     ASSERT_TRUE(batch.has_value());
     CKPT_ASSERT_OK_AND_ASSIGN(Tensor x, MakeFeatureMatrix(*batch, iris_.train.feature_names,
                                                           model->sorted_feature_names()));
-    CKPT_ASSERT_OK_AND_ASSIGN(DnnTrainResult r, model->TrainStep(x, Labels(*batch)));
+    CKPT_ASSERT_OK_AND_ASSIGN(ClassifierTrainResult r, model->TrainStep(x, Labels(*batch)));
     if (i == 0) first = r.loss;
     last = r.loss;
   }
@@ -462,7 +464,8 @@ TEST_F(DnnClassifierTest, LinearClassifierTrainsAndSaves) {
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor x,
                             MakeFeatureMatrix(iris_.test.examples, iris_.test.feature_names,
                                               model->sorted_feature_names()));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnEvalResult eval, model->Evaluate(x, Labels(iris_.test.examples)));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierEvalResult eval,
+                            model->Evaluate(x, Labels(iris_.test.examples)));
   EXPECT_GE(eval.accuracy, 0.8);
 
   std::vector<std::string> names;
@@ -490,8 +493,8 @@ TEST_F(DnnClassifierTest, LinearClassifierTrainsAndSaves) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto fresh, LinearClassifierModel::Create({}));
   CKPT_ASSERT_OK_AND_ASSIGN(auto saver2, Saver::Create(fresh->SaveableVariables()));
   CKPT_ASSERT_OK(saver2->Restore(prefix));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions got, fresh->Predict(x));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions want, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions got, fresh->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions want, model->Predict(x));
   EXPECT_TRUE(got.probabilities.Equals(want.probabilities));
   EXPECT_EQ(fresh->global_step(), 1000);
 }
@@ -637,7 +640,7 @@ TEST(DnnClassifierOptionsTest, BinaryHeadGradientsAndShapes) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create(c));
   EXPECT_EQ(model->FindVariable("dnn/logits/kernel")->shape(), TensorShape({10, 1}));
   Tensor x = Tensor::FromVector<float>(TensorShape({2, 4}), {1, 2, 3, 4, 4, 3, 2, 1});
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions p, model->Predict(x));
   EXPECT_EQ(p.logits.shape(), TensorShape({2, 1}));
   EXPECT_EQ(p.logistic.shape(), TensorShape({2, 1}));
   EXPECT_EQ(p.probabilities.shape(), TensorShape({2, 2}));
@@ -648,7 +651,7 @@ TEST(DnnClassifierOptionsTest, BinaryHeadGradientsAndShapes) {
     const double z = p.logits.flat<float>()[i];
     want += labels[i] == 1 ? std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
   }
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnEvalResult e, model->Evaluate(x, labels));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierEvalResult e, model->Evaluate(x, labels));
   EXPECT_NEAR(e.loss, want, 1e-5);
   EXPECT_THAT(model->TrainStep(x, {1, 2}),
               StatusIs(StatusCode::kInvalidArgument, "outside the valid range of [0, 2)"));
@@ -679,8 +682,8 @@ TEST(DnnClassifierOptionsTest, BatchNormVariablesAndMovingStatistics) {
   EXPECT_FLOAT_EQ(model->FindVariable(bn + "moving_mean")->flat<float>()[0], 0.0f);
 
   Tensor x = Tensor::FromVector<float>(TensorShape({3, 4}), {1, 2, 3, 4, 4, 3, 2, 1, 0, 1, 0, 1});
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p1, model->Predict(x));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p2, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions p1, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions p2, model->Predict(x));
   EXPECT_TRUE(p1.logits.Equals(p2.logits));  // inference changes nothing
   Tensor mean0 = model->FindVariable("dnn/hiddenlayer_0/batchnorm_0/moving_mean")->Copy();
   // A failed step leaves the moving statistics alone.
@@ -731,11 +734,11 @@ TEST(DnnClassifierOptionsTest, BatchNormLogitsMatchTensorFlowsWorkedExample) {
   set("dnn/logits/bias", {.3f});
   const Tensor x = Tensor::FromVector<float>(TensorShape({2, 1}), {10, 20});
 
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions p, model->Predict(x));
   EXPECT_NEAR(p.logits.flat<float>()[0], 1.299500375, 1e-5);
   EXPECT_NEAR(p.logits.flat<float>()[1], 5.297501873, 1e-5);
 
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnTrainResult r, model->TrainStep(x, {1, 0}, {}, true));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierTrainResult r, model->TrainStep(x, {1, 0}, {}, true));
   ASSERT_EQ(r.layer_outputs.back().first, "dnn/logits");
   EXPECT_NEAR(r.layer_outputs.back().second.flat<float>()[0], -0.699895571, 1e-5);
   EXPECT_NEAR(r.layer_outputs.back().second.flat<float>()[1], 1.299895571, 1e-5);
@@ -749,13 +752,13 @@ TEST(DnnClassifierOptionsTest, WeightedTrainingLossAndRecordedLayers) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create({}));
   Tensor x = Tensor::FromVector<float>(TensorShape({3, 4}), {1, 2, 3, 4, 4, 3, 2, 1, 0, 1, 0, 1});
   const std::vector<int64_t> labels = {0, 1, 2};
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions p, model->Predict(x));
   const std::vector<float> w = {2.0f, 0.0f, 0.5f};
   double want = 0;
   for (int i = 0; i < 3; ++i) {
     want -= w[i] * std::log(static_cast<double>(p.probabilities.flat<float>()[i * 3 + labels[i]]));
   }
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnTrainResult r, model->TrainStep(x, labels, w, true));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierTrainResult r, model->TrainStep(x, labels, w, true));
   EXPECT_NEAR(r.loss, want, 1e-5);
   EXPECT_NEAR(r.average_loss, want / 2.5, 1e-5);
   ASSERT_EQ(r.layer_outputs.size(), 3u);
