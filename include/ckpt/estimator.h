@@ -23,7 +23,7 @@
 // (ckpt/estimator_input.h); the Estimator supplies everything else
 // (checkpoint cadence, retention, restore, hooks, summaries, log lines).
 //
-// Behaviour and log lines follow estimator-semantics.md (TF 1.8, the seed
+// Behaviour and log lines follow docs/estimator.md (TF 1.8, the seed
 // logs): "Using config: {...}", "Create CheckpointSaverHook.", "Graph was
 // finalized.", "Restoring parameters from <ckpt>", "Saving checkpoints for
 // N into <dir>/model.ckpt.", "loss = ..., step = ... (0.203 sec)",
@@ -105,7 +105,7 @@ struct TrainOptions {
   // max_steps).
   std::optional<int64_t> steps;
   std::optional<int64_t> max_steps;
-  // TF's order (§4.2): after the chief hooks (CheckpointSaverHook,
+  // TF's order: after the chief hooks (CheckpointSaverHook,
   // StepCounterHook, SummarySaverHook), before StopAtStepHook, NanTensorHook
   // and LoggingTensorHook. If one is a CheckpointSaverHook, the Estimator
   // creates none (saving_listeners must then be empty: InvalidArgument).
@@ -160,7 +160,7 @@ class Estimator {
   const std::string& model_dir() const;
   const RunConfig& config() const;
 
-  // estimator.train (§4). Checkpoints go through a Saver (retention of the
+  // estimator.train. Checkpoints go through a Saver (retention of the
   // RunConfig, continued across calls from the state file), summaries and
   // graph through the model_dir's event writer. Errors: the argument
   // checks above; the restore error (the Saver's text, nothing written); a
@@ -171,13 +171,13 @@ class Estimator {
   // error are flushed.
   Result<TrainResult> Train(const InputFn& input_fn, const TrainOptions& options = {});
 
-  // estimator.evaluate (§7): restores the checkpoint, runs the input to its
+  // estimator.evaluate: restores the checkpoint, runs the input to its
   // end (or `steps` batches), logs "Saving dict for global step N: ...",
   // writes the metrics (not global_step) as scalars at the checkpoint's step
   // into the eval directory.
   Result<EvalResult> Evaluate(const InputFn& input_fn, const EvaluateOptions& options = {});
 
-  // estimator.predict (§8), eagerly: every example's Prediction in input
+  // estimator.predict, eagerly: every example's Prediction in input
   // order.
   Result<std::vector<Prediction>> Predict(const InputFn& input_fn,
                                           const PredictOptions& options = {});

@@ -2,7 +2,7 @@
 // around each training step of Estimator::Train (checkpoints, step-rate and
 // loss logging, summaries, stopping).
 //
-// The Estimator calls, for the hooks in order (§4.2: CheckpointSaverHook,
+// The Estimator calls, for the hooks in order (CheckpointSaverHook,
 // StepCounterHook, SummarySaverHook, then the worker hooks: the user's,
 // StopAtStepHook, NanTensorHook, LoggingTensorHook):
 //   Begin(s)               once, before the model is restored;
@@ -122,10 +122,11 @@ struct CheckpointSaverHookOptions {
   std::vector<std::shared_ptr<CheckpointSaverListener>> listeners;
 };
 
-// Saves through session.saver() with the §5.2 schedule: logs "Create
-// CheckpointSaverHook." when created; on the first step (kAfterFirstStep)
-// or at session creation (kAtSessionCreation) writes graph.pbtxt (text
-// GraphDef, atomically) and adds graph + meta graph to the event file; each
+// Saves through session.saver() on the schedule of docs/estimator.md
+// ("Checkpoint cadence"): logs "Create CheckpointSaverHook." when created;
+// on the first step (kAfterFirstStep) or at session creation
+// (kAtSessionCreation) writes graph.pbtxt (text GraphDef, atomically) and
+// adds graph + meta graph to the event file; each
 // save logs "Saving checkpoints for N into <dir>/model.ckpt.", calls the
 // listeners, saves "<dir>/model.ckpt-N" (+ .meta) and adds a SessionLog
 // CHECKPOINT event; End saves the final step unless just saved. Begin
