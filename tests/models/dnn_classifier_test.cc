@@ -1,7 +1,6 @@
 // DnnClassifierModel: Iris training, checkpoint keys, save/restore, and the
 // restore error TF reports for a different architecture.
 #include "ckpt/dnn_classifier.h"
-#include "ckpt/linear_classifier.h"
 
 #include <algorithm>
 #include <cmath>
@@ -16,31 +15,20 @@
 #include "ckpt/meta_graph.h"
 #include "ckpt/optimizer.h"
 #include "ckpt/saver.h"
+#include "models/classifier_test_util.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
 namespace {
 
+using ::ckpt::testing::ExpectNode;
+using ::ckpt::testing::ExpectVariablesAreTheCheckpointKeys;
+using ::ckpt::testing::FindNode;
+using ::ckpt::testing::IrisBatches;
+using ::ckpt::testing::Labels;
+using ::ckpt::testing::LoadIris;
+using ::ckpt::testing::NodeInputs;
 using ::ckpt::testing::StatusIs;
-
-struct IrisBatches {
-  IrisDataSet train;
-  IrisDataSet test;
-};
-
-Result<IrisBatches> LoadIris() {
-  IrisBatches b;
-  const std::string dir = std::string(CKPT_SOURCE_DIR) + "/data/iris/";
-  CKPT_ASSIGN_OR_RETURN(b.train, LoadIrisCsv(Env::Posix(), dir + "iris_training.csv"));
-  CKPT_ASSIGN_OR_RETURN(b.test, LoadIrisCsv(Env::Posix(), dir + "iris_test.csv"));
-  return b;
-}
-
-std::vector<int64_t> Labels(const std::vector<LabeledExample>& examples) {
-  std::vector<int64_t> labels;
-  for (const LabeledExample& e : examples) labels.push_back(e.label);
-  return labels;
-}
 
 // Trains `model` as premade_estimator.py does: shuffle(1000), repeat,
 // batch(100), `steps` steps. Returns the losses of every step.
@@ -247,44 +235,6 @@ TEST_F(DnnClassifierTest, DescribeGraphBuildsAMetaGraph) {
 // ---- DescribeGraph for every form (TF runs these graphs in
 // tests/interop/test_graph_forms.py; here: structure).
 
-const tensorflow::NodeDef* FindNode(const GraphBuilder& graph, const std::string& name) {
-  for (const tensorflow::NodeDef& n : graph.graph_def().node()) {
-    if (n.name() == name) return &n;
-  }
-  return nullptr;
-}
-
-std::vector<std::string> NodeInputs(const tensorflow::NodeDef& node) {
-  return {node.input().begin(), node.input().end()};
-}
-
-// Expects node `name` of op `op` with a float T attr (if `typed`).
-void ExpectNode(const GraphBuilder& graph, const std::string& name, const std::string& op,
-                bool typed = true) {
-  const tensorflow::NodeDef* n = FindNode(graph, name);
-  ASSERT_NE(n, nullptr) << name;
-  EXPECT_EQ(n->op(), op) << name;
-  if (typed) {
-    ASSERT_EQ(n->attr().count("T"), 1u) << name;
-    EXPECT_EQ(n->attr().at("T").type(), tensorflow::DT_FLOAT) << name;
-  }
-}
-
-// The graph's variables are exactly the checkpoint's keys, and the saver
-// subgraph and meta graph build on top.
-template <typename Model>
-void ExpectVariablesAreTheCheckpointKeys(Model* model, GraphBuilder* graph) {
-  std::vector<std::string> keys, names;
-  for (const SaveableTensor& v : model->SaveableVariables()) keys.push_back(v.name);
-  for (const GraphVariable& v : graph->variables()) names.push_back(v.name);
-  std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, keys);
-  CKPT_ASSERT_OK_AND_ASSIGN(tensorflow::SaverDef saver_def, AddSaverSubgraph(graph));
-  CKPT_ASSERT_OK_AND_ASSIGN(tensorflow::MetaGraphDef meta, BuildMetaGraphDef(*graph, &saver_def));
-  CKPT_ASSERT_OK_AND_ASSIGN(MetaGraphInfo info, DescribeMetaGraph(meta));
-  EXPECT_EQ(info.variables.size(), keys.size());
-}
-
 TEST(DescribeGraphFormsTest, EveryActivationIsItsTfOp) {
   const std::vector<std::pair<std::string, std::string>> forms = {
       {"relu", "Relu"},         {"relu6", "Relu6"},       {"elu", "Elu"},
@@ -397,106 +347,11 @@ TEST(DescribeGraphFormsTest, BatchNormInferenceArithmetic) {
   ExpectVariablesAreTheCheckpointKeys(model.get(), &graph);
 }
 
-TEST(DescribeGraphFormsTest, LinearClassifierBothHeads) {
-  for (int64_t n_classes : {3, 2}) {
-    SCOPED_TRACE(n_classes);
-    LinearClassifierConfig c;
-    c.n_classes = n_classes;
-    CKPT_ASSERT_OK_AND_ASSIGN(auto model, LinearClassifierModel::Create(c));
-    GraphBuilder graph;
-    CKPT_ASSERT_OK(model->DescribeGraph(&graph));
-    ExpectNode(graph, "linear/linear_model/weights_concat", "ConcatV2");
-    EXPECT_THAT(NodeInputs(*FindNode(graph, "linear/linear_model/weights_concat")),
-                ::testing::ElementsAre("linear/linear_model/PetalLength/weights/read",
-                                       "linear/linear_model/PetalWidth/weights/read",
-                                       "linear/linear_model/SepalLength/weights/read",
-                                       "linear/linear_model/SepalWidth/weights/read",
-                                       "linear/linear_model/weights_concat/axis"));
-    ExpectNode(graph, "linear/linear_model/weighted_sum_no_bias", "MatMul");
-    ExpectNode(graph, "linear/linear_model/weighted_sum", "BiasAdd");
-    EXPECT_THAT(NodeInputs(*FindNode(graph, "linear/linear_model/weighted_sum")),
-                ::testing::ElementsAre("linear/linear_model/weighted_sum_no_bias",
-                                       "linear/linear_model/bias_weights/read"));
-    ExpectNode(graph, "linear/head/predictions/probabilities", "Softmax");
-    EXPECT_EQ(graph.HasNode("linear/head/predictions/logistic"), n_classes == 2);
-    ExpectVariablesAreTheCheckpointKeys(model.get(), &graph);
-  }
-  // One feature: the weight row is the kernel, no concat.
-  LinearClassifierConfig one;
-  one.feature_names = {"x"};
-  CKPT_ASSERT_OK_AND_ASSIGN(auto model, LinearClassifierModel::Create(one));
-  GraphBuilder graph;
-  CKPT_ASSERT_OK(model->DescribeGraph(&graph));
-  EXPECT_FALSE(graph.HasNode("linear/linear_model/weights_concat"));
-  EXPECT_THAT(NodeInputs(*FindNode(graph, "linear/linear_model/weighted_sum_no_bias")),
-              ::testing::ElementsAre("features", "linear/linear_model/x/weights/read"));
-  EXPECT_THAT(model->DescribeGraph(nullptr),
-              StatusIs(StatusCode::kInvalidArgument, "null GraphBuilder"));
-}
-
 TEST(PartitionedSlotKeyTest, FollowsTfSlotNaming) {
   EXPECT_EQ(PartitionedSlotKey("dnn", "dnn/logits/bias", "Adagrad"), "dnn/logits/bias/t_0/Adagrad");
   EXPECT_EQ(PartitionedSlotKey("linear", "linear/linear_model/bias_weights", "Ftrl"),
             "linear/linear_model/bias_weights/part_0/Ftrl");
   EXPECT_EQ(PartitionedSlotKey("", "w", "Adam_1"), "w/Adam_1");
-}
-
-TEST_F(DnnClassifierTest, LinearClassifierTrainsAndSaves) {
-  CKPT_ASSERT_OK_AND_ASSIGN(auto model, LinearClassifierModel::Create({}));
-  EXPECT_DOUBLE_EQ(model->learning_rate(), 0.2);
-  CKPT_ASSERT_OK_AND_ASSIGN(
-      auto ds, Dataset<LabeledExample>::FromVector(iris_.train.examples).Shuffle(1000, 5));
-  CKPT_ASSERT_OK_AND_ASSIGN(auto rep, ds.Repeat());
-  CKPT_ASSERT_OK_AND_ASSIGN(auto batched, rep.Batch(100));
-  auto it = batched.MakeIterator();
-  double first = 0, last = 0;
-  for (int i = 0; i < 1000; ++i) {
-    auto batch = it->Next();
-    ASSERT_TRUE(batch.has_value());
-    CKPT_ASSERT_OK_AND_ASSIGN(Tensor x, MakeFeatureMatrix(*batch, iris_.train.feature_names,
-                                                          model->sorted_feature_names()));
-    CKPT_ASSERT_OK_AND_ASSIGN(ClassifierTrainResult r, model->TrainStep(x, Labels(*batch)));
-    if (i == 0) first = r.loss;
-    last = r.loss;
-  }
-  EXPECT_NEAR(first, 100 * std::log(3.0), 1e-3);  // zero weights: uniform probabilities
-  EXPECT_LT(last, first / 2);
-  CKPT_ASSERT_OK_AND_ASSIGN(Tensor x,
-                            MakeFeatureMatrix(iris_.test.examples, iris_.test.feature_names,
-                                              model->sorted_feature_names()));
-  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierEvalResult eval,
-                            model->Evaluate(x, Labels(iris_.test.examples)));
-  EXPECT_GE(eval.accuracy, 0.8);
-
-  std::vector<std::string> names;
-  for (const SaveableTensor& s : model->SaveableVariables()) names.push_back(s.name);
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"global_step", "linear/linear_model/PetalLength/weights",
-                                      "linear/linear_model/PetalLength/weights/part_0/Ftrl",
-                                      "linear/linear_model/PetalLength/weights/part_0/Ftrl_1",
-                                      "linear/linear_model/PetalWidth/weights",
-                                      "linear/linear_model/PetalWidth/weights/part_0/Ftrl",
-                                      "linear/linear_model/PetalWidth/weights/part_0/Ftrl_1",
-                                      "linear/linear_model/SepalLength/weights",
-                                      "linear/linear_model/SepalLength/weights/part_0/Ftrl",
-                                      "linear/linear_model/SepalLength/weights/part_0/Ftrl_1",
-                                      "linear/linear_model/SepalWidth/weights",
-                                      "linear/linear_model/SepalWidth/weights/part_0/Ftrl",
-                                      "linear/linear_model/SepalWidth/weights/part_0/Ftrl_1",
-                                      "linear/linear_model/bias_weights",
-                                      "linear/linear_model/bias_weights/part_0/Ftrl",
-                                      "linear/linear_model/bias_weights/part_0/Ftrl_1"}));
-
-  CKPT_ASSERT_OK_AND_ASSIGN(auto saver, Saver::Create(model->SaveableVariables()));
-  const std::string dir = ::ckpt::testing::TempDir();
-  CKPT_ASSERT_OK_AND_ASSIGN(std::string prefix, saver->Save(dir + "/linear.ckpt"));
-  CKPT_ASSERT_OK_AND_ASSIGN(auto fresh, LinearClassifierModel::Create({}));
-  CKPT_ASSERT_OK_AND_ASSIGN(auto saver2, Saver::Create(fresh->SaveableVariables()));
-  CKPT_ASSERT_OK(saver2->Restore(prefix));
-  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions got, fresh->Predict(x));
-  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions want, model->Predict(x));
-  EXPECT_TRUE(got.probabilities.Equals(want.probabilities));
-  EXPECT_EQ(fresh->global_step(), 1000);
 }
 
 // ------------------------------------------------- model-core options
