@@ -1,14 +1,19 @@
 // Helpers shared by the classifier model tests (dnn_classifier_test,
-// linear_classifier_test): the Iris data, label vectors, and checks of a
-// model's DescribeGraph output.
+// linear_classifier_test): the Iris data (and a fixture holding it), label
+// vectors, premade_estimator.py's training loop, and checks of a model's
+// DescribeGraph output.
 #ifndef CKPT_TESTS_MODELS_CLASSIFIER_TEST_UTIL_H_
 #define CKPT_TESTS_MODELS_CLASSIFIER_TEST_UTIL_H_
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
+#include "ckpt/classifier.h"
+#include "ckpt/dataset.h"
 #include "ckpt/graph.h"
 #include "ckpt/iris.h"
 #include "ckpt/meta_graph.h"
@@ -38,6 +43,38 @@ inline std::vector<int64_t> Labels(const std::vector<LabeledExample>& examples) 
   for (const LabeledExample& e : examples) labels.push_back(e.label);
   return labels;
 }
+
+// Trains `model` as premade_estimator.py does: shuffle(1000), repeat,
+// batch(100), `steps` steps. Returns the losses of every step.
+template <typename Model>
+Result<std::vector<double>> Train(Model* model, const IrisDataSet& data, int steps, uint64_t seed) {
+  CKPT_ASSIGN_OR_RETURN(auto shuffled,
+                        Dataset<LabeledExample>::FromVector(data.examples).Shuffle(1000, seed));
+  CKPT_ASSIGN_OR_RETURN(auto repeated, shuffled.Repeat());
+  CKPT_ASSIGN_OR_RETURN(auto batched, repeated.Batch(100));
+  auto it = batched.MakeIterator();
+  std::vector<double> losses;
+  for (int i = 0; i < steps; ++i) {
+    std::optional<std::vector<LabeledExample>> batch = it->Next();
+    if (!batch) return InternalError("dataset ended");
+    CKPT_ASSIGN_OR_RETURN(
+        Tensor x, MakeFeatureMatrix(*batch, data.feature_names, model->sorted_feature_names()));
+    CKPT_ASSIGN_OR_RETURN(ClassifierTrainResult r, model->TrainStep(x, Labels(*batch)));
+    losses.push_back(r.loss);
+  }
+  return losses;
+}
+
+// A fixture holding the Iris data sets in iris_.
+class IrisTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto iris = LoadIris();
+    ASSERT_TRUE(iris.ok()) << iris.status();
+    iris_ = std::move(iris).value();
+  }
+  IrisBatches iris_;
+};
 
 // ---- DescribeGraph checks (TF runs these graphs in
 // tests/interop/test_graph_forms.py; here: structure).

@@ -24,42 +24,13 @@ namespace {
 using ::ckpt::testing::ExpectNode;
 using ::ckpt::testing::ExpectVariablesAreTheCheckpointKeys;
 using ::ckpt::testing::FindNode;
-using ::ckpt::testing::IrisBatches;
 using ::ckpt::testing::Labels;
-using ::ckpt::testing::LoadIris;
 using ::ckpt::testing::NodeInputs;
 using ::ckpt::testing::StatusIs;
+using ::ckpt::testing::Train;
 
-// Trains `model` as premade_estimator.py does: shuffle(1000), repeat,
-// batch(100), `steps` steps. Returns the losses of every step.
-Result<std::vector<double>> Train(DnnClassifierModel* model, const IrisDataSet& data, int steps,
-                                  uint64_t seed) {
-  CKPT_ASSIGN_OR_RETURN(auto shuffled,
-                        Dataset<LabeledExample>::FromVector(data.examples).Shuffle(1000, seed));
-  CKPT_ASSIGN_OR_RETURN(auto repeated, shuffled.Repeat());
-  CKPT_ASSIGN_OR_RETURN(auto batched, repeated.Batch(100));
-  auto it = batched.MakeIterator();
-  std::vector<double> losses;
-  for (int i = 0; i < steps; ++i) {
-    std::optional<std::vector<LabeledExample>> batch = it->Next();
-    if (!batch) return InternalError("dataset ended");
-    CKPT_ASSIGN_OR_RETURN(
-        Tensor x, MakeFeatureMatrix(*batch, data.feature_names, model->sorted_feature_names()));
-    CKPT_ASSIGN_OR_RETURN(ClassifierTrainResult r, model->TrainStep(x, Labels(*batch)));
-    losses.push_back(r.loss);
-  }
-  return losses;
-}
-
-class DnnClassifierTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto iris = LoadIris();
-    ASSERT_TRUE(iris.ok()) << iris.status();
-    iris_ = std::move(iris).value();
-  }
-  IrisBatches iris_;
-};
+// The Iris data in iris_.
+class DnnClassifierTest : public ::ckpt::testing::IrisTest {};
 
 TEST_F(DnnClassifierTest, SortsFeatureNames) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create({}));

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "ckpt/dataset.h"
 #include "ckpt/graph.h"
 #include "ckpt/iris.h"
 #include "ckpt/saver.h"
@@ -19,40 +18,20 @@ namespace {
 using ::ckpt::testing::ExpectNode;
 using ::ckpt::testing::ExpectVariablesAreTheCheckpointKeys;
 using ::ckpt::testing::FindNode;
-using ::ckpt::testing::IrisBatches;
 using ::ckpt::testing::Labels;
-using ::ckpt::testing::LoadIris;
 using ::ckpt::testing::NodeInputs;
 using ::ckpt::testing::StatusIs;
+using ::ckpt::testing::Train;
 
-class LinearClassifierTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto iris = LoadIris();
-    ASSERT_TRUE(iris.ok()) << iris.status();
-    iris_ = std::move(iris).value();
-  }
-  IrisBatches iris_;
-};
+// The Iris data in iris_.
+class LinearClassifierTest : public ::ckpt::testing::IrisTest {};
 
 TEST_F(LinearClassifierTest, TrainsAndSaves) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto model, LinearClassifierModel::Create({}));
   EXPECT_DOUBLE_EQ(model->learning_rate(), 0.2);
-  CKPT_ASSERT_OK_AND_ASSIGN(
-      auto ds, Dataset<LabeledExample>::FromVector(iris_.train.examples).Shuffle(1000, 5));
-  CKPT_ASSERT_OK_AND_ASSIGN(auto rep, ds.Repeat());
-  CKPT_ASSERT_OK_AND_ASSIGN(auto batched, rep.Batch(100));
-  auto it = batched.MakeIterator();
-  double first = 0, last = 0;
-  for (int i = 0; i < 1000; ++i) {
-    auto batch = it->Next();
-    ASSERT_TRUE(batch.has_value());
-    CKPT_ASSERT_OK_AND_ASSIGN(Tensor x, MakeFeatureMatrix(*batch, iris_.train.feature_names,
-                                                          model->sorted_feature_names()));
-    CKPT_ASSERT_OK_AND_ASSIGN(ClassifierTrainResult r, model->TrainStep(x, Labels(*batch)));
-    if (i == 0) first = r.loss;
-    last = r.loss;
-  }
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<double> losses,
+                            Train(model.get(), iris_.train, 1000, /*seed=*/5));
+  const double first = losses.front(), last = losses.back();
   EXPECT_NEAR(first, 100 * std::log(3.0), 1e-3);  // zero weights: uniform probabilities
   EXPECT_LT(last, first / 2);
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor x,
