@@ -1,7 +1,7 @@
 // `ckpt inspect`: prints a checkpoint's variables and values the way
 // TensorFlow's inspect_checkpoint does, or as JSON.
 //
-// Text output (spec §16):
+// Text output (TensorFlow's inspect_checkpoint):
 //   no flags            the reader's DebugString, then a blank line
 //   --all_tensor_names  "tensor_name:  <name>" per variable (name order)
 //   --all_tensors       the same lines, each followed by the value

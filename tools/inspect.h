@@ -4,7 +4,7 @@
 //                [--all_tensor_names] [--printoptions k=v ...] [--json]
 //
 // PATH is a V2 prefix, a V1 file or a directory (its newest checkpoint).
-// Text output follows TensorFlow's layout (spec §16); values are printed as
+// Text output follows TensorFlow's layout; values are printed as
 // numpy's print() shows them (see FormatTensor). --json prints a
 // machine-readable document instead (see the schema in inspect.cc).
 //

@@ -12,9 +12,9 @@
 // naming it), the weight column if configured, labels int64 [batch] (or
 // string [batch] with a label vocabulary).
 //
-// What the Estimator sees:
-//   variables    the model core's checkpoint keys (13 for the default
-//                DNN);
+// What the Estimator sees (docs/estimator.md):
+//   variables    the model core's checkpoint keys (the 13 keys of
+//                docs/canned.md for the default DNN);
 //   summaries    "loss", "average_loss" (the weighted mean with a weight
 //                column), and for the DNN (from the step's own forward pass)
 //                "dnn/dnn/hiddenlayer_<i>/fraction_of_zero_values",

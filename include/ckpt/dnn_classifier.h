@@ -3,11 +3,12 @@
 // its variables under the checkpoint keys TensorFlow uses, so that a
 // ckpt::Saver writes checkpoints TF can read and vice versa.
 //
-// Network: numeric features concatenated in sorted feature-name order;
-// hidden layers `dnn/hiddenlayer_<i>` (dense, activation (relu by default),
-// glorot_uniform kernel, zero bias, optional training-only dropout, optional
-// batch normalisation); `dnn/logits` (dense, no activation); the head;
-// `global_step` (int64 scalar) incremented per train step.
+// Network (docs/canned.md): numeric features concatenated in sorted
+// feature-name order; hidden layers `dnn/hiddenlayer_<i>` (dense, activation
+// (relu by default), glorot_uniform kernel, zero bias, optional
+// training-only dropout, optional batch normalisation); `dnn/logits` (dense,
+// no activation); the head; `global_step` (int64 scalar) incremented per
+// train step.
 //
 // Heads (ckpt/classifier.h; TF 1.8's canned heads, SUM loss reduction):
 //   n_classes > 2   multi-class: logits [batch, n_classes], sparse softmax
@@ -39,7 +40,8 @@
 //   slot variables:     <var>/t_0/<SlotName>   e.g. dnn/logits/bias/t_0/Adagrad,
 //                       dnn/logits/bias/t_0/Adam_1 (same slice spec as <var>)
 //   non-slot variables: dnn/head/<name>        e.g. dnn/head/beta1_power
-// For the default config (Adagrad, hidden_units {10, 10}) that is 13 keys.
+// For the default config (Adagrad, hidden_units {10, 10}) that is the 13
+// keys listed in docs/canned.md.
 //
 // Thread safety: a model is used from one thread at a time.
 #ifndef CKPT_DNN_CLASSIFIER_H_

@@ -23,7 +23,7 @@
 // (ckpt/estimator_input.h); the Estimator supplies everything else
 // (checkpoint cadence, retention, restore, hooks, summaries, log lines).
 //
-// Behaviour and log lines follow docs/estimator.md (TF 1.8, the seed
+// Behaviour and log lines follow TF 1.8 (docs/estimator.md; the guide's
 // logs): "Using config: {...}", "Create CheckpointSaverHook.", "Graph was
 // finalized.", "Restoring parameters from <ckpt>", "Saving checkpoints for
 // N into <dir>/model.ckpt.", "loss = ..., step = ... (0.203 sec)",

@@ -2,7 +2,7 @@
 // around each training step of Estimator::Train (checkpoints, step-rate and
 // loss logging, summaries, stopping).
 //
-// The Estimator calls, for the hooks in order (CheckpointSaverHook,
+// The Estimator calls, for the hooks in TF's order (CheckpointSaverHook,
 // StepCounterHook, SummarySaverHook, then the worker hooks: the user's,
 // StopAtStepHook, NanTensorHook, LoggingTensorHook):
 //   Begin(s)               once, before the model is restored;

@@ -6,8 +6,8 @@
 // scalar under "_CHECKPOINTABLE_OBJECT_GRAPH". Node 0 of the graph is the
 // root; every node lists its named children, its saved attributes (normally
 // one, "VARIABLE_VALUE", for a variable) and, for an optimizer, the slot
-// variables it holds for other variables. docs/format and
-// shared/spec/tf-checkpoint-format.md §12 describe the layout.
+// variables it holds for other variables. docs/format/object_graph.md
+// describes the layout.
 //
 // Keys: each local name is escaped ('.' -> "..", then '/' -> ".S"); an
 // object's path is the escaped local names from the root joined by '/'

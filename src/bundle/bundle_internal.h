@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ckpt/bundle.h"
+#include "ckpt/bundle_reader.h"
 #include "ckpt/status.h"
 #include "tensorflow/core/protobuf/tensor_bundle.pb.h"
 

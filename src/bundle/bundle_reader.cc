@@ -1,143 +1,47 @@
 // BundleReader: loads the whole index at Open (entries are small), opens data
 // files lazily, and checks every stored size and checksum against the file
-// before trusting it.
+// before trusting it. Nothing is returned as valid before its checksum
+// matched.
 //
-// Checksums of large tensors: Read/ReadInto read a tensor of more than 256
-// KiB in 256 KiB pieces and checksum each piece right after it landed, while
-// it is still in cache, instead of one CRC pass over the whole tensor in
-// DRAM afterwards. Tensors of more than options.checksum_chunk_bytes are
-// also split into parts of that size that the reader's helper threads
-// (options.checksum_threads) read and checksum alongside the calling thread;
-// ReadView splits its check of the mapped bytes the same way. The parts'
-// CRCs are combined into the tensor's (crc32c::Combine) and compared as
-// before; only then is the read reported as successful.
-//
-// ReadManyInto splits across tensors instead: the bytes of all requested
-// tensors, in file order, are cut into parts of checksum_chunk_bytes that
-// the helpers and the calling thread read and checksum alongside, so small
-// tensors (below both sizes above, which ReadInto reads and checksums in one
-// thread) get the second core too. ReadManyViews verifies many mapped
-// tensors the same way, checksumming the mapped bytes in place.
-//
-// Cold reads: before reading a large tensor or many tensors, the reader
-// tells the file which byte ranges follow (RandomAccessFile::Prefetch), so
-// the kernel can queue the device reads for all of them at once rather than
-// one readahead window at a time as the reads reach them.
+// A read goes through named phases: Lookup (the entry, or NotFound), the
+// checks of the entry against itself and its data file (CheckFixedSize,
+// Locate, CheckSlicesBackShape for partitioned tensors) and of the
+// destination (CheckDestination), all before any allocation or tensor byte
+// is read; then the read, and the checksum comparison (ChecksumError).
+// How large and batched reads are cut up, prefetched and checksummed by the
+// helper threads is read planning, in read_plan.cc.
+#include "ckpt/bundle_reader.h"
+
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
 
 #include "bundle/bundle_internal.h"
+#include "bundle/read_plan.h"
+#include "ckpt/bundle.h"  // MetaFilename, DataFilename
 #include "ckpt/escape.h"
 #include "crc/crc32c.h"
-#include "crc/crc32c_pool.h"
 #include "table/table.h"
 #include "tensor/proto_convert.h"
 
 namespace ckpt {
 
+using bundle_internal::PlannedRead;
+using bundle_internal::ReadExactly;
+using bundle_internal::ReadPlanner;
+
 struct BundleReader::Impl {
+  explicit Impl(const BundleReaderOptions& o) : options(o), planner(o) {}
+
   std::string prefix;
   BundleReaderOptions options;
+  ReadPlanner planner;
   tensorflow::BundleHeaderProto header;
   std::vector<BundleEntry> entries;  // sorted by key
   mutable std::mutex mu;
   // Opened lazily; a map because num_shards comes from the (untrusted) file.
   mutable std::map<int, std::unique_ptr<RandomAccessFile>> shards;
-  // Checksum helpers, started by the first large read.
-  mutable std::once_flag pool_once;
-  mutable std::unique_ptr<crc32c::Pool> pool;
-
-  crc32c::Pool* ChecksumPool() const {
-    std::call_once(pool_once,
-                   [this] { pool = std::make_unique<crc32c::Pool>(options.checksum_threads); });
-    return pool.get();
-  }
-
-  // Reads of at least this many bytes announce their ranges with Prefetch;
-  // gaps up to this size between the tensors of one batched read are
-  // prefetched too (cheaper than splitting the hint).
-  static constexpr uint64_t kPrefetchMin = uint64_t{1} << 20;
-
-  // Verified tensors larger than this are read in pieces of this size, each
-  // checksummed right after it landed, while it is still in the core's
-  // cache (a CRC pass over memory just copied costs a fraction of one over
-  // DRAM). 256 KiB: a piece and its page-cache source fit in L2.
-  static constexpr size_t kCachePiece = size_t{256} << 10;
-  size_t Piece() const {
-    return std::min(kCachePiece, static_cast<size_t>(options.checksum_chunk_bytes));
-  }
-
-  // Whether a fixed-size tensor of `size` bytes takes ReadChecksummed.
-  bool Pieced(int64_t size) const {
-    return options.verify_checksums && static_cast<uint64_t>(size) > Piece();
-  }
-  // Pools only exist with helper threads; a null pool makes a Job compute
-  // every piece in the calling thread.
-  crc32c::Pool* Helpers() const {
-    return options.checksum_threads > 0 ? ChecksumPool() : nullptr;
-  }
-
-  // Reads the `e.size` bytes of a fixed-size entry into `dst` and returns
-  // their CRC. The tensor is cut into parts of checksum_chunk_bytes; a part
-  // is read in Piece()s, each checksummed as soon as it landed. Parts are
-  // queued for the helpers and taken in order by the calling thread too, so
-  // with a free core both threads read and checksum, and without helpers
-  // (or on a busy machine) the calling thread does every part. Every part
-  // runs to its end, so the error returned is the first in file order.
-  Status ReadChecksummed(const RandomAccessFile& file, const BundleEntry& e, char* dst,
-                         uint32_t* crc) const {
-    const size_t size = static_cast<size_t>(e.size);
-    const size_t part = static_cast<size_t>(options.checksum_chunk_bytes);
-    const size_t parts = (size + part - 1) / part;
-    const size_t piece = Piece();
-    std::vector<Status> errors(parts);
-    crc32c::Job job(parts > 1 ? Helpers() : nullptr);  // waits for its parts on every return
-    for (size_t i = 0; i < parts; ++i) {
-      const size_t begin = i * part;
-      const size_t end = std::min(size, begin + part);
-      job.AddWork(end - begin, [&, i, begin, end]() -> uint32_t {
-        uint32_t c = 0;
-        for (size_t at = begin; at < end;) {
-          const size_t n = std::min(piece, end - at);
-          Status s = ReadExactly(file, e, at, n, dst + at);
-          if (!s.ok()) {
-            errors[i] = std::move(s);
-            break;
-          }
-          c = crc32c::Extend(c, dst + at, n);
-          at += n;
-        }
-        return c;
-      });
-    }
-    *crc = job.Finish();
-    for (Status& s : errors) {
-      if (!s.ok()) return s;
-    }
-    return Status::OK();
-  }
-
-  // Reads `n` bytes at `at` of entry `e` into `dst`.
-  Status ReadExactly(const RandomAccessFile& file, const BundleEntry& e, size_t at, size_t n,
-                     char* dst) const {
-    CKPT_ASSIGN_OR_RETURN(std::string_view got,
-                          file.Read(static_cast<uint64_t>(e.offset) + at, n, dst));
-    if (got.size() != n)
-      return DataLossError("Short read of tensor \"" + EscapeForDisplay(e.key) + "\"");
-    if (got.data() != dst) std::memcpy(dst, got.data(), n);
-    return Status::OK();
-  }
-
-  // CRC of `size` mapped bytes at `p`, computed by the helpers and the
-  // calling thread together.
-  uint32_t ChecksumMapped(const char* p, size_t size) const {
-    const size_t chunk = static_cast<size_t>(options.checksum_chunk_bytes);
-    crc32c::Job job(Helpers());
-    for (size_t done = 0; done < size; done += chunk) job.Add(p + done, std::min(chunk, size - done));
-    return job.Finish();
-  }
 
   const BundleEntry* Find(std::string_view key) const {
     auto it = std::lower_bound(entries.begin(), entries.end(), key,
@@ -240,9 +144,11 @@ struct BundleReader::Impl {
         return s.WithContext("Tensor \"" + EscapeForDisplay(e.key) + "\" in " +
                              ShardPath(e.shard_id));
       }
-    } else if (Pieced(e.size)) {
-      if (static_cast<uint64_t>(e.size) >= kPrefetchMin) file->Prefetch(e.offset, e.size);
-      CKPT_RETURN_IF_ERROR(ReadChecksummed(*file, e, out->mutable_data(), &actual));
+    } else if (planner.Pieced(e.size)) {
+      if (static_cast<uint64_t>(e.size) >= ReadPlanner::kPrefetchMin) {
+        file->Prefetch(e.offset, e.size);
+      }
+      CKPT_RETURN_IF_ERROR(planner.ReadChecksummed(*file, e, out->mutable_data(), &actual));
     } else {
       CKPT_ASSIGN_OR_RETURN(std::string_view got,
                             file->Read(e.offset, size, out->mutable_data()));
@@ -279,19 +185,9 @@ struct BundleReader::Impl {
     return Status::OK();
   }
 
-  // One checked target of ReadMany.
-  struct ManyItem {
-    const BundleEntry* e;
-    Tensor* out;
-    const RandomAccessFile* file;  // fixed-size unpartitioned entries only
-    // ReadManyViews: the entry's mapped bytes (checksummed in place; `out`
-    // unused). Null: the bytes are read into `out`.
-    const char* view = nullptr;
-  };
-
   // Checks that `e` can be viewed (ReadView's rules) and locates its mapped
   // bytes; nothing is read.
-  Result<ManyItem> ViewItem(const BundleEntry& e) const {
+  Result<PlannedRead> ViewItem(const BundleEntry& e) const {
     if (!e.slices.empty() || !IsFixedSize(e.dtype)) {
       return InvalidArgumentError("ReadView(\"" + EscapeForDisplay(e.key) +
                                   "\"): only unpartitioned fixed-size tensors can be viewed");
@@ -303,7 +199,7 @@ struct BundleReader::Impl {
       return UnimplementedError("ReadView(\"" + EscapeForDisplay(e.key) +
                                 "\"): data file could not be mapped");
     }
-    return ManyItem{&e, nullptr, file, base + e.offset};
+    return PlannedRead{&e, nullptr, file, base + e.offset};
   }
 
   // The entry of `key`, or NotFound.
@@ -314,39 +210,9 @@ struct BundleReader::Impl {
     return e;
   }
 
-  // Sorts `items` into file order (shard, then offset) and announces their
-  // byte ranges (PrefetchItems), before they are read or checksummed.
-  static void ToFileOrder(std::vector<ManyItem>* items) {
-    std::sort(items->begin(), items->end(), [](const ManyItem& a, const ManyItem& b) {
-      return a.e->shard_id != b.e->shard_id ? a.e->shard_id < b.e->shard_id
-                                            : a.e->offset < b.e->offset;
-    });
-    PrefetchItems(*items);
-  }
-
-  // Announces the byte ranges of `items` (fixed-size entries in file order)
-  // to their files: runs of entries closer than kPrefetchMin are merged into
-  // one range; runs smaller than kPrefetchMin are left to normal readahead.
-  static void PrefetchItems(const std::vector<ManyItem>& items) {
-    size_t i = 0;
-    while (i < items.size()) {
-      const RandomAccessFile* file = items[i].file;
-      const uint64_t begin = static_cast<uint64_t>(items[i].e->offset);
-      uint64_t end = begin + static_cast<uint64_t>(items[i].e->size);
-      size_t j = i + 1;
-      for (; j < items.size() && items[j].file == file; ++j) {
-        const uint64_t at = static_cast<uint64_t>(items[j].e->offset);
-        if (at > end + kPrefetchMin) break;
-        end = std::max(end, at + static_cast<uint64_t>(items[j].e->size));
-      }
-      if (end - begin >= kPrefetchMin) file->Prefetch(begin, end - begin);
-      i = j;
-    }
-  }
-
   Status ReadMany(const std::vector<ReadTarget>& targets) const {
     // 1. Check every target; nothing is read yet.
-    std::vector<ManyItem> fixed, other;
+    std::vector<PlannedRead> fixed, other;
     struct Span {
       const char* begin;
       size_t n;
@@ -393,18 +259,18 @@ struct BundleReader::Impl {
       }
     }
     // 2. Read in file order.
-    ToFileOrder(&fixed);
+    ReadPlanner::ToFileOrder(&fixed);
     if (options.verify_checksums) {
-      CKPT_RETURN_IF_ERROR(ReadManyChecksummed(fixed));
+      CKPT_RETURN_IF_ERROR(ReadManyVerified(fixed));
     } else {
-      for (const ManyItem& it : fixed) {
+      for (const PlannedRead& it : fixed) {
         if (it.e->size > 0) {
           CKPT_RETURN_IF_ERROR(ReadExactly(*it.file, *it.e, 0, static_cast<size_t>(it.e->size),
                                            it.out->mutable_data()));
         }
       }
     }
-    for (const ManyItem& it : other) {
+    for (const PlannedRead& it : other) {
       if (!it.e->slices.empty()) {
         CKPT_RETURN_IF_ERROR(ReadPartitioned(*it.e, TensorSlice::Full(it.e->shape.rank()), it.out));
       } else {
@@ -414,94 +280,19 @@ struct BundleReader::Impl {
     return Status::OK();
   }
 
-  // Reads and verifies fixed-size entries, sorted in file order, as
-  // ReadChecksummed does one tensor: the bytes of all entries, in file order,
-  // are cut into batches of checksum_chunk_bytes (an entry may span
-  // batches); a batch is read in Piece()s, each checksummed right after it
-  // landed. Batches are queued for the helpers and taken in order by the
-  // calling thread too, so with a free core two threads read and checksum
-  // (small tensors included), and without one the caller does everything.
-  // Every batch runs to its end or its first read error; then the first
-  // error in file order (read error or checksum mismatch) is returned.
-  // Items with a `view` are not read: their mapped bytes are checksummed in
-  // place, batched the same way.
-  Status ReadManyChecksummed(const std::vector<ManyItem>& items) const {
-    const size_t part = static_cast<size_t>(options.checksum_chunk_bytes);
-    const size_t piece = Piece();
-    struct Segment {
-      size_t item;
-      size_t at;  // offset in the entry
-      size_t n;
-      uint32_t crc;
-    };
-    std::vector<Segment> segs;
-    std::vector<size_t> batch_begin;  // first segment of each batch
-    size_t fill = 0;
-    for (size_t i = 0; i < items.size(); ++i) {
-      const size_t size = static_cast<size_t>(items[i].e->size);
-      for (size_t at = 0; at < size;) {
-        if (fill == 0) batch_begin.push_back(segs.size());
-        const size_t n = std::min(size - at, part - fill);
-        segs.push_back({i, at, n, 0});
-        at += n;
-        fill = fill + n == part ? 0 : fill + n;
-      }
-    }
-    const size_t batches = batch_begin.size();
-    batch_begin.push_back(segs.size());
-    struct BatchError {
-      size_t item = SIZE_MAX;
-      Status status;
-    };
-    std::vector<BatchError> errors(batches);
-    {
-      crc32c::Job job(batches > 1 ? Helpers() : nullptr);  // waits for its batches on every exit
-      for (size_t b = 0; b < batches; ++b) {
-        job.AddWork(0, [&, b]() -> uint32_t {
-          for (size_t k = batch_begin[b]; k < batch_begin[b + 1]; ++k) {
-            Segment& sg = segs[k];
-            const ManyItem& it = items[sg.item];
-            if (it.view != nullptr) {
-              sg.crc = crc32c::Value(it.view + sg.at, sg.n);
-              continue;
-            }
-            char* dst = it.out->mutable_data();
-            uint32_t c = 0;
-            for (size_t at = sg.at, end = sg.at + sg.n; at < end;) {
-              const size_t n = std::min(piece, end - at);
-              Status st = ReadExactly(*it.file, *it.e, at, n, dst + at);
-              if (!st.ok()) {
-                errors[b] = {sg.item, std::move(st)};
-                return 0;
-              }
-              c = crc32c::Extend(c, dst + at, n);
-              at += n;
-            }
-            sg.crc = c;
-          }
-          return 0;
-        });
-      }
-      job.Finish();
-    }
-    size_t first_error = SIZE_MAX;
-    const Status* error = nullptr;
-    for (const BatchError& be : errors) {
-      if (be.item < first_error) {
-        first_error = be.item;
-        error = &be.status;
-      }
-    }
-    std::vector<uint32_t> crc(std::min(first_error, items.size()), 0);
-    for (const Segment& sg : segs) {
-      if (sg.item < crc.size()) crc[sg.item] = crc32c::Combine(crc[sg.item], sg.crc, sg.n);
-    }
+  // Reads (or checksums in place, for views) fixed-size entries sorted in
+  // file order (ReadPlanner::ReadManyChecksummed), then compares their
+  // checksums: the first error in file order, a read error or a mismatch,
+  // is returned.
+  Status ReadManyVerified(const std::vector<PlannedRead>& items) const {
+    std::vector<uint32_t> crc;
+    Status read_error = planner.ReadManyChecksummed(items, &crc);
     for (size_t i = 0; i < crc.size(); ++i) {
       const BundleEntry& e = *items[i].e;
       const uint32_t stored = crc32c::Unmask(e.masked_crc32c);
       if (stored != crc[i]) return ChecksumError(e, stored, crc[i]);
     }
-    return error != nullptr ? *error : Status::OK();
+    return read_error;
   }
 
   Result<Tensor> ReadEntry(const BundleEntry& e) const {
@@ -582,9 +373,8 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(std::string prefix,
                                 std::to_string(options.checksum_threads) + " and " +
                                 std::to_string(options.checksum_chunk_bytes));
   }
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<Impl>(options);
   impl->prefix = std::move(prefix);
-  impl->options = options;
   const std::string index_path = MetaFilename(impl->prefix);
   auto file = options.env->NewRandomAccessFile(index_path);
   if (!file.ok()) {
@@ -694,15 +484,15 @@ Result<Tensor> BundleReader::ReadView(std::string_view key) const {
     return FailedPreconditionError("ReadView needs a reader opened with use_mmap");
   }
   CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
-  CKPT_ASSIGN_OR_RETURN(Impl::ManyItem it, impl_->ViewItem(*e));
+  CKPT_ASSIGN_OR_RETURN(PlannedRead it, impl_->ViewItem(*e));
   const RandomAccessFile* file = it.file;
   const char* p = it.view;
   if (impl_->options.verify_checksums) {
-    if (static_cast<uint64_t>(e->size) >= Impl::kPrefetchMin) file->Prefetch(e->offset, e->size);
+    if (static_cast<uint64_t>(e->size) >= ReadPlanner::kPrefetchMin) file->Prefetch(e->offset, e->size);
     uint32_t stored = crc32c::Unmask(e->masked_crc32c);
     const size_t size = static_cast<size_t>(e->size);
     uint32_t actual = e->size > impl_->options.checksum_chunk_bytes && impl_->options.checksum_threads > 0
-                          ? impl_->ChecksumMapped(p, size)
+                          ? impl_->planner.ChecksumMapped(p, size)
                           : crc32c::Value(p, size);
     if (stored != actual) return impl_->ChecksumError(*e, stored, actual);
   }
@@ -715,20 +505,20 @@ Result<std::vector<Tensor>> BundleReader::ReadManyViews(
     return FailedPreconditionError("ReadManyViews needs a reader opened with use_mmap");
   }
   // 1. Check every key; nothing is read yet.
-  std::vector<Impl::ManyItem> items;
+  std::vector<PlannedRead> items;
   items.reserve(keys.size());
   for (std::string_view key : keys) {
     CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
-    CKPT_ASSIGN_OR_RETURN(Impl::ManyItem it, impl_->ViewItem(*e));
+    CKPT_ASSIGN_OR_RETURN(PlannedRead it, impl_->ViewItem(*e));
     items.push_back(it);
   }
   std::vector<Tensor> views;
   views.reserve(items.size());
-  for (const Impl::ManyItem& it : items) views.push_back(Tensor::View(it.e->dtype, it.e->shape, it.view));
+  for (const PlannedRead& it : items) views.push_back(Tensor::View(it.e->dtype, it.e->shape, it.view));
   // 2. Verify in file order.
   if (impl_->options.verify_checksums) {
-    Impl::ToFileOrder(&items);
-    CKPT_RETURN_IF_ERROR(impl_->ReadManyChecksummed(items));
+    ReadPlanner::ToFileOrder(&items);
+    CKPT_RETURN_IF_ERROR(impl_->ReadManyVerified(items));
   }
   return views;
 }

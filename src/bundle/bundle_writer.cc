@@ -23,12 +23,15 @@
 // moot; a large tensor whose memory and file offset are both block-aligned
 // is written from its own memory, with no copy, in one Append). None of
 // these changes a byte of the files.
+#include "ckpt/bundle_writer.h"
+
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <vector>
 
 #include "bundle/bundle_internal.h"
+#include "ckpt/bundle.h"  // MetaFilename, DataFilename
 #include "env/temp_path.h"
 #include "crc/crc32c.h"
 #include "crc/crc32c_pool.h"

@@ -17,10 +17,13 @@
 // moves (so the old index never describes new data). A failed merge does not
 // bring it back: P is left without an index, and those of its data files that
 // a moved file had replaced are gone.
+#include "ckpt/merge.h"
+
 #include <map>
 #include <set>
 
 #include "bundle/bundle_internal.h"
+#include "ckpt/bundle.h"  // MetaFilename, DataFilename
 #include "ckpt/writer_lock.h"
 #include "env/temp_path.h"
 #include "table/table.h"

@@ -1,44 +1,24 @@
 // The string-tensor layout and its two checksums (see bundle_internal.h and
 // docs/format/bundle.md).
-#include <cstring>
+#include <cstdio>
 
 #include "bundle/bundle_internal.h"
 #include "ckpt/escape.h"
 #include "crc/crc32c.h"
+#include "env/coding.h"
 #include "tensor/proto_convert.h"
 
 namespace ckpt::bundle_internal {
 namespace {
 
-void PutVarint64(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-bool GetVarint64(std::string_view* in, uint64_t* value) {
-  uint64_t result = 0;
-  for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
-    uint8_t byte = static_cast<uint8_t>((*in)[0]);
-    in->remove_prefix(1);
-    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) {
-      *value = result;
-      return true;
-    }
-  }
-  return false;
-}
-
+// Extends `crc` over `len` as a fixed32, or a fixed64 if it exceeds 32 bits.
 uint32_t ExtendWithLength(uint32_t crc, uint64_t len) {
   char buf[8];
   if (len > 0xffffffffull) {
-    for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(len >> (8 * i));
+    EncodeFixed64(buf, len);
     return crc32c::Extend(crc, buf, 8);
   }
-  for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>(len >> (8 * i));
+  EncodeFixed32(buf, static_cast<uint32_t>(len));
   return crc32c::Extend(crc, buf, 4);
 }
 
@@ -50,9 +30,8 @@ std::string EncodeStringTensorPrefix(const std::vector<std::string>& values, uin
     PutVarint64(&out, s.size());
     *crc = ExtendWithLength(*crc, s.size());
   }
-  uint32_t masked = crc32c::Mask(*crc);
   char buf[4];
-  std::memcpy(buf, &masked, 4);
+  EncodeFixed32(buf, crc32c::Mask(*crc));
   out.append(buf, 4);
   *crc = crc32c::Extend(*crc, buf, 4);
   return out;
@@ -79,8 +58,7 @@ Status DecodeStringTensor(std::string_view bytes, int64_t num_elements,
     total += len;
   }
   if (in.size() < 4) return DataLossError("truncated string length checksum");
-  uint32_t stored_masked;
-  std::memcpy(&stored_masked, in.data(), 4);
+  const uint32_t stored_masked = DecodeFixed32(in.data());
   if (crc32c::Unmask(stored_masked) != c) {
     char buf[96];
     std::snprintf(buf, sizeof(buf),

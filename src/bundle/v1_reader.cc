@@ -1,4 +1,4 @@
-// V1Reader: TensorFlow's legacy checkpoint format (docs: spec §5).
+// V1Reader: TensorFlow's legacy checkpoint format (docs/format/v1.md).
 //
 // Every matching file is loaded eagerly at Open: its "" entry (the meta) is
 // parsed and merged into one sorted list of tensors, each with the slices the
@@ -10,7 +10,6 @@
 #include "bundle/v1_reader.h"
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 
 #include "ckpt/escape.h"
@@ -47,113 +46,6 @@ struct SliceContext {
            slice.DebugString() + "\"";
   }
 };
-
-Status CountMismatch(const SliceContext& ctx, const char* field, uint64_t expected,
-                     uint64_t actual, const TensorShape& shape, DataType dtype) {
-  return DataLossError(ctx.Where() + ": expected " + std::to_string(expected) + " values in " +
-                       field + " for " + std::string(DataTypeName(dtype)) + " shape " +
-                       shape.DebugString() + ", found " + std::to_string(actual));
-}
-
-// Copies a repeated proto field into a new tensor, `per_element` field values
-// per element (2 for complex types), converting each with static_cast<Out>.
-template <typename Out, typename Field>
-Result<Tensor> FromField(const Field& field, const char* field_name, DataType dtype,
-                         const TensorShape& shape, uint64_t per_element,
-                         const SliceContext& ctx) {
-  const uint64_t expected = static_cast<uint64_t>(shape.num_elements()) * per_element;
-  const uint64_t actual = static_cast<uint64_t>(field.size());
-  if (actual != expected) {
-    return CountMismatch(ctx, field_name, expected, actual, shape, dtype);
-  }
-  CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, shape));
-  Out* out = reinterpret_cast<Out*>(t.mutable_data());
-  for (int i = 0; i < field.size(); ++i) out[i] = static_cast<Out>(field.Get(i));
-  return t;
-}
-
-// Raw little-endian element bytes (tensor_content, or float8_val).
-Result<Tensor> FromBytes(const std::string& bytes, const char* field_name, DataType dtype,
-                         const TensorShape& shape, const SliceContext& ctx) {
-  const uint64_t elem = DataTypeSize(dtype);
-  const uint64_t n = static_cast<uint64_t>(shape.num_elements());
-  if (bytes.size() % elem != 0 || bytes.size() / elem != n) {
-    return DataLossError(ctx.Where() + ": " + field_name + " holds " +
-                         std::to_string(bytes.size()) + " bytes, expected " +
-                         std::to_string(n) + " " + std::string(DataTypeName(dtype)) +
-                         " values of " + std::to_string(elem) + " bytes for shape " +
-                         shape.DebugString());
-  }
-  CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(dtype, shape));
-  if (!bytes.empty()) std::memcpy(t.mutable_data(), bytes.data(), bytes.size());
-  return t;
-}
-
-// Decodes the values of one stored slice (shape `shape`) from `proto`.
-Result<Tensor> TensorFromValues(const tensorflow::TensorProto& proto, DataType dtype,
-                                const TensorShape& shape, const SliceContext& ctx) {
-  if (IsFixedSize(dtype) && !proto.tensor_content().empty()) {
-    return FromBytes(proto.tensor_content(), "tensor_content", dtype, shape, ctx);
-  }
-  switch (dtype) {
-    case DataType::kFloat:
-      return FromField<float>(proto.float_val(), "float_val", dtype, shape, 1, ctx);
-    case DataType::kDouble:
-      return FromField<double>(proto.double_val(), "double_val", dtype, shape, 1, ctx);
-    case DataType::kInt32:
-    case DataType::kQInt32:
-      return FromField<int32_t>(proto.int_val(), "int_val", dtype, shape, 1, ctx);
-    case DataType::kInt16:
-    case DataType::kQInt16:
-      return FromField<int16_t>(proto.int_val(), "int_val", dtype, shape, 1, ctx);
-    case DataType::kUInt16:
-    case DataType::kQUInt16:
-      return FromField<uint16_t>(proto.int_val(), "int_val", dtype, shape, 1, ctx);
-    case DataType::kInt8:
-    case DataType::kQInt8:
-    case DataType::kInt4:
-    case DataType::kInt2:
-      return FromField<int8_t>(proto.int_val(), "int_val", dtype, shape, 1, ctx);
-    case DataType::kUInt8:
-    case DataType::kQUInt8:
-    case DataType::kUInt4:
-    case DataType::kUInt2:
-      return FromField<uint8_t>(proto.int_val(), "int_val", dtype, shape, 1, ctx);
-    case DataType::kInt64:
-      return FromField<int64_t>(proto.int64_val(), "int64_val", dtype, shape, 1, ctx);
-    case DataType::kBool:
-      return FromField<bool>(proto.bool_val(), "bool_val", dtype, shape, 1, ctx);
-    case DataType::kComplex64:
-      return FromField<float>(proto.scomplex_val(), "scomplex_val", dtype, shape, 2, ctx);
-    case DataType::kComplex128:
-      return FromField<double>(proto.dcomplex_val(), "dcomplex_val", dtype, shape, 2, ctx);
-    case DataType::kHalf:
-    case DataType::kBFloat16:
-      return FromField<uint16_t>(proto.half_val(), "half_val", dtype, shape, 1, ctx);
-    case DataType::kUInt32:
-      return FromField<uint32_t>(proto.uint32_val(), "uint32_val", dtype, shape, 1, ctx);
-    case DataType::kUInt64:
-      return FromField<uint64_t>(proto.uint64_val(), "uint64_val", dtype, shape, 1, ctx);
-    case DataType::kFloat8E5M2:
-    case DataType::kFloat8E4M3FN:
-    case DataType::kFloat8E4M3FNUZ:
-    case DataType::kFloat8E4M3B11FNUZ:
-    case DataType::kFloat8E5M2FNUZ:
-    case DataType::kFloat4E2M1FN:
-      return FromBytes(proto.float8_val(), "float8_val", dtype, shape, ctx);
-    case DataType::kString: {
-      const uint64_t n = static_cast<uint64_t>(shape.num_elements());
-      if (static_cast<uint64_t>(proto.string_val_size()) != n) {
-        return CountMismatch(ctx, "string_val", n, proto.string_val_size(), shape, dtype);
-      }
-      std::vector<std::string> values(proto.string_val().begin(), proto.string_val().end());
-      return Tensor::FromStrings(shape, std::move(values));
-    }
-    default:
-      return UnimplementedError(ctx.Where() + ": dtype " + std::string(DataTypeName(dtype)) +
-                                " cannot be read from a V1 checkpoint");
-  }
-}
 
 Status CheckVersions(const tensorflow::VersionDef& v, const std::string& path) {
   if (v.min_consumer() > kCheckpointConsumerVersion) {
@@ -344,7 +236,11 @@ Result<Tensor> V1Reader::Impl::ReadStoredSlice(const VariableInfo& var,
                          std::string(DataTypeName(static_cast<DataType>(data.dtype()))) +
                          ", expected " + std::string(DataTypeName(var.dtype)));
   }
-  return TensorFromValues(data, var.dtype, stored.slice.SliceShape(var.shape), ctx);
+  if (!IsStorable(var.dtype)) {
+    return UnimplementedError(ctx.Where() + ": dtype " + std::string(DataTypeName(var.dtype)) +
+                              " cannot be read from a V1 checkpoint");
+  }
+  return TensorFromProto(data, var.dtype, stored.slice.SliceShape(var.shape), ctx.Where());
 }
 
 Result<std::unique_ptr<V1Reader>> V1Reader::Open(Env* env, const std::string& pattern) {

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ckpt/bundle.h"
+#include "ckpt/bundle_reader.h"
 #include "ckpt/env.h"
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"

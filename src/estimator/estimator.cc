@@ -1,5 +1,5 @@
-// Estimator: TF 1.8's train / evaluate / predict sequences
-// (docs/estimator.md) over an EstimatorModel.
+// Estimator: TF 1.8's train / evaluate / predict sequences (docs/estimator.md)
+// over an EstimatorModel.
 //
 // What a Train call does, in order (log lines in quotes; the Impl member or
 // helper that does it in brackets):

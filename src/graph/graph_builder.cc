@@ -95,13 +95,6 @@ tensorflow::AttrValue ClassAttr(const std::string& node) {
   return AttrStringList({"loc:@" + node});
 }
 
-template <typename T>
-T Load(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
-
 }  // namespace
 
 // ------------------------------------------------------------------ values
@@ -179,80 +172,6 @@ tensorflow::AttrValue AttrStringList(const std::vector<std::string>& values) {
   auto* list = v.mutable_list();
   for (const auto& s : values) list->add_s(s);
   return v;
-}
-
-Status TensorToProto(const Tensor& tensor, tensorflow::TensorProto* proto) {
-  proto->Clear();
-  const DataType dt = tensor.dtype();
-  if (!IsStorable(dt)) {
-    return InvalidArgumentError("a Const cannot hold dtype " + TypeName(dt));
-  }
-  proto->set_dtype(ToProtoType(dt));
-  // Always present (empty for scalars), as TF writes it.
-  auto* shape = proto->mutable_tensor_shape();
-  for (int64_t d : tensor.shape().dims()) shape->add_dim()->set_size(d);
-  const int64_t n = tensor.num_elements();
-  if (dt == DataType::kString) {
-    for (const auto& s : tensor.strings()) proto->add_string_val(s);
-    return Status::OK();
-  }
-  // Types TF Python packs into tensor_content when a value has > 1 element.
-  static const std::set<DataType> kContentTypes = {
-      DataType::kBFloat16, DataType::kHalf, DataType::kFloat, DataType::kDouble,
-      DataType::kInt8, DataType::kInt16, DataType::kInt32, DataType::kInt64,
-      DataType::kUInt8, DataType::kUInt32, DataType::kUInt64, DataType::kQInt8,
-      DataType::kQUInt8, DataType::kQInt16, DataType::kQUInt16, DataType::kQInt32,
-      DataType::kFloat8E5M2, DataType::kFloat8E4M3FN, DataType::kFloat8E4M3FNUZ,
-      DataType::kFloat8E4M3B11FNUZ, DataType::kFloat8E5M2FNUZ, DataType::kFloat4E2M1FN};
-  if (n > 1 && kContentTypes.count(dt)) {
-    proto->set_tensor_content(std::string(tensor.bytes()));
-    return Status::OK();
-  }
-  const char* p = tensor.data();
-  const size_t size = DataTypeSize(dt);
-  for (int64_t i = 0; i < n; ++i, p += size) {
-    switch (dt) {
-      case DataType::kFloat: proto->add_float_val(Load<float>(p)); break;
-      case DataType::kDouble: proto->add_double_val(Load<double>(p)); break;
-      case DataType::kInt64: proto->add_int64_val(Load<int64_t>(p)); break;
-      case DataType::kUInt32: proto->add_uint32_val(Load<uint32_t>(p)); break;
-      case DataType::kUInt64: proto->add_uint64_val(Load<uint64_t>(p)); break;
-      case DataType::kBool: proto->add_bool_val(Load<uint8_t>(p) != 0); break;
-      case DataType::kInt32:
-      case DataType::kQInt32: proto->add_int_val(Load<int32_t>(p)); break;
-      case DataType::kInt16:
-      case DataType::kQInt16: proto->add_int_val(Load<int16_t>(p)); break;
-      case DataType::kUInt16:
-      case DataType::kQUInt16: proto->add_int_val(Load<uint16_t>(p)); break;
-      case DataType::kInt8:
-      case DataType::kQInt8:
-      case DataType::kInt4:
-      case DataType::kInt2: proto->add_int_val(Load<int8_t>(p)); break;
-      case DataType::kUInt8:
-      case DataType::kQUInt8:
-      case DataType::kUInt4:
-      case DataType::kUInt2: proto->add_int_val(Load<uint8_t>(p)); break;
-      case DataType::kHalf:
-      case DataType::kBFloat16: proto->add_half_val(Load<uint16_t>(p)); break;
-      case DataType::kComplex64:
-        proto->add_scomplex_val(Load<float>(p));
-        proto->add_scomplex_val(Load<float>(p + 4));
-        break;
-      case DataType::kComplex128:
-        proto->add_dcomplex_val(Load<double>(p));
-        proto->add_dcomplex_val(Load<double>(p + 8));
-        break;
-      case DataType::kFloat8E5M2:
-      case DataType::kFloat8E4M3FN:
-      case DataType::kFloat8E4M3FNUZ:
-      case DataType::kFloat8E4M3B11FNUZ:
-      case DataType::kFloat8E5M2FNUZ:
-      case DataType::kFloat4E2M1FN: proto->mutable_float8_val()->push_back(*p); break;
-      default:
-        return InvalidArgumentError("a Const cannot hold dtype " + TypeName(dt));
-    }
-  }
-  return Status::OK();
 }
 
 // ----------------------------------------------------------------- builder

@@ -1,5 +1,5 @@
 // The canned classifiers as ModelFns: an EstimatorModel adapter over the
-// model cores of ckpt/dnn_classifier.h.
+// model cores of ckpt/dnn_classifier.h and ckpt/linear_classifier.h.
 //
 // The adapter turns Batches into the cores' inputs (a float32 features
 // matrix in sorted feature-name order, class ids, weights), reports TF's

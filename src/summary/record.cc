@@ -5,36 +5,17 @@
 #include <utility>
 
 #include "crc/crc32c.h"
+#include "env/coding.h"
 
 namespace ckpt {
-namespace {
-
-void PutFixed32(char* dst, uint32_t v) {
-  for (int i = 0; i < 4; ++i) dst[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-void PutFixed64(char* dst, uint64_t v) {
-  for (int i = 0; i < 8; ++i) dst[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-uint32_t GetFixed32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-uint64_t GetFixed64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-
-}  // namespace
 
 std::string EncodeRecord(std::string_view payload) {
   std::string out(kRecordHeaderSize + payload.size() + kRecordFooterSize, '\0');
-  PutFixed64(out.data(), payload.size());
-  PutFixed32(out.data() + 8, crc32c::Mask(crc32c::Value(out.data(), 8)));
+  EncodeFixed64(out.data(), payload.size());
+  EncodeFixed32(out.data() + 8, crc32c::Mask(crc32c::Value(out.data(), 8)));
   if (!payload.empty()) std::memcpy(out.data() + kRecordHeaderSize, payload.data(), payload.size());
-  PutFixed32(out.data() + kRecordHeaderSize + payload.size(),
-             crc32c::Mask(crc32c::Value(payload)));
+  EncodeFixed32(out.data() + kRecordHeaderSize + payload.size(),
+                crc32c::Mask(crc32c::Value(payload)));
   return out;
 }
 
@@ -118,8 +99,8 @@ Result<bool> RecordReader::ReadRecord(std::string* record) {
     return DataLossError("short read at offset " + std::to_string(offset_) + " in '" + path_ +
                          "'");
   }
-  const uint64_t length = GetFixed64(h.data());
-  if (crc32c::Unmask(GetFixed32(h.data() + 8)) != crc32c::Value(h.data(), 8)) {
+  const uint64_t length = DecodeFixed64(h.data());
+  if (crc32c::Unmask(DecodeFixed32(h.data() + 8)) != crc32c::Value(h.data(), 8)) {
     return Corrupt(offset_, "length checksum mismatch");
   }
   // Payload and footer. (Compare without overflow: length may be huge.)
@@ -146,7 +127,7 @@ Result<bool> RecordReader::ReadRecord(std::string* record) {
     return DataLossError("short read at offset " + std::to_string(offset_) + " in '" + path_ +
                          "'");
   }
-  const uint32_t expected = crc32c::Unmask(GetFixed32(body.data() + length));
+  const uint32_t expected = crc32c::Unmask(DecodeFixed32(body.data() + length));
   if (expected != crc32c::Value(body.data(), static_cast<size_t>(length))) {
     return Corrupt(offset_, "payload checksum mismatch (" + std::to_string(length) + " bytes)");
   }

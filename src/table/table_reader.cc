@@ -10,9 +10,9 @@
 #include <leveldb/options.h>
 #include <leveldb/table.h>
 
-#include <cstring>
 
 #include "crc/crc32c.h"
+#include "env/coding.h"
 #include "table/table.h"
 
 namespace ckpt {
@@ -21,26 +21,6 @@ namespace {
 constexpr size_t kFooterSize = 48;
 constexpr size_t kBlockTrailerSize = 5;
 constexpr uint64_t kTableMagic = 0xdb4775248b80fb57ull;
-
-bool GetVarint64(std::string_view* in, uint64_t* value) {
-  uint64_t result = 0;
-  for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
-    uint8_t byte = static_cast<uint8_t>((*in)[0]);
-    in->remove_prefix(1);
-    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) {
-      *value = result;
-      return true;
-    }
-  }
-  return false;
-}
-
-uint32_t DecodeFixed32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);  // little-endian host
-  return v;
-}
 
 class LevelDbRandomAccessAdapter : public leveldb::RandomAccessFile {
  public:

@@ -6,6 +6,7 @@
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 #include "ckpt/tensor_slice.h"
+#include "tensorflow/core/framework/tensor.pb.h"
 #include "tensorflow/core/framework/tensor_shape.pb.h"
 #include "tensorflow/core/framework/tensor_slice.pb.h"
 
@@ -24,6 +25,24 @@ Result<TensorShape> ShapeFromProto(const tensorflow::TensorShapeProto& proto);
 // Whole dimensions are extents with no fields set, as TensorFlow writes them.
 void SliceToProto(const TensorSlice& slice, tensorflow::TensorSliceProto* proto);
 Result<TensorSlice> SliceFromProto(const tensorflow::TensorSliceProto& proto);
+
+// Tensor -> TensorProto, as TF Python's make_tensor_proto encodes a numpy
+// value for a Const: tensor_content for tensors of more than one element of a
+// type TF packs (numeric types except bool, uint16, complex and the 4/2-bit
+// integers), the typed repeated field otherwise. InvalidArgument "a Const
+// cannot hold dtype <name>" for dtypes that are not storable. Also declared
+// in ckpt/graph.h, its public home.
+Status TensorToProto(const Tensor& tensor, tensorflow::TensorProto* proto);
+
+// TensorProto -> Tensor of `dtype` and `shape` (which the caller knows from
+// elsewhere, e.g. a V1 checkpoint's metadata; the proto's own dtype and shape
+// are not consulted): from tensor_content if it is set and `dtype` is
+// fixed-size, else from the typed repeated field (two values per element for
+// complex types; float8_val holds raw bytes). DataLoss, prefixed by `where`,
+// when the value count or byte size does not match `shape`; Unimplemented for
+// a dtype that is not storable.
+Result<Tensor> TensorFromProto(const tensorflow::TensorProto& proto, DataType dtype,
+                               const TensorShape& shape, const std::string& where);
 
 }  // namespace ckpt
 

@@ -25,7 +25,7 @@ using ::ckpt::testing::TestEnv;
 using ::testing::ElementsAre;
 
 // The stored bytes of a string tensor and the CRC (unmasked) TensorFlow
-// records for it, built from spec §3.5 independently of src/bundle.
+// records for it, built from docs/format/bundle.md independently of src/bundle.
 std::string ExpectedStringBytes(const std::vector<std::string>& values, uint32_t* crc) {
   std::string out;
   uint32_t c = 0;
@@ -706,7 +706,7 @@ TEST_P(BundleTest, ConcurrentReads) {
 }
 
 // The serialized index entries follow TensorFlow's encoding byte for byte
-// (spec §3.3, §3.4, §3.8).
+// (docs/format/bundle.md: header, entries, partitioned tensors).
 TEST_P(BundleTest, IndexEntryEncoding) {
   auto w = NewWriter(prefix_);
   ASSERT_NE(w, nullptr);

@@ -5,6 +5,7 @@
 
 #include "ckpt/bundle.h"
 #include "crc/crc32c.h"
+#include "env/coding.h"
 #include "table/table.h"
 #include "tensorflow/core/protobuf/tensor_bundle.pb.h"
 #include "testutil/testutil.h"
@@ -22,22 +23,11 @@ struct Footer {
   uint64_t meta_off = 0, meta_size = 0, index_off = 0, index_size = 0;
 };
 
-bool GetVarint(std::string_view* in, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    uint8_t b = static_cast<uint8_t>((*in)[0]);
-    in->remove_prefix(1);
-    *v |= uint64_t{b & 0x7fu} << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
-
 Footer ParseFooter(const std::string& index) {
   Footer f;
   std::string_view in(index.data() + index.size() - 48, 40);
-  EXPECT_TRUE(GetVarint(&in, &f.meta_off) && GetVarint(&in, &f.meta_size) &&
-              GetVarint(&in, &f.index_off) && GetVarint(&in, &f.index_size));
+  EXPECT_TRUE(GetVarint64(&in, &f.meta_off) && GetVarint64(&in, &f.meta_size) &&
+              GetVarint64(&in, &f.index_off) && GetVarint64(&in, &f.index_size));
   return f;
 }
 

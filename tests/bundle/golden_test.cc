@@ -5,6 +5,7 @@
 #include <map>
 
 #include "ckpt/bundle.h"
+#include "env/coding.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -111,16 +112,7 @@ std::vector<Golden> Goldens() {
 // Counts the top-level field-1 (nodes) entries of a TrackableObjectGraph;
 // -1 if the bytes are not a well-formed message of length-delimited fields.
 int CountObjectGraphNodes(std::string_view in) {
-  auto varint = [&](uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-      uint8_t b = static_cast<uint8_t>(in[0]);
-      in.remove_prefix(1);
-      *v |= uint64_t{b & 0x7fu} << shift;
-      if (!(b & 0x80)) return true;
-    }
-    return false;
-  };
+  auto varint = [&](uint64_t* v) { return GetVarint64(&in, v); };
   int nodes = 0;
   while (!in.empty()) {
     uint64_t tag, len;

@@ -17,7 +17,7 @@ namespace ckpt::crc32c {
 namespace {
 
 TEST(Crc32cTest, CheckValue) {
-  // The standard CRC-32C check value (spec §1.2).
+  // The standard CRC-32C check value.
   EXPECT_EQ(Value("123456789"), 0xE3069283u);
   EXPECT_EQ(Value(std::string_view("123456789")), 0xE3069283u);
 }
@@ -62,7 +62,7 @@ TEST(Crc32cTest, ExtendOverPiecesEqualsWhole) {
 }
 
 TEST(Crc32cTest, MaskExamplesFromSpec) {
-  // Spec §1.2: masked CRCs of the little-endian bytes of float scalars.
+  // Masked CRCs (docs/format/bundle.md) of the little-endian bytes of float scalars.
   const char half[4] = {0, 0, 0, 0x3f};   // 0.5f
   const char two[4] = {0, 0, 0, 0x40};    // 2.0f
   const char three[4] = {0, 0, 0x40, 0x40};  // 3.0f

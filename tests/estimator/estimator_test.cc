@@ -1,5 +1,5 @@
-// Estimator: TF 1.8's train / evaluate / predict sequences (estimator-
-// semantics.md §3-§8, §11, §13) with a toy linear-regression model on a
+// Estimator: TF 1.8's train / evaluate / predict sequences (docs/estimator.md:
+// hooks, files, log lines, errors) with a toy linear-regression model on a
 // MemEnv (or the real file system) and a clock the test drives.
 #include "ckpt/estimator.h"
 

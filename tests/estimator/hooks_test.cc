@@ -1,5 +1,5 @@
 // Training hooks driven directly through a TrainingSession of the test's
-// own (estimator-semantics.md §5), and numpy's float printing.
+// own (docs/estimator.md), and numpy's float printing.
 #include "ckpt/hooks.h"
 
 #include <cmath>

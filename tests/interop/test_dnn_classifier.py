@@ -2,7 +2,7 @@
 
 ckpt_dnn_driver trains the canned-DNN model core on the shipped Iris data and
 saves a checkpoint (+ .meta); TensorFlow then
-  * lists the keys, shapes and dtypes of estimator-semantics.md §9.3,
+  * lists the keys, shapes and dtypes of docs/canned.md,
   * rebuilds the network in Keras from those weights and reproduces the
     driver's probabilities on the Iris test set,
   * restores it into the graph TF1's DNNClassifier builds (one-piece

@@ -5,7 +5,7 @@ shipped Iris data into a model_dir; TensorFlow and TensorBoard then read what
 it wrote:
   * the model_dir listing of the guide (checkpoint, events, graph.pbtxt,
     model.ckpt-1.*, model.ckpt-1000.*, eval/), and TF's latest_checkpoint;
-  * tf.train.load_checkpoint finds the 13 keys of estimator-semantics.md §9.3;
+  * tf.train.load_checkpoint finds the 13 keys of docs/canned.md;
   * a Keras model given those weights reproduces the example's probabilities
     on the test set (1e-5), and import_meta_graph on our .meta + restore
     reproduces them within 1e-6;

@@ -2,10 +2,9 @@
 // data (data/iris), in a real temporary model_dir, with a clock the test
 // drives (every training step takes one simulated second). This is the
 // guide's premade-estimator job (issue 5): the checkpoint schedule of TF 1.8
-// (estimator-semantics.md §5.1, §5.2), the files of model_dir (§6), retention
-// (§6.4), evaluate and predict (§7, §8), resuming (§4.1, §4.2), the bad
-// restoration (§13), the event files (§5.3, §5.4, §6.5, §7) and warm start
-// (§12.1).
+// (docs/estimator.md), the files of model_dir, retention, evaluate and
+// predict, resuming, the bad restoration, the event files
+// (docs/format/events.md) and warm start.
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -461,7 +460,7 @@ TEST_P(EstimatorE2eTest, GuideRunCheckpointsEvaluatesAndPredicts) {
   EXPECT_GE(log.Find("Loss for final step: "), 0);
   EXPECT_EQ(log.Find("Restoring parameters from"), -1);  // fresh model_dir
 
-  // The guide's listing (§6.1), with this run's checkpoint steps.
+  // The guide's listing (docs/estimator.md, Files), with this run's checkpoint steps.
   std::vector<std::string> expected = {"checkpoint", EventFileName(), "graph.pbtxt"};
   for (int64_t step : {1, 601, 1000}) {
     for (const std::string& f : CheckpointFiles(step)) expected.push_back(f);
@@ -547,7 +546,7 @@ TEST_P(EstimatorE2eTest, RetentionKeepsTheFiveNewestCheckpoints) {
 }
 
 // keep_checkpoint_max = 0 deletes nothing; the state file then lists only
-// the newest checkpoint (TF 1.8's Saver tracks nothing, §6.4).
+// the newest checkpoint (TF 1.8's Saver tracks nothing).
 TEST_P(EstimatorE2eTest, KeepCheckpointMaxZeroKeepsAll) {
   const std::string dir = Dir("keepall");
   LogCapture log;
@@ -679,7 +678,7 @@ TEST_P(EstimatorE2eTest, BadRestorationFailsAndLeavesModelDirUntouched) {
   {
     auto good = Make(dir);
     ASSERT_NE(good, nullptr);
-    // The Checkpoints guide's train(steps=200): its exact listing (§6.1).
+    // The Checkpoints guide's train(steps=200): its exact listing.
     CKPT_ASSERT_OK(Train(*good, 200).status());
     std::vector<std::string> listing = {"checkpoint", EventFileName(), "graph.pbtxt"};
     for (int64_t step : {1, 200}) {

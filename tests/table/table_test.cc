@@ -3,6 +3,7 @@
 #include <map>
 
 #include "crc/crc32c.h"
+#include "env/coding.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -40,26 +41,8 @@ std::string Unhex(std::string_view h) {
   return out;
 }
 
-// --- An independent reader of the table layout (spec §2), used to check
+// --- An independent reader of the table layout (docs/format/table.md), used to check
 // what TableWriter produced block by block. ---------------------------------
-
-bool GetVarint(std::string_view* in, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    uint8_t b = static_cast<uint8_t>((*in)[0]);
-    in->remove_prefix(1);
-    *v |= uint64_t{b & 0x7fu} << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
-
-uint32_t Fixed32(const char* p) {
-  return static_cast<uint32_t>(static_cast<uint8_t>(p[0])) |
-         static_cast<uint32_t>(static_cast<uint8_t>(p[1])) << 8 |
-         static_cast<uint32_t>(static_cast<uint8_t>(p[2])) << 16 |
-         static_cast<uint32_t>(static_cast<uint8_t>(p[3])) << 24;
-}
 
 struct BlockHandle {
   uint64_t offset = 0, size = 0;
@@ -68,13 +51,13 @@ struct BlockHandle {
 // Parses a block's entries; returns false if malformed.
 bool ParseBlock(std::string_view block, std::vector<std::pair<std::string, std::string>>* out) {
   if (block.size() < 4) return false;
-  uint32_t n = Fixed32(block.data() + block.size() - 4);
+  uint32_t n = DecodeFixed32(block.data() + block.size() - 4);
   if (block.size() < 4 + 4 * size_t{n}) return false;
   std::string_view in = block.substr(0, block.size() - 4 - 4 * n);
   std::string key;
   while (!in.empty()) {
     uint64_t shared, non_shared, vlen;
-    if (!GetVarint(&in, &shared) || !GetVarint(&in, &non_shared) || !GetVarint(&in, &vlen)) {
+    if (!GetVarint64(&in, &shared) || !GetVarint64(&in, &non_shared) || !GetVarint64(&in, &vlen)) {
       return false;
     }
     if (shared > key.size() || in.size() < non_shared + vlen) return false;
@@ -99,14 +82,14 @@ void ParseTable(const std::string& file, ParsedTable* t) {
   std::string_view footer(file.data() + file.size() - 48, 48);
   EXPECT_EQ(Hex(footer.substr(40)), "57 fb 80 8b 24 75 47 db");
   std::string_view in = footer.substr(0, 40);
-  ASSERT_TRUE(GetVarint(&in, &t->metaindex.offset) && GetVarint(&in, &t->metaindex.size) &&
-              GetVarint(&in, &t->index_handle.offset) && GetVarint(&in, &t->index_handle.size));
+  ASSERT_TRUE(GetVarint64(&in, &t->metaindex.offset) && GetVarint64(&in, &t->metaindex.size) &&
+              GetVarint64(&in, &t->index_handle.offset) && GetVarint64(&in, &t->index_handle.size));
   for (char c : in) ASSERT_EQ(c, 0) << "footer padding";
   auto read_block = [&](const BlockHandle& h, std::string* body) {
     ASSERT_LE(h.offset + h.size + 5, file.size());
     std::string_view raw(file.data() + h.offset, h.size + 1);
     ASSERT_EQ(raw.back(), 0) << "compressed block";
-    uint32_t stored = Fixed32(file.data() + h.offset + h.size + 1);
+    uint32_t stored = DecodeFixed32(file.data() + h.offset + h.size + 1);
     ASSERT_EQ(crc32c::Unmask(stored), crc32c::Value(raw.data(), raw.size()));
     *body = std::string(raw.substr(0, h.size));
   };
@@ -119,7 +102,7 @@ void ParseTable(const std::string& file, ParsedTable* t) {
   for (const auto& [k, v] : t->index) {
     std::string_view hv = v;
     BlockHandle h;
-    ASSERT_TRUE(GetVarint(&hv, &h.offset) && GetVarint(&hv, &h.size));
+    ASSERT_TRUE(GetVarint64(&hv, &h.offset) && GetVarint64(&hv, &h.size));
     EXPECT_EQ(h.offset, expect_offset) << "blocks are contiguous";
     expect_offset = h.offset + h.size + 5;
     t->blocks.push_back(h);
@@ -176,7 +159,7 @@ class TableTest : public ::testing::Test {
   std::unique_ptr<MemEnv> env_ = NewMemEnv();
 };
 
-// The four entries of the spec's §2.5 worked example.
+// The four entries of a small TensorFlow-written index (the golden file below).
 std::vector<std::pair<std::string, std::string>> SpecEntries() {
   return {{"", Unhex("08 01 1a 02 08 01")},
           {"a", Unhex("08 01 12 00 28 04 35 06 38 27 1f")},
@@ -193,7 +176,7 @@ TEST_F(TableTest, ReproducesSpecExampleByteForByte) {
   ASSERT_TRUE(golden.ok()) << golden.status();
   ASSERT_EQ(golden->size(), 151u);
   EXPECT_EQ(Hex(bytes), Hex(*golden));
-  // And the landmarks of §2.5.
+  // And landmarks of that file.
   ASSERT_EQ(bytes.size(), 151u);
   EXPECT_EQ(Hex(bytes.substr(66, 5)), "00 e4 15 b6 bc");
   EXPECT_EQ(Hex(bytes.substr(71, 13)), "00 00 00 00 01 00 00 00 00 c0 f2 a1 b0");
@@ -292,8 +275,9 @@ TEST_F(TableTest, LargeValuesSpanningBlocks) {
 }
 
 TEST_F(TableTest, OverlyLargeEntryStartsANewBlock) {
-  // Spec §2.3 rule 2: before adding an entry with key+value >= 2*block_size to
-  // a table that already has entries, the current block is flushed.
+  // TensorFlow's rule (docs/format/table.md): before adding an entry with
+  // key+value >= 2*block_size to a table that already has entries, the current
+  // block is flushed.
   TableWriterOptions opt;
   opt.block_size = 100;
   const std::string big(199, 'v');  // key "b" + 199 = 200 = 2 * block_size
@@ -341,7 +325,7 @@ TEST_F(TableTest, RestartInterval) {
   ParseTable(bytes, &t);
   ASSERT_EQ(t.blocks.size(), 1u);
   std::string_view block(bytes.data() + t.blocks[0].offset, t.blocks[0].size);
-  uint32_t restarts = Fixed32(block.data() + block.size() - 4);
+  uint32_t restarts = DecodeFixed32(block.data() + block.size() - 4);
   EXPECT_EQ(restarts, 3u);  // entries 0, 16, 32
 }
 

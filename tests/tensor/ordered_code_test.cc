@@ -33,7 +33,7 @@ std::string Unsigned(uint64_t v) {
 }
 
 TEST(OrderedCodeTest, SignedSpecExamples) {
-  // Spec §3.8.
+  // TensorFlow's ordered code of signed numbers (slice keys, docs/format/bundle.md).
   EXPECT_EQ(Hex(Signed(0)), "80");
   EXPECT_EQ(Hex(Signed(1)), "81");
   EXPECT_EQ(Hex(Signed(2)), "82");
@@ -143,7 +143,7 @@ TEST(OrderedCodeTest, SignedTruncatedFails) {
 }
 
 TEST(OrderedCodeTest, UnsignedExamples) {
-  // Spec §3.8: one length byte then big-endian bytes.
+  // One length byte then big-endian bytes.
   EXPECT_EQ(Hex(Unsigned(0)), "00");
   EXPECT_EQ(Hex(Unsigned(2)), "01 02");
   EXPECT_EQ(Hex(Unsigned(300)), "02 01 2c");

@@ -176,7 +176,7 @@ TEST(ParseShapeAndSliceTest, Invalid) {
 // --- Slice keys ------------------------------------------------------------------
 
 TEST(TensorNameSliceTest, SpecExampleKey) {
-  // Spec §3.8: tensor "foo", slice "0,2:-".
+  // docs/format/bundle.md (partitioned tensors): tensor "foo", slice "0,2:-".
   EXPECT_EQ(Hex(EncodeTensorNameSlice("foo", P("0,2:-"))), "00 66 6f 6f 00 01 01 02 80 82 80 7f");
 }
 

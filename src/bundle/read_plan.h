@@ -1,0 +1,96 @@
+// Read planning for BundleReader: how the bytes of large and batched reads
+// are cut into parts, announced to the file (Prefetch), read and checksummed
+// by the calling thread and the reader's helper threads. The reader decides
+// what to read and checks the results; this decides how.
+//
+// Thread safety: a ReadPlanner's const methods may be called from several
+// threads at once (its helper pool is started once, by the first caller that
+// needs it).
+#ifndef CKPT_SRC_BUNDLE_READ_PLAN_H_
+#define CKPT_SRC_BUNDLE_READ_PLAN_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "ckpt/bundle_reader.h"
+#include "ckpt/env.h"
+#include "ckpt/status.h"
+#include "ckpt/tensor.h"
+#include "crc/crc32c_pool.h"
+
+namespace ckpt::bundle_internal {
+
+// One fixed-size, unpartitioned entry of a batched read (ReadManyInto,
+// ReadManyViews), already checked against its destination and its file.
+struct PlannedRead {
+  const BundleEntry* e;
+  Tensor* out;
+  const RandomAccessFile* file;
+  // ReadManyViews: the entry's mapped bytes (checksummed in place; `out`
+  // unused). Null: the bytes are read into `out`.
+  const char* view = nullptr;
+};
+
+// Reads `n` bytes at `at` of entry `e` into `dst`; DataLoss on a short read.
+Status ReadExactly(const RandomAccessFile& file, const BundleEntry& e, size_t at, size_t n,
+                   char* dst);
+
+class ReadPlanner {
+ public:
+  // REQUIRES: options.checksum_threads >= 0, options.checksum_chunk_bytes > 0.
+  explicit ReadPlanner(const BundleReaderOptions& options);
+  ReadPlanner(const ReadPlanner&) = delete;
+  ReadPlanner& operator=(const ReadPlanner&) = delete;
+
+  // Reads of at least this many bytes announce their ranges with Prefetch;
+  // gaps up to this size between the tensors of one batched read are
+  // prefetched too (cheaper than splitting the hint).
+  static constexpr uint64_t kPrefetchMin = uint64_t{1} << 20;
+
+  // Whether a fixed-size tensor of `size` bytes is read by ReadChecksummed.
+  bool Pieced(int64_t size) const;
+
+  // Reads the `e.size` bytes of a fixed-size entry into `dst` and returns
+  // their CRC in *crc (the caller compares it). The first read error in file
+  // order is returned.
+  Status ReadChecksummed(const RandomAccessFile& file, const BundleEntry& e, char* dst,
+                         uint32_t* crc) const;
+
+  // CRC of `size` mapped bytes at `p`, computed by the helpers and the
+  // calling thread together.
+  uint32_t ChecksumMapped(const char* p, size_t size) const;
+
+  // Sorts `items` into file order (shard, then offset) and announces their
+  // byte ranges (PrefetchItems), before they are read or checksummed.
+  static void ToFileOrder(std::vector<PlannedRead>* items);
+
+  // Reads (or, for views, checksums in place) every item of `items`, sorted
+  // in file order, and computes each item's CRC. On return crcs->size() is
+  // the number of leading items that were read whole: all of them when OK
+  // is returned, else those before the item of the first read error in file
+  // order, which is returned. The caller compares the CRCs.
+  Status ReadManyChecksummed(const std::vector<PlannedRead>& items,
+                             std::vector<uint32_t>* crcs) const;
+
+ private:
+  // Verified tensors larger than this are read in pieces of this size.
+  static constexpr size_t kCachePiece = size_t{256} << 10;
+  size_t Piece() const;
+  // Null without helper threads: a Job then computes every piece in the
+  // calling thread.
+  crc32c::Pool* Helpers() const;
+  static void PrefetchItems(const std::vector<PlannedRead>& items);
+
+  const bool verify_checksums_;
+  const int checksum_threads_;
+  const size_t chunk_bytes_;
+  mutable std::once_flag pool_once_;
+  mutable std::unique_ptr<crc32c::Pool> pool_;
+};
+
+}  // namespace ckpt::bundle_internal
+
+#endif  // CKPT_SRC_BUNDLE_READ_PLAN_H_

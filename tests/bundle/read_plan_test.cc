@@ -1,0 +1,151 @@
+// ReadPlanner (src/bundle/read_plan): parts, batches across tensors, file
+// order and the first error in file order, on an in-memory file.
+#include "bundle/read_plan.h"
+
+#include <string>
+#include <vector>
+
+#include "crc/crc32c.h"
+#include "testutil/testutil.h"
+
+namespace ckpt::bundle_internal {
+namespace {
+
+using ::ckpt::testing::StatusIs;
+
+class ReadPlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_ = NewMemEnv();
+    for (size_t i = 0; i < 1000; ++i) data_.push_back(static_cast<char>(i * 7 + 3));
+    ASSERT_TRUE(testing::WriteStringToFile(env_.get(), "/f", data_).ok());
+    file_ = std::move(env_->NewRandomAccessFile("/f")).value();
+  }
+
+  BundleEntry Entry(std::string key, int64_t offset, int64_t size) {
+    BundleEntry e;
+    e.key = std::move(key);
+    e.dtype = DataType::kUInt8;
+    e.shape = TensorShape::Make({size}).value();
+    e.offset = offset;
+    e.size = size;
+    return e;
+  }
+
+  uint32_t Crc(int64_t offset, int64_t size) {
+    return crc32c::Value(data_.data() + offset, static_cast<size_t>(size));
+  }
+
+  static BundleReaderOptions Options(int threads, int64_t chunk) {
+    BundleReaderOptions o;
+    o.checksum_threads = threads;
+    o.checksum_chunk_bytes = chunk;
+    return o;
+  }
+
+  std::unique_ptr<MemEnv> env_;
+  std::string data_;
+  std::unique_ptr<RandomAccessFile> file_;
+};
+
+TEST_F(ReadPlanTest, ReadChecksummedInPartsMatchesOnePass) {
+  for (int threads : {0, 1, 2}) {
+    for (int64_t chunk : {1, 7, 100, 1000, 4096}) {
+      ReadPlanner planner(Options(threads, chunk));
+      const BundleEntry e = Entry("t", 13, 900);
+      std::string out(900, '\0');
+      uint32_t crc = 0;
+      ASSERT_TRUE(planner.ReadChecksummed(*file_, e, out.data(), &crc).ok());
+      EXPECT_EQ(out, data_.substr(13, 900));
+      EXPECT_EQ(crc, Crc(13, 900)) << threads << " threads, chunk " << chunk;
+    }
+  }
+}
+
+TEST_F(ReadPlanTest, ReadChecksummedPastTheEndIsAShortRead) {
+  ReadPlanner planner(Options(1, 64));
+  const BundleEntry e = Entry("late", 900, 200);
+  std::string out(200, '\0');
+  uint32_t crc = 0;
+  EXPECT_THAT(planner.ReadChecksummed(*file_, e, out.data(), &crc),
+              StatusIs(StatusCode::kDataLoss, "Short read of tensor \"late\""));
+}
+
+TEST_F(ReadPlanTest, ToFileOrderSortsByShardThenOffset) {
+  BundleEntry a = Entry("a", 500, 1), b = Entry("b", 10, 1), c = Entry("c", 0, 1);
+  c.shard_id = 1;
+  std::vector<PlannedRead> items = {{&c, nullptr, file_.get()}, {&a, nullptr, file_.get()},
+                                    {&b, nullptr, file_.get()}};
+  ReadPlanner::ToFileOrder(&items);
+  EXPECT_EQ(items[0].e, &b);
+  EXPECT_EQ(items[1].e, &a);
+  EXPECT_EQ(items[2].e, &c);
+}
+
+TEST_F(ReadPlanTest, BatchesSpanTensorsAndEveryCrcIsWhole) {
+  // Sizes chosen so that batches of 64 bytes start and end inside tensors.
+  std::vector<BundleEntry> entries = {Entry("a", 0, 5), Entry("b", 5, 130), Entry("c", 200, 0),
+                                      Entry("d", 300, 61), Entry("e", 361, 3)};
+  for (int threads : {0, 1, 2}) {
+    ReadPlanner planner(Options(threads, 64));
+    std::vector<Tensor> outs;
+    for (const BundleEntry& e : entries) outs.push_back(Tensor::Allocate(e.dtype, e.shape).value());
+    std::vector<PlannedRead> items;
+    for (size_t i = 0; i < entries.size(); ++i) items.push_back({&entries[i], &outs[i], file_.get()});
+    std::vector<uint32_t> crcs;
+    ASSERT_TRUE(planner.ReadManyChecksummed(items, &crcs).ok());
+    ASSERT_EQ(crcs.size(), entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const BundleEntry& e = entries[i];
+      EXPECT_EQ(crcs[i], Crc(e.offset, e.size)) << e.key;
+      EXPECT_EQ(outs[i].bytes(), std::string_view(data_).substr(e.offset, e.size)) << e.key;
+    }
+  }
+}
+
+TEST_F(ReadPlanTest, ViewsAreChecksummedInPlace) {
+  std::vector<BundleEntry> entries = {Entry("a", 0, 100), Entry("b", 100, 300)};
+  ReadPlanner planner(Options(1, 64));
+  std::vector<PlannedRead> items;
+  for (const BundleEntry& e : entries) {
+    items.push_back({&e, nullptr, file_.get(), data_.data() + e.offset});
+  }
+  std::vector<uint32_t> crcs;
+  ASSERT_TRUE(planner.ReadManyChecksummed(items, &crcs).ok());
+  ASSERT_EQ(crcs.size(), 2u);
+  EXPECT_EQ(crcs[0], Crc(0, 100));
+  EXPECT_EQ(crcs[1], Crc(100, 300));
+  EXPECT_EQ(planner.ChecksumMapped(data_.data() + 100, 300), Crc(100, 300));
+}
+
+TEST_F(ReadPlanTest, FirstReadErrorInFileOrderStopsTheCrcs) {
+  // "c" runs past the end of the file; "d" (later) does too.
+  std::vector<BundleEntry> entries = {Entry("a", 0, 50), Entry("b", 50, 50), Entry("c", 950, 100),
+                                      Entry("d", 990, 100)};
+  ReadPlanner planner(Options(2, 32));
+  std::vector<Tensor> outs;
+  for (const BundleEntry& e : entries) outs.push_back(Tensor::Allocate(e.dtype, e.shape).value());
+  std::vector<PlannedRead> items;
+  for (size_t i = 0; i < entries.size(); ++i) items.push_back({&entries[i], &outs[i], file_.get()});
+  std::vector<uint32_t> crcs;
+  EXPECT_THAT(planner.ReadManyChecksummed(items, &crcs),
+              StatusIs(StatusCode::kDataLoss, "Short read of tensor \"c\""));
+  ASSERT_EQ(crcs.size(), 2u);
+  EXPECT_EQ(crcs[0], Crc(0, 50));
+  EXPECT_EQ(crcs[1], Crc(50, 50));
+}
+
+TEST_F(ReadPlanTest, PiecedOnlyWhenVerifyingAndLargerThanAPiece) {
+  ReadPlanner big(Options(1, int64_t{4} << 20));
+  EXPECT_FALSE(big.Pieced(256 << 10));
+  EXPECT_TRUE(big.Pieced((256 << 10) + 1));
+  ReadPlanner small(Options(1, 1000));
+  EXPECT_FALSE(small.Pieced(1000));
+  EXPECT_TRUE(small.Pieced(1001));
+  BundleReaderOptions no_verify = Options(1, 1000);
+  no_verify.verify_checksums = false;
+  EXPECT_FALSE(ReadPlanner(no_verify).Pieced(1 << 30));
+}
+
+}  // namespace
+}  // namespace ckpt::bundle_internal
