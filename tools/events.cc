@@ -1,34 +1,19 @@
 // `ckpt events`: see events.h for the output formats.
 #include "events.h"
 
-#include <charconv>
-#include <cmath>
+#include <functional>
 #include <memory>
 #include <set>
 #include <sstream>
 
 #include "ckpt/escape.h"
-#include "ckpt/summary.h"
+#include "ckpt/event_reader.h"
 #include "ckpt/types.h"
 #include "command.h"
-#include "inspect.h"  // JsonString
+#include "json_output.h"
 
 namespace ckpt::tools {
 namespace {
-
-// The shortest decimal that reads back as `v`.
-std::string Number(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, r.ptr);
-}
-
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "\"" + Number(v) + "\"";
-  return Number(v);
-}
 
 const char* SessionStatusName(SessionLogStatus s) {
   switch (s) {
@@ -45,11 +30,12 @@ std::string ShapeString(const TensorShape& shape) { return shape.DebugString(); 
 std::string PlainValue(const EventValue& r, bool quote_text) {
   switch (r.kind) {
     case EventValueKind::kScalar:
-      return Number(r.scalar);
+      return ShortestDecimal(r.scalar);
     case EventValueKind::kHistogram: {
       const HistogramData& h = r.histogram;
-      return "num=" + Number(h.num) + " min=" + Number(h.min) + " max=" + Number(h.max) +
-             " sum=" + Number(h.sum) + " buckets=" + std::to_string(h.bucket.size());
+      return "num=" + ShortestDecimal(h.num) + " min=" + ShortestDecimal(h.min) +
+             " max=" + ShortestDecimal(h.max) + " sum=" + ShortestDecimal(h.sum) +
+             " buckets=" + std::to_string(h.bucket.size());
     }
     case EventValueKind::kText:
     case EventValueKind::kFileVersion:
@@ -109,12 +95,8 @@ std::string JsonValue(const EventValue& r) {
              "\", \"checkpoint_path\": " + JsonString(r.text) +
              ", \"msg\": " + JsonString(r.session_msg) + "}";
     case EventValueKind::kTensor: {
-      std::string s = "{\"dtype\": " + JsonString(DataTypeName(r.dtype)) + ", \"shape\": [";
-      for (int i = 0; i < r.shape.rank(); ++i) {
-        if (i > 0) s += ", ";
-        s += std::to_string(r.shape.dim(i));
-      }
-      return s + "]}";
+      return "{\"dtype\": " + JsonString(DataTypeName(r.dtype)) +
+             ", \"shape\": " + JsonShape(r.shape) + "}";
     }
     case EventValueKind::kUnknown:
       break;
@@ -156,6 +138,50 @@ Status ReadFile(Env* env, const std::string& path, FileRows* out, std::ostream& 
   return Status::OK();
 }
 
+using RowFilter = std::function<bool(const EventValue&)>;
+
+void PrintText(const std::vector<FileRows>& all, const RowFilter& keep, std::ostream& o) {
+  for (const FileRows& f : all) {
+    o << "# " << EscapeForDisplay(f.path) << "\n";
+    for (const EventValue& r : f.rows) {
+      if (!keep(r)) continue;
+      o << "step=" << r.step << " wall_time=" << ShortestDecimal(r.wall_time) << " "
+        << EventValueKindName(r.kind) << " " << (r.tag.empty() ? "-" : EscapeForDisplay(r.tag))
+        << " " << PlainValue(r, /*quote_text=*/true) << "\n";
+    }
+  }
+}
+
+void PrintCsv(const std::vector<FileRows>& all, const RowFilter& keep, std::ostream& o) {
+  o << "file,wall_time,step,tag,kind,value\n";
+  for (const FileRows& f : all) {
+    for (const EventValue& r : f.rows) {
+      if (!keep(r)) continue;
+      o << CsvField(f.path) << "," << ShortestDecimal(r.wall_time) << "," << r.step << ","
+        << CsvField(r.tag) << "," << EventValueKindName(r.kind) << ","
+        << CsvField(PlainValue(r, /*quote_text=*/false)) << "\n";
+    }
+  }
+}
+
+void PrintJson(const std::vector<FileRows>& all, const RowFilter& keep, std::ostream& o) {
+  o << "{\"files\": [";
+  for (size_t i = 0; i < all.size(); ++i) o << (i ? ", " : "") << JsonString(all[i].path);
+  o << "],\n \"events\": [";
+  bool first = true;
+  for (const FileRows& f : all) {
+    for (const EventValue& r : f.rows) {
+      if (!keep(r)) continue;
+      o << (first ? "\n  " : ",\n  ");
+      first = false;
+      o << "{\"file\": " << JsonString(f.path) << ", \"wall_time\": " << JsonNumber(r.wall_time)
+        << ", \"step\": " << r.step << ", \"tag\": " << JsonString(r.tag) << ", \"kind\": \""
+        << EventValueKindName(r.kind) << "\", \"value\": " << JsonValue(r) << "}";
+    }
+  }
+  o << "]}\n";
+}
+
 }  // namespace
 
 int RunEvents(const EventsCommandOptions& options, std::ostream& out, std::ostream& err) {
@@ -194,45 +220,17 @@ int RunEvents(const EventsCommandOptions& options, std::ostream& out, std::ostre
     }
   }
   const std::set<std::string> tags(options.tags.begin(), options.tags.end());
-  auto keep = [&](const EventValue& r) { return tags.empty() || tags.count(r.tag) > 0; };
+  const RowFilter keep = [&](const EventValue& r) {
+    return tags.empty() || tags.count(r.tag) > 0;
+  };
 
   std::ostringstream o;
   if (options.format == "text") {
-    for (const FileRows& f : all) {
-      o << "# " << EscapeForDisplay(f.path) << "\n";
-      for (const EventValue& r : f.rows) {
-        if (!keep(r)) continue;
-        o << "step=" << r.step << " wall_time=" << Number(r.wall_time) << " "
-          << EventValueKindName(r.kind) << " " << (r.tag.empty() ? "-" : EscapeForDisplay(r.tag))
-          << " " << PlainValue(r, /*quote_text=*/true) << "\n";
-      }
-    }
+    PrintText(all, keep, o);
   } else if (options.format == "csv") {
-    o << "file,wall_time,step,tag,kind,value\n";
-    for (const FileRows& f : all) {
-      for (const EventValue& r : f.rows) {
-        if (!keep(r)) continue;
-        o << CsvField(f.path) << "," << Number(r.wall_time) << "," << r.step << ","
-          << CsvField(r.tag) << "," << EventValueKindName(r.kind) << ","
-          << CsvField(PlainValue(r, /*quote_text=*/false)) << "\n";
-      }
-    }
+    PrintCsv(all, keep, o);
   } else {
-    o << "{\"files\": [";
-    for (size_t i = 0; i < all.size(); ++i) o << (i ? ", " : "") << JsonString(all[i].path);
-    o << "],\n \"events\": [";
-    bool first = true;
-    for (const FileRows& f : all) {
-      for (const EventValue& r : f.rows) {
-        if (!keep(r)) continue;
-        o << (first ? "\n  " : ",\n  ");
-        first = false;
-        o << "{\"file\": " << JsonString(f.path) << ", \"wall_time\": " << JsonNumber(r.wall_time)
-          << ", \"step\": " << r.step << ", \"tag\": " << JsonString(r.tag) << ", \"kind\": \""
-          << EventValueKindName(r.kind) << "\", \"value\": " << JsonValue(r) << "}";
-      }
-    }
-    o << "]}\n";
+    PrintJson(all, keep, o);
   }
   out << o.str();
   return kExitOk;

@@ -4,9 +4,29 @@
 //                [--all_tensor_names] [--printoptions k=v ...] [--json]
 //
 // PATH is a V2 prefix, a V1 file or a directory (its newest checkpoint).
-// Text output follows TensorFlow's layout; values are printed as
-// numpy's print() shows them (see FormatTensor). --json prints a
-// machine-readable document instead (see the schema in inspect.cc).
+//
+// Text output follows TensorFlow's layout:
+//   no flags            the reader's DebugString, then a blank line
+//   --all_tensor_names  "tensor_name:  <name>" per variable (name order)
+//   --all_tensors       the same lines, each followed by the value
+//   --tensor_name=N     "tensor_name:  N" and the value
+// then "# Total number of params: <sum of element counts>". Values are
+// printed as numpy's print() shows them (numpy_format.h). Names and slice
+// keys in text output and errors go through EscapeForDisplay (ckpt/escape.h):
+// control characters and invalid UTF-8 are escaped, printable names (UTF-8
+// included) print exactly as TensorFlow prints them. (TensorFlow 2.21
+// prints "tensor: <name> (<dtype>) <shape>" instead of "tensor_name:  <name>";
+// we keep the long-standing "tensor_name:  " spelling that scripts grep for.)
+//
+// JSON output (--json), one document followed by a newline:
+//   {"checkpoint": "<prefix opened>", "format": "V1"|"V2",
+//    "variables": [{"name": "...", "dtype": "float", "shape": [2, 3]}, ...]}
+// With --all_tensors every variable also has "values", a flat row-major list
+// (TensorValuesToJson, json_output.h). With --tensor_name the document is a
+// single object {"name", "dtype", "shape", "values"}. Nothing is summarised.
+//
+// Errors go to stderr with exit code 1 (TensorFlow prints them on stdout and
+// exits 0), and nothing is written to stdout when the command fails.
 //
 // Thread safety: the functions are reentrant; they share no state.
 #ifndef CKPT_TOOLS_INSPECT_H_
@@ -14,43 +34,12 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdint>
 #include <ostream>
 #include <string>
-#include <string_view>
-#include <vector>
 
-#include "ckpt/status.h"
-#include "ckpt/tensor.h"
+#include "numpy_format.h"
 
 namespace ckpt::tools {
-
-// The subset of numpy.set_printoptions that FormatTensor honours.
-struct PrintOptions {
-  int64_t threshold = 1000;  // summarise arrays with more elements than this
-  int64_t edgeitems = 3;     // items kept at each edge of a summarised axis
-  int64_t precision = 8;     // maximum fractional digits of floats
-  int64_t linewidth = 75;    // wrap rows longer than this
-  bool suppress = false;     // never switch to scientific notation for small values
-  char sign = '-';           // '-', '+' or ' ', as numpy
-  std::string nanstr = "nan";
-  std::string infstr = "inf";
-};
-
-// Applies one "key=value" as numpy.set_printoptions(key=value) would.
-// InvalidArgument for a malformed pair, an unknown or unsupported key, or a
-// bad value.
-Status SetPrintOption(std::string_view key_value, PrintOptions* options);
-
-// The tensor as numpy's print() shows the array TensorFlow's
-// CheckpointReader.get_tensor returns (numpy 2.x, default legacy mode).
-std::string FormatTensor(const Tensor& tensor, const PrintOptions& options);
-
-// The tensor's elements as a flat, row-major JSON array (see inspect.cc).
-std::string TensorValuesToJson(const Tensor& tensor);
-
-// A JSON string literal for `bytes`; invalid UTF-8 becomes U+FFFD.
-std::string JsonString(std::string_view bytes);
 
 struct InspectOptions {
   std::string file_name;

@@ -12,7 +12,7 @@
 #include "ckpt/escape.h"
 #include "ckpt/verify.h"
 #include "command.h"
-#include "inspect.h"  // JsonString
+#include "json_output.h"
 
 namespace ckpt::tools {
 namespace {
@@ -121,7 +121,7 @@ int RunLs(const LsOptions& options, std::ostream& out, std::ostream& err) {
         out << (j ? ", " : "") << JsonString(c.files[j].path);
       }
       out << "], \"kept_by\": \"" << KeptBy(c) << "\", \"newest\": "
-          << (c.newest ? "true" : "false") << "}";
+          << JsonBool(c.newest) << "}";
     }
     out << "]}\n";
     return kExitOk;

@@ -9,7 +9,7 @@
 #include "ckpt/escape.h"
 #include "ckpt/verify.h"
 #include "command.h"
-#include "inspect.h"  // JsonString
+#include "json_output.h"
 
 namespace ckpt::tools {
 namespace {
@@ -39,8 +39,6 @@ std::string Label(const CheckpointSummary& c) {
 std::string JsonStatus(const Status& s) {
   return s.ok() ? std::string("null") : JsonString(s.ToString());
 }
-
-std::string JsonBool(bool b) { return b ? "true" : "false"; }
 
 int VerifyOnePrefix(const VerifyCommandOptions& options, std::ostream& out) {
   Status s = VerifyCheckpoint(options.env, options.path);

@@ -4,8 +4,8 @@
 //   ckpt/bundle_reader.h  BundleReader, BundleReaderOptions, BundleEntry,
 //                         VariableInfo, ReadTarget
 //   ckpt/merge.h          MergeBundles
-// and declares how a bundle's files are named. New code should include the
-// header of the piece it uses.
+//   ckpt/filenames.h      MetaFilename, DataFilename (how the files are named)
+// New code should include the header of the piece it uses.
 //
 // A bundle with prefix P is the file P.index (a LevelDB-format table mapping
 // tensor names to BundleEntryProto metadata, plus a header under key "") and
@@ -14,24 +14,13 @@
 // byte-identical to what TensorFlow's SaveV2 writes for the same tensors in
 // the same order.
 //
-// Thread safety: see each piece's header; the naming functions are pure.
+// Thread safety: see each piece's header.
 #ifndef CKPT_BUNDLE_H_
 #define CKPT_BUNDLE_H_
 
-#include <string>
-#include <string_view>
-
 #include "ckpt/bundle_reader.h"
 #include "ckpt/bundle_writer.h"
+#include "ckpt/filenames.h"  // MetaFilename, DataFilename
 #include "ckpt/merge.h"
-
-namespace ckpt {
-
-// "P.index"
-std::string MetaFilename(std::string_view prefix);
-// "P.data-00003-of-00008"
-std::string DataFilename(std::string_view prefix, int shard_id, int num_shards);
-
-}  // namespace ckpt
 
 #endif  // CKPT_BUNDLE_H_

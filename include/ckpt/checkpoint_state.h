@@ -12,11 +12,10 @@
 #include <vector>
 
 #include "ckpt/env.h"
+#include "ckpt/filenames.h"  // kDefaultStateFilename
 #include "ckpt/status.h"
 
 namespace ckpt {
-
-inline constexpr char kDefaultStateFilename[] = "checkpoint";
 
 struct CheckpointState {
   // The newest checkpoint prefix.

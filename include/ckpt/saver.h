@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ckpt/env.h"
+#include "ckpt/filenames.h"  // MetaGraphFilename, kDefault{MetaGraphSuffix,StateFilename}
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 #include "ckpt/tensor_slice.h"
@@ -64,12 +65,10 @@ struct SaverOptions {
   bool sharded = false;
   // Sharded saves: how many of the per-device bundles are written at once,
   // each by its own thread (the saving thread is one of them). 0 = one per
-  // device, at most hardware_concurrency() / 2 with direct_io (each direct
-  // writer already keeps about two threads busy: the copy into its staging
-  // buffers and the write; on 2 cores concurrent shards measured 0.83-0.88x
-  // sequential, docs/benchmarks.md) or hardware_concurrency() without it;
-  // never less than 1. 1 = one after another. The files are the same bytes
-  // whatever the value. REQUIRES: >= 0.
+  // device, at most hardware_concurrency() / 2 with direct_io or
+  // hardware_concurrency() without it; never less than 1. 1 = one after
+  // another. The files are the same bytes whatever the value; choosing it:
+  // docs/benchmarks.md, "Saver options". REQUIRES: >= 0.
   int shard_write_threads = 0;
   // "model-00001000" instead of "model-1000".
   bool pad_step_number = false;
@@ -83,8 +82,9 @@ struct SaverOptions {
   // CheckpointSaverHook logs "Saving checkpoints for N into ...").
   bool log_saves = true;
   // Write each bundle's data file with direct IO (BundleWriterOptions::
-  // direct_io: O_DIRECT on Env::Posix(), the same bytes; faster on the
-  // measured machine, see docs/benchmarks.md). false: through the page cache.
+  // direct_io: O_DIRECT on Env::Posix()); false: through the page cache. The
+  // files are the same bytes either way; choosing it: docs/benchmarks.md,
+  // "Saver options".
   bool direct_io = true;
   // The first Save into a directory takes its WriterLock (one writer process
   // per directory, ckpt/writer_lock.h) and holds it until the Saver is
@@ -96,8 +96,8 @@ struct SaverOptions {
 struct SaveArgs {
   // Appended as "-<step>" to the path.
   std::optional<int64_t> global_step;
-  std::string latest_filename = "checkpoint";
-  std::string meta_graph_suffix = "meta";
+  std::string latest_filename = kDefaultStateFilename;
+  std::string meta_graph_suffix = kDefaultMetaGraphSuffix;
   bool write_meta_graph = true;
   bool write_state = true;
 };
@@ -145,12 +145,6 @@ struct RestoreOptions {
 Result<std::string> CheckpointPrefixForSave(const std::string& save_path, const SaveArgs& args,
                                             const SaverOptions& options);
 
-// TF's meta_graph_filename: `checkpoint` with a trailing
-// "-<digits or ?>-of-<digits>" removed, then "." + suffix
-// ("dir/model-1000" -> "dir/model-1000.meta").
-std::string MetaGraphFilename(const std::string& checkpoint,
-                              const std::string& suffix = "meta");
-
 // TF's remove_checkpoint for a V2 checkpoint: deletes
 // MetaGraphFilename(prefix, meta_suffix), prefix + ".index" and every
 // prefix + ".data-?????-of-?????" ('?' = any one character, as TF's glob),
@@ -158,7 +152,7 @@ std::string MetaGraphFilename(const std::string& checkpoint,
 // Missing files are not an error; the first other failure is returned after
 // trying every file.
 Status RemoveCheckpoint(Env* env, const std::string& prefix,
-                        const std::string& meta_suffix = "meta");
+                        const std::string& meta_suffix = kDefaultMetaGraphSuffix);
 
 class Saver {
  public:

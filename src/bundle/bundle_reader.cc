@@ -19,7 +19,7 @@
 
 #include "bundle/bundle_internal.h"
 #include "bundle/read_plan.h"
-#include "ckpt/bundle.h"  // MetaFilename, DataFilename
+#include "ckpt/filenames.h"
 #include "ckpt/escape.h"
 #include "crc/crc32c.h"
 #include "table/table.h"

@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "bundle/bundle_internal.h"
-#include "ckpt/bundle.h"  // MetaFilename, DataFilename
+#include "ckpt/filenames.h"
 #include "env/temp_path.h"
 #include "crc/crc32c.h"
 #include "crc/crc32c_pool.h"

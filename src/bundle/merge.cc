@@ -23,7 +23,7 @@
 #include <set>
 
 #include "bundle/bundle_internal.h"
-#include "ckpt/bundle.h"  // MetaFilename, DataFilename
+#include "ckpt/filenames.h"
 #include "ckpt/writer_lock.h"
 #include "env/temp_path.h"
 #include "table/table.h"

@@ -14,6 +14,8 @@
 
 #include "ckpt/escape.h"
 #include "ckpt/tensor_slice.h"
+#include "env/path.h"
+#include "filenames/filenames.h"
 #include "table/table.h"
 #include "tensor/proto_convert.h"
 #include "tensorflow/core/util/saved_tensor_slice.pb.h"
@@ -63,8 +65,6 @@ Status CheckVersions(const tensorflow::VersionDef& v, const std::string& path) {
   return Status::OK();
 }
 
-bool HasWildcard(std::string_view s) { return s.find_first_of("?*") != std::string_view::npos; }
-
 Status NoMatch(const std::string& pattern, const std::string& detail) {
   return NotFoundError("Unsuccessful TensorSliceReader constructor: Failed to find any matching "
                        "files for " + pattern + detail);
@@ -75,14 +75,14 @@ Result<std::vector<std::string>> MatchFiles(Env* env, const std::string& pattern
   const std::string dir(Dirname(pattern));
   const std::string base(Basename(pattern));
   if (base.empty()) return NoMatch(pattern, " (the pattern names no file)");
-  if (!HasWildcard(base)) {
+  if (!V1PathIsGlob(pattern)) {
     if (!env->FileExists(pattern)) return NoMatch(pattern, "");
     if (env->IsDirectory(pattern)) {
       return NoMatch(pattern, " (it is a directory, not a V1 checkpoint file)");
     }
     return std::vector<std::string>{pattern};
   }
-  if (HasWildcard(dir)) {
+  if (HasGlobWildcard(dir)) {
     return NoMatch(pattern, " (wildcards are supported in the file name only)");
   }
   auto children = env->GetChildren(dir.empty() ? "." : dir);
@@ -329,28 +329,6 @@ std::string V1Reader::DebugString() const {
     out += "\n";
   }
   return out;
-}
-
-bool GlobMatch(std::string_view pattern, std::string_view name) {
-  // Greedy matching with backtracking to the last '*'.
-  size_t p = 0, n = 0;
-  size_t star = std::string_view::npos, star_n = 0;
-  while (n < name.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_n = n;
-    } else if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
-      ++p;
-      ++n;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      n = ++star_n;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 }  // namespace ckpt

@@ -43,9 +43,6 @@ class V1Reader {
   std::unique_ptr<Impl> impl_;
 };
 
-// True if glob `pattern` ('?', '*') matches `name`.
-bool GlobMatch(std::string_view pattern, std::string_view name);
-
 }  // namespace ckpt
 
 #endif  // CKPT_SRC_BUNDLE_V1_READER_H_

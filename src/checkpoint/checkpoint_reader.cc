@@ -1,5 +1,6 @@
-// CheckpointReader: resolves a path (directory, V2 prefix or V1 file) and
-// presents either format through one interface.
+// CheckpointReader: opens the checkpoint a path names (resolved by
+// ResolveCheckpointPath, checkpoint/resolve.h: a directory, V2 prefix or V1
+// file) and presents either format through one interface.
 #include "ckpt/checkpoint_reader.h"
 
 #include <algorithm>
@@ -7,7 +8,7 @@
 #include <unordered_set>
 
 #include "bundle/v1_reader.h"
-#include "ckpt/checkpoint_state.h"
+#include "checkpoint/resolve.h"
 
 namespace ckpt {
 namespace {
@@ -62,39 +63,20 @@ Result<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(const std::stri
                                                                  CheckpointReaderOptions options) {
   Env* env = options.env;
   if (env == nullptr) return InvalidArgumentError("CheckpointReaderOptions.env is null");
-  std::string prefix = path;
-  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-  if (env->IsDirectory(prefix)) {
-    auto latest = LatestCheckpoint(env, prefix);
-    if (!latest.ok()) {
-      return NotFoundError("No checkpoint found in directory " + prefix + ": " +
-                           latest.status().message());
-    }
-    prefix = *latest;
-  }
-  if (env->FileExists(MetaFilename(prefix))) {
+  CKPT_ASSIGN_OR_RETURN(ResolvedCheckpoint found, ResolveCheckpointPath(env, path));
+  if (found.format == Format::kV2) {
     BundleReaderOptions bo;
     bo.env = env;
     bo.verify_checksums = options.verify_checksums;
-    CKPT_ASSIGN_OR_RETURN(auto reader, BundleReader::Open(prefix, bo));
+    CKPT_ASSIGN_OR_RETURN(auto reader, BundleReader::Open(found.prefix, bo));
     return std::unique_ptr<CheckpointReader>(new V2CheckpointReader(std::move(reader)));
   }
-  std::string hint;
-  for (const char* ext : {".index", ".meta", ".data-"}) {
-    if (prefix.find(ext) != std::string::npos) {
-      hint = " (pass the checkpoint prefix, without the " + std::string(ext) + "... extension)";
-    }
-  }
-  if (CheckpointExists(env, prefix)) {
-    // "P.index" exists as a file, so it is tried as a V1 checkpoint; say
-    // what the user most likely meant when that fails.
-    auto reader = V1Reader::Open(env, prefix);
-    if (!reader.ok()) return Status(reader.status().code(), reader.status().message() + hint);
-    return std::unique_ptr<CheckpointReader>(
-        new V1CheckpointReader(prefix, std::move(reader).value()));
-  }
-  return NotFoundError("Unsuccessful TensorSliceReader constructor: Failed to find any matching "
-                       "files for " + prefix + hint);
+  // Tried as a V1 checkpoint because the path names a file; when that
+  // fails, say what the user most likely meant (found.hint).
+  auto reader = V1Reader::Open(env, found.prefix);
+  if (!reader.ok()) return Status(reader.status().code(), reader.status().message() + found.hint);
+  return std::unique_ptr<CheckpointReader>(
+      new V1CheckpointReader(found.prefix, std::move(reader).value()));
 }
 
 }  // namespace ckpt

@@ -8,8 +8,6 @@
 
 #include <climits>
 
-#include "bundle/v1_reader.h"
-#include "ckpt/bundle.h"
 #include "ckpt/logging.h"
 #include "tensorflow/python/training/checkpoint_state.pb.h"
 
@@ -137,21 +135,6 @@ Status UpdateCheckpointState(Env* env, const std::string& save_dir,
   }
   if (!save_dir.empty()) CKPT_RETURN_IF_ERROR(env->CreateDirs(save_dir));
   return WriteStringToFileAtomic(env, state_path, text);
-}
-
-bool CheckpointExists(Env* env, const std::string& prefix) {
-  if (env->FileExists(MetaFilename(prefix))) return true;
-  std::string dir(Dirname(prefix));
-  std::string base(Basename(prefix));
-  if (base.find_first_of("?*") == std::string::npos) {
-    return env->FileExists(prefix) && !env->IsDirectory(prefix);
-  }
-  auto children = env->GetChildren(dir.empty() ? "." : dir);
-  if (!children.ok()) return false;
-  for (const std::string& c : *children) {
-    if (GlobMatch(base, c)) return true;
-  }
-  return false;
 }
 
 }  // namespace ckpt

@@ -2,34 +2,13 @@
 #include "checkpoint/leftovers.h"
 
 #include <algorithm>
-#include <regex>
 
-#include "ckpt/bundle.h"
 #include "ckpt/logging.h"
 #include "env/temp_path.h"
+#include "filenames/filenames.h"
 
 namespace ckpt {
 namespace {
-
-// "<basename>" or "<basename>-<digits>" followed by `rest`; `rest` is set to
-// what follows. The basename is matched literally.
-bool StartsWithCheckpoint(const std::string& name, const std::string& basename,
-                          std::string* rest) {
-  if (basename.empty() || name.compare(0, basename.size(), basename) != 0) return false;
-  size_t i = basename.size();
-  if (i < name.size() && name[i] == '-') {
-    size_t j = i + 1;
-    while (j < name.size() && name[j] >= '0' && name[j] <= '9') ++j;
-    if (j > i + 1 && j - i - 1 <= 18) i = j;
-  }
-  *rest = name.substr(i);
-  return true;
-}
-
-bool IsDataSuffix(const std::string& s) {
-  static const std::regex* const re = new std::regex(R"(\.data-[0-9]{5}-of-[0-9]{5})");
-  return std::regex_match(s, *re);
-}
 
 // A file a writer of `owner` publishes under this (final) name.
 bool IsOwnedFile(const std::string& final_name, const LeftoverOwner& owner) {
@@ -37,24 +16,23 @@ bool IsOwnedFile(const std::string& final_name, const LeftoverOwner& owner) {
       owner.file_names.end()) {
     return true;
   }
-  std::string rest;
-  if (!StartsWithCheckpoint(final_name, owner.checkpoint_basename, &rest)) return false;
-  return rest == ".index" || rest == ".meta" || IsDataSuffix(rest);
+  std::string_view rest;
+  if (!SplitCheckpointName(final_name, owner.checkpoint_basename, &rest)) return false;
+  return IsCheckpointFileSuffix(rest);
 }
 
 // A sharded save's directory "<checkpoint>_temp" (its final name).
 bool IsOwnedShardDir(const std::string& final_name, const LeftoverOwner& owner) {
-  std::string rest;
-  return StartsWithCheckpoint(final_name, owner.checkpoint_basename, &rest) && rest == "_temp";
+  std::string_view rest;
+  return SplitCheckpointName(final_name, owner.checkpoint_basename, &rest) &&
+         rest == kShardedSaveDirSuffix;
 }
 
 // A file of a per-device bundle inside a sharded save's directory, published
 // or temporary.
 bool IsShardPartFile(const std::string& name) {
-  static const std::regex* const re = new std::regex(
-      R"(part-[0-9]{5}-of-[0-9]{5}(\.index|\.data-[0-9]{5}-of-[0-9]{5}))");
   std::optional<TempName> temp = ParseTempName(name);
-  return std::regex_match(temp ? temp->final_name : name, *re);
+  return IsShardPartFileName(temp ? temp->final_name : name);
 }
 
 // Whether the writer of a temporary may still be running, and why not.
@@ -71,8 +49,8 @@ bool WriterMayBeRunning(const std::string& name, const TempName& temp, std::stri
 
 // An orphan data file's checkpoint prefix ("<basename>-<digits>"), or "".
 std::string OrphanDataPrefix(const std::string& name, const LeftoverOwner& owner) {
-  std::string rest;
-  if (!StartsWithCheckpoint(name, owner.checkpoint_basename, &rest) || !IsDataSuffix(rest)) {
+  std::string_view rest;
+  if (!SplitCheckpointName(name, owner.checkpoint_basename, &rest) || !ParseDataSuffix(rest)) {
     return "";
   }
   std::string prefix = name.substr(0, name.size() - rest.size());
@@ -123,7 +101,7 @@ Result<std::vector<Leftover>> FindLeftovers(Env* env, const std::string& dir,
       const std::string reason =
           running ? "sharded save in progress"
                   : "sharded-save directory of an interrupted save of " +
-                        temp->final_name.substr(0, temp->final_name.size() - 5) + " (" + why + ")";
+                        temp->final_name.substr(0, temp->final_name.size() - kShardedSaveDirSuffix.size()) + " (" + why + ")";
       for (const std::string& p : *parts) out.push_back({JoinPath(path, p), reason, running});
       out.push_back({path + "/", reason, running});
       continue;

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "ckpt/object_checkpoint.h"
+#include "ckpt/object_graph.h"
 #include "tensorflow/core/protobuf/trackable_object_graph.pb.h"
 
 namespace ckpt {

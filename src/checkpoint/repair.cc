@@ -14,6 +14,7 @@
 #include "ckpt/bundle.h"
 #include "ckpt/logging.h"
 #include "ckpt/verify.h"
+#include "filenames/filenames.h"
 
 namespace ckpt {
 namespace {
@@ -185,8 +186,9 @@ Result<RepairReport> RepairCheckpointDirectory(Env* env, const std::string& dir,
   for (const CheckpointSummary& c : r.checkpoints) basenames.insert(StepBasename(c.prefix));
   for (const std::string& p : r.leftovers) {
     std::string name(Basename(p.back() == '/' ? p.substr(0, p.size() - 1) : p));
-    size_t dot = name.find(".data-");
-    if (dot != std::string::npos) basenames.insert(StepBasename(name.substr(0, dot)));
+    if (std::optional<std::string_view> stem = DataFileStem(name)) {
+      basenames.insert(StepBasename(*stem));
+    }
   }
   basenames.erase("");
   if (basenames.empty()) basenames.insert("");

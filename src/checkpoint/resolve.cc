@@ -1,5 +1,7 @@
-// Resolving a directory to the checkpoint to restore (LatestCheckpoint,
-// NewestVerifiedCheckpoint) and the path rules they share (resolve.h).
+// Resolving a path to the checkpoint to read (ResolveCheckpointPath,
+// FindCheckpoint, CheckpointExists), a directory to the checkpoint to restore
+// (LatestCheckpoint, NewestVerifiedCheckpoint), and the path rules they share
+// (resolve.h).
 //
 // LatestCheckpoint trusts the state file's model_checkpoint_path when its
 // files pass CheckCheckpointFiles (no tensor data read). When they do not (a
@@ -12,14 +14,14 @@
 #include "checkpoint/resolve.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <set>
 
-#include "bundle/v1_reader.h"  // GlobMatch
 #include "ckpt/bundle.h"
 #include "ckpt/logging.h"
 #include "ckpt/verify.h"
+#include "env/path.h"
+#include "filenames/filenames.h"
 
 namespace ckpt {
 namespace {
@@ -45,13 +47,10 @@ std::vector<std::string> FallbackCandidates(Env* env, const std::string& dir,
   auto names = env->GetChildren(dir.empty() ? "." : dir);
   if (!names.ok()) return out;
   std::vector<std::pair<int64_t, std::string>> on_disk;
-  const std::string suffix = ".index";
   for (const std::string& name : *names) {
-    if (name.size() <= suffix.size() ||
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
-    std::string prefix = JoinPath(dir, name.substr(0, name.size() - suffix.size()));
+    std::optional<std::string_view> index_of = IndexFilePrefix(name);
+    if (!index_of) continue;
+    std::string prefix = JoinPath(dir, *index_of);
     std::optional<int64_t> step = StepOf(prefix);
     if (step && basenames.count(StepBasename(prefix))) on_disk.emplace_back(*step, prefix);
   }
@@ -81,6 +80,55 @@ Result<std::string> NewestThatVerifies(Env* env, const std::string& dir,
 
 }  // namespace
 
+std::optional<CheckpointOnDisk> FindCheckpoint(Env* env, const std::string& prefix) {
+  const std::string index = MetaFilename(prefix);
+  if (env->FileExists(index)) return CheckpointOnDisk{CheckpointReader::Format::kV2, index};
+  if (!V1PathIsGlob(prefix)) {
+    if (env->FileExists(prefix) && !env->IsDirectory(prefix)) {
+      return CheckpointOnDisk{CheckpointReader::Format::kV1, prefix};
+    }
+    return std::nullopt;
+  }
+  const std::string dir(Dirname(prefix));
+  const std::string base(Basename(prefix));
+  auto children = env->GetChildren(dir.empty() ? "." : dir);
+  if (!children.ok()) return std::nullopt;
+  std::vector<std::string> names = std::move(children).value();
+  std::sort(names.begin(), names.end());
+  for (const std::string& c : names) {
+    if (GlobMatch(base, c)) return CheckpointOnDisk{CheckpointReader::Format::kV1, JoinPath(dir, c)};
+  }
+  return std::nullopt;
+}
+
+bool CheckpointExists(Env* env, const std::string& prefix) {
+  return FindCheckpoint(env, prefix).has_value();
+}
+
+Result<ResolvedCheckpoint> ResolveCheckpointPath(Env* env, const std::string& path) {
+  std::string prefix = path;
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
+  if (env->IsDirectory(prefix)) {
+    auto latest = LatestCheckpoint(env, prefix);
+    if (!latest.ok()) {
+      return NotFoundError("No checkpoint found in directory " + prefix + ": " +
+                           latest.status().message());
+    }
+    prefix = *latest;
+  }
+  const std::string_view ext = CheckpointFileExtensionIn(prefix);
+  std::string hint;
+  if (!ext.empty()) {
+    hint = " (pass the checkpoint prefix, without the " + std::string(ext) + "... extension)";
+  }
+  std::optional<CheckpointOnDisk> found = FindCheckpoint(env, prefix);
+  if (!found) {
+    return NotFoundError("Unsuccessful TensorSliceReader constructor: Failed to find any "
+                         "matching files for " + prefix + hint);
+  }
+  return ResolvedCheckpoint{prefix, found->format, hint};
+}
+
 std::string ResolveRecordedPath(Env* env, const std::string& dir, const std::string& prefix) {
   if (CheckpointExists(env, prefix)) return prefix;
   std::string local = JoinPath(dir, std::string(Basename(prefix)));
@@ -88,32 +136,13 @@ std::string ResolveRecordedPath(Env* env, const std::string& dir, const std::str
   return "";
 }
 
-std::optional<int64_t> StepOf(const std::string& prefix) {
-  std::string base(Basename(prefix));
-  size_t dash = base.rfind('-');
-  if (dash == std::string::npos || dash + 1 >= base.size() || base.size() - dash - 1 > 18) {
-    return std::nullopt;
-  }
-  int64_t step = 0;
-  for (size_t i = dash + 1; i < base.size(); ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(base[i]))) return std::nullopt;
-    step = step * 10 + (base[i] - '0');
-  }
-  return step;
-}
-
-std::string StepBasename(const std::string& prefix) {
-  std::string base(Basename(prefix));
-  if (!StepOf(prefix)) return "";
-  return base.substr(0, base.rfind('-'));
-}
-
 Status CheckCheckpointFiles(Env* env, const std::string& prefix) {
-  if (!env->FileExists(MetaFilename(prefix))) {
-    if (CheckpointExists(env, prefix)) return Status::OK();  // V1: one file, read on restore
+  std::optional<CheckpointOnDisk> found = FindCheckpoint(env, prefix);
+  if (!found) {
     return NotFoundError("Checkpoint " + prefix + " does not exist (no " + MetaFilename(prefix) +
                          " and no V1 checkpoint file)");
   }
+  if (found->format == CheckpointReader::Format::kV1) return Status::OK();  // read on restore
   BundleReaderOptions options;
   options.env = env;
   CKPT_ASSIGN_OR_RETURN(auto reader, BundleReader::Open(prefix, options));

@@ -9,17 +9,16 @@
 #include "ckpt/verify.h"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <set>
 
-#include "bundle/v1_reader.h"
 #include "checkpoint/leftovers.h"
 #include "checkpoint/resolve.h"
-#include "env/temp_path.h"
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/logging.h"
+#include "env/temp_path.h"
+#include "filenames/filenames.h"
 
 namespace ckpt {
 namespace {
@@ -69,26 +68,11 @@ Status VerifyV1(Env* env, const std::string& prefix) {
 
 // A temporary file of ckpt's (env/temp_path.h) or of another writer's.
 bool IsTempName(const std::string& name) {
-  if (ParseTempName(name)) return true;
-  for (const char* marker : {".tempstate", ".tmp"}) {
-    size_t pos = name.rfind(marker);
-    if (pos == std::string::npos) continue;
-    size_t digits = pos + std::string(marker).size();
-    if (digits < name.size() &&
-        std::all_of(name.begin() + digits, name.end(),
-                    [](unsigned char c) { return std::isdigit(c); })) {
-      return true;
-    }
-  }
-  return false;
+  return ParseTempName(name).has_value() || IsForeignTempName(name);
 }
 
 bool IsFileOf(const std::string& base, const std::string& name) {
-  if (IsTempName(name)) return false;
-  if (name == base + ".index" || name == base + ".meta") return true;
-  if (name.compare(0, base.size() + 6, base + ".data-") == 0) return true;
-  // V1: the file itself, or a shard matched by a glob.
-  return name == base || (base.find_first_of("?*") != std::string::npos && GlobMatch(base, name));
+  return !IsTempName(name) && IsFileOfCheckpoint(name, base);
 }
 
 void Describe(Env* env, const std::vector<std::string>& names, const std::string& listed_dir,
@@ -118,7 +102,7 @@ void Describe(Env* env, const std::vector<std::string>& names, const std::string
     std::string stamp_file = MetaFilename(prefix);
     if (!env->FileExists(stamp_file)) {
       for (const CheckpointFile& f : c->files) {
-        if (f.path.size() < 5 || f.path.compare(f.path.size() - 5, 5, ".meta") != 0) {
+        if (!HasMetaGraphSuffix(f.path)) {
           stamp_file = f.path;
           break;
         }
@@ -137,15 +121,13 @@ void Describe(Env* env, const std::vector<std::string>& names, const std::string
 
 Status VerifyCheckpoint(Env* env, const std::string& prefix) {
   if (env == nullptr) return InvalidArgumentError("VerifyCheckpoint: env is null");
-  Status s;
-  if (env->FileExists(MetaFilename(prefix))) {
-    s = VerifyV2(env, prefix);
-  } else if (CheckpointExists(env, prefix)) {
-    s = VerifyV1(env, prefix);
-  } else {
+  std::optional<CheckpointOnDisk> found = FindCheckpoint(env, prefix);
+  if (!found) {
     return NotFoundError("Checkpoint " + prefix + " not found: there is no " +
                          MetaFilename(prefix) + " (V2) and no V1 checkpoint file of that name");
   }
+  Status s = found->format == CheckpointReader::Format::kV2 ? VerifyV2(env, prefix)
+                                                            : VerifyV1(env, prefix);
   return s.WithContext("Checkpoint " + prefix + " failed verification");
 }
 
@@ -208,13 +190,10 @@ Result<DirectoryReport> SurveyCheckpointDirectory(Env* env, const std::string& d
     std::string b = StepBasename(c.prefix);
     if (!b.empty()) basenames.insert(b);
   }
-  const std::string index_suffix = ".index";
   for (const std::string& name : names) {
-    if (name.size() <= index_suffix.size() || IsTempName(name) ||
-        name.compare(name.size() - index_suffix.size(), index_suffix.size(), index_suffix) != 0) {
-      continue;
-    }
-    std::string prefix = JoinPath(dir, name.substr(0, name.size() - index_suffix.size()));
+    std::optional<std::string_view> index_of = IndexFilePrefix(name);
+    if (!index_of || IsTempName(name)) continue;
+    std::string prefix = JoinPath(dir, *index_of);
     if (seen.count(prefix) || env->IsDirectory(JoinPath(dir, name))) continue;
     CheckpointSummary c;
     c.prefix = prefix;
@@ -232,9 +211,9 @@ Result<DirectoryReport> SurveyCheckpointDirectory(Env* env, const std::string& d
 
   // Data files with a step-numbered name but no index also reveal basenames.
   for (const std::string& name : names) {
-    size_t pos = name.find(".data-");
-    if (pos == std::string::npos || IsTempName(name)) continue;
-    std::string b = StepBasename(name.substr(0, pos));
+    std::optional<std::string_view> stem = DataFileStem(name);
+    if (!stem || IsTempName(name)) continue;
+    std::string b = StepBasename(*stem);
     if (!b.empty()) basenames.insert(b);
   }
   std::set<std::string> leftovers;

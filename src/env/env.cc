@@ -1,36 +1,10 @@
-// Path helpers and whole-file helpers shared by every Env.
+// Whole-file helpers shared by every Env (the path helpers are in path.cc).
 #include <string>
 
 #include "ckpt/env.h"
 #include "env/temp_path.h"
 
 namespace ckpt {
-
-std::string JoinPath(std::string_view a, std::string_view b) {
-  if (a.empty()) return std::string(b);
-  if (b.empty()) return std::string(a);
-  if (IsAbsolutePath(b)) return std::string(b);
-  std::string out(a);
-  if (out.back() != '/') out += '/';
-  out += b;
-  return out;
-}
-
-std::string_view Dirname(std::string_view path) {
-  size_t pos = path.rfind('/');
-  if (pos == std::string_view::npos) return {};
-  if (pos == 0) return path.substr(0, 1);
-  return path.substr(0, pos);
-}
-
-std::string_view Basename(std::string_view path) {
-  size_t pos = path.rfind('/');
-  return pos == std::string_view::npos ? path : path.substr(pos + 1);
-}
-
-bool IsAbsolutePath(std::string_view path) {
-  return !path.empty() && path[0] == '/';
-}
 
 Result<std::string> ReadFileToString(Env* env, const std::string& path) {
   CKPT_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));

@@ -23,7 +23,6 @@
 // dropped from the active set with a warning and left on disk.
 #include "ckpt/checkpoint_manager.h"
 
-
 #include <algorithm>
 #include <cstdlib>
 #include <utility>
@@ -34,40 +33,10 @@
 #include "checkpoint/leftovers.h"
 #include "ckpt/verify.h"
 #include "ckpt/writer_lock.h"
+#include "filenames/filenames.h"
 
 namespace ckpt {
 namespace {
-
-bool IsDigits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-// "<name>-<digits>" or "<name>--<digits>" (a negative checkpoint_number).
-bool IsManagedBasename(std::string_view base, const std::string& name) {
-  if (base.size() <= name.size() + 1 || base.substr(0, name.size()) != name ||
-      base[name.size()] != '-') {
-    return false;
-  }
-  std::string_view number = base.substr(name.size() + 1);
-  if (number[0] == '-') number.remove_prefix(1);
-  return IsDigits(number);
-}
-
-// "<base>.data-NNNNN-of-NNNNN".
-bool IsDataFileOf(std::string_view file, std::string_view base) {
-  constexpr std::string_view kData = ".data-";
-  constexpr std::string_view kOf = "-of-";
-  if (file.size() != base.size() + kData.size() + 5 + kOf.size() + 5) return false;
-  if (file.substr(0, base.size()) != base) return false;
-  file.remove_prefix(base.size());
-  return file.substr(0, kData.size()) == kData && IsDigits(file.substr(kData.size(), 5)) &&
-         file.substr(kData.size() + 5, kOf.size()) == kOf &&
-         IsDigits(file.substr(kData.size() + 5 + kOf.size()));
-}
 
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
@@ -126,7 +95,7 @@ struct CheckpointManager::Impl {
                  "; it is no longer managed and its files are left as they are");
       return std::nullopt;
     };
-    if (!IsManagedBasename(base, options.checkpoint_name)) {
+    if (!IsNumberedCheckpointName(base, options.checkpoint_name)) {
       return refuse("its name is not \"" + options.checkpoint_name + "-<number>\"");
     }
     if (RelativePath(dir, own_dir) != ".") {
@@ -281,7 +250,7 @@ Result<std::string> CheckpointManager::Save(std::optional<int64_t> checkpoint_nu
   }
   const int64_t counter = m.target->IncrementSaveCounter();
   const std::string prefix =
-      m.prefix + "-" + std::to_string(checkpoint_number.value_or(counter));
+      CheckpointPrefixWithStep(m.prefix, checkpoint_number.value_or(counter));
 
   if (!m.cleaned_up) {
     // Files a crashed save left behind are never part of a checkpoint.

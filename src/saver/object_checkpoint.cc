@@ -31,6 +31,7 @@
 #include "ckpt/object_checkpoint.h"
 #include "ckpt/writer_lock.h"
 #include "env/temp_path.h"
+#include "filenames/filenames.h"
 #include "tensorflow/core/protobuf/trackable_object_graph.pb.h"
 
 namespace ckpt {
@@ -358,7 +359,7 @@ Status ObjectCheckpoint::Write(const std::string& prefix) {
   if (!dir.empty()) CKPT_RETURN_IF_ERROR(options_.env->CreateDirs(dir));
   CKPT_ASSIGN_OR_RETURN(std::shared_ptr<WriterLock> lock,
                         WriterLock::Acquire(options_.env, dir.empty() ? "." : dir));
-  const TempPath temp(options_.env, prefix + "_temp");
+  const TempPath temp(options_.env, ShardedSaveDirName(prefix));
   const std::string& temp_dir = temp.path();
   const std::string shard = temp_dir + "/part-00000-of-00001";
   BundleWriterOptions wopts;

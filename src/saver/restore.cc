@@ -1,23 +1,28 @@
 // Saver::Restore: TF1 Saver.restore with TensorFlow's error texts.
 //
-// Three phases, so that a failed restore changes nothing:
-//   1. check every selected variable against the checkpoint's listing
+// RestoreVariables runs named phases, so that a failed restore changes
+// nothing:
+//   0. CheckArguments: save_path names a checkpoint (FindCheckpoint,
+//      checkpoint/resolve.h), name_map names variables;
+//   1. PlanAndCheck: every selected variable against the checkpoint's listing
 //      (presence, then dtype and full shape), collecting every problem;
-//   2. read every value into temporaries: whole variables of a V2
-//      checkpoint with one BundleReader::ReadManyInto (file order, checksums
-//      pipelined), partitions cut from the full tensor, which is read once
-//      per key;
-//   3. copy the temporaries into the callers' tensors.
-// With RestoreOptions::in_place, phase 2 reads straight into the variables
-// and phase 3 disappears: whole variables of a V2 checkpoint through
-// ReadManyInto, the rest (partitions, V1) one key at a time, so at most one
-// full tensor is held besides the variables.
+//   2. ReadIntoTemporaries: every value read into temporaries: whole
+//      variables of a V2 checkpoint with one BundleReader::ReadManyInto (file
+//      order, checksums pipelined), partitions cut from the full tensor,
+//      which is read once per key;
+//   3. AssignAll: the temporaries copied into the callers' tensors;
+//   4. Report: RestoreOptions::report and the warning about skipped variables.
+// With RestoreOptions::in_place, ReadIntoVariables replaces phases 2 and 3:
+// whole variables of a V2 checkpoint through ReadManyInto, the rest
+// (partitions, V1) one key at a time, so at most one full tensor is held
+// besides the variables.
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <regex>
 #include <set>
 
+#include "checkpoint/resolve.h"
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/logging.h"
@@ -57,12 +62,31 @@ void AssignInPlace(const Tensor& value, Tensor* dst) {
   }
 }
 
-}  // namespace
+// One variable to restore and the checkpoint key it reads.
+struct Job {
+  const SaveableTensor* var;
+  std::string key;
+};
 
-Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_path,
-                        const RestoreOptions& options) {
+// What phase 1 decided: the variables to read, and those left out because
+// their key is missing and RestoreOptions::allow_missing allows it.
+struct RestorePlan {
+  std::vector<Job> jobs;
+  std::vector<std::string> skipped;
+};
+
+// The checkpoint key variable `v` reads (RestoreOptions::name_map).
+const std::string& KeyOf(const SaveableTensor& v, const RestoreOptions& options) {
+  auto mapped = options.name_map.find(v.name);
+  return mapped != options.name_map.end() ? mapped->second : v.name;
+}
+
+// Phase 0: the arguments. InvalidArgument for an empty save_path or a
+// name_map entry of no variable; NotFound if save_path names no checkpoint.
+Status CheckArguments(Env* env, const VarList& vars, const std::string& save_path,
+                      const RestoreOptions& options) {
   if (save_path.empty()) return InvalidArgumentError("Can't load save_path when it is None.");
-  if (!CheckpointExists(env, save_path)) {
+  if (!FindCheckpoint(env, save_path)) {
     return NotFoundError("The passed save_path is not a valid checkpoint: " + save_path);
   }
   std::set<std::string> names;
@@ -73,25 +97,22 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
                                   "\", but the Saver holds no variable \"" + var_name + "\"");
     }
   }
-  LogInfo("Restoring parameters from " + save_path);
-  CheckpointReaderOptions ro;
-  ro.env = env;
-  CKPT_ASSIGN_OR_RETURN(auto reader, CheckpointReader::Open(save_path, ro));
-  std::map<std::string, const VariableInfo*> listing;
-  for (const VariableInfo& info : reader->variables()) listing[info.name] = &info;
+  return Status::OK();
+}
 
-  // 1. Check.
-  struct Job {
-    const SaveableTensor* var;
-    std::string key;
-  };
-  std::vector<Job> jobs;
+// Phase 1: every selected variable against the checkpoint's listing
+// (presence, then dtype and full shape), every problem collected into one
+// error (TF1's wording, see Wrap); fills options.report's lists.
+Result<RestorePlan> PlanAndCheck(const CheckpointReader& reader, const VarList& vars,
+                                 const RestoreOptions& options) {
+  std::map<std::string, const VariableInfo*> listing;
+  for (const VariableInfo& info : reader.variables()) listing[info.name] = &info;
+  RestorePlan plan;
   std::vector<std::pair<std::string, std::string>> missing, dtype_errors, shape_errors;
-  std::vector<std::string> skipped, skipped_keys;
+  std::vector<std::string> skipped_keys;
   for (const SaveableTensor& v : vars) {
     if (options.include && !std::regex_match(v.name, *options.include)) continue;
-    auto mapped = options.name_map.find(v.name);
-    const std::string key = mapped != options.name_map.end() ? mapped->second : v.name;
+    const std::string key = KeyOf(v, options);
     if (v.tensor->is_view()) {
       return InvalidArgumentError("Variable \"" + v.name +
                                   "\" is a view of caller memory; Restore needs a tensor that "
@@ -100,7 +121,7 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
     auto it = listing.find(key);
     if (it == listing.end()) {
       if (options.allow_missing) {
-        skipped.push_back(v.name);
+        plan.skipped.push_back(v.name);
         skipped_keys.push_back(key);
       } else {
         missing.emplace_back(key, "Key " + key + " not found in checkpoint");
@@ -121,15 +142,12 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
                                          " does not match the shape stored in checkpoint: " +
                                          info.shape.DebugString());
     }
-    jobs.push_back({&v, key});
+    plan.jobs.push_back({&v, key});
   }
   // Checkpoint tensors that no variable reads (variables left out by
   // `include` do not count; the object graph is bookkeeping, not a value).
   std::set<std::string> read_keys;
-  for (const SaveableTensor& v : vars) {
-    auto mapped = options.name_map.find(v.name);
-    read_keys.insert(mapped != options.name_map.end() ? mapped->second : v.name);
-  }
+  for (const SaveableTensor& v : vars) read_keys.insert(KeyOf(v, options));
   std::vector<std::pair<std::string, std::string>> unexpected;
   for (const auto& [key, info] : listing) {
     if (read_keys.count(key) == 0 && key != "_CHECKPOINTABLE_OBJECT_GRAPH") {
@@ -159,109 +177,151 @@ Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_p
     const bool only_missing = dtype_errors.empty() && shape_errors.empty() && unexpected.empty();
     return Wrap(only_missing ? StatusCode::kNotFound : StatusCode::kInvalidArgument, msg);
   }
+  return plan;
+}
 
-  // Whole variables of a V2 checkpoint are read into tensors with one
-  // ReadManyInto; partitions and V1 checkpoints go through GetTensor.
-  const BundleReader* bundle = reader->bundle();
-  auto batched = [bundle](const Job& job) { return bundle != nullptr && !job.var->full_shape; };
-  // The full tensor `key` through GetTensor, checked against `job`.
-  auto read_full = [&reader](const Job& job) -> Result<Tensor> {
-    CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(job.key));
-    if (t.dtype() != job.var->tensor->dtype() ||
-        t.shape() != (job.var->full_shape ? *job.var->full_shape : job.var->tensor->shape())) {
-      return DataLossError("Checkpoint " + reader->prefix() + ": tensor \"" + job.key +
-                           "\" read as " + std::string(DataTypeName(t.dtype())) +
-                           t.shape().DebugString() + ", which its index does not list");
+// Whole variables of a V2 checkpoint are read into tensors with one
+// ReadManyInto; partitions and V1 checkpoints go through GetTensor.
+bool Batched(const CheckpointReader& reader, const Job& job) {
+  return reader.bundle() != nullptr && !job.var->full_shape;
+}
+
+// The full tensor `job.key` through GetTensor, checked against `job`.
+Result<Tensor> ReadFull(const CheckpointReader& reader, const Job& job) {
+  CKPT_ASSIGN_OR_RETURN(Tensor t, reader.GetTensor(job.key));
+  if (t.dtype() != job.var->tensor->dtype() ||
+      t.shape() != (job.var->full_shape ? *job.var->full_shape : job.var->tensor->shape())) {
+    return DataLossError("Checkpoint " + reader.prefix() + ": tensor \"" + job.key +
+                         "\" read as " + std::string(DataTypeName(t.dtype())) +
+                         t.shape().DebugString() + ", which its index does not list");
+  }
+  return t;
+}
+
+// ReadManyInto fills its destinations from two threads and refuses
+// overlapping ones; say so before anything has been read.
+Status CheckNoSharedMemory(const CheckpointReader& reader, const std::vector<Job>& jobs,
+                           const std::string& save_path) {
+  std::vector<const Job*> by_address;
+  for (const Job& job : jobs) {
+    if (Batched(reader, job) && job.var->tensor->byte_size() > 0) by_address.push_back(&job);
+  }
+  auto begin = [](const Job* j) { return reinterpret_cast<uintptr_t>(j->var->tensor->data()); };
+  std::sort(by_address.begin(), by_address.end(),
+            [&](const Job* a, const Job* b) { return begin(a) < begin(b); });
+  for (size_t i = 1; i < by_address.size(); ++i) {
+    const Job& a = *by_address[i - 1];
+    if (begin(by_address[i]) < begin(&a) + a.var->tensor->byte_size()) {
+      return InvalidArgumentError("Restore (in_place) from " + save_path + ": variables \"" +
+                                  a.var->name + "\" and \"" + by_address[i]->var->name +
+                                  "\" share memory; nothing was restored (restore them with "
+                                  "in_place = false, or give each its own tensor)");
     }
-    return t;
+  }
+  return Status::OK();
+}
+
+// Phase 2' (in_place): read straight into the variables. Nothing has
+// changed if an error comes before the first read, but ReadManyInto cannot
+// say which errors did: every error here says the variables may be partial.
+Status ReadIntoVariables(const CheckpointReader& reader, const std::vector<Job>& jobs,
+                         const std::string& save_path) {
+  auto partial = [&save_path](const Status& s) {
+    return Status(s.code(), "Restore (in_place) from " + save_path +
+                                " failed while reading into the variables; they may be "
+                                "partially restored (some hold the checkpoint's values, "
+                                "others their old values, one possibly a mix): " +
+                                s.message());
   };
-
-  if (options.in_place) {
-    // 2'. Read straight into the variables. Nothing has changed if an
-    // error comes before the first read, but ReadManyInto cannot say which
-    // errors did: every error here says the variables may be partial.
-    auto partial = [&save_path](const Status& s) {
-      return Status(s.code(), "Restore (in_place) from " + save_path +
-                                  " failed while reading into the variables; they may be "
-                                  "partially restored (some hold the checkpoint's values, "
-                                  "others their old values, one possibly a mix): " +
-                                  s.message());
-    };
-    std::vector<ReadTarget> targets;
-    for (const Job& job : jobs) {
-      if (batched(job)) targets.push_back({job.key, job.var->tensor});
-    }
-    // ReadManyInto fills its destinations from two threads and refuses
-    // overlapping ones; say so here, where nothing has been read yet.
-    std::vector<const Job*> by_address;
-    for (const Job& job : jobs) {
-      if (batched(job) && job.var->tensor->byte_size() > 0) by_address.push_back(&job);
-    }
-    auto begin = [](const Job* j) { return reinterpret_cast<uintptr_t>(j->var->tensor->data()); };
-    std::sort(by_address.begin(), by_address.end(),
-              [&](const Job* a, const Job* b) { return begin(a) < begin(b); });
-    for (size_t i = 1; i < by_address.size(); ++i) {
-      const Job& a = *by_address[i - 1];
-      if (begin(by_address[i]) < begin(&a) + a.var->tensor->byte_size()) {
-        return InvalidArgumentError("Restore (in_place) from " + save_path + ": variables \"" +
-                                    a.var->name + "\" and \"" + by_address[i]->var->name +
-                                    "\" share memory; nothing was restored (restore them with "
-                                    "in_place = false, or give each its own tensor)");
-      }
-    }
-    if (!targets.empty()) {
-      Status s = bundle->ReadManyInto(targets);
-      if (!s.ok()) return partial(s);
-    }
-    // The rest one key at a time, each full tensor dropped once every
-    // variable reading it is assigned.
-    std::map<std::string, std::vector<const Job*>> by_key;
-    for (const Job& job : jobs) {
-      if (!batched(job)) by_key[job.key].push_back(&job);
-    }
-    for (const auto& [key, key_jobs] : by_key) {
-      Result<Tensor> full = read_full(*key_jobs.front());
-      if (!full.ok()) return partial(full.status());
-      for (const Job* job : key_jobs) {
-        AssignInPlace(job->var->full_shape ? ExtractSlice(*full, job->var->slice) : *full,
-                      job->var->tensor);
-      }
-    }
-  } else {
-    // 2. Read everything before touching any variable.
-    std::vector<Tensor> values(jobs.size());
-    std::vector<ReadTarget> targets;
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      if (!batched(jobs[i])) continue;
-      const Tensor& var = *jobs[i].var->tensor;
-      CKPT_ASSIGN_OR_RETURN(values[i], Tensor::Allocate(var.dtype(), var.shape()));
-      targets.push_back({jobs[i].key, &values[i]});
-    }
-    if (!targets.empty()) CKPT_RETURN_IF_ERROR(bundle->ReadManyInto(targets));
-    std::map<std::string, Tensor> full_values;
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      const Job& job = jobs[i];
-      if (batched(job)) continue;
-      auto cached = full_values.find(job.key);
-      if (cached == full_values.end()) {
-        CKPT_ASSIGN_OR_RETURN(Tensor t, read_full(job));
-        cached = full_values.emplace(job.key, std::move(t)).first;
-      }
-      values[i] = job.var->full_shape ? ExtractSlice(cached->second, job.var->slice)
-                                      : cached->second;
-    }
-
-    // 3. Assign.
-    for (size_t i = 0; i < jobs.size(); ++i) AssignInPlace(values[i], jobs[i].var->tensor);
+  std::vector<ReadTarget> targets;
+  for (const Job& job : jobs) {
+    if (Batched(reader, job)) targets.push_back({job.key, job.var->tensor});
   }
+  CKPT_RETURN_IF_ERROR(CheckNoSharedMemory(reader, jobs, save_path));
+  if (!targets.empty()) {
+    Status s = reader.bundle()->ReadManyInto(targets);
+    if (!s.ok()) return partial(s);
+  }
+  // The rest one key at a time, each full tensor dropped once every
+  // variable reading it is assigned.
+  std::map<std::string, std::vector<const Job*>> by_key;
+  for (const Job& job : jobs) {
+    if (!Batched(reader, job)) by_key[job.key].push_back(&job);
+  }
+  for (const auto& [key, key_jobs] : by_key) {
+    Result<Tensor> full = ReadFull(reader, *key_jobs.front());
+    if (!full.ok()) return partial(full.status());
+    for (const Job* job : key_jobs) {
+      AssignInPlace(job->var->full_shape ? ExtractSlice(*full, job->var->slice) : *full,
+                    job->var->tensor);
+    }
+  }
+  return Status::OK();
+}
+
+// Phase 2: every value read into temporaries before any variable is
+// touched (a full tensor read once per key, partitions cut from it).
+Result<std::vector<Tensor>> ReadIntoTemporaries(const CheckpointReader& reader,
+                                                const std::vector<Job>& jobs) {
+  std::vector<Tensor> values(jobs.size());
+  std::vector<ReadTarget> targets;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!Batched(reader, jobs[i])) continue;
+    const Tensor& var = *jobs[i].var->tensor;
+    CKPT_ASSIGN_OR_RETURN(values[i], Tensor::Allocate(var.dtype(), var.shape()));
+    targets.push_back({jobs[i].key, &values[i]});
+  }
+  if (!targets.empty()) CKPT_RETURN_IF_ERROR(reader.bundle()->ReadManyInto(targets));
+  std::map<std::string, Tensor> full_values;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Job& job = jobs[i];
+    if (Batched(reader, job)) continue;
+    auto cached = full_values.find(job.key);
+    if (cached == full_values.end()) {
+      CKPT_ASSIGN_OR_RETURN(Tensor t, ReadFull(reader, job));
+      cached = full_values.emplace(job.key, std::move(t)).first;
+    }
+    values[i] = job.var->full_shape ? ExtractSlice(cached->second, job.var->slice)
+                                    : cached->second;
+  }
+  return values;
+}
+
+// Phase 3: the temporaries into the callers' tensors.
+void AssignAll(const std::vector<Tensor>& values, const std::vector<Job>& jobs) {
+  for (size_t i = 0; i < jobs.size(); ++i) AssignInPlace(values[i], jobs[i].var->tensor);
+}
+
+// After a restore: options.report's `restored`, and one warning naming the
+// variables that kept their values.
+void Report(const RestorePlan& plan, const std::string& save_path, const RestoreOptions& options) {
   if (options.report != nullptr) {
-    for (const Job& job : jobs) options.report->restored.push_back(job.var->name);
+    for (const Job& job : plan.jobs) options.report->restored.push_back(job.var->name);
   }
-  if (!skipped.empty()) {
+  if (!plan.skipped.empty()) {
     std::string list;
-    for (const std::string& s : skipped) list += (list.empty() ? "" : ", ") + s;
+    for (const std::string& s : plan.skipped) list += (list.empty() ? "" : ", ") + s;
     LogWarning("Variables not found in checkpoint " + save_path + " kept their values: " + list);
   }
+}
+
+}  // namespace
+
+Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_path,
+                        const RestoreOptions& options) {
+  CKPT_RETURN_IF_ERROR(CheckArguments(env, vars, save_path, options));
+  LogInfo("Restoring parameters from " + save_path);
+  CheckpointReaderOptions ro;
+  ro.env = env;
+  CKPT_ASSIGN_OR_RETURN(auto reader, CheckpointReader::Open(save_path, ro));
+  CKPT_ASSIGN_OR_RETURN(RestorePlan plan, PlanAndCheck(*reader, vars, options));
+  if (options.in_place) {
+    CKPT_RETURN_IF_ERROR(ReadIntoVariables(*reader, plan.jobs, save_path));
+  } else {
+    CKPT_ASSIGN_OR_RETURN(std::vector<Tensor> values, ReadIntoTemporaries(*reader, plan.jobs));
+    AssignAll(values, plan.jobs);
+  }
+  Report(plan, save_path, options);
   return Status::OK();
 }
 

@@ -24,35 +24,26 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cinttypes>
 #include <cmath>
-#include <cstdio>
 #include <deque>
-#include <regex>
 #include <set>
 #include <system_error>
 #include <thread>
 
-#include "bundle/v1_reader.h"  // GlobMatch
+#include "checkpoint/leftovers.h"
+#include "checkpoint/resolve.h"
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/logging.h"
-#include "checkpoint/leftovers.h"
 #include "ckpt/writer_lock.h"
 #include "env/temp_path.h"
+#include "filenames/filenames.h"
 #include "saver/restore.h"
 
 namespace ckpt {
 namespace {
 
 std::string DirOrDot(std::string_view dir) { return dir.empty() ? "." : std::string(dir); }
-
-// TF's ShardedFilename: "%s-%05d-of-%05d".
-std::string ShardedFilename(const std::string& base, int shard, int num_shards) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "-%05d-of-%05d", shard, num_shards);
-  return base + buf;
-}
 
 // Deletes `path` if it exists; NotFound is not an error.
 Status DeleteIfExists(Env* env, const std::string& path) {
@@ -198,11 +189,6 @@ VarList VarListFromMap(const std::map<std::string, Tensor*>& vars) {
   return out;
 }
 
-std::string MetaGraphFilename(const std::string& checkpoint, const std::string& suffix) {
-  static const std::regex kShardSuffix("-[0-9?]+-of-[0-9]+$");
-  return std::regex_replace(checkpoint, kShardSuffix, "") + "." + suffix;
-}
-
 Status RemoveCheckpoint(Env* env, const std::string& prefix, const std::string& meta_suffix) {
   Status first;
   auto note = [&](Status s) {
@@ -211,17 +197,14 @@ Status RemoveCheckpoint(Env* env, const std::string& prefix, const std::string& 
   note(DeleteIfExists(env, MetaGraphFilename(prefix, meta_suffix)));
   note(DeleteIfExists(env, MetaFilename(prefix)));
   const std::string dir(Dirname(prefix));
-  const std::string data_stem = std::string(Basename(prefix)) + ".data-";
+  const std::string base(Basename(prefix));
   auto children = env->GetChildren(DirOrDot(dir));
   if (!children.ok()) {
     if (children.status().code() != StatusCode::kNotFound) note(children.status());
     return first;
   }
   for (const std::string& c : *children) {
-    if (c.size() != data_stem.size() + 14 || c.compare(0, data_stem.size(), data_stem) != 0 ||
-        !GlobMatch("?????" "-of-" "?????", std::string_view(c).substr(data_stem.size()))) {
-      continue;
-    }
+    if (!MatchesDataFileGlob(c, base)) continue;
     note(DeleteIfExists(env, dir.empty() ? c : JoinPath(dir, c)));
   }
   return first;
@@ -280,13 +263,12 @@ Status Saver::Impl::Write(const std::string& prefix) {
   std::map<std::string, std::vector<const SaveableTensor*>> by_device;
   for (const SaveableTensor& v : vars) by_device[v.device].push_back(&v);
   const int n = static_cast<int>(by_device.size());
-  const TempPath temp(env, prefix + "_temp");
+  const TempPath temp(env, ShardedSaveDirName(prefix));
   const std::string& temp_dir = temp.path();
-  const std::string temp_base = temp_dir + "/part";
   std::vector<std::string> shards;
   std::vector<ShardJob> jobs;
   for (const auto& [device, tensors] : by_device) {
-    shards.push_back(ShardedFilename(temp_base, static_cast<int>(shards.size()), n));
+    shards.push_back(ShardPartPrefix(temp_dir, static_cast<int>(shards.size()), n));
     jobs.push_back({shards.back(), device, &tensors});
   }
   int threads = options.shard_write_threads;
@@ -346,10 +328,8 @@ Result<std::string> CheckpointPrefixForSave(const std::string& save_path, const 
   }
   std::string checkpoint_file = save_path;
   if (args.global_step) {
-    char step[32];
-    std::snprintf(step, sizeof(step), options.pad_step_number ? "-%08" PRId64 : "-%" PRId64,
-                  *args.global_step);
-    checkpoint_file += step;
+    checkpoint_file = CheckpointPrefixWithStep(save_path, *args.global_step,
+                                               options.pad_step_number ? 8 : 0);
   } else if (Basename(save_path) == args.latest_filename && !options.sharded) {
     return InvalidArgumentError("'latest_filename' collides with 'save_path': '" +
                                 args.latest_filename + "' and '" + save_path + "'");
@@ -431,30 +411,9 @@ Status Saver::RecoverLastCheckpoints(const std::vector<std::string>& paths) {
   std::vector<std::pair<std::string, double>> found;
   for (const std::string& path : paths) {
     // V2: the index file. V1: the first file matching the path as a glob.
-    std::string file;
-    if (env->FileExists(MetaFilename(path))) {
-      file = MetaFilename(path);
-    } else {
-      const std::string dir(Dirname(path));
-      const std::string base(Basename(path));
-      if (base.find_first_of("?*") == std::string::npos) {
-        if (env->FileExists(path) && !env->IsDirectory(path)) file = path;
-      } else {
-        auto children = env->GetChildren(DirOrDot(dir));
-        if (children.ok()) {
-          std::vector<std::string> names = *children;
-          std::sort(names.begin(), names.end());
-          for (const std::string& c : names) {
-            if (GlobMatch(base, c)) {
-              file = dir.empty() ? c : JoinPath(dir, c);
-              break;
-            }
-          }
-        }
-      }
-    }
-    if (file.empty()) continue;  // deleted meanwhile: dropped, as TF does
-    auto mtime = env->GetModificationTime(file);
+    std::optional<CheckpointOnDisk> on_disk = FindCheckpoint(env, path);
+    if (!on_disk) continue;  // deleted meanwhile: dropped, as TF does
+    auto mtime = env->GetModificationTime(on_disk->first_file);
     if (!mtime.ok()) {
       if (mtime.status().code() == StatusCode::kNotFound) continue;
       return mtime.status();

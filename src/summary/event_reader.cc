@@ -3,7 +3,7 @@
 #include <cstring>
 #include <utility>
 
-#include "ckpt/summary.h"
+#include "ckpt/event_reader.h"
 #include "summary/summary_internal.h"
 #include "tensor/proto_convert.h"
 #include "tensorflow/core/framework/summary.pb.h"

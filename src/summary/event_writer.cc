@@ -20,7 +20,8 @@
 #include <utility>
 
 #include "ckpt/logging.h"
-#include "ckpt/summary.h"
+#include "ckpt/record.h"
+#include "ckpt/event_writer.h"
 #include "summary/summary_internal.h"
 #include "tensorflow/core/framework/summary.pb.h"
 #include "tensorflow/core/util/event.pb.h"
@@ -36,23 +37,6 @@ std::string LocalHostname() {
 }
 
 }  // namespace
-
-std::string EventFileName(int64_t seconds, std::string_view hostname, std::string_view suffix) {
-  char t[32];
-  std::snprintf(t, sizeof(t), "%010lld", static_cast<long long>(seconds));
-  std::string name = "events.out.tfevents.";
-  name += t;
-  name += '.';
-  name += hostname;
-  name += suffix;
-  return name;
-}
-
-bool IsEventFileName(std::string_view name) {
-  return name.find("tfevents") != std::string_view::npos;
-}
-
-// ---------------------------------------------------------------------------
 
 class EventWriter::Impl {
  public:

@@ -3,7 +3,7 @@
 #include <cfloat>
 #include <utility>
 
-#include "ckpt/summary.h"
+#include "ckpt/histogram.h"
 
 namespace ckpt {
 namespace {

@@ -4,7 +4,7 @@
 #ifndef CKPT_SRC_SUMMARY_SUMMARY_INTERNAL_H_
 #define CKPT_SRC_SUMMARY_SUMMARY_INTERNAL_H_
 
-#include "ckpt/summary.h"
+#include "ckpt/histogram.h"
 #include "tensorflow/core/framework/summary.pb.h"
 
 namespace ckpt::summary_internal {

@@ -661,24 +661,5 @@ TEST_P(V1ReaderTest, MutatedRecordsNeverCrash) {
   EXPECT_GT(failures, 0);  // some mutations must be detected
 }
 
-// ---------------------------------------------------------------------------
-// GlobMatch.
-
-TEST(GlobMatchTest, Wildcards) {
-  EXPECT_TRUE(GlobMatch("model-" + kFiveQ + "-of-00002", "model-00001-of-00002"));
-  EXPECT_FALSE(GlobMatch("model-" + kFiveQ + "-of-00002", "model-0001-of-00002"));
-  EXPECT_FALSE(GlobMatch("model-" + kFiveQ + "-of-00002", "model-00001-of-00002.tempstate1"));
-  EXPECT_TRUE(GlobMatch("*", ""));
-  EXPECT_TRUE(GlobMatch("*", "anything"));
-  EXPECT_FALSE(GlobMatch("?", ""));
-  EXPECT_TRUE(GlobMatch("a*b*c", "aXbYbZc"));
-  EXPECT_FALSE(GlobMatch("a*b*c", "aXbYbZ"));
-  EXPECT_TRUE(GlobMatch("*.txt", "a.txt.txt"));
-  EXPECT_FALSE(GlobMatch("*.txt", "a.txt.bak"));
-  EXPECT_TRUE(GlobMatch("exact", "exact"));
-  EXPECT_FALSE(GlobMatch("exact", "exact2"));
-  EXPECT_TRUE(GlobMatch("**x", "x"));
-}
-
 }  // namespace
 }  // namespace ckpt

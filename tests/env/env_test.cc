@@ -846,28 +846,5 @@ TEST_F(MemEnvCrashTest, OpenReaderSeesSnapshot) {
   EXPECT_EQ(got, "abc");
 }
 
-// --- Path helpers ------------------------------------------------------------
-
-TEST(PathTest, JoinPath) {
-  EXPECT_EQ(JoinPath("a", "b"), "a/b");
-  EXPECT_EQ(JoinPath("a/", "b"), "a/b");
-  EXPECT_EQ(JoinPath("", "b"), "b");
-  EXPECT_EQ(JoinPath("a", ""), "a");
-  EXPECT_EQ(JoinPath("a", "/abs"), "/abs");
-  EXPECT_EQ(JoinPath("/x/y", "z/w"), "/x/y/z/w");
-}
-
-TEST(PathTest, DirnameBasename) {
-  EXPECT_EQ(Dirname("a/b/c"), "a/b");
-  EXPECT_EQ(Dirname("c"), "");
-  EXPECT_EQ(Dirname("/c"), "/");
-  EXPECT_EQ(Basename("a/b/c"), "c");
-  EXPECT_EQ(Basename("c"), "c");
-  EXPECT_EQ(Basename("/c"), "c");
-  EXPECT_TRUE(IsAbsolutePath("/a"));
-  EXPECT_FALSE(IsAbsolutePath("a/b"));
-  EXPECT_FALSE(IsAbsolutePath(""));
-}
-
 }  // namespace
 }  // namespace ckpt

@@ -11,7 +11,7 @@
 
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_reader.h"
-#include "ckpt/object_checkpoint.h"
+#include "ckpt/object_graph.h"
 #include "fuzz_util.h"
 
 namespace {

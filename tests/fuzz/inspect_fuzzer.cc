@@ -12,7 +12,8 @@
 #include "ckpt/tensor.h"
 #include "ckpt/types.h"
 #include "fuzz_util.h"
-#include "inspect.h"
+#include "json_output.h"
+#include "numpy_format.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ckpt;  // NOLINT

@@ -3,7 +3,7 @@
 // Find of every node's path and of paths through slot variables.
 #include <string>
 
-#include "ckpt/object_checkpoint.h"
+#include "ckpt/object_graph.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ckpt;  // NOLINT

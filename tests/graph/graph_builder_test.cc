@@ -1,9 +1,9 @@
-// GraphBuilder: names, attrs, inputs, Const encoding, errors, text format,
-// and the op registry against TF's OpDefs from TF-written saved_model.pb.
+// GraphBuilder: names, attrs, inputs, Const encoding, errors, text format.
 #include <google/protobuf/text_format.h>
-#include <google/protobuf/util/message_differencer.h>
 
-#include <map>
+#include <algorithm>
+#include <string>
+#include <vector>
 
 #include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
@@ -366,108 +366,6 @@ TEST(GraphBuilderTest, ErrorsAreStickyAndNamed) {
     tensorflow::TensorProto p;
     EXPECT_THAT(TensorToProto(Tensor(), &p), StatusIs(StatusCode::kInvalidArgument, "cannot hold"));
   }
-}
-
-// ---- OpDefs against TensorFlow's, from TF-written saved_model.pb files.
-
-struct TfOpDefs {
-  // op name -> (TF version of the newest file holding it, OpDef there)
-  std::map<std::string, std::pair<std::string, tensorflow::OpDef>> ops;
-};
-
-const TfOpDefs& LoadTfOpDefs() {
-  static const TfOpDefs* defs = [] {
-    auto* d = new TfOpDefs;
-    // Oldest first, so newer files overwrite older OpDefs.
-    const char* files[] = {
-        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_three/00000123/saved_model.pb",
-        "java/tensorflow-core/tensorflow-core-api/src/test/resources/saved_model/saved_model.pb",
-        "rust/test_resources/regression-model/saved_model.pb",
-        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_counter/00000123/saved_model.pb",
-        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_gpu/00000123/saved_model.pb",
-        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_mkl/00000123/saved_model.pb",
-        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/00000123/saved_model.pb",
-        "java/tensorflow-core/tensorflow-core-api/src/test/resources/saved_model_using_python/model/saved_model.pb",
-        "rust/examples/regression_savedmodel/saved_model.pb",
-        "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_tf2_cpu/00000123/saved_model.pb",
-    };
-    for (const char* f : files) {
-      auto metas = ReadSavedModelMetaGraphs(Env::Posix(), testing::TestDataPath(f));
-      if (!metas.ok()) continue;
-      for (const auto& m : *metas) {
-        for (const auto& op : m.meta_info_def().stripped_op_list().op()) {
-          d->ops[op.name()] = {m.meta_info_def().tensorflow_version(), op};
-        }
-      }
-    }
-    return d;
-  }();
-  return *defs;
-}
-
-std::string Diff(const tensorflow::OpDef& a, const tensorflow::OpDef& b) {
-  std::string report;
-  google::protobuf::util::MessageDifferencer d;
-  d.ReportDifferencesToString(&report);
-  d.Compare(a, b);
-  return report;
-}
-
-TEST(OpRegistryTest, TestdataHoldsTheReferenceOps) {
-  const auto& tf = LoadTfOpDefs();
-  for (const char* op : {"Assign", "BiasAdd", "Const", "Identity", "MergeV2Checkpoints", "NoOp",
-                         "Pack", "Placeholder", "PlaceholderWithDefault", "RestoreV2", "SaveV2",
-                         "ShardedFilename", "StringJoin", "VariableV2"}) {
-    EXPECT_EQ(tf.ops.count(op), 1u) << op << " missing from the testdata saved_model.pb files";
-  }
-}
-
-TEST(OpRegistryTest, OpDefsEqualTfsFromTestdata) {
-  const auto& tf = LoadTfOpDefs();
-  int compared = 0;
-  for (const std::string& name : RegisteredOps()) {
-    auto it = tf.ops.find(name);
-    // The others (MatMul, Relu, Softmax, ArgMax, the activations, ConcatV2,
-    // ExpandDims, Rsqrt, ZerosLike) are checked in pytest
-    // (test_meta_graph.py, test_graph_forms.py).
-    if (it == tf.ops.end()) continue;
-    const tensorflow::OpDef* ours = FindOpDef(name);
-    ASSERT_NE(ours, nullptr);
-    tensorflow::OpDef theirs = it->second.second;
-    // Changes made in TF after the newest file holding the op (TF 2.14 or,
-    // for BiasAdd, 1.12); ours are TF 2.21's. Each is applied to TF's old
-    // OpDef, so the comparison still fails on any other difference.
-    if (name == "BiasAdd" && it->second.first < "1.13") {
-      // qint16 and quint16 were added to T after DT_BFLOAT16.
-      auto* types = theirs.mutable_attr(0)->mutable_allowed_values()->mutable_list()->mutable_type();
-      auto pos = std::find(types->begin(), types->end(), tensorflow::DT_BFLOAT16);
-      ASSERT_NE(pos, types->end());
-      int at = static_cast<int>(pos - types->begin()) + 1;
-      types->Add(0);
-      types->Add(0);
-      for (int i = types->size() - 1; i >= at + 2; --i) types->Set(i, types->Get(i - 2));
-      types->Set(at, tensorflow::DT_QINT16);
-      types->Set(at + 1, tensorflow::DT_QUINT16);
-    }
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*ours, theirs))
-        << name << " (TF " << it->second.first << "): " << Diff(*ours, theirs);
-    ++compared;
-  }
-  EXPECT_EQ(compared, 18);  // the 14 Saver/variable ops, Add, AddV2, Mul, Sub
-}
-
-TEST(OpRegistryTest, KnownOpsAndLookups) {
-  EXPECT_THAT(RegisteredOps(),
-              ElementsAre("Add", "AddV2", "ArgMax", "Assign", "BiasAdd", "ConcatV2", "Const",
-                          "Elu", "ExpandDims", "Identity", "LeakyRelu", "MatMul",
-                          "MergeV2Checkpoints", "Mul", "NoOp", "Pack", "Placeholder",
-                          "PlaceholderWithDefault", "Relu", "Relu6", "RestoreV2", "Rsqrt",
-                          "SaveV2", "Selu", "ShardedFilename", "Sigmoid", "Softmax", "Softplus",
-                          "Softsign", "StringJoin", "Sub", "Tanh", "VariableV2", "ZerosLike"));
-  EXPECT_EQ(FindOpDef("Conv2D"), nullptr);
-  ASSERT_NE(FindOpDef("VariableV2"), nullptr);
-  EXPECT_TRUE(FindOpDef("VariableV2")->is_stateful());
-  EXPECT_TRUE(FindOpDef("VariableV2")->output_arg(0).is_ref());
 }
 
 }  // namespace

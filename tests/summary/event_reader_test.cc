@@ -4,7 +4,8 @@
 #include <cstring>
 #include <thread>
 
-#include "ckpt/summary.h"
+#include "ckpt/event_reader.h"
+#include "ckpt/event_writer.h"
 #include "tensorflow/core/util/event.pb.h"
 #include "testutil/testutil.h"
 

@@ -9,8 +9,9 @@
 #include <set>
 #include <thread>
 
+#include "ckpt/event_reader.h"
+#include "ckpt/event_writer.h"
 #include "ckpt/logging.h"
-#include "ckpt/summary.h"
 #include "tensorflow/core/util/event.pb.h"
 #include "testutil/fake_clock.h"
 #include "testutil/testutil.h"

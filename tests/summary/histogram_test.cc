@@ -2,7 +2,7 @@
 #include <cfloat>
 #include <cmath>
 
-#include "ckpt/summary.h"
+#include "ckpt/histogram.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {

@@ -3,7 +3,8 @@
 
 #include <sstream>
 
-#include "ckpt/summary.h"
+#include "ckpt/event_reader.h"
+#include "ckpt/event_writer.h"
 #include "command.h"
 #include "testutil/testutil.h"
 

@@ -1,0 +1,38 @@
+// The names of a checkpoint's files, as TensorFlow gives them: a V2
+// checkpoint with prefix P is the index P.index and the data files
+// P.data-SSSSS-of-NNNNN (docs/format/bundle.md); a Saver writes its
+// MetaGraphDef to P.meta; a directory's state file is named "checkpoint"
+// (docs/format/commit.md). Every checkpoint file name ckpt builds or parses is
+// made by this module (the public part here, the rest in
+// src/filenames/filenames.h).
+//
+// Thread safety: pure functions of their arguments; thread-safe.
+#ifndef CKPT_FILENAMES_H_
+#define CKPT_FILENAMES_H_
+
+#include <string>
+#include <string_view>
+
+namespace ckpt {
+
+// The default name of a directory's state file (tf.train.latest_checkpoint's
+// latest_filename).
+inline constexpr char kDefaultStateFilename[] = "checkpoint";
+
+// The default suffix of a MetaGraphDef file: "P.meta".
+inline constexpr char kDefaultMetaGraphSuffix[] = "meta";
+
+// "P.index"
+std::string MetaFilename(std::string_view prefix);
+// "P.data-00003-of-00008"
+std::string DataFilename(std::string_view prefix, int shard_id, int num_shards);
+
+// TF's meta_graph_filename: `checkpoint` with a trailing
+// "-<digits or ?>-of-<digits>" removed, then "." + suffix
+// ("dir/model-1000" -> "dir/model-1000.meta").
+std::string MetaGraphFilename(const std::string& checkpoint,
+                              const std::string& suffix = kDefaultMetaGraphSuffix);
+
+}  // namespace ckpt
+
+#endif  // CKPT_FILENAMES_H_
