@@ -113,7 +113,7 @@ Result<double> PipelineLoop(const IrisDataSet& iris, int64_t warmup, int64_t ste
     CKPT_ASSIGN_OR_RETURN(Tensor x, ckpt::MakeFeatureMatrix(batch, iris.feature_names,
                                                             model->sorted_feature_names()));
     Labels(batch, &labels);
-    CKPT_ASSIGN_OR_RETURN(ckpt::DnnTrainResult r, model->TrainStep(x, labels));
+    CKPT_ASSIGN_OR_RETURN(ckpt::ClassifierTrainResult r, model->TrainStep(x, labels));
     *loss = r.loss;
     *global_step = r.global_step;
     return Status::OK();

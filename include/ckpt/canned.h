@@ -1,6 +1,6 @@
 // Canned estimators: TF 1.8's tf.estimator.DNNClassifier and
 // LinearClassifier as ModelFns for ckpt::Estimator, on the model cores of
-// ckpt/dnn_classifier.h.
+// ckpt/dnn_classifier.h and ckpt/linear_classifier.h.
 //
 //   DnnClassifierConfig model;                  // hidden_units {10, 10}, 3 classes
 //   EstimatorOptions options;
@@ -13,8 +13,8 @@
 // string [batch] with a label vocabulary).
 //
 // What the Estimator sees (docs/estimator.md):
-//   variables    the model core's checkpoint keys (the 13 keys of docs/canned.md for
-//                the default DNN);
+//   variables    the model core's checkpoint keys (the 13 keys of
+//                docs/canned.md for the default DNN);
 //   summaries    "loss", "average_loss" (the weighted mean with a weight
 //                column), and for the DNN (from the step's own forward pass)
 //                "dnn/dnn/hiddenlayer_<i>/fraction_of_zero_values",
@@ -41,7 +41,10 @@
 #define CKPT_CANNED_H_
 
 #include "ckpt/dnn_classifier.h"
-#include "ckpt/estimator.h"
+#include "ckpt/estimator_input.h"
+#include "ckpt/estimator_model.h"
+#include "ckpt/iris.h"
+#include "ckpt/linear_classifier.h"
 
 namespace ckpt {
 

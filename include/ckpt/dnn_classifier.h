@@ -3,14 +3,14 @@
 // its variables under the checkpoint keys TensorFlow uses, so that a
 // ckpt::Saver writes checkpoints TF can read and vice versa.
 //
-// Network (docs/canned.md): numeric features concatenated in
-// sorted feature-name order; hidden layers `dnn/hiddenlayer_<i>` (dense,
-// activation (relu by default), glorot_uniform kernel, zero bias, optional
-// training-only dropout, optional batch normalisation); `dnn/logits`
-// (dense, no activation); the head; `global_step` (int64 scalar)
-// incremented per train step.
+// Network (docs/canned.md): numeric features concatenated in sorted
+// feature-name order; hidden layers `dnn/hiddenlayer_<i>` (dense, activation
+// (relu by default), glorot_uniform kernel, zero bias, optional
+// training-only dropout, optional batch normalisation); `dnn/logits` (dense,
+// no activation); the head; `global_step` (int64 scalar) incremented per
+// train step.
 //
-// Heads (TF 1.8's canned heads, SUM loss reduction):
+// Heads (ckpt/classifier.h; TF 1.8's canned heads, SUM loss reduction):
 //   n_classes > 2   multi-class: logits [batch, n_classes], sparse softmax
 //                   cross-entropy;
 //   n_classes == 2  binary logistic: one logit per example (logits kernel
@@ -48,14 +48,13 @@
 #define CKPT_DNN_CLASSIFIER_H_
 
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "ckpt/data.h"
+#include "ckpt/classifier.h"
 #include "ckpt/saver.h"
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
@@ -63,12 +62,6 @@
 namespace ckpt {
 
 class GraphBuilder;
-class Optimizer;
-
-// Makes the optimizer of a model: TF's "optimizer object" form, for
-// hyperparameters other than the named defaults, e.g.
-//   config.optimizer_fn = [] { return Optimizer::Adam({.learning_rate = 0.01}); };
-using OptimizerFactory = std::function<Result<std::unique_ptr<Optimizer>>()>;
 
 struct DnnClassifierConfig {
   // Numeric feature names, in any order; the input layer uses them sorted.
@@ -106,65 +99,6 @@ struct DnnClassifierConfig {
   uint64_t seed = 0;
 };
 
-// Outputs for a batch of `batch` rows; `classes` below is the logit count
-// (n_classes, or 1 for the binary head).
-struct DnnPredictions {
-  Tensor logits;         // float [batch, classes]
-  // float [batch, n_classes]: softmax(logits), or [1 - p, p] for the binary
-  // head.
-  Tensor probabilities;
-  Tensor class_ids;      // int64 [batch], argmax (first maximum on ties)
-  Tensor logistic;       // binary head only: float [batch, 1] p = sigmoid(logit)
-};
-
-// Sums behind TF's streaming evaluation metrics of the canned heads
-// (tf.metrics accumulate totals over every evaluated example, so merging
-// the sums of batches and dividing at the end is TF's result). All sums
-// are weighted by the example weights (1 without a weight column).
-struct ClassifierMetricSums {
-  bool binary = false;
-  double weight = 0;   // sum of weights
-  double correct = 0;  // sum of weights of examples whose class_id == label
-  double loss = 0;     // sum of weight * per-example loss
-  // Binary head only.
-  double label = 0;       // sum of weight * label
-  double prediction = 0;  // sum of weight * logistic
-  double true_positives = 0, false_positives = 0, false_negatives = 0;  // of class_ids
-  // Per threshold of TF's 200-threshold AUC approximation (see Metrics()).
-  std::vector<double> auc_tp, auc_fp, auc_tn, auc_fn;
-
-  void Merge(const ClassifierMetricSums& other);
-  // "accuracy", "average_loss"; the binary head adds "accuracy_baseline",
-  // "auc", "auc_precision_recall", "label/mean", "prediction/mean",
-  // "precision", "recall". A ratio with a zero denominator is 0 (TF's
-  // div_no_nan / _safe_div). AUCs are tf.metrics.auc with 200 thresholds
-  // (0 - 1e-7, i / 199 for i = 1..198, 1 + 1e-7), a prediction counting as
-  // positive when > threshold, epsilon 1e-6 and trapezoidal summation
-  // (ROC: x = fp / (fp + tn + eps), y = (tp + eps) / (tp + fn + eps); PR:
-  // x = that recall, y = (tp + eps) / (tp + fp + eps)), computed in double
-  // where TF computes in float32.
-  std::map<std::string, double> Metrics() const;
-};
-
-struct DnnTrainResult {
-  double loss = 0;          // sum over the batch of the (weighted) per-example losses
-  double average_loss = 0;  // loss / sum of weights (loss / batch without weights)
-  int64_t global_step = 0;  // after the increment
-  // Only when TrainStep was asked to record them: this step's outputs of
-  // each hidden layer (after activation, dropout and batch norm) and of the
-  // logits layer, by layer scope ("dnn/hiddenlayer_0", ..., "dnn/logits"),
-  // float [batch, units]. (The linear model records nothing.)
-  std::vector<std::pair<std::string, Tensor>> layer_outputs;
-};
-
-struct DnnEvalResult {
-  double accuracy = 0;      // (weighted) fraction of rows whose class_id equals the label
-  double average_loss = 0;  // (weighted) mean per-example loss
-  double loss = 0;          // (weighted) sum of per-example losses of the batch
-  int64_t global_step = 0;
-  ClassifierMetricSums sums;  // this batch's, for streaming over batches
-};
-
 class DnnClassifierModel {
  public:
   // InvalidArgument for a config violating the REQUIRES above, an
@@ -182,7 +116,7 @@ class DnnClassifierModel {
   // The model's inference. `features` is float32 [batch, n_features] in
   // sorted_feature_names() order. InvalidArgument for another dtype or
   // shape.
-  Result<DnnPredictions> Predict(const Tensor& features) const;
+  Result<ClassifierPredictions> Predict(const Tensor& features) const;
 
   // One training step on a batch: forward (dropout active, batch
   // statistics), SUM loss, gradients, the optimizer's update, the moving
@@ -190,13 +124,14 @@ class DnnClassifierModel {
   // empty for all 1. InvalidArgument (nothing changed) for a bad features
   // tensor, labels.size() or weights.size() != batch, a negative or
   // non-finite weight, or a label outside [0, n_classes) (TF's message).
-  Result<DnnTrainResult> TrainStep(const Tensor& features, const std::vector<int64_t>& labels,
-                                   const std::vector<float>& weights = {},
-                                   bool record_layer_outputs = false);
+  Result<ClassifierTrainResult> TrainStep(const Tensor& features,
+                                          const std::vector<int64_t>& labels,
+                                          const std::vector<float>& weights = {},
+                                          bool record_layer_outputs = false);
 
   // Metrics on a batch without changing anything.
-  Result<DnnEvalResult> Evaluate(const Tensor& features, const std::vector<int64_t>& labels,
-                                 const std::vector<float>& weights = {}) const;
+  Result<ClassifierEvalResult> Evaluate(const Tensor& features, const std::vector<int64_t>& labels,
+                                        const std::vector<float>& weights = {}) const;
 
   // Labels as class ids: int64 [batch] (or [batch, 1]) ids, or with a
   // label vocabulary string [batch] (or [batch, 1]) words. InvalidArgument
@@ -246,94 +181,6 @@ class DnnClassifierModel {
   explicit DnnClassifierModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-struct LinearClassifierConfig {
-  // Numeric feature names, in any order (one weight row per name; the
-  // model orders them by name). REQUIRES: non-empty, distinct.
-  std::vector<std::string> feature_names = {"SepalLength", "SepalWidth", "PetalLength",
-                                            "PetalWidth"};
-  // REQUIRES: >= 2; 2 is the binary logistic head (weights [1, 1]).
-  int64_t n_classes = 3;
-  // As in DnnClassifierConfig.
-  std::string weight_column;
-  std::vector<std::string> label_vocabulary;
-  // As Optimizer::Create. TF's V1 LinearClassifier default: 'Ftrl' at
-  // min(0.2, 1 / sqrt(number of feature columns)); unset = that.
-  std::string optimizer = "Ftrl";
-  std::optional<double> learning_rate;
-  // When set, makes the optimizer instead of `optimizer` / `learning_rate`.
-  OptimizerFactory optimizer_fn;
-};
-
-// The model core of TF's canned V1 tf.estimator.LinearClassifier over
-// numeric feature columns with the heads above (softmax, or the binary
-// logistic head with one logit): logits = sum over features
-// f of x_f * `linear/linear_model/<f>/weights` ([1, n_classes], zeros) +
-// `linear/linear_model/bias_weights` ([n_classes], zeros). Like the DNN,
-// weights are one-piece partitioned variables (full slice spec), and the
-// optimizer runs inside the `linear` variable scope and `linear/head` name
-// scope; with the 7-character "linear/" prefix TF's slot naming rule gives
-// `<var>/part_0/<SlotName>` (e.g. linear/linear_model/bias_weights/part_0/Ftrl)
-// and non-slot variables `linear/head/<name>`. Same API as
-// DnnClassifierModel.
-class LinearClassifierModel {
- public:
-  static Result<std::unique_ptr<LinearClassifierModel>> Create(
-      const LinearClassifierConfig& config);
-  ~LinearClassifierModel();
-  LinearClassifierModel(const LinearClassifierModel&) = delete;
-  LinearClassifierModel& operator=(const LinearClassifierModel&) = delete;
-
-  const LinearClassifierConfig& config() const;
-  const std::vector<std::string>& sorted_feature_names() const;
-  int64_t global_step() const;
-  double learning_rate() const;
-  Result<DnnPredictions> Predict(const Tensor& features) const;
-  // record_layer_outputs is accepted for symmetry and records nothing.
-  Result<DnnTrainResult> TrainStep(const Tensor& features, const std::vector<int64_t>& labels,
-                                   const std::vector<float>& weights = {},
-                                   bool record_layer_outputs = false);
-  Result<DnnEvalResult> Evaluate(const Tensor& features, const std::vector<int64_t>& labels,
-                                 const std::vector<float>& weights = {}) const;
-  Result<std::vector<int64_t>> LabelIds(const Tensor& labels) const;
-  std::string ClassName(int64_t class_id) const;
-  std::vector<std::string> TrainableVariableNames() const;
-  VarList SaveableVariables();
-
-  // Adds the model's TF1 inference graph to `graph`: the "features"
-  // placeholder, global_step, one VariableV2 per checkpoint key, and the
-  // logits sum_f x_f * weights_f + bias_weights as one product: the weight
-  // rows stacked by linear/linear_model/weights_concat (ConcatV2; absent
-  // with one feature), linear/linear_model/weighted_sum_no_bias (MatMul)
-  // and linear/linear_model/weighted_sum (BiasAdd, the logits; TF's own
-  // graph multiplies column by column but computes the same). Then the
-  // head's ops in linear/head/predictions/ as for DnnClassifierModel.
-  // Returns the builder's status.
-  Status DescribeGraph(GraphBuilder* graph) const;
-
- private:
-  struct Impl;
-  explicit LinearClassifierModel(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
-};
-
-// The checkpoint key TF1's Saver gives the slot `slot_name` of the
-// one-piece partitioned variable `var` ("<var>/part_0" in the graph) when
-// the slot was created inside variable scope `scope` (e.g. "dnn"): TF names
-// the slot "<scope>/<var>/part_0/<slot>" and saves it as var + "/" + that
-// name minus its first len("<var>/part_0") + 1 characters. Gives
-// "<var>/t_0/Adagrad" for scope "dnn" and "<var>/part_0/Ftrl" for "linear".
-std::string PartitionedSlotKey(const std::string& scope, const std::string& var,
-                               const std::string& slot_name);
-
-// A float32 [examples, model_feature_names.size()] features tensor whose
-// column j is the example feature named model_feature_names[j]; the
-// examples' features are named by example_feature_names (e.g. the Iris CSV
-// order). InvalidArgument if a model feature is missing or an example has
-// the wrong number of features.
-Result<Tensor> MakeFeatureMatrix(const std::vector<LabeledExample>& examples,
-                                 const std::vector<std::string>& example_feature_names,
-                                 const std::vector<std::string>& model_feature_names);
 
 }  // namespace ckpt
 

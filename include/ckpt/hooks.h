@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "ckpt/env.h"
-#include "ckpt/estimator.h"
+#include "ckpt/estimator_model.h"
 #include "ckpt/estimator_timer.h"
 #include "ckpt/run_config.h"
 #include "ckpt/saver.h"
@@ -65,6 +65,18 @@ class TrainingSession {
   // Ends the loop after the current step (then End runs).
   virtual void RequestStop() = 0;
   virtual bool stop_requested() const = 0;
+};
+
+// When the CheckpointSaverHook takes a call's first checkpoint.
+enum class SaveCadence {
+  // TF <= 1.8 (the seed logs, the default): after the call's first step
+  // ("Saving checkpoints for 1"), then every secs/steps from there, and
+  // after the last step.
+  kAfterFirstStep,
+  // TF >= 1.9: at session creation, before any step ("Saving checkpoints
+  // for 0", or the restored step again), then every secs/steps, and after
+  // the last step.
+  kAtSessionCreation,
 };
 
 // What a step produced.
@@ -110,10 +122,11 @@ struct CheckpointSaverHookOptions {
   std::vector<std::shared_ptr<CheckpointSaverListener>> listeners;
 };
 
-// Saves through session.saver() on TF's schedule (docs/estimator.md): logs "Create
-// CheckpointSaverHook." when created; on the first step (kAfterFirstStep)
-// or at session creation (kAtSessionCreation) writes graph.pbtxt (text
-// GraphDef, atomically) and adds graph + meta graph to the event file; each
+// Saves through session.saver() on the schedule of docs/estimator.md
+// ("Checkpoint cadence"): logs "Create CheckpointSaverHook." when created;
+// on the first step (kAfterFirstStep) or at session creation
+// (kAtSessionCreation) writes graph.pbtxt (text GraphDef, atomically) and
+// adds graph + meta graph to the event file; each
 // save logs "Saving checkpoints for N into <dir>/model.ckpt.", calls the
 // listeners, saves "<dir>/model.ckpt-N" (+ .meta) and adds a SessionLog
 // CHECKPOINT event; End saves the final step unless just saved. Begin
@@ -214,8 +227,9 @@ class StopAtStepHook : public SessionRunHook {
 };
 
 // tf.train.NanTensorHook: a NaN loss logs ERROR "Model diverged with loss =
-// NaN." and fails the call with Internal "NaN loss during training." (TF's
-// NanLossDuringTrainingError), or with fail_on_nan_loss = false, only
+// NaN." and fails the call with FailedPrecondition "NaN loss during
+// training." (TF's NanLossDuringTrainingError: the model diverged and cannot
+// train on from its variables), or with fail_on_nan_loss = false, only
 // requests a stop.
 class NanTensorHook : public SessionRunHook {
  public:

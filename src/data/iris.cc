@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ckpt/data.h"
+#include "ckpt/iris.h"
 
 namespace ckpt {
 namespace {

@@ -1,28 +1,34 @@
 // Estimator: TF 1.8's train / evaluate / predict sequences (docs/estimator.md)
 // over an EstimatorModel.
 //
-// What a Train call does, in order (log lines in quotes):
-//   1. argument checks; the max_steps pre-check reads global_step from the
-//      newest checkpoint ("Skipping training since max_steps has already
-//      saved." and return);
-//   2. decide, reading only, which checkpoint to restore;
+// What a Train call does, in order (log lines in quotes; the Impl member or
+// helper that does it in brackets):
+//   1. argument checks [CheckTrainArguments]; the max_steps pre-check reads
+//      global_step from the newest checkpoint ("Skipping training since
+//      max_steps has already saved." and return);
+//   2. decide, reading only, which checkpoint to restore
+//      [CheckpointToRestore];
 //   3. input_fn, then model_fn ("Calling model_fn." / "Done calling
-//      model_fn."); warm start if there is nothing to restore;
-//   4. the Saver (and the graph + meta graph if the model describes one);
+//      model_fn."); warm start if there is nothing to restore
+//      [BuildTrainingModel];
+//   4. the Saver (and the graph + meta graph if the model describes one)
+//      [MakeTrainingSaver];
 //   5. hooks: CheckpointSaverHook ("Create CheckpointSaverHook."),
 //      StepCounterHook, SummarySaverHook, the user's hooks, StopAtStepHook,
-//      NanTensorHook, LoggingTensorHook; Begin on each;
+//      NanTensorHook, LoggingTensorHook [MakeTrainingHooks]; Begin on each
+//      [RunTrainingSession, which runs 5 to 8];
 //   6. "Graph was finalized."; restore ("Restoring parameters from ...",
 //      logged by the Saver) and re-seed the retention list from the state
-//      file; "Running local_init_op." / "Done running local_init_op.";
-//      AfterCreateSession on each hook;
+//      file [RestoreForTraining]; "Running local_init_op." / "Done running
+//      local_init_op."; AfterCreateSession on each hook;
 //   7. the loop: BeforeRun on each hook, one TrainStep, AfterRun on each,
-//      until a hook requests a stop or the input ends;
+//      until a hook requests a stop or the input ends [RunTrainingLoop];
 //   8. End on each hook (only if nothing failed), flush the event writers,
 //      "Loss for final step: ...".
 // Nothing is written to model_dir before step 7 (or, for
 // SaveCadence::kAtSessionCreation, AfterCreateSession in step 6): a restore
-// error leaves model_dir as it was.
+// error leaves model_dir as it was. The writer lock is taken before step 2
+// when model_dir exists, else (creating model_dir) between steps 5 and 6.
 #include "ckpt/estimator.h"
 
 #include <cmath>
@@ -42,12 +48,6 @@
 namespace ckpt {
 
 using estimator_internal::EventWriterCache;
-
-// ModeName and Batch::size live in input.cc.
-
-Status EstimatorModel::DescribeGraph(GraphBuilder* graph) const {
-  return UnimplementedError("this model does not describe a TensorFlow graph");
-}
 
 namespace {
 
@@ -109,6 +109,28 @@ Result<Tensor*> FindGlobalStep(const VarList& vars) {
 }
 
 int64_t ReadStep(const Tensor* global_step) { return *global_step->flat<int64_t>(); }
+
+// Step 1's argument checks of Train.
+Status CheckTrainArguments(const InputFn& input_fn, const TrainOptions& options) {
+  if (options.steps.has_value() && options.max_steps.has_value()) {
+    return InvalidArgumentError("Can not provide both steps and max_steps.");
+  }
+  if (options.steps.has_value() && *options.steps <= 0) {
+    return InvalidArgumentError("Must specify steps > 0, given: " + std::to_string(*options.steps));
+  }
+  if (options.max_steps.has_value() && *options.max_steps <= 0) {
+    return InvalidArgumentError("Must specify max_steps > 0, given: " +
+                                std::to_string(*options.max_steps));
+  }
+  if (!input_fn) return InvalidArgumentError("Train: input_fn is empty");
+  for (const auto& h : options.hooks) {
+    if (h == nullptr) return InvalidArgumentError("Train: a hook is null");
+  }
+  for (const auto& l : options.saving_listeners) {
+    if (l == nullptr) return InvalidArgumentError("Train: a saving listener is null");
+  }
+  return Status();
+}
 
 // What hooks see of one Train call.
 class CallSession : public TrainingSession {
@@ -310,6 +332,200 @@ struct Estimator::Impl {
     return in;
   }
 
+  // ---- Train's phases, in call order (see the top of this file).
+
+  // What Train drives: the input, the model built for training and its
+  // variables.
+  struct TrainingModel {
+    std::unique_ptr<Iterator<Batch>> input;
+    std::unique_ptr<EstimatorModel> model;
+    VarList vars;
+    Tensor* global_step = nullptr;
+  };
+
+  // Step 3: input_fn, then model_fn; with `warm_start` (nothing to
+  // restore), the warm start. TF warm-starts right after model_fn, on every
+  // call; its effect only survives when nothing is restored, so only then is
+  // it applied here.
+  Result<TrainingModel> BuildTrainingModel(const InputFn& input_fn, bool warm_start) {
+    TrainingModel m;
+    CKPT_ASSIGN_OR_RETURN(m.input, input_fn());
+    if (m.input == nullptr) return InvalidArgumentError("Train: input_fn returned no iterator");
+    CKPT_ASSIGN_OR_RETURN(m.model, CallModelFn(Mode::kTrain));
+    m.vars = m.model->Variables();
+    CKPT_ASSIGN_OR_RETURN(m.global_step, FindGlobalStep(m.vars));
+    if (warm_start && options.warm_start_from.has_value()) {
+      LogInfo("Warm-starting with WarmStartSettings: " + options.warm_start_from->DebugString());
+      CKPT_RETURN_IF_ERROR(
+          WarmStart(env, *options.warm_start_from, m.vars, m.model->TrainableVariableNames())
+              .status());
+    }
+    return m;
+  }
+
+  // The checkpoint Saver with the RunConfig's retention, and the graph for
+  // graph.pbtxt and the .meta files when the model describes one.
+  struct TrainingSaver {
+    std::unique_ptr<Saver> saver;
+    std::optional<tensorflow::GraphDef> graph_def;
+    std::optional<tensorflow::MetaGraphDef> meta_graph_def;
+  };
+
+  // Step 4.
+  Result<TrainingSaver> MakeTrainingSaver(const EstimatorModel& model, const VarList& vars) {
+    SaverOptions so;
+    so.env = env;
+    so.max_to_keep = static_cast<int>(config.keep_checkpoint_max());
+    so.keep_checkpoint_every_n_hours = config.keep_checkpoint_every_n_hours();
+    so.save_relative_paths = true;
+    so.log_saves = false;
+    so.writer_lock = options.writer_lock;
+    TrainingSaver out;
+    if (options.save_graph_def) {
+      GraphBuilder graph;
+      Status described = model.DescribeGraph(&graph);
+      if (described.ok()) {
+        CKPT_ASSIGN_OR_RETURN(tensorflow::SaverDef saver_def,
+                              AddSaverSubgraph(&graph, SaverGraphOptions::FromSaverOptions(so)));
+        CKPT_ASSIGN_OR_RETURN(out.meta_graph_def, BuildMetaGraphDef(graph, &saver_def));
+        CKPT_ASSIGN_OR_RETURN(out.graph_def, BuildGraphDef(graph));
+        so.meta_graph_writer = MetaGraphWriter(*out.meta_graph_def, env);
+      } else if (described.code() != StatusCode::kUnimplemented) {
+        return described.WithContext("EstimatorModel::DescribeGraph");
+      }
+    }
+    CKPT_ASSIGN_OR_RETURN(out.saver, Saver::Create(vars, so));
+    return out;
+  }
+
+  // Step 5: the hooks, in TF's order: the chief's CheckpointSaverHook (unless
+  // the caller passed one; none when checkpoints are off), StepCounterHook
+  // and SummarySaverHook, then the worker hooks (the caller's,
+  // StopAtStepHook, NanTensorHook, LoggingTensorHook).
+  Result<std::vector<std::shared_ptr<SessionRunHook>>> MakeTrainingHooks(
+      const TrainOptions& train, bool checkpoints) {
+    std::vector<std::shared_ptr<SessionRunHook>> hooks;
+    bool user_saver_hook = false;
+    for (const auto& h : train.hooks) {
+      user_saver_hook = user_saver_hook || dynamic_cast<CheckpointSaverHook*>(h.get()) != nullptr;
+    }
+    if (!train.saving_listeners.empty()) {
+      if (user_saver_hook) {
+        return InvalidArgumentError(
+            "saving_listeners cannot be attached to a CheckpointSaverHook passed in hooks; give "
+            "them to that hook's options");
+      }
+      if (!checkpoints) {
+        return FailedPreconditionError(
+            "There should be a CheckpointSaverHook to use saving_listeners. Please set one of "
+            "the RunConfig.save_checkpoints_steps or RunConfig.save_checkpoints_secs.");
+      }
+    }
+    if (checkpoints && !user_saver_hook) {
+      CheckpointSaverHookOptions ho;
+      ho.checkpoint_dir = model_dir;
+      if (config.save_checkpoints_steps().has_value()) {
+        ho.save_steps = *config.save_checkpoints_steps();
+      } else {
+        ho.save_secs = *config.save_checkpoints_secs();
+      }
+      ho.cadence = options.save_cadence;
+      ho.listeners = train.saving_listeners;
+      CKPT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointSaverHook> hook,
+                            CheckpointSaverHook::Create(std::move(ho)));
+      hooks.push_back(std::move(hook));
+    }
+    {
+      CKPT_ASSIGN_OR_RETURN(
+          std::unique_ptr<StepCounterHook> hook,
+          StepCounterHook::Create(env, config.log_step_count_steps(), std::nullopt, model_dir));
+      hooks.push_back(std::move(hook));
+    }
+    if (config.save_summary_steps() > 0) {
+      CKPT_ASSIGN_OR_RETURN(
+          std::unique_ptr<SummarySaverHook> hook,
+          SummarySaverHook::Create(env, config.save_summary_steps(), std::nullopt, model_dir));
+      hooks.push_back(std::move(hook));
+    }
+    hooks.insert(hooks.end(), train.hooks.begin(), train.hooks.end());
+    if (train.steps.has_value() || train.max_steps.has_value()) {
+      CKPT_ASSIGN_OR_RETURN(std::unique_ptr<StopAtStepHook> hook,
+                            StopAtStepHook::Create(train.steps, train.max_steps));
+      hooks.push_back(std::move(hook));
+    }
+    hooks.push_back(std::make_shared<NanTensorHook>());
+    {
+      CKPT_ASSIGN_OR_RETURN(std::unique_ptr<LoggingTensorHook> hook,
+                            LoggingTensorHook::Create(env, config.log_step_count_steps()));
+      hooks.push_back(std::move(hook));
+    }
+    return hooks;
+  }
+
+  // Step 6's restore: `checkpoint` (or the newest usable one) into `saver`,
+  // whose retention then continues from the state file's list.
+  Status RestoreForTraining(Saver* saver, const std::string& checkpoint) {
+    CKPT_RETURN_IF_ERROR(RestoreNewestUsable(saver, checkpoint).status());
+    Result<CheckpointState> state = GetCheckpointState(env, model_dir);
+    if (state.ok()) return saver->RecoverLastCheckpoints(state->all_model_checkpoint_paths);
+    LogWarning("Could not re-read the checkpoint state of " + model_dir +
+               " for retention: " + state.status().ToString());
+    return Status();
+  }
+
+  // Step 7: BeforeRun on each hook, one TrainStep, AfterRun on each, until a
+  // hook requests a stop or the input ends. Counts steps and the last loss
+  // into `result`.
+  static Status RunTrainingLoop(CallSession& session,
+                                const std::vector<std::shared_ptr<SessionRunHook>>& hooks,
+                                TrainingModel& m, TrainResult* result) {
+    int64_t local_step = 0;
+    while (!session.stop_requested()) {
+      std::optional<Batch> batch = m.input->Next();
+      if (!batch.has_value()) break;  // end of input: a normal end
+      const int64_t before = ReadStep(m.global_step);
+      bool want_summaries = false;
+      for (const auto& h : hooks) {
+        CKPT_ASSIGN_OR_RETURN(bool want, h->BeforeRun(session, before));
+        want_summaries = want_summaries || want;
+      }
+      CKPT_ASSIGN_OR_RETURN(TrainStepResult step, m.model->TrainStep(*batch, want_summaries));
+      const int64_t after = ReadStep(m.global_step);
+      if (after != before + 1) {
+        return FailedPreconditionError(
+            "EstimatorModel::TrainStep must increment global_step by one, but it went from " +
+            std::to_string(before) + " to " + std::to_string(after));
+      }
+      StepValues values;
+      values.step_before = before;
+      values.global_step = after;
+      values.local_step = local_step;
+      values.loss = step.loss;
+      values.summaries = want_summaries ? &step.summaries : nullptr;
+      result->final_loss = step.loss;
+      result->steps_run = ++local_step;
+      for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->AfterRun(session, values));
+    }
+    return Status();
+  }
+
+  // Steps 5 (Begin) to 8 (End): the hooks around the restore and the loop.
+  // End runs only if nothing failed.
+  Status RunTrainingSession(CallSession& session,
+                            const std::vector<std::shared_ptr<SessionRunHook>>& hooks,
+                            const std::optional<std::string>& restore_from, Saver* saver,
+                            TrainingModel& m, TrainResult* result) {
+    for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->Begin(session));
+    LogInfo("Graph was finalized.");
+    if (restore_from.has_value()) CKPT_RETURN_IF_ERROR(RestoreForTraining(saver, *restore_from));
+    LogInfo("Running local_init_op.");
+    LogInfo("Done running local_init_op.");
+    for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->AfterCreateSession(session));
+    CKPT_RETURN_IF_ERROR(RunTrainingLoop(session, hooks, m, result));
+    for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->End(session));
+    return Status();
+  }
+
   Status WriteEvalSummary(const std::string& dir, int64_t step, const EvalResult& result) {
     tensorflow::Event event;
     event.set_wall_time(env->NowSeconds());
@@ -366,25 +582,7 @@ Result<std::unique_ptr<Estimator>> Estimator::Create(EstimatorOptions options) {
 
 Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions& options) {
   Impl& im = *impl_;
-  Env* env = im.env;
-  if (options.steps.has_value() && options.max_steps.has_value()) {
-    return InvalidArgumentError("Can not provide both steps and max_steps.");
-  }
-  if (options.steps.has_value() && *options.steps <= 0) {
-    return InvalidArgumentError("Must specify steps > 0, given: " + std::to_string(*options.steps));
-  }
-  if (options.max_steps.has_value() && *options.max_steps <= 0) {
-    return InvalidArgumentError("Must specify max_steps > 0, given: " +
-                                std::to_string(*options.max_steps));
-  }
-  if (!input_fn) return InvalidArgumentError("Train: input_fn is empty");
-  for (const auto& h : options.hooks) {
-    if (h == nullptr) return InvalidArgumentError("Train: a hook is null");
-  }
-  for (const auto& l : options.saving_listeners) {
-    if (l == nullptr) return InvalidArgumentError("Train: a saving listener is null");
-  }
-
+  CKPT_RETURN_IF_ERROR(CheckTrainArguments(input_fn, options));
   TrainResult result;
   if (options.max_steps.has_value()) {
     const int64_t start = im.LatestGlobalStep();
@@ -400,173 +598,35 @@ Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions
   // and shared with the Saver below; a model_dir that does not exist yet is
   // created and locked just before the first file is written into it.
   std::shared_ptr<WriterLock> lock;
-  if (env->IsDirectory(im.model_dir)) {
-    CKPT_ASSIGN_OR_RETURN(lock, WriterLock::Acquire(env, im.model_dir, im.options.writer_lock));
+  if (im.env->IsDirectory(im.model_dir)) {
+    CKPT_ASSIGN_OR_RETURN(lock,
+                          WriterLock::Acquire(im.env, im.model_dir, im.options.writer_lock));
   }
 
   CKPT_ASSIGN_OR_RETURN(std::optional<std::string> restore_from, im.CheckpointToRestore());
-
-  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Iterator<Batch>> input, input_fn());
-  if (input == nullptr) return InvalidArgumentError("Train: input_fn returned no iterator");
-  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<EstimatorModel> model, im.CallModelFn(Mode::kTrain));
-  VarList vars = model->Variables();
-  CKPT_ASSIGN_OR_RETURN(Tensor * global_step, FindGlobalStep(vars));
-
-  // TF warm-starts right after model_fn, on every call; its effect only
-  // survives when nothing is restored, so only then is it applied here.
-  if (!restore_from.has_value() && im.options.warm_start_from.has_value()) {
-    LogInfo("Warm-starting with WarmStartSettings: " + im.options.warm_start_from->DebugString());
-    CKPT_RETURN_IF_ERROR(
-        WarmStart(env, *im.options.warm_start_from, vars, model->TrainableVariableNames())
-            .status());
-  }
-
-  // The Saver, and the graph for graph.pbtxt and the .meta files.
-  SaverOptions so;
-  so.env = env;
-  so.max_to_keep = static_cast<int>(im.config.keep_checkpoint_max());
-  so.keep_checkpoint_every_n_hours = im.config.keep_checkpoint_every_n_hours();
-  so.save_relative_paths = true;
-  so.log_saves = false;
-  so.writer_lock = im.options.writer_lock;
-  std::optional<tensorflow::GraphDef> graph_def;
-  std::optional<tensorflow::MetaGraphDef> meta_graph_def;
-  if (im.options.save_graph_def) {
-    GraphBuilder graph;
-    Status described = model->DescribeGraph(&graph);
-    if (described.ok()) {
-      CKPT_ASSIGN_OR_RETURN(tensorflow::SaverDef saver_def,
-                            AddSaverSubgraph(&graph, SaverGraphOptions::FromSaverOptions(so)));
-      CKPT_ASSIGN_OR_RETURN(meta_graph_def, BuildMetaGraphDef(graph, &saver_def));
-      CKPT_ASSIGN_OR_RETURN(graph_def, BuildGraphDef(graph));
-      so.meta_graph_writer = MetaGraphWriter(*meta_graph_def, env);
-    } else if (described.code() != StatusCode::kUnimplemented) {
-      return described.WithContext("EstimatorModel::DescribeGraph");
-    }
-  }
-  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Saver> saver, Saver::Create(vars, so));
-
-  // Hooks, in TF's order: the chief's CheckpointSaverHook, StepCounterHook
-  // and SummarySaverHook, then the worker hooks (the user's, StopAtStepHook,
-  // NanTensorHook, LoggingTensorHook).
-  std::vector<std::shared_ptr<SessionRunHook>> hooks;
-  bool user_saver_hook = false;
-  for (const auto& h : options.hooks) {
-    user_saver_hook = user_saver_hook || dynamic_cast<CheckpointSaverHook*>(h.get()) != nullptr;
-  }
+  CKPT_ASSIGN_OR_RETURN(Impl::TrainingModel m,
+                        im.BuildTrainingModel(input_fn, /*warm_start=*/!restore_from.has_value()));
+  CKPT_ASSIGN_OR_RETURN(Impl::TrainingSaver saver, im.MakeTrainingSaver(*m.model, m.vars));
   const bool checkpoints = im.CheckpointsEnabled();
-  if (!options.saving_listeners.empty()) {
-    if (user_saver_hook) {
-      return InvalidArgumentError(
-          "saving_listeners cannot be attached to a CheckpointSaverHook passed in hooks; give "
-          "them to that hook's options");
-    }
-    if (!checkpoints) {
-      return FailedPreconditionError(
-          "There should be a CheckpointSaverHook to use saving_listeners. Please set one of the "
-          "RunConfig.save_checkpoints_steps or RunConfig.save_checkpoints_secs.");
-    }
-  }
-  if (checkpoints && !user_saver_hook) {
-    CheckpointSaverHookOptions ho;
-    ho.checkpoint_dir = im.model_dir;
-    if (im.config.save_checkpoints_steps().has_value()) {
-      ho.save_steps = *im.config.save_checkpoints_steps();
-    } else {
-      ho.save_secs = *im.config.save_checkpoints_secs();
-    }
-    ho.cadence = im.options.save_cadence;
-    ho.listeners = options.saving_listeners;
-    CKPT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointSaverHook> hook,
-                          CheckpointSaverHook::Create(std::move(ho)));
-    hooks.push_back(std::move(hook));
-  }
-  {
-    CKPT_ASSIGN_OR_RETURN(
-        std::unique_ptr<StepCounterHook> hook,
-        StepCounterHook::Create(env, im.config.log_step_count_steps(), std::nullopt, im.model_dir));
-    hooks.push_back(std::move(hook));
-  }
-  if (im.config.save_summary_steps() > 0) {
-    CKPT_ASSIGN_OR_RETURN(
-        std::unique_ptr<SummarySaverHook> hook,
-        SummarySaverHook::Create(env, im.config.save_summary_steps(), std::nullopt, im.model_dir));
-    hooks.push_back(std::move(hook));
-  }
-  hooks.insert(hooks.end(), options.hooks.begin(), options.hooks.end());
-  if (options.steps.has_value() || options.max_steps.has_value()) {
-    CKPT_ASSIGN_OR_RETURN(std::unique_ptr<StopAtStepHook> hook,
-                          StopAtStepHook::Create(options.steps, options.max_steps));
-    hooks.push_back(std::move(hook));
-  }
-  hooks.push_back(std::make_shared<NanTensorHook>());
-  {
-    CKPT_ASSIGN_OR_RETURN(std::unique_ptr<LoggingTensorHook> hook,
-                          LoggingTensorHook::Create(env, im.config.log_step_count_steps()));
-    hooks.push_back(std::move(hook));
-  }
+  CKPT_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<SessionRunHook>> hooks,
+                        im.MakeTrainingHooks(options, checkpoints));
 
   if (lock == nullptr) {
-    CKPT_RETURN_IF_ERROR(env->CreateDirs(im.model_dir));
-    CKPT_ASSIGN_OR_RETURN(lock, WriterLock::Acquire(env, im.model_dir, im.options.writer_lock));
+    CKPT_RETURN_IF_ERROR(im.env->CreateDirs(im.model_dir));
+    CKPT_ASSIGN_OR_RETURN(lock,
+                          WriterLock::Acquire(im.env, im.model_dir, im.options.writer_lock));
   }
-  CallSession session(env, im.model_dir, im.config, im.options.hostname, model.get(), global_step,
-                      checkpoints ? saver.get() : nullptr, graph_def ? &*graph_def : nullptr,
-                      meta_graph_def ? &*meta_graph_def : nullptr);
+  CallSession session(im.env, im.model_dir, im.config, im.options.hostname, m.model.get(),
+                      m.global_step, checkpoints ? saver.saver.get() : nullptr,
+                      saver.graph_def ? &*saver.graph_def : nullptr,
+                      saver.meta_graph_def ? &*saver.meta_graph_def : nullptr);
   // From here on events may have been queued: flush them on every exit.
-  auto run = [&]() -> Status {
-    for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->Begin(session));
-    LogInfo("Graph was finalized.");
-    if (restore_from.has_value()) {
-      CKPT_RETURN_IF_ERROR(im.RestoreNewestUsable(saver.get(), *restore_from).status());
-      // Retention continues from the state file's list.
-      Result<CheckpointState> state = GetCheckpointState(env, im.model_dir);
-      if (state.ok()) {
-        CKPT_RETURN_IF_ERROR(saver->RecoverLastCheckpoints(state->all_model_checkpoint_paths));
-      } else {
-        LogWarning("Could not re-read the checkpoint state of " + im.model_dir +
-                   " for retention: " + state.status().ToString());
-      }
-    }
-    LogInfo("Running local_init_op.");
-    LogInfo("Done running local_init_op.");
-    for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->AfterCreateSession(session));
-
-    int64_t local_step = 0;
-    while (!session.stop_requested()) {
-      std::optional<Batch> batch = input->Next();
-      if (!batch.has_value()) break;  // end of input: a normal end
-      const int64_t before = ReadStep(global_step);
-      bool want_summaries = false;
-      for (const auto& h : hooks) {
-        CKPT_ASSIGN_OR_RETURN(bool want, h->BeforeRun(session, before));
-        want_summaries = want_summaries || want;
-      }
-      CKPT_ASSIGN_OR_RETURN(TrainStepResult step, model->TrainStep(*batch, want_summaries));
-      const int64_t after = ReadStep(global_step);
-      if (after != before + 1) {
-        return FailedPreconditionError(
-            "EstimatorModel::TrainStep must increment global_step by one, but it went from " +
-            std::to_string(before) + " to " + std::to_string(after));
-      }
-      StepValues values;
-      values.step_before = before;
-      values.global_step = after;
-      values.local_step = local_step;
-      values.loss = step.loss;
-      values.summaries = want_summaries ? &step.summaries : nullptr;
-      result.final_loss = step.loss;
-      result.steps_run = ++local_step;
-      for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->AfterRun(session, values));
-    }
-    for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->End(session));
-    return Status();
-  };
-  Status status = run();
+  Status status =
+      im.RunTrainingSession(session, hooks, restore_from, saver.saver.get(), m, &result);
   Status flushed = session.FlushWriters();
   CKPT_RETURN_IF_ERROR(status);
   CKPT_RETURN_IF_ERROR(flushed);
-  result.global_step = ReadStep(global_step);
+  result.global_step = ReadStep(m.global_step);
   LogInfo("Loss for final step: " +
           (result.final_loss ? NumpyFloat32Str(static_cast<float>(*result.final_loss))
                              : std::string("None")) +

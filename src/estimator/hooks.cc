@@ -376,7 +376,10 @@ Status NanTensorHook::AfterRun(TrainingSession& session, const StepValues& value
   constexpr char kMessage[] = "Model diverged with loss = NaN.";
   if (fail_) {
     Log(LogSeverity::kError, kMessage);
-    return InternalError("NaN loss during training.");
+    // FailedPrecondition: the model's variables have diverged, so training
+    // cannot go on from them until the caller changes something (learning
+    // rate, data); it is not a bug in ckpt (docs/estimator.md, "Errors").
+    return FailedPreconditionError("NaN loss during training.");
   }
   LogWarning(kMessage);
   session.RequestStop();

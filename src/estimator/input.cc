@@ -1,4 +1,4 @@
-// Input functions over in-memory examples, Batch::size and ModeName.
+// Input functions over in-memory examples (ckpt/estimator_input.h).
 //
 // ExamplesInputFn builds, on every call, a fresh tf.data-style pipeline
 // FromVector(examples) -> [Shuffle(buffer, seed)] -> [Repeat()] ->
@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "ckpt/data.h"
-#include "ckpt/estimator.h"
+#include "ckpt/dataset.h"
+#include "ckpt/estimator_input.h"
 
 namespace ckpt {
 namespace {
@@ -90,25 +90,6 @@ Status CheckExamples(const std::vector<LabeledExample>& examples,
 }
 
 }  // namespace
-
-const char* ModeName(Mode mode) {
-  switch (mode) {
-    case Mode::kTrain:
-      return "train";
-    case Mode::kEval:
-      return "eval";
-    case Mode::kPredict:
-      return "infer";
-  }
-  return "unknown";
-}
-
-int64_t Batch::size() const {
-  if (features.empty()) return 0;
-  const Tensor& first = features.begin()->second;
-  if (first.shape().rank() == 0) return 0;
-  return first.shape().dim(0);
-}
 
 InputFn ExamplesInputFn(std::vector<LabeledExample> examples,
                         std::vector<std::string> feature_names,

@@ -1,5 +1,5 @@
 // The canned classifiers as ModelFns: an EstimatorModel adapter over the
-// model cores of ckpt/dnn_classifier.h.
+// model cores of ckpt/dnn_classifier.h and ckpt/linear_classifier.h.
 //
 // The adapter turns Batches into the cores' inputs (a float32 features
 // matrix in sorted feature-name order, class ids, weights), reports TF's
@@ -76,7 +76,7 @@ class ClassifierAdapter : public EstimatorModel {
 
   Result<TrainStepResult> TrainStep(const Batch& batch, bool want_summaries) override {
     CKPT_ASSIGN_OR_RETURN(Inputs in, MakeInputs(batch, /*need_labels=*/true));
-    CKPT_ASSIGN_OR_RETURN(DnnTrainResult r,
+    CKPT_ASSIGN_OR_RETURN(ClassifierTrainResult r,
                           core_->TrainStep(in.features, in.labels, in.weights,
                                            /*record_layer_outputs=*/want_summaries && is_dnn_));
     TrainStepResult out;
@@ -100,7 +100,8 @@ class ClassifierAdapter : public EstimatorModel {
 
   Result<double> EvalStep(const Batch& batch) override {
     CKPT_ASSIGN_OR_RETURN(Inputs in, MakeInputs(batch, /*need_labels=*/true));
-    CKPT_ASSIGN_OR_RETURN(DnnEvalResult r, core_->Evaluate(in.features, in.labels, in.weights));
+    CKPT_ASSIGN_OR_RETURN(ClassifierEvalResult r,
+                          core_->Evaluate(in.features, in.labels, in.weights));
     sums_.Merge(r.sums);
     return r.loss;
   }
@@ -113,7 +114,7 @@ class ClassifierAdapter : public EstimatorModel {
 
   Result<std::vector<Prediction>> PredictBatch(const Batch& batch) override {
     CKPT_ASSIGN_OR_RETURN(Inputs in, MakeInputs(batch, /*need_labels=*/false));
-    CKPT_ASSIGN_OR_RETURN(DnnPredictions p, core_->Predict(in.features));
+    CKPT_ASSIGN_OR_RETURN(ClassifierPredictions p, core_->Predict(in.features));
     const int64_t n = in.features.shape().dim(0);
     const bool binary = p.logistic.dtype() == DataType::kFloat;
     std::vector<Prediction> out;

@@ -1,14 +1,20 @@
+// DnnClassifierModel (ckpt/dnn_classifier.h): the hidden layers, the
+// training step's forward and backward passes (feature-major, buffers reused
+// from step to step), double-precision inference and the PREDICT graph. The
+// head (loss, predictions, metrics) is models/classifier_head.h, the
+// checkpoint keys of variables and slots models/classifier_variables.h.
 #include "ckpt/dnn_classifier.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <set>
 #include <utility>
 
 #include "ckpt/graph.h"
 #include "ckpt/optimizer.h"
 #include "ckpt/random.h"
+#include "models/classifier_head.h"
+#include "models/classifier_variables.h"
 #include "models/nn/batch_norm.h"
 #include "models/nn/feature_major.h"
 #include "models/nn/init.h"
@@ -17,10 +23,31 @@
 #include "models/nn/types.h"
 
 namespace ckpt {
-namespace {
 
-using Mat = nn::Matrix<float>;
-using Vec = nn::RowVector<float>;
+using classifier_internal::AddOptimizerSaveables;
+using classifier_internal::CheckFeatureTensor;
+using classifier_internal::CheckHeadConfig;
+using classifier_internal::CheckLabelCount;
+using classifier_internal::CheckWeights;
+using classifier_internal::ClassNameOf;
+using classifier_internal::DescribeHead;
+using classifier_internal::DescribeOptimizerVariables;
+using classifier_internal::EvalFromLogits;
+using classifier_internal::LabelIdsOf;
+using classifier_internal::MakeOptimizer;
+using classifier_internal::Mat;
+using classifier_internal::PlainSaveable;
+using classifier_internal::PredictionsFromLogits;
+using classifier_internal::SafeDiv;
+using classifier_internal::SlicedSaveable;
+using classifier_internal::SortByName;
+using classifier_internal::SortedFeatures;
+using classifier_internal::ToMat;
+using classifier_internal::ToVec;
+using classifier_internal::Vec;
+using classifier_internal::WeightOf;
+
+namespace {
 
 // A dense layer's variables, with their checkpoint keys.
 struct Layer {
@@ -41,374 +68,7 @@ struct BatchNormVars {
   std::string moving_variance_key() const { return scope + "/moving_variance"; }
 };
 
-// The slice spec TF's one-piece partitioned variables save with:
-// "0,d0:0,d1" over the full shape.
-TensorSlice WholeSlice(const TensorShape& shape) {
-  std::vector<TensorSlice::Extent> extents;
-  for (int64_t d : shape.dims()) extents.push_back({0, d});
-  return TensorSlice(std::move(extents));
-}
-
-Mat ToMat(const Tensor& t) {
-  return Eigen::Map<const Mat>(t.flat<float>(), t.shape().dim(0), t.shape().dim(1));
-}
-Vec ToVec(const Tensor& t) { return Eigen::Map<const Vec>(t.flat<float>(), t.shape().dim(0)); }
-
-Status CheckFeatureTensor(const Tensor& features, int64_t n) {
-  if (features.dtype() != DataType::kFloat || features.shape().rank() != 2 ||
-      features.shape().dim(1) != n) {
-    return InvalidArgumentError("features must be float32 [batch, " + std::to_string(n) +
-                                "], got " + std::string(DataTypeName(features.dtype())) + " " +
-                                features.shape().DebugString());
-  }
-  return Status();
-}
-
-Status CheckLabelCount(const Tensor& features, const std::vector<int64_t>& labels) {
-  if (static_cast<int64_t>(labels.size()) != features.shape().dim(0)) {
-    return InvalidArgumentError("got " + std::to_string(labels.size()) + " labels for " +
-                                std::to_string(features.shape().dim(0)) + " examples");
-  }
-  if (labels.empty()) return InvalidArgumentError("empty batch");
-  return Status();
-}
-
-// Weights of a batch: empty means all ones.
-Status CheckWeights(const std::vector<float>& weights, size_t batch) {
-  if (weights.empty()) return Status();
-  if (weights.size() != batch) {
-    return InvalidArgumentError("got " + std::to_string(weights.size()) + " weights for " +
-                                std::to_string(batch) + " examples");
-  }
-  for (size_t i = 0; i < weights.size(); ++i) {
-    if (!std::isfinite(weights[i]) || weights[i] < 0) {
-      return InvalidArgumentError("weight of example " + std::to_string(i) + " is " +
-                                  std::to_string(weights[i]) +
-                                  "; weights must be finite and >= 0");
-    }
-  }
-  return Status();
-}
-
-double WeightOf(const std::vector<float>& weights, size_t i) {
-  return weights.empty() ? 1.0 : static_cast<double>(weights[i]);
-}
-
-// The head's loss on a batch: per-example losses, their weighted sum and
-// the gradient of that sum with respect to the logits.
-struct HeadLoss {
-  std::vector<double> losses;  // unweighted, per example
-  double loss = 0;             // sum of weight * loss
-  double weight = 0;           // sum of weights
-  Mat d_logits;
-};
-
-Result<HeadLoss> ComputeHeadLoss(const Mat& logits, const std::vector<int64_t>& labels,
-                                 const std::vector<float>& weights, bool binary) {
-  CKPT_RETURN_IF_ERROR(CheckWeights(weights, labels.size()));
-  nn::CrossEntropyResult<float> ce;
-  if (binary) {
-    CKPT_ASSIGN_OR_RETURN(ce, nn::SigmoidCrossEntropy<float>(logits, labels));
-  } else {
-    CKPT_ASSIGN_OR_RETURN(ce, nn::SparseSoftmaxCrossEntropy<float>(logits, labels));
-  }
-  HeadLoss h;
-  h.d_logits = std::move(ce.d_logits);
-  for (size_t i = 0; i < labels.size(); ++i) {
-    const double w = WeightOf(weights, i);
-    const double l = ce.losses(static_cast<Eigen::Index>(i));
-    h.losses.push_back(l);
-    h.loss += w * l;
-    h.weight += w;
-    if (!weights.empty()) h.d_logits.row(static_cast<Eigen::Index>(i)) *= weights[i];
-  }
-  return h;
-}
-
-// Computed in double from `logits` (float32 or double), stored as float32.
-template <typename T>
-DnnPredictions PredictionsFromLogits(const nn::Matrix<T>& logits_in, bool binary) {
-  using MatD = nn::Matrix<double>;
-  const MatD logits = logits_in.template cast<double>();
-  DnnPredictions out;
-  out.logits = nn::TensorFromMatrix<float>(logits.cast<float>());
-  // TF's binary head: softmax over [0, logit] ("two_class_logits").
-  MatD scores = logits;
-  if (binary) {
-    scores = MatD::Zero(logits.rows(), 2);
-    scores.col(1) = logits.col(0);
-    out.logistic = nn::TensorFromMatrix<float>(nn::Sigmoid<double>(logits).cast<float>());
-  }
-  out.probabilities = nn::TensorFromMatrix<float>(nn::Softmax<double>(scores).cast<float>());
-  std::vector<int64_t> ids(static_cast<size_t>(scores.rows()));
-  for (Eigen::Index r = 0; r < scores.rows(); ++r) {
-    Eigen::Index best = 0;
-    scores.row(r).maxCoeff(&best);
-    ids[static_cast<size_t>(r)] = best;
-  }
-  out.class_ids = Tensor::FromVector<int64_t>(TensorShape({static_cast<int64_t>(ids.size())}), ids);
-  return out;
-}
-
-// tf.metrics.auc's thresholds for num_thresholds = 200, as float32.
-constexpr int kAucThresholds = 200;
-const std::vector<float>& AucThresholds() {
-  static const std::vector<float> t = [] {
-    std::vector<float> v;
-    v.push_back(static_cast<float>(0.0 - 1e-7));
-    for (int i = 0; i < kAucThresholds - 2; ++i) {
-      v.push_back(static_cast<float>((i + 1) * 1.0 / (kAucThresholds - 1)));
-    }
-    v.push_back(static_cast<float>(1.0 + 1e-7));
-    return v;
-  }();
-  return t;
-}
-
-ClassifierMetricSums SumsOfBatch(const DnnPredictions& p, const HeadLoss& loss,
-                                 const std::vector<int64_t>& labels,
-                                 const std::vector<float>& weights, bool binary) {
-  ClassifierMetricSums s;
-  s.binary = binary;
-  s.loss = loss.loss;
-  s.weight = loss.weight;
-  const int64_t* ids = p.class_ids.flat<int64_t>();
-  if (binary) {
-    s.auc_tp.assign(kAucThresholds, 0);
-    s.auc_fp.assign(kAucThresholds, 0);
-    s.auc_tn.assign(kAucThresholds, 0);
-    s.auc_fn.assign(kAucThresholds, 0);
-  }
-  const std::vector<float>& thresholds = AucThresholds();
-  for (size_t i = 0; i < labels.size(); ++i) {
-    const double w = WeightOf(weights, i);
-    if (ids[i] == labels[i]) s.correct += w;
-    if (!binary) continue;
-    const float logistic = p.logistic.flat<float>()[i];
-    const bool positive = labels[i] == 1;
-    s.label += w * static_cast<double>(labels[i]);
-    s.prediction += w * logistic;
-    if (ids[i] == 1 && positive) s.true_positives += w;
-    if (ids[i] == 1 && !positive) s.false_positives += w;
-    if (ids[i] == 0 && positive) s.false_negatives += w;
-    for (int t = 0; t < kAucThresholds; ++t) {
-      const bool predicted = logistic > thresholds[static_cast<size_t>(t)];
-      if (positive) {
-        (predicted ? s.auc_tp : s.auc_fn)[static_cast<size_t>(t)] += w;
-      } else {
-        (predicted ? s.auc_fp : s.auc_tn)[static_cast<size_t>(t)] += w;
-      }
-    }
-  }
-  return s;
-}
-
-double SafeDiv(double a, double b) { return b == 0 ? 0.0 : a / b; }
-
-Result<DnnEvalResult> EvalFromLogits(const Mat& logits, const std::vector<int64_t>& labels,
-                                     const std::vector<float>& weights, bool binary,
-                                     int64_t global_step) {
-  CKPT_ASSIGN_OR_RETURN(HeadLoss loss, ComputeHeadLoss(logits, labels, weights, binary));
-  const DnnPredictions p = PredictionsFromLogits(logits, binary);
-  DnnEvalResult r;
-  r.sums = SumsOfBatch(p, loss, labels, weights, binary);
-  r.loss = loss.loss;
-  r.average_loss = SafeDiv(loss.loss, loss.weight);
-  r.accuracy = SafeDiv(r.sums.correct, r.sums.weight);
-  r.global_step = global_step;
-  return r;
-}
-
-SaveableTensor SlicedSaveable(const std::string& key, Tensor* t) {
-  SaveableTensor s;
-  s.name = key;
-  s.tensor = t;
-  s.full_shape = t->shape();
-  s.slice = WholeSlice(t->shape());
-  return s;
-}
-
-SaveableTensor PlainSaveable(const std::string& key, Tensor* t) {
-  SaveableTensor s;
-  s.name = key;
-  s.tensor = t;
-  return s;
-}
-
-// Optimizer slots and non-slot variables under TF's canned-estimator keys
-// for a model whose variable scope is `scope`.
-void AddOptimizerSaveables(const std::string& scope, Optimizer* optimizer, VarList* vars) {
-  for (const Optimizer::SlotRef& slot : optimizer->slots()) {
-    vars->push_back(
-        SlicedSaveable(PartitionedSlotKey(scope, slot.var_name, slot.slot_name), slot.tensor));
-  }
-  for (const std::string& name : optimizer->non_slot_names()) {
-    vars->push_back(PlainSaveable(scope + "/head/" + name, optimizer->GetNonSlot(name)));
-  }
-}
-
-void SortByName(VarList* vars) {
-  std::sort(vars->begin(), vars->end(),
-            [](const SaveableTensor& a, const SaveableTensor& b) { return a.name < b.name; });
-}
-
-Result<std::vector<std::string>> SortedFeatures(const std::vector<std::string>& names) {
-  if (names.empty()) return InvalidArgumentError("feature_names is empty");
-  std::vector<std::string> sorted = names;
-  std::sort(sorted.begin(), sorted.end());
-  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
-    return InvalidArgumentError("duplicate feature name in feature_names");
-  }
-  return sorted;
-}
-
-// The checks shared by both models' heads.
-Status CheckHeadConfig(int64_t n_classes, const std::vector<std::string>& vocabulary,
-                       const std::string& weight_column,
-                       const std::vector<std::string>& feature_names) {
-  if (n_classes < 2) {
-    return InvalidArgumentError("n_classes must be > 1, got " + std::to_string(n_classes));
-  }
-  if (!vocabulary.empty()) {
-    if (static_cast<int64_t>(vocabulary.size()) != n_classes) {
-      return InvalidArgumentError("label_vocabulary has " + std::to_string(vocabulary.size()) +
-                                  " entries, expected n_classes = " + std::to_string(n_classes));
-    }
-    std::set<std::string> distinct(vocabulary.begin(), vocabulary.end());
-    if (distinct.size() != vocabulary.size()) {
-      return InvalidArgumentError("label_vocabulary has duplicate entries");
-    }
-  }
-  if (!weight_column.empty() && std::find(feature_names.begin(), feature_names.end(),
-                                          weight_column) != feature_names.end()) {
-    return InvalidArgumentError("weight_column \"" + weight_column +
-                                "\" is also a feature column");
-  }
-  return Status();
-}
-
-Result<std::unique_ptr<Optimizer>> MakeOptimizer(const OptimizerFactory& factory,
-                                                 const std::string& name, double learning_rate) {
-  if (!factory) return Optimizer::Create(name, learning_rate);
-  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> optimizer, factory());
-  if (optimizer == nullptr) return InvalidArgumentError("optimizer_fn returned no optimizer");
-  return optimizer;
-}
-
-// Labels of [batch] or [batch, 1].
-Status CheckLabelShape(const Tensor& labels) {
-  const TensorShape& shape = labels.shape();
-  if (shape.rank() == 1 || (shape.rank() == 2 && shape.dim(1) == 1)) return Status();
-  return InvalidArgumentError("labels must have shape [batch] or [batch, 1], got " +
-                              shape.DebugString());
-}
-
-Result<std::vector<int64_t>> LabelIdsOf(const Tensor& labels,
-                                        const std::vector<std::string>& vocabulary) {
-  CKPT_RETURN_IF_ERROR(CheckLabelShape(labels));
-  const int64_t n = labels.num_elements();
-  std::vector<int64_t> ids(static_cast<size_t>(n));
-  if (!vocabulary.empty()) {
-    if (labels.dtype() != DataType::kString) {
-      return InvalidArgumentError(
-          "Labels dtype should be string if there is a vocabulary. Given: " +
-          std::string(DataTypeName(labels.dtype())));
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      const std::string& word = labels.strings()[static_cast<size_t>(i)];
-      auto it = std::find(vocabulary.begin(), vocabulary.end(), word);
-      if (it == vocabulary.end()) {
-        std::string words;
-        for (const std::string& v : vocabulary) words += (words.empty() ? "\"" : ", \"") + v + "\"";
-        return InvalidArgumentError("label \"" + word + "\" of example " + std::to_string(i) +
-                                    " is not in label_vocabulary [" + words + "]");
-      }
-      ids[static_cast<size_t>(i)] = it - vocabulary.begin();
-    }
-    return ids;
-  }
-  if (labels.dtype() == DataType::kInt64) {
-    for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = labels.flat<int64_t>()[i];
-  } else if (labels.dtype() == DataType::kInt32) {
-    for (int64_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = labels.flat<int32_t>()[i];
-  } else {
-    return InvalidArgumentError(
-        "labels must be int64 (or int32) class ids without a label_vocabulary, got " +
-        std::string(DataTypeName(labels.dtype())));
-  }
-  return ids;
-}
-
-std::string ClassNameOf(int64_t id, const std::vector<std::string>& vocabulary) {
-  if (!vocabulary.empty() && id >= 0 && id < static_cast<int64_t>(vocabulary.size())) {
-    return vocabulary[static_cast<size_t>(id)];
-  }
-  return std::to_string(id);
-}
-
 }  // namespace
-
-void ClassifierMetricSums::Merge(const ClassifierMetricSums& other) {
-  binary = binary || other.binary;
-  weight += other.weight;
-  correct += other.correct;
-  loss += other.loss;
-  label += other.label;
-  prediction += other.prediction;
-  true_positives += other.true_positives;
-  false_positives += other.false_positives;
-  false_negatives += other.false_negatives;
-  auto add = [](std::vector<double>* into, const std::vector<double>& from) {
-    if (into->size() < from.size()) into->resize(from.size(), 0.0);
-    for (size_t i = 0; i < from.size(); ++i) (*into)[i] += from[i];
-  };
-  add(&auc_tp, other.auc_tp);
-  add(&auc_fp, other.auc_fp);
-  add(&auc_tn, other.auc_tn);
-  add(&auc_fn, other.auc_fn);
-}
-
-std::map<std::string, double> ClassifierMetricSums::Metrics() const {
-  std::map<std::string, double> m;
-  m["accuracy"] = SafeDiv(correct, weight);
-  m["average_loss"] = SafeDiv(loss, weight);
-  if (!binary) return m;
-  const double label_mean = SafeDiv(label, weight);
-  m["label/mean"] = label_mean;
-  m["prediction/mean"] = SafeDiv(prediction, weight);
-  m["accuracy_baseline"] = std::max(label_mean, 1 - label_mean);
-  m["precision"] = SafeDiv(true_positives, true_positives + false_positives);
-  m["recall"] = SafeDiv(true_positives, true_positives + false_negatives);
-  const size_t n = auc_tp.size();
-  if (n == 0 || auc_fp.size() != n || auc_tn.size() != n || auc_fn.size() != n) {
-    m["auc"] = 0;
-    m["auc_precision_recall"] = 0;
-    return m;
-  }
-  constexpr double kEps = 1e-6;
-  std::vector<double> recall(n), fp_rate(n), precision(n);
-  for (size_t i = 0; i < n; ++i) {
-    recall[i] = (auc_tp[i] + kEps) / (auc_tp[i] + auc_fn[i] + kEps);
-    fp_rate[i] = auc_fp[i] / (auc_fp[i] + auc_tn[i] + kEps);
-    precision[i] = (auc_tp[i] + kEps) / (auc_tp[i] + auc_fp[i] + kEps);
-  }
-  double roc = 0, pr = 0;
-  for (size_t i = 0; i + 1 < n; ++i) {
-    roc += (fp_rate[i] - fp_rate[i + 1]) * (recall[i] + recall[i + 1]) / 2;
-    pr += (recall[i] - recall[i + 1]) * (precision[i] + precision[i + 1]) / 2;
-  }
-  m["auc"] = roc;
-  m["auc_precision_recall"] = pr;
-  return m;
-}
-
-std::string PartitionedSlotKey(const std::string& scope, const std::string& var,
-                               const std::string& slot_name) {
-  const std::string partition = "/part_0";
-  const std::string slot_op =
-      (scope.empty() ? "" : scope + "/") + var + partition + "/" + slot_name;
-  return var + "/" + slot_op.substr(var.size() + partition.size() + 1);
-}
 
 struct DnnClassifierModel::Impl {
   DnnClassifierConfig config;
@@ -416,7 +76,7 @@ struct DnnClassifierModel::Impl {
   nn::Activation activation = nn::Activation::kRelu;
   // Fixed size after Create: the optimizer and savers hold pointers into
   // these vectors.
-  std::vector<Layer> layers;             // hidden layers, then logits
+  std::vector<Layer> layers;               // hidden layers, then logits
   std::vector<BatchNormVars> batch_norms;  // one per hidden layer, or none
   Tensor global_step;
   std::unique_ptr<Optimizer> optimizer;
@@ -429,12 +89,12 @@ struct DnnClassifierModel::Impl {
   // reallocates a matrix only when the batch size changes, and the
   // gradient tensors are allocated once, in Create.
   struct LayerWork {
-    Mat z;        // dense output before a non-relu activation
-    Mat y;        // the activation's output (hidden layers) or the logits
-    Mat scale;    // dropout's scale
-    Mat out;      // after dropout and batch norm, when there are any
-    Mat d;        // d loss / d (dense output)
-    Mat d_out;    // d loss / d (*output), when it is not the relu's output
+    Mat z;                               // dense output before a non-relu activation
+    Mat y;                               // the activation's output (hidden layers) or the logits
+    Mat scale;                           // dropout's scale
+    Mat out;                             // after dropout and batch norm, when there are any
+    Mat d;                               // d loss / d (dense output)
+    Mat d_out;                           // d loss / d (*output), when it is not the relu's output
     nn::BatchNormCache<float> bn_cache;  // [batch, units], as batch_norm.h
     // Training: the moving statistics after this step's update, committed
     // once the step has succeeded.
@@ -496,8 +156,9 @@ struct DnnClassifierModel::Impl {
     MatD h = ToMat(features).cast<double>();
     const nn::BatchNormConfig bn_config;
     for (size_t i = 0; i < layers.size(); ++i) {
-      CKPT_ASSIGN_OR_RETURN(MatD z, nn::DenseForward<double>(h, ToMat(layers[i].kernel).cast<double>(),
-                                                             ToVec(layers[i].bias).cast<double>()));
+      CKPT_ASSIGN_OR_RETURN(MatD z,
+                            nn::DenseForward<double>(h, ToMat(layers[i].kernel).cast<double>(),
+                                                     ToVec(layers[i].bias).cast<double>()));
       if (i + 1 == layers.size()) return z;
       h = nn::Activate<double>(activation, z);
       if (!batch_norms.empty()) {
@@ -517,8 +178,8 @@ struct DnnClassifierModel::Impl {
   // statistics). Changes nothing but `work` and dropout_rng.
   Status TrainForward(const Tensor& features) {
     const int64_t batch = features.shape().dim(0);
-    work.x = Eigen::Map<const Mat>(features.flat<float>(), batch, features.shape().dim(1))
-                 .transpose();
+    work.x =
+        Eigen::Map<const Mat>(features.flat<float>(), batch, features.shape().dim(1)).transpose();
     const nn::BatchNormConfig bn_config;  // momentum 0.999, epsilon 0.001
     const bool relu = activation == nn::Activation::kRelu;
     const Mat* h = &work.x;
@@ -552,10 +213,9 @@ struct DnnClassifierModel::Impl {
         const Mat x = w.output->transpose();
         w.new_mean = ToVec(bn.moving_mean);
         w.new_variance = ToVec(bn.moving_variance);
-        CKPT_ASSIGN_OR_RETURN(Mat normed,
-                              nn::BatchNormTrain<float>(x, ToVec(bn.gamma), ToVec(bn.beta),
-                                                        &w.new_mean, &w.new_variance, bn_config,
-                                                        &w.bn_cache));
+        CKPT_ASSIGN_OR_RETURN(
+            Mat normed, nn::BatchNormTrain<float>(x, ToVec(bn.gamma), ToVec(bn.beta), &w.new_mean,
+                                                  &w.new_variance, bn_config, &w.bn_cache));
         w.out = normed.transpose();
         w.output = &w.out;
       }
@@ -708,16 +368,16 @@ const std::vector<std::string>& DnnClassifierModel::sorted_feature_names() const
 }
 int64_t DnnClassifierModel::global_step() const { return *impl_->global_step.flat<int64_t>(); }
 
-Result<DnnPredictions> DnnClassifierModel::Predict(const Tensor& features) const {
+Result<ClassifierPredictions> DnnClassifierModel::Predict(const Tensor& features) const {
   CKPT_RETURN_IF_ERROR(impl_->CheckFeatures(features));
   CKPT_ASSIGN_OR_RETURN(nn::Matrix<double> logits, impl_->InferLogits(features));
   return PredictionsFromLogits(logits, impl_->binary());
 }
 
-Result<DnnTrainResult> DnnClassifierModel::TrainStep(const Tensor& features,
-                                                     const std::vector<int64_t>& labels,
-                                                     const std::vector<float>& weights,
-                                                     bool record_layer_outputs) {
+Result<ClassifierTrainResult> DnnClassifierModel::TrainStep(const Tensor& features,
+                                                            const std::vector<int64_t>& labels,
+                                                            const std::vector<float>& weights,
+                                                            bool record_layer_outputs) {
   CKPT_RETURN_IF_ERROR(impl_->CheckFeatures(features));
   CKPT_RETURN_IF_ERROR(CheckLabelCount(features, labels));
   CKPT_RETURN_IF_ERROR(CheckWeights(weights, labels.size()));
@@ -735,7 +395,7 @@ Result<DnnTrainResult> DnnClassifierModel::TrainStep(const Tensor& features,
   }
   int64_t* step = impl_->global_step.mutable_flat<int64_t>();
   *step += 1;
-  DnnTrainResult result;
+  ClassifierTrainResult result;
   result.loss = loss;
   result.average_loss = SafeDiv(loss, weight);
   result.global_step = *step;
@@ -743,9 +403,9 @@ Result<DnnTrainResult> DnnClassifierModel::TrainStep(const Tensor& features,
   return result;
 }
 
-Result<DnnEvalResult> DnnClassifierModel::Evaluate(const Tensor& features,
-                                                   const std::vector<int64_t>& labels,
-                                                   const std::vector<float>& weights) const {
+Result<ClassifierEvalResult> DnnClassifierModel::Evaluate(const Tensor& features,
+                                                          const std::vector<int64_t>& labels,
+                                                          const std::vector<float>& weights) const {
   CKPT_RETURN_IF_ERROR(impl_->CheckFeatures(features));
   CKPT_RETURN_IF_ERROR(CheckLabelCount(features, labels));
   CKPT_ASSIGN_OR_RETURN(nn::Matrix<double> logits, impl_->InferLogits(features));
@@ -791,58 +451,29 @@ Tensor* DnnClassifierModel::FindVariable(const std::string& key) {
 
 namespace {
 
-// ---- graph description helpers (DescribeGraph of both models)
-
 // The TF op (and node name) of a hidden layer's activation_fn.
 const char* ActivationOp(nn::Activation activation) {
   switch (activation) {
-    case nn::Activation::kRelu: return "Relu";
-    case nn::Activation::kRelu6: return "Relu6";
-    case nn::Activation::kElu: return "Elu";
-    case nn::Activation::kSelu: return "Selu";
-    case nn::Activation::kTanh: return "Tanh";
-    case nn::Activation::kSigmoid: return "Sigmoid";
-    case nn::Activation::kSoftplus: return "Softplus";
-    case nn::Activation::kSoftsign: return "Softsign";
-    case nn::Activation::kLeakyRelu: return "LeakyRelu";
+    case nn::Activation::kRelu:
+      return "Relu";
+    case nn::Activation::kRelu6:
+      return "Relu6";
+    case nn::Activation::kElu:
+      return "Elu";
+    case nn::Activation::kSelu:
+      return "Selu";
+    case nn::Activation::kTanh:
+      return "Tanh";
+    case nn::Activation::kSigmoid:
+      return "Sigmoid";
+    case nn::Activation::kSoftplus:
+      return "Softplus";
+    case nn::Activation::kSoftsign:
+      return "Softsign";
+    case nn::Activation::kLeakyRelu:
+      return "LeakyRelu";
   }
   return "";
-}
-
-// The optimizer's variables of a model whose variable scope is `scope`,
-// under their checkpoint keys (slots as PartitionedSlotKey, non-slot
-// variables in the head's name scope), not trainable.
-void DescribeOptimizerVariables(GraphBuilder* graph, const std::string& scope,
-                                Optimizer* optimizer) {
-  for (const Optimizer::SlotRef& slot : optimizer->slots()) {
-    graph->Variable(PartitionedSlotKey(scope, slot.var_name, slot.slot_name), *slot.tensor,
-                    /*trainable=*/false);
-  }
-  for (const std::string& name : optimizer->non_slot_names()) {
-    graph->Variable(scope + "/head/" + name, *optimizer->GetNonSlot(name), /*trainable=*/false);
-  }
-}
-
-// The head's PREDICT ops on `logits`, in `<scope>/head/predictions/`:
-//   multi-class  probabilities = Softmax(logits), ArgMax(logits, 1);
-//   binary       TF's binary logistic head: logistic = Sigmoid(logits),
-//                two_class_logits = ConcatV2(ZerosLike(logits), logits, -1),
-//                probabilities = Softmax(two_class_logits), class_ids =
-//                ArgMax(two_class_logits, -1) and its ExpandDims(-1).
-void DescribeHead(GraphBuilder* graph, const std::string& scope, const Output& logits,
-                  bool binary) {
-  const std::string p = scope + "/head/predictions/";
-  if (!binary) {
-    graph->Softmax(logits, p + "probabilities");
-    graph->ArgMax(logits, 1, DataType::kInt64, p + "ArgMax");
-    return;
-  }
-  graph->Unary("Sigmoid", logits, p + "logistic");
-  Output zeros = graph->Unary("ZerosLike", logits, p + "zeros_like");
-  Output two = graph->ConcatV2({zeros, logits}, -1, p + "two_class_logits");
-  graph->Softmax(two, p + "probabilities");
-  Output ids = graph->ArgMax(two, -1, DataType::kInt64, p + "class_ids");
-  graph->ExpandDims(ids, -1, p + "ExpandDims");
 }
 
 // tf.nn.batch_normalization(x, mean, variance, offset, scale, epsilon) in
@@ -915,196 +546,13 @@ Status DnnClassifierModel::DescribeGraph(GraphBuilder* graph) const {
     }
     if (i < impl_->batch_norms.size()) {
       const BatchNormVars& bn = impl_->batch_norms[i];
-      h = DescribeBatchNormInference(graph, bn.scope, h, vars[bn.gamma_key()],
-                                     vars[bn.beta_key()], vars[bn.moving_mean_key()],
-                                     vars[bn.moving_variance_key()],
+      h = DescribeBatchNormInference(graph, bn.scope, h, vars[bn.gamma_key()], vars[bn.beta_key()],
+                                     vars[bn.moving_mean_key()], vars[bn.moving_variance_key()],
                                      static_cast<float>(bn_config.epsilon));
     }
   }
   DescribeHead(graph, "dnn", h, impl_->binary());
   return graph->status();
-}
-
-// ------------------------------------------------------------ Linear
-
-struct LinearClassifierModel::Impl {
-  LinearClassifierConfig config;
-  double learning_rate = 0;
-  int64_t logit_dim = 0;  // n_classes, or 1 for the binary head
-  std::vector<std::string> sorted_features;
-  std::vector<Tensor> weights;  // per sorted feature, [1, logit_dim]; fixed size
-  Tensor bias;
-  Tensor global_step;
-  std::unique_ptr<Optimizer> optimizer;
-
-  bool binary() const { return config.n_classes == 2; }
-  std::string WeightKey(size_t i) const {
-    return "linear/linear_model/" + sorted_features[i] + "/weights";
-  }
-  static std::string BiasKey() { return "linear/linear_model/bias_weights"; }
-
-  Mat Kernel() const {
-    Mat k(static_cast<Eigen::Index>(weights.size()), logit_dim);
-    for (size_t i = 0; i < weights.size(); ++i) {
-      k.row(static_cast<Eigen::Index>(i)) = ToMat(weights[i]).row(0);
-    }
-    return k;
-  }
-  Result<Mat> Logits(const Tensor& features) const {
-    CKPT_RETURN_IF_ERROR(
-        CheckFeatureTensor(features, static_cast<int64_t>(sorted_features.size())));
-    return nn::DenseForward<float>(ToMat(features), Kernel(), ToVec(bias));
-  }
-};
-
-LinearClassifierModel::LinearClassifierModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-LinearClassifierModel::~LinearClassifierModel() = default;
-
-Result<std::unique_ptr<LinearClassifierModel>> LinearClassifierModel::Create(
-    const LinearClassifierConfig& config) {
-  CKPT_ASSIGN_OR_RETURN(std::vector<std::string> sorted, SortedFeatures(config.feature_names));
-  CKPT_RETURN_IF_ERROR(CheckHeadConfig(config.n_classes, config.label_vocabulary,
-                                       config.weight_column, config.feature_names));
-  auto impl = std::make_unique<Impl>();
-  impl->config = config;
-  impl->sorted_features = sorted;
-  impl->logit_dim = config.n_classes == 2 ? 1 : config.n_classes;
-  // TF's _linear_learning_rate: min(0.2, 1 / sqrt(number of columns)).
-  impl->learning_rate = config.learning_rate.has_value()
-                            ? *config.learning_rate
-                            : std::min(0.2, 1.0 / std::sqrt(static_cast<double>(sorted.size())));
-  CKPT_ASSIGN_OR_RETURN(impl->optimizer,
-                        MakeOptimizer(config.optimizer_fn, config.optimizer, impl->learning_rate));
-  impl->weights.resize(sorted.size());
-  for (Tensor& w : impl->weights) {
-    CKPT_ASSIGN_OR_RETURN(w,
-                          Tensor::Allocate(DataType::kFloat, TensorShape({1, impl->logit_dim})));
-  }
-  CKPT_ASSIGN_OR_RETURN(impl->bias,
-                        Tensor::Allocate(DataType::kFloat, TensorShape({impl->logit_dim})));
-  for (size_t i = 0; i < impl->weights.size(); ++i) {
-    CKPT_RETURN_IF_ERROR(impl->optimizer->AddVariable(impl->WeightKey(i), &impl->weights[i]));
-  }
-  CKPT_RETURN_IF_ERROR(impl->optimizer->AddVariable(Impl::BiasKey(), &impl->bias));
-  impl->global_step = Tensor::Scalar<int64_t>(0);
-  return std::unique_ptr<LinearClassifierModel>(new LinearClassifierModel(std::move(impl)));
-}
-
-const LinearClassifierConfig& LinearClassifierModel::config() const { return impl_->config; }
-const std::vector<std::string>& LinearClassifierModel::sorted_feature_names() const {
-  return impl_->sorted_features;
-}
-int64_t LinearClassifierModel::global_step() const { return *impl_->global_step.flat<int64_t>(); }
-double LinearClassifierModel::learning_rate() const { return impl_->learning_rate; }
-
-Result<DnnPredictions> LinearClassifierModel::Predict(const Tensor& features) const {
-  CKPT_ASSIGN_OR_RETURN(Mat logits, impl_->Logits(features));
-  return PredictionsFromLogits(logits, impl_->binary());
-}
-
-Result<DnnTrainResult> LinearClassifierModel::TrainStep(const Tensor& features,
-                                                        const std::vector<int64_t>& labels,
-                                                        const std::vector<float>& weights,
-                                                        bool record_layer_outputs) {
-  CKPT_ASSIGN_OR_RETURN(Mat logits, impl_->Logits(features));
-  CKPT_RETURN_IF_ERROR(CheckLabelCount(features, labels));
-  CKPT_ASSIGN_OR_RETURN(HeadLoss head, ComputeHeadLoss(logits, labels, weights, impl_->binary()));
-  CKPT_ASSIGN_OR_RETURN(nn::DenseGradients<float> g,
-                        nn::DenseBackward<float>(ToMat(features), impl_->Kernel(), head.d_logits));
-  std::vector<std::pair<std::string, Tensor>> grads;
-  for (size_t i = 0; i < impl_->weights.size(); ++i) {
-    Mat row = g.d_kernel.row(static_cast<Eigen::Index>(i));
-    grads.emplace_back(impl_->WeightKey(i), nn::TensorFromMatrix<float>(row));
-  }
-  grads.emplace_back(Impl::BiasKey(), nn::TensorFromRowVector<float>(g.d_bias));
-  CKPT_RETURN_IF_ERROR(impl_->optimizer->ApplyGradients(grads));
-  int64_t* step = impl_->global_step.mutable_flat<int64_t>();
-  *step += 1;
-  DnnTrainResult result;
-  result.loss = head.loss;
-  result.average_loss = SafeDiv(head.loss, head.weight);
-  result.global_step = *step;
-  return result;
-}
-
-Result<DnnEvalResult> LinearClassifierModel::Evaluate(const Tensor& features,
-                                                      const std::vector<int64_t>& labels,
-                                                      const std::vector<float>& weights) const {
-  CKPT_ASSIGN_OR_RETURN(Mat logits, impl_->Logits(features));
-  CKPT_RETURN_IF_ERROR(CheckLabelCount(features, labels));
-  return EvalFromLogits(logits, labels, weights, impl_->binary(), global_step());
-}
-
-Result<std::vector<int64_t>> LinearClassifierModel::LabelIds(const Tensor& labels) const {
-  return LabelIdsOf(labels, impl_->config.label_vocabulary);
-}
-
-std::string LinearClassifierModel::ClassName(int64_t class_id) const {
-  return ClassNameOf(class_id, impl_->config.label_vocabulary);
-}
-
-std::vector<std::string> LinearClassifierModel::TrainableVariableNames() const {
-  return impl_->optimizer->variable_names();
-}
-
-VarList LinearClassifierModel::SaveableVariables() {
-  VarList vars;
-  for (size_t i = 0; i < impl_->weights.size(); ++i) {
-    vars.push_back(SlicedSaveable(impl_->WeightKey(i), &impl_->weights[i]));
-  }
-  vars.push_back(SlicedSaveable(Impl::BiasKey(), &impl_->bias));
-  AddOptimizerSaveables("linear", impl_->optimizer.get(), &vars);
-  vars.push_back(PlainSaveable("global_step", &impl_->global_step));
-  SortByName(&vars);
-  return vars;
-}
-
-Status LinearClassifierModel::DescribeGraph(GraphBuilder* graph) const {
-  if (graph == nullptr) return InvalidArgumentError("null GraphBuilder");
-  const int64_t n = static_cast<int64_t>(impl_->sorted_features.size());
-  Output x = graph->Placeholder(DataType::kFloat, PartialShape({-1, n}), "features");
-  graph->GlobalStep();
-  std::vector<Output> rows;
-  for (size_t i = 0; i < impl_->weights.size(); ++i) {
-    rows.push_back(graph->Variable(impl_->WeightKey(i), impl_->weights[i]).read);
-  }
-  GraphVariable bias = graph->Variable(Impl::BiasKey(), impl_->bias);
-  DescribeOptimizerVariables(graph, "linear", impl_->optimizer.get());
-  // The per-feature weight rows stacked into one [n_features, logit_dim]
-  // kernel, so that one MatMul gives sum_f x_f * weights_f.
-  Output kernel = rows.size() == 1 ? rows[0]
-                                   : graph->ConcatV2(rows, 0, "linear/linear_model/weights_concat");
-  Output sum = graph->MatMul(x, kernel, false, false, "linear/linear_model/weighted_sum_no_bias");
-  Output logits = graph->BiasAdd(sum, bias.read, "linear/linear_model/weighted_sum");
-  DescribeHead(graph, "linear", logits, impl_->binary());
-  return graph->status();
-}
-
-Result<Tensor> MakeFeatureMatrix(const std::vector<LabeledExample>& examples,
-                                 const std::vector<std::string>& example_feature_names,
-                                 const std::vector<std::string>& model_feature_names) {
-  std::vector<size_t> columns;
-  for (const std::string& name : model_feature_names) {
-    auto it = std::find(example_feature_names.begin(), example_feature_names.end(), name);
-    if (it == example_feature_names.end()) {
-      return InvalidArgumentError("feature \"" + name + "\" is not among the example features");
-    }
-    columns.push_back(static_cast<size_t>(it - example_feature_names.begin()));
-  }
-  const int64_t rows = static_cast<int64_t>(examples.size());
-  const int64_t cols = static_cast<int64_t>(columns.size());
-  CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(DataType::kFloat, TensorShape({rows, cols})));
-  float* out = t.mutable_flat<float>();
-  for (int64_t r = 0; r < rows; ++r) {
-    const std::vector<float>& f = examples[static_cast<size_t>(r)].features;
-    if (f.size() != example_feature_names.size()) {
-      return InvalidArgumentError("example " + std::to_string(r) + " has " +
-                                  std::to_string(f.size()) + " features, expected " +
-                                  std::to_string(example_feature_names.size()));
-    }
-    for (int64_t c = 0; c < cols; ++c) out[r * cols + c] = f[columns[static_cast<size_t>(c)]];
-  }
-  return t;
 }
 
 }  // namespace ckpt

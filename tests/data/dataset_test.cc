@@ -3,7 +3,7 @@
 #include <numeric>
 #include <set>
 
-#include "ckpt/data.h"
+#include "ckpt/dataset.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {

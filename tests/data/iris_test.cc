@@ -1,5 +1,5 @@
 // The Iris CSV loader: the shipped files, and malformed inputs.
-#include "ckpt/data.h"
+#include "ckpt/iris.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {

@@ -21,7 +21,7 @@ namespace ckpt {
 namespace {
 
 using ::ckpt::testing::ListDir;
-using ::ckpt::testing::ManualClockEnv;
+using ::ckpt::testing::FakeClockEnv;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::ToyConfig;
 using ::ckpt::testing::ToyInput;
@@ -128,7 +128,7 @@ class EstimatorTest : public ::testing::Test {
   }
 
   std::unique_ptr<MemEnv> mem_;
-  ManualClockEnv clock_;
+  FakeClockEnv clock_;
   std::string dir_ = "/mem/models/toy";
 };
 
@@ -643,7 +643,7 @@ TEST_F(EstimatorTest, NanLossFailsWithoutFinalCheckpoint) {
   LogCapture log;
   Result<TrainResult> r = est->Train(ToyInput(), StepsOf(50));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(r.status().message(), "NaN loss during training.");
   EXPECT_TRUE(log.Has(LogSeverity::kError, "Model diverged with loss = NaN."));
   EXPECT_THAT(log.SavedSteps(), ElementsAre(1));
@@ -723,7 +723,7 @@ TEST_F(EstimatorTest, ModelStepErrorAborts) {
 }
 
 TEST(EstimatorPosixTest, MismatchedModelFailsAndLeavesModelDirUntouched) {
-  ManualClockEnv clock(Env::Posix());
+  FakeClockEnv clock(Env::Posix());
   const std::string dir = ::ckpt::testing::TempDir() + "/model";
   auto make = [&](int64_t width) {
     ToyConfig toy;

@@ -13,7 +13,7 @@
 namespace ckpt {
 namespace {
 
-using ::ckpt::testing::ManualClockEnv;
+using ::ckpt::testing::FakeClockEnv;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::ToyConfig;
 using ::ckpt::testing::ToyModel;
@@ -183,7 +183,7 @@ class HooksTest : public ::testing::Test {
   }
 
   std::unique_ptr<MemEnv> mem_;
-  ManualClockEnv clock_;
+  FakeClockEnv clock_;
   ToyModel model_;
   std::string dir_ = "/mem/hooks";
   std::unique_ptr<Saver> saver_;
@@ -311,7 +311,7 @@ TEST_F(HooksTest, NanTensorHookFailsOrStops) {
   CKPT_ASSERT_OK(fail.AfterRun(*session_, v));
   v.loss = std::numeric_limits<double>::quiet_NaN();
   Status s = fail.AfterRun(*session_, v);
-  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(), "NaN loss during training.");
   ASSERT_EQ(log.lines.size(), 1u);
   EXPECT_EQ(log.lines[0].first, LogSeverity::kError);

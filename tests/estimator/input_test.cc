@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "ckpt/estimator.h"
+#include "ckpt/estimator_input.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "testutil/fake_clock.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -9,23 +10,13 @@ namespace {
 
 using ::ckpt::testing::StatusIs;
 
-// An Env whose clock the test sets.
-class ManualClockEnv : public ForwardingEnv {
- public:
-  explicit ManualClockEnv(Env* target) : ForwardingEnv(target) {}
-  double NowSeconds() override { return now_; }
-  void Set(double now) { now_ = now; }
-  void Advance(double secs) { now_ += secs; }
-
- private:
-  double now_ = 1000.0;
-};
+using ::ckpt::testing::FakeClockEnv;
 
 class TimerTest : public ::testing::Test {
  protected:
   TimerTest() : mem_(NewMemEnv()), clock_(mem_.get()) {}
   std::unique_ptr<MemEnv> mem_;
-  ManualClockEnv clock_;
+  FakeClockEnv clock_;
 };
 
 TEST_F(TimerTest, NeitherOrBothIsTensorFlowsError) {

@@ -4,7 +4,6 @@
 #ifndef CKPT_TESTS_ESTIMATOR_TOY_MODEL_H_
 #define CKPT_TESTS_ESTIMATOR_TOY_MODEL_H_
 
-#include <atomic>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -15,27 +14,17 @@
 #include <vector>
 
 #include "ckpt/env.h"
-#include "ckpt/estimator.h"
+#include "ckpt/estimator_input.h"
+#include "ckpt/estimator_model.h"
 #include "ckpt/graph.h"
+#include "testutil/fake_clock.h"
 
 namespace ckpt::testing {
-
-// An Env whose clock the test sets.
-class ManualClockEnv : public ForwardingEnv {
- public:
-  explicit ManualClockEnv(Env* target, double now = 1000.0) : ForwardingEnv(target), now_(now) {}
-  double NowSeconds() override { return now_.load(); }
-  void Set(double now) { now_.store(now); }
-  void Advance(double secs) { now_.store(now_.load() + secs); }
-
- private:
-  std::atomic<double> now_;  // event writers read it from their threads
-};
 
 struct ToyConfig {
   int64_t width = 1;  // shape of "w"
   float learning_rate = 0.05f;
-  ManualClockEnv* clock = nullptr;  // advanced by secs_per_step in every TrainStep
+  FakeClockEnv* clock = nullptr;  // advanced by secs_per_step in every TrainStep
   double secs_per_step = 0.01;
   std::optional<int64_t> nan_at_step;    // TrainStep reaching this global step returns NaN loss
   std::optional<int64_t> error_at_step;  // ... fails with Internal

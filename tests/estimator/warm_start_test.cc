@@ -596,8 +596,8 @@ TEST_P(WarmStartTest, DnnClassifierReproducesTheTrainedModel) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto fresh, DnnClassifierModel::Create(config));
   const std::vector<std::string> trainable = TrainableKeys(fresh.get());
   ASSERT_EQ(trainable.size(), 6u);
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions before, fresh->Predict(x));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions want, trained->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions before, fresh->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions want, trained->Predict(x));
   ASSERT_FALSE(before.probabilities.Equals(want.probabilities));
 
   LogCapture log;
@@ -606,7 +606,7 @@ TEST_P(WarmStartTest, DnnClassifierReproducesTheTrainedModel) {
       WarmStart(t_.env, Settings(Path("trained")), fresh->SaveableVariables(), trainable));
   EXPECT_EQ(report.checkpoint, prefix);
   EXPECT_EQ(report.warm_started.size(), 6u);
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions got, fresh->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions got, fresh->Predict(x));
   EXPECT_TRUE(got.probabilities.Equals(want.probabilities)) << "bit-exact predictions";
   EXPECT_TRUE(got.logits.Equals(want.logits));
   // Not warm-started: the step restarts at 0, accumulators at 0.1.
@@ -630,8 +630,8 @@ TEST_P(WarmStartTest, DnnClassifierReproducesTheTrainedModel) {
   CKPT_ASSERT_OK_AND_ASSIGN(report, WarmStart(t_.env, all, full->SaveableVariables(), trainable));
   EXPECT_EQ(report.warm_started.size(), 13u);
   EXPECT_EQ(full->global_step(), 5);
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnTrainResult a, trained->TrainStep(x, labels));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnTrainResult b, full->TrainStep(x, labels));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierTrainResult a, trained->TrainStep(x, labels));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierTrainResult b, full->TrainStep(x, labels));
   EXPECT_EQ(a.loss, b.loss);
   EXPECT_EQ(a.global_step, b.global_step);
 }

@@ -58,8 +58,8 @@ ckpt::Status Run(int argc, char** argv) {
                                                                  model->sorted_feature_names()));
   std::vector<int64_t> labels;
   for (const auto& e : test.examples) labels.push_back(e.label);
-  CKPT_ASSIGN_OR_RETURN(ckpt::DnnEvalResult eval, model->Evaluate(tx, labels));
-  CKPT_ASSIGN_OR_RETURN(ckpt::DnnPredictions pred, model->Predict(tx));
+  CKPT_ASSIGN_OR_RETURN(ckpt::ClassifierEvalResult eval, model->Evaluate(tx, labels));
+  CKPT_ASSIGN_OR_RETURN(ckpt::ClassifierPredictions pred, model->Predict(tx));
   std::printf("prefix %s\naccuracy %.9g\n", prefix.c_str(), eval.accuracy);
   ckpt_driver::PrintRows("prob", pred.probabilities);
   return ckpt::Status();

@@ -21,6 +21,7 @@
 
 #include "ckpt/data.h"
 #include "ckpt/dnn_classifier.h"
+#include "ckpt/linear_classifier.h"
 #include "driver_util.h"
 
 namespace {
@@ -48,7 +49,7 @@ ckpt::Status TrainSaveAndPredict(Model* model, const ckpt::IrisDataSet& train,
 
   CKPT_ASSIGN_OR_RETURN(ckpt::Tensor tx, ckpt::MakeFeatureMatrix(test.examples, test.feature_names,
                                                                  model->sorted_feature_names()));
-  CKPT_ASSIGN_OR_RETURN(ckpt::DnnPredictions pred, model->Predict(tx));
+  CKPT_ASSIGN_OR_RETURN(ckpt::ClassifierPredictions pred, model->Predict(tx));
   std::printf("prefix %s\n", prefix.c_str());
   PrintRows("logits", pred.logits);
   PrintRows("prob", pred.probabilities);

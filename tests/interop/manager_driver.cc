@@ -36,6 +36,7 @@
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_manager.h"
 #include "ckpt/checkpoint_state.h"
+#include "testutil/fake_clock.h"
 
 namespace {
 
@@ -43,13 +44,6 @@ using ckpt::Status;
 
 // The key tf.train.Checkpoint uses for its save counter.
 constexpr char kCounterKey[] = "save_counter/.ATTRIBUTES/VARIABLE_VALUE";
-
-class ClockEnv : public ckpt::ForwardingEnv {
- public:
-  ClockEnv() : ForwardingEnv(ckpt::Env::Posix()) {}
-  double NowSeconds() override { return now; }
-  double now = 0;
-};
 
 class DriverTarget : public ckpt::CheckpointTarget {
  public:
@@ -107,7 +101,7 @@ std::string JsonDouble(double d) {
 int RunScript(const std::string& dir, const std::string& script_path) {
   std::ifstream script(script_path);
   if (!script) return Fail("cannot open script " + script_path);
-  ClockEnv env;
+  ckpt::testing::FakeClockEnv env(ckpt::Env::Posix(), 0);
   int64_t step = 0;
   std::unique_ptr<DriverTarget> target;
   std::unique_ptr<ckpt::CheckpointManager> manager;
@@ -122,7 +116,7 @@ int RunScript(const std::string& dir, const std::string& script_path) {
     for (std::string a; in >> a;) args.push_back(a);
     const std::string where = script_path + ":" + std::to_string(line_number) + ": ";
     if (command == "clock" && args.size() == 1) {
-      env.now = std::strtod(args[0].c_str(), nullptr);
+      env.Set(std::strtod(args[0].c_str(), nullptr));
     } else if (command == "step" && args.size() == 1) {
       step = std::strtoll(args[0].c_str(), nullptr, 10);
     } else if (command == "open") {

@@ -45,17 +45,11 @@
 #include "ckpt/tensor.h"
 #include "ckpt/tensor_slice.h"
 #include "ckpt/types.h"
+#include "testutil/fake_clock.h"
 
 namespace {
 
 using namespace ckpt;  // NOLINT: a test driver
-
-class ClockEnv : public ForwardingEnv {
- public:
-  explicit ClockEnv(Env* target) : ForwardingEnv(target) {}
-  double now = 0;
-  double NowSeconds() override { return now; }
-};
 
 [[noreturn]] void Die(const std::string& msg) {
   std::cerr << "ckpt_saver_driver: " << msg << "\n";
@@ -122,7 +116,7 @@ int main(int argc, char** argv) {
   if (argc != 2) Die("usage: ckpt_saver_driver <script file>");
   std::ifstream in(argv[1]);
   if (!in) Die(std::string("cannot open ") + argv[1]);
-  ClockEnv env(Env::Posix());
+  ckpt::testing::FakeClockEnv env(Env::Posix(), 0);
   // Tensors live in a list whose elements never move.
   std::vector<std::unique_ptr<Tensor>> tensors;
   VarList vars;
@@ -135,7 +129,7 @@ int main(int argc, char** argv) {
     std::string v;
     if (cmd == "now") {
       if (tok.size() != 2) Die("now <seconds>");
-      env.now = std::stod(tok[1]);
+      env.Set(std::stod(tok[1]));
     } else if (cmd == "var") {
       if (tok.size() < 5) Die("var <name> <DT> <dims> <hex>");
       auto dtype = DataTypeFromName(tok[2]);

@@ -90,7 +90,7 @@ ckpt::Status Run(int argc, char** argv) {
   }
   CKPT_ASSIGN_OR_RETURN(ckpt::Tensor tx, ckpt::MakeFeatureMatrix(test.examples, test.feature_names,
                                                                  model->sorted_feature_names()));
-  CKPT_ASSIGN_OR_RETURN(ckpt::DnnPredictions pred, model->Predict(tx));
+  CKPT_ASSIGN_OR_RETURN(ckpt::ClassifierPredictions pred, model->Predict(tx));
   ckpt_driver::PrintRows("prob", pred.probabilities);
   return ckpt::Status();
 }

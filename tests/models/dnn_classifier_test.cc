@@ -15,62 +15,22 @@
 #include "ckpt/meta_graph.h"
 #include "ckpt/optimizer.h"
 #include "ckpt/saver.h"
+#include "models/classifier_test_util.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
 namespace {
 
+using ::ckpt::testing::ExpectNode;
+using ::ckpt::testing::ExpectVariablesAreTheCheckpointKeys;
+using ::ckpt::testing::FindNode;
+using ::ckpt::testing::Labels;
+using ::ckpt::testing::NodeInputs;
 using ::ckpt::testing::StatusIs;
+using ::ckpt::testing::Train;
 
-struct IrisBatches {
-  IrisDataSet train;
-  IrisDataSet test;
-};
-
-Result<IrisBatches> LoadIris() {
-  IrisBatches b;
-  const std::string dir = std::string(CKPT_SOURCE_DIR) + "/data/iris/";
-  CKPT_ASSIGN_OR_RETURN(b.train, LoadIrisCsv(Env::Posix(), dir + "iris_training.csv"));
-  CKPT_ASSIGN_OR_RETURN(b.test, LoadIrisCsv(Env::Posix(), dir + "iris_test.csv"));
-  return b;
-}
-
-std::vector<int64_t> Labels(const std::vector<LabeledExample>& examples) {
-  std::vector<int64_t> labels;
-  for (const LabeledExample& e : examples) labels.push_back(e.label);
-  return labels;
-}
-
-// Trains `model` as premade_estimator.py does: shuffle(1000), repeat,
-// batch(100), `steps` steps. Returns the losses of every step.
-Result<std::vector<double>> Train(DnnClassifierModel* model, const IrisDataSet& data, int steps,
-                                  uint64_t seed) {
-  CKPT_ASSIGN_OR_RETURN(auto shuffled,
-                        Dataset<LabeledExample>::FromVector(data.examples).Shuffle(1000, seed));
-  CKPT_ASSIGN_OR_RETURN(auto repeated, shuffled.Repeat());
-  CKPT_ASSIGN_OR_RETURN(auto batched, repeated.Batch(100));
-  auto it = batched.MakeIterator();
-  std::vector<double> losses;
-  for (int i = 0; i < steps; ++i) {
-    std::optional<std::vector<LabeledExample>> batch = it->Next();
-    if (!batch) return InternalError("dataset ended");
-    CKPT_ASSIGN_OR_RETURN(
-        Tensor x, MakeFeatureMatrix(*batch, data.feature_names, model->sorted_feature_names()));
-    CKPT_ASSIGN_OR_RETURN(DnnTrainResult r, model->TrainStep(x, Labels(*batch)));
-    losses.push_back(r.loss);
-  }
-  return losses;
-}
-
-class DnnClassifierTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto iris = LoadIris();
-    ASSERT_TRUE(iris.ok()) << iris.status();
-    iris_ = std::move(iris).value();
-  }
-  IrisBatches iris_;
-};
+// The Iris data in iris_.
+class DnnClassifierTest : public ::ckpt::testing::IrisTest {};
 
 TEST_F(DnnClassifierTest, SortsFeatureNames) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create({}));
@@ -114,7 +74,8 @@ TEST_F(DnnClassifierTest, TrainsIrisToHighAccuracy) {
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor x,
                             MakeFeatureMatrix(iris_.test.examples, iris_.test.feature_names,
                                               model->sorted_feature_names()));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnEvalResult eval, model->Evaluate(x, Labels(iris_.test.examples)));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierEvalResult eval,
+                            model->Evaluate(x, Labels(iris_.test.examples)));
   EXPECT_GE(eval.accuracy, 0.9);
   EXPECT_NEAR(eval.average_loss * 30, eval.loss, 1e-4);
   EXPECT_EQ(eval.global_step, 1000);
@@ -179,12 +140,12 @@ TEST_F(DnnClassifierTest, SaveRestoreAndCheckpointKeys) {
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor x,
                             MakeFeatureMatrix(iris_.test.examples, iris_.test.feature_names,
                                               model->sorted_feature_names()));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions before, restored->Predict(x));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions want, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions before, restored->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions want, model->Predict(x));
   EXPECT_FALSE(before.probabilities.Equals(want.probabilities));
   CKPT_ASSERT_OK_AND_ASSIGN(auto saver2, Saver::Create(restored->SaveableVariables()));
   CKPT_ASSERT_OK(saver2->Restore(prefix));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions got, restored->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions got, restored->Predict(x));
   EXPECT_TRUE(got.probabilities.Equals(want.probabilities));
   EXPECT_TRUE(got.class_ids.Equals(want.class_ids));
   EXPECT_EQ(restored->global_step(), 50);
@@ -244,44 +205,6 @@ TEST_F(DnnClassifierTest, DescribeGraphBuildsAMetaGraph) {
 
 // ---- DescribeGraph for every form (TF runs these graphs in
 // tests/interop/test_graph_forms.py; here: structure).
-
-const tensorflow::NodeDef* FindNode(const GraphBuilder& graph, const std::string& name) {
-  for (const tensorflow::NodeDef& n : graph.graph_def().node()) {
-    if (n.name() == name) return &n;
-  }
-  return nullptr;
-}
-
-std::vector<std::string> NodeInputs(const tensorflow::NodeDef& node) {
-  return {node.input().begin(), node.input().end()};
-}
-
-// Expects node `name` of op `op` with a float T attr (if `typed`).
-void ExpectNode(const GraphBuilder& graph, const std::string& name, const std::string& op,
-                bool typed = true) {
-  const tensorflow::NodeDef* n = FindNode(graph, name);
-  ASSERT_NE(n, nullptr) << name;
-  EXPECT_EQ(n->op(), op) << name;
-  if (typed) {
-    ASSERT_EQ(n->attr().count("T"), 1u) << name;
-    EXPECT_EQ(n->attr().at("T").type(), tensorflow::DT_FLOAT) << name;
-  }
-}
-
-// The graph's variables are exactly the checkpoint's keys, and the saver
-// subgraph and meta graph build on top.
-template <typename Model>
-void ExpectVariablesAreTheCheckpointKeys(Model* model, GraphBuilder* graph) {
-  std::vector<std::string> keys, names;
-  for (const SaveableTensor& v : model->SaveableVariables()) keys.push_back(v.name);
-  for (const GraphVariable& v : graph->variables()) names.push_back(v.name);
-  std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, keys);
-  CKPT_ASSERT_OK_AND_ASSIGN(tensorflow::SaverDef saver_def, AddSaverSubgraph(graph));
-  CKPT_ASSERT_OK_AND_ASSIGN(tensorflow::MetaGraphDef meta, BuildMetaGraphDef(*graph, &saver_def));
-  CKPT_ASSERT_OK_AND_ASSIGN(MetaGraphInfo info, DescribeMetaGraph(meta));
-  EXPECT_EQ(info.variables.size(), keys.size());
-}
 
 TEST(DescribeGraphFormsTest, EveryActivationIsItsTfOp) {
   const std::vector<std::pair<std::string, std::string>> forms = {
@@ -395,105 +318,11 @@ TEST(DescribeGraphFormsTest, BatchNormInferenceArithmetic) {
   ExpectVariablesAreTheCheckpointKeys(model.get(), &graph);
 }
 
-TEST(DescribeGraphFormsTest, LinearClassifierBothHeads) {
-  for (int64_t n_classes : {3, 2}) {
-    SCOPED_TRACE(n_classes);
-    LinearClassifierConfig c;
-    c.n_classes = n_classes;
-    CKPT_ASSERT_OK_AND_ASSIGN(auto model, LinearClassifierModel::Create(c));
-    GraphBuilder graph;
-    CKPT_ASSERT_OK(model->DescribeGraph(&graph));
-    ExpectNode(graph, "linear/linear_model/weights_concat", "ConcatV2");
-    EXPECT_THAT(NodeInputs(*FindNode(graph, "linear/linear_model/weights_concat")),
-                ::testing::ElementsAre("linear/linear_model/PetalLength/weights/read",
-                                       "linear/linear_model/PetalWidth/weights/read",
-                                       "linear/linear_model/SepalLength/weights/read",
-                                       "linear/linear_model/SepalWidth/weights/read",
-                                       "linear/linear_model/weights_concat/axis"));
-    ExpectNode(graph, "linear/linear_model/weighted_sum_no_bias", "MatMul");
-    ExpectNode(graph, "linear/linear_model/weighted_sum", "BiasAdd");
-    EXPECT_THAT(NodeInputs(*FindNode(graph, "linear/linear_model/weighted_sum")),
-                ::testing::ElementsAre("linear/linear_model/weighted_sum_no_bias",
-                                       "linear/linear_model/bias_weights/read"));
-    ExpectNode(graph, "linear/head/predictions/probabilities", "Softmax");
-    EXPECT_EQ(graph.HasNode("linear/head/predictions/logistic"), n_classes == 2);
-    ExpectVariablesAreTheCheckpointKeys(model.get(), &graph);
-  }
-  // One feature: the weight row is the kernel, no concat.
-  LinearClassifierConfig one;
-  one.feature_names = {"x"};
-  CKPT_ASSERT_OK_AND_ASSIGN(auto model, LinearClassifierModel::Create(one));
-  GraphBuilder graph;
-  CKPT_ASSERT_OK(model->DescribeGraph(&graph));
-  EXPECT_FALSE(graph.HasNode("linear/linear_model/weights_concat"));
-  EXPECT_THAT(NodeInputs(*FindNode(graph, "linear/linear_model/weighted_sum_no_bias")),
-              ::testing::ElementsAre("features", "linear/linear_model/x/weights/read"));
-  EXPECT_THAT(model->DescribeGraph(nullptr),
-              StatusIs(StatusCode::kInvalidArgument, "null GraphBuilder"));
-}
-
 TEST(PartitionedSlotKeyTest, FollowsTfSlotNaming) {
   EXPECT_EQ(PartitionedSlotKey("dnn", "dnn/logits/bias", "Adagrad"), "dnn/logits/bias/t_0/Adagrad");
   EXPECT_EQ(PartitionedSlotKey("linear", "linear/linear_model/bias_weights", "Ftrl"),
             "linear/linear_model/bias_weights/part_0/Ftrl");
   EXPECT_EQ(PartitionedSlotKey("", "w", "Adam_1"), "w/Adam_1");
-}
-
-TEST_F(DnnClassifierTest, LinearClassifierTrainsAndSaves) {
-  CKPT_ASSERT_OK_AND_ASSIGN(auto model, LinearClassifierModel::Create({}));
-  EXPECT_DOUBLE_EQ(model->learning_rate(), 0.2);
-  CKPT_ASSERT_OK_AND_ASSIGN(
-      auto ds, Dataset<LabeledExample>::FromVector(iris_.train.examples).Shuffle(1000, 5));
-  CKPT_ASSERT_OK_AND_ASSIGN(auto rep, ds.Repeat());
-  CKPT_ASSERT_OK_AND_ASSIGN(auto batched, rep.Batch(100));
-  auto it = batched.MakeIterator();
-  double first = 0, last = 0;
-  for (int i = 0; i < 1000; ++i) {
-    auto batch = it->Next();
-    ASSERT_TRUE(batch.has_value());
-    CKPT_ASSERT_OK_AND_ASSIGN(Tensor x, MakeFeatureMatrix(*batch, iris_.train.feature_names,
-                                                          model->sorted_feature_names()));
-    CKPT_ASSERT_OK_AND_ASSIGN(DnnTrainResult r, model->TrainStep(x, Labels(*batch)));
-    if (i == 0) first = r.loss;
-    last = r.loss;
-  }
-  EXPECT_NEAR(first, 100 * std::log(3.0), 1e-3);  // zero weights: uniform probabilities
-  EXPECT_LT(last, first / 2);
-  CKPT_ASSERT_OK_AND_ASSIGN(Tensor x,
-                            MakeFeatureMatrix(iris_.test.examples, iris_.test.feature_names,
-                                              model->sorted_feature_names()));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnEvalResult eval, model->Evaluate(x, Labels(iris_.test.examples)));
-  EXPECT_GE(eval.accuracy, 0.8);
-
-  std::vector<std::string> names;
-  for (const SaveableTensor& s : model->SaveableVariables()) names.push_back(s.name);
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"global_step", "linear/linear_model/PetalLength/weights",
-                                      "linear/linear_model/PetalLength/weights/part_0/Ftrl",
-                                      "linear/linear_model/PetalLength/weights/part_0/Ftrl_1",
-                                      "linear/linear_model/PetalWidth/weights",
-                                      "linear/linear_model/PetalWidth/weights/part_0/Ftrl",
-                                      "linear/linear_model/PetalWidth/weights/part_0/Ftrl_1",
-                                      "linear/linear_model/SepalLength/weights",
-                                      "linear/linear_model/SepalLength/weights/part_0/Ftrl",
-                                      "linear/linear_model/SepalLength/weights/part_0/Ftrl_1",
-                                      "linear/linear_model/SepalWidth/weights",
-                                      "linear/linear_model/SepalWidth/weights/part_0/Ftrl",
-                                      "linear/linear_model/SepalWidth/weights/part_0/Ftrl_1",
-                                      "linear/linear_model/bias_weights",
-                                      "linear/linear_model/bias_weights/part_0/Ftrl",
-                                      "linear/linear_model/bias_weights/part_0/Ftrl_1"}));
-
-  CKPT_ASSERT_OK_AND_ASSIGN(auto saver, Saver::Create(model->SaveableVariables()));
-  const std::string dir = ::ckpt::testing::TempDir();
-  CKPT_ASSERT_OK_AND_ASSIGN(std::string prefix, saver->Save(dir + "/linear.ckpt"));
-  CKPT_ASSERT_OK_AND_ASSIGN(auto fresh, LinearClassifierModel::Create({}));
-  CKPT_ASSERT_OK_AND_ASSIGN(auto saver2, Saver::Create(fresh->SaveableVariables()));
-  CKPT_ASSERT_OK(saver2->Restore(prefix));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions got, fresh->Predict(x));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions want, model->Predict(x));
-  EXPECT_TRUE(got.probabilities.Equals(want.probabilities));
-  EXPECT_EQ(fresh->global_step(), 1000);
 }
 
 // ------------------------------------------------- model-core options
@@ -637,7 +466,7 @@ TEST(DnnClassifierOptionsTest, BinaryHeadGradientsAndShapes) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create(c));
   EXPECT_EQ(model->FindVariable("dnn/logits/kernel")->shape(), TensorShape({10, 1}));
   Tensor x = Tensor::FromVector<float>(TensorShape({2, 4}), {1, 2, 3, 4, 4, 3, 2, 1});
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions p, model->Predict(x));
   EXPECT_EQ(p.logits.shape(), TensorShape({2, 1}));
   EXPECT_EQ(p.logistic.shape(), TensorShape({2, 1}));
   EXPECT_EQ(p.probabilities.shape(), TensorShape({2, 2}));
@@ -648,7 +477,7 @@ TEST(DnnClassifierOptionsTest, BinaryHeadGradientsAndShapes) {
     const double z = p.logits.flat<float>()[i];
     want += labels[i] == 1 ? std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
   }
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnEvalResult e, model->Evaluate(x, labels));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierEvalResult e, model->Evaluate(x, labels));
   EXPECT_NEAR(e.loss, want, 1e-5);
   EXPECT_THAT(model->TrainStep(x, {1, 2}),
               StatusIs(StatusCode::kInvalidArgument, "outside the valid range of [0, 2)"));
@@ -679,8 +508,8 @@ TEST(DnnClassifierOptionsTest, BatchNormVariablesAndMovingStatistics) {
   EXPECT_FLOAT_EQ(model->FindVariable(bn + "moving_mean")->flat<float>()[0], 0.0f);
 
   Tensor x = Tensor::FromVector<float>(TensorShape({3, 4}), {1, 2, 3, 4, 4, 3, 2, 1, 0, 1, 0, 1});
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p1, model->Predict(x));
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p2, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions p1, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions p2, model->Predict(x));
   EXPECT_TRUE(p1.logits.Equals(p2.logits));  // inference changes nothing
   Tensor mean0 = model->FindVariable("dnn/hiddenlayer_0/batchnorm_0/moving_mean")->Copy();
   // A failed step leaves the moving statistics alone.
@@ -731,11 +560,11 @@ TEST(DnnClassifierOptionsTest, BatchNormLogitsMatchTensorFlowsWorkedExample) {
   set("dnn/logits/bias", {.3f});
   const Tensor x = Tensor::FromVector<float>(TensorShape({2, 1}), {10, 20});
 
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions p, model->Predict(x));
   EXPECT_NEAR(p.logits.flat<float>()[0], 1.299500375, 1e-5);
   EXPECT_NEAR(p.logits.flat<float>()[1], 5.297501873, 1e-5);
 
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnTrainResult r, model->TrainStep(x, {1, 0}, {}, true));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierTrainResult r, model->TrainStep(x, {1, 0}, {}, true));
   ASSERT_EQ(r.layer_outputs.back().first, "dnn/logits");
   EXPECT_NEAR(r.layer_outputs.back().second.flat<float>()[0], -0.699895571, 1e-5);
   EXPECT_NEAR(r.layer_outputs.back().second.flat<float>()[1], 1.299895571, 1e-5);
@@ -749,13 +578,13 @@ TEST(DnnClassifierOptionsTest, WeightedTrainingLossAndRecordedLayers) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto model, DnnClassifierModel::Create({}));
   Tensor x = Tensor::FromVector<float>(TensorShape({3, 4}), {1, 2, 3, 4, 4, 3, 2, 1, 0, 1, 0, 1});
   const std::vector<int64_t> labels = {0, 1, 2};
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnPredictions p, model->Predict(x));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierPredictions p, model->Predict(x));
   const std::vector<float> w = {2.0f, 0.0f, 0.5f};
   double want = 0;
   for (int i = 0; i < 3; ++i) {
     want -= w[i] * std::log(static_cast<double>(p.probabilities.flat<float>()[i * 3 + labels[i]]));
   }
-  CKPT_ASSERT_OK_AND_ASSIGN(DnnTrainResult r, model->TrainStep(x, labels, w, true));
+  CKPT_ASSERT_OK_AND_ASSIGN(ClassifierTrainResult r, model->TrainStep(x, labels, w, true));
   EXPECT_NEAR(r.loss, want, 1e-5);
   EXPECT_NEAR(r.average_loss, want / 2.5, 1e-5);
   ASSERT_EQ(r.layer_outputs.size(), 3u);

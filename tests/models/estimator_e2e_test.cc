@@ -26,7 +26,7 @@
 #include "ckpt/logging.h"
 #include "ckpt/summary.h"
 #include "ckpt/warm_start.h"
-#include "estimator/toy_model.h"  // ManualClockEnv
+#include "estimator/toy_model.h"  // FakeClockEnv
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -36,7 +36,7 @@ using ::ckpt::testing::EnvKind;
 using ::ckpt::testing::EnvKindName;
 using ::ckpt::testing::ListDir;
 using ::ckpt::testing::MakeTestEnv;
-using ::ckpt::testing::ManualClockEnv;
+using ::ckpt::testing::FakeClockEnv;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::TestEnv;
 
@@ -184,14 +184,14 @@ TreeSnapshot Snapshot(Env* env, const std::string& dir) {
 // where TF's session.run would spend the time.
 class StepTimeHook : public SessionRunHook {
  public:
-  StepTimeHook(ManualClockEnv* clock, double secs) : clock_(clock), secs_(secs) {}
+  StepTimeHook(FakeClockEnv* clock, double secs) : clock_(clock), secs_(secs) {}
   Result<bool> BeforeRun(TrainingSession&, int64_t) override {
     clock_->Advance(secs_);
     return false;
   }
 
  private:
-  ManualClockEnv* clock_;
+  FakeClockEnv* clock_;
   double secs_;
 };
 
@@ -400,7 +400,7 @@ class EstimatorE2eTest : public ::testing::TestWithParam<EnvKind> {
   IrisDataSet train_;
   IrisDataSet test_;
   TestEnv fs_;
-  ManualClockEnv clock_;  // all IO of the suite goes through it
+  FakeClockEnv clock_;  // all IO of the suite goes through it
   std::string root_;
   double start_time_ = 0;
   LogSink previous_sink_;

@@ -12,6 +12,7 @@
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/logging.h"
+#include "testutil/fake_clock.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -34,12 +35,10 @@ UpdateCheckpointStateOptions RelativePaths() {
   return options;
 }
 
-// An Env whose clock the test sets.
-class ClockEnv : public ForwardingEnv {
+// An Env whose clock the test sets, starting at kT0.
+class ClockEnv : public ::ckpt::testing::FakeClockEnv {
  public:
-  explicit ClockEnv(Env* target) : ForwardingEnv(target) {}
-  double NowSeconds() override { return now; }
-  double now = kT0;
+  explicit ClockEnv(Env* target) : FakeClockEnv(target, kT0) {}
 };
 
 // A minimal tf.train.Checkpoint stand-in: a save counter and one weight,
@@ -190,7 +189,7 @@ TEST_P(CheckpointManagerTest, MaxToKeepDeletesOldest) {
   auto manager = MakeManager(&target, Options(2));
   ASSERT_NE(manager, nullptr);
   for (int i = 1; i <= 4; ++i) {
-    clock_->now = kT0 + i;
+    clock_->Set(kT0 + i);
     CKPT_ASSERT_OK(manager->Save().status());
   }
   EXPECT_THAT(manager->checkpoints(), ElementsAre(Path("ckpt-3"), Path("ckpt-4")));
@@ -231,7 +230,7 @@ TEST_P(CheckpointManagerTest, PreservesOneCheckpointEveryNHours) {
   auto manager = MakeManager(&target, options);  // last preserved = kT0 - 1
   ASSERT_NE(manager, nullptr);
   for (int i = 0; i < 5; ++i) {
-    clock_->now = kT0 + 1800.0 * i;
+    clock_->Set(kT0 + 1800.0 * i);
     CKPT_ASSERT_OK(manager->Save().status());
   }
   // ckpt-1 (kT0) and ckpt-2 (kT0+1800) are less than an hour after kT0-1;
@@ -250,7 +249,7 @@ TEST_P(CheckpointManagerTest, ZeroHoursPreservesNothing) {
   auto manager = MakeManager(&target, options);
   ASSERT_NE(manager, nullptr);
   for (int i = 0; i < 3; ++i) {
-    clock_->now = kT0 + 10000.0 * i;
+    clock_->Set(kT0 + 10000.0 * i);
     CKPT_ASSERT_OK(manager->Save().status());
   }
   EXPECT_EQ(ListDir(env(), dir_), Expected({3}));
@@ -261,7 +260,7 @@ TEST_P(CheckpointManagerTest, StateFileHoldsRelativePathsAndTimestamps) {
   auto manager = MakeManager(&target, Options(2));
   ASSERT_NE(manager, nullptr);
   for (int i = 1; i <= 3; ++i) {
-    clock_->now = kT0 + 0.5 * i;
+    clock_->Set(kT0 + 0.5 * i);
     CKPT_ASSERT_OK(manager->Save().status());
   }
   CKPT_ASSERT_OK_AND_ASSIGN(std::string text, ReadFileToString(env(), Path("checkpoint")));
@@ -281,12 +280,12 @@ TEST_P(CheckpointManagerTest, RestartCarriesOnRetention) {
     auto manager = MakeManager(&target, Options(3));
     ASSERT_NE(manager, nullptr);
     for (int i = 1; i <= 3; ++i) {
-      clock_->now = kT0 + i;
+      clock_->Set(kT0 + i);
       target.weight = static_cast<float>(i);
       CKPT_ASSERT_OK(manager->Save().status());
     }
   }
-  clock_->now = kT0 + 10;
+  clock_->Set(kT0 + 10);
   TestTarget target(env());
   auto manager = MakeManager(&target, Options(3));
   ASSERT_NE(manager, nullptr);
@@ -310,9 +309,9 @@ TEST_P(CheckpointManagerTest, RestartKeepsPreservedCheckpointsForever) {
     TestTarget target(env());
     auto manager = MakeManager(&target, options);
     ASSERT_NE(manager, nullptr);
-    clock_->now = kT0 + 7200;
+    clock_->Set(kT0 + 7200);
     CKPT_ASSERT_OK(manager->Save().status());  // ckpt-1
-    clock_->now = kT0 + 7201;
+    clock_->Set(kT0 + 7201);
     CKPT_ASSERT_OK(manager->Save().status());  // preserves ckpt-1
   }
   EXPECT_EQ(State().last_preserved_timestamp, kT0 + 7200);
@@ -341,7 +340,7 @@ TEST_P(CheckpointManagerTest, RecoveryClampsFutureTimestamps) {
     EXPECT_THAT(manager->checkpoints(), IsEmpty());
     EXPECT_EQ(manager->latest_checkpoint(), Path("ckpt-2"));
     EXPECT_THAT(logs.All(), HasSubstr("behind the last preserved checkpoint timestamp"));
-    clock_->now = kT0 + 1;
+    clock_->Set(kT0 + 1);
     CKPT_ASSERT_OK(manager->Save(3).status());
     EXPECT_EQ(State().last_preserved_timestamp, kT0);
   }
@@ -354,7 +353,7 @@ TEST_P(CheckpointManagerTest, RecoveryClampsFutureTimestamps) {
   auto manager = MakeManager(&target, Options(5));
   ASSERT_NE(manager, nullptr);
   EXPECT_THAT(manager->checkpoints(), ElementsAre(Path("ckpt-1"), Path("ckpt-2")));
-  clock_->now = kT0 + 2;
+  clock_->Set(kT0 + 2);
   CKPT_ASSERT_OK(manager->Save(7).status());
   EXPECT_THAT(State().all_model_checkpoint_timestamps, ElementsAre(kT0 + 1, kT0 + 1, kT0 + 2));
 }

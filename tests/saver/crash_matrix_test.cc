@@ -53,7 +53,7 @@ namespace {
 
 using ::ckpt::testing::FaultInjectionEnv;
 using ::ckpt::testing::ListDir;
-using ::ckpt::testing::ManualClockEnv;
+using ::ckpt::testing::FakeClockEnv;
 
 // The .meta ordering: Saver::Save writes and syncs the .meta before the
 // state file names the checkpoint (docs/format/commit.md), so a committed
@@ -475,7 +475,7 @@ class EstimatorScenario : public Scenario {
   Result<std::string> Restart(MemEnv* mem, const std::string& newest,
                               const Values& want) override {
     {
-      ManualClockEnv clock(mem);
+      FakeClockEnv clock(mem);
       CKPT_ASSIGN_OR_RETURN(auto est, Make(&clock));
       EXPECT_EQ(est->LatestCheckpoint(), newest);
       for (const auto& [key, t] : want) {
@@ -490,7 +490,7 @@ class EstimatorScenario : public Scenario {
   }
 
  private:
-  static Result<std::unique_ptr<Estimator>> Make(ManualClockEnv* clock) {
+  static Result<std::unique_ptr<Estimator>> Make(FakeClockEnv* clock) {
     RunConfigOptions rc;
     rc.model_dir = kEstimatorDir;
     rc.save_checkpoints_steps = 5;
@@ -506,7 +506,7 @@ class EstimatorScenario : public Scenario {
     return Estimator::Create(std::move(o));
   }
   static Result<TrainResult> Train(Env* env, int64_t steps) {
-    ManualClockEnv clock(env);
+    FakeClockEnv clock(env);
     CKPT_ASSIGN_OR_RETURN(auto est, Make(&clock));
     TrainOptions t;
     t.steps = steps;

@@ -12,6 +12,7 @@
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/checkpoint_state.h"
+#include "testutil/fake_clock.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -27,15 +28,10 @@ using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 using ::testing::Pair;
 
-// An Env whose clock the test sets.
-class ClockEnv : public ForwardingEnv {
+// An Env whose clock the test sets, starting at 0.
+class ClockEnv : public ::ckpt::testing::FakeClockEnv {
  public:
-  explicit ClockEnv(Env* target) : ForwardingEnv(target) {}
-  void Set(double t) { now_ = t; }
-  double NowSeconds() override { return now_; }
-
- private:
-  std::atomic<double> now_{0};
+  explicit ClockEnv(Env* target) : FakeClockEnv(target, 0) {}
 };
 
 class SaverTest : public ::testing::TestWithParam<EnvKind> {

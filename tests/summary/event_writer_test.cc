@@ -13,6 +13,7 @@
 #include "ckpt/event_writer.h"
 #include "ckpt/logging.h"
 #include "tensorflow/core/util/event.pb.h"
+#include "testutil/fake_clock.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -25,13 +26,9 @@ using ::testing::HasSubstr;
 
 // An Env whose clock the test sets, whose files count Flush() calls, and
 // whose appends can be held at a gate.
-class TestClockEnv : public ForwardingEnv {
+class TestClockEnv : public ::ckpt::testing::FakeClockEnv {
  public:
-  explicit TestClockEnv(Env* target) : ForwardingEnv(target) {}
-
-  double NowSeconds() override { return now_.load(); }
-  void SetNow(double t) { now_ = t; }
-  void Advance(double dt) { now_ = now_.load() + dt; }
+  explicit TestClockEnv(Env* target) : FakeClockEnv(target, 1700000000.25) {}
 
   int flushes() const { return flushes_.load(); }
   int appends() const { return appends_.load(); }
@@ -80,7 +77,6 @@ class TestClockEnv : public ForwardingEnv {
     std::unique_ptr<WritableFile> f_;
   };
 
-  std::atomic<double> now_{1700000000.25};
   std::atomic<int> flushes_{0};
   std::atomic<int> appends_{0};
   std::atomic<int> blocked_{0};
@@ -146,7 +142,7 @@ TEST_F(EventWriterTest, CreatesNamedFileWithVersionRecord) {
 
 TEST_F(EventWriterTest, WritesEveryKind) {
   CKPT_ASSERT_OK_AND_ASSIGN(auto w, EventWriter::Create(logdir_, Options()));
-  env_.SetNow(1700000001.5);
+  env_.Set(1700000001.5);
   CKPT_ASSERT_OK(w->AddScalar("loss", 7, 0.25f, ScalarStyle::kSimpleValue));
   CKPT_ASSERT_OK(w->AddScalar("acc", 8, 0.75f, ScalarStyle::kTensor));
   CKPT_ASSERT_OK(w->AddScalar("default", 9, -3.5f));

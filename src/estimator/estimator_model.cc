@@ -1,0 +1,29 @@
+// The model contract's few definitions (ckpt/estimator_model.h).
+#include "ckpt/estimator_model.h"
+
+namespace ckpt {
+
+const char* ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kTrain:
+      return "train";
+    case Mode::kEval:
+      return "eval";
+    case Mode::kPredict:
+      return "infer";
+  }
+  return "unknown";
+}
+
+int64_t Batch::size() const {
+  if (features.empty()) return 0;
+  const Tensor& first = features.begin()->second;
+  if (first.shape().rank() == 0) return 0;
+  return first.shape().dim(0);
+}
+
+Status EstimatorModel::DescribeGraph(GraphBuilder* graph) const {
+  return UnimplementedError("this model does not describe a TensorFlow graph");
+}
+
+}  // namespace ckpt
