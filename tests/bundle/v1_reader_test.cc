@@ -21,7 +21,6 @@ namespace {
 
 using ::ckpt::testing::EnvKind;
 using ::ckpt::testing::EnvKindName;
-using ::ckpt::testing::MakeTestEnv;
 using ::ckpt::testing::MakeTestTensor;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::TempDir;
@@ -219,15 +218,8 @@ TEST(V1GoldenTest, ScalarKeyLayout) {
 // ---------------------------------------------------------------------------
 // Files written here, on both Envs.
 
-class V1ReaderTest : public ::testing::TestWithParam<EnvKind> {
+class V1ReaderTest : public ::ckpt::testing::EnvParamTest {
  protected:
-  void SetUp() override {
-    test_env_ = MakeTestEnv(GetParam());
-    env_ = test_env_.env;
-    dir_ = test_env_.root;
-  }
-  std::string Path(const std::string& name) const { return JoinPath(dir_, name); }
-
   // Writes `file` to `name` and opens it.
   Result<std::unique_ptr<V1Reader>> WriteAndOpen(const V1File& file,
                                                  const std::string& name = "model") {
@@ -235,10 +227,6 @@ class V1ReaderTest : public ::testing::TestWithParam<EnvKind> {
     if (!s.ok()) return s;
     return V1Reader::Open(env_, Path(name));
   }
-
-  ::ckpt::testing::TestEnv test_env_;
-  Env* env_ = nullptr;
-  std::string dir_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Envs, V1ReaderTest, ::testing::Values(EnvKind::kMem, EnvKind::kPosix),

@@ -18,7 +18,6 @@ namespace {
 
 using ::ckpt::testing::EnvKind;
 using ::ckpt::testing::EnvKindName;
-using ::ckpt::testing::MakeTestEnv;
 using ::ckpt::testing::MakeTestTensor;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::TempDir;
@@ -32,16 +31,12 @@ const char kHalfPlusTwoShard[] =
     "serving/tensorflow_serving/session_bundle/testdata/half_plus_two/00000123/"
     "export-00000-of-00001";
 
-class CheckpointReaderTest : public ::testing::TestWithParam<EnvKind> {
+class CheckpointReaderTest : public ::ckpt::testing::EnvParamTest {
  protected:
   void SetUp() override {
-    test_env_ = MakeTestEnv(GetParam());
-    env_ = test_env_.env;
-    dir_ = test_env_.root;
+    EnvParamTest::SetUp();
     options_.env = env_;
   }
-
-  std::string Path(const std::string& name) const { return JoinPath(dir_, name); }
 
   // Writes a V2 bundle holding `tensors` (name, value) at `prefix`.
   void WriteV2(const std::string& prefix, const std::vector<std::pair<std::string, Tensor>>& tensors) {
@@ -63,9 +58,6 @@ class CheckpointReaderTest : public ::testing::TestWithParam<EnvKind> {
     CKPT_ASSERT_OK(WriteStringToFileAtomic(env_, JoinPath(dir, "checkpoint"), text));
   }
 
-  ::ckpt::testing::TestEnv test_env_;
-  Env* env_ = nullptr;
-  std::string dir_;
   CheckpointReaderOptions options_;
 };
 

@@ -14,23 +14,13 @@ namespace {
 
 using ::ckpt::testing::EnvKind;
 using ::ckpt::testing::EnvKindName;
-using ::ckpt::testing::MakeTestEnv;
 using ::ckpt::testing::MakeTestTensor;
 using ::ckpt::testing::StatusIs;
-using ::ckpt::testing::TestEnv;
 using ::testing::HasSubstr;
 using Format = CheckpointReader::Format;
 
-class ResolveTest : public ::testing::TestWithParam<EnvKind> {
+class ResolveTest : public ::ckpt::testing::EnvParamTest {
  protected:
-  void SetUp() override {
-    test_env_ = MakeTestEnv(GetParam());
-    env_ = test_env_.env;
-    dir_ = test_env_.root;
-  }
-
-  std::string Path(const std::string& name) const { return JoinPath(dir_, name); }
-
   void WriteV2(const std::string& prefix) {
     BundleWriterOptions wo;
     wo.env = env_;
@@ -40,10 +30,6 @@ class ResolveTest : public ::testing::TestWithParam<EnvKind> {
   }
 
   void Touch(const std::string& path) { CKPT_ASSERT_OK(WriteStringToFileAtomic(env_, path, "x")); }
-
-  TestEnv test_env_;
-  Env* env_ = nullptr;
-  std::string dir_;
 };
 
 TEST_P(ResolveTest, FindCheckpointV2) {

@@ -147,6 +147,24 @@ struct TestEnv {
 };
 TestEnv MakeTestEnv(EnvKind kind);
 
+// A test suite run once per EnvKind (INSTANTIATE_TEST_SUITE_P over
+// ::testing::Values(EnvKind::kPosix, EnvKind::kMem)): env_ and an empty
+// directory dir_ in it, fresh for every test. Subclasses that override SetUp
+// call EnvParamTest::SetUp() first.
+class EnvParamTest : public ::testing::TestWithParam<EnvKind> {
+ protected:
+  void SetUp() override {
+    test_env_ = MakeTestEnv(GetParam());
+    env_ = test_env_.env;
+    dir_ = test_env_.root;
+  }
+  std::string Path(const std::string& name) const { return JoinPath(dir_, name); }
+
+  TestEnv test_env_;
+  Env* env_ = nullptr;
+  std::string dir_;
+};
+
 // An Env that fails chosen operations. Two modes:
 //
 // kFault (an IO error the process survives): after `fail_after` successful
