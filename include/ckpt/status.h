@@ -12,7 +12,7 @@
 //   kUnimplemented       a valid request ckpt does not support
 //   kResourceExhausted   a limit was hit (memory, disk)
 //   kInternal            a bug in ckpt
-//   kUnknown / kIo...    an error from the operating system (kIoError carries errno text)
+//   kIoError             an error from the operating system (the message carries errno text)
 //
 // Thread safety: Status and Result are values; const access is thread-safe.
 #ifndef CKPT_STATUS_H_

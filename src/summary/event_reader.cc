@@ -266,7 +266,12 @@ Result<std::vector<EventValue>> ReadEventFile(Env* env, const std::string& path)
 }
 
 Result<std::vector<std::string>> ListEventFiles(Env* env, const std::string& logdir) {
-  if (!env->IsDirectory(logdir)) return NotFoundError("'" + logdir + "' is not a directory");
+  if (!env->IsDirectory(logdir)) {
+    if (env->FileExists(logdir)) {
+      return InvalidArgumentError("'" + logdir + "' is a file, not a directory of event files");
+    }
+    return NotFoundError("Event directory '" + logdir + "' does not exist");
+  }
   CKPT_ASSIGN_OR_RETURN(std::vector<std::string> children, env->GetChildren(logdir));
   std::sort(children.begin(), children.end());
   std::vector<std::string> paths;

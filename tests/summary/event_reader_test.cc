@@ -183,6 +183,10 @@ TEST(ReadEventDirTest, FilesInNameOrder) {
   EXPECT_EQ(rows[1].step, 2);
   EXPECT_EQ(rows[3].step, 1);
   EXPECT_THAT(ReadEventDir(mem.get(), "/nope"), StatusIs(StatusCode::kNotFound, "/nope"));
+  // A file where the directory should be is the caller's mistake, not a missing file.
+  CKPT_ASSERT_OK(WriteStringToFileAtomic(mem.get(), "/logs/a_file", "x"));
+  EXPECT_THAT(ReadEventDir(mem.get(), "/logs/a_file"),
+              StatusIs(StatusCode::kInvalidArgument, "not a directory"));
 }
 
 TEST(EventFileReaderTest, FollowsALiveWriter) {
