@@ -62,9 +62,8 @@ std::string MetaFilename(std::string_view prefix) {
 }
 
 std::string DataFilename(std::string_view prefix, int shard_id, int num_shards) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), ".data-%05d-of-%05d", shard_id, num_shards);
-  return std::string(prefix) + buf;
+  // kDataInfix without its '-', which ShardedFilename writes.
+  return ShardedFilename(std::string(prefix) + ".data", shard_id, num_shards);
 }
 
 std::string MetaGraphFilename(const std::string& checkpoint, const std::string& suffix) {
@@ -187,9 +186,9 @@ std::string ShardPartPrefix(std::string_view dir, int shard, int num_shards) {
 
 bool IsShardPartFileName(std::string_view name) {
   // "part-DDDDD-of-DDDDD" is 19 characters.
-  constexpr size_t kPartSize = 4 + 1 + kShardDigits + 4 + kShardDigits;
+  constexpr size_t kPartSize = kShardPartBase.size() + 1 + kShardDigits + kOf.size() + kShardDigits;
   if (name.size() < kPartSize) return false;
-  if (!ParseShardCount(name.substr(0, kPartSize), "part-")) return false;
+  if (!ParseShardCount(name.substr(0, kPartSize), std::string(kShardPartBase) + "-")) return false;
   const std::string_view rest = name.substr(kPartSize);
   return rest == kIndexSuffix || ParseDataSuffix(rest).has_value();
 }
