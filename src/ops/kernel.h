@@ -1,6 +1,7 @@
 // The contract between graph execution (src/exec: import, pruning, the
 // session) and the op kernels (src/ops): one stateless function per op type.
-// Work in progress for issue 13 (graph execution); not yet in the build.
+// It lives in the ops module, which implements it (src/ops/registry.cc); the
+// executor (module exec, above ops) includes it as "ops/kernel.h".
 //
 // A kernel computes a node's outputs from its data inputs and the node's
 // attrs. Everything stateful (Placeholder feeds, variables, Assign, the
@@ -9,8 +10,8 @@
 //
 // Thread safety: kernels are pure functions of their context; the table is
 // immutable.
-#ifndef CKPT_SRC_EXEC_KERNEL_H_
-#define CKPT_SRC_EXEC_KERNEL_H_
+#ifndef CKPT_SRC_OPS_KERNEL_H_
+#define CKPT_SRC_OPS_KERNEL_H_
 
 #include <string>
 #include <string_view>
@@ -44,4 +45,4 @@ std::vector<std::string> SupportedOps();
 
 }  // namespace ckpt::exec
 
-#endif  // CKPT_SRC_EXEC_KERNEL_H_
+#endif  // CKPT_SRC_OPS_KERNEL_H_

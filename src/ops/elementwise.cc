@@ -1,0 +1,123 @@
+// Elementwise kernels: binary ops broadcast their two inputs as numpy and TF
+// do (kernel_util's BroadcastShape/BroadcastIndex); unary ops map each element.
+#include <algorithm>
+#include <cmath>
+
+#include "ops/kernel_util.h"
+#include "ops/kernels.h"
+
+namespace ckpt::ops {
+namespace {
+
+// The dtype check TF's executor makes before any kernel runs.
+Status CheckSameDtype(const KernelContext& ctx) {
+  for (size_t i = 1; i < ctx.inputs.size(); ++i) {
+    if (ctx.inputs[i].dtype() != ctx.inputs[0].dtype()) {
+      return InvalidArg(ctx, "cannot compute " + ctx.node->op() + " as input #" +
+                                 std::to_string(i) + "(zero-based) was expected to be a " +
+                                 std::string(DataTypeName(ctx.inputs[0].dtype())) +
+                                 " tensor but is a " +
+                                 std::string(DataTypeName(ctx.inputs[i].dtype())) + " tensor");
+    }
+  }
+  return Status::OK();
+}
+
+template <typename T, typename Op>
+Status BinaryTyped(KernelContext* ctx, Op op) {
+  const Tensor& a = ctx->inputs[0];
+  const Tensor& b = ctx->inputs[1];
+  CKPT_ASSIGN_OR_RETURN(TensorShape shape, BroadcastShape(*ctx, a.shape(), b.shape()));
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, a.dtype(), shape));
+  const T* pa = a.flat<T>();
+  const T* pb = b.flat<T>();
+  T* po = out.mutable_flat<T>();
+  const int64_t n = out.num_elements();
+  if (a.shape() == shape && b.shape() == shape) {
+    for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], pb[i]);
+  } else if (a.shape() == shape && b.num_elements() == 1) {
+    for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], pb[0]);
+  } else {
+    const std::vector<int64_t> ia = BroadcastIndex(a.shape(), shape);
+    const std::vector<int64_t> ib = BroadcastIndex(b.shape(), shape);
+    for (int64_t i = 0; i < n; ++i) po[i] = op(pa[ia[i]], pb[ib[i]]);
+  }
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+// `Op` is a generic functor; `Real` limits the op to float/double.
+template <bool Real, typename Op>
+Status Binary(KernelContext* ctx, Op op) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  CKPT_RETURN_IF_ERROR(CheckSameDtype(*ctx));
+  auto typed = [&](auto tag) { return BinaryTyped<decltype(tag)>(ctx, op); };
+  if constexpr (Real) {
+    return DispatchReal(*ctx, ctx->inputs[0].dtype(), typed);
+  } else {
+    return DispatchNumeric(*ctx, ctx->inputs[0].dtype(), typed);
+  }
+}
+
+template <bool Real, typename Op>
+Status Unary(KernelContext* ctx, Op op) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  const Tensor& x = ctx->inputs[0];
+  auto typed = [&](auto tag) -> Status {
+    using T = decltype(tag);
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), x.shape()));
+    const T* px = x.flat<T>();
+    T* po = out.mutable_flat<T>();
+    for (int64_t i = 0; i < x.num_elements(); ++i) po[i] = op(px[i]);
+    ctx->outputs = {out};
+    return Status::OK();
+  };
+  if constexpr (Real) {
+    return DispatchReal(*ctx, x.dtype(), typed);
+  } else {
+    return DispatchNumeric(*ctx, x.dtype(), typed);
+  }
+}
+
+}  // namespace
+
+Status Add(KernelContext* ctx) {
+  return Binary<false>(ctx, [](auto a, auto b) { return a + b; });
+}
+Status Sub(KernelContext* ctx) {
+  return Binary<false>(ctx, [](auto a, auto b) { return a - b; });
+}
+Status Mul(KernelContext* ctx) {
+  return Binary<false>(ctx, [](auto a, auto b) { return a * b; });
+}
+// RealDiv is for floating types (TF's Div/FloorDiv handle integers).
+Status RealDiv(KernelContext* ctx) {
+  return Binary<true>(ctx, [](auto a, auto b) { return a / b; });
+}
+Status Maximum(KernelContext* ctx) {
+  return Binary<false>(ctx, [](auto a, auto b) { return std::max(a, b); });
+}
+Status Minimum(KernelContext* ctx) {
+  return Binary<false>(ctx, [](auto a, auto b) { return std::min(a, b); });
+}
+
+Status Neg(KernelContext* ctx) {
+  return Unary<false>(ctx, [](auto x) { return static_cast<decltype(x)>(-x); });
+}
+Status Square(KernelContext* ctx) {
+  return Unary<false>(ctx, [](auto x) { return x * x; });
+}
+Status Sqrt(KernelContext* ctx) {
+  return Unary<true>(ctx, [](auto x) { return std::sqrt(x); });
+}
+Status Rsqrt(KernelContext* ctx) {
+  return Unary<true>(ctx, [](auto x) { return static_cast<decltype(x)>(1) / std::sqrt(x); });
+}
+Status Exp(KernelContext* ctx) {
+  return Unary<true>(ctx, [](auto x) { return std::exp(x); });
+}
+Status Log(KernelContext* ctx) {
+  return Unary<true>(ctx, [](auto x) { return std::log(x); });
+}
+
+}  // namespace ckpt::ops

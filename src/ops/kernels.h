@@ -1,0 +1,56 @@
+// The kernels of each family, as registry.cc lists them. Internal to ops.
+#ifndef CKPT_SRC_OPS_KERNELS_H_
+#define CKPT_SRC_OPS_KERNELS_H_
+
+#include "ckpt/status.h"
+#include "ops/kernel.h"
+
+namespace ckpt::ops {
+
+using exec::KernelContext;
+
+// elementwise.cc: binary ops with TF broadcasting, unary math.
+Status Add(KernelContext* ctx);  // Add and AddV2
+Status Sub(KernelContext* ctx);
+Status Mul(KernelContext* ctx);
+Status RealDiv(KernelContext* ctx);
+Status Maximum(KernelContext* ctx);
+Status Minimum(KernelContext* ctx);
+Status Neg(KernelContext* ctx);
+Status Square(KernelContext* ctx);
+Status Sqrt(KernelContext* ctx);
+Status Rsqrt(KernelContext* ctx);
+Status Exp(KernelContext* ctx);
+Status Log(KernelContext* ctx);
+
+// matmul.cc
+Status MatMul(KernelContext* ctx);
+Status BiasAdd(KernelContext* ctx);
+
+// nn.cc: activations and softmax over the last axis.
+Status Relu(KernelContext* ctx);
+Status Relu6(KernelContext* ctx);
+Status Sigmoid(KernelContext* ctx);
+Status Tanh(KernelContext* ctx);
+Status Softmax(KernelContext* ctx);
+Status LogSoftmax(KernelContext* ctx);
+
+// shape_ops.cc
+Status Identity(KernelContext* ctx);
+Status Reshape(KernelContext* ctx);
+Status Shape(KernelContext* ctx);
+Status ExpandDims(KernelContext* ctx);
+Status Squeeze(KernelContext* ctx);
+Status ConcatV2(KernelContext* ctx);
+Status Cast(KernelContext* ctx);
+Status ArgMax(KernelContext* ctx);
+
+// reduction.cc: reduction_indices as input 1, attr keep_dims.
+Status Sum(KernelContext* ctx);
+Status Mean(KernelContext* ctx);
+Status Max(KernelContext* ctx);
+Status Min(KernelContext* ctx);
+
+}  // namespace ckpt::ops
+
+#endif  // CKPT_SRC_OPS_KERNELS_H_

@@ -1,0 +1,71 @@
+// The op table: op type -> kernel. One sorted, immutable array; FindKernel is a
+// binary search over it.
+#include <algorithm>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ops/kernel.h"
+#include "ops/kernels.h"
+
+namespace ckpt::exec {
+namespace {
+
+struct Entry {
+  std::string_view op;
+  KernelFn fn;
+};
+
+// Sorted by op (checked by the test that SupportedOps() is sorted).
+constexpr Entry kTable[] = {
+    {"Add", ops::Add},
+    {"AddV2", ops::Add},
+    {"ArgMax", ops::ArgMax},
+    {"BiasAdd", ops::BiasAdd},
+    {"Cast", ops::Cast},
+    {"ConcatV2", ops::ConcatV2},
+    {"Exp", ops::Exp},
+    {"ExpandDims", ops::ExpandDims},
+    {"Identity", ops::Identity},
+    {"Log", ops::Log},
+    {"LogSoftmax", ops::LogSoftmax},
+    {"MatMul", ops::MatMul},
+    {"Max", ops::Max},
+    {"Maximum", ops::Maximum},
+    {"Mean", ops::Mean},
+    {"Min", ops::Min},
+    {"Minimum", ops::Minimum},
+    {"Mul", ops::Mul},
+    {"Neg", ops::Neg},
+    {"RealDiv", ops::RealDiv},
+    {"Relu", ops::Relu},
+    {"Relu6", ops::Relu6},
+    {"Reshape", ops::Reshape},
+    {"Rsqrt", ops::Rsqrt},
+    {"Shape", ops::Shape},
+    {"Sigmoid", ops::Sigmoid},
+    {"Softmax", ops::Softmax},
+    {"Sqrt", ops::Sqrt},
+    {"Square", ops::Square},
+    {"Squeeze", ops::Squeeze},
+    {"Sub", ops::Sub},
+    {"Sum", ops::Sum},
+    {"Tanh", ops::Tanh},
+};
+
+}  // namespace
+
+KernelFn FindKernel(std::string_view op_type) {
+  auto it = std::lower_bound(std::begin(kTable), std::end(kTable), op_type,
+                             [](const Entry& e, std::string_view op) { return e.op < op; });
+  return it != std::end(kTable) && it->op == op_type ? it->fn : nullptr;
+}
+
+std::vector<std::string> SupportedOps() {
+  std::vector<std::string> out;
+  for (const Entry& e : kTable) out.emplace_back(e.op);
+  return out;
+}
+
+}  // namespace ckpt::exec

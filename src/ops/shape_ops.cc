@@ -1,0 +1,256 @@
+// Ops that move or retype elements: Identity, Reshape (one -1 inferred),
+// Shape, ExpandDims, Squeeze, ConcatV2, Cast, ArgMax.
+#include <cstring>
+
+#include "ops/kernel_util.h"
+#include "ops/kernels.h"
+
+namespace ckpt::ops {
+namespace {
+
+// Dispatch over the dtypes Cast converts between.
+template <typename F>
+Status DispatchCastable(const KernelContext& ctx, DataType dtype, F&& f) {
+  switch (dtype) {
+    case DataType::kBool: return f(bool{});
+    case DataType::kInt64: return f(int64_t{});
+    default:
+      return DispatchNumeric(ctx, dtype, f);  // float, double, int32
+  }
+}
+
+}  // namespace
+
+Status Identity(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  ctx->outputs = {ctx->inputs[0]};  // tensors are immutable to kernels: share
+  return Status::OK();
+}
+
+Status Reshape(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  const Tensor& x = ctx->inputs[0];
+  if (ctx->inputs[1].shape().rank() > 1) {
+    return InvalidArg(*ctx, "shape must be a vector of {int32,int64}, got shape " +
+                                ctx->inputs[1].shape().DebugString());
+  }
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> dims, IndexValues(*ctx, ctx->inputs[1], "shape"));
+  int unknown = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == -1) {
+      if (unknown >= 0) {
+        return InvalidArg(*ctx, "Only one input size may be -1, not both " +
+                                    std::to_string(unknown) + " and " + std::to_string(i));
+      }
+      unknown = static_cast<int>(i);
+    } else if (dims[i] < 0) {
+      return InvalidArg(*ctx, "Size " + std::to_string(i) +
+                                  " must be non-negative, not " + std::to_string(dims[i]));
+    } else {
+      known *= dims[i];
+    }
+  }
+  const int64_t n = x.num_elements();
+  if (unknown >= 0) {
+    if (known == 0 || n % known != 0) {
+      return InvalidArg(*ctx, "Input to reshape is a tensor with " + std::to_string(n) +
+                                  " values, but the requested shape requires a multiple of " +
+                                  std::to_string(known));
+    }
+    dims[unknown] = n / known;
+  } else if (known != n) {
+    return InvalidArg(*ctx, "Input to reshape is a tensor with " + std::to_string(n) +
+                                " values, but the requested shape has " + std::to_string(known));
+  }
+  CKPT_ASSIGN_OR_RETURN(Tensor out, WithShape(*ctx, x, TensorShape(std::move(dims))));
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+Status Shape(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  const std::vector<int64_t>& dims = ctx->inputs[0].shape().dims();
+  const TensorShape shape{static_cast<int64_t>(dims.size())};
+  const DataType out_type = TypeAttr(*ctx, "out_type", DataType::kInt32);
+  if (out_type == DataType::kInt64) {
+    ctx->outputs = {Tensor::FromVector<int64_t>(shape, dims)};
+  } else if (out_type == DataType::kInt32) {
+    ctx->outputs = {Tensor::FromVector<int32_t>(shape, std::vector<int32_t>(dims.begin(),
+                                                                           dims.end()))};
+  } else {
+    return UnsupportedDtype(*ctx, out_type, "int32, int64");
+  }
+  return Status::OK();
+}
+
+Status ExpandDims(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  const Tensor& x = ctx->inputs[0];
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> dim, IndexValues(*ctx, ctx->inputs[1], "dim"));
+  if (dim.size() != 1) {
+    return InvalidArg(*ctx, "'dim' must be a tensor with a single value, got " +
+                                std::to_string(dim.size()) + " values");
+  }
+  const int rank = x.shape().rank();
+  if (dim[0] < -rank - 1 || dim[0] > rank) {
+    return InvalidArg(*ctx, "Tried to expand dim index " + std::to_string(dim[0]) +
+                                " for tensor with " + std::to_string(rank) + " dimensions.");
+  }
+  const int64_t at = dim[0] < 0 ? dim[0] + rank + 1 : dim[0];
+  std::vector<int64_t> dims = x.shape().dims();
+  dims.insert(dims.begin() + at, 1);
+  CKPT_ASSIGN_OR_RETURN(Tensor out, WithShape(*ctx, x, TensorShape(std::move(dims))));
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+Status Squeeze(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  const Tensor& x = ctx->inputs[0];
+  const int rank = x.shape().rank();
+  std::vector<bool> drop(rank, false);
+  const std::vector<int64_t> axes = IntListAttr(*ctx, "squeeze_dims");
+  for (int64_t a : axes) {
+    CKPT_ASSIGN_OR_RETURN(int d, NormalizeAxis(*ctx, a, rank));
+    if (x.shape().dim(d) != 1) {
+      return InvalidArg(*ctx, "Can not squeeze dim[" + std::to_string(d) +
+                                  "], expected a dimension of 1, got " +
+                                  std::to_string(x.shape().dim(d)));
+    }
+    drop[d] = true;
+  }
+  std::vector<int64_t> dims;
+  for (int d = 0; d < rank; ++d) {
+    const bool squeeze = axes.empty() ? x.shape().dim(d) == 1 : drop[d];
+    if (!squeeze) dims.push_back(x.shape().dim(d));
+  }
+  CKPT_ASSIGN_OR_RETURN(Tensor out, WithShape(*ctx, x, TensorShape(std::move(dims))));
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+// ConcatV2(values..., axis): every value has the same rank and dims except
+// along axis. Fixed-size dtypes, by bytes.
+Status ConcatV2(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2, /*exact=*/false));
+  const int n = static_cast<int>(ctx->inputs.size()) - 1;
+  const Tensor& first = ctx->inputs[0];
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> axis_v,
+                        IndexValues(*ctx, ctx->inputs[n], "axis"));
+  if (axis_v.size() != 1) return InvalidArg(*ctx, "axis must be a scalar");
+  const int rank = first.shape().rank();
+  if (rank == 0) return InvalidArg(*ctx, "Can't concatenate scalars (use tf.stack instead)");
+  CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, axis_v[0], rank));
+  if (!IsFixedSize(first.dtype())) {
+    return UnsupportedDtype(*ctx, first.dtype(), "fixed-size dtypes");
+  }
+  std::vector<int64_t> dims = first.shape().dims();
+  dims[axis] = 0;
+  for (int i = 0; i < n; ++i) {
+    const Tensor& t = ctx->inputs[i];
+    if (t.dtype() != first.dtype()) {
+      return InvalidArg(*ctx, "ConcatV2 values differ in dtype: " +
+                                  std::string(DataTypeName(first.dtype())) + " vs. " +
+                                  std::string(DataTypeName(t.dtype())));
+    }
+    bool ok = t.shape().rank() == rank;
+    for (int d = 0; ok && d < rank; ++d) ok = d == axis || t.shape().dim(d) == first.shape().dim(d);
+    if (!ok) {
+      return InvalidArg(*ctx, "ConcatOp : Dimension " + std::to_string(axis) +
+                                  " in both shapes must be equal: shape[0] = " +
+                                  first.shape().DebugString() + " vs. shape[" + std::to_string(i) +
+                                  "] = " + t.shape().DebugString());
+    }
+    dims[axis] += t.shape().dim(axis);
+  }
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, first.dtype(), TensorShape(dims)));
+  // Copy row by row: `outer` blocks, each the inputs' inner slabs in order.
+  int64_t outer = 1;
+  for (int d = 0; d < axis; ++d) outer *= dims[d];
+  char* po = out.mutable_data();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int i = 0; i < n; ++i) {
+      const Tensor& t = ctx->inputs[i];
+      const size_t slab = outer == 0 ? 0 : t.byte_size() / static_cast<size_t>(outer);
+      std::memcpy(po, t.data() + o * slab, slab);
+      po += slab;
+    }
+  }
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+Status Cast(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  const Tensor& x = ctx->inputs[0];
+  const DataType dst = TypeAttr(*ctx, "DstT", DataType::kInvalid);
+  return DispatchCastable(*ctx, x.dtype(), [&](auto src_tag) -> Status {
+    using S = decltype(src_tag);
+    return DispatchCastable(*ctx, dst, [&](auto dst_tag) -> Status {
+      using D = decltype(dst_tag);
+      CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, dst, x.shape()));
+      const S* px = x.flat<S>();
+      D* po = out.mutable_flat<D>();
+      for (int64_t i = 0; i < x.num_elements(); ++i) {
+        if constexpr (std::is_same_v<D, bool>) {
+          po[i] = px[i] != S{0};
+        } else {
+          po[i] = static_cast<D>(px[i]);
+        }
+      }
+      ctx->outputs = {out};
+      return Status::OK();
+    });
+  });
+}
+
+// ArgMax(input, dimension): the index of the largest value along dimension,
+// the first one on ties; output_type int64 (default) or int32.
+Status ArgMax(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  const Tensor& x = ctx->inputs[0];
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> dim_v,
+                        IndexValues(*ctx, ctx->inputs[1], "dimension"));
+  if (dim_v.size() != 1) return InvalidArg(*ctx, "dimension must be a scalar");
+  const int rank = x.shape().rank();
+  CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, dim_v[0], rank));
+  const int64_t len = x.shape().dim(axis);
+  if (len == 0) {
+    return InvalidArg(*ctx, "Reduction axis " + std::to_string(axis) + " is empty in shape " +
+                                x.shape().DebugString());
+  }
+  const DataType out_type = TypeAttr(*ctx, "output_type", DataType::kInt64);
+  if (out_type != DataType::kInt64 && out_type != DataType::kInt32) {
+    return UnsupportedDtype(*ctx, out_type, "int32, int64");
+  }
+  std::vector<int64_t> out_dims;
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < rank; ++d) {
+    if (d != axis) out_dims.push_back(x.shape().dim(d));
+    if (d < axis) outer *= x.shape().dim(d);
+    if (d > axis) inner *= x.shape().dim(d);
+  }
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, out_type, TensorShape(out_dims)));
+  return DispatchNumeric(*ctx, x.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    const T* px = x.flat<T>();
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t best = 0;
+        for (int64_t j = 1; j < len; ++j) {
+          if (px[(o * len + j) * inner + i] > px[(o * len + best) * inner + i]) best = j;
+        }
+        if (out_type == DataType::kInt64) {
+          out.mutable_flat<int64_t>()[o * inner + i] = best;
+        } else {
+          out.mutable_flat<int32_t>()[o * inner + i] = static_cast<int32_t>(best);
+        }
+      }
+    }
+    ctx->outputs = {out};
+    return Status::OK();
+  });
+}
+
+}  // namespace ckpt::ops
