@@ -1,0 +1,382 @@
+// The op kernels, one op at a time, against values worked out by hand from
+// TF's definition of each op (not from the kernels' own output).
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "ckpt/tensor.h"
+#include "ops/kernel.h"
+#include "testutil/testutil.h"
+
+namespace ckpt {
+namespace {
+
+using ::ckpt::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+
+// A NodeDef of `op` named `name`, with attrs set through the builder calls.
+class Node {
+ public:
+  Node(std::string op, std::string name = "n") {
+    def_.set_op(std::move(op));
+    def_.set_name(std::move(name));
+  }
+  Node& Type(const std::string& attr, DataType t) {
+    (*def_.mutable_attr())[attr].set_type(static_cast<tensorflow::DataType>(t));
+    return *this;
+  }
+  Node& Bool(const std::string& attr, bool b) {
+    (*def_.mutable_attr())[attr].set_b(b);
+    return *this;
+  }
+  Node& Str(const std::string& attr, const std::string& s) {
+    (*def_.mutable_attr())[attr].set_s(s);
+    return *this;
+  }
+  Node& Ints(const std::string& attr, std::vector<int64_t> v) {
+    auto* list = (*def_.mutable_attr())[attr].mutable_list();
+    for (int64_t i : v) list->add_i(i);
+    return *this;
+  }
+  const tensorflow::NodeDef& def() const { return def_; }
+
+ private:
+  tensorflow::NodeDef def_;
+};
+
+// Runs the kernel of node.op() on `inputs`; the outputs, or the error.
+Result<std::vector<Tensor>> RunKernel(const Node& node, std::vector<Tensor> inputs) {
+  exec::KernelFn fn = exec::FindKernel(node.def().op());
+  if (fn == nullptr) return InternalError("no kernel for " + node.def().op());
+  exec::KernelContext ctx;
+  ctx.node = &node.def();
+  ctx.inputs = std::move(inputs);
+  CKPT_RETURN_IF_ERROR(fn(&ctx));
+  return std::move(ctx.outputs);
+}
+
+// The single output of a successful run.
+Tensor RunOne(const Node& node, std::vector<Tensor> inputs) {
+  Result<std::vector<Tensor>> r = RunKernel(node, std::move(inputs));
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok() || r.value().size() != 1) return Tensor();
+  return r.value()[0];
+}
+
+template <typename T>
+std::vector<T> Values(const Tensor& t) {
+  EXPECT_EQ(t.dtype(), DataTypeOf<T>::value);
+  if (t.dtype() != DataTypeOf<T>::value) return {};
+  return std::vector<T>(t.flat<T>(), t.flat<T>() + t.num_elements());
+}
+
+Tensor F(TensorShape s, std::vector<float> v) { return Tensor::FromVector<float>(s, v); }
+Tensor I32(TensorShape s, std::vector<int32_t> v) { return Tensor::FromVector<int32_t>(s, v); }
+
+// --- the table ---
+
+TEST(RegistryTest, FindsKnownOpsAndNotOthers) {
+  EXPECT_NE(exec::FindKernel("MatMul"), nullptr);
+  EXPECT_NE(exec::FindKernel("AddV2"), nullptr);
+  EXPECT_EQ(exec::FindKernel("Conv2D"), nullptr);
+  EXPECT_EQ(exec::FindKernel(""), nullptr);
+  EXPECT_EQ(exec::FindKernel("matmul"), nullptr);
+}
+
+TEST(RegistryTest, SupportedOpsIsSortedAndEachIsFound) {
+  std::vector<std::string> ops = exec::SupportedOps();
+  ASSERT_GE(ops.size(), 30u);
+  EXPECT_TRUE(std::is_sorted(ops.begin(), ops.end()));
+  for (const std::string& op : ops) EXPECT_NE(exec::FindKernel(op), nullptr) << op;
+}
+
+// --- elementwise ---
+
+TEST(ElementwiseTest, AddSameShape) {
+  Tensor out = RunOne(Node("AddV2"), {F({2, 2}, {1, 2, 3, 4}), F({2, 2}, {10, 20, 30, 40})});
+  EXPECT_EQ(out.shape(), (TensorShape{2, 2}));
+  EXPECT_THAT(Values<float>(out), ElementsAre(11, 22, 33, 44));
+}
+
+TEST(ElementwiseTest, BroadcastRowAgainstMatrix) {
+  // [2,3] - [3]: the vector is subtracted from each row.
+  Tensor out = RunOne(Node("Sub"), {F({2, 3}, {1, 2, 3, 4, 5, 6}), F({3}, {1, 1, 2})});
+  EXPECT_EQ(out.shape(), (TensorShape{2, 3}));
+  EXPECT_THAT(Values<float>(out), ElementsAre(0, 1, 1, 3, 4, 4));
+}
+
+TEST(ElementwiseTest, BroadcastColumnAgainstRowGivesOuterProduct) {
+  // [2,1] * [1,3] -> [2,3], out[i][j] = a[i] * b[j].
+  Tensor out = RunOne(Node("Mul"), {F({2, 1}, {2, 3}), F({1, 3}, {1, 10, 100})});
+  EXPECT_EQ(out.shape(), (TensorShape{2, 3}));
+  EXPECT_THAT(Values<float>(out), ElementsAre(2, 20, 200, 3, 30, 300));
+}
+
+TEST(ElementwiseTest, BroadcastScalarOnTheLeftAndRankGrowth) {
+  // scalar / [2]; and [3,1,2] + [2,1] -> [3,2,2].
+  Tensor div = RunOne(Node("RealDiv"), {Tensor::Scalar<float>(6), F({2}, {2, 4})});
+  EXPECT_THAT(Values<float>(div), ElementsAre(3, 1.5));
+  Tensor a = F({3, 1, 2}, {1, 2, 3, 4, 5, 6});
+  Tensor b = F({2, 1}, {10, 20});
+  Tensor sum = RunOne(Node("Add"), {a, b});
+  EXPECT_EQ(sum.shape(), (TensorShape{3, 2, 2}));
+  EXPECT_THAT(Values<float>(sum),
+              ElementsAre(11, 12, 21, 22, 13, 14, 23, 24, 15, 16, 25, 26));
+}
+
+TEST(ElementwiseTest, IncompatibleShapesUseTfWording) {
+  auto r = RunKernel(Node("Add", "add"), {F({2, 3}, {1, 2, 3, 4, 5, 6}), F({4}, {1, 2, 3, 4})});
+  EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument, "Incompatible shapes: [2,3] vs. [4]"));
+  EXPECT_THAT(r.status().message(), HasSubstr("{{node add}}"));
+}
+
+TEST(ElementwiseTest, MaximumMinimumOnInt32) {
+  Tensor a = I32({3}, {1, -5, 7});
+  Tensor b = I32({3}, {2, -6, 7});
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("Maximum"), {a, b})), ElementsAre(2, -5, 7));
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("Minimum"), {a, b})), ElementsAre(1, -6, 7));
+}
+
+TEST(ElementwiseTest, MixedDtypesAreInvalid) {
+  EXPECT_THAT(RunKernel(Node("Add"), {F({1}, {1}), I32({1}, {1})}),
+              StatusIs(StatusCode::kInvalidArgument, "expected to be a float tensor"));
+}
+
+TEST(ElementwiseTest, UnsupportedDtypeIsUnimplementedNamingOpAndNode) {
+  Tensor s = Tensor::StringScalar("x");
+  EXPECT_THAT(RunKernel(Node("Add", "my_add"), {s, s}),
+              StatusIs(StatusCode::kUnimplemented, "Op Add (node 'my_add')"));
+  // RealDiv is for real types only.
+  EXPECT_THAT(RunKernel(Node("RealDiv", "d"), {I32({1}, {4}), I32({1}, {2})}),
+              StatusIs(StatusCode::kUnimplemented, "dtype int32"));
+}
+
+TEST(ElementwiseTest, UnaryMath) {
+  Tensor x = F({3}, {1, 4, 16});
+  EXPECT_THAT(Values<float>(RunOne(Node("Sqrt"), {x})), ElementsAre(1, 2, 4));
+  EXPECT_THAT(Values<float>(RunOne(Node("Rsqrt"), {x})), ElementsAre(1, 0.5, 0.25));
+  EXPECT_THAT(Values<float>(RunOne(Node("Square"), {x})), ElementsAre(1, 16, 256));
+  EXPECT_THAT(Values<float>(RunOne(Node("Neg"), {x})), ElementsAre(-1, -4, -16));
+  std::vector<float> e = Values<float>(RunOne(Node("Exp"), {F({2}, {0, 1})}));
+  EXPECT_FLOAT_EQ(e[0], 1.0f);
+  EXPECT_FLOAT_EQ(e[1], 2.7182817f);
+  std::vector<float> l = Values<float>(RunOne(Node("Log"), {F({2}, {1, 2.7182817f})}));
+  EXPECT_FLOAT_EQ(l[0], 0.0f);
+  EXPECT_NEAR(l[1], 1.0f, 1e-6);
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("Neg"), {I32({2}, {3, -2})})), ElementsAre(-3, 2));
+}
+
+// --- matmul ---
+
+TEST(MatMulTest, PlainProduct) {
+  // [[1,2,3],[4,5,6]] x [[7,8],[9,10],[11,12]] = [[58,64],[139,154]].
+  Tensor a = F({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor b = F({3, 2}, {7, 8, 9, 10, 11, 12});
+  Tensor out = RunOne(Node("MatMul"), {a, b});
+  EXPECT_EQ(out.shape(), (TensorShape{2, 2}));
+  EXPECT_THAT(Values<float>(out), ElementsAre(58, 64, 139, 154));
+}
+
+TEST(MatMulTest, Transposes) {
+  // a^T with a = [[1,4],[2,5],[3,6]] stored [3,2] is [[1,2,3],[4,5,6]].
+  Tensor at = F({3, 2}, {1, 4, 2, 5, 3, 6});
+  // b^T with b stored [2,3] = [[7,9,11],[8,10,12]] is [[7,8],[9,10],[11,12]].
+  Tensor bt = F({2, 3}, {7, 9, 11, 8, 10, 12});
+  Tensor b = F({3, 2}, {7, 8, 9, 10, 11, 12});
+  Tensor a = F({2, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_THAT(Values<float>(RunOne(Node("MatMul").Bool("transpose_a", true), {at, b})),
+              ElementsAre(58, 64, 139, 154));
+  EXPECT_THAT(Values<float>(RunOne(Node("MatMul").Bool("transpose_b", true), {a, bt})),
+              ElementsAre(58, 64, 139, 154));
+  EXPECT_THAT(Values<float>(RunOne(
+                  Node("MatMul").Bool("transpose_a", true).Bool("transpose_b", true), {at, bt})),
+              ElementsAre(58, 64, 139, 154));
+}
+
+TEST(MatMulTest, SizeIncompatibleUsesTfWording) {
+  auto r = RunKernel(Node("MatMul", "mm"), {F({2, 3}, std::vector<float>(6)), F({4, 5}, {})});
+  EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument,
+                          "Matrix size-incompatible: In[0]: [2,3], In[1]: [4,5]"));
+  EXPECT_THAT(r.status().message(), HasSubstr("{{node mm}}"));
+  EXPECT_THAT(RunKernel(Node("MatMul"), {F({6}, {}), F({6, 1}, {})}),
+              StatusIs(StatusCode::kInvalidArgument, "must be matrices"));
+}
+
+TEST(MatMulTest, Int32AndUnsupportedDtype) {
+  Tensor out = RunOne(Node("MatMul"), {I32({1, 2}, {2, 3}), I32({2, 1}, {4, 5})});
+  EXPECT_THAT(Values<int32_t>(out), ElementsAre(23));
+  Tensor b = Tensor::FromVector<bool>({1, 1}, {true});
+  EXPECT_THAT(RunKernel(Node("MatMul", "mb"), {b, b}),
+              StatusIs(StatusCode::kUnimplemented, "Op MatMul (node 'mb') has no kernel for"));
+}
+
+TEST(BiasAddTest, AddsAlongLastDimension) {
+  Tensor out = RunOne(Node("BiasAdd"), {F({2, 3}, {1, 2, 3, 4, 5, 6}), F({3}, {10, 20, 30})});
+  EXPECT_THAT(Values<float>(out), ElementsAre(11, 22, 33, 14, 25, 36));
+  EXPECT_THAT(RunKernel(Node("BiasAdd"), {F({2, 3}, {}), F({2}, {})}),
+              StatusIs(StatusCode::kInvalidArgument, "Must provide as many biases"));
+  EXPECT_THAT(RunKernel(Node("BiasAdd").Str("data_format", "NCHW"), {F({2, 3}, {}), F({3}, {})}),
+              StatusIs(StatusCode::kUnimplemented, "NHWC"));
+}
+
+// --- nn ---
+
+TEST(NnTest, Activations) {
+  Tensor x = F({5}, {-2, 0, 3, 6, 8});
+  EXPECT_THAT(Values<float>(RunOne(Node("Relu"), {x})), ElementsAre(0, 0, 3, 6, 8));
+  EXPECT_THAT(Values<float>(RunOne(Node("Relu6"), {x})), ElementsAre(0, 0, 3, 6, 6));
+  std::vector<float> s = Values<float>(RunOne(Node("Sigmoid"), {F({3}, {0, 2, -2})}));
+  EXPECT_FLOAT_EQ(s[0], 0.5f);
+  EXPECT_NEAR(s[1], 0.88079708f, 1e-7);  // 1 / (1 + e^-2)
+  EXPECT_NEAR(s[2], 0.11920292f, 1e-7);
+  std::vector<float> t = Values<float>(RunOne(Node("Tanh"), {F({2}, {0, 1})}));
+  EXPECT_FLOAT_EQ(t[0], 0.0f);
+  EXPECT_NEAR(t[1], 0.76159416f, 1e-7);
+}
+
+TEST(NnTest, SoftmaxRowsSumToOne) {
+  // Row [0, ln 3] -> [1/4, 3/4]; row [5,5] -> [1/2, 1/2].
+  Tensor x = F({2, 2}, {0, std::log(3.0f), 5, 5});
+  std::vector<float> p = Values<float>(RunOne(Node("Softmax"), {x}));
+  EXPECT_NEAR(p[0], 0.25f, 1e-6);
+  EXPECT_NEAR(p[1], 0.75f, 1e-6);
+  EXPECT_NEAR(p[2], 0.5f, 1e-6);
+  EXPECT_NEAR(p[3], 0.5f, 1e-6);
+  std::vector<float> lp = Values<float>(RunOne(Node("LogSoftmax"), {x}));
+  EXPECT_NEAR(lp[0], std::log(0.25f), 1e-6);
+  EXPECT_NEAR(lp[1], std::log(0.75f), 1e-6);
+}
+
+TEST(NnTest, SoftmaxIsStableForLargeLogits) {
+  // exp(1000) overflows; the shifted form still gives [1/2, 1/2].
+  std::vector<float> p = Values<float>(RunOne(Node("Softmax"), {F({1, 2}, {1000, 1000})}));
+  EXPECT_NEAR(p[0], 0.5f, 1e-6);
+  EXPECT_NEAR(p[1], 0.5f, 1e-6);
+}
+
+// --- shape ops ---
+
+TEST(ShapeOpsTest, ReshapeWithInferredDim) {
+  Tensor x = F({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor out = RunOne(Node("Reshape"), {x, I32({2}, {-1, 2})});
+  EXPECT_EQ(out.shape(), (TensorShape{3, 2}));
+  EXPECT_THAT(Values<float>(out), ElementsAre(1, 2, 3, 4, 5, 6));
+  EXPECT_THAT(RunKernel(Node("Reshape"), {x, I32({2}, {4, 2})}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Input to reshape is a tensor with 6 values, but the requested shape has 8"));
+  EXPECT_THAT(RunKernel(Node("Reshape"), {x, I32({2}, {-1, 4})}),
+              StatusIs(StatusCode::kInvalidArgument, "requires a multiple of 4"));
+  EXPECT_THAT(RunKernel(Node("Reshape"), {x, I32({2}, {-1, -1})}),
+              StatusIs(StatusCode::kInvalidArgument, "Only one input size may be -1"));
+}
+
+TEST(ShapeOpsTest, ShapeDefaultsToInt32AndHonoursOutType) {
+  Tensor x = F({2, 3}, std::vector<float>(6));
+  Tensor s = RunOne(Node("Shape"), {x});
+  EXPECT_THAT(Values<int32_t>(s), ElementsAre(2, 3));
+  Tensor s64 = RunOne(Node("Shape").Type("out_type", DataType::kInt64), {x});
+  EXPECT_THAT(Values<int64_t>(s64), ElementsAre(2, 3));
+}
+
+TEST(ShapeOpsTest, ExpandDimsAndSqueeze) {
+  Tensor x = F({2, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_EQ(RunOne(Node("ExpandDims"), {x, I32({}, {0})}).shape(), (TensorShape{1, 2, 3}));
+  EXPECT_EQ(RunOne(Node("ExpandDims"), {x, I32({}, {-1})}).shape(), (TensorShape{2, 3, 1}));
+  EXPECT_THAT(RunKernel(Node("ExpandDims"), {x, I32({}, {4})}),
+              StatusIs(StatusCode::kInvalidArgument, "Tried to expand dim index 4"));
+  Tensor y = F({1, 2, 1, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_EQ(RunOne(Node("Squeeze"), {y}).shape(), (TensorShape{2, 3}));
+  Tensor z = RunOne(Node("Squeeze").Ints("squeeze_dims", {-2}), {y});
+  EXPECT_EQ(z.shape(), (TensorShape{1, 2, 3}));
+  EXPECT_THAT(Values<float>(z), ElementsAre(1, 2, 3, 4, 5, 6));
+  EXPECT_THAT(RunKernel(Node("Squeeze").Ints("squeeze_dims", {1}), {y}),
+              StatusIs(StatusCode::kInvalidArgument, "Can not squeeze dim[1]"));
+}
+
+TEST(ShapeOpsTest, ConcatV2AlongEachAxis) {
+  Tensor a = F({2, 2}, {1, 2, 3, 4});
+  Tensor b = F({2, 1}, {5, 6});
+  Tensor c1 = RunOne(Node("ConcatV2"), {a, b, I32({}, {1})});
+  EXPECT_EQ(c1.shape(), (TensorShape{2, 3}));
+  EXPECT_THAT(Values<float>(c1), ElementsAre(1, 2, 5, 3, 4, 6));
+  Tensor c0 = RunOne(Node("ConcatV2"), {a, F({1, 2}, {7, 8}), I32({}, {-2})});
+  EXPECT_EQ(c0.shape(), (TensorShape{3, 2}));
+  EXPECT_THAT(Values<float>(c0), ElementsAre(1, 2, 3, 4, 7, 8));
+  EXPECT_THAT(RunKernel(Node("ConcatV2"), {a, b, I32({}, {0})}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "ConcatOp : Dimension 0 in both shapes must be equal"));
+}
+
+TEST(ShapeOpsTest, Cast) {
+  Tensor x = F({4}, {1.7f, -1.7f, 0, 2});
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("Cast").Type("DstT", DataType::kInt32), {x})),
+              ElementsAre(1, -1, 0, 2));  // truncation toward zero, as C++ and TF
+  EXPECT_THAT(Values<bool>(RunOne(Node("Cast").Type("DstT", DataType::kBool), {x})),
+              ElementsAre(true, true, false, true));
+  EXPECT_THAT(Values<double>(RunOne(Node("Cast").Type("DstT", DataType::kDouble),
+                                  {Tensor::FromVector<int64_t>({1}, {3})})),
+              ElementsAre(3.0));
+  EXPECT_THAT(RunKernel(Node("Cast", "c").Type("DstT", DataType::kString), {x}),
+              StatusIs(StatusCode::kUnimplemented, "Op Cast (node 'c')"));
+}
+
+TEST(ShapeOpsTest, ArgMaxFirstOnTiesAndOutputType) {
+  Tensor x = F({2, 3}, {1, 9, 9, 7, 2, 3});
+  EXPECT_THAT(Values<int64_t>(RunOne(Node("ArgMax"), {x, I32({}, {1})})), ElementsAre(1, 0));
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("ArgMax").Type("output_type", DataType::kInt32),
+                                   {x, I32({}, {0})})),
+              ElementsAre(1, 0, 0));
+  EXPECT_THAT(RunKernel(Node("ArgMax"), {x, I32({}, {2})}),
+              StatusIs(StatusCode::kInvalidArgument, "Expected dimension in the range [-2, 2)"));
+}
+
+TEST(ShapeOpsTest, IdentityPassesTheTensorThrough) {
+  Tensor x = F({2}, {1, 2});
+  Tensor out = RunOne(Node("Identity"), {x});
+  EXPECT_TRUE(out.Equals(x));
+}
+
+// --- reductions ---
+
+TEST(ReductionTest, SumMeanMaxMinOverOneAxis) {
+  Tensor x = F({2, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_THAT(Values<float>(RunOne(Node("Sum"), {x, I32({}, {0})})), ElementsAre(5, 7, 9));
+  EXPECT_THAT(Values<float>(RunOne(Node("Mean"), {x, I32({1}, {1})})), ElementsAre(2, 5));
+  EXPECT_THAT(Values<float>(RunOne(Node("Max"), {x, I32({}, {-1})})), ElementsAre(3, 6));
+  EXPECT_THAT(Values<float>(RunOne(Node("Min"), {x, I32({}, {0})})), ElementsAre(1, 2, 3));
+}
+
+TEST(ReductionTest, KeepDimsAndAllAxes) {
+  Tensor x = F({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor k = RunOne(Node("Sum").Bool("keep_dims", true), {x, I32({}, {1})});
+  EXPECT_EQ(k.shape(), (TensorShape{2, 1}));
+  EXPECT_THAT(Values<float>(k), ElementsAre(6, 15));
+  Tensor all = RunOne(Node("Mean"), {x, Tensor::FromVector<int64_t>({2}, {0, 1})});
+  EXPECT_EQ(all.shape(), TensorShape());
+  EXPECT_THAT(Values<float>(all), ElementsAre(3.5));
+  Tensor none = RunOne(Node("Sum"), {x, I32({0}, {})});
+  EXPECT_EQ(none.shape(), (TensorShape{2, 3}));
+  EXPECT_THAT(Values<float>(none), ElementsAre(1, 2, 3, 4, 5, 6));
+}
+
+TEST(ReductionTest, IntegerMeanTruncatesAndBadAxisFails) {
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("Mean"), {I32({2}, {1, 2}), I32({}, {0})})),
+              ElementsAre(1));  // 3 / 2 in integers
+  EXPECT_THAT(RunKernel(Node("Sum"), {F({2}, {1, 2}), I32({}, {1})}),
+              StatusIs(StatusCode::kInvalidArgument, "Invalid reduction dimension"));
+}
+
+TEST(ReductionTest, MiddleAxisOfRank3) {
+  // x[i][j][k] = 100i + 10j + k over [2,2,2]; sum over j: 2*(100i + k) + 10.
+  Tensor x = F({2, 2, 2}, {0, 1, 10, 11, 100, 101, 110, 111});
+  EXPECT_THAT(Values<float>(RunOne(Node("Sum"), {x, I32({}, {1})})),
+              ElementsAre(10, 12, 210, 212));
+}
+
+}  // namespace
+}  // namespace ckpt
