@@ -23,15 +23,16 @@ Status CheckSameDtype(const KernelContext& ctx) {
   return Status::OK();
 }
 
-template <typename T, typename Op>
+// Out is T for arithmetic, bool for comparisons.
+template <typename T, typename Out, typename Op>
 Status BinaryTyped(KernelContext* ctx, Op op) {
   const Tensor& a = ctx->inputs[0];
   const Tensor& b = ctx->inputs[1];
   CKPT_ASSIGN_OR_RETURN(TensorShape shape, BroadcastShape(*ctx, a.shape(), b.shape()));
-  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, a.dtype(), shape));
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, DataTypeOf<Out>::value, shape));
   const T* pa = a.flat<T>();
   const T* pb = b.flat<T>();
-  T* po = out.mutable_flat<T>();
+  Out* po = out.mutable_flat<Out>();
   const int64_t n = out.num_elements();
   if (a.shape() == shape && b.shape() == shape) {
     for (int64_t i = 0; i < n; ++i) po[i] = op(pa[i], pb[i]);
@@ -46,12 +47,16 @@ Status BinaryTyped(KernelContext* ctx, Op op) {
   return Status::OK();
 }
 
-// `Op` is a generic functor; `Real` limits the op to float/double.
-template <bool Real, typename Op>
+// `Op` is a generic functor; `Real` limits the op to float/double; `Compare`
+// makes the output bool.
+template <bool Real, typename Op, bool Compare = false>
 Status Binary(KernelContext* ctx, Op op) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
   CKPT_RETURN_IF_ERROR(CheckSameDtype(*ctx));
-  auto typed = [&](auto tag) { return BinaryTyped<decltype(tag)>(ctx, op); };
+  auto typed = [&](auto tag) {
+    using T = decltype(tag);
+    return BinaryTyped<T, std::conditional_t<Compare, bool, T>>(ctx, op);
+  };
   if constexpr (Real) {
     return DispatchReal(*ctx, ctx->inputs[0].dtype(), typed);
   } else {
@@ -99,6 +104,61 @@ Status Maximum(KernelContext* ctx) {
 }
 Status Minimum(KernelContext* ctx) {
   return Binary<false>(ctx, [](auto a, auto b) { return std::min(a, b); });
+}
+
+template <typename Op>
+Status Comparison(KernelContext* ctx, Op op) {
+  return Binary<false, Op, true>(ctx, op);
+}
+
+Status Equal(KernelContext* ctx) {
+  return Comparison(ctx, [](auto a, auto b) { return a == b; });
+}
+Status NotEqual(KernelContext* ctx) {
+  return Comparison(ctx, [](auto a, auto b) { return a != b; });
+}
+Status Greater(KernelContext* ctx) {
+  return Comparison(ctx, [](auto a, auto b) { return a > b; });
+}
+Status GreaterEqual(KernelContext* ctx) {
+  return Comparison(ctx, [](auto a, auto b) { return a >= b; });
+}
+Status Less(KernelContext* ctx) {
+  return Comparison(ctx, [](auto a, auto b) { return a < b; });
+}
+Status LessEqual(KernelContext* ctx) {
+  return Comparison(ctx, [](auto a, auto b) { return a <= b; });
+}
+
+// SelectV2(condition, t, e): all three broadcast together (numpy's where).
+Status SelectV2(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 3));
+  const Tensor& c = ctx->inputs[0];
+  const Tensor& t = ctx->inputs[1];
+  const Tensor& e = ctx->inputs[2];
+  if (c.dtype() != DataType::kBool) {
+    return InvalidArg(*ctx, "condition must be bool, got " + std::string(DataTypeName(c.dtype())));
+  }
+  if (t.dtype() != e.dtype()) {
+    return InvalidArg(*ctx, "SelectV2 branches differ in dtype: " +
+                                std::string(DataTypeName(t.dtype())) + " vs. " +
+                                std::string(DataTypeName(e.dtype())));
+  }
+  CKPT_ASSIGN_OR_RETURN(TensorShape te, BroadcastShape(*ctx, t.shape(), e.shape()));
+  CKPT_ASSIGN_OR_RETURN(TensorShape shape, BroadcastShape(*ctx, c.shape(), te));
+  return DispatchNumeric(*ctx, t.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, t.dtype(), shape));
+    const std::vector<int64_t> ic = BroadcastIndex(c.shape(), shape);
+    const std::vector<int64_t> it = BroadcastIndex(t.shape(), shape);
+    const std::vector<int64_t> ie = BroadcastIndex(e.shape(), shape);
+    T* po = out.mutable_flat<T>();
+    for (size_t i = 0; i < ic.size(); ++i) {
+      po[i] = c.flat<bool>()[ic[i]] ? t.flat<T>()[it[i]] : e.flat<T>()[ie[i]];
+    }
+    ctx->outputs = {out};
+    return Status::OK();
+  });
 }
 
 Status Neg(KernelContext* ctx) {

@@ -16,6 +16,13 @@ Status Mul(KernelContext* ctx);
 Status RealDiv(KernelContext* ctx);
 Status Maximum(KernelContext* ctx);
 Status Minimum(KernelContext* ctx);
+Status Equal(KernelContext* ctx);  // comparisons: bool output
+Status NotEqual(KernelContext* ctx);
+Status Greater(KernelContext* ctx);
+Status GreaterEqual(KernelContext* ctx);
+Status Less(KernelContext* ctx);
+Status LessEqual(KernelContext* ctx);
+Status SelectV2(KernelContext* ctx);
 Status Neg(KernelContext* ctx);
 Status Square(KernelContext* ctx);
 Status Sqrt(KernelContext* ctx);
@@ -32,6 +39,11 @@ Status Relu(KernelContext* ctx);
 Status Relu6(KernelContext* ctx);
 Status Sigmoid(KernelContext* ctx);
 Status Tanh(KernelContext* ctx);
+Status Elu(KernelContext* ctx);
+Status Selu(KernelContext* ctx);
+Status LeakyRelu(KernelContext* ctx);  // attr alpha (default 0.2)
+Status Softplus(KernelContext* ctx);
+Status Softsign(KernelContext* ctx);
 Status Softmax(KernelContext* ctx);
 Status LogSoftmax(KernelContext* ctx);
 
@@ -44,12 +56,18 @@ Status Squeeze(KernelContext* ctx);
 Status ConcatV2(KernelContext* ctx);
 Status Cast(KernelContext* ctx);
 Status ArgMax(KernelContext* ctx);
+Status Transpose(KernelContext* ctx);
+Status Pack(KernelContext* ctx);  // attr axis
+Status ZerosLike(KernelContext* ctx);
+Status OnesLike(KernelContext* ctx);
+Status Fill(KernelContext* ctx);
 
 // reduction.cc: reduction_indices as input 1, attr keep_dims.
 Status Sum(KernelContext* ctx);
 Status Mean(KernelContext* ctx);
 Status Max(KernelContext* ctx);
 Status Min(KernelContext* ctx);
+Status Prod(KernelContext* ctx);
 
 }  // namespace ckpt::ops
 

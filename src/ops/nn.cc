@@ -77,6 +77,43 @@ Status Sigmoid(KernelContext* ctx) {
 Status Tanh(KernelContext* ctx) {
   return Activation(ctx, kReal, [](auto x) { return std::tanh(x); });
 }
+Status Elu(KernelContext* ctx) {
+  return Activation(ctx, kReal, [](auto x) {
+    using T = decltype(x);
+    return x < T{0} ? std::expm1(x) : x;
+  });
+}
+// SELU's constants, as published (Klambauer et al. 2017) and used by TF.
+Status Selu(KernelContext* ctx) {
+  return Activation(ctx, kReal, [](auto x) {
+    using T = decltype(x);
+    const T scale = static_cast<T>(1.0507009873554804934193349852946);
+    const T alpha = static_cast<T>(1.6732632423543772848170429916717);
+    return x < T{0} ? scale * alpha * std::expm1(x) : scale * x;
+  });
+}
+Status LeakyRelu(KernelContext* ctx) {
+  auto it = ctx->node->attr().find("alpha");
+  const double alpha = it != ctx->node->attr().end() && it->second.has_f() ? it->second.f() : 0.2;
+  return Activation(ctx, kReal, [alpha](auto x) {
+    using T = decltype(x);
+    return x < T{0} ? static_cast<T>(alpha) * x : x;
+  });
+}
+// log(1 + e^x), computed without overflow for large x.
+Status Softplus(KernelContext* ctx) {
+  return Activation(ctx, kReal, [](auto x) {
+    using T = decltype(x);
+    return x > T{0} ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+  });
+}
+Status Softsign(KernelContext* ctx) {
+  return Activation(ctx, kReal, [](auto x) {
+    using T = decltype(x);
+    return x / (T{1} + std::abs(x));
+  });
+}
+
 Status Softmax(KernelContext* ctx) { return SoftmaxImpl(ctx, false); }
 Status LogSoftmax(KernelContext* ctx) { return SoftmaxImpl(ctx, true); }
 

@@ -1,4 +1,4 @@
-// Sum, Mean, Max, Min over the axes given as input 1 (reduction_indices,
+// Sum, Mean, Max, Min, Prod over the axes given as input 1 (reduction_indices,
 // int32/int64, scalar or vector, negative counting from the end, repeats
 // allowed), with attr keep_dims. An empty axes list reduces nothing.
 #include <algorithm>
@@ -10,7 +10,7 @@
 namespace ckpt::ops {
 namespace {
 
-enum class Reducer { kSum, kMean, kMax, kMin };
+enum class Reducer { kSum, kMean, kMax, kMin, kProd };
 
 template <typename T>
 T Initial(Reducer r) {
@@ -20,6 +20,8 @@ T Initial(Reducer r) {
       return kInf ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
     case Reducer::kMin:
       return kInf ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+    case Reducer::kProd:
+      return T{1};
     default:
       return T{0};
   }
@@ -65,6 +67,7 @@ Status Reduce(KernelContext* ctx, Reducer r) {
       switch (r) {
         case Reducer::kMax: acc = std::max(acc, px[i]); break;
         case Reducer::kMin: acc = std::min(acc, px[i]); break;
+        case Reducer::kProd: acc *= px[i]; break;
         default: acc += px[i]; break;
       }
     }
@@ -89,5 +92,6 @@ Status Sum(KernelContext* ctx) { return Reduce(ctx, Reducer::kSum); }
 Status Mean(KernelContext* ctx) { return Reduce(ctx, Reducer::kMean); }
 Status Max(KernelContext* ctx) { return Reduce(ctx, Reducer::kMax); }
 Status Min(KernelContext* ctx) { return Reduce(ctx, Reducer::kMin); }
+Status Prod(KernelContext* ctx) { return Reduce(ctx, Reducer::kProd); }
 
 }  // namespace ckpt::ops

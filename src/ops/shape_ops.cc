@@ -1,6 +1,9 @@
 // Ops that move or retype elements: Identity, Reshape (one -1 inferred),
-// Shape, ExpandDims, Squeeze, ConcatV2, Cast, ArgMax.
+// Shape, ExpandDims, Squeeze, ConcatV2, Cast, ArgMax, Transpose, Pack, and the
+// makers ZerosLike, OnesLike, Fill.
+#include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "ops/kernel_util.h"
 #include "ops/kernels.h"
@@ -251,6 +254,146 @@ Status ArgMax(KernelContext* ctx) {
     ctx->outputs = {out};
     return Status::OK();
   });
+}
+
+// Transpose(x, perm): out.dim(i) = x.dim(perm[i]). Fixed-size dtypes, by bytes.
+Status Transpose(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  const Tensor& x = ctx->inputs[0];
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> perm, IndexValues(*ctx, ctx->inputs[1], "perm"));
+  const int rank = x.shape().rank();
+  if (static_cast<int>(perm.size()) != rank) {
+    return InvalidArg(*ctx, "transpose expects a vector of size " + std::to_string(rank) +
+                                ". But input(1) is a vector of size " +
+                                std::to_string(perm.size()));
+  }
+  std::vector<bool> seen(rank, false);
+  std::vector<int64_t> dims(rank);
+  for (int i = 0; i < rank; ++i) {
+    const int64_t p = perm[i];
+    if (p < 0 || p >= rank || seen[p]) {
+      return InvalidArg(*ctx, std::to_string(p) + " is out of range [0 .. " +
+                                  std::to_string(rank) + ") or repeated in perm");
+    }
+    seen[p] = true;
+    dims[i] = x.shape().dim(static_cast<int>(p));
+  }
+  if (!IsFixedSize(x.dtype())) return UnsupportedDtype(*ctx, x.dtype(), "fixed-size dtypes");
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
+  // in_stride[i]: the input stride of output dim i.
+  std::vector<int64_t> stride(rank, 1), in_stride(rank);
+  for (int d = rank - 2; d >= 0; --d) stride[d] = stride[d + 1] * x.shape().dim(d + 1);
+  for (int i = 0; i < rank; ++i) in_stride[i] = stride[perm[i]];
+  const size_t elem = DataTypeSize(x.dtype());
+  std::vector<int64_t> pos(rank, 0);
+  int64_t at = 0;
+  char* po = out.mutable_data();
+  for (int64_t k = 0; k < out.num_elements(); ++k) {
+    std::memcpy(po + k * elem, x.data() + at * elem, elem);
+    for (int d = rank - 1; d >= 0; --d) {
+      ++pos[d];
+      at += in_stride[d];
+      if (pos[d] < dims[d]) break;
+      at -= in_stride[d] * pos[d];
+      pos[d] = 0;
+    }
+  }
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+// Pack(values..., attr axis): stacks N same-shaped tensors along a new axis.
+Status Pack(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1, /*exact=*/false));
+  const Tensor& first = ctx->inputs[0];
+  const int n = static_cast<int>(ctx->inputs.size());
+  const int rank = first.shape().rank();
+  auto it = ctx->node->attr().find("axis");
+  const int64_t axis_attr = it != ctx->node->attr().end() ? it->second.i() : 0;
+  if (axis_attr < -rank - 1 || axis_attr > rank) {
+    return InvalidArg(*ctx, "axis = " + std::to_string(axis_attr) + " not in [" +
+                                std::to_string(-rank - 1) + ", " + std::to_string(rank + 1) + ")");
+  }
+  const int axis = static_cast<int>(axis_attr < 0 ? axis_attr + rank + 1 : axis_attr);
+  if (!IsFixedSize(first.dtype())) {
+    return UnsupportedDtype(*ctx, first.dtype(), "fixed-size dtypes");
+  }
+  for (int i = 1; i < n; ++i) {
+    const Tensor& t = ctx->inputs[i];
+    if (t.shape() != first.shape() || t.dtype() != first.dtype()) {
+      return InvalidArg(*ctx, "Shapes of all inputs must match: values[0].shape = " +
+                                  first.shape().DebugString() + " != values[" + std::to_string(i) +
+                                  "].shape = " + t.shape().DebugString());
+    }
+  }
+  std::vector<int64_t> dims = first.shape().dims();
+  dims.insert(dims.begin() + axis, n);
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, first.dtype(), TensorShape(dims)));
+  int64_t outer = 1;
+  for (int d = 0; d < axis; ++d) outer *= first.shape().dim(d);
+  const size_t slab = outer == 0 ? 0 : first.byte_size() / static_cast<size_t>(outer);
+  char* po = out.mutable_data();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int i = 0; i < n; ++i) {
+      std::memcpy(po, ctx->inputs[i].data() + o * slab, slab);
+      po += slab;
+    }
+  }
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+namespace {
+
+Status FillWith(KernelContext* ctx, DataType dtype, TensorShape shape, double value) {
+  return DispatchCastable(*ctx, dtype, [&](auto tag) -> Status {
+    using T = decltype(tag);
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, dtype, std::move(shape)));
+    std::fill(out.mutable_flat<T>(), out.mutable_flat<T>() + out.num_elements(),
+              static_cast<T>(value));
+    ctx->outputs = {out};
+    return Status::OK();
+  });
+}
+
+}  // namespace
+
+Status ZerosLike(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  return FillWith(ctx, ctx->inputs[0].dtype(), ctx->inputs[0].shape(), 0);
+}
+
+Status OnesLike(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  return FillWith(ctx, ctx->inputs[0].dtype(), ctx->inputs[0].shape(), 1);
+}
+
+// Fill(dims, value): a tensor of shape dims, every element value (a scalar).
+Status Fill(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  const Tensor& value = ctx->inputs[1];
+  if (ctx->inputs[0].shape().rank() != 1) {
+    return InvalidArg(*ctx, "dims must be a vector, got shape " +
+                                ctx->inputs[0].shape().DebugString());
+  }
+  if (value.shape().rank() != 0) {
+    return InvalidArg(*ctx, "value must be a scalar, got shape " + value.shape().DebugString());
+  }
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> dims, IndexValues(*ctx, ctx->inputs[0], "dims"));
+  CKPT_ASSIGN_OR_RETURN(TensorShape shape, [&]() -> Result<TensorShape> {
+    Result<TensorShape> s = TensorShape::Make(dims);
+    if (!s.ok()) return InvalidArg(*ctx, s.status().message());
+    return s;
+  }());
+  // Broadcast the scalar: one element to each output element.
+  if (!IsFixedSize(value.dtype())) return UnsupportedDtype(*ctx, value.dtype(), "fixed-size dtypes");
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, value.dtype(), shape));
+  const size_t elem = DataTypeSize(value.dtype());
+  for (int64_t i = 0; i < out.num_elements(); ++i) {
+    std::memcpy(out.mutable_data() + i * elem, value.data(), elem);
+  }
+  ctx->outputs = {out};
+  return Status::OK();
 }
 
 }  // namespace ckpt::ops

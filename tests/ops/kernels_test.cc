@@ -38,6 +38,14 @@ class Node {
     (*def_.mutable_attr())[attr].set_s(s);
     return *this;
   }
+  Node& Int(const std::string& attr, int64_t i) {
+    (*def_.mutable_attr())[attr].set_i(i);
+    return *this;
+  }
+  Node& Float(const std::string& attr, float f) {
+    (*def_.mutable_attr())[attr].set_f(f);
+    return *this;
+  }
   Node& Ints(const std::string& attr, std::vector<int64_t> v) {
     auto* list = (*def_.mutable_attr())[attr].mutable_list();
     for (int64_t i : v) list->add_i(i);
@@ -90,7 +98,7 @@ TEST(RegistryTest, FindsKnownOpsAndNotOthers) {
 
 TEST(RegistryTest, SupportedOpsIsSortedAndEachIsFound) {
   std::vector<std::string> ops = exec::SupportedOps();
-  ASSERT_GE(ops.size(), 30u);
+  ASSERT_GE(ops.size(), 50u);
   EXPECT_TRUE(std::is_sorted(ops.begin(), ops.end()));
   for (const std::string& op : ops) EXPECT_NE(exec::FindKernel(op), nullptr) << op;
 }
@@ -376,6 +384,96 @@ TEST(ReductionTest, MiddleAxisOfRank3) {
   Tensor x = F({2, 2, 2}, {0, 1, 10, 11, 100, 101, 110, 111});
   EXPECT_THAT(Values<float>(RunOne(Node("Sum"), {x, I32({}, {1})})),
               ElementsAre(10, 12, 210, 212));
+}
+
+
+// --- batch 2: comparisons, select, more activations, layout, makers ---
+
+TEST(ElementwiseTest, ComparisonsGiveBoolAndBroadcast) {
+  Tensor x = F({3}, {1, 2, 3});
+  Tensor two = Tensor::Scalar<float>(2);
+  EXPECT_THAT(Values<bool>(RunOne(Node("Greater"), {x, two})), ElementsAre(false, false, true));
+  EXPECT_THAT(Values<bool>(RunOne(Node("GreaterEqual"), {x, two})),
+              ElementsAre(false, true, true));
+  EXPECT_THAT(Values<bool>(RunOne(Node("Equal"), {x, two})), ElementsAre(false, true, false));
+  EXPECT_THAT(Values<bool>(RunOne(Node("NotEqual"), {x, two})), ElementsAre(true, false, true));
+  EXPECT_THAT(Values<bool>(RunOne(Node("LessEqual"), {x, two})), ElementsAre(true, true, false));
+  // [[1],[3]] < [2,3] -> [[1<2, 1<3], [3<2, 3<3]].
+  Tensor less = RunOne(Node("Less"), {F({2, 1}, {1, 3}), F({2}, {2, 3})});
+  EXPECT_EQ(less.shape(), (TensorShape{2, 2}));
+  EXPECT_THAT(Values<bool>(less), ElementsAre(true, true, false, false));
+}
+
+TEST(ElementwiseTest, SelectV2Broadcasts) {
+  // The condition [2] picks columns; the else branch is a scalar.
+  Tensor cond = Tensor::FromVector<bool>({2}, {true, false});
+  Tensor out = RunOne(Node("SelectV2"), {cond, F({2, 2}, {1, 2, 3, 4}), Tensor::Scalar<float>(0)});
+  EXPECT_EQ(out.shape(), (TensorShape{2, 2}));
+  EXPECT_THAT(Values<float>(out), ElementsAre(1, 0, 3, 0));
+  EXPECT_THAT(RunKernel(Node("SelectV2"), {F({2}, {1, 0}), F({2}, {}), F({2}, {})}),
+              StatusIs(StatusCode::kInvalidArgument, "condition must be bool"));
+}
+
+TEST(NnTest, MoreActivations) {
+  std::vector<float> elu = Values<float>(RunOne(Node("Elu"), {F({2}, {-1, 2})}));
+  EXPECT_NEAR(elu[0], -0.63212056f, 1e-7);  // e^-1 - 1
+  EXPECT_FLOAT_EQ(elu[1], 2.0f);
+  std::vector<float> selu = Values<float>(RunOne(Node("Selu"), {F({2}, {1, -1})}));
+  EXPECT_NEAR(selu[0], 1.0507009f, 1e-6);
+  EXPECT_NEAR(selu[1], -1.1113307f, 1e-6);  // 1.0507 * 1.6733 * (e^-1 - 1)
+  EXPECT_THAT(Values<float>(RunOne(Node("LeakyRelu"), {F({2}, {-1, 2})})),
+              ElementsAre(-0.2f, 2.0f));  // default alpha 0.2
+  std::vector<float> l = Values<float>(RunOne(Node("LeakyRelu").Float("alpha", 0.1f),
+                                              {F({2}, {-3, 2})}));
+  EXPECT_NEAR(l[0], -0.3f, 1e-6);
+  EXPECT_FLOAT_EQ(l[1], 2.0f);
+  std::vector<float> sp = Values<float>(RunOne(Node("Softplus"), {F({3}, {0, 100, -100})}));
+  EXPECT_NEAR(sp[0], 0.69314718f, 1e-7);  // ln 2
+  EXPECT_FLOAT_EQ(sp[1], 100.0f);         // no overflow
+  EXPECT_NEAR(sp[2], 0.0f, 1e-30);
+  EXPECT_THAT(Values<float>(RunOne(Node("Softsign"), {F({2}, {3, -1})})),
+              ElementsAre(0.75f, -0.5f));
+}
+
+TEST(ShapeOpsTest, Transpose) {
+  Tensor x = F({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor t = RunOne(Node("Transpose"), {x, I32({2}, {1, 0})});
+  EXPECT_EQ(t.shape(), (TensorShape{3, 2}));
+  EXPECT_THAT(Values<float>(t), ElementsAre(1, 4, 2, 5, 3, 6));
+  // x[i][0][k] = 1 + 3i + k; perm [2,0,1]: out[k][i][0] = x[i][0][k].
+  Tensor t3 = RunOne(Node("Transpose"), {F({2, 1, 3}, {1, 2, 3, 4, 5, 6}), I32({3}, {2, 0, 1})});
+  EXPECT_EQ(t3.shape(), (TensorShape{3, 2, 1}));
+  EXPECT_THAT(Values<float>(t3), ElementsAre(1, 4, 2, 5, 3, 6));
+  EXPECT_THAT(RunKernel(Node("Transpose"), {x, I32({2}, {0, 0})}),
+              StatusIs(StatusCode::kInvalidArgument, "repeated"));
+  EXPECT_THAT(RunKernel(Node("Transpose"), {x, I32({1}, {0})}),
+              StatusIs(StatusCode::kInvalidArgument, "transpose expects a vector of size 2"));
+}
+
+TEST(ShapeOpsTest, PackAlongEachAxis) {
+  Tensor a = F({2}, {1, 2});
+  Tensor b = F({2}, {3, 4});
+  EXPECT_THAT(Values<float>(RunOne(Node("Pack"), {a, b})), ElementsAre(1, 2, 3, 4));
+  Tensor p1 = RunOne(Node("Pack").Int("axis", -1), {a, b});
+  EXPECT_EQ(p1.shape(), (TensorShape{2, 2}));
+  EXPECT_THAT(Values<float>(p1), ElementsAre(1, 3, 2, 4));
+  EXPECT_THAT(RunKernel(Node("Pack"), {a, F({3}, {})}),
+              StatusIs(StatusCode::kInvalidArgument, "Shapes of all inputs must match"));
+}
+
+TEST(ShapeOpsTest, ZerosOnesFill) {
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("ZerosLike"), {I32({2}, {5, 6})})), ElementsAre(0, 0));
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("OnesLike"), {I32({2}, {5, 6})})), ElementsAre(1, 1));
+  Tensor f = RunOne(Node("Fill"), {I32({2}, {2, 3}), Tensor::Scalar<float>(7.5f)});
+  EXPECT_EQ(f.shape(), (TensorShape{2, 3}));
+  EXPECT_THAT(Values<float>(f), ElementsAreArray(std::vector<float>(6, 7.5f)));
+  EXPECT_THAT(RunKernel(Node("Fill"), {I32({2}, {2, 3}), F({1}, {1})}),
+              StatusIs(StatusCode::kInvalidArgument, "value must be a scalar"));
+}
+
+TEST(ReductionTest, Prod) {
+  EXPECT_THAT(Values<float>(RunOne(Node("Prod"), {F({2, 3}, {1, 2, 3, 4, 5, 6}), I32({}, {1})})),
+              ElementsAre(6, 120));
 }
 
 }  // namespace
