@@ -49,6 +49,7 @@ Status LogSoftmax(KernelContext* ctx);
 
 // shape_ops.cc
 Status Identity(KernelContext* ctx);
+Status IdentityN(KernelContext* ctx);  // every input, as an output
 Status Reshape(KernelContext* ctx);
 Status Shape(KernelContext* ctx);
 Status ExpandDims(KernelContext* ctx);
@@ -61,6 +62,14 @@ Status Pack(KernelContext* ctx);  // attr axis
 Status ZerosLike(KernelContext* ctx);
 Status OnesLike(KernelContext* ctx);
 Status Fill(KernelContext* ctx);
+
+// indexing.cc
+Status Slice(KernelContext* ctx);
+Status GatherV2(KernelContext* ctx);  // Gather and GatherV2
+Status Tile(KernelContext* ctx);
+Status OneHot(KernelContext* ctx);
+Status Unpack(KernelContext* ctx);  // num outputs
+Status Range(KernelContext* ctx);
 
 // reduction.cc: reduction_indices as input 1, attr keep_dims.
 Status Sum(KernelContext* ctx);

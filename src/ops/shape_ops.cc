@@ -30,6 +30,11 @@ Status Identity(KernelContext* ctx) {
   return Status::OK();
 }
 
+Status IdentityN(KernelContext* ctx) {
+  ctx->outputs = ctx->inputs;
+  return Status::OK();
+}
+
 Status Reshape(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
   const Tensor& x = ctx->inputs[0];

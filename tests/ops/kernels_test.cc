@@ -98,7 +98,7 @@ TEST(RegistryTest, FindsKnownOpsAndNotOthers) {
 
 TEST(RegistryTest, SupportedOpsIsSortedAndEachIsFound) {
   std::vector<std::string> ops = exec::SupportedOps();
-  ASSERT_GE(ops.size(), 50u);
+  ASSERT_GE(ops.size(), 58u);
   EXPECT_TRUE(std::is_sorted(ops.begin(), ops.end()));
   for (const std::string& op : ops) EXPECT_NE(exec::FindKernel(op), nullptr) << op;
 }
@@ -474,6 +474,86 @@ TEST(ShapeOpsTest, ZerosOnesFill) {
 TEST(ReductionTest, Prod) {
   EXPECT_THAT(Values<float>(RunOne(Node("Prod"), {F({2, 3}, {1, 2, 3, 4, 5, 6}), I32({}, {1})})),
               ElementsAre(6, 120));
+}
+
+
+// --- batch 3: indexing ---
+
+TEST(IndexingTest, Slice) {
+  Tensor x = F({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  Tensor rows = RunOne(Node("Slice"), {x, I32({2}, {1, 0}), I32({2}, {2, -1})});
+  EXPECT_EQ(rows.shape(), (TensorShape{2, 3}));
+  EXPECT_THAT(Values<float>(rows), ElementsAre(4, 5, 6, 7, 8, 9));
+  Tensor col = RunOne(Node("Slice"), {x, I32({2}, {0, 1}), I32({2}, {3, 1})});
+  EXPECT_THAT(Values<float>(col), ElementsAre(2, 5, 8));
+  EXPECT_THAT(RunKernel(Node("Slice"), {x, I32({2}, {2, 0}), I32({2}, {2, 1})}),
+              StatusIs(StatusCode::kInvalidArgument, "Expected begin[0] in [0, 3]"));
+}
+
+TEST(IndexingTest, GatherAlongAxes) {
+  Tensor p = F({3, 2}, {1, 2, 3, 4, 5, 6});
+  Tensor g0 = RunOne(Node("GatherV2"), {p, I32({2}, {2, 0}), I32({}, {0})});
+  EXPECT_EQ(g0.shape(), (TensorShape{2, 2}));
+  EXPECT_THAT(Values<float>(g0), ElementsAre(5, 6, 1, 2));
+  Tensor g1 = RunOne(Node("GatherV2"), {p, I32({1}, {1}), I32({}, {1})});
+  EXPECT_EQ(g1.shape(), (TensorShape{3, 1}));
+  EXPECT_THAT(Values<float>(g1), ElementsAre(2, 4, 6));
+  // Matrix indices on axis 0: out[i][j] = p[idx[i][j]].
+  Tensor gm = RunOne(Node("Gather"), {p, I32({2, 2}, {0, 1, 1, 0})});
+  EXPECT_EQ(gm.shape(), (TensorShape{2, 2, 2}));
+  EXPECT_THAT(Values<float>(gm), ElementsAre(1, 2, 3, 4, 3, 4, 1, 2));
+  EXPECT_THAT(RunKernel(Node("GatherV2"), {p, I32({1}, {3}), I32({}, {0})}),
+              StatusIs(StatusCode::kInvalidArgument, "indices[0] = 3 is not in [0, 3)"));
+}
+
+TEST(IndexingTest, Tile) {
+  EXPECT_THAT(Values<float>(RunOne(Node("Tile"), {F({2}, {1, 2}), I32({1}, {3})})),
+              ElementsAre(1, 2, 1, 2, 1, 2));
+  Tensor t = RunOne(Node("Tile"), {F({2, 1}, {1, 2}), I32({2}, {1, 3})});
+  EXPECT_EQ(t.shape(), (TensorShape{2, 3}));
+  EXPECT_THAT(Values<float>(t), ElementsAre(1, 1, 1, 2, 2, 2));
+}
+
+TEST(IndexingTest, OneHot) {
+  Tensor on = Tensor::Scalar<float>(1), off = Tensor::Scalar<float>(0);
+  Tensor h = RunOne(Node("OneHot"), {I32({3}, {0, 2, 5}), I32({}, {3}), on, off});
+  EXPECT_EQ(h.shape(), (TensorShape{3, 3}));
+  EXPECT_THAT(Values<float>(h), ElementsAre(1, 0, 0, 0, 0, 1, 0, 0, 0));  // 5 is out of range
+  Tensor h0 = RunOne(Node("OneHot").Int("axis", 0), {I32({2}, {1, 0}), I32({}, {3}), on, off});
+  EXPECT_EQ(h0.shape(), (TensorShape{3, 2}));
+  EXPECT_THAT(Values<float>(h0), ElementsAre(0, 1, 1, 0, 0, 0));
+}
+
+TEST(IndexingTest, UnpackAndIdentityN) {
+  Tensor x = F({2, 3}, {1, 2, 3, 4, 5, 6});
+  Result<std::vector<Tensor>> rows = RunKernel(Node("Unpack").Int("num", 2), {x});
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows.value().size(), 2u);
+  EXPECT_THAT(Values<float>(rows.value()[1]), ElementsAre(4, 5, 6));
+  Result<std::vector<Tensor>> cols = RunKernel(Node("Unpack").Int("axis", 1), {x});
+  ASSERT_TRUE(cols.ok());
+  ASSERT_EQ(cols.value().size(), 3u);
+  EXPECT_THAT(Values<float>(cols.value()[0]), ElementsAre(1, 4));
+  EXPECT_THAT(Values<float>(cols.value()[2]), ElementsAre(3, 6));
+  EXPECT_THAT(RunKernel(Node("Unpack").Int("num", 3), {x}),
+              StatusIs(StatusCode::kInvalidArgument, "must equal 3"));
+  Result<std::vector<Tensor>> ids = RunKernel(Node("IdentityN"), {x, I32({1}, {7})});
+  ASSERT_TRUE(ids.ok());
+  ASSERT_EQ(ids.value().size(), 2u);
+  EXPECT_THAT(Values<int32_t>(ids.value()[1]), ElementsAre(7));
+}
+
+TEST(IndexingTest, Range) {
+  auto i = [](int32_t v) { return Tensor::Scalar<int32_t>(v); };
+  auto f = [](float v) { return Tensor::Scalar<float>(v); };
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("Range"), {i(0), i(10), i(3)})), ElementsAre(0, 3, 6, 9));
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("Range"), {i(5), i(1), i(-2)})), ElementsAre(5, 3));
+  EXPECT_THAT(Values<float>(RunOne(Node("Range"), {f(0), f(1), f(0.25f)})),
+              ElementsAre(0, 0.25f, 0.5f, 0.75f));
+  EXPECT_THAT(RunKernel(Node("Range"), {i(0), i(1), i(0)}),
+              StatusIs(StatusCode::kInvalidArgument, "Requires delta != 0"));
+  EXPECT_THAT(RunKernel(Node("Range"), {i(5), i(1), i(1)}),
+              StatusIs(StatusCode::kInvalidArgument, "Requires start <= limit when delta > 0"));
 }
 
 }  // namespace

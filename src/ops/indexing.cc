@@ -1,0 +1,262 @@
+// Ops that pick elements by position: Slice, Gather/GatherV2, Tile, OneHot,
+// Unpack, Range. Element moves are byte copies, so every fixed-size dtype works.
+#include <cmath>
+#include <cstring>
+
+#include "ops/kernel_util.h"
+#include "ops/kernels.h"
+
+namespace ckpt::ops {
+namespace {
+
+Status RequireFixedSize(const KernelContext& ctx, const Tensor& t) {
+  return IsFixedSize(t.dtype()) ? Status::OK()
+                                : UnsupportedDtype(ctx, t.dtype(), "fixed-size dtypes");
+}
+
+// Row-major strides of a shape.
+std::vector<int64_t> Strides(const TensorShape& s) {
+  std::vector<int64_t> st(s.rank(), 1);
+  for (int d = s.rank() - 2; d >= 0; --d) st[d] = st[d + 1] * s.dim(d + 1);
+  return st;
+}
+
+int64_t Product(const std::vector<int64_t>& dims, int from, int to) {
+  int64_t p = 1;
+  for (int d = from; d < to; ++d) p *= dims[d];
+  return p;
+}
+
+}  // namespace
+
+// Slice(input, begin, size): size[i] == -1 means "to the end".
+Status Slice(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 3));
+  const Tensor& x = ctx->inputs[0];
+  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> begin, IndexValues(*ctx, ctx->inputs[1], "begin"));
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> size, IndexValues(*ctx, ctx->inputs[2], "size"));
+  const int rank = x.shape().rank();
+  if (static_cast<int>(begin.size()) != rank || static_cast<int>(size.size()) != rank) {
+    return InvalidArg(*ctx, "Expected begin and size arguments to be 1-D tensors of size " +
+                                std::to_string(rank) + ", but got shapes " +
+                                ctx->inputs[1].shape().DebugString() + " and " +
+                                ctx->inputs[2].shape().DebugString() + " instead.");
+  }
+  for (int d = 0; d < rank; ++d) {
+    const int64_t dim = x.shape().dim(d);
+    if (size[d] == -1) size[d] = dim - begin[d];
+    if (begin[d] < 0 || size[d] < 0 || begin[d] + size[d] > dim) {
+      return InvalidArg(*ctx, "Expected begin[" + std::to_string(d) + "] in [0, " +
+                                  std::to_string(dim) + "] and size[" + std::to_string(d) +
+                                  "] in [0, " + std::to_string(dim - begin[d]) + "], but got " +
+                                  std::to_string(begin[d]) + " and " + std::to_string(size[d]));
+    }
+  }
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(size)));
+  const std::vector<int64_t> st = Strides(x.shape());
+  const size_t elem = DataTypeSize(x.dtype());
+  std::vector<int64_t> pos(rank, 0);
+  for (int64_t k = 0; k < out.num_elements(); ++k) {
+    int64_t at = 0;
+    for (int d = 0; d < rank; ++d) at += (begin[d] + pos[d]) * st[d];
+    std::memcpy(out.mutable_data() + k * elem, x.data() + at * elem, elem);
+    for (int d = rank - 1; d >= 0 && ++pos[d] == size[d]; --d) pos[d] = 0;
+  }
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+// GatherV2(params, indices, axis), batch_dims 0; Gather is GatherV2 on axis 0.
+// out.shape = params.shape[:axis] + indices.shape + params.shape[axis+1:].
+Status GatherV2(KernelContext* ctx) {
+  const bool v1 = ctx->node->op() == "Gather";
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, v1 ? 2 : 3));
+  const Tensor& params = ctx->inputs[0];
+  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, params));
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> indices,
+                        IndexValues(*ctx, ctx->inputs[1], "indices"));
+  int64_t axis_v = 0;
+  if (!v1) {
+    CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> a, IndexValues(*ctx, ctx->inputs[2], "axis"));
+    if (a.size() != 1) return InvalidArg(*ctx, "axis must be a scalar");
+    axis_v = a[0];
+  }
+  const int rank = params.shape().rank();
+  if (rank == 0) return InvalidArg(*ctx, "params must be at least 1 dimensional");
+  CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, axis_v, rank));
+  const std::vector<int64_t>& pd = params.shape().dims();
+  const int64_t limit = pd[axis];
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] < 0 || indices[i] >= limit) {
+      return InvalidArg(*ctx, "indices[" + std::to_string(i) + "] = " +
+                                  std::to_string(indices[i]) + " is not in [0, " +
+                                  std::to_string(limit) + ")");
+    }
+  }
+  std::vector<int64_t> dims(pd.begin(), pd.begin() + axis);
+  for (int64_t d : ctx->inputs[1].shape().dims()) dims.push_back(d);
+  dims.insert(dims.end(), pd.begin() + axis + 1, pd.end());
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, params.dtype(), TensorShape(dims)));
+  const int64_t outer = Product(pd, 0, axis);
+  const size_t slab = static_cast<size_t>(Product(pd, axis + 1, rank)) *
+                      DataTypeSize(params.dtype());
+  char* po = out.mutable_data();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t idx : indices) {
+      std::memcpy(po, params.data() + (o * limit + idx) * slab, slab);
+      po += slab;
+    }
+  }
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+// Tile(input, multiples): out.dim(i) = input.dim(i) * multiples[i].
+Status Tile(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  const Tensor& x = ctx->inputs[0];
+  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> mult,
+                        IndexValues(*ctx, ctx->inputs[1], "multiples"));
+  const int rank = x.shape().rank();
+  if (static_cast<int>(mult.size()) != rank) {
+    return InvalidArg(*ctx, "Expected multiples argument to be a vector of length " +
+                                std::to_string(rank) + " but got length " +
+                                std::to_string(mult.size()));
+  }
+  std::vector<int64_t> dims(rank);
+  for (int d = 0; d < rank; ++d) {
+    if (mult[d] < 0) {
+      return InvalidArg(*ctx, "Expected multiples[" + std::to_string(d) + "] >= 0, but got " +
+                                  std::to_string(mult[d]));
+    }
+    dims[d] = x.shape().dim(d) * mult[d];
+  }
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
+  const std::vector<int64_t> st = Strides(x.shape());
+  const size_t elem = DataTypeSize(x.dtype());
+  std::vector<int64_t> pos(rank, 0);
+  for (int64_t k = 0; k < out.num_elements(); ++k) {
+    int64_t at = 0;
+    for (int d = 0; d < rank; ++d) at += (pos[d] % x.shape().dim(d)) * st[d];
+    std::memcpy(out.mutable_data() + k * elem, x.data() + at * elem, elem);
+    for (int d = rank - 1; d >= 0 && ++pos[d] == dims[d]; --d) pos[d] = 0;
+  }
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+// OneHot(indices, depth, on_value, off_value), attr axis (-1: a new last dim).
+// An index outside [0, depth) gives a row of off_value.
+Status OneHot(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 4));
+  const Tensor& on = ctx->inputs[2];
+  const Tensor& off = ctx->inputs[3];
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> idx, IndexValues(*ctx, ctx->inputs[0], "indices"));
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> depth_v, IndexValues(*ctx, ctx->inputs[1], "depth"));
+  if (depth_v.size() != 1 || depth_v[0] < 0) {
+    return InvalidArg(*ctx, "depth must be a non-negative scalar");
+  }
+  if (on.num_elements() != 1 || off.num_elements() != 1 || on.dtype() != off.dtype()) {
+    return InvalidArg(*ctx, "on_value and off_value must be scalars of one dtype");
+  }
+  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, on));
+  const int64_t depth = depth_v[0];
+  const int rank = ctx->inputs[0].shape().rank();
+  auto it = ctx->node->attr().find("axis");
+  const int64_t axis_attr = it != ctx->node->attr().end() ? it->second.i() : -1;
+  if (axis_attr < -1 || axis_attr > rank) {
+    return InvalidArg(*ctx, "Expected axis to be -1 or between [0, " + std::to_string(rank) +
+                                "].  But received: " + std::to_string(axis_attr));
+  }
+  const int axis = axis_attr == -1 ? rank : static_cast<int>(axis_attr);
+  std::vector<int64_t> dims = ctx->inputs[0].shape().dims();
+  const int64_t outer = Product(dims, 0, axis);
+  const int64_t inner = Product(dims, axis, rank);
+  dims.insert(dims.begin() + axis, depth);
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, on.dtype(), TensorShape(dims)));
+  const size_t elem = DataTypeSize(on.dtype());
+  // out[o][d][i] = (idx[o * inner + i] == d) ? on : off.
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t d = 0; d < depth; ++d) {
+      for (int64_t i = 0; i < inner; ++i) {
+        const bool hot = idx[o * inner + i] == d;
+        std::memcpy(out.mutable_data() + ((o * depth + d) * inner + i) * elem,
+                    (hot ? on : off).data(), elem);
+      }
+    }
+  }
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+// Unpack(value), attrs num and axis: num outputs, each value with axis removed.
+Status Unpack(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  const Tensor& x = ctx->inputs[0];
+  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  const int rank = x.shape().rank();
+  auto it = ctx->node->attr().find("axis");
+  CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, it != ctx->node->attr().end()
+                                                          ? it->second.i() : 0, rank));
+  const std::vector<int64_t>& xd = x.shape().dims();
+  const int64_t num = xd[axis];
+  auto nit = ctx->node->attr().find("num");
+  if (nit != ctx->node->attr().end() && nit->second.i() != num) {
+    return InvalidArg(*ctx, "Input shape axis " + std::to_string(axis) + " must equal " +
+                                std::to_string(nit->second.i()) + ", got shape " +
+                                x.shape().DebugString());
+  }
+  std::vector<int64_t> dims = xd;
+  dims.erase(dims.begin() + axis);
+  const int64_t outer = Product(xd, 0, axis);
+  const size_t slab = static_cast<size_t>(Product(xd, axis + 1, rank)) * DataTypeSize(x.dtype());
+  ctx->outputs.clear();
+  for (int64_t n = 0; n < num; ++n) {
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
+    for (int64_t o = 0; o < outer; ++o) {
+      std::memcpy(out.mutable_data() + o * slab, x.data() + (o * num + n) * slab, slab);
+    }
+    ctx->outputs.push_back(out);
+  }
+  return Status::OK();
+}
+
+// Range(start, limit, delta): ceil((limit - start) / delta) values.
+Status Range(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 3));
+  const DataType dtype = ctx->inputs[0].dtype();
+  for (const Tensor& t : ctx->inputs) {
+    if (t.dtype() != dtype || t.num_elements() != 1) {
+      return InvalidArg(*ctx, "start, limit and delta must be scalars of one dtype");
+    }
+  }
+  return DispatchNumeric(*ctx, dtype, [&](auto tag) -> Status {
+    using T = decltype(tag);
+    const T start = ctx->inputs[0].flat<T>()[0];
+    const T limit = ctx->inputs[1].flat<T>()[0];
+    const T delta = ctx->inputs[2].flat<T>()[0];
+    if (delta == T{0}) return InvalidArg(*ctx, "Requires delta != 0: " + std::to_string(delta));
+    if (delta > 0 ? start > limit : start < limit) {
+      return InvalidArg(*ctx, std::string("Requires start ") + (delta > 0 ? "<=" : ">=") +
+                                  " limit when delta " + (delta > 0 ? ">" : "<") + " 0: " +
+                                  std::to_string(start) + "/" + std::to_string(limit));
+    }
+    int64_t n;
+    if constexpr (std::is_integral_v<T>) {
+      const T span = delta > 0 ? limit - start : start - limit;
+      const T step = delta > 0 ? delta : static_cast<T>(-delta);
+      n = static_cast<int64_t>((span + step - 1) / step);
+    } else {
+      n = static_cast<int64_t>(std::ceil(std::abs((limit - start) / delta)));
+    }
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, dtype, TensorShape{n}));
+    T v = start;
+    for (int64_t i = 0; i < n; ++i, v += delta) out.mutable_flat<T>()[i] = v;
+    ctx->outputs = {out};
+    return Status::OK();
+  });
+}
+
+}  // namespace ckpt::ops
