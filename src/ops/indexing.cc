@@ -1,5 +1,6 @@
-// Ops that pick elements by position: Slice, Gather/GatherV2, Tile, OneHot,
-// Unpack, Range. Element moves are byte copies, so every fixed-size dtype works.
+// Ops that pick elements by position: Slice, StridedSlice, Gather/GatherV2,
+// Tile, OneHot, Unpack, Range. Element moves are byte copies, so every fixed-size dtype works.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -257,6 +258,123 @@ Status Range(KernelContext* ctx) {
     ctx->outputs = {out};
     return Status::OK();
   });
+}
+
+namespace {
+
+int64_t IntAttr(const KernelContext& ctx, const std::string& name) {
+  auto it = ctx.node->attr().find(name);
+  return it != ctx.node->attr().end() ? it->second.i() : 0;
+}
+
+// One input dimension of a strided slice: first index, step, count, and
+// whether the output keeps it (shrink_axis drops it).
+struct DimSlice {
+  int64_t begin = 0, stride = 1, size = 0;
+};
+
+}  // namespace
+
+// StridedSlice(input, begin, end, strides) with begin_mask, end_mask,
+// ellipsis_mask, new_axis_mask, shrink_axis_mask, as Python's x[b:e:s, ...].
+// Phase 1 expands the sparse spec (ellipsis, new axes) to one entry per input
+// dim; phase 2 resolves each dim's range; phase 3 copies.
+Status StridedSlice(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 4));
+  const Tensor& x = ctx->inputs[0];
+  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> begin, IndexValues(*ctx, ctx->inputs[1], "begin"));
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> end, IndexValues(*ctx, ctx->inputs[2], "end"));
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
+                        IndexValues(*ctx, ctx->inputs[3], "strides"));
+  const int n = static_cast<int>(begin.size());
+  if (static_cast<int>(end.size()) != n || static_cast<int>(strides.size()) != n) {
+    return InvalidArg(*ctx, "Expected begin, end, and strides to be 1D equal size tensors, but "
+                            "got shapes " + ctx->inputs[1].shape().DebugString() + ", " +
+                                ctx->inputs[2].shape().DebugString() + ", and " +
+                                ctx->inputs[3].shape().DebugString() + " instead.");
+  }
+  const int64_t begin_mask = IntAttr(*ctx, "begin_mask"), end_mask = IntAttr(*ctx, "end_mask");
+  const int64_t ellipsis_mask = IntAttr(*ctx, "ellipsis_mask");
+  const int64_t new_axis_mask = IntAttr(*ctx, "new_axis_mask");
+  const int64_t shrink_mask = IntAttr(*ctx, "shrink_axis_mask");
+  auto bit = [](int64_t mask, int i) { return ((mask >> i) & 1) != 0; };
+  if ((ellipsis_mask & (ellipsis_mask - 1)) != 0) {
+    return InvalidArg(*ctx, "Multiple ellipses in slice spec not allowed");
+  }
+  const int rank = x.shape().rank();
+
+  // Phase 1: the output shape is built as the spec is walked; `dims` gets one
+  // entry per input dim.
+  std::vector<DimSlice> dims;
+  std::vector<int64_t> out_dims;
+  int consumed = 0;  // sparse entries that consume an input dim (not new-axis, not ellipsis)
+  for (int i = 0; i < n; ++i) {
+    if (!bit(ellipsis_mask, i) && !bit(new_axis_mask, i)) ++consumed;
+  }
+  const bool has_ellipsis = ellipsis_mask != 0;
+  if (consumed > rank) {
+    return InvalidArg(*ctx, "Index out of range using input dim " + std::to_string(rank) +
+                                "; input has only " + std::to_string(rank) + " dims");
+  }
+  auto full = [&](int d) {
+    dims.push_back({0, 1, x.shape().dim(d)});
+    out_dims.push_back(x.shape().dim(d));
+  };
+  for (int i = 0; i < n; ++i) {
+    if (bit(ellipsis_mask, i)) {
+      for (int k = 0; k < rank - consumed; ++k) full(static_cast<int>(dims.size()));
+      continue;
+    }
+    if (bit(new_axis_mask, i)) {
+      out_dims.push_back(1);
+      continue;
+    }
+    // Phase 2: one input dim.
+    const int d = static_cast<int>(dims.size());
+    const int64_t dim = x.shape().dim(d);
+    const int64_t st = strides[i];
+    if (st == 0) return InvalidArg(*ctx, "strides[" + std::to_string(i) + "] must be non-zero");
+    if (bit(shrink_mask, i)) {
+      const int64_t b = begin[i] < 0 ? begin[i] + dim : begin[i];
+      if (b < 0 || b >= dim) {
+        return InvalidArg(*ctx, "slice index " + std::to_string(begin[i]) + " of dimension " +
+                                    std::to_string(d) + " out of bounds.");
+      }
+      dims.push_back({b, 1, 1});
+      continue;
+    }
+    auto resolve = [&](int64_t v, bool masked, bool is_begin) {
+      if (masked) return st > 0 ? (is_begin ? 0 : dim) : (is_begin ? dim - 1 : -1);
+      if (v < 0) v += dim;
+      return st > 0 ? std::clamp<int64_t>(v, 0, dim) : std::clamp<int64_t>(v, -1, dim - 1);
+    };
+    const int64_t b = resolve(begin[i], bit(begin_mask, i), true);
+    const int64_t e = resolve(end[i], bit(end_mask, i), false);
+    const int64_t span = st > 0 ? e - b : b - e;
+    const int64_t step = st > 0 ? st : -st;
+    const int64_t size = span <= 0 ? 0 : (span + step - 1) / step;
+    dims.push_back({b, st, size});
+    out_dims.push_back(size);
+  }
+  if (!has_ellipsis) {
+    while (static_cast<int>(dims.size()) < rank) full(static_cast<int>(dims.size()));
+  }
+
+  // Phase 3: walk the selected elements in order; the output is their
+  // sequence (new and shrunk axes are size 1 and do not change the order).
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(out_dims)));
+  const std::vector<int64_t> stv = Strides(x.shape());
+  const size_t elem = DataTypeSize(x.dtype());
+  std::vector<int64_t> pos(rank, 0);
+  for (int64_t k = 0; k < out.num_elements(); ++k) {
+    int64_t at = 0;
+    for (int d = 0; d < rank; ++d) at += (dims[d].begin + pos[d] * dims[d].stride) * stv[d];
+    std::memcpy(out.mutable_data() + k * elem, x.data() + at * elem, elem);
+    for (int d = rank - 1; d >= 0 && ++pos[d] == dims[d].size; --d) pos[d] = 0;
+  }
+  ctx->outputs = {out};
+  return Status::OK();
 }
 
 }  // namespace ckpt::ops

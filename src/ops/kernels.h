@@ -65,6 +65,7 @@ Status Fill(KernelContext* ctx);
 
 // indexing.cc
 Status Slice(KernelContext* ctx);
+Status StridedSlice(KernelContext* ctx);  // all five masks
 Status GatherV2(KernelContext* ctx);  // Gather and GatherV2
 Status Tile(KernelContext* ctx);
 Status OneHot(KernelContext* ctx);

@@ -71,6 +71,7 @@ constexpr Entry kTable[] = {
     {"Sqrt", ops::Sqrt},
     {"Square", ops::Square},
     {"Squeeze", ops::Squeeze},
+    {"StridedSlice", ops::StridedSlice},
     {"Sub", ops::Sub},
     {"Sum", ops::Sum},
     {"Tanh", ops::Tanh},

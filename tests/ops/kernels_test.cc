@@ -98,7 +98,7 @@ TEST(RegistryTest, FindsKnownOpsAndNotOthers) {
 
 TEST(RegistryTest, SupportedOpsIsSortedAndEachIsFound) {
   std::vector<std::string> ops = exec::SupportedOps();
-  ASSERT_GE(ops.size(), 58u);
+  ASSERT_GE(ops.size(), 59u);
   EXPECT_TRUE(std::is_sorted(ops.begin(), ops.end()));
   for (const std::string& op : ops) EXPECT_NE(exec::FindKernel(op), nullptr) << op;
 }
@@ -554,6 +554,85 @@ TEST(IndexingTest, Range) {
               StatusIs(StatusCode::kInvalidArgument, "Requires delta != 0"));
   EXPECT_THAT(RunKernel(Node("Range"), {i(5), i(1), i(1)}),
               StatusIs(StatusCode::kInvalidArgument, "Requires start <= limit when delta > 0"));
+}
+
+
+// StridedSlice(x, begin, end, strides) with masks, each case written as the
+// Python slice it stands for.
+Result<std::vector<Tensor>> Strided(const Tensor& x, std::vector<int32_t> b,
+                                    std::vector<int32_t> e, std::vector<int32_t> s,
+                                    Node node = Node("StridedSlice")) {
+  const int64_t n = static_cast<int64_t>(b.size());
+  return RunKernel(node, {x, I32({n}, b), I32({n}, e), I32({n}, s)});
+}
+
+std::vector<float> Iota(int n) {
+  std::vector<float> v(n);
+  for (int i = 0; i < n; ++i) v[i] = static_cast<float>(i);
+  return v;
+}
+
+TEST(IndexingTest, StridedSliceRangesAndSteps) {
+  Tensor x = F({3, 4}, Iota(12));  // x[i][j] = 4i + j
+  // x[1:3, ::2]
+  auto r = Strided(x, {1, 0}, {3, 0}, {1, 2},
+                   Node("StridedSlice").Int("begin_mask", 2).Int("end_mask", 2));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value()[0].shape(), (TensorShape{2, 2}));
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(4, 6, 8, 10));
+  // x[:, 1]
+  r = Strided(x, {0, 1}, {0, 2}, {1, 1},
+              Node("StridedSlice").Int("begin_mask", 1).Int("end_mask", 1).Int(
+                  "shrink_axis_mask", 2));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value()[0].shape(), (TensorShape{3}));
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(1, 5, 9));
+  // x[-1] (the last row; an implicit ellipsis fills the remaining dim)
+  r = Strided(x, {-1}, {0}, {1}, Node("StridedSlice").Int("shrink_axis_mask", 1));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(8, 9, 10, 11));
+}
+
+TEST(IndexingTest, StridedSliceShapeIndexReverseAndTail) {
+  // tf.shape(x)[0] on a shape vector [3,4]: a scalar.
+  auto r = Strided(I32({2}, {3, 4}), {0}, {1}, {1},
+                   Node("StridedSlice").Int("shrink_axis_mask", 1));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value()[0].shape(), TensorShape());
+  EXPECT_THAT(Values<int32_t>(r.value()[0]), ElementsAre(3));
+  Tensor v = F({4}, {1, 2, 3, 4});
+  // v[::-1]
+  r = Strided(v, {0}, {0}, {-1}, Node("StridedSlice").Int("begin_mask", 1).Int("end_mask", 1));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(4, 3, 2, 1));
+  // v[-2:]
+  r = Strided(v, {-2}, {0}, {1}, Node("StridedSlice").Int("end_mask", 1));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(3, 4));
+  // v[3:1:-1]
+  r = Strided(v, {3}, {1}, {-1});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(4, 3));
+}
+
+TEST(IndexingTest, StridedSliceEllipsisNewAxisAndErrors) {
+  Tensor x = F({2, 2, 2}, Iota(8));  // x[i][j][k] = 4i + 2j + k
+  // x[..., 1]
+  auto r = Strided(x, {0, 1}, {0, 2}, {1, 1},
+                   Node("StridedSlice").Int("ellipsis_mask", 1).Int("shrink_axis_mask", 2));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value()[0].shape(), (TensorShape{2, 2}));
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(1, 3, 5, 7));
+  // y[tf.newaxis, 0] on y [2,3]: shape [1,3], row 0.
+  r = Strided(F({2, 3}, Iota(6)), {0, 0}, {0, 1}, {1, 1},
+              Node("StridedSlice").Int("new_axis_mask", 1).Int("shrink_axis_mask", 2));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value()[0].shape(), (TensorShape{1, 3}));
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(0, 1, 2));
+  EXPECT_THAT(Strided(x, {5}, {6}, {1}, Node("StridedSlice").Int("shrink_axis_mask", 1)),
+              StatusIs(StatusCode::kInvalidArgument, "slice index 5 of dimension 0 out of bounds"));
+  EXPECT_THAT(Strided(x, {0}, {1}, {0}),
+              StatusIs(StatusCode::kInvalidArgument, "strides[0] must be non-zero"));
 }
 
 }  // namespace
