@@ -161,6 +161,43 @@ Status SelectV2(KernelContext* ctx) {
   });
 }
 
+// Select(condition, t, e) (V1): t and e of one shape; condition of that
+// shape, a scalar, or a vector choosing whole rows (t's first dim).
+Status Select(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 3));
+  const Tensor& c = ctx->inputs[0];
+  const Tensor& t = ctx->inputs[1];
+  const Tensor& e = ctx->inputs[2];
+  if (c.dtype() != DataType::kBool) {
+    return InvalidArg(*ctx, "condition must be bool, got " + std::string(DataTypeName(c.dtype())));
+  }
+  if (t.shape() != e.shape() || t.dtype() != e.dtype()) {
+    return InvalidArg(*ctx, "'then' and 'else' must have the same size.  but received: " +
+                                t.shape().DebugString() + " vs. " + e.shape().DebugString());
+  }
+  const bool rows = c.shape().rank() == 1 && t.shape().rank() > 1;
+  if (c.shape() != t.shape() && c.shape().rank() != 0 &&
+      !(rows && c.shape().dim(0) == t.shape().dim(0))) {
+    return InvalidArg(*ctx, "'cond' must be a scalar, a vector of size " +
+                                (t.shape().rank() > 0 ? std::to_string(t.shape().dim(0))
+                                                      : std::string("1")) +
+                                ", or have the shape of 'then': " + c.shape().DebugString() +
+                                " vs. " + t.shape().DebugString());
+  }
+  // Elements of t per condition element.
+  const int64_t per = c.num_elements() == 0 ? 0 : t.num_elements() / c.num_elements();
+  return DispatchNumeric(*ctx, t.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, t.dtype(), t.shape()));
+    T* po = out.mutable_flat<T>();
+    for (int64_t i = 0; i < t.num_elements(); ++i) {
+      po[i] = c.flat<bool>()[per == 0 ? 0 : i / per] ? t.flat<T>()[i] : e.flat<T>()[i];
+    }
+    ctx->outputs = {out};
+    return Status::OK();
+  });
+}
+
 Status Neg(KernelContext* ctx) {
   return Unary<false>(ctx, [](auto x) { return static_cast<decltype(x)>(-x); });
 }

@@ -22,6 +22,7 @@ Status Greater(KernelContext* ctx);
 Status GreaterEqual(KernelContext* ctx);
 Status Less(KernelContext* ctx);
 Status LessEqual(KernelContext* ctx);
+Status Select(KernelContext* ctx);
 Status SelectV2(KernelContext* ctx);
 Status Neg(KernelContext* ctx);
 Status Square(KernelContext* ctx);
@@ -32,6 +33,7 @@ Status Log(KernelContext* ctx);
 
 // matmul.cc
 Status MatMul(KernelContext* ctx);
+Status BatchMatMulV2(KernelContext* ctx);  // BatchMatMul(V2/V3)
 Status BiasAdd(KernelContext* ctx);
 
 // nn.cc: activations and softmax over the last axis.

@@ -98,7 +98,7 @@ TEST(RegistryTest, FindsKnownOpsAndNotOthers) {
 
 TEST(RegistryTest, SupportedOpsIsSortedAndEachIsFound) {
   std::vector<std::string> ops = exec::SupportedOps();
-  ASSERT_GE(ops.size(), 59u);
+  ASSERT_GE(ops.size(), 63u);
   EXPECT_TRUE(std::is_sorted(ops.begin(), ops.end()));
   for (const std::string& op : ops) EXPECT_NE(exec::FindKernel(op), nullptr) << op;
 }
@@ -633,6 +633,36 @@ TEST(IndexingTest, StridedSliceEllipsisNewAxisAndErrors) {
               StatusIs(StatusCode::kInvalidArgument, "slice index 5 of dimension 0 out of bounds"));
   EXPECT_THAT(Strided(x, {0}, {1}, {0}),
               StatusIs(StatusCode::kInvalidArgument, "strides[0] must be non-zero"));
+}
+
+
+TEST(MatMulTest, BatchMatMulV2BroadcastsBatchDims) {
+  // x: two [1,2] matrices [[1,2]] and [[3,4]]; y one [2,1] matrix [[5],[6]],
+  // broadcast to both: 1*5+2*6 = 17, 3*5+4*6 = 39.
+  Tensor x = F({2, 1, 2}, {1, 2, 3, 4});
+  Tensor y = F({2, 1}, {5, 6});
+  Tensor out = RunOne(Node("BatchMatMulV2"), {x, y});
+  EXPECT_EQ(out.shape(), (TensorShape{2, 1, 1}));
+  EXPECT_THAT(Values<float>(out), ElementsAre(17, 39));
+  // adj_x: [[1],[2]]^T = [[1,2]].
+  Tensor xt = RunOne(Node("BatchMatMulV2").Bool("adj_x", true), {F({1, 2, 1}, {1, 2}), y});
+  EXPECT_EQ(xt.shape(), (TensorShape{1, 1, 1}));
+  EXPECT_THAT(Values<float>(xt), ElementsAre(17));
+  EXPECT_THAT(RunKernel(Node("BatchMatMulV2"), {x, F({3, 1}, {})}),
+              StatusIs(StatusCode::kInvalidArgument, "Matrix size-incompatible"));
+  EXPECT_THAT(RunKernel(Node("BatchMatMulV2"), {F({2, 1, 2}, {}), F({3, 2, 1}, {})}),
+              StatusIs(StatusCode::kInvalidArgument, "Incompatible shapes: [2] vs. [3]"));
+}
+
+TEST(ElementwiseTest, SelectV1RowsAndElements) {
+  Tensor t = F({2, 2}, {1, 2, 3, 4});
+  Tensor e = F({2, 2}, {5, 6, 7, 8});
+  Tensor rows = Tensor::FromVector<bool>({2}, {true, false});
+  EXPECT_THAT(Values<float>(RunOne(Node("Select"), {rows, t, e})), ElementsAre(1, 2, 7, 8));
+  Tensor each = Tensor::FromVector<bool>({2, 2}, {true, false, false, true});
+  EXPECT_THAT(Values<float>(RunOne(Node("Select"), {each, t, e})), ElementsAre(1, 6, 7, 4));
+  EXPECT_THAT(RunKernel(Node("Select"), {rows, t, F({2}, {})}),
+              StatusIs(StatusCode::kInvalidArgument, "'then' and 'else' must have the same size"));
 }
 
 }  // namespace
