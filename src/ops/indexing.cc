@@ -1,8 +1,9 @@
 // Ops that pick elements by position: Slice, StridedSlice, Gather/GatherV2,
-// Tile, OneHot, Unpack, Range. Element moves are byte copies, so every fixed-size dtype works.
+// Tile, OneHot, Unpack, Range, Pad/PadV2, Split/SplitV, TopKV2. Element moves are byte copies, so every fixed-size dtype works.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 
 #include "ops/kernel_util.h"
 #include "ops/kernels.h"
@@ -375,6 +376,165 @@ Status StridedSlice(KernelContext* ctx) {
   }
   ctx->outputs = {out};
   return Status::OK();
+}
+
+// Pad(input, paddings) and PadV2(..., constant_values): paddings is [rank, 2]
+// (before, after) per dim; the new elements are 0 or constant_values.
+Status Pad(KernelContext* ctx) {
+  const bool v2 = ctx->node->op() == "PadV2";
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, v2 ? 3 : 2));
+  const Tensor& x = ctx->inputs[0];
+  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  const int rank = x.shape().rank();
+  const TensorShape& ps = ctx->inputs[1].shape();
+  if (ps.rank() != 2 || ps.dim(0) != rank || ps.dim(1) != 2) {
+    return InvalidArg(*ctx, "The first dimension of paddings must be the rank of inputs" +
+                                std::string(" and the second 2: ") + ps.DebugString() +
+                                " for input " + x.shape().DebugString());
+  }
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> pads, IndexValues(*ctx, ctx->inputs[1], "paddings"));
+  std::vector<int64_t> dims(rank);
+  for (int d = 0; d < rank; ++d) {
+    if (pads[2 * d] < 0 || pads[2 * d + 1] < 0) {
+      return InvalidArg(*ctx, "Paddings must be non-negative: " + std::to_string(pads[2 * d]) +
+                                  " " + std::to_string(pads[2 * d + 1]));
+    }
+    dims[d] = pads[2 * d] + x.shape().dim(d) + pads[2 * d + 1];
+  }
+  const size_t elem = DataTypeSize(x.dtype());
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
+  if (v2) {
+    const Tensor& cv = ctx->inputs[2];
+    if (cv.num_elements() != 1 || cv.dtype() != x.dtype()) {
+      return InvalidArg(*ctx, "constant_values must be a scalar of the input's dtype");
+    }
+    for (int64_t k = 0; k < out.num_elements(); ++k) {
+      std::memcpy(out.mutable_data() + k * elem, cv.data(), elem);
+    }
+  }  // else: Allocate zero-fills
+  const std::vector<int64_t> st = Strides(out.shape());
+  std::vector<int64_t> pos(rank, 0);
+  for (int64_t k = 0; k < x.num_elements(); ++k) {
+    int64_t at = 0;
+    for (int d = 0; d < rank; ++d) at += (pos[d] + pads[2 * d]) * st[d];
+    std::memcpy(out.mutable_data() + at * elem, x.data() + k * elem, elem);
+    for (int d = rank - 1; d >= 0 && ++pos[d] == x.shape().dim(d); --d) pos[d] = 0;
+  }
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+namespace {
+
+// The pieces of x along axis, of the given sizes (summing to the dim).
+Status SplitInto(KernelContext* ctx, const Tensor& x, int axis, const std::vector<int64_t>& sizes) {
+  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  const std::vector<int64_t>& xd = x.shape().dims();
+  const int64_t outer = Product(xd, 0, axis);
+  const size_t inner = static_cast<size_t>(Product(xd, axis + 1, x.shape().rank())) *
+                       DataTypeSize(x.dtype());
+  ctx->outputs.clear();
+  int64_t offset = 0;
+  for (int64_t size : sizes) {
+    std::vector<int64_t> dims = xd;
+    dims[axis] = size;
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
+    for (int64_t o = 0; o < outer; ++o) {
+      std::memcpy(out.mutable_data() + o * size * inner,
+                  x.data() + (o * xd[axis] + offset) * inner, size * inner);
+    }
+    offset += size;
+    ctx->outputs.push_back(out);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+// Split(axis, value), attr num_split: equal pieces.
+Status Split(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  const Tensor& x = ctx->inputs[1];
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> a, IndexValues(*ctx, ctx->inputs[0], "axis"));
+  if (a.size() != 1) return InvalidArg(*ctx, "axis must be a scalar");
+  CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, a[0], x.shape().rank()));
+  const int64_t num = IntAttr(*ctx, "num_split");
+  const int64_t dim = x.shape().dim(axis);
+  if (num <= 0 || dim % num != 0) {
+    return InvalidArg(*ctx, "Number of ways to split should evenly divide the split dimension, "
+                            "but got split_dim " + std::to_string(axis) + " (size = " +
+                                std::to_string(dim) + ") and num_split " + std::to_string(num));
+  }
+  return SplitInto(ctx, x, axis, std::vector<int64_t>(num, dim / num));
+}
+
+// SplitV(value, size_splits, axis): given sizes, at most one -1 (the rest).
+Status SplitV(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 3));
+  const Tensor& x = ctx->inputs[0];
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> sizes,
+                        IndexValues(*ctx, ctx->inputs[1], "size_splits"));
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> a, IndexValues(*ctx, ctx->inputs[2], "axis"));
+  if (a.size() != 1) return InvalidArg(*ctx, "axis must be a scalar");
+  CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, a[0], x.shape().rank()));
+  const int64_t dim = x.shape().dim(axis);
+  int64_t known = 0;
+  int unknown = -1;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == -1 && unknown < 0) {
+      unknown = static_cast<int>(i);
+    } else if (sizes[i] < 0) {
+      return InvalidArg(*ctx, "size_splits may hold one -1 and otherwise non-negative sizes");
+    } else {
+      known += sizes[i];
+    }
+  }
+  if (unknown >= 0 && known <= dim) sizes[unknown] = dim - known;
+  const bool unresolved = unknown >= 0 && known > dim;
+  if (unresolved || std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != dim) {
+    return InvalidArg(*ctx, "Determined shape must either match input shape along split_dim "
+                            "exactly if fully specified, or be less than the size of the input "
+                            "along split_dim if not fully specified.  Got: " +
+                                std::to_string(known));
+  }
+  return SplitInto(ctx, x, axis, sizes);
+}
+
+// TopKV2(input, k): the k largest along the last dim, largest first, and their
+// int32 indices; equal values keep the lower index first.
+Status TopKV2(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  const Tensor& x = ctx->inputs[0];
+  CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> kv, IndexValues(*ctx, ctx->inputs[1], "k"));
+  if (kv.size() != 1 || kv[0] < 0) return InvalidArg(*ctx, "k must be a non-negative scalar");
+  const int rank = x.shape().rank();
+  if (rank < 1) return InvalidArg(*ctx, "input must be at least rank 1");
+  const int64_t k = kv[0], len = x.shape().dim(rank - 1);
+  if (len < k) {
+    return InvalidArg(*ctx, "input must have at least k columns. Had " + std::to_string(len) +
+                                ", needed " + std::to_string(k));
+  }
+  std::vector<int64_t> dims = x.shape().dims();
+  dims.back() = k;
+  return DispatchNumeric(*ctx, x.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    CKPT_ASSIGN_OR_RETURN(Tensor values, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
+    CKPT_ASSIGN_OR_RETURN(Tensor indices, AllocateOutput(*ctx, DataType::kInt32, TensorShape(dims)));
+    const int64_t rows = len == 0 ? 0 : x.num_elements() / len;
+    std::vector<int32_t> order(len);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* row = x.flat<T>() + r * len;
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [row](int32_t a, int32_t b) { return row[a] > row[b]; });
+      for (int64_t j = 0; j < k; ++j) {
+        values.mutable_flat<T>()[r * k + j] = row[order[j]];
+        indices.mutable_flat<int32_t>()[r * k + j] = order[j];
+      }
+    }
+    ctx->outputs = {values, indices};
+    return Status::OK();
+  });
 }
 
 }  // namespace ckpt::ops

@@ -73,6 +73,10 @@ Status Tile(KernelContext* ctx);
 Status OneHot(KernelContext* ctx);
 Status Unpack(KernelContext* ctx);  // num outputs
 Status Range(KernelContext* ctx);
+Status Pad(KernelContext* ctx);  // Pad and PadV2
+Status Split(KernelContext* ctx);
+Status SplitV(KernelContext* ctx);
+Status TopKV2(KernelContext* ctx);  // outputs values, indices
 
 // reduction.cc: reduction_indices as input 1, attr keep_dims.
 Status Sum(KernelContext* ctx);

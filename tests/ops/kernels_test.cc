@@ -98,7 +98,7 @@ TEST(RegistryTest, FindsKnownOpsAndNotOthers) {
 
 TEST(RegistryTest, SupportedOpsIsSortedAndEachIsFound) {
   std::vector<std::string> ops = exec::SupportedOps();
-  ASSERT_GE(ops.size(), 63u);
+  ASSERT_GE(ops.size(), 69u);
   EXPECT_TRUE(std::is_sorted(ops.begin(), ops.end()));
   for (const std::string& op : ops) EXPECT_NE(exec::FindKernel(op), nullptr) << op;
 }
@@ -663,6 +663,52 @@ TEST(ElementwiseTest, SelectV1RowsAndElements) {
   EXPECT_THAT(Values<float>(RunOne(Node("Select"), {each, t, e})), ElementsAre(1, 6, 7, 4));
   EXPECT_THAT(RunKernel(Node("Select"), {rows, t, F({2}, {})}),
               StatusIs(StatusCode::kInvalidArgument, "'then' and 'else' must have the same size"));
+}
+
+
+TEST(IndexingTest, PadAndPadV2) {
+  EXPECT_THAT(Values<float>(RunOne(Node("Pad"), {F({2}, {1, 2}), I32({1, 2}, {1, 2})})),
+              ElementsAre(0, 1, 2, 0, 0));
+  Tensor p = RunOne(Node("Pad"), {F({2, 2}, {1, 2, 3, 4}), I32({2, 2}, {1, 0, 0, 1})});
+  EXPECT_EQ(p.shape(), (TensorShape{3, 3}));
+  EXPECT_THAT(Values<float>(p), ElementsAre(0, 0, 0, 1, 2, 0, 3, 4, 0));
+  EXPECT_THAT(Values<float>(RunOne(Node("PadV2"), {F({1}, {5}), I32({1, 2}, {1, 1}),
+                                                   Tensor::Scalar<float>(9)})),
+              ElementsAre(9, 5, 9));
+  EXPECT_THAT(RunKernel(Node("Pad"), {F({2}, {1, 2}), I32({2}, {1, 1})}),
+              StatusIs(StatusCode::kInvalidArgument, "paddings"));
+}
+
+TEST(IndexingTest, SplitAndSplitV) {
+  Tensor x = F({2, 4}, Iota(8));
+  Result<std::vector<Tensor>> r = RunKernel(Node("Split").Int("num_split", 2), {I32({}, {1}), x});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r.value().size(), 2u);
+  EXPECT_EQ(r.value()[0].shape(), (TensorShape{2, 2}));
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(0, 1, 4, 5));
+  EXPECT_THAT(Values<float>(r.value()[1]), ElementsAre(2, 3, 6, 7));
+  EXPECT_THAT(RunKernel(Node("Split").Int("num_split", 3), {I32({}, {1}), x}),
+              StatusIs(StatusCode::kInvalidArgument, "evenly divide"));
+  Tensor v = F({5}, Iota(5));
+  r = RunKernel(Node("SplitV"), {v, I32({2}, {2, -1}), I32({}, {0})});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r.value().size(), 2u);
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(0, 1));
+  EXPECT_THAT(Values<float>(r.value()[1]), ElementsAre(2, 3, 4));
+  EXPECT_THAT(RunKernel(Node("SplitV"), {v, I32({2}, {-1, 6}), I32({}, {0})}),
+              StatusIs(StatusCode::kInvalidArgument, "Determined shape must"));
+}
+
+TEST(IndexingTest, TopKV2LargestFirstLowerIndexOnTies) {
+  Tensor x = F({2, 4}, {1, 3, 2, 3, 5, 4, 6, 0});
+  Result<std::vector<Tensor>> r = RunKernel(Node("TopKV2"), {x, I32({}, {2})});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r.value().size(), 2u);
+  EXPECT_EQ(r.value()[0].shape(), (TensorShape{2, 2}));
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(3, 3, 6, 5));
+  EXPECT_THAT(Values<int32_t>(r.value()[1]), ElementsAre(1, 3, 2, 0));
+  EXPECT_THAT(RunKernel(Node("TopKV2"), {x, I32({}, {5})}),
+              StatusIs(StatusCode::kInvalidArgument, "input must have at least k columns"));
 }
 
 }  // namespace
