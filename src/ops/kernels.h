@@ -36,6 +36,13 @@ Status MatMul(KernelContext* ctx);
 Status BatchMatMulV2(KernelContext* ctx);  // BatchMatMul(V2/V3)
 Status BiasAdd(KernelContext* ctx);
 
+// conv.cc: NHWC, SAME/VALID.
+Status Conv2D(KernelContext* ctx);
+Status DepthwiseConv2dNative(KernelContext* ctx);
+Status MaxPool(KernelContext* ctx);
+Status AvgPool(KernelContext* ctx);
+Status FusedBatchNorm(KernelContext* ctx);  // V1/V2/V3, inference only
+
 // nn.cc: activations and softmax over the last axis.
 Status Relu(KernelContext* ctx);
 Status Relu6(KernelContext* ctx);

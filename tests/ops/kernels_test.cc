@@ -91,14 +91,14 @@ Tensor I32(TensorShape s, std::vector<int32_t> v) { return Tensor::FromVector<in
 TEST(RegistryTest, FindsKnownOpsAndNotOthers) {
   EXPECT_NE(exec::FindKernel("MatMul"), nullptr);
   EXPECT_NE(exec::FindKernel("AddV2"), nullptr);
-  EXPECT_EQ(exec::FindKernel("Conv2D"), nullptr);
+  EXPECT_EQ(exec::FindKernel("ApplyGradientDescent"), nullptr);  // training: out of scope
   EXPECT_EQ(exec::FindKernel(""), nullptr);
   EXPECT_EQ(exec::FindKernel("matmul"), nullptr);
 }
 
 TEST(RegistryTest, SupportedOpsIsSortedAndEachIsFound) {
   std::vector<std::string> ops = exec::SupportedOps();
-  ASSERT_GE(ops.size(), 69u);
+  ASSERT_GE(ops.size(), 76u);
   EXPECT_TRUE(std::is_sorted(ops.begin(), ops.end()));
   for (const std::string& op : ops) EXPECT_NE(exec::FindKernel(op), nullptr) << op;
 }
@@ -709,6 +709,79 @@ TEST(IndexingTest, TopKV2LargestFirstLowerIndexOnTies) {
   EXPECT_THAT(Values<int32_t>(r.value()[1]), ElementsAre(1, 3, 2, 0));
   EXPECT_THAT(RunKernel(Node("TopKV2"), {x, I32({}, {5})}),
               StatusIs(StatusCode::kInvalidArgument, "input must have at least k columns"));
+}
+
+
+// --- conv.cc: NHWC windows ---
+
+Node Window(const std::string& op, const std::string& padding, std::vector<int64_t> strides) {
+  Node n(op);
+  n.Str("padding", padding).Ints("strides", std::move(strides));
+  return n;
+}
+
+TEST(ConvTest, Conv2DValidSameAndChannels) {
+  Tensor x = F({1, 3, 3, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  Tensor ones = F({2, 2, 1, 1}, {1, 1, 1, 1});
+  // VALID, stride 1: the sums of the four 2x2 windows.
+  Tensor v = RunOne(Window("Conv2D", "VALID", {1, 1, 1, 1}), {x, ones});
+  EXPECT_EQ(v.shape(), (TensorShape{1, 2, 2, 1}));
+  EXPECT_THAT(Values<float>(v), ElementsAre(12, 16, 24, 28));
+  // SAME, stride 2: out 2x2, one padding row/column after: windows
+  // {1,2,4,5}, {3,6}, {7,8}, {9}.
+  Tensor s2 = RunOne(Window("Conv2D", "SAME", {1, 2, 2, 1}), {x, ones});
+  EXPECT_EQ(s2.shape(), (TensorShape{1, 2, 2, 1}));
+  EXPECT_THAT(Values<float>(s2), ElementsAre(12, 9, 15, 9));
+  // 1x1 conv mixing 2 channels into 2: o0 = 1*1 + 2*3, o1 = 1*2 + 2*4.
+  Tensor mix = RunOne(Window("Conv2D", "VALID", {1, 1, 1, 1}),
+                      {F({1, 1, 1, 2}, {1, 2}), F({1, 1, 2, 2}, {1, 2, 3, 4})});
+  EXPECT_THAT(Values<float>(mix), ElementsAre(7, 10));
+  // Dilation 2 along W: taps x[i] and x[i+2].
+  Tensor d = RunOne(Window("Conv2D", "VALID", {1, 1, 1, 1}).Ints("dilations", {1, 1, 2, 1}),
+                    {F({1, 1, 5, 1}, {1, 2, 3, 4, 5}), F({1, 2, 1, 1}, {1, 1})});
+  EXPECT_THAT(Values<float>(d), ElementsAre(4, 6, 8));
+  EXPECT_THAT(RunKernel(Window("Conv2D", "EXPLICIT", {1, 1, 1, 1}), {x, ones}),
+              StatusIs(StatusCode::kUnimplemented, "padding SAME and VALID"));
+  EXPECT_THAT(RunKernel(Window("Conv2D", "VALID", {1, 1, 1, 1}), {x, F({1, 1, 2, 1}, {})}),
+              StatusIs(StatusCode::kInvalidArgument, "depth"));
+}
+
+TEST(ConvTest, DepthwiseKeepsChannelsApart) {
+  // out[c*M + m] = x[c] * f[c][m]: {1*1, 1*2, 2*3, 2*4}.
+  Tensor out = RunOne(Window("DepthwiseConv2dNative", "VALID", {1, 1, 1, 1}),
+                      {F({1, 1, 1, 2}, {1, 2}), F({1, 1, 2, 2}, {1, 2, 3, 4})});
+  EXPECT_EQ(out.shape(), (TensorShape{1, 1, 1, 4}));
+  EXPECT_THAT(Values<float>(out), ElementsAre(1, 2, 6, 8));
+}
+
+TEST(ConvTest, MaxAndAvgPoolSkipPadding) {
+  Tensor x = F({1, 3, 3, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  EXPECT_THAT(Values<float>(RunOne(Window("MaxPool", "VALID", {1, 1, 1, 1})
+                                       .Ints("ksize", {1, 2, 2, 1}), {x})),
+              ElementsAre(5, 6, 8, 9));
+  // SAME stride 2: windows {1,2,4,5}, {3,6}, {7,8}, {9}; the average counts
+  // only real elements.
+  EXPECT_THAT(Values<float>(RunOne(Window("AvgPool", "SAME", {1, 2, 2, 1})
+                                       .Ints("ksize", {1, 2, 2, 1}), {x})),
+              ElementsAre(3, 4.5, 7.5, 9));
+  EXPECT_THAT(Values<float>(RunOne(Window("MaxPool", "SAME", {1, 2, 2, 1})
+                                       .Ints("ksize", {1, 2, 2, 1}), {x})),
+              ElementsAre(5, 6, 8, 9));
+}
+
+TEST(ConvTest, FusedBatchNormInference) {
+  // y = (x - mean) / sqrt(var + eps) * scale + offset, eps 0:
+  // c0: (1-1)/2*2+0 = 0; c1: (2-0)/0.5*1+1 = 5.
+  Node bn = Node("FusedBatchNormV3");
+  bn.Bool("is_training", false).Float("epsilon", 0);
+  std::vector<Tensor> in = {F({1, 1, 1, 2}, {1, 2}), F({2}, {2, 1}), F({2}, {0, 1}),
+                            F({2}, {1, 0}), F({2}, {4, 0.25f})};
+  Result<std::vector<Tensor>> r = RunKernel(bn, in);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r.value().size(), 6u);
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(0, 5));
+  EXPECT_THAT(RunKernel(Node("FusedBatchNormV3", "bn"), in),
+              StatusIs(StatusCode::kUnimplemented, "inference mode only"));
 }
 
 }  // namespace
