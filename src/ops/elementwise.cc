@@ -2,6 +2,7 @@
 // do (kernel_util's BroadcastShape/BroadcastIndex); unary ops map each element.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "ops/kernel_util.h"
 #include "ops/kernels.h"
@@ -82,6 +83,29 @@ Status Unary(KernelContext* ctx, Op op) {
   } else {
     return DispatchNumeric(*ctx, x.dtype(), typed);
   }
+}
+
+bool IsInteger(const Tensor& t) {
+  return t.dtype() == DataType::kInt32 || t.dtype() == DataType::kInt64;
+}
+
+Status CheckNoZero(const KernelContext& ctx, const Tensor& t) {
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    const bool zero = t.dtype() == DataType::kInt32 ? t.flat<int32_t>()[i] == 0
+                                                    : t.flat<int64_t>()[i] == 0;
+    if (zero) return InvalidArg(ctx, "Integer division by zero");
+  }
+  return Status::OK();
+}
+
+// LogicalAnd/LogicalOr: bool inputs, broadcasting.
+Status Logical(KernelContext* ctx, bool is_and) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  for (const Tensor& t : ctx->inputs) {
+    if (t.dtype() != DataType::kBool) return UnsupportedDtype(*ctx, t.dtype(), "bool");
+  }
+  if (is_and) return BinaryTyped<bool, bool>(ctx, [](bool a, bool b) { return a && b; });
+  return BinaryTyped<bool, bool>(ctx, [](bool a, bool b) { return a || b; });
 }
 
 }  // namespace
@@ -196,6 +220,89 @@ Status Select(KernelContext* ctx) {
     ctx->outputs = {out};
     return Status::OK();
   });
+}
+
+Status SquaredDifference(KernelContext* ctx) {
+  return Binary<false>(ctx, [](auto a, auto b) { return (a - b) * (a - b); });
+}
+Status Pow(KernelContext* ctx) {
+  return Binary<true>(ctx, [](auto a, auto b) { return std::pow(a, b); });
+}
+// Python's // and %: the quotient rounds toward -inf, the remainder takes the
+// divisor's sign. Integer division by zero is InvalidArgument, as in TF.
+Status FloorDiv(KernelContext* ctx) {
+  if (ctx->inputs.size() == 2 && IsInteger(ctx->inputs[1])) {
+    CKPT_RETURN_IF_ERROR(CheckNoZero(*ctx, ctx->inputs[1]));
+  }
+  return Binary<false>(ctx, [](auto a, auto b) {
+    using T = decltype(a);
+    if constexpr (std::is_integral_v<T>) {
+      const T q = a / b;
+      return (a % b != 0 && ((a < 0) != (b < 0))) ? static_cast<T>(q - 1) : q;
+    } else {
+      return std::floor(a / b);
+    }
+  });
+}
+Status FloorMod(KernelContext* ctx) {
+  if (ctx->inputs.size() == 2 && IsInteger(ctx->inputs[1])) {
+    CKPT_RETURN_IF_ERROR(CheckNoZero(*ctx, ctx->inputs[1]));
+  }
+  return Binary<false>(ctx, [](auto a, auto b) {
+    using T = decltype(a);
+    if constexpr (std::is_integral_v<T>) {
+      const T r = a % b;
+      return (r != 0 && ((r < 0) != (b < 0))) ? static_cast<T>(r + b) : r;
+    } else {
+      const T r = std::fmod(a, b);
+      return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+    }
+  });
+}
+
+Status LogicalAnd(KernelContext* ctx) { return Logical(ctx, true); }
+Status LogicalOr(KernelContext* ctx) { return Logical(ctx, false); }
+Status LogicalNot(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  const Tensor& x = ctx->inputs[0];
+  if (x.dtype() != DataType::kBool) return UnsupportedDtype(*ctx, x.dtype(), "bool");
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, DataType::kBool, x.shape()));
+  for (int64_t i = 0; i < x.num_elements(); ++i) out.mutable_flat<bool>()[i] = !x.flat<bool>()[i];
+  ctx->outputs = {out};
+  return Status::OK();
+}
+
+Status Abs(KernelContext* ctx) {
+  return Unary<false>(ctx, [](auto x) { return x < 0 ? static_cast<decltype(x)>(-x) : x; });
+}
+Status Sign(KernelContext* ctx) {
+  return Unary<false>(ctx, [](auto x) {
+    using T = decltype(x);
+    return static_cast<T>((x > T{0}) - (x < T{0}));
+  });
+}
+Status Floor(KernelContext* ctx) {
+  return Unary<true>(ctx, [](auto x) { return std::floor(x); });
+}
+Status Ceil(KernelContext* ctx) {
+  return Unary<true>(ctx, [](auto x) { return std::ceil(x); });
+}
+// Round half to even (banker's rounding), as TF's Round.
+Status Round(KernelContext* ctx) {
+  return Unary<false>(ctx, [](auto x) {
+    using T = decltype(x);
+    if constexpr (std::is_integral_v<T>) {
+      return x;
+    } else {
+      return std::nearbyint(x);  // the default FE_TONEAREST mode is half to even
+    }
+  });
+}
+Status Reciprocal(KernelContext* ctx) {
+  return Unary<true>(ctx, [](auto x) { return static_cast<decltype(x)>(1) / x; });
+}
+Status Log1p(KernelContext* ctx) {
+  return Unary<true>(ctx, [](auto x) { return std::log1p(x); });
 }
 
 Status Neg(KernelContext* ctx) {

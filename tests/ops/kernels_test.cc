@@ -98,7 +98,7 @@ TEST(RegistryTest, FindsKnownOpsAndNotOthers) {
 
 TEST(RegistryTest, SupportedOpsIsSortedAndEachIsFound) {
   std::vector<std::string> ops = exec::SupportedOps();
-  ASSERT_GE(ops.size(), 76u);
+  ASSERT_GE(ops.size(), 91u);
   EXPECT_TRUE(std::is_sorted(ops.begin(), ops.end()));
   for (const std::string& op : ops) EXPECT_NE(exec::FindKernel(op), nullptr) << op;
 }
@@ -782,6 +782,50 @@ TEST(ConvTest, FusedBatchNormInference) {
   EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(0, 5));
   EXPECT_THAT(RunKernel(Node("FusedBatchNormV3", "bn"), in),
               StatusIs(StatusCode::kUnimplemented, "inference mode only"));
+}
+
+
+// --- more elementwise ---
+
+TEST(ElementwiseTest, FloorDivAndFloorModRoundTowardMinusInfinity) {
+  Tensor a = I32({4}, {7, -7, 7, -7});
+  Tensor b = I32({4}, {2, 2, -2, -2});
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("FloorDiv"), {a, b})), ElementsAre(3, -4, -4, 3));
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("FloorMod"), {a, b})), ElementsAre(1, 1, -1, -1));
+  EXPECT_THAT(Values<float>(RunOne(Node("FloorDiv"), {F({1}, {-7}), F({1}, {2})})),
+              ElementsAre(-4));
+  EXPECT_THAT(Values<float>(RunOne(Node("FloorMod"), {F({1}, {-7}), F({1}, {2})})),
+              ElementsAre(1));
+  EXPECT_THAT(RunKernel(Node("FloorDiv"), {a, I32({1}, {0})}),
+              StatusIs(StatusCode::kInvalidArgument, "Integer division by zero"));
+}
+
+TEST(ElementwiseTest, MoreBinaryAndLogical) {
+  EXPECT_THAT(Values<float>(RunOne(Node("SquaredDifference"), {F({2}, {1, 5}),
+                                                               Tensor::Scalar<float>(3)})),
+              ElementsAre(4, 4));
+  EXPECT_THAT(Values<float>(RunOne(Node("Pow"), {F({2}, {2, 3}), Tensor::Scalar<float>(2)})),
+              ElementsAre(4, 9));
+  Tensor p = Tensor::FromVector<bool>({3}, {true, true, false});
+  Tensor q = Tensor::FromVector<bool>({3}, {true, false, false});
+  EXPECT_THAT(Values<bool>(RunOne(Node("LogicalAnd"), {p, q})), ElementsAre(true, false, false));
+  EXPECT_THAT(Values<bool>(RunOne(Node("LogicalOr"), {p, q})), ElementsAre(true, true, false));
+  EXPECT_THAT(Values<bool>(RunOne(Node("LogicalNot"), {q})), ElementsAre(false, true, true));
+  // Div is mapped for real types only: integer Div is refused, not guessed.
+  EXPECT_THAT(RunKernel(Node("Div", "dv"), {I32({1}, {7}), I32({1}, {2})}),
+              StatusIs(StatusCode::kUnimplemented, "Op Div (node 'dv')"));
+}
+
+TEST(ElementwiseTest, MoreUnary) {
+  EXPECT_THAT(Values<float>(RunOne(Node("Abs"), {F({2}, {-2, 3})})), ElementsAre(2, 3));
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("Sign"), {I32({3}, {-2, 0, 3})})), ElementsAre(-1, 0, 1));
+  EXPECT_THAT(Values<float>(RunOne(Node("Floor"), {F({2}, {-1.5f, 1.5f})})), ElementsAre(-2, 1));
+  EXPECT_THAT(Values<float>(RunOne(Node("Ceil"), {F({2}, {-1.5f, 1.5f})})), ElementsAre(-1, 2));
+  // Half to even.
+  EXPECT_THAT(Values<float>(RunOne(Node("Round"), {F({4}, {0.5f, 1.5f, 2.5f, -2.5f})})),
+              ElementsAre(0, 2, 2, -2));
+  EXPECT_THAT(Values<float>(RunOne(Node("Reciprocal"), {F({1}, {4})})), ElementsAre(0.25));
+  EXPECT_THAT(Values<float>(RunOne(Node("Log1p"), {F({1}, {0})})), ElementsAre(0));
 }
 
 }  // namespace
