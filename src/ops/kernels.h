@@ -79,6 +79,7 @@ Status ExpandDims(KernelContext* ctx);
 Status Squeeze(KernelContext* ctx);
 Status ConcatV2(KernelContext* ctx);
 Status Cast(KernelContext* ctx);
+Status AsString(KernelContext* ctx);
 Status ArgMax(KernelContext* ctx);
 Status Transpose(KernelContext* ctx);
 Status Pack(KernelContext* ctx);  // attr axis

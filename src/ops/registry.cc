@@ -23,6 +23,7 @@ constexpr Entry kTable[] = {
     {"Add", ops::Add},
     {"AddV2", ops::Add},
     {"ArgMax", ops::ArgMax},
+    {"AsString", ops::AsString},
     {"AvgPool", ops::AvgPool},
     {"BatchMatMul", ops::BatchMatMulV2},
     {"BatchMatMulV2", ops::BatchMatMulV2},

@@ -1,7 +1,8 @@
 // Ops that move or retype elements: Identity, Reshape (one -1 inferred),
-// Shape, ExpandDims, Squeeze, ConcatV2, Cast, ArgMax, Transpose, Pack, and the
-// makers ZerosLike, OnesLike, Fill.
+// Shape, ExpandDims, Squeeze, ConcatV2, Cast, AsString, ArgMax, Transpose,
+// Pack, and the makers ZerosLike, OnesLike, Fill.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <type_traits>
 
@@ -211,6 +212,59 @@ Status Cast(KernelContext* ctx) {
       return Status::OK();
     });
   });
+}
+
+// AsString(input): numbers to strings with printf's formats, as TF builds
+// them from the attrs: "%" + ("0" if fill is "0") + width + ("." precision) +
+// ("e" if scientific, "g" if shortest, else "f") for reals; "%d" for integers;
+// "true"/"false" for bool.
+Status AsString(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  const Tensor& x = ctx->inputs[0];
+  const auto& attrs = ctx->node->attr();
+  auto int_attr = [&](const char* name, int64_t fallback) {
+    auto it = attrs.find(name);
+    return it != attrs.end() && it->second.value_case() == tensorflow::AttrValue::kI
+               ? it->second.i() : fallback;
+  };
+  const int64_t width = int_attr("width", -1), precision = int_attr("precision", -1);
+  auto it = attrs.find("fill");
+  const std::string fill = it != attrs.end() ? it->second.s() : "";
+  if (fill.size() > 1 || (fill.size() == 1 && fill != "0" && fill != " ")) {
+    return NodeError(*ctx, StatusCode::kUnimplemented,
+                     "AsString supports fill '', ' ' or '0', got '" + fill + "'");
+  }
+  std::string spec = "%";
+  if (fill == "0") spec += "0";
+  if (width > -1) spec += std::to_string(width);
+  const bool real = x.dtype() == DataType::kFloat || x.dtype() == DataType::kDouble;
+  if (real) {
+    if (precision > -1) spec += "." + std::to_string(precision);
+    spec += BoolAttr(*ctx, "scientific", false) ? "e" : BoolAttr(*ctx, "shortest", false) ? "g" : "f";
+  } else {
+    spec += "lld";
+  }
+  std::vector<std::string> out(static_cast<size_t>(x.num_elements()));
+  char buf[512];
+  auto print = [&](auto v) {
+    std::snprintf(buf, sizeof(buf), spec.c_str(), v);  // NOLINT: the format is built above
+    return std::string(buf);
+  };
+  for (size_t i = 0; i < out.size(); ++i) {
+    switch (x.dtype()) {
+      case DataType::kFloat: out[i] = print(static_cast<double>(x.flat<float>()[i])); break;
+      case DataType::kDouble: out[i] = print(x.flat<double>()[i]); break;
+      case DataType::kInt32: out[i] = print(static_cast<long long>(x.flat<int32_t>()[i])); break;
+      case DataType::kInt64: out[i] = print(static_cast<long long>(x.flat<int64_t>()[i])); break;
+      case DataType::kBool: out[i] = x.flat<bool>()[i] ? "true" : "false"; break;
+      default:
+        return UnsupportedDtype(*ctx, x.dtype(), "float, double, int32, int64, bool");
+    }
+  }
+  Result<Tensor> t = Tensor::FromStrings(x.shape(), std::move(out));
+  if (!t.ok()) return InvalidArg(*ctx, t.status().message());
+  ctx->outputs = {t.value()};
+  return Status::OK();
 }
 
 // ArgMax(input, dimension): the index of the largest value along dimension,

@@ -98,7 +98,7 @@ TEST(RegistryTest, FindsKnownOpsAndNotOthers) {
 
 TEST(RegistryTest, SupportedOpsIsSortedAndEachIsFound) {
   std::vector<std::string> ops = exec::SupportedOps();
-  ASSERT_GE(ops.size(), 91u);
+  ASSERT_GE(ops.size(), 92u);
   EXPECT_TRUE(std::is_sorted(ops.begin(), ops.end()));
   for (const std::string& op : ops) EXPECT_NE(exec::FindKernel(op), nullptr) << op;
 }
@@ -826,6 +826,23 @@ TEST(ElementwiseTest, MoreUnary) {
               ElementsAre(0, 2, 2, -2));
   EXPECT_THAT(Values<float>(RunOne(Node("Reciprocal"), {F({1}, {4})})), ElementsAre(0.25));
   EXPECT_THAT(Values<float>(RunOne(Node("Log1p"), {F({1}, {0})})), ElementsAre(0));
+}
+
+
+TEST(ShapeOpsTest, AsStringFormatsAsPrintf) {
+  // The canned heads' `classes`: int64 class ids as decimal strings.
+  Tensor ids = Tensor::FromVector<int64_t>({3}, {0, 2, -12});
+  Tensor s = RunOne(Node("AsString"), {ids});
+  ASSERT_EQ(s.dtype(), DataType::kString);
+  EXPECT_THAT(s.strings(), ElementsAre("0", "2", "-12"));
+  // Floats default to %f; precision and shortest as TF's attrs.
+  EXPECT_THAT(RunOne(Node("AsString"), {F({1}, {1.5f})}).strings(), ElementsAre("1.500000"));
+  EXPECT_THAT(RunOne(Node("AsString").Int("precision", 2), {F({1}, {1.5f})}).strings(),
+              ElementsAre("1.50"));
+  EXPECT_THAT(RunOne(Node("AsString").Bool("shortest", true), {F({1}, {1.5f})}).strings(),
+              ElementsAre("1.5"));
+  EXPECT_THAT(RunOne(Node("AsString").Int("width", 3).Str("fill", "0"), {I32({1}, {7})}).strings(),
+              ElementsAre("007"));
 }
 
 }  // namespace
