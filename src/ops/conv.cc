@@ -1,0 +1,284 @@
+// Convolutions and pooling, NHWC only: Conv2D (im2col, then one Eigen GEMM),
+// DepthwiseConv2dNative, MaxPool, AvgPool; and FusedBatchNorm(V2/V3) in
+// inference mode. Padding SAME or VALID, as TF computes it: SAME gives
+// ceil(in / stride) outputs and puts the odd padding element after.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ops/kernel_util.h"
+#include "ops/kernels.h"
+
+namespace ckpt::ops {
+namespace {
+
+template <typename T>
+using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// One spatial dimension of a window op.
+struct Window {
+  int64_t in = 0, k = 1, stride = 1, dilation = 1;
+  int64_t out = 0, pad_before = 0;
+};
+
+// The attrs shared by every op here: NHWC, strides, dilations, padding.
+struct Spatial {
+  Window h, w;
+};
+
+Status ReadSpatial(const KernelContext& ctx, const TensorShape& input, int64_t kh, int64_t kw,
+                   Spatial* s) {
+  auto it = ctx.node->attr().find("data_format");
+  if (it != ctx.node->attr().end() && !it->second.s().empty() && it->second.s() != "NHWC") {
+    return NodeError(ctx, StatusCode::kUnimplemented,
+                     ctx.node->op() + " supports data_format NHWC only, got '" +
+                         it->second.s() + "'");
+  }
+  if (input.rank() != 4) {
+    return InvalidArg(ctx, "input must be 4-dimensional" + input.DebugString());
+  }
+  std::vector<int64_t> strides = IntListAttr(ctx, "strides");
+  std::vector<int64_t> dil = IntListAttr(ctx, "dilations");
+  if (strides.empty()) strides = {1, 1, 1, 1};
+  if (dil.empty()) dil = {1, 1, 1, 1};
+  if (strides.size() != 4 || dil.size() != 4 || strides[0] != 1 || strides[3] != 1 ||
+      dil[0] != 1 || dil[3] != 1) {
+    return InvalidArg(ctx, "strides and dilations must have 4 entries, 1 in the batch and depth "
+                           "dimensions");
+  }
+  std::string padding;
+  it = ctx.node->attr().find("padding");
+  if (it != ctx.node->attr().end()) padding = it->second.s();
+  if (padding != "SAME" && padding != "VALID") {
+    return NodeError(ctx, StatusCode::kUnimplemented,
+                     ctx.node->op() + " supports padding SAME and VALID, got '" + padding + "'");
+  }
+  s->h = {input.dim(1), kh, strides[1], dil[1]};
+  s->w = {input.dim(2), kw, strides[2], dil[2]};
+  for (Window* win : {&s->h, &s->w}) {
+    if (win->stride < 1 || win->dilation < 1) return InvalidArg(ctx, "strides and dilations must be >= 1");
+    const int64_t span = (win->k - 1) * win->dilation + 1;
+    if (padding == "VALID") {
+      win->out = win->in >= span ? (win->in - span) / win->stride + 1 : 0;
+      win->pad_before = 0;
+    } else {
+      win->out = (win->in + win->stride - 1) / win->stride;
+      const int64_t total = std::max<int64_t>((win->out - 1) * win->stride + span - win->in, 0);
+      win->pad_before = total / 2;
+    }
+  }
+  return Status::OK();
+}
+
+// Input coordinate of output o, tap t (may be outside [0, in): padding).
+inline int64_t Tap(const Window& w, int64_t o, int64_t t) {
+  return o * w.stride - w.pad_before + t * w.dilation;
+}
+
+}  // namespace
+
+// Conv2D(input [N,H,W,C], filter [KH,KW,C,OC]) -> [N,OH,OW,OC].
+Status Conv2D(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  const Tensor& x = ctx->inputs[0];
+  const Tensor& f = ctx->inputs[1];
+  if (f.shape().rank() != 4) {
+    return InvalidArg(*ctx, "filter must be 4-dimensional: " + f.shape().DebugString());
+  }
+  Spatial s;
+  CKPT_RETURN_IF_ERROR(ReadSpatial(*ctx, x.shape(), f.shape().dim(0), f.shape().dim(1), &s));
+  const int64_t n = x.shape().dim(0), c = x.shape().dim(3), oc = f.shape().dim(3);
+  if (f.shape().dim(2) != c) {
+    return InvalidArg(*ctx, "input depth must be evenly divisible by filter depth: " +
+                                std::to_string(c) + " vs " + std::to_string(f.shape().dim(2)));
+  }
+  if (x.dtype() != f.dtype()) return InvalidArg(*ctx, "input and filter differ in dtype");
+  return DispatchReal(*ctx, x.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(),
+                                                     TensorShape{n, s.h.out, s.w.out, oc}));
+    const int64_t patch = s.h.k * s.w.k * c, rows = n * s.h.out * s.w.out;
+    RowMajor<T> cols = RowMajor<T>::Zero(rows, patch);  // im2col; padding stays 0
+    const T* px = x.flat<T>();
+    int64_t r = 0;
+    for (int64_t b = 0; b < n; ++b) {
+      for (int64_t oh = 0; oh < s.h.out; ++oh) {
+        for (int64_t ow = 0; ow < s.w.out; ++ow, ++r) {
+          for (int64_t th = 0; th < s.h.k; ++th) {
+            const int64_t ih = Tap(s.h, oh, th);
+            if (ih < 0 || ih >= s.h.in) continue;
+            for (int64_t tw = 0; tw < s.w.k; ++tw) {
+              const int64_t iw = Tap(s.w, ow, tw);
+              if (iw < 0 || iw >= s.w.in) continue;
+              const T* src = px + ((b * s.h.in + ih) * s.w.in + iw) * c;
+              std::copy(src, src + c, &cols(r, (th * s.w.k + tw) * c));
+            }
+          }
+        }
+      }
+    }
+    Eigen::Map<const RowMajor<T>> mf(f.flat<T>(), patch, oc);
+    Eigen::Map<RowMajor<T>> mo(out.mutable_flat<T>(), rows, oc);
+    mo.noalias() = cols * mf;
+    ctx->outputs = {out};
+    return Status::OK();
+  });
+}
+
+// DepthwiseConv2dNative(input [N,H,W,C], filter [KH,KW,C,M]) -> [N,OH,OW,C*M].
+Status DepthwiseConv2dNative(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
+  const Tensor& x = ctx->inputs[0];
+  const Tensor& f = ctx->inputs[1];
+  if (f.shape().rank() != 4) {
+    return InvalidArg(*ctx, "filter must be 4-dimensional: " + f.shape().DebugString());
+  }
+  Spatial s;
+  CKPT_RETURN_IF_ERROR(ReadSpatial(*ctx, x.shape(), f.shape().dim(0), f.shape().dim(1), &s));
+  const int64_t n = x.shape().dim(0), c = x.shape().dim(3), m = f.shape().dim(3);
+  if (f.shape().dim(2) != c) {
+    return InvalidArg(*ctx, "input and filter must have the same depth: " + std::to_string(c) +
+                                " vs " + std::to_string(f.shape().dim(2)));
+  }
+  if (x.dtype() != f.dtype()) return InvalidArg(*ctx, "input and filter differ in dtype");
+  return DispatchReal(*ctx, x.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(),
+                                                     TensorShape{n, s.h.out, s.w.out, c * m}));
+    const T* px = x.flat<T>();
+    const T* pf = f.flat<T>();
+    T* po = out.mutable_flat<T>();
+    for (int64_t b = 0; b < n; ++b) {
+      for (int64_t oh = 0; oh < s.h.out; ++oh) {
+        for (int64_t ow = 0; ow < s.w.out; ++ow) {
+          T* dst = po + ((b * s.h.out + oh) * s.w.out + ow) * c * m;
+          for (int64_t th = 0; th < s.h.k; ++th) {
+            const int64_t ih = Tap(s.h, oh, th);
+            if (ih < 0 || ih >= s.h.in) continue;
+            for (int64_t tw = 0; tw < s.w.k; ++tw) {
+              const int64_t iw = Tap(s.w, ow, tw);
+              if (iw < 0 || iw >= s.w.in) continue;
+              const T* src = px + ((b * s.h.in + ih) * s.w.in + iw) * c;
+              const T* w = pf + (th * s.w.k + tw) * c * m;
+              for (int64_t k = 0; k < c * m; ++k) dst[k] += src[k / m] * w[k];
+            }
+          }
+        }
+      }
+    }
+    ctx->outputs = {out};
+    return Status::OK();
+  });
+}
+
+namespace {
+
+// MaxPool / AvgPool: ksize [1,kh,kw,1]; padded positions are skipped (AvgPool
+// divides by the number of real elements in the window, as TF does).
+Status Pool(KernelContext* ctx, bool max) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
+  const Tensor& x = ctx->inputs[0];
+  const std::vector<int64_t> ksize = IntListAttr(*ctx, "ksize");
+  if (ksize.size() != 4 || ksize[0] != 1 || ksize[3] != 1) {
+    return InvalidArg(*ctx, "Pooling is only supported on the spatial dimensions: ksize must "
+                            "be [1, kh, kw, 1]");
+  }
+  Spatial s;
+  CKPT_RETURN_IF_ERROR(ReadSpatial(*ctx, x.shape(), ksize[1], ksize[2], &s));
+  const int64_t n = x.shape().dim(0), c = x.shape().dim(3);
+  return DispatchReal(*ctx, x.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(),
+                                                     TensorShape{n, s.h.out, s.w.out, c}));
+    const T* px = x.flat<T>();
+    T* po = out.mutable_flat<T>();
+    std::vector<T> acc(c);
+    for (int64_t b = 0; b < n; ++b) {
+      for (int64_t oh = 0; oh < s.h.out; ++oh) {
+        for (int64_t ow = 0; ow < s.w.out; ++ow) {
+          std::fill(acc.begin(), acc.end(),
+                    max ? -std::numeric_limits<T>::infinity() : T{0});
+          int64_t count = 0;
+          for (int64_t th = 0; th < s.h.k; ++th) {
+            const int64_t ih = Tap(s.h, oh, th);
+            if (ih < 0 || ih >= s.h.in) continue;
+            for (int64_t tw = 0; tw < s.w.k; ++tw) {
+              const int64_t iw = Tap(s.w, ow, tw);
+              if (iw < 0 || iw >= s.w.in) continue;
+              const T* src = px + ((b * s.h.in + ih) * s.w.in + iw) * c;
+              for (int64_t k = 0; k < c; ++k) acc[k] = max ? std::max(acc[k], src[k]) : acc[k] + src[k];
+              ++count;
+            }
+          }
+          T* dst = po + ((b * s.h.out + oh) * s.w.out + ow) * c;
+          for (int64_t k = 0; k < c; ++k) dst[k] = max || count == 0 ? acc[k] : acc[k] / count;
+        }
+      }
+    }
+    ctx->outputs = {out};
+    return Status::OK();
+  });
+}
+
+}  // namespace
+
+Status MaxPool(KernelContext* ctx) { return Pool(ctx, true); }
+Status AvgPool(KernelContext* ctx) { return Pool(ctx, false); }
+
+// FusedBatchNorm/V2/V3(x, scale, offset, mean, variance), is_training false:
+// y = (x - mean) / sqrt(variance + epsilon) * scale + offset over the last
+// (channel) dim. The other outputs repeat mean and variance (V3 adds an empty
+// reserve_space_3), as TF's inference kernel does.
+Status FusedBatchNorm(KernelContext* ctx) {
+  CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 5));
+  if (BoolAttr(*ctx, "is_training", true)) {
+    return NodeError(*ctx, StatusCode::kUnimplemented,
+                     ctx->node->op() + " runs in inference mode only (is_training=false)");
+  }
+  auto it = ctx->node->attr().find("data_format");
+  if (it != ctx->node->attr().end() && !it->second.s().empty() && it->second.s() != "NHWC") {
+    return NodeError(*ctx, StatusCode::kUnimplemented,
+                     ctx->node->op() + " supports data_format NHWC only");
+  }
+  it = ctx->node->attr().find("epsilon");
+  const double eps = it != ctx->node->attr().end() && it->second.has_f() ? it->second.f() : 1e-4;
+  const Tensor& x = ctx->inputs[0];
+  if (x.shape().rank() != 4) {
+    return InvalidArg(*ctx, "input must be 4-dimensional" + x.shape().DebugString());
+  }
+  const int64_t c = x.shape().dim(3);
+  for (int i = 1; i < 5; ++i) {
+    const Tensor& p = ctx->inputs[i];
+    if (p.shape().rank() != 1 || p.shape().dim(0) != c || p.dtype() != DataType::kFloat) {
+      return InvalidArg(*ctx, "scale, offset, mean and variance must be float vectors of the "
+                              "depth " + std::to_string(c) + ", got " + p.shape().DebugString());
+    }
+  }
+  return DispatchReal(*ctx, x.dtype(), [&](auto tag) -> Status {
+    using T = decltype(tag);
+    CKPT_ASSIGN_OR_RETURN(Tensor y, AllocateOutput(*ctx, x.dtype(), x.shape()));
+    const float* scale = ctx->inputs[1].flat<float>();
+    const float* offset = ctx->inputs[2].flat<float>();
+    const float* mean = ctx->inputs[3].flat<float>();
+    const float* var = ctx->inputs[4].flat<float>();
+    std::vector<float> mul(c), add(c);
+    for (int64_t k = 0; k < c; ++k) {
+      mul[k] = scale[k] / std::sqrt(var[k] + static_cast<float>(eps));
+      add[k] = offset[k] - mean[k] * mul[k];
+    }
+    const T* px = x.flat<T>();
+    T* py = y.mutable_flat<T>();
+    for (int64_t i = 0; i < x.num_elements(); ++i) {
+      py[i] = static_cast<T>(px[i] * mul[i % c] + add[i % c]);
+    }
+    ctx->outputs = {y, ctx->inputs[3], ctx->inputs[4], ctx->inputs[3], ctx->inputs[4]};
+    if (ctx->node->op() == "FusedBatchNormV3") {
+      CKPT_ASSIGN_OR_RETURN(Tensor empty, AllocateOutput(*ctx, DataType::kFloat, TensorShape{0}));
+      ctx->outputs.push_back(empty);
+    }
+    return Status::OK();
+  });
+}
+
+}  // namespace ckpt::ops
