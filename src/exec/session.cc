@@ -1,0 +1,309 @@
+// A Run in named phases:
+//   1. ResolveFeeds / ResolveFetches: names parse and exist; feed dtypes and
+//      shapes match their placeholders.
+//   2. Prune (prune.h) from the unfed fetches and the targets.
+//   3. CheckSupported: every node to run is the executor's own or has a
+//      kernel, before anything runs.
+//   4. Execute the nodes in order; values flow by tensor name.
+//   5. Collect the fetches.
+// Restore: BuildRestorePlan (restore_plan.h), read every value, check it
+// against its variable, then assign them all.
+#include "ckpt/session.h"
+
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "ckpt/checkpoint_reader.h"
+#include "exec/const_value.h"
+#include "exec/kernel.h"
+#include "exec/prune.h"
+#include "exec/restore_plan.h"
+
+namespace ckpt {
+namespace {
+
+using tensorflow::NodeDef;
+
+// A value flowing between nodes: a tensor, or a reference to a variable in
+// the store (VariableV2's ref output, VarHandleOp's handle), read on use.
+struct Value {
+  Tensor tensor;
+  std::string variable;  // non-empty for a reference
+};
+
+// Ops the executor runs itself; every other op needs a kernel.
+bool IsExecutorOp(const std::string& op) {
+  static const std::set<std::string> kOps = {"Placeholder", "PlaceholderWithDefault", "Const",
+                                             "Identity",    "NoOp",                   "VariableV2",
+                                             "VarHandleOp", "ReadVariableOp"};
+  return kOps.count(op) > 0;
+}
+
+const tensorflow::AttrValue* Attr(const NodeDef& node, const std::string& name) {
+  auto it = node.attr().find(name);
+  return it == node.attr().end() ? nullptr : &it->second;
+}
+
+// TF's PartialTensorShape::DebugString: "[?,4]", "<unknown>".
+std::string PartialShapeString(const tensorflow::TensorShapeProto& shape) {
+  if (shape.unknown_rank()) return "<unknown>";
+  std::string out = "[";
+  for (int i = 0; i < shape.dim_size(); ++i) {
+    if (i > 0) out += ",";
+    out += shape.dim(i).size() < 0 ? "?" : std::to_string(shape.dim(i).size());
+  }
+  return out + "]";
+}
+
+bool ShapeCompatible(const tensorflow::TensorShapeProto& expected, const TensorShape& actual) {
+  if (expected.unknown_rank()) return true;
+  if (expected.dim_size() != actual.rank()) return false;
+  for (int i = 0; i < actual.rank(); ++i) {
+    if (expected.dim(i).size() >= 0 && expected.dim(i).size() != actual.dim(i)) return false;
+  }
+  return true;
+}
+
+// Phase 1 for one feed: InvalidArgument when a placeholder's dtype or shape
+// does not admit the value (TF Python's wording for the shape).
+Status CheckFeed(const NodeDef& node, const std::string& name, const Tensor& value) {
+  if (node.op() != "Placeholder" && node.op() != "PlaceholderWithDefault") return Status::OK();
+  const tensorflow::AttrValue* dtype = Attr(node, "dtype");
+  if (dtype != nullptr && static_cast<DataType>(dtype->type()) != value.dtype()) {
+    return InvalidArgumentError(
+        "Cannot feed value of dtype " + std::string(DataTypeName(value.dtype())) +
+        " for Tensor '" + name + "', which has dtype " +
+        std::string(DataTypeName(static_cast<DataType>(dtype->type()))));
+  }
+  const tensorflow::AttrValue* shape = Attr(node, "shape");
+  if (shape != nullptr && !ShapeCompatible(shape->shape(), value.shape())) {
+    return InvalidArgumentError("Cannot feed value of shape " + value.shape().DebugString() +
+                                " for Tensor '" + name + "', which has shape '" +
+                                PartialShapeString(shape->shape()) + "'");
+  }
+  return Status::OK();
+}
+
+Status PlaceholderNotFed(const NodeDef& node) {
+  const tensorflow::AttrValue* dtype = Attr(node, "dtype");
+  const tensorflow::AttrValue* shape = Attr(node, "shape");
+  std::string message = "You must feed a value for placeholder tensor '" + node.name() +
+                        "' with dtype " +
+                        std::string(DataTypeName(static_cast<DataType>(dtype ? dtype->type() : 0)));
+  if (shape != nullptr && !shape->shape().unknown_rank()) {
+    message += " and shape " + PartialShapeString(shape->shape());
+  }
+  return InvalidArgumentError(message);
+}
+
+}  // namespace
+
+struct Session::Impl {
+  std::shared_ptr<const ImportedGraph> graph;
+  SessionOptions options;
+  std::map<std::string, Tensor> variables;
+
+  // The tensor of a value, reading a referenced variable.
+  Result<Tensor> Read(const Value& value, const NodeDef& reader) const {
+    if (value.variable.empty()) return value.tensor;
+    auto it = variables.find(value.variable);
+    if (it == variables.end()) {
+      return FailedPreconditionError("Attempting to use uninitialized value " + value.variable +
+                                     " (read by node '" + reader.name() +
+                                     "'); restore a checkpoint first");
+    }
+    return it->second;
+  }
+
+  Result<std::vector<Value>> RunNode(const NodeDef& node, std::vector<Value> inputs) const;
+};
+
+Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node,
+                                                  std::vector<Value> inputs) const {
+  const std::string& op = node.op();
+  if (op == "Placeholder") return PlaceholderNotFed(node);
+  if (op == "NoOp") return std::vector<Value>{};
+  if (op == "Const") {
+    CKPT_ASSIGN_OR_RETURN(Tensor value, exec::ConstValue(node));
+    return std::vector<Value>{Value{std::move(value), ""}};
+  }
+  if (op == "VariableV2") return std::vector<Value>{Value{Tensor(), node.name()}};
+  if (op == "VarHandleOp") {
+    const tensorflow::AttrValue* shared = Attr(node, "shared_name");
+    std::string name = shared && !shared->s().empty() ? shared->s() : node.name();
+    return std::vector<Value>{Value{Tensor(), std::move(name)}};
+  }
+  const bool pass_through = op == "PlaceholderWithDefault" || op == "Identity" ||
+                            op == "ReadVariableOp";
+  if (pass_through) {
+    if (inputs.empty()) return InvalidArgumentError("Node '" + node.name() + "' has no input");
+    CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[0], node));
+    return std::vector<Value>{Value{std::move(value), ""}};
+  }
+  exec::KernelFn kernel = exec::FindKernel(op);
+  if (kernel == nullptr) {
+    return InternalError("No kernel for op '" + op + "' (node '" + node.name() + "')");
+  }
+  exec::KernelContext ctx;
+  ctx.node = &node;
+  for (const Value& input : inputs) {
+    CKPT_ASSIGN_OR_RETURN(Tensor tensor, Read(input, node));
+    ctx.inputs.push_back(std::move(tensor));
+  }
+  CKPT_RETURN_IF_ERROR(kernel(&ctx));
+  std::vector<Value> outputs;
+  for (Tensor& t : ctx.outputs) outputs.push_back(Value{std::move(t), ""});
+  return outputs;
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const ImportedGraph> graph,
+                                                 SessionOptions options) {
+  if (graph == nullptr) return InvalidArgumentError("Session::Create: graph is null");
+  auto impl = std::make_unique<Impl>();
+  impl->graph = std::move(graph);
+  impl->options = options;
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+Result<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
+                                         const std::vector<std::string>& fetches,
+                                         const std::vector<std::string>& targets) {
+  const ImportedGraph& graph = *impl_->graph;
+
+  // Phase 1: feeds, fetches, targets.
+  std::unordered_map<std::string, Value> fed;  // canonical tensor name -> value
+  std::set<std::string> fed_names;
+  for (const auto& [name, value] : feeds) {
+    CKPT_ASSIGN_OR_RETURN(const NodeDef* node, graph.GetNodeOfTensor(name));
+    CKPT_ASSIGN_OR_RETURN(TensorName parsed, ParseTensorName(name));
+    CKPT_RETURN_IF_ERROR(CheckFeed(*node, name, value));
+    if (!fed.emplace(parsed.ToString(), Value{value, ""}).second) {
+      return InvalidArgumentError("Tensor '" + name + "' is fed more than once");
+    }
+    fed_names.insert(parsed.ToString());
+  }
+  std::vector<TensorName> fetch_names;
+  std::vector<std::string> roots;
+  std::vector<std::string> root_labels;  // for errors: "fetch 'y:0'" / "target 'train'"
+  for (const std::string& name : fetches) {
+    CKPT_ASSIGN_OR_RETURN(const NodeDef* node, graph.GetNodeOfTensor(name));
+    CKPT_ASSIGN_OR_RETURN(TensorName parsed, ParseTensorName(name));
+    fetch_names.push_back(parsed);
+    if (fed_names.count(parsed.ToString()) == 0) {
+      roots.push_back(node->name());
+      root_labels.push_back("fetch '" + name + "'");
+    }
+  }
+  for (const std::string& target : targets) {
+    if (graph.FindNode(target) == nullptr) {
+      return NotFoundError("Target node '" + target + "' does not exist in this graph");
+    }
+    roots.push_back(target);
+    root_labels.push_back("target '" + target + "'");
+  }
+
+  // Phase 2.
+  CKPT_ASSIGN_OR_RETURN(exec::PrunedGraph plan, exec::Prune(graph, fed_names, roots));
+
+  // Phase 3.
+  for (size_t i = 0; i < plan.order.size(); ++i) {
+    const NodeDef& node = *plan.order[i];
+    if (IsExecutorOp(node.op()) || exec::FindKernel(node.op()) != nullptr) continue;
+    return UnimplementedError("Op type '" + node.op() + "' of node '" + node.name() +
+                              "' is not supported by ckpt (needed by " +
+                              root_labels[plan.first_root[i]] + ")");
+  }
+
+  // Phase 4.
+  std::unordered_map<std::string, std::vector<Value>> outputs;
+  for (const NodeDef* node : plan.order) {
+    std::vector<Value> inputs;
+    for (const std::string& input : node->input()) {
+      CKPT_ASSIGN_OR_RETURN(TensorName name, ParseTensorName(input, true));
+      if (name.is_control()) continue;
+      auto feed = fed.find(name.ToString());
+      if (feed != fed.end()) {
+        inputs.push_back(feed->second);
+        continue;
+      }
+      const std::vector<Value>& produced = outputs[name.node];
+      if (name.index >= static_cast<int>(produced.size())) {
+        return InvalidArgumentError("Node '" + node->name() + "' reads input '" + input +
+                                    "', but node '" + name.node + "' produced " +
+                                    std::to_string(produced.size()) + " outputs");
+      }
+      inputs.push_back(produced[name.index]);
+    }
+    CKPT_ASSIGN_OR_RETURN(outputs[node->name()], impl_->RunNode(*node, std::move(inputs)));
+  }
+
+  // Phase 5.
+  std::vector<Tensor> results;
+  for (size_t i = 0; i < fetch_names.size(); ++i) {
+    const TensorName& name = fetch_names[i];
+    auto feed = fed.find(name.ToString());
+    if (feed != fed.end()) {
+      results.push_back(feed->second.tensor);
+      continue;
+    }
+    const std::vector<Value>& produced = outputs[name.node];
+    if (name.index >= static_cast<int>(produced.size())) {
+      return InvalidArgumentError("Fetch '" + fetches[i] + "': node '" + name.node +
+                                  "' produced " + std::to_string(produced.size()) + " outputs");
+    }
+    CKPT_ASSIGN_OR_RETURN(Tensor value,
+                          impl_->Read(produced[name.index], *graph.FindNode(name.node)));
+    results.push_back(std::move(value));
+  }
+  return results;
+}
+
+Status Session::Restore(const std::string& prefix) {
+  CKPT_ASSIGN_OR_RETURN(std::vector<exec::RestoreItem> plan,
+                        exec::BuildRestorePlan(*impl_->graph));
+  CheckpointReaderOptions reader_options;
+  reader_options.env = impl_->options.env;
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
+                        CheckpointReader::Open(prefix, reader_options));
+  std::map<std::string, Tensor> values;
+  for (const exec::RestoreItem& item : plan) {
+    if (!item.slice_spec.empty()) {
+      return UnimplementedError("Variable '" + item.variable + "' is restored as slice '" +
+                                item.slice_spec + "' of '" + item.save_name +
+                                "'; partitioned variables are not supported yet");
+    }
+    CKPT_ASSIGN_OR_RETURN(Tensor value, reader->GetTensor(item.save_name));
+    const tensorflow::AttrValue* dtype = Attr(*item.variable_node, "dtype");
+    if (dtype != nullptr && static_cast<DataType>(dtype->type()) != value.dtype()) {
+      return InvalidArgumentError(
+          "Restoring '" + item.save_name + "' into variable '" + item.variable + "': dtype " +
+          std::string(DataTypeName(value.dtype())) + " in the checkpoint, but the variable is " +
+          std::string(DataTypeName(static_cast<DataType>(dtype->type()))));
+    }
+    const tensorflow::AttrValue* shape = Attr(*item.variable_node, "shape");
+    if (shape != nullptr && !ShapeCompatible(shape->shape(), value.shape())) {
+      return InvalidArgumentError("Assign requires shapes of both tensors to match. lhs shape= " +
+                                  PartialShapeString(shape->shape()) +
+                                  " rhs shape= " + value.shape().DebugString() +
+                                  " (variable '" + item.variable + "', checkpoint key '" +
+                                  item.save_name + "')");
+    }
+    values[item.variable] = std::move(value);
+  }
+  for (auto& [name, value] : values) impl_->variables[name] = std::move(value);
+  return Status::OK();
+}
+
+Result<Tensor> Session::VariableValue(const std::string& name) const {
+  auto it = impl_->variables.find(name);
+  if (it == impl_->variables.end()) {
+    return NotFoundError("Variable '" + name + "' has no value in this session");
+  }
+  return it->second;
+}
+
+}  // namespace ckpt
