@@ -5,7 +5,8 @@
 //
 // Preparation happens before any work: every node a run needs must be one the
 // session handles itself (Placeholder, PlaceholderWithDefault, Const,
-// Identity, NoOp, VariableV2, VarHandleOp, ReadVariableOp) or have a kernel
+// Identity, IdentityN, NoOp, VariableV2 (and pre-1.0 Variable), VarHandleOp,
+// ReadVariableOp) or have a kernel
 // (src/exec/kernel.h); otherwise Run fails with Unimplemented naming the op,
 // the node and the fetch that needs it, and nothing runs.
 //
@@ -59,8 +60,8 @@ class Session {
   // `prefix` (anything CheckpointReader::Open accepts), each by its save
   // name. FailedPrecondition if the graph has no SaverDef; NotFound for a
   // missing key ("Key w not found in checkpoint"); InvalidArgument for a
-  // dtype or shape that does not match the variable; Unimplemented for
-  // variables restored as slices (partitioned variables). Nothing is
+  // dtype or shape that does not match the variable. Partitioned variables
+  // ("w/part_0", ...) get their slice of the saved tensor. Nothing is
   // assigned unless every variable reads.
   Status Restore(const std::string& prefix);
 

@@ -6,8 +6,9 @@
 //      kernel, before anything runs.
 //   4. Execute the nodes in order; values flow by tensor name.
 //   5. Collect the fetches.
-// Restore: BuildRestorePlan (restore_plan.h), read every value, check it
-// against its variable, then assign them all.
+// Restore: BuildRestorePlan (restore_plan.h), read every value (a slice of
+// its checkpoint tensor for partitioned variables), check it against its
+// variable, then assign them all.
 #include "ckpt/session.h"
 
 #include <map>
@@ -15,6 +16,7 @@
 #include <unordered_map>
 
 #include "ckpt/checkpoint_reader.h"
+#include "ckpt/tensor_slice.h"
 #include "exec/const_value.h"
 #include "exec/kernel.h"
 #include "exec/prune.h"
@@ -34,9 +36,9 @@ struct Value {
 
 // Ops the executor runs itself; every other op needs a kernel.
 bool IsExecutorOp(const std::string& op) {
-  static const std::set<std::string> kOps = {"Placeholder", "PlaceholderWithDefault", "Const",
-                                             "Identity",    "NoOp",                   "VariableV2",
-                                             "VarHandleOp", "ReadVariableOp"};
+  static const std::set<std::string> kOps = {
+      "Placeholder", "PlaceholderWithDefault", "Const",       "Identity",      "IdentityN",
+      "NoOp",        "VariableV2",             "Variable",    "VarHandleOp",   "ReadVariableOp"};
   return kOps.count(op) > 0;
 }
 
@@ -97,6 +99,28 @@ Status PlaceholderNotFed(const NodeDef& node) {
   return InvalidArgumentError(message);
 }
 
+// One RestoreV2 output: the whole tensor, or for a partitioned variable
+// ("w/part_1" saved as slice "10 4 5,5:-" of "w") that slice of the full
+// tensor, as the checkpoint reader assembles it.
+Result<Tensor> ReadRestoreItem(const CheckpointReader& reader, const exec::RestoreItem& item) {
+  CKPT_ASSIGN_OR_RETURN(Tensor full, reader.GetTensor(item.save_name));
+  TensorShape full_shape;
+  TensorSlice slice;
+  bool has_slice = false;
+  Status parsed = ParseShapeAndSlice(item.slice_spec, &full_shape, &slice, &has_slice);
+  if (!parsed.ok()) {
+    return parsed.WithContext("Restoring variable '" + item.variable + "'");
+  }
+  if (!has_slice) return full;
+  if (full.shape() != full_shape) {
+    return InvalidArgumentError("Restoring slice '" + item.slice_spec + "' of '" + item.save_name +
+                                "' into variable '" + item.variable + "': the graph expects a " +
+                                "full shape of " + full_shape.DebugString() +
+                                ", the checkpoint holds " + full.shape().DebugString());
+  }
+  return ExtractSlice(full, slice);
+}
+
 }  // namespace
 
 struct Session::Impl {
@@ -128,7 +152,8 @@ Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node,
     CKPT_ASSIGN_OR_RETURN(Tensor value, exec::ConstValue(node));
     return std::vector<Value>{Value{std::move(value), ""}};
   }
-  if (op == "VariableV2") return std::vector<Value>{Value{Tensor(), node.name()}};
+  // "Variable" is VariableV2's name in graphs written before TF 1.0.
+  if (op == "VariableV2" || op == "Variable") return std::vector<Value>{Value{Tensor(), node.name()}};
   if (op == "VarHandleOp") {
     const tensorflow::AttrValue* shared = Attr(node, "shared_name");
     std::string name = shared && !shared->s().empty() ? shared->s() : node.name();
@@ -140,6 +165,14 @@ Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node,
     if (inputs.empty()) return InvalidArgumentError("Node '" + node.name() + "' has no input");
     CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[0], node));
     return std::vector<Value>{Value{std::move(value), ""}};
+  }
+  if (op == "IdentityN") {
+    std::vector<Value> outputs;
+    for (const Value& input : inputs) {
+      CKPT_ASSIGN_OR_RETURN(Tensor value, Read(input, node));
+      outputs.push_back(Value{std::move(value), ""});
+    }
+    return outputs;
   }
   exec::KernelFn kernel = exec::FindKernel(op);
   if (kernel == nullptr) {
@@ -271,12 +304,7 @@ Status Session::Restore(const std::string& prefix) {
                         CheckpointReader::Open(prefix, reader_options));
   std::map<std::string, Tensor> values;
   for (const exec::RestoreItem& item : plan) {
-    if (!item.slice_spec.empty()) {
-      return UnimplementedError("Variable '" + item.variable + "' is restored as slice '" +
-                                item.slice_spec + "' of '" + item.save_name +
-                                "'; partitioned variables are not supported yet");
-    }
-    CKPT_ASSIGN_OR_RETURN(Tensor value, reader->GetTensor(item.save_name));
+    CKPT_ASSIGN_OR_RETURN(Tensor value, ReadRestoreItem(*reader, item));
     const tensorflow::AttrValue* dtype = Attr(*item.variable_node, "dtype");
     if (dtype != nullptr && static_cast<DataType>(dtype->type()) != value.dtype()) {
       return InvalidArgumentError(

@@ -172,6 +172,28 @@ TEST(SessionTest, ControlInputsRunFirst) {
   EXPECT_EQ(Floats(out[0]), std::vector<float>{1});
 }
 
+TEST(SessionTest, FeedingATensorTwiceIsAnError) {
+  auto session = SessionFor(AddGraph());
+  EXPECT_THAT(session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {1, 2})},
+                            {"x", Tensor::FromVector<float>({1, 2}, {1, 2})}},
+                           {"out:0"}),
+              StatusIs(StatusCode::kInvalidArgument, "'x' is fed more than once"));
+}
+
+TEST(SessionTest, IdentityNForwardsEveryInput) {
+  auto session = SessionFor(R"(
+    node { name: "a" op: "Const"
+           attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} float_val: 1 } } } }
+    node { name: "b" op: "Const"
+           attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} float_val: 2 } } } }
+    node { name: "n" op: "IdentityN" input: "a" input: "b" })");
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"n:1", "n:0"}));
+  EXPECT_EQ(Floats(out[0]), std::vector<float>{2});
+  EXPECT_EQ(Floats(out[1]), std::vector<float>{1});
+}
+
 // The seed's workflow: a graph with a variable and a Saver, a checkpoint
 // holding the variable's value, Restore through the imported SaverDef, Run.
 class RestoreTest : public ::testing::Test {
