@@ -1,6 +1,9 @@
 // The contract between graph execution (src/exec: import, pruning, the
 // session) and the op kernels (src/ops): one stateless function per op type.
-// Work in progress for issue 13 (graph execution); not yet in the build.
+// Issue 13 (graph execution). The session (src/exec/session.cc) calls
+// FindKernel for every op it does not run itself; the ops module defines
+// FindKernel and SupportedOps. Until it lands, ckpt_exec leaves them
+// undefined and tests link tests/exec/fake_kernels.cc.
 //
 // A kernel computes a node's outputs from its data inputs and the node's
 // attrs. Everything stateful (Placeholder feeds, variables, Assign, the

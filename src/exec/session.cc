@@ -202,95 +202,110 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const ImportedG
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
-Result<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
-                                         const std::vector<std::string>& fetches,
-                                         const std::vector<std::string>& targets) {
-  const ImportedGraph& graph = *impl_->graph;
+namespace {
 
-  // Phase 1: feeds, fetches, targets.
+// Phase 1's result: the run's feeds, fetches and roots, resolved.
+struct RunRequest {
   std::unordered_map<std::string, Value> fed;  // canonical tensor name -> value
   std::set<std::string> fed_names;
+  std::vector<TensorName> fetches;
+  std::vector<std::string> roots;        // node names: unfed fetches, then targets
+  std::vector<std::string> root_labels;  // for errors: "fetch 'y:0'", "target 'train'"
+};
+
+Result<RunRequest> ResolveRequest(const ImportedGraph& graph,
+                                  const std::vector<std::pair<std::string, Tensor>>& feeds,
+                                  const std::vector<std::string>& fetches,
+                                  const std::vector<std::string>& targets) {
+  RunRequest request;
   for (const auto& [name, value] : feeds) {
     CKPT_ASSIGN_OR_RETURN(const NodeDef* node, graph.GetNodeOfTensor(name));
     CKPT_ASSIGN_OR_RETURN(TensorName parsed, ParseTensorName(name));
     CKPT_RETURN_IF_ERROR(CheckFeed(*node, name, value));
-    if (!fed.emplace(parsed.ToString(), Value{value, ""}).second) {
+    if (!request.fed.emplace(parsed.ToString(), Value{value, ""}).second) {
       return InvalidArgumentError("Tensor '" + name + "' is fed more than once");
     }
-    fed_names.insert(parsed.ToString());
+    request.fed_names.insert(parsed.ToString());
   }
-  std::vector<TensorName> fetch_names;
-  std::vector<std::string> roots;
-  std::vector<std::string> root_labels;  // for errors: "fetch 'y:0'" / "target 'train'"
   for (const std::string& name : fetches) {
     CKPT_ASSIGN_OR_RETURN(const NodeDef* node, graph.GetNodeOfTensor(name));
     CKPT_ASSIGN_OR_RETURN(TensorName parsed, ParseTensorName(name));
-    fetch_names.push_back(parsed);
-    if (fed_names.count(parsed.ToString()) == 0) {
-      roots.push_back(node->name());
-      root_labels.push_back("fetch '" + name + "'");
+    if (request.fed_names.count(parsed.ToString()) == 0) {
+      request.roots.push_back(node->name());
+      request.root_labels.push_back("fetch '" + name + "'");
     }
+    request.fetches.push_back(std::move(parsed));
   }
   for (const std::string& target : targets) {
     if (graph.FindNode(target) == nullptr) {
       return NotFoundError("Target node '" + target + "' does not exist in this graph");
     }
-    roots.push_back(target);
-    root_labels.push_back("target '" + target + "'");
+    request.roots.push_back(target);
+    request.root_labels.push_back("target '" + target + "'");
   }
+  return request;
+}
 
-  // Phase 2.
-  CKPT_ASSIGN_OR_RETURN(exec::PrunedGraph plan, exec::Prune(graph, fed_names, roots));
-
-  // Phase 3.
+// Phase 3: Unimplemented for the first node ckpt cannot run.
+Status CheckSupported(const exec::PrunedGraph& plan, const RunRequest& request) {
   for (size_t i = 0; i < plan.order.size(); ++i) {
     const NodeDef& node = *plan.order[i];
     if (IsExecutorOp(node.op()) || exec::FindKernel(node.op()) != nullptr) continue;
     return UnimplementedError("Op type '" + node.op() + "' of node '" + node.name() +
                               "' is not supported by ckpt (needed by " +
-                              root_labels[plan.first_root[i]] + ")");
+                              request.root_labels[plan.first_root[i]] + ")");
   }
+  return Status::OK();
+}
 
-  // Phase 4.
+// The value of tensor `name`: fed, or output of a node that has run.
+// InvalidArgument (naming `user` and `what`) for an output the node lacks.
+Result<Value> Lookup(const RunRequest& request,
+                     const std::unordered_map<std::string, std::vector<Value>>& outputs,
+                     const TensorName& name, const std::string& user) {
+  auto feed = request.fed.find(name.ToString());
+  if (feed != request.fed.end()) return feed->second;
+  auto produced = outputs.find(name.node);
+  const size_t count = produced == outputs.end() ? 0 : produced->second.size();
+  if (name.index >= static_cast<int>(count)) {
+    return InvalidArgumentError(user + " reads '" + name.ToString() + "', but node '" +
+                                name.node + "' produced " + std::to_string(count) + " outputs");
+  }
+  return produced->second[name.index];
+}
+
+}  // namespace
+
+Result<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
+                                         const std::vector<std::string>& fetches,
+                                         const std::vector<std::string>& targets) {
+  const ImportedGraph& graph = *impl_->graph;
+  CKPT_ASSIGN_OR_RETURN(RunRequest request, ResolveRequest(graph, feeds, fetches, targets));
+  CKPT_ASSIGN_OR_RETURN(exec::PrunedGraph plan,
+                        exec::Prune(graph, request.fed_names, request.roots));
+  CKPT_RETURN_IF_ERROR(CheckSupported(plan, request));
+
+  // Phase 4: execute.
   std::unordered_map<std::string, std::vector<Value>> outputs;
   for (const NodeDef* node : plan.order) {
     std::vector<Value> inputs;
     for (const std::string& input : node->input()) {
-      CKPT_ASSIGN_OR_RETURN(TensorName name, ParseTensorName(input, true));
+      CKPT_ASSIGN_OR_RETURN(TensorName name, ParseTensorName(input, /*allow_control=*/true));
       if (name.is_control()) continue;
-      auto feed = fed.find(name.ToString());
-      if (feed != fed.end()) {
-        inputs.push_back(feed->second);
-        continue;
-      }
-      const std::vector<Value>& produced = outputs[name.node];
-      if (name.index >= static_cast<int>(produced.size())) {
-        return InvalidArgumentError("Node '" + node->name() + "' reads input '" + input +
-                                    "', but node '" + name.node + "' produced " +
-                                    std::to_string(produced.size()) + " outputs");
-      }
-      inputs.push_back(produced[name.index]);
+      CKPT_ASSIGN_OR_RETURN(Value value,
+                            Lookup(request, outputs, name, "Node '" + node->name() + "'"));
+      inputs.push_back(std::move(value));
     }
     CKPT_ASSIGN_OR_RETURN(outputs[node->name()], impl_->RunNode(*node, std::move(inputs)));
   }
 
-  // Phase 5.
+  // Phase 5: the fetches, reading variables behind references.
   std::vector<Tensor> results;
-  for (size_t i = 0; i < fetch_names.size(); ++i) {
-    const TensorName& name = fetch_names[i];
-    auto feed = fed.find(name.ToString());
-    if (feed != fed.end()) {
-      results.push_back(feed->second.tensor);
-      continue;
-    }
-    const std::vector<Value>& produced = outputs[name.node];
-    if (name.index >= static_cast<int>(produced.size())) {
-      return InvalidArgumentError("Fetch '" + fetches[i] + "': node '" + name.node +
-                                  "' produced " + std::to_string(produced.size()) + " outputs");
-    }
-    CKPT_ASSIGN_OR_RETURN(Tensor value,
-                          impl_->Read(produced[name.index], *graph.FindNode(name.node)));
-    results.push_back(std::move(value));
+  for (size_t i = 0; i < request.fetches.size(); ++i) {
+    const TensorName& name = request.fetches[i];
+    CKPT_ASSIGN_OR_RETURN(Value value, Lookup(request, outputs, name, "Fetch '" + fetches[i] + "'"));
+    CKPT_ASSIGN_OR_RETURN(Tensor tensor, impl_->Read(value, *graph.FindNode(name.node)));
+    results.push_back(std::move(tensor));
   }
   return results;
 }
