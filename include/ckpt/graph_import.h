@@ -85,6 +85,15 @@ class ImportedGraph {
 // file is missing, DataLoss if it does not parse, and FromMetaGraphDef's errors.
 Result<std::shared_ptr<const ImportedGraph>> ImportMetaGraph(Env* env, const std::string& path);
 
+// Imports the MetaGraphDef of a SavedModel's `saved_model.pb` whose tag set
+// equals `tags` (order and repeats ignored), as TF's loader chooses it; its
+// variables are then restored from "<export_dir>/variables/variables".
+// NotFound, in TF's words, when no meta graph has those tags: "Could not find
+// meta graph def matching supplied tags: { serve }. ..."; DataLoss if the
+// file does not parse.
+Result<std::shared_ptr<const ImportedGraph>> ImportSavedModel(Env* env, const std::string& path,
+                                                              const std::vector<std::string>& tags);
+
 }  // namespace ckpt
 
 #endif  // CKPT_GRAPH_IMPORT_H_

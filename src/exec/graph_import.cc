@@ -4,6 +4,7 @@
 #include "ckpt/graph_import.h"
 
 #include <charconv>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -165,6 +166,26 @@ Result<std::shared_ptr<const ImportedGraph>> ImportMetaGraph(Env* env, const std
       ImportedGraph::FromMetaGraphDef(std::move(meta));
   if (!graph.ok()) return graph.status().WithContext("Importing '" + path + "'");
   return graph;
+}
+
+Result<std::shared_ptr<const ImportedGraph>> ImportSavedModel(Env* env, const std::string& path,
+                                                              const std::vector<std::string>& tags) {
+  CKPT_ASSIGN_OR_RETURN(std::vector<tensorflow::MetaGraphDef> metas,
+                        ReadSavedModelMetaGraphs(env, path));
+  const std::set<std::string> wanted(tags.begin(), tags.end());
+  for (tensorflow::MetaGraphDef& meta : metas) {
+    const auto& have = meta.meta_info_def().tags();
+    if (std::set<std::string>(have.begin(), have.end()) != wanted) continue;
+    Result<std::shared_ptr<const ImportedGraph>> graph =
+        ImportedGraph::FromMetaGraphDef(std::move(meta));
+    if (!graph.ok()) return graph.status().WithContext("Importing '" + path + "'");
+    return graph;
+  }
+  std::string listed;
+  for (const std::string& tag : wanted) listed += (listed.empty() ? "" : ", ") + tag;
+  return NotFoundError("Could not find meta graph def matching supplied tags: { " + listed +
+                       " }. To inspect available tag-sets in the SavedModel, please use the "
+                       "SavedModel CLI: `saved_model_cli` (file '" + path + "')");
 }
 
 }  // namespace ckpt

@@ -126,5 +126,20 @@ TEST(ImportMetaGraphTest, ReadsAFile) {
               StatusIs(StatusCode::kNotFound, ""));
 }
 
+TEST(ImportMetaGraphTest, GarbageIsDataLoss) {
+  const std::string path = testing::TempDir() + "/garbage.meta";
+  CKPT_ASSERT_OK(testing::WriteStringToFile(Env::Posix(), path, "\xff\xff\xff not a proto"));
+  EXPECT_THAT(ImportMetaGraph(Env::Posix(), path), StatusIs(StatusCode::kDataLoss, ""));
+}
+
+TEST(ImportMetaGraphTest, ImportErrorsNameTheFile) {
+  tensorflow::MetaGraphDef meta;
+  *meta.mutable_graph_def() = ParseGraph(R"(node { name: "y" op: "Identity" input: "x" })");
+  const std::string path = testing::TempDir() + "/bad_input.meta";
+  CKPT_ASSERT_OK(WriteMetaGraph(Env::Posix(), path, meta));
+  EXPECT_THAT(ImportMetaGraph(Env::Posix(), path),
+              StatusIs(StatusCode::kInvalidArgument, "bad_input.meta"));
+}
+
 }  // namespace
 }  // namespace ckpt

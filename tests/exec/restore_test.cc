@@ -99,6 +99,27 @@ TEST(RestoreGoldenTest, TensorFlowsHalfPlusTwoSessionBundle) {
                                                    "'ParseExample/ParseExample'"));
 }
 
+TEST(RestoreGoldenTest, TensorFlowsHalfPlusTwoSavedModel) {
+  // TF 1.14 wrote this SavedModel (a sharded V2 saver, a Snappy-compressed
+  // index) with a = 0.5, b = 2, c = 3 (README A4): y = a*x + b, y2 = a*x + c.
+  const std::string dir = testing::TestDataPath(
+      "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/"
+      "00000123");
+  EXPECT_THAT(ImportSavedModel(Env::Posix(), dir + "/saved_model.pb", {"serve", "gpu"}),
+              StatusIs(StatusCode::kNotFound,
+                       "Could not find meta graph def matching supplied tags: { gpu, serve }"));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto graph,
+                            ImportSavedModel(Env::Posix(), dir + "/saved_model.pb", {"serve"}));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(graph));
+  CKPT_ASSERT_OK(session->Restore(dir + "/variables/variables"));
+  // By hand: 0.5 * [1, 2, 3] + 2 and + 3.
+  CKPT_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      session->Run({{"x:0", Tensor::FromVector<float>({3}, {1, 2, 3})}}, {"y:0", "y2:0"}));
+  EXPECT_EQ(Floats(out[0]), (std::vector<float>{2.5f, 3, 3.5f}));
+  EXPECT_EQ(Floats(out[1]), (std::vector<float>{3.5f, 4, 4.5f}));
+}
+
 TEST(SaverDefRestoreTest, ResourceVariableByItsSharedName) {
   auto session = SessionForMeta(R"(
     graph_def {
