@@ -323,9 +323,10 @@ Status Session::Restore(const std::string& prefix) {
     const tensorflow::AttrValue* dtype = Attr(*item.variable_node, "dtype");
     if (dtype != nullptr && static_cast<DataType>(dtype->type()) != value.dtype()) {
       return InvalidArgumentError(
-          "Restoring '" + item.save_name + "' into variable '" + item.variable + "': dtype " +
-          std::string(DataTypeName(value.dtype())) + " in the checkpoint, but the variable is " +
-          std::string(DataTypeName(static_cast<DataType>(dtype->type()))));
+          "tensor_name = " + item.save_name + "; expected dtype " +
+          std::string(DataTypeName(static_cast<DataType>(dtype->type()))) +
+          " does not equal original dtype " + std::string(DataTypeName(value.dtype())) +
+          " (restoring variable '" + item.variable + "')");
     }
     const tensorflow::AttrValue* shape = Attr(*item.variable_node, "shape");
     if (shape != nullptr && !ShapeCompatible(shape->shape(), value.shape())) {
