@@ -39,6 +39,11 @@ struct TensorName {
   }
 };
 
+// The number of outputs of `node` from its OpDef in ckpt's registry
+// (FindOpDef, ckpt/graph.h) and its attrs; -1 when unknown (op not
+// registered, or a list-length attr missing).
+int NumOutputs(const tensorflow::NodeDef& node);
+
 // Parses "op" (output 0), "op:k" and, if `allow_control`, "^op". InvalidArgument
 // for an empty node name, a non-numeric or negative index, or "^" where a
 // control input is not allowed (a fetch or feed must name a tensor).
@@ -64,7 +69,9 @@ class ImportedGraph {
   const tensorflow::NodeDef* FindNode(std::string_view name) const;
   // The node of a tensor name ("x:0" or "x"). NotFound, in TF's words, when
   // the op does not exist: "The name 'x:0' refers to a Tensor which does not
-  // exist. The operation, 'x', does not exist in this graph."
+  // exist. The operation, 'x', does not exist in this graph.", or when the
+  // index is past its outputs ("... exists but only has 1 outputs."; checked
+  // for ops in ckpt's op registry, FindOpDef).
   Result<const tensorflow::NodeDef*> GetNodeOfTensor(std::string_view tensor_name) const;
 
   // The meta graph's collections (empty for a GraphDef import).

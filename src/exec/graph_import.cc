@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
 
 namespace ckpt {
@@ -46,6 +47,25 @@ Result<TensorName> ParseTensorName(std::string_view name, bool allow_control) {
   }
   out.node = std::string(name);
   return out;
+}
+
+int NumOutputs(const tensorflow::NodeDef& node) {
+  const tensorflow::OpDef* op = FindOpDef(node.op());
+  if (op == nullptr) return -1;
+  int count = 0;
+  for (const tensorflow::OpDef::ArgDef& arg : op->output_arg()) {
+    if (arg.number_attr().empty() && arg.type_list_attr().empty()) {
+      ++count;
+      continue;
+    }
+    const std::string& attr_name = arg.number_attr().empty() ? arg.type_list_attr()
+                                                             : arg.number_attr();
+    auto attr = node.attr().find(attr_name);
+    if (attr == node.attr().end()) return -1;
+    count += arg.number_attr().empty() ? attr->second.list().type_size()
+                                       : static_cast<int>(attr->second.i());
+  }
+  return count;
 }
 
 struct ImportedGraph::Impl {
@@ -134,6 +154,13 @@ Result<const tensorflow::NodeDef*> ImportedGraph::GetNodeOfTensor(
     return NotFoundError("The name '" + std::string(tensor_name) +
                          "' refers to a Tensor which does not exist. The operation, '" +
                          parsed.node + "', does not exist in this graph.");
+  }
+  const int outputs = NumOutputs(*node);
+  if (outputs >= 0 && parsed.index >= outputs) {
+    return NotFoundError("The name '" + std::string(tensor_name) +
+                         "' refers to a Tensor which does not exist. The operation, '" +
+                         parsed.node + "', exists but only has " + std::to_string(outputs) +
+                         " outputs.");
   }
   return node;
 }

@@ -71,6 +71,24 @@ TEST(ImportedGraphTest, MissingTensorIsNotFoundInTensorFlowsWords) {
   EXPECT_THAT(graph->GetNodeOfTensor("a:x"), StatusIs(StatusCode::kInvalidArgument, "'a:x'"));
 }
 
+TEST(ImportedGraphTest, OutputCountsFromTheOpRegistry) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto graph, ImportedGraph::FromGraphDef(ParseGraph(R"(
+    node { name: "a" op: "NoOp" }
+    node { name: "n" op: "RestoreV2"
+           attr { key: "dtypes" value { list { type: DT_FLOAT type: DT_INT32 } } } }
+    node { name: "m" op: "RestoreV2" }
+    node { name: "custom" op: "MyOwnOp" })")));
+  EXPECT_EQ(NumOutputs(*graph->FindNode("a")), 0);
+  EXPECT_EQ(NumOutputs(*graph->FindNode("n")), 2);   // one per type in dtypes
+  EXPECT_EQ(NumOutputs(*graph->FindNode("m")), -1);  // dtypes missing: unknown
+  EXPECT_EQ(NumOutputs(*graph->FindNode("custom")), -1);
+  CKPT_EXPECT_OK(graph->GetNodeOfTensor("n:1").status());
+  EXPECT_THAT(graph->GetNodeOfTensor("n:2"),
+              StatusIs(StatusCode::kNotFound, "The operation, 'n', exists but only has 2 outputs."));
+  EXPECT_THAT(graph->GetNodeOfTensor("a:0"), StatusIs(StatusCode::kNotFound, "only has 0 outputs"));
+  CKPT_EXPECT_OK(graph->GetNodeOfTensor("custom:7").status());  // not checkable
+}
+
 TEST(ImportedGraphTest, RejectsDuplicateNames) {
   EXPECT_THAT(ImportedGraph::FromGraphDef(ParseGraph(R"(
     node { name: "a" op: "NoOp" }

@@ -109,7 +109,10 @@ TEST(SessionTest, UnknownNamesAreNotFound) {
 
 TEST(SessionTest, OutputIndexOutOfRange) {
   auto session = SessionFor(AddGraph());
-  EXPECT_THAT(session->Run({}, {"c:1"}), StatusIs(StatusCode::kInvalidArgument, "1 outputs"));
+  EXPECT_THAT(session->Run({}, {"c:1"}),
+              StatusIs(StatusCode::kNotFound, "The operation, 'c', exists but only has 1 outputs."));
+  EXPECT_THAT(session->Run({{"c:5", Tensor::Scalar<float>(1)}}, {"out:0"}),
+              StatusIs(StatusCode::kNotFound, "only has 1 outputs"));
 }
 
 TEST(SessionTest, UnsupportedOpNamesOpNodeAndFetchBeforeRunning) {
