@@ -6,13 +6,15 @@
 // Preparation happens before any work: every node a run needs must be one the
 // session handles itself (Placeholder, PlaceholderWithDefault, Const,
 // Identity, IdentityN, NoOp, VariableV2 (and pre-1.0 Variable), VarHandleOp,
-// ReadVariableOp) or have a kernel
+// ReadVariableOp, Assign, AssignVariableOp) or have a kernel
 // (src/exec/kernel.h); otherwise Run fails with Unimplemented naming the op,
 // the node and the fetch that needs it, and nothing runs.
 //
 // Variables live in the session (one value per VariableV2 node name, or per
-// VarHandleOp shared_name), set by Restore; reading one that was never set is
-// FailedPrecondition.
+// VarHandleOp shared_name), set by Restore or by running Assign /
+// AssignVariableOp nodes (e.g. the target "init" of
+// tf.compat.v1.global_variables_initializer()); reading one that was never set
+// is FailedPrecondition.
 //
 // Thread safety: a Session is used from one thread at a time.
 #ifndef CKPT_SESSION_H_

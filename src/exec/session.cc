@@ -38,7 +38,8 @@ struct Value {
 bool IsExecutorOp(const std::string& op) {
   static const std::set<std::string> kOps = {
       "Placeholder", "PlaceholderWithDefault", "Const",       "Identity",      "IdentityN",
-      "NoOp",        "VariableV2",             "Variable",    "VarHandleOp",   "ReadVariableOp"};
+      "NoOp",        "VariableV2",             "Variable",    "VarHandleOp",   "ReadVariableOp",
+      "Assign",      "AssignVariableOp"};
   return kOps.count(op) > 0;
 }
 
@@ -140,12 +141,35 @@ struct Session::Impl {
     return it->second;
   }
 
-  Result<std::vector<Value>> RunNode(const NodeDef& node, std::vector<Value> inputs) const;
+  Result<std::vector<Value>> RunNode(const NodeDef& node, std::vector<Value> inputs);
+  // Assign (ref variables) and AssignVariableOp (resource variables).
+  Result<std::vector<Value>> RunAssign(const NodeDef& node, std::vector<Value> inputs);
 };
 
+Result<std::vector<Value>> Session::Impl::RunAssign(const NodeDef& node,
+                                                    std::vector<Value> inputs) {
+  if (inputs.size() != 2 || inputs[0].variable.empty()) {
+    return InvalidArgumentError("Node '" + node.name() + "' (" + node.op() +
+                                "): input 0 must be a variable and input 1 its new value");
+  }
+  CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[1], node));
+  const tensorflow::AttrValue* validate = Attr(node, "validate_shape");
+  auto old = variables.find(inputs[0].variable);
+  if (node.op() == "Assign" && (validate == nullptr || validate->b()) && old != variables.end() &&
+      old->second.shape() != value.shape()) {
+    return InvalidArgumentError("Assign requires shapes of both tensors to match. lhs shape= " +
+                                old->second.shape().DebugString() + " rhs shape= " +
+                                value.shape().DebugString() + " (node '" + node.name() + "')");
+  }
+  variables[inputs[0].variable] = value;
+  if (node.op() == "AssignVariableOp") return std::vector<Value>{};
+  return std::vector<Value>{Value{std::move(value), ""}};
+}
+
 Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node,
-                                                  std::vector<Value> inputs) const {
+                                                  std::vector<Value> inputs) {
   const std::string& op = node.op();
+  if (op == "Assign" || op == "AssignVariableOp") return RunAssign(node, std::move(inputs));
   if (op == "Placeholder") return PlaceholderNotFed(node);
   if (op == "NoOp") return std::vector<Value>{};
   if (op == "Const") {

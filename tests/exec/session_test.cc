@@ -241,6 +241,49 @@ TEST_F(RestoreTest, RestoreThenRun) {
   EXPECT_EQ(Floats(out[1]), (std::vector<float>{100, 200}));
 }
 
+TEST(SessionInitTest, RunningTheInitializerAssignsInitialValues) {
+  GraphBuilder b;
+  b.Variable("w", Tensor::FromVector<float>({2}, {3, 4}));
+  b.Variable("v", Tensor::FromVector<float>({1}, {-1}));
+  const std::string init = b.GlobalVariablesInitializer();
+  auto session = SessionFor(b.graph_def());
+  EXPECT_THAT(session->Run({}, {"w/read:0"}),
+              StatusIs(StatusCode::kFailedPrecondition, "uninitialized value w"));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> none, session->Run({}, {}, {init}));
+  EXPECT_TRUE(none.empty());
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"w/read:0", "v/read:0"}));
+  EXPECT_EQ(Floats(out[0]), (std::vector<float>{3, 4}));
+  EXPECT_EQ(Floats(out[1]), (std::vector<float>{-1}));
+}
+
+TEST(SessionInitTest, AssignOfAnotherShapeIsRejected) {
+  GraphBuilder b;
+  GraphVariable w = b.Variable("w", Tensor::FromVector<float>({2}, {3, 4}));
+  Output other = b.Const(Tensor::FromVector<float>({3}, {1, 2, 3}), "other");
+  b.Assign(w.ref, other, /*validate_shape=*/true, /*use_locking=*/true, "reassign");
+  auto session = SessionFor(b.graph_def());
+  CKPT_ASSERT_OK(session->Run({}, {}, {w.initializer}).status());
+  EXPECT_THAT(session->Run({}, {}, {"reassign"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Assign requires shapes of both tensors to match. lhs shape= [2] rhs "
+                       "shape= [3]"));
+}
+
+TEST(SessionInitTest, AssignVariableOpSetsAResourceVariable) {
+  auto session = SessionFor(R"(
+    node { name: "h" op: "VarHandleOp" attr { key: "shared_name" value { s: "h" } } }
+    node { name: "k" op: "Const"
+           attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} float_val: 9 } } } }
+    node { name: "h/Assign" op: "AssignVariableOp" input: "h" input: "k" }
+    node { name: "read" op: "ReadVariableOp" input: "h" input: "^h/Assign" })");
+  // The control input makes the read wait for the assignment in one run.
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"read:0"}));
+  EXPECT_EQ(Floats(out[0]), std::vector<float>{9});
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor h, session->VariableValue("h"));
+  EXPECT_EQ(Floats(h), std::vector<float>{9});
+}
+
 TEST_F(RestoreTest, UninitializedVariableIsFailedPrecondition) {
   auto session = MakeSession();
   EXPECT_THAT(session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {1, 2})}}, {"y:0"}),
