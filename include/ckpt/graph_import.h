@@ -30,7 +30,7 @@ namespace ckpt {
 // A parsed TensorFlow tensor or input name.
 struct TensorName {
   std::string node;
-  int index = 0;            // the output; -1 for a control input
+  int index = 0;  // the output; -1 for a control input
   bool is_control() const { return index < 0; }
   // "node:index" ("^node" for a control input).
   std::string ToString() const;

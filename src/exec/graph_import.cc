@@ -58,8 +58,8 @@ int NumOutputs(const tensorflow::NodeDef& node) {
       ++count;
       continue;
     }
-    const std::string& attr_name = arg.number_attr().empty() ? arg.type_list_attr()
-                                                             : arg.number_attr();
+    const std::string& attr_name =
+        arg.number_attr().empty() ? arg.type_list_attr() : arg.number_attr();
     auto attr = node.attr().find(attr_name);
     if (attr == node.attr().end()) return -1;
     count += arg.number_attr().empty() ? attr->second.list().type_size()
@@ -100,8 +100,9 @@ Status IndexNodes(const tensorflow::GraphDef& graph,
 }
 
 // Phase 2: every input parses and names a node of the graph.
-Status CheckInputs(const tensorflow::GraphDef& graph,
-                   const std::unordered_map<std::string_view, const tensorflow::NodeDef*>& by_name) {
+Status CheckInputs(
+    const tensorflow::GraphDef& graph,
+    const std::unordered_map<std::string_view, const tensorflow::NodeDef*>& by_name) {
   for (const tensorflow::NodeDef& node : graph.node()) {
     for (const std::string& input : node.input()) {
       Result<TensorName> parsed = ParseTensorName(input, /*allow_control=*/true);
@@ -195,8 +196,8 @@ Result<std::shared_ptr<const ImportedGraph>> ImportMetaGraph(Env* env, const std
   return graph;
 }
 
-Result<std::shared_ptr<const ImportedGraph>> ImportSavedModel(Env* env, const std::string& path,
-                                                              const std::vector<std::string>& tags) {
+Result<std::shared_ptr<const ImportedGraph>> ImportSavedModel(
+    Env* env, const std::string& path, const std::vector<std::string>& tags) {
   CKPT_ASSIGN_OR_RETURN(std::vector<tensorflow::MetaGraphDef> metas,
                         ReadSavedModelMetaGraphs(env, path));
   const std::set<std::string> wanted(tags.begin(), tags.end());
@@ -212,7 +213,8 @@ Result<std::shared_ptr<const ImportedGraph>> ImportSavedModel(Env* env, const st
   for (const std::string& tag : wanted) listed += (listed.empty() ? "" : ", ") + tag;
   return NotFoundError("Could not find meta graph def matching supplied tags: { " + listed +
                        " }. To inspect available tag-sets in the SavedModel, please use the "
-                       "SavedModel CLI: `saved_model_cli` (file '" + path + "')");
+                       "SavedModel CLI: `saved_model_cli` (file '" +
+                       path + "')");
 }
 
 }  // namespace ckpt

@@ -49,8 +49,7 @@ std::unordered_map<const tensorflow::NodeDef*, int> MarkNeeded(
 
 Result<PrunedGraph> Prune(const ImportedGraph& graph, const std::set<std::string>& fed,
                           const std::vector<std::string>& roots) {
-  const std::unordered_map<const tensorflow::NodeDef*, int> needed =
-      MarkNeeded(graph, fed, roots);
+  const std::unordered_map<const tensorflow::NodeDef*, int> needed = MarkNeeded(graph, fed, roots);
 
   // Phase 2: in-degrees and consumers among the needed nodes.
   std::unordered_map<const tensorflow::NodeDef*, int> waiting;

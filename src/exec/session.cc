@@ -36,10 +36,12 @@ struct Value {
 
 // Ops the executor runs itself; every other op needs a kernel.
 bool IsExecutorOp(const std::string& op) {
-  static const std::set<std::string> kOps = {
-      "Placeholder", "PlaceholderWithDefault", "Const",       "Identity",      "IdentityN",
-      "NoOp",        "VariableV2",             "Variable",    "VarHandleOp",   "ReadVariableOp",
-      "Assign",      "AssignVariableOp"};
+  static const std::set<std::string> kOps = {"Placeholder", "PlaceholderWithDefault",
+                                             "Const",       "Identity",
+                                             "IdentityN",   "NoOp",
+                                             "VariableV2",  "Variable",
+                                             "VarHandleOp", "ReadVariableOp",
+                                             "Assign",      "AssignVariableOp"};
   return kOps.count(op) > 0;
 }
 
@@ -74,10 +76,10 @@ Status CheckFeed(const NodeDef& node, const std::string& name, const Tensor& val
   if (node.op() != "Placeholder" && node.op() != "PlaceholderWithDefault") return Status::OK();
   const tensorflow::AttrValue* dtype = Attr(node, "dtype");
   if (dtype != nullptr && static_cast<DataType>(dtype->type()) != value.dtype()) {
-    return InvalidArgumentError(
-        "Cannot feed value of dtype " + std::string(DataTypeName(value.dtype())) +
-        " for Tensor '" + name + "', which has dtype " +
-        std::string(DataTypeName(static_cast<DataType>(dtype->type()))));
+    return InvalidArgumentError("Cannot feed value of dtype " +
+                                std::string(DataTypeName(value.dtype())) + " for Tensor '" + name +
+                                "', which has dtype " +
+                                std::string(DataTypeName(static_cast<DataType>(dtype->type()))));
   }
   const tensorflow::AttrValue* shape = Attr(node, "shape");
   if (shape != nullptr && !ShapeCompatible(shape->shape(), value.shape())) {
@@ -166,8 +168,7 @@ Result<std::vector<Value>> Session::Impl::RunAssign(const NodeDef& node,
   return std::vector<Value>{Value{std::move(value), ""}};
 }
 
-Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node,
-                                                  std::vector<Value> inputs) {
+Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node, std::vector<Value> inputs) {
   const std::string& op = node.op();
   if (op == "Assign" || op == "AssignVariableOp") return RunAssign(node, std::move(inputs));
   if (op == "Placeholder") return PlaceholderNotFed(node);
@@ -177,14 +178,15 @@ Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node,
     return std::vector<Value>{Value{std::move(value), ""}};
   }
   // "Variable" is VariableV2's name in graphs written before TF 1.0.
-  if (op == "VariableV2" || op == "Variable") return std::vector<Value>{Value{Tensor(), node.name()}};
+  if (op == "VariableV2" || op == "Variable")
+    return std::vector<Value>{Value{Tensor(), node.name()}};
   if (op == "VarHandleOp") {
     const tensorflow::AttrValue* shared = Attr(node, "shared_name");
     std::string name = shared && !shared->s().empty() ? shared->s() : node.name();
     return std::vector<Value>{Value{Tensor(), std::move(name)}};
   }
-  const bool pass_through = op == "PlaceholderWithDefault" || op == "Identity" ||
-                            op == "ReadVariableOp";
+  const bool pass_through =
+      op == "PlaceholderWithDefault" || op == "Identity" || op == "ReadVariableOp";
   if (pass_through) {
     if (inputs.empty()) return InvalidArgumentError("Node '" + node.name() + "' has no input");
     CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[0], node));
@@ -292,8 +294,8 @@ Result<Value> Lookup(const RunRequest& request,
   auto produced = outputs.find(name.node);
   const size_t count = produced == outputs.end() ? 0 : produced->second.size();
   if (name.index >= static_cast<int>(count)) {
-    return InvalidArgumentError(user + " reads '" + name.ToString() + "', but node '" +
-                                name.node + "' produced " + std::to_string(count) + " outputs");
+    return InvalidArgumentError(user + " reads '" + name.ToString() + "', but node '" + name.node +
+                                "' produced " + std::to_string(count) + " outputs");
   }
   return produced->second[name.index];
 }
@@ -327,7 +329,8 @@ Result<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string
   std::vector<Tensor> results;
   for (size_t i = 0; i < request.fetches.size(); ++i) {
     const TensorName& name = request.fetches[i];
-    CKPT_ASSIGN_OR_RETURN(Value value, Lookup(request, outputs, name, "Fetch '" + fetches[i] + "'"));
+    CKPT_ASSIGN_OR_RETURN(Value value,
+                          Lookup(request, outputs, name, "Fetch '" + fetches[i] + "'"));
     CKPT_ASSIGN_OR_RETURN(Tensor tensor, impl_->Read(value, *graph.FindNode(name.node)));
     results.push_back(std::move(tensor));
   }
@@ -335,8 +338,7 @@ Result<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string
 }
 
 Status Session::Restore(const std::string& prefix) {
-  CKPT_ASSIGN_OR_RETURN(std::vector<exec::RestoreItem> plan,
-                        exec::BuildRestorePlan(*impl_->graph));
+  CKPT_ASSIGN_OR_RETURN(std::vector<exec::RestoreItem> plan, exec::BuildRestorePlan(*impl_->graph));
   CheckpointReaderOptions reader_options;
   reader_options.env = impl_->options.env;
   CKPT_ASSIGN_OR_RETURN(std::unique_ptr<CheckpointReader> reader,
@@ -346,19 +348,18 @@ Status Session::Restore(const std::string& prefix) {
     CKPT_ASSIGN_OR_RETURN(Tensor value, ReadRestoreItem(*reader, item));
     const tensorflow::AttrValue* dtype = Attr(*item.variable_node, "dtype");
     if (dtype != nullptr && static_cast<DataType>(dtype->type()) != value.dtype()) {
-      return InvalidArgumentError(
-          "tensor_name = " + item.save_name + "; expected dtype " +
-          std::string(DataTypeName(static_cast<DataType>(dtype->type()))) +
-          " does not equal original dtype " + std::string(DataTypeName(value.dtype())) +
-          " (restoring variable '" + item.variable + "')");
+      return InvalidArgumentError("tensor_name = " + item.save_name + "; expected dtype " +
+                                  std::string(DataTypeName(static_cast<DataType>(dtype->type()))) +
+                                  " does not equal original dtype " +
+                                  std::string(DataTypeName(value.dtype())) +
+                                  " (restoring variable '" + item.variable + "')");
     }
     const tensorflow::AttrValue* shape = Attr(*item.variable_node, "shape");
     if (shape != nullptr && !ShapeCompatible(shape->shape(), value.shape())) {
       return InvalidArgumentError("Assign requires shapes of both tensors to match. lhs shape= " +
                                   PartialShapeString(shape->shape()) +
-                                  " rhs shape= " + value.shape().DebugString() +
-                                  " (variable '" + item.variable + "', checkpoint key '" +
-                                  item.save_name + "')");
+                                  " rhs shape= " + value.shape().DebugString() + " (variable '" +
+                                  item.variable + "', checkpoint key '" + item.save_name + "')");
     }
     values[item.variable] = std::move(value);
   }

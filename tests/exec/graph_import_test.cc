@@ -83,8 +83,9 @@ TEST(ImportedGraphTest, OutputCountsFromTheOpRegistry) {
   EXPECT_EQ(NumOutputs(*graph->FindNode("m")), -1);  // dtypes missing: unknown
   EXPECT_EQ(NumOutputs(*graph->FindNode("custom")), -1);
   CKPT_EXPECT_OK(graph->GetNodeOfTensor("n:1").status());
-  EXPECT_THAT(graph->GetNodeOfTensor("n:2"),
-              StatusIs(StatusCode::kNotFound, "The operation, 'n', exists but only has 2 outputs."));
+  EXPECT_THAT(
+      graph->GetNodeOfTensor("n:2"),
+      StatusIs(StatusCode::kNotFound, "The operation, 'n', exists but only has 2 outputs."));
   EXPECT_THAT(graph->GetNodeOfTensor("a:0"), StatusIs(StatusCode::kNotFound, "only has 0 outputs"));
   CKPT_EXPECT_OK(graph->GetNodeOfTensor("custom:7").status());  // not checkable
 }

@@ -65,8 +65,7 @@ TEST(PruneTest, CycleIsAnError) {
     node { name: "p" op: "Identity" input: "q" }
     node { name: "q" op: "Identity" input: "p" }
     node { name: "out" op: "Identity" input: "q" })");
-  EXPECT_THAT(Prune(*graph, {}, {"out"}),
-              StatusIs(StatusCode::kInvalidArgument, "cycle"));
+  EXPECT_THAT(Prune(*graph, {}, {"out"}), StatusIs(StatusCode::kInvalidArgument, "cycle"));
   // Feeding into the cycle breaks it.
   CKPT_ASSERT_OK_AND_ASSIGN(PrunedGraph pruned, Prune(*graph, {"p:0"}, {"out"}));
   EXPECT_EQ(Names(pruned), (std::vector<std::string>{"q", "out"}));

@@ -70,11 +70,13 @@ std::string RefSaverMeta(const std::vector<RefVariable>& vars) {
   text += StringConst("save/Const", {"model"});
   text += StringConst("save/RestoreV2/tensor_names", keys);
   text += StringConst("save/RestoreV2/shape_and_slices", slices);
-  text += "node { name: \"save/RestoreV2\" op: \"RestoreV2\" input: \"save/Const\" "
-          "input: \"save/RestoreV2/tensor_names\" input: \"save/RestoreV2/shape_and_slices\" }\n";
+  text +=
+      "node { name: \"save/RestoreV2\" op: \"RestoreV2\" input: \"save/Const\" "
+      "input: \"save/RestoreV2/tensor_names\" input: \"save/RestoreV2/shape_and_slices\" }\n";
   text += restore_all + "}\n}\n";
-  return text + "saver_def { filename_tensor_name: \"save/Const:0\" "
-                "restore_op_name: \"save/restore_all\" }\n";
+  return text +
+         "saver_def { filename_tensor_name: \"save/Const:0\" "
+         "restore_op_name: \"save/restore_all\" }\n";
 }
 
 TEST(RestoreGoldenTest, TensorFlowsHalfPlusTwoSessionBundle) {
@@ -94,9 +96,9 @@ TEST(RestoreGoldenTest, TensorFlowsHalfPlusTwoSessionBundle) {
       session->Run({{"x:0", Tensor::FromVector<float>({3}, {1, 2, 3})}}, {"y:0"}));
   EXPECT_EQ(Floats(out[0]), (std::vector<float>{2.5f, 3, 3.5f}));
   // Without the feed, x needs ParseExample, which ckpt cannot run.
-  EXPECT_THAT(session->Run({}, {"y:0"}),
-              StatusIs(StatusCode::kUnimplemented, "'ParseExample' of node "
-                                                   "'ParseExample/ParseExample'"));
+  EXPECT_THAT(session->Run({}, {"y:0"}), StatusIs(StatusCode::kUnimplemented,
+                                                  "'ParseExample' of node "
+                                                  "'ParseExample/ParseExample'"));
 }
 
 TEST(RestoreGoldenTest, TensorFlowsHalfPlusTwoSavedModel) {
@@ -153,16 +155,15 @@ TEST(SaverDefRestoreTest, ResourceVariableByItsSharedName) {
       WriteCheckpoint({{"dense/kernel", Tensor::FromVector<float>({2}, {-1, 4})}})));
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor v, session->VariableValue("v_shared"));
   EXPECT_EQ(Floats(v), (std::vector<float>{-1, 4}));
-  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
-                            session->Run({}, {"v/Read/ReadVariableOp:0"}));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"v/Read/ReadVariableOp:0"}));
   EXPECT_EQ(Floats(out[0]), (std::vector<float>{-1, 4}));
 }
 
 TEST(SaverDefRestoreTest, PartitionedVariableGetsItsSlice) {
-  auto session = SessionForMeta(RefSaverMeta({{"w/part_0", "w", "5 0,2", 2},
-                                              {"w/part_1", "w", "5 2,3", 3}}));
-  CKPT_ASSERT_OK(session->Restore(
-      WriteCheckpoint({{"w", Tensor::FromVector<float>({5}, {1, 2, 3, 4, 5})}})));
+  auto session =
+      SessionForMeta(RefSaverMeta({{"w/part_0", "w", "5 0,2", 2}, {"w/part_1", "w", "5 2,3", 3}}));
+  CKPT_ASSERT_OK(
+      session->Restore(WriteCheckpoint({{"w", Tensor::FromVector<float>({5}, {1, 2, 3, 4, 5})}})));
   CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
                             session->Run({}, {"w/part_0/read:0", "w/part_1/read"}));
   EXPECT_EQ(Floats(out[0]), (std::vector<float>{1, 2}));
@@ -171,17 +172,17 @@ TEST(SaverDefRestoreTest, PartitionedVariableGetsItsSlice) {
 
 TEST(SaverDefRestoreTest, SliceOfATensorOfAnotherShape) {
   auto session = SessionForMeta(RefSaverMeta({{"w/part_0", "w", "4 0,2", 2}}));
-  EXPECT_THAT(session->Restore(
-                  WriteCheckpoint({{"w", Tensor::FromVector<float>({5}, {1, 2, 3, 4, 5})}})),
-              StatusIs(StatusCode::kInvalidArgument,
-                       "the graph expects a full shape of [4], the checkpoint holds [5]"));
+  EXPECT_THAT(
+      session->Restore(WriteCheckpoint({{"w", Tensor::FromVector<float>({5}, {1, 2, 3, 4, 5})}})),
+      StatusIs(StatusCode::kInvalidArgument,
+               "the graph expects a full shape of [4], the checkpoint holds [5]"));
 }
 
 TEST(SaverDefRestoreTest, MalformedSliceSpec) {
   auto session = SessionForMeta(RefSaverMeta({{"w/part_0", "w", "4 3,2", 2}}));
-  EXPECT_THAT(session->Restore(
-                  WriteCheckpoint({{"w", Tensor::FromVector<float>({4}, {1, 2, 3, 4})}})),
-              StatusIs(StatusCode::kInvalidArgument, "Restoring variable 'w/part_0'"));
+  EXPECT_THAT(
+      session->Restore(WriteCheckpoint({{"w", Tensor::FromVector<float>({4}, {1, 2, 3, 4})}})),
+      StatusIs(StatusCode::kInvalidArgument, "Restoring variable 'w/part_0'"));
 }
 
 TEST(SaverDefRestoreTest, NothingIsAssignedUnlessEveryVariableReads) {

@@ -45,9 +45,9 @@ tensorflow::GraphDef AddGraph() {
 TEST(SessionTest, FeedAndFetch) {
   auto session = SessionFor(AddGraph());
   // [1,2] + [10,20] computed by hand.
-  CKPT_ASSERT_OK_AND_ASSIGN(
-      std::vector<Tensor> out,
-      session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {1.5f, -2})}}, {"out:0", "y", "c:0"}));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                            session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {1.5f, -2})}},
+                                         {"out:0", "y", "c:0"}));
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].shape(), TensorShape({1, 2}));
   EXPECT_EQ(Floats(out[0]), (std::vector<float>{11.5f, 18}));
@@ -83,8 +83,9 @@ TEST(SessionTest, MissingFeedIsTensorFlowsError) {
 TEST(SessionTest, MissingFeedOfUnknownShapeOmitsTheShape) {
   auto session = SessionFor(AddGraph());
   Result<std::vector<Tensor>> out = session->Run({}, {"unused:0"});
-  EXPECT_THAT(out, StatusIs(StatusCode::kInvalidArgument,
-                            "You must feed a value for placeholder tensor 'unused' with dtype int32"));
+  EXPECT_THAT(out,
+              StatusIs(StatusCode::kInvalidArgument,
+                       "You must feed a value for placeholder tensor 'unused' with dtype int32"));
   EXPECT_EQ(out.status().message().find("shape"), std::string::npos) << out.status();
 }
 
@@ -109,8 +110,9 @@ TEST(SessionTest, UnknownNamesAreNotFound) {
 
 TEST(SessionTest, OutputIndexOutOfRange) {
   auto session = SessionFor(AddGraph());
-  EXPECT_THAT(session->Run({}, {"c:1"}),
-              StatusIs(StatusCode::kNotFound, "The operation, 'c', exists but only has 1 outputs."));
+  EXPECT_THAT(
+      session->Run({}, {"c:1"}),
+      StatusIs(StatusCode::kNotFound, "The operation, 'c', exists but only has 1 outputs."));
   EXPECT_THAT(session->Run({{"c:5", Tensor::Scalar<float>(1)}}, {"out:0"}),
               StatusIs(StatusCode::kNotFound, "only has 1 outputs"));
 }
@@ -134,8 +136,8 @@ TEST(SessionTest, PlaceholderWithDefault) {
   auto session = SessionFor(b.graph_def());
   CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"p:0"}));
   EXPECT_EQ(Floats(out[0]), (std::vector<float>{3, 4}));
-  CKPT_ASSERT_OK_AND_ASSIGN(out, session->Run({{"p:0", Tensor::FromVector<float>({2}, {5, 6})}},
-                                              {"p:0"}));
+  CKPT_ASSERT_OK_AND_ASSIGN(
+      out, session->Run({{"p:0", Tensor::FromVector<float>({2}, {5, 6})}}, {"p:0"}));
   EXPECT_EQ(Floats(out[0]), (std::vector<float>{5, 6}));
 }
 
