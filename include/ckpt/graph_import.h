@@ -1,0 +1,106 @@
+// ImportedGraph: a TensorFlow graph (from a `.meta` file, a MetaGraphDef or a
+// GraphDef) indexed for running: its nodes by name, TensorFlow's tensor names
+// ("op:0", "op:1", "op" meaning output 0, "^op" a control input), its
+// collections and its SaverDef. What tf.compat.v1.train.import_meta_graph
+// gives a Python user, without TensorFlow.
+//
+// Import checks what every later step relies on: node names are unique and
+// every input of every node names an existing node. It does not check ops,
+// attrs or types (running does, for the nodes it runs).
+//
+// Thread safety: an ImportedGraph is immutable after import; const methods
+// may be called concurrently.
+#ifndef CKPT_GRAPH_IMPORT_H_
+#define CKPT_GRAPH_IMPORT_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ckpt/env.h"
+#include "ckpt/status.h"
+#include "tensorflow/core/framework/graph.pb.h"
+#include "tensorflow/core/framework/node_def.pb.h"
+#include "tensorflow/core/protobuf/meta_graph.pb.h"
+#include "tensorflow/core/protobuf/saver.pb.h"
+
+namespace ckpt {
+
+// A parsed TensorFlow tensor or input name.
+struct TensorName {
+  std::string node;
+  int index = 0;  // the output; -1 for a control input
+  bool is_control() const { return index < 0; }
+  // "node:index" ("^node" for a control input).
+  std::string ToString() const;
+  friend bool operator==(const TensorName& a, const TensorName& b) {
+    return a.node == b.node && a.index == b.index;
+  }
+};
+
+// The number of outputs of `node` from its OpDef in ckpt's registry
+// (FindOpDef, ckpt/graph.h) and its attrs; -1 when unknown (op not
+// registered, or a list-length attr missing).
+int NumOutputs(const tensorflow::NodeDef& node);
+
+// Parses "op" (output 0), "op:k" and, if `allow_control`, "^op". InvalidArgument
+// for an empty node name, a non-numeric or negative index, or "^" where a
+// control input is not allowed (a fetch or feed must name a tensor).
+Result<TensorName> ParseTensorName(std::string_view name, bool allow_control = false);
+
+class ImportedGraph {
+ public:
+  // InvalidArgument for a node without a name, duplicate node names, or an
+  // input that does not parse or names a node not in the graph (TF's wording:
+  // "Node 'y': Unknown input node 'x'").
+  static Result<std::shared_ptr<const ImportedGraph>> FromGraphDef(tensorflow::GraphDef graph);
+  // Same, keeping the meta graph's collections and SaverDef.
+  static Result<std::shared_ptr<const ImportedGraph>> FromMetaGraphDef(
+      tensorflow::MetaGraphDef meta);
+
+  ~ImportedGraph();
+  ImportedGraph(const ImportedGraph&) = delete;
+  ImportedGraph& operator=(const ImportedGraph&) = delete;
+
+  const tensorflow::GraphDef& graph_def() const;
+  int num_nodes() const;
+  // The node named `name`, or nullptr.
+  const tensorflow::NodeDef* FindNode(std::string_view name) const;
+  // The node of a tensor name ("x:0" or "x"). NotFound, in TF's words, when
+  // the op does not exist: "The name 'x:0' refers to a Tensor which does not
+  // exist. The operation, 'x', does not exist in this graph.", or when the
+  // index is past its outputs ("... exists but only has 1 outputs."; checked
+  // for ops in ckpt's op registry, FindOpDef).
+  Result<const tensorflow::NodeDef*> GetNodeOfTensor(std::string_view tensor_name) const;
+
+  // The meta graph's collections (empty for a GraphDef import).
+  const google::protobuf::Map<std::string, tensorflow::CollectionDef>& collections() const;
+  // The node_list values of a collection ("train_op", ...). NotFound if the
+  // collection is missing; InvalidArgument if it is not a node_list.
+  Result<std::vector<std::string>> NodeListCollection(const std::string& key) const;
+  // The meta graph's SaverDef, or nullptr if it has none.
+  const tensorflow::SaverDef* saver_def() const;
+
+ private:
+  struct Impl;
+  explicit ImportedGraph(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads a binary `.meta` file (ReadMetaGraph) and imports it. NotFound if the
+// file is missing, DataLoss if it does not parse, and FromMetaGraphDef's errors.
+Result<std::shared_ptr<const ImportedGraph>> ImportMetaGraph(Env* env, const std::string& path);
+
+// Imports the MetaGraphDef of a SavedModel's `saved_model.pb` whose tag set
+// equals `tags` (order and repeats ignored), as TF's loader chooses it; its
+// variables are then restored from "<export_dir>/variables/variables".
+// NotFound, in TF's words, when no meta graph has those tags: "Could not find
+// meta graph def matching supplied tags: { serve }. ..."; DataLoss if the
+// file does not parse.
+Result<std::shared_ptr<const ImportedGraph>> ImportSavedModel(Env* env, const std::string& path,
+                                                              const std::vector<std::string>& tags);
+
+}  // namespace ckpt
+
+#endif  // CKPT_GRAPH_IMPORT_H_

@@ -1,0 +1,220 @@
+// Import: parse and index a graph once, so that pruning and running only look
+// nodes up. Validation at import (unique names, inputs that resolve) means
+// the later phases can treat a missing node as a bug, not as caller input.
+#include "ckpt/graph_import.h"
+
+#include <charconv>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "ckpt/graph.h"
+#include "ckpt/meta_graph.h"
+
+namespace ckpt {
+
+std::string TensorName::ToString() const {
+  if (is_control()) return "^" + node;
+  return node + ":" + std::to_string(index);
+}
+
+Result<TensorName> ParseTensorName(std::string_view name, bool allow_control) {
+  const std::string quoted = "'" + std::string(name) + "'";
+  TensorName out;
+  if (!name.empty() && name[0] == '^') {
+    if (!allow_control) {
+      return InvalidArgumentError("Tensor name " + quoted +
+                                  " is a control input (\"^op\"); name a tensor (\"op:0\")");
+    }
+    name.remove_prefix(1);
+    out.index = -1;
+  }
+  const size_t colon = name.rfind(':');
+  if (colon != std::string_view::npos && !out.is_control()) {
+    std::string_view digits = name.substr(colon + 1);
+    int index = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || index < 0) {
+      return InvalidArgumentError("Tensor name " + quoted +
+                                  " is not \"op\" or \"op:<output index>\" (the index is not a "
+                                  "non-negative number)");
+    }
+    out.index = index;
+    name = name.substr(0, colon);
+  }
+  if (name.empty()) {
+    return InvalidArgumentError("Tensor name " + quoted + " has an empty op name");
+  }
+  out.node = std::string(name);
+  return out;
+}
+
+int NumOutputs(const tensorflow::NodeDef& node) {
+  const tensorflow::OpDef* op = FindOpDef(node.op());
+  if (op == nullptr) return -1;
+  int count = 0;
+  for (const tensorflow::OpDef::ArgDef& arg : op->output_arg()) {
+    if (arg.number_attr().empty() && arg.type_list_attr().empty()) {
+      ++count;
+      continue;
+    }
+    const std::string& attr_name =
+        arg.number_attr().empty() ? arg.type_list_attr() : arg.number_attr();
+    auto attr = node.attr().find(attr_name);
+    if (attr == node.attr().end()) return -1;
+    count += arg.number_attr().empty() ? attr->second.list().type_size()
+                                       : static_cast<int>(attr->second.i());
+  }
+  return count;
+}
+
+struct ImportedGraph::Impl {
+  tensorflow::GraphDef graph;
+  std::unordered_map<std::string_view, const tensorflow::NodeDef*> by_name;
+  google::protobuf::Map<std::string, tensorflow::CollectionDef> collections;
+  bool has_saver_def = false;
+  tensorflow::SaverDef saver_def;
+};
+
+ImportedGraph::ImportedGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ImportedGraph::~ImportedGraph() = default;
+
+namespace {
+
+// Phase 1: the name index (names must be present and unique).
+Status IndexNodes(const tensorflow::GraphDef& graph,
+                  std::unordered_map<std::string_view, const tensorflow::NodeDef*>* by_name) {
+  by_name->reserve(graph.node_size());
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const tensorflow::NodeDef& node = graph.node(i);
+    if (node.name().empty()) {
+      return InvalidArgumentError("Node " + std::to_string(i) + " (op '" + node.op() +
+                                  "') has no name");
+    }
+    if (!by_name->emplace(node.name(), &node).second) {
+      return InvalidArgumentError("Node '" + node.name() +
+                                  "' is defined more than once in the graph");
+    }
+  }
+  return Status::OK();
+}
+
+// Phase 2: every input parses and names a node of the graph.
+Status CheckInputs(
+    const tensorflow::GraphDef& graph,
+    const std::unordered_map<std::string_view, const tensorflow::NodeDef*>& by_name) {
+  for (const tensorflow::NodeDef& node : graph.node()) {
+    for (const std::string& input : node.input()) {
+      Result<TensorName> parsed = ParseTensorName(input, /*allow_control=*/true);
+      if (!parsed.ok()) return parsed.status().WithContext("Node '" + node.name() + "'");
+      if (by_name.count(parsed->node) == 0) {
+        return InvalidArgumentError("Node '" + node.name() + "': Unknown input node '" + input +
+                                    "'");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ImportedGraph>> ImportedGraph::FromGraphDef(
+    tensorflow::GraphDef graph) {
+  auto impl = std::make_unique<Impl>();
+  impl->graph = std::move(graph);
+  CKPT_RETURN_IF_ERROR(IndexNodes(impl->graph, &impl->by_name));
+  CKPT_RETURN_IF_ERROR(CheckInputs(impl->graph, impl->by_name));
+  return std::shared_ptr<const ImportedGraph>(new ImportedGraph(std::move(impl)));
+}
+
+Result<std::shared_ptr<const ImportedGraph>> ImportedGraph::FromMetaGraphDef(
+    tensorflow::MetaGraphDef meta) {
+  auto impl = std::make_unique<Impl>();
+  impl->graph = std::move(*meta.mutable_graph_def());
+  impl->collections = std::move(*meta.mutable_collection_def());
+  impl->has_saver_def = meta.has_saver_def();
+  impl->saver_def = std::move(*meta.mutable_saver_def());
+  CKPT_RETURN_IF_ERROR(IndexNodes(impl->graph, &impl->by_name));
+  CKPT_RETURN_IF_ERROR(CheckInputs(impl->graph, impl->by_name));
+  return std::shared_ptr<const ImportedGraph>(new ImportedGraph(std::move(impl)));
+}
+
+const tensorflow::GraphDef& ImportedGraph::graph_def() const { return impl_->graph; }
+int ImportedGraph::num_nodes() const { return impl_->graph.node_size(); }
+
+const tensorflow::NodeDef* ImportedGraph::FindNode(std::string_view name) const {
+  auto it = impl_->by_name.find(name);
+  return it == impl_->by_name.end() ? nullptr : it->second;
+}
+
+Result<const tensorflow::NodeDef*> ImportedGraph::GetNodeOfTensor(
+    std::string_view tensor_name) const {
+  CKPT_ASSIGN_OR_RETURN(TensorName parsed, ParseTensorName(tensor_name));
+  const tensorflow::NodeDef* node = FindNode(parsed.node);
+  if (node == nullptr) {
+    return NotFoundError("The name '" + std::string(tensor_name) +
+                         "' refers to a Tensor which does not exist. The operation, '" +
+                         parsed.node + "', does not exist in this graph.");
+  }
+  const int outputs = NumOutputs(*node);
+  if (outputs >= 0 && parsed.index >= outputs) {
+    return NotFoundError("The name '" + std::string(tensor_name) +
+                         "' refers to a Tensor which does not exist. The operation, '" +
+                         parsed.node + "', exists but only has " + std::to_string(outputs) +
+                         " outputs.");
+  }
+  return node;
+}
+
+const google::protobuf::Map<std::string, tensorflow::CollectionDef>& ImportedGraph::collections()
+    const {
+  return impl_->collections;
+}
+
+Result<std::vector<std::string>> ImportedGraph::NodeListCollection(const std::string& key) const {
+  auto it = impl_->collections.find(key);
+  if (it == impl_->collections.end()) {
+    return NotFoundError("No collection '" + key + "' in the meta graph");
+  }
+  const tensorflow::CollectionDef& c = it->second;
+  if (c.kind_case() != tensorflow::CollectionDef::kNodeList &&
+      c.kind_case() != tensorflow::CollectionDef::KIND_NOT_SET) {
+    return InvalidArgumentError("Collection '" + key + "' is not a node_list");
+  }
+  return std::vector<std::string>(c.node_list().value().begin(), c.node_list().value().end());
+}
+
+const tensorflow::SaverDef* ImportedGraph::saver_def() const {
+  return impl_->has_saver_def ? &impl_->saver_def : nullptr;
+}
+
+Result<std::shared_ptr<const ImportedGraph>> ImportMetaGraph(Env* env, const std::string& path) {
+  CKPT_ASSIGN_OR_RETURN(tensorflow::MetaGraphDef meta, ReadMetaGraph(env, path));
+  Result<std::shared_ptr<const ImportedGraph>> graph =
+      ImportedGraph::FromMetaGraphDef(std::move(meta));
+  if (!graph.ok()) return graph.status().WithContext("Importing '" + path + "'");
+  return graph;
+}
+
+Result<std::shared_ptr<const ImportedGraph>> ImportSavedModel(
+    Env* env, const std::string& path, const std::vector<std::string>& tags) {
+  CKPT_ASSIGN_OR_RETURN(std::vector<tensorflow::MetaGraphDef> metas,
+                        ReadSavedModelMetaGraphs(env, path));
+  const std::set<std::string> wanted(tags.begin(), tags.end());
+  for (tensorflow::MetaGraphDef& meta : metas) {
+    const auto& have = meta.meta_info_def().tags();
+    if (std::set<std::string>(have.begin(), have.end()) != wanted) continue;
+    Result<std::shared_ptr<const ImportedGraph>> graph =
+        ImportedGraph::FromMetaGraphDef(std::move(meta));
+    if (!graph.ok()) return graph.status().WithContext("Importing '" + path + "'");
+    return graph;
+  }
+  std::string listed;
+  for (const std::string& tag : wanted) listed += (listed.empty() ? "" : ", ") + tag;
+  return NotFoundError("Could not find meta graph def matching supplied tags: { " + listed +
+                       " }. To inspect available tag-sets in the SavedModel, please use the "
+                       "SavedModel CLI: `saved_model_cli` (file '" +
+                       path + "')");
+}
+
+}  // namespace ckpt

@@ -1,0 +1,327 @@
+#include "ckpt/session.h"
+
+#include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
+
+#include "ckpt/bundle_writer.h"
+#include "ckpt/graph.h"
+#include "ckpt/meta_graph.h"
+#include "testutil/testutil.h"
+
+namespace ckpt {
+namespace {
+
+using testing::StatusIs;
+
+std::vector<float> Floats(const Tensor& t) {
+  EXPECT_EQ(t.dtype(), DataType::kFloat);
+  return std::vector<float>(t.flat<float>(), t.flat<float>() + t.num_elements());
+}
+
+std::unique_ptr<Session> SessionFor(const tensorflow::GraphDef& graph) {
+  return Session::Create(ImportedGraph::FromGraphDef(graph).value()).value();
+}
+
+std::unique_ptr<Session> SessionFor(const std::string& text) {
+  tensorflow::GraphDef graph;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &graph)) << text;
+  return SessionFor(graph);
+}
+
+// y = x + c, with an unrelated placeholder `unused` and an unsupported op
+// `weird` that only `w_out` needs.
+tensorflow::GraphDef AddGraph() {
+  GraphBuilder b;
+  Output x = b.Placeholder(DataType::kFloat, {-1, 2}, "x");
+  b.Placeholder(DataType::kInt32, PartialShape::Unknown(), "unused");
+  Output c = b.Const(Tensor::FromVector<float>({1, 2}, {10, 20}), "c");
+  Output y = b.Binary("Add", x, c, "y");
+  b.Identity(y, "out");
+  EXPECT_TRUE(b.status().ok()) << b.status();
+  tensorflow::GraphDef graph = b.graph_def();
+  // An op ckpt has no kernel for (a training op), added by hand.
+  tensorflow::NodeDef* weird = graph.add_node();
+  weird->set_name("weird");
+  weird->set_op("ApplyGradientDescent");
+  weird->add_input("y");
+  return graph;
+}
+
+TEST(SessionTest, FeedAndFetch) {
+  auto session = SessionFor(AddGraph());
+  // [1,2] + [10,20] computed by hand.
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                            session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {1.5f, -2})}},
+                                         {"out:0", "y", "c:0"}));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].shape(), TensorShape({1, 2}));
+  EXPECT_EQ(Floats(out[0]), (std::vector<float>{11.5f, 18}));
+  EXPECT_EQ(Floats(out[1]), (std::vector<float>{11.5f, 18}));
+  EXPECT_EQ(Floats(out[2]), (std::vector<float>{10, 20}));
+}
+
+TEST(SessionTest, UnneededUnfedPlaceholderIsFine) {
+  // `unused` is never fed and `weird` (no kernel) is never needed.
+  auto session = SessionFor(AddGraph());
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"c:0"}));
+  EXPECT_EQ(Floats(out[0]), (std::vector<float>{10, 20}));
+}
+
+TEST(SessionTest, FeedOverridesAnyTensor) {
+  auto session = SessionFor(AddGraph());
+  // x is not fed: feeding y cuts it off, so out is the fed value.
+  CKPT_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      session->Run({{"y:0", Tensor::FromVector<float>({1, 2}, {7, 8})}}, {"out:0", "y:0"}));
+  EXPECT_EQ(Floats(out[0]), (std::vector<float>{7, 8}));
+  EXPECT_EQ(Floats(out[1]), (std::vector<float>{7, 8}));
+}
+
+TEST(SessionTest, MissingFeedIsTensorFlowsError) {
+  auto session = SessionFor(AddGraph());
+  EXPECT_THAT(session->Run({}, {"out:0"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "You must feed a value for placeholder tensor 'x' with dtype float and "
+                       "shape [?,2]"));
+}
+
+TEST(SessionTest, MissingFeedOfUnknownShapeOmitsTheShape) {
+  auto session = SessionFor(AddGraph());
+  Result<std::vector<Tensor>> out = session->Run({}, {"unused:0"});
+  EXPECT_THAT(out,
+              StatusIs(StatusCode::kInvalidArgument,
+                       "You must feed a value for placeholder tensor 'unused' with dtype int32"));
+  EXPECT_EQ(out.status().message().find("shape"), std::string::npos) << out.status();
+}
+
+TEST(SessionTest, FeedOfWrongDtypeOrShape) {
+  auto session = SessionFor(AddGraph());
+  EXPECT_THAT(session->Run({{"x:0", Tensor::FromVector<int32_t>({1, 2}, {1, 2})}}, {"out:0"}),
+              StatusIs(StatusCode::kInvalidArgument, "dtype int32 for Tensor 'x:0'"));
+  EXPECT_THAT(session->Run({{"x:0", Tensor::FromVector<float>({1, 3}, {1, 2, 3})}}, {"out:0"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Cannot feed value of shape [1,3] for Tensor 'x:0', which has shape "
+                       "'[?,2]'"));
+}
+
+TEST(SessionTest, UnknownNamesAreNotFound) {
+  auto session = SessionFor(AddGraph());
+  EXPECT_THAT(session->Run({}, {"nope:0"}), StatusIs(StatusCode::kNotFound, "'nope'"));
+  EXPECT_THAT(session->Run({{"nope", Tensor::Scalar<float>(1)}}, {"c:0"}),
+              StatusIs(StatusCode::kNotFound, "'nope'"));
+  EXPECT_THAT(session->Run({}, {}, {"nope"}), StatusIs(StatusCode::kNotFound, "'nope'"));
+  EXPECT_THAT(session->Run({}, {"c:zero"}), StatusIs(StatusCode::kInvalidArgument, "'c:zero'"));
+}
+
+TEST(SessionTest, OutputIndexOutOfRange) {
+  auto session = SessionFor(AddGraph());
+  EXPECT_THAT(
+      session->Run({}, {"c:1"}),
+      StatusIs(StatusCode::kNotFound, "The operation, 'c', exists but only has 1 outputs."));
+  EXPECT_THAT(session->Run({{"c:5", Tensor::Scalar<float>(1)}}, {"out:0"}),
+              StatusIs(StatusCode::kNotFound, "only has 1 outputs"));
+}
+
+TEST(SessionTest, UnsupportedOpNamesOpNodeAndFetchBeforeRunning) {
+  auto session = SessionFor(AddGraph());
+  // `weird` (ApplyGradientDescent) has no kernel. x is unfed too, but the
+  // unsupported op is found first: nothing runs.
+  EXPECT_THAT(session->Run({}, {"c:0", "weird:0"}),
+              StatusIs(StatusCode::kUnimplemented,
+                       "Op type 'ApplyGradientDescent' of node 'weird' is not supported by ckpt (needed by "
+                       "fetch 'weird:0')"));
+  EXPECT_THAT(session->Run({}, {}, {"weird"}),
+              StatusIs(StatusCode::kUnimplemented, "needed by target 'weird'"));
+}
+
+TEST(SessionTest, PlaceholderWithDefault) {
+  GraphBuilder b;
+  Output d = b.Const(Tensor::FromVector<float>({2}, {3, 4}), "d");
+  b.PlaceholderWithDefault(d, {2}, "p");
+  auto session = SessionFor(b.graph_def());
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"p:0"}));
+  EXPECT_EQ(Floats(out[0]), (std::vector<float>{3, 4}));
+  CKPT_ASSERT_OK_AND_ASSIGN(
+      out, session->Run({{"p:0", Tensor::FromVector<float>({2}, {5, 6})}}, {"p:0"}));
+  EXPECT_EQ(Floats(out[0]), (std::vector<float>{5, 6}));
+}
+
+TEST(SessionTest, ConstWithOneValueFillsItsShape) {
+  // As TF writes tf.zeros / tf.fill: one float_val for a [2,3] tensor.
+  auto session = SessionFor(R"(
+    node { name: "k" op: "Const"
+           attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT
+             tensor_shape { dim { size: 2 } dim { size: 3 } } float_val: 0.5 } } } }
+    node { name: "z" op: "Const"
+           attr { key: "dtype" value { type: DT_INT32 } }
+           attr { key: "value" value { tensor { dtype: DT_INT32
+             tensor_shape { dim { size: 2 } } } } } })");
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"k:0", "z:0"}));
+  EXPECT_EQ(out[0].shape(), TensorShape({2, 3}));
+  EXPECT_EQ(Floats(out[0]), std::vector<float>(6, 0.5f));
+  ASSERT_EQ(out[1].dtype(), DataType::kInt32);
+  EXPECT_EQ(out[1].flat<int32_t>()[0], 0);
+  EXPECT_EQ(out[1].flat<int32_t>()[1], 0);
+}
+
+TEST(SessionTest, ControlInputsRunFirst) {
+  // `after` waits on `gate`, which needs an unfed placeholder: the error
+  // proves the control input is followed.
+  auto session = SessionFor(R"(
+    node { name: "ph" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "gate" op: "Identity" input: "ph" }
+    node { name: "c" op: "Const"
+           attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} float_val: 1 } } } }
+    node { name: "after" op: "Identity" input: "c" input: "^gate" })");
+  EXPECT_THAT(session->Run({}, {"after:0"}),
+              StatusIs(StatusCode::kInvalidArgument, "placeholder tensor 'ph'"));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                            session->Run({{"ph:0", Tensor::Scalar<float>(2)}}, {"after:0"}));
+  EXPECT_EQ(Floats(out[0]), std::vector<float>{1});
+}
+
+TEST(SessionTest, FeedingATensorTwiceIsAnError) {
+  auto session = SessionFor(AddGraph());
+  EXPECT_THAT(session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {1, 2})},
+                            {"x", Tensor::FromVector<float>({1, 2}, {1, 2})}},
+                           {"out:0"}),
+              StatusIs(StatusCode::kInvalidArgument, "'x' is fed more than once"));
+}
+
+TEST(SessionTest, IdentityNForwardsEveryInput) {
+  auto session = SessionFor(R"(
+    node { name: "a" op: "Const"
+           attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} float_val: 1 } } } }
+    node { name: "b" op: "Const"
+           attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} float_val: 2 } } } }
+    node { name: "n" op: "IdentityN" input: "a" input: "b" })");
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"n:1", "n:0"}));
+  EXPECT_EQ(Floats(out[0]), std::vector<float>{2});
+  EXPECT_EQ(Floats(out[1]), std::vector<float>{1});
+}
+
+// The seed's workflow: a graph with a variable and a Saver, a checkpoint
+// holding the variable's value, Restore through the imported SaverDef, Run.
+class RestoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GraphBuilder b;
+    Output x = b.Placeholder(DataType::kFloat, {-1, 2}, "x");
+    GraphVariable w = b.Variable("w", Tensor::FromVector<float>({1, 2}, {0, 0}));
+    b.Binary("Add", x, w.read, "y");
+    tensorflow::SaverDef saver = AddSaverSubgraph(&b).value();
+    meta_ = BuildMetaGraphDef(b, &saver).value();
+    dir_ = testing::TempDir();
+  }
+
+  std::string WriteCheckpoint(const std::string& key, const Tensor& value) {
+    const std::string prefix = dir_ + "/model.ckpt-" + std::to_string(++count_);
+    auto writer = BundleWriter::Create(prefix).value();
+    EXPECT_TRUE(writer->Add(key, value).ok());
+    EXPECT_TRUE(writer->Finish().ok());
+    return prefix;
+  }
+
+  std::unique_ptr<Session> MakeSession() {
+    return Session::Create(ImportedGraph::FromMetaGraphDef(meta_).value()).value();
+  }
+
+  tensorflow::MetaGraphDef meta_;
+  std::string dir_;
+  int count_ = 0;
+};
+
+TEST_F(RestoreTest, RestoreThenRun) {
+  auto session = MakeSession();
+  const std::string prefix = WriteCheckpoint("w", Tensor::FromVector<float>({1, 2}, {100, 200}));
+  CKPT_ASSERT_OK(session->Restore(prefix));
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor w, session->VariableValue("w"));
+  EXPECT_EQ(Floats(w), (std::vector<float>{100, 200}));
+  CKPT_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> out,
+      session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {1, 2})}}, {"y:0", "w/read:0"}));
+  EXPECT_EQ(Floats(out[0]), (std::vector<float>{101, 202}));
+  EXPECT_EQ(Floats(out[1]), (std::vector<float>{100, 200}));
+}
+
+TEST(SessionInitTest, RunningTheInitializerAssignsInitialValues) {
+  GraphBuilder b;
+  b.Variable("w", Tensor::FromVector<float>({2}, {3, 4}));
+  b.Variable("v", Tensor::FromVector<float>({1}, {-1}));
+  const std::string init = b.GlobalVariablesInitializer();
+  auto session = SessionFor(b.graph_def());
+  EXPECT_THAT(session->Run({}, {"w/read:0"}),
+              StatusIs(StatusCode::kFailedPrecondition, "uninitialized value w"));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> none, session->Run({}, {}, {init}));
+  EXPECT_TRUE(none.empty());
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"w/read:0", "v/read:0"}));
+  EXPECT_EQ(Floats(out[0]), (std::vector<float>{3, 4}));
+  EXPECT_EQ(Floats(out[1]), (std::vector<float>{-1}));
+}
+
+TEST(SessionInitTest, AssignOfAnotherShapeIsRejected) {
+  GraphBuilder b;
+  GraphVariable w = b.Variable("w", Tensor::FromVector<float>({2}, {3, 4}));
+  Output other = b.Const(Tensor::FromVector<float>({3}, {1, 2, 3}), "other");
+  b.Assign(w.ref, other, /*validate_shape=*/true, /*use_locking=*/true, "reassign");
+  auto session = SessionFor(b.graph_def());
+  CKPT_ASSERT_OK(session->Run({}, {}, {w.initializer}).status());
+  EXPECT_THAT(session->Run({}, {}, {"reassign"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Assign requires shapes of both tensors to match. lhs shape= [2] rhs "
+                       "shape= [3]"));
+}
+
+TEST(SessionInitTest, AssignVariableOpSetsAResourceVariable) {
+  auto session = SessionFor(R"(
+    node { name: "h" op: "VarHandleOp" attr { key: "shared_name" value { s: "h" } } }
+    node { name: "k" op: "Const"
+           attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape {} float_val: 9 } } } }
+    node { name: "h/Assign" op: "AssignVariableOp" input: "h" input: "k" }
+    node { name: "read" op: "ReadVariableOp" input: "h" input: "^h/Assign" })");
+  // The control input makes the read wait for the assignment in one run.
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({}, {"read:0"}));
+  EXPECT_EQ(Floats(out[0]), std::vector<float>{9});
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor h, session->VariableValue("h"));
+  EXPECT_EQ(Floats(h), std::vector<float>{9});
+}
+
+TEST_F(RestoreTest, UninitializedVariableIsFailedPrecondition) {
+  auto session = MakeSession();
+  EXPECT_THAT(session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {1, 2})}}, {"y:0"}),
+              StatusIs(StatusCode::kFailedPrecondition, "Attempting to use uninitialized value w"));
+  EXPECT_THAT(session->VariableValue("w"), StatusIs(StatusCode::kNotFound, "'w'"));
+}
+
+TEST_F(RestoreTest, MissingKeyIsNotFound) {
+  auto session = MakeSession();
+  const std::string prefix = WriteCheckpoint("v", Tensor::FromVector<float>({1, 2}, {1, 2}));
+  EXPECT_THAT(session->Restore(prefix), StatusIs(StatusCode::kNotFound, "Key w not found"));
+  EXPECT_THAT(session->VariableValue("w"), StatusIs(StatusCode::kNotFound, ""));
+}
+
+TEST_F(RestoreTest, ShapeOrDtypeMismatchIsInvalidArgument) {
+  auto session = MakeSession();
+  EXPECT_THAT(session->Restore(WriteCheckpoint("w", Tensor::FromVector<float>({3}, {1, 2, 3}))),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Assign requires shapes of both tensors to match. lhs shape= [1,2] rhs "
+                       "shape= [3]"));
+  EXPECT_THAT(session->Restore(WriteCheckpoint("w", Tensor::FromVector<double>({1, 2}, {1, 2}))),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "tensor_name = w; expected dtype float does not equal original dtype "
+                       "double"));
+}
+
+TEST_F(RestoreTest, GraphWithoutSaverCannotRestore) {
+  auto session = SessionFor(meta_.graph_def());
+  EXPECT_THAT(session->Restore(dir_ + "/none"),
+              StatusIs(StatusCode::kFailedPrecondition, "no SaverDef"));
+}
+
+}  // namespace
+}  // namespace ckpt
