@@ -1,4 +1,5 @@
-// Convolutions and pooling, NHWC only: Conv2D (im2col, then one Eigen GEMM),
+// Convolutions and pooling, NHWC only: Conv2D (im2col into a per-thread
+// buffer reused between calls, then one GEMM: GemmF32 for float, gemm.h),
 // DepthwiseConv2dNative, MaxPool, AvgPool; and FusedBatchNorm(V2/V3) in
 // inference mode. Padding SAME or VALID, as TF computes it: SAME gives
 // ceil(in / stride) outputs and puts the odd padding element after.
@@ -6,7 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <vector>
 
+#include "ops/gemm.h"
 #include "ops/kernel_util.h"
 #include "ops/kernels.h"
 
@@ -99,28 +103,46 @@ Status Conv2D(KernelContext* ctx) {
     CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(),
                                                      TensorShape{n, s.h.out, s.w.out, oc}));
     const int64_t patch = s.h.k * s.w.k * c, rows = n * s.h.out * s.w.out;
-    RowMajor<T> cols = RowMajor<T>::Zero(rows, patch);  // im2col; padding stays 0
+    // im2col: row r holds output pixel r's receptive field, tap-major then
+    // channel; taps in the padding are 0. Every element is written, so the
+    // buffer (kept per thread, it grows to the largest layer) is not cleared.
+    thread_local std::vector<T> buffer;
+    if (buffer.size() < static_cast<size_t>(rows * patch)) {
+      buffer.clear();
+      buffer.shrink_to_fit();
+      buffer.resize(static_cast<size_t>(rows * patch));
+    }
+    T* cols = buffer.data();
     const T* px = x.flat<T>();
     int64_t r = 0;
     for (int64_t b = 0; b < n; ++b) {
       for (int64_t oh = 0; oh < s.h.out; ++oh) {
         for (int64_t ow = 0; ow < s.w.out; ++ow, ++r) {
+          T* row = cols + r * patch;
           for (int64_t th = 0; th < s.h.k; ++th) {
             const int64_t ih = Tap(s.h, oh, th);
-            if (ih < 0 || ih >= s.h.in) continue;
             for (int64_t tw = 0; tw < s.w.k; ++tw) {
               const int64_t iw = Tap(s.w, ow, tw);
-              if (iw < 0 || iw >= s.w.in) continue;
-              const T* src = px + ((b * s.h.in + ih) * s.w.in + iw) * c;
-              std::copy(src, src + c, &cols(r, (th * s.w.k + tw) * c));
+              T* dst = row + (th * s.w.k + tw) * c;
+              if (ih < 0 || ih >= s.h.in || iw < 0 || iw >= s.w.in) {
+                std::fill(dst, dst + c, T{0});
+              } else {
+                const T* src = px + ((b * s.h.in + ih) * s.w.in + iw) * c;
+                for (int64_t j = 0; j < c; ++j) dst[j] = src[j];  // c is often 1..64
+              }
             }
           }
         }
       }
     }
-    Eigen::Map<const RowMajor<T>> mf(f.flat<T>(), patch, oc);
-    Eigen::Map<RowMajor<T>> mo(out.mutable_flat<T>(), rows, oc);
-    mo.noalias() = cols * mf;
+    if constexpr (std::is_same_v<T, float>) {
+      GemmF32(false, false, rows, oc, patch, cols, f.flat<float>(), out.mutable_flat<float>());
+    } else {
+      Eigen::Map<const RowMajor<T>> mc(cols, rows, patch);
+      Eigen::Map<const RowMajor<T>> mf(f.flat<T>(), patch, oc);
+      Eigen::Map<RowMajor<T>> mo(out.mutable_flat<T>(), rows, oc);
+      mo.noalias() = mc * mf;
+    }
     ctx->outputs = {out};
     return Status::OK();
   });
@@ -269,7 +291,8 @@ Status FusedBatchNorm(KernelContext* ctx) {
     }
     const T* px = x.flat<T>();
     T* py = y.mutable_flat<T>();
-    for (int64_t i = 0; i < x.num_elements(); ++i) {
+    const int64_t count = x.num_elements();
+    for (int64_t i = 0; i < count; ++i) {
       py[i] = static_cast<T>(px[i] * mul[i % c] + add[i % c]);
     }
     ctx->outputs = {y, ctx->inputs[3], ctx->inputs[4], ctx->inputs[3], ctx->inputs[4]};
