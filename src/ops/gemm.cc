@@ -78,6 +78,11 @@ void GemmF32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, 
   for (std::thread& h : helpers) h.join();
 }
 
+void GemmF32Serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
+                   const float* b, float* c) {
+  Chosen().fn(ta, tb, m, n, k, a, b, c);
+}
+
 const char* GemmF32Isa() { return Chosen().isa; }
 
 }  // namespace ckpt::ops

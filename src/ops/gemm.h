@@ -19,6 +19,10 @@ namespace ckpt::ops {
 void GemmF32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
              float* c);
 
+// The same on the calling thread only (for callers that split the work).
+void GemmF32Serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
+                   const float* b, float* c);
+
 // The instruction set GemmF32 uses on this CPU: "avx512", "avx2" or "generic".
 const char* GemmF32Isa();
 

@@ -1,15 +1,21 @@
 // GemmF32 (src/ops/gemm.h) against a plain triple loop in double, for every
 // transpose combination, shapes that are not multiples of any SIMD width, and
-// products large enough to be split over threads.
+// products large enough to be split over threads; and Conv2D, which runs its
+// im2col + GEMM by blocks of output pixels over threads, against the
+// convolution's definition.
 #include "ops/gemm.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "ckpt/tensor.h"
+#include "ops/kernel.h"
 
 namespace ckpt::ops {
 namespace {
@@ -61,6 +67,75 @@ TEST(GemmTest, MatchesTheDefinition) {
         // float accumulation of k products in [-1, 1]: error grows with k.
         ASSERT_NEAR(c[i], want[i], 1e-5 * (1 + static_cast<double>(s.k))) << where << " at " << i;
       }
+    }
+  }
+}
+
+// out[b,oh,ow,o] = sum over taps and channels of x at (oh*stride - pad + th,
+// ow*stride - pad + tw) (0 outside) times w[th,tw,ci,o], in double.
+std::vector<double> DirectConv(const std::vector<float>& x, const std::vector<float>& w, int64_t n,
+                               int64_t h, int64_t wd, int64_t c, int64_t k, int64_t oc,
+                               int64_t stride, bool same, int64_t* oh_out, int64_t* ow_out) {
+  const int64_t oh = same ? (h + stride - 1) / stride : (h - k) / stride + 1;
+  const int64_t ow = same ? (wd + stride - 1) / stride : (wd - k) / stride + 1;
+  const int64_t pad_h = same ? std::max<int64_t>((oh - 1) * stride + k - h, 0) / 2 : 0;
+  const int64_t pad_w = same ? std::max<int64_t>((ow - 1) * stride + k - wd, 0) / 2 : 0;
+  std::vector<double> out(static_cast<size_t>(n * oh * ow * oc));
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j)
+        for (int64_t o = 0; o < oc; ++o) {
+          double s = 0;
+          for (int64_t th = 0; th < k; ++th)
+            for (int64_t tw = 0; tw < k; ++tw) {
+              const int64_t ih = i * stride - pad_h + th, iw = j * stride - pad_w + tw;
+              if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
+              for (int64_t ci = 0; ci < c; ++ci) {
+                s += static_cast<double>(x[((b * h + ih) * wd + iw) * c + ci]) *
+                     w[((th * k + tw) * c + ci) * oc + o];
+              }
+            }
+          out[((b * oh + i) * ow + j) * oc + o] = s;
+        }
+  *oh_out = oh;
+  *ow_out = ow;
+  return out;
+}
+
+TEST(Conv2DBlocksTest, MatchesTheDefinitionAcrossBlocksAndThreads) {
+  std::mt19937 rng(5);
+  struct Case {
+    int64_t n, h, w, c, k, oc, stride;
+    bool same;
+  };
+  // The first is small (one block, one thread); the others span several
+  // im2col blocks, and the 4x32x32x16 -> 32 ones (19 M multiply-adds) are
+  // split over threads.
+  for (Case t : {Case{1, 5, 6, 2, 3, 3, 1, true}, Case{3, 20, 20, 8, 3, 16, 1, true},
+                 Case{4, 32, 32, 16, 3, 32, 1, true}, Case{4, 33, 31, 16, 3, 32, 2, false},
+                 Case{4, 32, 32, 16, 3, 32, 2, true}}) {
+    const std::vector<float> x = Random(t.n * t.h * t.w * t.c, &rng);
+    const std::vector<float> w = Random(t.k * t.k * t.c * t.oc, &rng);
+    tensorflow::NodeDef node;
+    node.set_name("conv");
+    node.set_op("Conv2D");
+    (*node.mutable_attr())["padding"].set_s(t.same ? "SAME" : "VALID");
+    for (int64_t s : {int64_t{1}, t.stride, t.stride, int64_t{1}}) {
+      (*node.mutable_attr())["strides"].mutable_list()->add_i(s);
+    }
+    exec::KernelContext ctx;
+    ctx.node = &node;
+    ctx.inputs = {Tensor::FromVector<float>({t.n, t.h, t.w, t.c}, x),
+                  Tensor::FromVector<float>({t.k, t.k, t.c, t.oc}, w)};
+    ASSERT_TRUE(exec::FindKernel("Conv2D")(&ctx).ok());
+    int64_t oh = 0, ow = 0;
+    const std::vector<double> want =
+        DirectConv(x, w, t.n, t.h, t.w, t.c, t.k, t.oc, t.stride, t.same, &oh, &ow);
+    ASSERT_EQ(ctx.outputs.size(), 1u);
+    ASSERT_EQ(ctx.outputs[0].shape(), (TensorShape{t.n, oh, ow, t.oc}));
+    const float* got = ctx.outputs[0].flat<float>();
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_NEAR(got[i], want[i], 1e-4) << "case n=" << t.n << " h=" << t.h << " at " << i;
     }
   }
 }
