@@ -13,9 +13,15 @@
 //   {"results": [{"model": "iris", "batch": 1, "runs": N,
 //     "latency_us": {"median": x, "p90": x, "mean": x},
 //     "examples_per_sec": [per repetition], "max_abs_diff": x,
-//     "setup_ms": import + restore}]}
+//     "setup_ms": import + restore, "flops_per_example": x}],
+//    "gemm_gflops": x, "gemm_isa": "avx512"}
+// gemm_gflops: the float GEMM the MatMul and Conv2D kernels use (GemmF32,
+// src/ops/gemm.h, on its instruction set gemm_isa, split over the cores) on
+// 512x512 by 512x512: the compute roof those kernels reach at best; the
+// report measures each row's distance from it.
 // Flags: --models=DIR (tf_exec_models.py's --out), --seconds=S (default 1),
-//        --reps=N (default 3), --out=FILE, --only=MODEL.
+//        --reps=N (default 3), --out=FILE, --only=MODEL, --batch=N (one
+//        batch size only; for profiling).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -35,6 +41,7 @@
 #include "ckpt/session.h"
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
+#include "ops/gemm.h"
 
 namespace {
 
@@ -49,6 +56,7 @@ struct Flags {
   int reps = 3;
   std::string out;
   std::string only;
+  int64_t batch = 0;  // 0: every batch size
 };
 
 bool TakeFlag(const char* arg, const char* name, std::string* value) {
@@ -72,6 +80,7 @@ struct Case {
   std::vector<std::string> fetches;
   std::vector<Tensor> expected;
   double setup_ms = 0;
+  int64_t flops_per_example = 0;
   double max_abs_diff = 0;
   std::vector<double> latencies;         // seconds, every timed Run
   std::vector<double> examples_per_sec;  // one per repetition
@@ -130,10 +139,13 @@ Result<std::vector<Case>> LoadCases(const Flags& f) {
     CKPT_ASSIGN_OR_RETURN(Tensor feed_names, io->GetTensor(model + "/feeds"));
     CKPT_ASSIGN_OR_RETURN(Tensor fetch_names, io->GetTensor(model + "/fetches"));
     CKPT_ASSIGN_OR_RETURN(Tensor batches, io->GetTensor(model + "/batches"));
+    CKPT_ASSIGN_OR_RETURN(Tensor flops, io->GetTensor(model + "/flops_per_example"));
     for (int64_t b = 0; b < batches.num_elements(); ++b) {
       Case c;
       c.model = model;
       c.batch = batches.flat<int64_t>()[b];
+      if (f.batch != 0 && f.batch != c.batch) continue;
+      c.flops_per_example = flops.flat<int64_t>()[0];
       const std::string key = model + "/b" + std::to_string(c.batch) + "/";
       auto t0 = Clock::now();
       CKPT_ASSIGN_OR_RETURN(auto graph, ckpt::ImportMetaGraph(ckpt::Env::Posix(),
@@ -185,6 +197,21 @@ Status Time(Case* c, double seconds) {
   return Status::OK();
 }
 
+// GemmF32's GFLOP/s on 512^3, best of 5.
+double GemmGflops() {
+  const int64_t n = 512;
+  std::vector<float> a(n * n), b(n * n), c(n * n);
+  for (int64_t i = 0; i < n * n; ++i) a[i] = b[i] = static_cast<float>(i % 7) - 3.f;
+  double best = 0;
+  for (int r = 0; r < 5; ++r) {
+    const auto t0 = Clock::now();
+    ckpt::ops::GemmF32(false, false, n, n, n, a.data(), b.data(), c.data());
+    best = std::max(best, 2.0 * n * n * n / Seconds(t0, Clock::now()) / 1e9);
+  }
+  if (c[0] == 12345.f) std::fputs("", stderr);  // keep the product
+  return best;
+}
+
 double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
@@ -212,6 +239,8 @@ int main(int argc, char** argv) {
       f.out = v;
     } else if (TakeFlag(argv[i], "--only", &v)) {
       f.only = v;
+    } else if (TakeFlag(argv[i], "--batch", &v)) {
+      f.batch = std::atoll(v.c_str());
     } else {
       std::fprintf(stderr, "exec_bench: unknown flag %s\n", argv[i]);
       return 2;
@@ -247,13 +276,15 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < c.examples_per_sec.size(); ++k) {
       js << (k ? ", " : "") << c.examples_per_sec[k];
     }
-    js << "], \"max_abs_diff\": " << c.max_abs_diff << ", \"setup_ms\": " << c.setup_ms << "}";
+    js << "], \"max_abs_diff\": " << c.max_abs_diff << ", \"setup_ms\": " << c.setup_ms
+       << ", \"flops_per_example\": " << c.flops_per_example << "}";
     std::fprintf(stderr, "exec_bench: %s batch %lld: median %.1f us, p90 %.1f us, %.0f ex/s\n",
                  c.model.c_str(), static_cast<long long>(c.batch),
                  Percentile(c.latencies, 0.5) * 1e6, Percentile(c.latencies, 0.9) * 1e6,
                  c.examples_per_sec.back());
   }
-  js << "\n]}\n";
+  js << "\n], \"gemm_gflops\": " << GemmGflops() << ", \"gemm_isa\": \""
+     << ckpt::ops::GemmF32Isa() << "\"}\n";
   if (f.out.empty()) {
     std::fputs(js.str().c_str(), stdout);
   } else {

@@ -23,6 +23,9 @@ The inputs and TF's own outputs go into one more TF checkpoint,
 and can check their answers against TF's:
   <model>/feeds, <model>/fetches   string vectors: tensor names to feed/fetch
   <model>/batches                  int64 vector: the batch sizes (1, 100)
+  <model>/flops_per_example        int64 scalar: multiply-adds x 2 of the
+                                   MatMuls and Conv2Ds (for the reports'
+                                   "distance from the compute limit")
   <model>/b<N>/feed_<i>            the i-th feed's value at batch N
   <model>/b<N>/fetch_<j>           TF's value of the j-th fetch at batch N
 """
@@ -89,6 +92,13 @@ def build_cnn():
     return [x], [tf.nn.softmax(logits, name="probabilities")]
 
 
+# 2 x multiply-adds per example of the layers above.
+FLOPS = {
+    "iris": 2 * (4 * 10 + 10 * 10 + 10 * 3),
+    "cnn": 2 * (28 * 28 * 32 * 3 * 3 * 1 + 14 * 14 * 64 * 3 * 3 * 32 + 7 * 7 * 64 * 128 + 128 * 10),
+}
+
+
 def write_model(out_dir, name, build, make_inputs, io):
     g = tf.Graph()
     with g.as_default():
@@ -103,6 +113,7 @@ def write_model(out_dir, name, build, make_inputs, io):
         io[f"{name}/feeds"] = np.array([t.name.encode() for t in feeds], dtype=object)
         io[f"{name}/fetches"] = np.array([t.name.encode() for t in fetches], dtype=object)
         io[f"{name}/batches"] = np.array(BATCHES, dtype=np.int64)
+        io[f"{name}/flops_per_example"] = np.array(FLOPS[name], dtype=np.int64)
         for n in BATCHES:
             values = make_inputs(n)
             got = sess.run(fetches, dict(zip(feeds, values)))
