@@ -13,7 +13,10 @@
 //   {"results": [{"model": "iris", "batch": 1, "runs": N,
 //     "latency_us": {"median": x, "p90": x, "mean": x},
 //     "examples_per_sec": [per repetition], "max_abs_diff": x,
-//     "setup_ms": import + restore, "flops_per_example": x}],
+//     "setup_ms": import + restore, "flops_per_example": x,
+//     "cpu_us_per_run": user + system CPU time of the process per timed Run
+//     (all threads; robust to other load, unlike wall time),
+//     "sys_us_per_run": its system part, "page_faults_per_run": minor faults}],
 //    "gemm_gflops": x, "gemm_isa": "avx512"}
 // gemm_gflops: the float GEMM the MatMul and Conv2D kernels use (GemmF32,
 // src/ops/gemm.h, on its instruction set gemm_isa, split over the cores) on
@@ -22,6 +25,8 @@
 // Flags: --models=DIR (tf_exec_models.py's --out), --seconds=S (default 1),
 //        --reps=N (default 3), --out=FILE, --only=MODEL, --batch=N (one
 //        batch size only; for profiling).
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -84,7 +89,21 @@ struct Case {
   double max_abs_diff = 0;
   std::vector<double> latencies;         // seconds, every timed Run
   std::vector<double> examples_per_sec;  // one per repetition
+  double cpu_s = 0, sys_s = 0;           // over the timed runs
+  int64_t page_faults = 0;
 };
+
+struct Usage {
+  double user_s, sys_s;
+  int64_t minflt;
+};
+
+Usage NowUsage() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  return {sec(u.ru_utime), sec(u.ru_stime), static_cast<int64_t>(u.ru_minflt)};
+}
 
 template <typename T>
 double AsDouble(const Tensor& t, int64_t i) {
@@ -182,6 +201,7 @@ Status Verify(Case* c) {
 // Times Run calls for about `seconds` (at least 10 calls).
 Status Time(Case* c, double seconds) {
   for (int i = 0; i < 10; ++i) CKPT_RETURN_IF_ERROR(c->session->Run(c->feeds, c->fetches).status());
+  const Usage before = NowUsage();
   const auto start = Clock::now();
   int64_t runs = 0;
   Clock::time_point now = start;
@@ -194,6 +214,10 @@ Status Time(Case* c, double seconds) {
     ++runs;
   }
   c->examples_per_sec.push_back(static_cast<double>(runs * c->batch) / Seconds(start, now));
+  const Usage after = NowUsage();
+  c->cpu_s += (after.user_s - before.user_s) + (after.sys_s - before.sys_s);
+  c->sys_s += after.sys_s - before.sys_s;
+  c->page_faults += after.minflt - before.minflt;
   return Status::OK();
 }
 
@@ -277,7 +301,10 @@ int main(int argc, char** argv) {
       js << (k ? ", " : "") << c.examples_per_sec[k];
     }
     js << "], \"max_abs_diff\": " << c.max_abs_diff << ", \"setup_ms\": " << c.setup_ms
-       << ", \"flops_per_example\": " << c.flops_per_example << "}";
+       << ", \"flops_per_example\": " << c.flops_per_example << ", \"cpu_us_per_run\": "
+       << c.cpu_s / static_cast<double>(c.latencies.size()) * 1e6 << ", \"sys_us_per_run\": "
+       << c.sys_s / static_cast<double>(c.latencies.size()) * 1e6 << ", \"page_faults_per_run\": "
+       << static_cast<double>(c.page_faults) / static_cast<double>(c.latencies.size()) << "}";
     std::fprintf(stderr, "exec_bench: %s batch %lld: median %.1f us, p90 %.1f us, %.0f ex/s\n",
                  c.model.c_str(), static_cast<long long>(c.batch),
                  Percentile(c.latencies, 0.5) * 1e6, Percentile(c.latencies, 0.9) * 1e6,

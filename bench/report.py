@@ -556,7 +556,8 @@ def exec_section(args, facts=None):
              "inference graph with the canned estimator's node names (4 feature placeholders, "
              "hidden [10, 10], `dnn/head/predictions/probabilities` and `class_ids` fetched) and a "
              "small CNN (28x28x1, conv 3x3x32, pool, conv 3x3x64, pool, dense 128, dense 10, "
-             "softmax). ckpt (`bench/exec_bench`, Release, one thread): `ImportMetaGraph` + "
+             "softmax). ckpt (`bench/exec_bench`, Release; MatMul and Conv2D split products of >= 4 M "
+             "multiply-adds over the cores): `ImportMetaGraph` + "
              "`Session::Restore`, then `Session::Run` on the inputs TF used; TF "
              "(`bench/tf_session_run.py`): `import_meta_graph` + `saver.restore`, then "
              "`session.run(fetches, feed_dict)` (TF's default thread pools, 2 cores) and, for "
@@ -607,6 +608,31 @@ def exec_section(args, facts=None):
         L.append(f"| {m} | {n} | {lat:.1f} ({p90:.1f}) | {tf_cols[0]} | {tf_cols[1]} | {tf_cols[2]} | "
                  f"{eps:,.0f} | {tf_cols[3]} | {tf_cols[4]} | {roof} | {r['max_abs_diff']:.1e} | "
                  f"{tf_cols[5]} |")
+    L.append("")
+    L.append("CPU time per ckpt Run (user + system, every thread, from getrusage over the timed "
+             "runs; unlike wall time it does not grow when other jobs hold the cores), its "
+             "system part and the page faults per Run:")
+    L.append("")
+    L.append("| Model | Batch | CPU µs/Run | of it system µs | page faults/Run |")
+    L.append("|---|---|---|---|---|")
+    for r in ex["results"]:
+        if "cpu_us_per_run" in r:
+            L.append(f"| {r['model']} | {r['batch']} | {r['cpu_us_per_run']:.1f} | "
+                     f"{r['sys_us_per_run']:.1f} | {r['page_faults_per_run']:.0f} |")
+    tuned = load_json(getattr(args, "exec_tuned", None))
+    if tuned:
+        for r in tuned["results"]:
+            L.append(f"| {r['model']} (glibc malloc thresholds raised: `{tuned.get('tunables', '?')}`) "
+                     f"| {r['batch']} | {r['cpu_us_per_run']:.1f} | {r['sys_us_per_run']:.1f} | "
+                     f"{r['page_faults_per_run']:.0f} |")
+        L.append("")
+        L.append("The last row is a diagnostic, not ckpt's default: the same binary with glibc's "
+                 "mmap and trim thresholds raised through `GLIBC_TUNABLES` (no code change), "
+                 "so freed tensor memory is reused instead of returned to the kernel and faulted "
+                 "in (and zeroed) again on the next Run. " +
+                 ", ".join(f"batch {r['batch']}: {r['latency_us']['median']:.0f} µs median, "
+                           f"{mmed(r['examples_per_sec']):,.0f} examples/s"
+                           for r in tuned["results"]) + ".")
     L.append("")
     L.append("| Issue 13 target | Measured | Verdict |")
     L.append("|---|---|---|")
@@ -751,6 +777,7 @@ def main():
     ap.add_argument("--bench", help="bundle_bench's JSON (required unless --exec-only)")
     ap.add_argument("--exec", help="exec_bench's JSON")
     ap.add_argument("--tf-exec", help="tf_session_run.py's JSON")
+    ap.add_argument("--exec-tuned", help="exec_bench's JSON with malloc tunables (diagnostic)")
     ap.add_argument("--exec-only", action="store_true",
                     help="regenerate only the graph-execution section of --doc")
     ap.add_argument("--tf")
