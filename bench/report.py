@@ -822,6 +822,11 @@ def main():
     if BEGIN in old and END in old:
         head, rest = old.split(BEGIN, 1)
         tail = rest.split(END, 1)[1]
+        # A graph-execution section an --exec-only run put outside the
+        # generated block is superseded by the one inside it.
+        if EXEC_BEGIN in tail and EXEC_END in tail:
+            before, after = tail.split(EXEC_BEGIN, 1)
+            tail = before.rstrip("\n") + "\n" + after.split(EXEC_END, 1)[1]
         doc = head + gen + tail
     else:
         doc = "# Benchmarks\n\n" + gen + "\n"
