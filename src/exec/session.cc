@@ -170,6 +170,13 @@ struct Step {
   bool has_constant = false;    // kConst: `constant` holds the value
   Tensor constant;
   exec::KernelContext ctx;  // kKernel: reused between runs
+  // A BiasAdd whose input 0 is a Conv2D's or MatMul's output that nothing
+  // else reads: on float it adds the bias in place (and applies the Relu
+  // that alone reads its output, if with_relu) instead of allocating.
+  bool bias_in_place = false;
+  bool with_relu = false;
+  bool relu_applied = false;  // this run's BiasAdd applied the Relu too
+  int relu_of = -1;           // a Relu step: the BiasAdd step it may be folded into
 };
 
 // A feed's placeholder constraints, checked on every Run.
@@ -416,6 +423,86 @@ Source Resolve(const RunRequest& request, const std::unordered_map<std::string, 
 
 }  // namespace
 
+namespace {
+
+// Marks BiasAdd (+ Relu) steps that can work in place on their producer's
+// output (see Step::bias_in_place): the producer is a Conv2D or MatMul
+// (kernels that allocate their output) and its output, like the BiasAdd's
+// when a Relu is folded, has exactly one reader and is not fetched.
+void FoldBiasAndRelu(Plan* plan) {
+  std::vector<int> readers(plan->steps.size(), 0);
+  auto count = [&](const Source& s) {
+    if (s.step >= 0) ++readers[s.step];
+  };
+  for (const Step& step : plan->steps) {
+    for (const Source& s : step.inputs) count(s);
+  }
+  for (const Source& s : plan->fetches) count(s);
+  auto only_reader_is = [&](int producer, const Step& step) {
+    return readers[producer] == 1 && !step.inputs.empty() && step.inputs[0].feed < 0 &&
+           step.inputs[0].step == producer && step.inputs[0].name.index == 0;
+  };
+  for (size_t i = 0; i < plan->steps.size(); ++i) {
+    Step& bias = plan->steps[i];
+    if (bias.kind != StepKind::kKernel || bias.node->op() != "BiasAdd" || bias.inputs.size() != 2 ||
+        bias.inputs[0].feed >= 0 || bias.inputs[0].step < 0) {
+      continue;
+    }
+    const int producer = bias.inputs[0].step;
+    const std::string& op = plan->steps[producer].node->op();
+    if ((op != "Conv2D" && op != "MatMul") || !only_reader_is(producer, bias)) continue;
+    bias.bias_in_place = true;
+    for (size_t j = i + 1; j < plan->steps.size(); ++j) {
+      Step& relu = plan->steps[j];
+      if (relu.kind == StepKind::kKernel && relu.node->op() == "Relu" && relu.inputs.size() == 1 &&
+          only_reader_is(static_cast<int>(i), relu)) {
+        bias.with_relu = true;
+        relu.relu_of = static_cast<int>(i);
+        break;
+      }
+    }
+  }
+}
+
+// BiasAdd (+ Relu) in place on input 0 when the kernel would succeed on
+// float data (NHWC, bias a vector of the last dimension); false to run the
+// kernels instead (which then give their usual results or errors). The sum
+// and the max are the kernels' own expressions, so the values are the same.
+bool BiasAddInPlace(Step& step, const std::vector<Value>& inputs, std::vector<Value>* outputs) {
+  if (inputs.size() != 2 || inputs[0].variable != nullptr || inputs[1].variable != nullptr) {
+    return false;
+  }
+  Tensor x = inputs[0].tensor;
+  const Tensor& bias = inputs[1].tensor;
+  const tensorflow::AttrValue* format = Attr(*step.node, "data_format");
+  if (format != nullptr && !format->s().empty() && format->s() != "NHWC") return false;
+  if (x.dtype() != DataType::kFloat || bias.dtype() != DataType::kFloat || x.is_view() ||
+      x.shape().rank() < 2 || bias.shape().rank() != 1 ||
+      bias.shape().dim(0) != x.shape().dim(x.shape().rank() - 1)) {
+    return false;
+  }
+  const int64_t c = bias.shape().dim(0);
+  const int64_t rows = c == 0 ? 0 : x.num_elements() / c;
+  float* px = x.mutable_flat<float>();
+  const float* pb = bias.flat<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = px + r * c;
+    if (step.with_relu) {
+      for (int64_t j = 0; j < c; ++j) {
+        const float v = row[j] + pb[j];
+        row[j] = v > 0 ? v : float{0};
+      }
+    } else {
+      for (int64_t j = 0; j < c; ++j) row[j] = row[j] + pb[j];
+    }
+  }
+  step.relu_applied = step.with_relu;
+  outputs->push_back(Value{std::move(x), nullptr});
+  return true;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Plan>> Session::Impl::Prepare(
     const std::vector<std::pair<std::string, Tensor>>& feeds,
     const std::vector<std::string>& fetches, const std::vector<std::string>& targets) {
@@ -462,6 +549,7 @@ Result<std::unique_ptr<Plan>> Session::Impl::Prepare(
     plan->fetch_nodes.push_back(graph->FindNode(name.node));
     plan->fetches.push_back(Resolve(request, step_of_node, std::move(name)));
   }
+  FoldBiasAndRelu(plan.get());
   plan->outputs.resize(plan->steps.size());
   return plan;
 }
@@ -516,6 +604,14 @@ Result<std::vector<Tensor>> Session::Impl::Execute(
         return LookupError(source, plan.outputs, "Node '" + step.node->name() + "'");
       }
       inputs.push_back(*value);
+    }
+    if (step.bias_in_place) {
+      step.relu_applied = false;
+      if (BiasAddInPlace(step, inputs, &plan.outputs[i])) continue;
+    }
+    if (step.relu_of >= 0 && plan.steps[step.relu_of].relu_applied) {
+      plan.outputs[i].push_back(inputs[0]);  // the BiasAdd applied it
+      continue;
     }
     CKPT_RETURN_IF_ERROR(RunStep(step, inputs, &plan.outputs[i]));
   }

@@ -404,6 +404,60 @@ TEST(SessionPlanCacheTest, ManySignaturesStayCorrect) {
   }
 }
 
+// y = relu(x . w + b): MatMul -> BiasAdd -> Relu, which Run folds (the bias
+// and relu are applied in place on the MatMul's output).
+constexpr char kDenseRelu[] = R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "w" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT
+             tensor_shape { dim { size: 2 } dim { size: 3 } }
+             float_val: 1 float_val: -1 float_val: 2 float_val: 0 float_val: 1 float_val: -3 } } } }
+    node { name: "b" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { dim { size: B } }
+             BIAS } } } }
+    node { name: "mm" op: "MatMul" input: "x" input: "w" }
+    node { name: "ba" op: "BiasAdd" input: "mm" input: "b" }
+    node { name: "r" op: "Relu" input: "ba" })";
+
+std::string DenseRelu(const std::string& bias_values, int n) {
+  std::string text = kDenseRelu;
+  text.replace(text.find("BIAS"), 4, bias_values);
+  text.replace(text.find("size: B"), 7, "size: " + std::to_string(n));
+  return text;
+}
+
+TEST(SessionPlanCacheTest, FoldedBiasAddAndReluGiveTheKernelsValues) {
+  auto session = SessionFor(DenseRelu("float_val: 0.5 float_val: 1 float_val: -10", 3));
+  // x . w by hand: [1,2] -> [1, 1, -4]; [-1,0] -> [-1, 1, -2]; + b; relu.
+  const Tensor x = Tensor::FromVector<float>({2, 2}, {1, 2, -1, 0});
+  for (int i = 0; i < 2; ++i) {
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({{"x:0", x}}, {"r:0"}));
+    EXPECT_EQ(Floats(out[0]), (std::vector<float>{1.5f, 2, 0, 0, 2, 0}));
+  }
+  // Fetching the MatMul's or the BiasAdd's output too: they keep their own
+  // values (nothing is changed in place under a reader).
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> all,
+                            session->Run({{"x:0", x}}, {"r:0", "mm:0", "ba:0"}));
+  EXPECT_EQ(Floats(all[0]), (std::vector<float>{1.5f, 2, 0, 0, 2, 0}));
+  EXPECT_EQ(Floats(all[1]), (std::vector<float>{1, 1, -4, -1, 1, -2}));
+  EXPECT_EQ(Floats(all[2]), (std::vector<float>{1.5f, 2, -14, -0.5f, 2, -12}));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> ba, session->Run({{"x:0", x}}, {"ba:0"}));
+  EXPECT_EQ(Floats(ba[0]), (std::vector<float>{1.5f, 2, -14, -0.5f, 2, -12}));
+}
+
+TEST(SessionPlanCacheTest, FoldedBiasAddStillReportsTheKernelsErrors) {
+  // A bias of the wrong length: BiasAdd's own error, on every call.
+  auto session = SessionFor(DenseRelu("float_val: 1 float_val: 2", 2));
+  const Tensor x = Tensor::FromVector<float>({1, 2}, {1, 2});
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THAT(session->Run({{"x:0", x}}, {"r:0"}),
+                StatusIs(StatusCode::kInvalidArgument, "Must provide as many biases"));
+  }
+  // A MatMul error comes first, as before.
+  EXPECT_THAT(session->Run({{"x:0", Tensor::FromVector<float>({1, 3}, {1, 2, 3})}}, {"r:0"}),
+              StatusIs(StatusCode::kInvalidArgument, "Matrix size-incompatible"));
+}
+
 TEST_F(RestoreTest, CachedRunSeesVariablesRestoredLater) {
   auto session = MakeSession();
   const Tensor x = Tensor::FromVector<float>({1, 2}, {1, 2});
