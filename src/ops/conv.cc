@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -163,10 +164,15 @@ Status Conv2D(KernelContext* ctx) {
         rows * patch * oc < kParallelConvMacs ? 1 : std::min<int64_t>(cores, blocks);
     std::vector<std::thread> helpers;
     for (int64_t t = 1; t < threads; ++t) {
-      helpers.emplace_back([&run_blocks, t, threads, blocks] {
+      auto helper = [&run_blocks, t, threads, blocks] {
         std::vector<T> buffer;
         run_blocks(blocks * t / threads, blocks * (t + 1) / threads, &buffer);
-      });
+      };
+      try {
+        helpers.emplace_back(helper);
+      } catch (const std::system_error&) {
+        helper();  // no thread available: these blocks on the caller
+      }
     }
     thread_local std::vector<T> buffer;
     run_blocks(0, blocks / threads, &buffer);

@@ -4,6 +4,7 @@
 #include "ops/gemm.h"
 
 #include <algorithm>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -73,7 +74,13 @@ void GemmF32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, 
   };
   std::vector<std::thread> helpers;
   helpers.reserve(static_cast<size_t>(threads - 1));
-  for (int64_t t = 1; t < threads; ++t) helpers.emplace_back(part, t);
+  for (int64_t t = 1; t < threads; ++t) {
+    try {
+      helpers.emplace_back(part, t);
+    } catch (const std::system_error&) {
+      part(t);  // no thread available: this part on the caller
+    }
+  }
   part(0);
   for (std::thread& h : helpers) h.join();
 }
