@@ -6,6 +6,7 @@
 #include "fsck.h"
 #include "inspect.h"
 #include "ls.h"
+#include "run.h"
 #include "verify.h"
 
 namespace ckpt::tools {
@@ -16,6 +17,7 @@ void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* ex
   AddLsCommand(app, out, err, exit_code);
   AddEventsCommand(app, out, err, exit_code);
   AddFsckCommand(app, out, err, exit_code);
+  AddRunCommand(app, out, err, exit_code);
 }
 
 CommandResult RunCommandLine(const std::vector<std::string>& args) {
