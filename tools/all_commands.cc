@@ -4,6 +4,7 @@
 #include "command.h"
 #include "events.h"
 #include "fsck.h"
+#include "graph_cmd.h"
 #include "inspect.h"
 #include "ls.h"
 #include "run.h"
@@ -18,6 +19,7 @@ void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* ex
   AddEventsCommand(app, out, err, exit_code);
   AddFsckCommand(app, out, err, exit_code);
   AddRunCommand(app, out, err, exit_code);
+  AddGraphCommand(app, out, err, exit_code);
 }
 
 CommandResult RunCommandLine(const std::vector<std::string>& args) {
