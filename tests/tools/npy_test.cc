@@ -236,6 +236,8 @@ TEST(NpyMalformedTest, ErrorsSayWhatWasExpected) {
       {WithHeader("{'descr': '<U1', 'fortran_order': False, 'shape': (1,), }",
                   std::string("\x00\xd8\x00\x00", 4)),
        StatusCode::kInvalidArgument, "not a Unicode code point"},
+      {WithHeader("{'descr': '|S0', 'fortran_order': False, 'shape': (72057594037927935,), }"),
+       StatusCode::kUnimplemented, "zero-size elements"},
       {WithHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), ", f4x2),
        StatusCode::kInvalidArgument, "expected a quoted string"},
   };
