@@ -256,3 +256,8 @@ def test_graph_lists_the_nodes_tf_wrote(cli, mlp):
         assert runnable.get(op, True), op
     assert runnable["ResourceApplyAdam"] is False
     assert ops["nodes"] == len(want)
+    # The inference path alone (as a run prunes it) is fully runnable.
+    path = json.loads(run(cli, "graph", d / "model.ckpt-5.meta", "--ops", "--json", "--fetch",
+                          "output_layer/output:0", "--feed", "input:0").stdout)
+    assert path["runnable_nodes"] == path["nodes"] > 0, path
+    assert {o["op"] for o in path["ops"]} >= {"MatMul", "Relu", "Softmax", "ReadVariableOp"}

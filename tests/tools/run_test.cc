@@ -268,6 +268,19 @@ TEST_F(RunCommandTest, GraphListsNodesInGraphDefOrder) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("{\"op\": \"Add\", \"count\": 1, \"runnable\": true}"));
   EXPECT_THAT(r.out, HasSubstr("\"nodes\": " + std::to_string(meta_.graph_def().node_size())));
+  // Only what a run of y:0 with x fed needs: w, w/read, y (x is cut off).
+  r = RunCommandLine({"graph", prefix + ".meta", "--ops", "--fetch", "y:0", "--feed", "x:0"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "1\tAdd\trunnable\n1\tIdentity\trunnable\n1\tVariableV2\trunnable\n"
+            "# 3 of 3 op types runnable; 3 of 3 nodes\n");
+  r = RunCommandLine({"graph", prefix + ".meta", "--ops", "--fetch", "weird"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("1\tApplyGradientDescent\tunsupported\n"));
+  EXPECT_THAT(r.out, HasSubstr("1\tPlaceholder\trunnable\n"));
+  r = RunCommandLine({"graph", prefix + ".meta", "--ops", "--fetch", "nope:0"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("'nope'"));
 }
 
 TEST_F(RunCommandTest, GraphErrors) {
