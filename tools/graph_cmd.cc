@@ -146,13 +146,16 @@ void AddGraphCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* e
                   "A .meta file, a GraphDef (.pbtxt text, .pb binary) or a SavedModel directory");
   cmd->add_option("--saved_model", options->saved_model,
                   "A SavedModel directory (instead of PATH)");
-  cmd->add_option("--tags", options->tags, "SavedModel meta graph tags (default: serve)")
-      ->expected(1, CLI::detail::expected_max_vector_size);
+  // One value per flag (repeat it), so that a PATH after it is not taken.
+  cmd->add_option("--tags", options->tags, "SavedModel meta graph tag (default: serve; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--ops", options->ops, "Count op types and say which ones ckpt can run (coverage)");
   cmd->add_option("--fetch", options->fetches,
-                  "With --ops: count only the nodes a run of these tensors needs (repeatable)");
+                  "With --ops: count only the nodes a run of these tensors needs (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--feed", options->feeds,
-                  "With --ops --fetch: tensors fed (the graph is cut there; repeatable)");
+                  "With --ops --fetch: tensors fed (the graph is cut there; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--json", options->json, "Print JSON instead of text");
   cmd->callback([options, out, err, exit_code] { *exit_code = RunGraph(*options, *out, *err); });
 }

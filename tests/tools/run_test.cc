@@ -274,6 +274,11 @@ TEST_F(RunCommandTest, GraphListsNodesInGraphDefOrder) {
   EXPECT_EQ(r.out,
             "1\tAdd\trunnable\n1\tIdentity\trunnable\n1\tVariableV2\trunnable\n"
             "# 3 of 3 op types runnable; 3 of 3 nodes\n");
+  // One value per --fetch/--feed: the path may come after them.
+  CommandResult after =
+      RunCommandLine({"graph", "--ops", "--fetch", "y:0", "--feed", "x:0", prefix + ".meta"});
+  EXPECT_EQ(after.code, 0) << after.err;
+  EXPECT_EQ(after.out, r.out);
   r = RunCommandLine({"graph", prefix + ".meta", "--ops", "--fetch", "weird"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("1\tApplyGradientDescent\tunsupported\n"));
