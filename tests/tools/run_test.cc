@@ -107,6 +107,15 @@ TEST_F(RunCommandTest, WithoutStateFileTheMetasOwnPrefix) {
       {"run", "--meta_graph", prefix + ".meta", "--feed", "x:0=" + x_path_, "--fetch", "y:0"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "tensor_name:  y:0\n[[6. 8.]]\n");
+  // numpy print options, as for inspect: sign='+' prints "[[+6. +8.]]".
+  r = RunCommandLine({"run", "--meta_graph", prefix + ".meta", "--feed", "x:0=" + x_path_,
+                      "--fetch", "y:0", "--printoptions", "sign=+"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "tensor_name:  y:0\n[[+6. +8.]]\n");
+  r = RunCommandLine({"run", "--meta_graph", prefix + ".meta", "--feed", "x:0=" + x_path_,
+                      "--fetch", "y:0", "--printoptions", "bogus=1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("bogus"));
 }
 
 TEST_F(RunCommandTest, CheckpointNoneRestoresNothing) {
