@@ -167,8 +167,8 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
     source.kind = GraphSource::Kind::kMetaGraph;
     source.path = options.meta_graph;
   } else if (!options.graph.empty()) {
-    source = GraphSourceForPath(env, options.graph);
-    if (source.kind != GraphSource::Kind::kGraphDef) source.kind = GraphSource::Kind::kGraphDef;
+    source.kind = GraphSource::Kind::kGraphDef;  // binary if it ends in .pb, else text
+    source.path = options.graph;
   } else {
     source.kind = GraphSource::Kind::kSavedModel;
     source.path = options.saved_model;
