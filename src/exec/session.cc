@@ -169,8 +169,7 @@ struct Step {
   exec::KernelFn kernel = nullptr;
   std::vector<Source> inputs;   // data inputs, in order
   VarSlot* variable = nullptr;  // kVariable
-  bool has_constant = false;    // kConst: `constant` holds the value
-  Tensor constant;
+  const Tensor* constant = nullptr;  // kConst: its value in Impl::constants, once decoded
   exec::KernelContext ctx;  // kKernel: reused between runs
   // A BiasAdd whose input 0 is a Conv2D's or MatMul's output that nothing
   // else reads: on float it adds the bias in place (and applies the Relu
@@ -235,6 +234,8 @@ struct Session::Impl {
   SessionOptions options;
   std::map<std::string, VarSlot> variables;  // node-stable: plans point into it
   std::vector<std::unique_ptr<Plan>> plans;  // most recently used first
+  // Const values decoded so far, by node (element addresses are stable).
+  std::unordered_map<const NodeDef*, Tensor> constants;
 
   VarSlot* Slot(const std::string& name) {
     VarSlot& slot = variables[name];
@@ -295,11 +296,17 @@ Status Session::Impl::RunStep(Step& step, std::vector<Value>& inputs, std::vecto
     case StepKind::kNoOp:
       return Status::OK();
     case StepKind::kConst:
-      if (!step.has_constant) {  // decoded once; the tensor's storage is shared
-        CKPT_ASSIGN_OR_RETURN(step.constant, exec::ConstValue(node));
-        step.has_constant = true;
+      if (step.constant == nullptr) {
+        // Decoded once per session (shared by every plan; the tensor's
+        // storage is shared with the runs' outputs, not copied).
+        auto it = constants.find(&node);
+        if (it == constants.end()) {
+          CKPT_ASSIGN_OR_RETURN(Tensor value, exec::ConstValue(node));
+          it = constants.emplace(&node, std::move(value)).first;
+        }
+        step.constant = &it->second;
       }
-      outputs->push_back(Value{step.constant, nullptr});
+      outputs->push_back(Value{*step.constant, nullptr});
       return Status::OK();
     case StepKind::kVariable:
       outputs->push_back(Value{Tensor(), step.variable});
