@@ -167,10 +167,10 @@ struct Step {
   const NodeDef* node = nullptr;
   StepKind kind = StepKind::kKernel;
   exec::KernelFn kernel = nullptr;
-  std::vector<Source> inputs;   // data inputs, in order
-  VarSlot* variable = nullptr;  // kVariable
+  std::vector<Source> inputs;        // data inputs, in order
+  VarSlot* variable = nullptr;       // kVariable
   const Tensor* constant = nullptr;  // kConst: its value in Impl::constants, once decoded
-  exec::KernelContext ctx;  // kKernel: reused between runs
+  exec::KernelContext ctx;           // kKernel: reused between runs
   // A BiasAdd whose input 0 is a Conv2D's or MatMul's output that nothing
   // else reads: on float it adds the bias in place (and applies the Relu
   // that alone reads its output, if with_relu) instead of allocating.
