@@ -118,8 +118,10 @@ Status Conv2D(KernelContext* ctx) {
     // it while the block is still in cache: row r holds output pixel r's
     // receptive field, tap-major then channel; taps in the padding are 0.
     // Every element is written, so the buffer is not cleared.
+    // At least one row, so the buffer never exceeds max(256 KiB, one
+    // receptive field), which is no bigger than the filter.
     const int64_t block = std::clamp<int64_t>(
-        kIm2colBlockBytes / std::max<int64_t>(1, patch * static_cast<int64_t>(sizeof(T))), 16,
+        kIm2colBlockBytes / std::max<int64_t>(1, patch * static_cast<int64_t>(sizeof(T))), 1,
         1024);
     const int64_t blocks = (rows + block - 1) / block;
     const size_t buffer_size = static_cast<size_t>(std::min(rows, block) * patch);
