@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <map>
+#include <new>
 #include <set>
 #include <unordered_map>
 
@@ -286,6 +287,18 @@ Status Session::Impl::RunAssign(const NodeDef& node, std::vector<Value>& inputs,
   return Status::OK();
 }
 
+// A kernel whose scratch memory (im2col rows, index vectors) cannot be had
+// fails the run with ResourceExhausted naming the node, as a tensor
+// allocation that fails does; the process does not abort.
+Status CallKernel(exec::KernelFn kernel, exec::KernelContext* ctx) {
+  try {
+    return kernel(ctx);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhaustedError("Out of memory running node '" + ctx->node->name() + "' (" +
+                                  ctx->node->op() + ")");
+  }
+}
+
 Status Session::Impl::RunStep(Step& step, std::vector<Value>& inputs, std::vector<Value>* outputs) {
   const NodeDef& node = *step.node;
   switch (step.kind) {
@@ -337,7 +350,7 @@ Status Session::Impl::RunStep(Step& step, std::vector<Value>& inputs, std::vecto
     CKPT_ASSIGN_OR_RETURN(Tensor tensor, Read(input, node));
     ctx.inputs.push_back(std::move(tensor));
   }
-  Status status = step.kernel(&ctx);
+  Status status = CallKernel(step.kernel, &ctx);
   ctx.inputs.clear();  // the step keeps no tensors between runs
   if (status.ok()) {
     for (Tensor& t : ctx.outputs) outputs->push_back(Value{std::move(t), nullptr});
