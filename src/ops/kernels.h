@@ -90,7 +90,7 @@ Status Fill(KernelContext* ctx);
 // indexing.cc
 Status Slice(KernelContext* ctx);
 Status StridedSlice(KernelContext* ctx);  // all five masks
-Status GatherV2(KernelContext* ctx);  // Gather and GatherV2
+Status GatherV2(KernelContext* ctx);  // Gather, GatherV2, ResourceGather
 Status Tile(KernelContext* ctx);
 Status OneHot(KernelContext* ctx);
 Status Unpack(KernelContext* ctx);  // num outputs
@@ -106,6 +106,15 @@ Status Mean(KernelContext* ctx);
 Status Max(KernelContext* ctx);
 Status Min(KernelContext* ctx);
 Status Prod(KernelContext* ctx);
+
+// data_flow.cc
+Status PassThrough(KernelContext* ctx);  // StopGradient, PreventGradient, Snapshot
+Status AddN(KernelContext* ctx);
+Status Size(KernelContext* ctx);  // attr out_type
+Status Rank(KernelContext* ctx);
+Status Assert(KernelContext* ctx);  // no outputs
+Status DynamicPartition(KernelContext* ctx);  // num_partitions outputs
+Status DynamicStitch(KernelContext* ctx);  // and ParallelDynamicStitch
 
 }  // namespace ckpt::ops
 

@@ -1,0 +1,150 @@
+// data_flow.cc's kernels (StopGradient/Snapshot, AddN, Size, Rank, Assert,
+// DynamicPartition, DynamicStitch) and ResourceGather, against values worked
+// out by hand from TF's op definitions.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "ckpt/tensor.h"
+#include "ops/kernel.h"
+#include "testutil/testutil.h"
+
+namespace ckpt {
+namespace {
+
+using ::ckpt::testing::StatusIs;
+using ::testing::ElementsAre;
+
+tensorflow::NodeDef MakeNode(const std::string& op,
+                             std::vector<std::pair<std::string, int64_t>> int_attrs = {}) {
+  tensorflow::NodeDef def;
+  def.set_op(op);
+  def.set_name("n");
+  for (const auto& [name, value] : int_attrs) (*def.mutable_attr())[name].set_i(value);
+  return def;
+}
+
+Result<std::vector<Tensor>> RunOp(const tensorflow::NodeDef& def, std::vector<Tensor> inputs) {
+  exec::KernelFn fn = exec::FindKernel(def.op());
+  if (fn == nullptr) return InternalError("no kernel for " + def.op());
+  exec::KernelContext ctx;
+  ctx.node = &def;
+  ctx.inputs = std::move(inputs);
+  CKPT_RETURN_IF_ERROR(fn(&ctx));
+  return std::move(ctx.outputs);
+}
+
+template <typename T>
+std::vector<T> Values(const Tensor& t) {
+  EXPECT_EQ(t.dtype(), DataTypeOf<T>::value);
+  if (t.dtype() != DataTypeOf<T>::value) return {};
+  return std::vector<T>(t.flat<T>(), t.flat<T>() + t.num_elements());
+}
+
+Tensor F(TensorShape s, std::vector<float> v) { return Tensor::FromVector<float>(s, v); }
+Tensor I32(TensorShape s, std::vector<int32_t> v) { return Tensor::FromVector<int32_t>(s, v); }
+
+TEST(DataFlowTest, GradientBarriersAreIdentities) {
+  for (const char* op : {"StopGradient", "PreventGradient", "Snapshot"}) {
+    auto out = RunOp(MakeNode(op), {F({2}, {1.5f, -2})});
+    ASSERT_TRUE(out.ok()) << op << ": " << out.status().ToString();
+    ASSERT_EQ(out.value().size(), 1u);
+    EXPECT_THAT(Values<float>(out.value()[0]), ElementsAre(1.5f, -2.0f)) << op;
+  }
+}
+
+TEST(DataFlowTest, AddNSumsSameShapeInputs) {
+  auto out = RunOp(MakeNode("AddN"), {F({2}, {1, 2}), F({2}, {10, 20}), F({2}, {100, 200})});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_THAT(Values<float>(out.value()[0]), ElementsAre(111.0f, 222.0f));
+  auto ints = RunOp(MakeNode("AddN"), {I32({}, {3}), I32({}, {-5})});
+  ASSERT_TRUE(ints.ok());
+  EXPECT_THAT(Values<int32_t>(ints.value()[0]), ElementsAre(-2));
+  EXPECT_THAT(RunOp(MakeNode("AddN"), {F({2}, {1, 2}), F({3}, {1, 2, 3})}).status(),
+              StatusIs(StatusCode::kInvalidArgument, "Input 0: [2] != input 1: [3]"));
+}
+
+TEST(DataFlowTest, SizeAndRank) {
+  auto size = RunOp(MakeNode("Size"), {F({2, 3}, {0, 0, 0, 0, 0, 0})});
+  ASSERT_TRUE(size.ok());
+  EXPECT_THAT(Values<int32_t>(size.value()[0]), ElementsAre(6));
+  tensorflow::NodeDef size64 = MakeNode("Size");
+  (*size64.mutable_attr())["out_type"].set_type(tensorflow::DT_INT64);
+  auto s64 = RunOp(size64, {F({0, 4}, {})});
+  ASSERT_TRUE(s64.ok());
+  EXPECT_THAT(Values<int64_t>(s64.value()[0]), ElementsAre(0));
+  auto rank = RunOp(MakeNode("Rank"), {F({2, 1, 3}, {0, 0, 0, 0, 0, 0})});
+  ASSERT_TRUE(rank.ok());
+  EXPECT_THAT(Values<int32_t>(rank.value()[0]), ElementsAre(3));
+}
+
+TEST(DataFlowTest, AssertPassesOrFailsWithItsMessage) {
+  auto ok = RunOp(MakeNode("Assert"), {Tensor::Scalar<bool>(true), F({1}, {1})});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok.value().empty());
+  EXPECT_THAT(RunOp(MakeNode("Assert"),
+                    {Tensor::Scalar<bool>(false), Tensor::StringScalar("x must be positive")})
+                  .status(),
+              StatusIs(StatusCode::kInvalidArgument, "assertion failed: [x must be positive]"));
+}
+
+// data = [[1,2],[3,4],[5,6],[7,8]], partitions = [1,0,1,2]:
+// out0 = [[3,4]], out1 = [[1,2],[5,6]], out2 = [[7,8]].
+TEST(DataFlowTest, DynamicPartitionRows) {
+  auto out = RunOp(MakeNode("DynamicPartition", {{"num_partitions", 3}}),
+                   {F({4, 2}, {1, 2, 3, 4, 5, 6, 7, 8}), I32({4}, {1, 0, 1, 2})});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out.value().size(), 3u);
+  EXPECT_EQ(out.value()[0].shape(), TensorShape({1, 2}));
+  EXPECT_THAT(Values<float>(out.value()[0]), ElementsAre(3, 4));
+  EXPECT_EQ(out.value()[1].shape(), TensorShape({2, 2}));
+  EXPECT_THAT(Values<float>(out.value()[1]), ElementsAre(1, 2, 5, 6));
+  EXPECT_THAT(Values<float>(out.value()[2]), ElementsAre(7, 8));
+}
+
+TEST(DataFlowTest, DynamicPartitionErrors) {
+  EXPECT_THAT(RunOp(MakeNode("DynamicPartition", {{"num_partitions", 2}}),
+                    {F({2}, {1, 2}), I32({2}, {0, 2})})
+                  .status(),
+              StatusIs(StatusCode::kInvalidArgument, "partitions[1] = 2 is not in [0, 2)"));
+  EXPECT_THAT(RunOp(MakeNode("DynamicPartition", {{"num_partitions", 2}}),
+                    {F({2}, {1, 2}), I32({3}, {0, 0, 0})})
+                  .status(),
+              StatusIs(StatusCode::kInvalidArgument, "must start with"));
+}
+
+// indices [0,2] and [1], data [[1,1],[3,3]] and [[2,2]] -> [[1,1],[2,2],[3,3]];
+// what embedding_lookup does to put partitioned rows back in order.
+TEST(DataFlowTest, DynamicStitchMergesInIndexOrder) {
+  for (const char* op : {"DynamicStitch", "ParallelDynamicStitch"}) {
+    auto out = RunOp(MakeNode(op, {{"N", 2}}),
+                     {I32({2}, {0, 2}), I32({1}, {1}), F({2, 2}, {1, 1, 3, 3}), F({1, 2}, {2, 2})});
+    ASSERT_TRUE(out.ok()) << op << ": " << out.status().ToString();
+    EXPECT_EQ(out.value()[0].shape(), TensorShape({3, 2}));
+    EXPECT_THAT(Values<float>(out.value()[0]), ElementsAre(1, 1, 2, 2, 3, 3)) << op;
+  }
+  // A repeated index: the later input wins (DynamicStitch's documented order).
+  auto dup = RunOp(MakeNode("DynamicStitch", {{"N", 2}}),
+                   {I32({1}, {0}), I32({1}, {0}), F({1}, {5}), F({1}, {7})});
+  ASSERT_TRUE(dup.ok());
+  EXPECT_THAT(Values<float>(dup.value()[0]), ElementsAre(7));
+  EXPECT_THAT(
+      RunOp(MakeNode("DynamicStitch", {{"N", 1}}), {I32({2}, {0, 1}), F({3}, {1, 2, 3})}).status(),
+      StatusIs(StatusCode::kInvalidArgument, "does not start with"));
+}
+
+// ResourceGather gets the variable's value (the executor reads the handle).
+TEST(DataFlowTest, ResourceGatherIsGatherOnAxis0) {
+  auto out = RunOp(MakeNode("ResourceGather"), {F({3, 2}, {1, 2, 3, 4, 5, 6}), I32({2}, {2, 0})});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_THAT(Values<float>(out.value()[0]), ElementsAre(5, 6, 1, 2));
+  EXPECT_THAT(RunOp(MakeNode("ResourceGather", {{"batch_dims", 1}}),
+                    {F({3, 2}, {1, 2, 3, 4, 5, 6}), I32({2}, {2, 0})})
+                  .status(),
+              StatusIs(StatusCode::kUnimplemented, "batch_dims = 1"));
+}
+
+}  // namespace
+}  // namespace ckpt
