@@ -116,6 +116,9 @@ Status Assert(KernelContext* ctx);  // no outputs
 Status DynamicPartition(KernelContext* ctx);  // num_partitions outputs
 Status DynamicStitch(KernelContext* ctx);  // and ParallelDynamicStitch
 
+// random.cc
+Status RandomUniform(KernelContext* ctx);  // float; TF's Philox stream (first run)
+
 }  // namespace ckpt::ops
 
 #endif  // CKPT_SRC_OPS_KERNELS_H_

@@ -84,6 +84,7 @@ constexpr Entry kTable[] = {
     {"Pow", ops::Pow},
     {"PreventGradient", ops::PassThrough},
     {"Prod", ops::Prod},
+    {"RandomUniform", ops::RandomUniform},
     {"Range", ops::Range},
     {"Rank", ops::Rank},
     {"RealDiv", ops::RealDiv},

@@ -302,7 +302,7 @@ def build_partitioned(out_dir, steps=3) -> Model:
         init = v1.random_normal_initializer(stddev=0.5)
         with v1.variable_scope("fixed", partitioner=v1.fixed_size_partitioner(3)):
             w = v1.get_variable("w", [6, 10], initializer=init)       # parts of 2 rows
-            emb = v1.get_variable("emb", [20, 4], initializer=init)   # 7, 7, 6 rows
+            emb = v1.get_variable("emb", [40, 4], initializer=init)   # 14, 13, 13 rows
         partitioner = v1.min_max_variable_partitioner(max_partitions=4, min_slice_size=64)
         with v1.variable_scope("minmax", partitioner=partitioner):
             table = v1.get_variable("table", [40, 8], initializer=init)  # 4 x 10 rows
@@ -315,7 +315,7 @@ def build_partitioned(out_dir, steps=3) -> Model:
         saver = v1.train.Saver(sharded=True)
         rng = _rng(41)
         xs = rng.normal(size=(16, 6)).astype(np.float32)
-        id_vals = rng.integers(0, 20, 16)
+        id_vals = rng.integers(0, 40, 16)
         with v1.Session(graph=graph) as sess:
             sess.run(v1.global_variables_initializer())
             _train(sess, train_op, lambda s: {x: xs, ids: id_vals}, steps)
@@ -325,7 +325,7 @@ def build_partitioned(out_dir, steps=3) -> Model:
     def feeds(batch):
         r = _rng(400 + batch)
         return {"input:0": r.normal(size=(batch, 6)).astype(np.float32),
-                "ids:0": r.integers(0, 20, batch).astype(np.int64)}
+                "ids:0": r.integers(0, 40, batch).astype(np.int64)}
 
     return Model("partitioned", prefix, feeds, ["output:0"], {"variables": parts})
 

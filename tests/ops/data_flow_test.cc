@@ -1,6 +1,7 @@
 // data_flow.cc's kernels (StopGradient/Snapshot, AddN, Size, Rank, Assert,
 // DynamicPartition, DynamicStitch) and ResourceGather, against values worked
-// out by hand from TF's op definitions.
+// out by hand from TF's op definitions; random.cc's RandomUniform against
+// TF's own numbers.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -144,6 +145,38 @@ TEST(DataFlowTest, ResourceGatherIsGatherOnAxis0) {
                     {F({3, 2}, {1, 2, 3, 4, 5, 6}), I32({2}, {2, 0})})
                   .status(),
               StatusIs(StatusCode::kUnimplemented, "batch_dims = 1"));
+}
+
+// RandomUniform's numbers are TF's: the expected values are what TF 2.21's
+// first sess.run of tf.raw_ops.RandomUniform gave for these seeds.
+TEST(RandomTest, RandomUniformIsTfsPhiloxStream) {
+  tensorflow::NodeDef def = MakeNode("RandomUniform", {{"seed", 1}, {"seed2", 2}});
+  (*def.mutable_attr())["dtype"].set_type(tensorflow::DT_FLOAT);
+  auto out = RunOp(def, {I32({1}, {6})});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_THAT(Values<float>(out.value()[0]),
+              ElementsAre(0.406396746635437f, 0.8575996160507202f, 0.05539584159851074f,
+                          0.08587229251861572f, 0.41215360164642334f, 0.036630868911743164f));
+  tensorflow::NodeDef def2 = MakeNode("RandomUniform", {{"seed", 87654321}, {"seed2", 0}});
+  (*def2.mutable_attr())["dtype"].set_type(tensorflow::DT_FLOAT);
+  auto out2 = RunOp(def2, {I32({2}, {2, 3})});
+  ASSERT_TRUE(out2.ok()) << out2.status().ToString();
+  EXPECT_EQ(out2.value()[0].shape(), TensorShape({2, 3}));
+  EXPECT_THAT(Values<float>(out2.value()[0]),
+              ElementsAre(0.10086262226104736f, 0.970166802406311f, 0.848764181137085f,
+                          0.048281311988830566f, 0.04852306842803955f, 0.7774746417999268f));
+  // Unseeded: values in [0, 1).
+  tensorflow::NodeDef unseeded = MakeNode("RandomUniform");
+  (*unseeded.mutable_attr())["dtype"].set_type(tensorflow::DT_FLOAT);
+  auto out3 = RunOp(unseeded, {I32({1}, {100})});
+  ASSERT_TRUE(out3.ok());
+  for (float v : Values<float>(out3.value()[0])) {
+    EXPECT_GE(v, 0.0f);
+    EXPECT_LT(v, 1.0f);
+  }
+  (*unseeded.mutable_attr())["dtype"].set_type(tensorflow::DT_DOUBLE);
+  EXPECT_THAT(RunOp(unseeded, {I32({1}, {2})}).status(),
+              StatusIs(StatusCode::kUnimplemented, "double"));
 }
 
 }  // namespace
