@@ -102,7 +102,7 @@ def _train(sess, train_op, feeds_fn, steps, extra=()):
 def build_mlp(out_dir, resource=False, v1_format=False, steps=5) -> Model:
     """The seed's network: placeholder 'input', op 'output_layer/output'.
     A PlaceholderWithDefault 'scale' (default 1) multiplies the last hidden
-    layer. `resource` makes every variable a resource variable (and adds an
+    layer; dropout with 'keep_prob' (default 1) after the second. `resource` makes every variable a resource variable (and adds an
     embedding lookup: ResourceGather); `v1_format` saves a V1 checkpoint."""
     graph = tf.Graph()
     with graph.as_default():
@@ -122,6 +122,9 @@ def build_mlp(out_dir, resource=False, v1_format=False, steps=5) -> Model:
             h = tf.nn.relu(tf.matmul(x, var("w1", [8, 16])) + var("b1", [16], 0.1))
         with tf.name_scope("hidden_2"):
             h = tf.tanh(tf.matmul(h, var("w2", [16, 12])) + var("b2", [12], 0.1))
+        # The seed-era dropout: keep_prob fed in training, 1 by default.
+        keep_prob = v1.placeholder_with_default(1.0, [], name="keep_prob")
+        h = v1.nn.dropout(h, keep_prob=keep_prob)
         with tf.name_scope("hidden_3"):
             h = tf.sigmoid(tf.matmul(h, var("w3", [12, 10])) + var("b3", [10], 0.1)) * scale
         extra_fetches = []

@@ -121,6 +121,16 @@ def test_placeholder_with_default(models, tmp_path):
     assert not np.allclose(default["output_layer/output:0"], halved["output_layer/output:0"])
 
 
+def test_dropout_keep_prob_matches_tfs_first_run(models, tmp_path):
+    """keep_prob 0.5: the mask comes from RandomUniform, seeded through
+    tf.set_random_seed, so ckpt's numbers are TF's first run's."""
+    model = models["mlp"]
+    feeds = {**model.make_feeds(7), "keep_prob:0": np.float32(0.5)}
+    dropped, _ = run_both(tmp_path, model, feeds)
+    kept = em.tf_run(model.meta, model.prefix, model.make_feeds(7), model.fetches)
+    assert not np.allclose(dropped["output_layer/output:0"], kept[0])
+
+
 def test_targets_run_with_fetches(models, tmp_path):
     model = models["cnn"]
     run_both(tmp_path, model, model.make_feeds(7), ["probs:0"], targets=["logits"])
