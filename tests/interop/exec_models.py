@@ -444,6 +444,28 @@ def tf_run(meta, prefix, feeds: Feeds, fetches: Sequence[str], targets: Sequence
     return out[:len(fetches)]
 
 
+def export_other_forms(model: Model, out_dir, outputs: Sequence[str]):
+    """Re-export a saved model the two other ways TF1 users shipped it: a
+    SavedModel (tag 'serve', variables/variables) and a frozen GraphDef
+    (variables folded into Consts by convert_variables_to_constants), binary
+    and text. Returns (saved_model_dir, frozen.pb, frozen.pbtxt)."""
+    out_dir = pathlib.Path(out_dir)
+    graph = tf.Graph()
+    with graph.as_default():
+        saver = v1.train.import_meta_graph(model.meta)
+        with v1.Session(graph=graph) as sess:
+            saver.restore(sess, model.prefix)
+            saved = out_dir / "saved_model"
+            builder = v1.saved_model.Builder(str(saved))
+            builder.add_meta_graph_and_variables(sess, [v1.saved_model.tag_constants.SERVING])
+            builder.save()
+            frozen = v1.graph_util.convert_variables_to_constants(
+                sess, graph.as_graph_def(), [o.split(":")[0] for o in outputs])
+    v1.train.write_graph(frozen, str(out_dir), "frozen.pb", as_text=False)
+    v1.train.write_graph(frozen, str(out_dir), "frozen.pbtxt", as_text=True)
+    return saved, out_dir / "frozen.pb", out_dir / "frozen.pbtxt"
+
+
 def inference_op_types(meta, fetches) -> Dict[str, List[str]]:
     """Op type -> nodes, over the subgraph the fetches need (TF's
     extract_sub_graph: no feed cuts) plus the restore subgraph."""

@@ -131,6 +131,26 @@ def test_dropout_keep_prob_matches_tfs_first_run(models, tmp_path):
     assert not np.allclose(dropped["output_layer/output:0"], kept[0])
 
 
+def test_saved_model_and_frozen_graph_forms(models, tmp_path):
+    """The same MLP as a SavedModel (ckpt run --saved_model) and as a frozen
+    GraphDef, binary and text (ckpt run --graph): TF's answer each time."""
+    model = models["mlp"]
+    outputs = ["output_layer/output:0"]
+    saved, pb, pbtxt = em.export_other_forms(model, tmp_path / "forms", outputs)
+    feeds = model.make_feeds(7)
+    expected = em.tf_run(model.meta, model.prefix, feeds, outputs)[0]
+    runs = {"saved_model": ["--saved_model", str(saved)], "pb": ["--graph", str(pb)],
+            "pbtxt": ["--graph", str(pbtxt)]}
+    for form, source in runs.items():
+        cmd = [str(CLI), "run", *source, "--fetch", outputs[0], "--output", str(tmp_path / form)]
+        np.save(tmp_path / "x.npy", feeds["input:0"])
+        cmd += ["--feed", f"input:0={tmp_path / 'x.npy'}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, f"{form}: {proc.stderr}"
+        path = proc.stdout.strip().split("\t")[1]
+        assert_matches(np.load(path), expected, form)
+
+
 def test_targets_run_with_fetches(models, tmp_path):
     model = models["cnn"]
     run_both(tmp_path, model, model.make_feeds(7), ["probs:0"], targets=["logits"])
