@@ -11,6 +11,7 @@
 // variable, then assign them all.
 #include "ckpt/session.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -18,9 +19,9 @@
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/tensor_slice.h"
 #include "exec/const_value.h"
-#include "ops/kernel.h"
 #include "exec/prune.h"
 #include "exec/restore_plan.h"
+#include "ops/kernel.h"
 
 namespace ckpt {
 namespace {
@@ -32,6 +33,9 @@ using tensorflow::NodeDef;
 struct Value {
   Tensor tensor;
   std::string variable;  // non-empty for a reference
+  // TF1 control flow: the untaken output of a Switch, and everything
+  // computed from it, is dead (not run) until a Merge picks a live input.
+  bool dead = false;
 };
 
 // Ops the executor runs itself; every other op needs a kernel.
@@ -41,7 +45,8 @@ bool IsExecutorOp(const std::string& op) {
                                              "IdentityN",   "NoOp",
                                              "VariableV2",  "Variable",
                                              "VarHandleOp", "ReadVariableOp",
-                                             "Assign",      "AssignVariableOp"};
+                                             "Assign",      "AssignVariableOp",
+                                             "Switch",      "Merge"};
   return kOps.count(op) > 0;
 }
 
@@ -192,6 +197,30 @@ Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node, std::vect
     CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[0], node));
     return std::vector<Value>{Value{std::move(value), ""}};
   }
+  if (op == "Switch") {  // (data, pred) -> (output_false, output_true)
+    if (inputs.size() != 2)
+      return InvalidArgumentError("Switch '" + node.name() + "' needs 2 inputs");
+    CKPT_ASSIGN_OR_RETURN(Tensor pred, Read(inputs[1], node));
+    if (pred.dtype() != DataType::kBool || pred.num_elements() != 1) {
+      return InvalidArgumentError("The second input must be a scalar, but it has shape " +
+                                  pred.shape().DebugString() + " (node '" + node.name() + "')");
+    }
+    CKPT_ASSIGN_OR_RETURN(Tensor data, Read(inputs[0], node));
+    const bool taken = *pred.flat<bool>();
+    std::vector<Value> outputs(2);
+    outputs[taken ? 1 : 0].tensor = std::move(data);
+    outputs[taken ? 0 : 1].dead = true;
+    return outputs;
+  }
+  if (op == "Merge") {  // the first live input, and its index
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].dead) continue;
+      CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[i], node));
+      return std::vector<Value>{Value{std::move(value), ""},
+                                Value{Tensor::Scalar<int32_t>(static_cast<int32_t>(i)), ""}};
+    }
+    return std::vector<Value>{Value{Tensor(), "", true}, Value{Tensor(), "", true}};
+  }
   if (op == "IdentityN") {
     std::vector<Value> outputs;
     for (const Value& input : inputs) {
@@ -313,24 +342,50 @@ Result<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string
 
   // Phase 4: execute.
   std::unordered_map<std::string, std::vector<Value>> outputs;
+  std::set<std::string> dead_nodes;  // skipped: a dead input (TF1 control flow)
   for (const NodeDef* node : plan.order) {
     std::vector<Value> inputs;
+    bool dead = false;
     for (const std::string& input : node->input()) {
       CKPT_ASSIGN_OR_RETURN(TensorName name, ParseTensorName(input, /*allow_control=*/true));
+      if (dead_nodes.count(name.node) > 0 && request.fed.count(name.ToString()) == 0) {
+        dead = dead || name.is_control() || node->op() != "Merge";
+        if (!name.is_control()) inputs.push_back(Value{Tensor(), "", true});
+        continue;
+      }
       if (name.is_control()) continue;
       CKPT_ASSIGN_OR_RETURN(Value value,
                             Lookup(request, outputs, name, "Node '" + node->name() + "'"));
+      dead = dead || (value.dead && node->op() != "Merge");
       inputs.push_back(std::move(value));
     }
+    if (dead) {
+      dead_nodes.insert(node->name());
+      continue;
+    }
     CKPT_ASSIGN_OR_RETURN(outputs[node->name()], impl_->RunNode(*node, std::move(inputs)));
+    const std::vector<Value>& produced = outputs[node->name()];
+    if (!produced.empty() &&
+        std::all_of(produced.begin(), produced.end(), [](const Value& v) { return v.dead; })) {
+      dead_nodes.insert(node->name());
+    }
   }
 
   // Phase 5: the fetches, reading variables behind references.
   std::vector<Tensor> results;
   for (size_t i = 0; i < request.fetches.size(); ++i) {
     const TensorName& name = request.fetches[i];
+    const bool fed = request.fed.count(name.ToString()) > 0;
+    if (!fed && dead_nodes.count(name.node) > 0) {
+      return InvalidArgumentError("Retval[" + std::to_string(i) + "] does not have value: fetch '" +
+                                  fetches[i] + "' is on an untaken branch of a cond");
+    }
     CKPT_ASSIGN_OR_RETURN(Value value,
                           Lookup(request, outputs, name, "Fetch '" + fetches[i] + "'"));
+    if (value.dead) {
+      return InvalidArgumentError("Retval[" + std::to_string(i) + "] does not have value: fetch '" +
+                                  fetches[i] + "' is on an untaken branch of a cond");
+    }
     CKPT_ASSIGN_OR_RETURN(Tensor tensor, impl_->Read(value, *graph.FindNode(name.node)));
     results.push_back(std::move(tensor));
   }
