@@ -8,10 +8,10 @@
 #include <string>
 
 #include "ckpt/escape.h"
+#include "ckpt/session.h"
 #include "command.h"
 #include "graph_source.h"
 #include "json_output.h"
-#include "ops/kernel.h"
 
 namespace ckpt::tools {
 namespace {
@@ -94,18 +94,6 @@ Status ListGraph(const GraphOptions& options, std::string* out) {
 }
 
 }  // namespace
-
-bool IsRunnableOp(const std::string& op_type) {
-  // The ops the session runs itself (src/exec/session.cc, IsExecutorOp; the
-  // list is not exported by module exec).
-  static const std::set<std::string> kExecutorOps = {"Placeholder", "PlaceholderWithDefault",
-                                                     "Const",       "Identity",
-                                                     "IdentityN",   "NoOp",
-                                                     "VariableV2",  "Variable",
-                                                     "VarHandleOp", "ReadVariableOp",
-                                                     "Assign",      "AssignVariableOp"};
-  return kExecutorOps.count(op_type) > 0 || exec::FindKernel(op_type) != nullptr;
-}
 
 int RunGraph(const GraphOptions& options, std::ostream& out, std::ostream& err) {
   std::string text;

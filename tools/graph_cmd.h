@@ -37,9 +37,6 @@ struct GraphOptions {
   bool json = false;
 };
 
-// True if ckpt can run nodes of `op_type` (see above).
-bool IsRunnableOp(const std::string& op_type);
-
 // Runs the command; returns the exit code (0 ok, 1 failure).
 int RunGraph(const GraphOptions& options, std::ostream& out, std::ostream& err);
 

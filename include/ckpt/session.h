@@ -37,6 +37,11 @@ struct SessionOptions {
   Env* env = Env::Posix();
 };
 
+// Whether Session::Run can run nodes of this op type: the executor's own
+// ops (Placeholder, Const, variables, Assign, Switch/Merge, ...) or an op
+// with a kernel (module ops). For coverage reports such as `ckpt graph --ops`.
+bool IsRunnableOp(const std::string& op_type);
+
 class Session {
  public:
   // REQUIRES: graph non-null. The session shares ownership of the graph.

@@ -245,6 +245,10 @@ Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node, std::vect
   return outputs;
 }
 
+bool IsRunnableOp(const std::string& op_type) {
+  return IsExecutorOp(op_type) || exec::FindKernel(op_type) != nullptr;
+}
+
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
@@ -305,7 +309,7 @@ Result<RunRequest> ResolveRequest(const ImportedGraph& graph,
 Status CheckSupported(const exec::PrunedGraph& plan, const RunRequest& request) {
   for (size_t i = 0; i < plan.order.size(); ++i) {
     const NodeDef& node = *plan.order[i];
-    if (IsExecutorOp(node.op()) || exec::FindKernel(node.op()) != nullptr) continue;
+    if (IsRunnableOp(node.op())) continue;
     return UnimplementedError("Op type '" + node.op() + "' of node '" + node.name() +
                               "' is not supported by ckpt (needed by " +
                               request.root_labels[plan.first_root[i]] + ")");

@@ -180,5 +180,14 @@ TEST(ControlFlowTest, SwitchPredicateMustBeAScalarBool) {
               StatusIs(StatusCode::kInvalidArgument, "must be a scalar"));
 }
 
+TEST(ControlFlowTest, IsRunnableOpCoversExecutorOpsAndKernels) {
+  for (const char* op : {"Switch", "Merge", "Placeholder", "VariableV2", "MatMul"}) {
+    EXPECT_TRUE(IsRunnableOp(op)) << op;
+  }
+  for (const char* op : {"Enter", "StatelessIf", "ApplyGradientDescent", ""}) {
+    EXPECT_FALSE(IsRunnableOp(op)) << op;
+  }
+}
+
 }  // namespace
 }  // namespace ckpt

@@ -218,9 +218,10 @@ def build_cnn(out_dir, steps=3) -> Model:
 
 # ------------------------------------------------------------ 3. batch norm
 
-def _batch_norm(x, name, training, fused, momentum=0.5, epsilon=1e-3):
+def _batch_norm(x, name, training, fused, momentum=0.5, epsilon=1e-3, updates=True):
     """tf.compat.v1.layers.batch_normalization's variables and ops;
-    `training` True adds the moving-average updates to UPDATE_OPS."""
+    `training` True adds the moving-average updates to UPDATE_OPS (unless
+    `updates` is False)."""
     channels = x.shape[-1]
     with v1.variable_scope(name, reuse=v1.AUTO_REUSE):
         gamma = v1.get_variable("gamma", [channels], initializer=v1.ones_initializer())
@@ -243,7 +244,7 @@ def _batch_norm(x, name, training, fused, momentum=0.5, epsilon=1e-3):
             y = tf.nn.batch_normalization(x, bmean, bvar, beta, gamma, epsilon)
         else:
             y = tf.nn.batch_normalization(x, mean, var, beta, gamma, epsilon)
-    if training:
+    if training and updates:
         for moving, batch in ((mean, bmean), (var, bvar)):
             update = v1.assign_sub(moving, (moving - batch) * (1 - momentum))
             v1.add_to_collection(v1.GraphKeys.UPDATE_OPS, update)
@@ -259,17 +260,29 @@ def build_batch_norm(out_dir, steps=4) -> Model:
         x = v1.placeholder(tf.float32, [None, 8, 8, 4], name="input")
         target = v1.placeholder(tf.float32, [None, 5])
 
-        def tower(training):
+        def tower(training, updates=True):
             with v1.variable_scope("model", reuse=v1.AUTO_REUSE):
                 h = _conv(x, 6, 3, "conv")
-                h = tf.nn.relu(_batch_norm(h, "batch_normalization", training, fused=True))
+                h = tf.nn.relu(_batch_norm(h, "batch_normalization", training, fused=True,
+                                           updates=updates))
                 h = tf.reduce_mean(h, axis=[1, 2])
                 h = _dense(h, 5, "dense")
-                h = _batch_norm(h, "batch_normalization_1", training, fused=False)
+                h = _batch_norm(h, "batch_normalization_1", training, fused=False,
+                                updates=updates)
             return h
 
         train_out = tower(True)
         infer_out = tf.identity(tower(False), name="output")
+        # layers.batch_normalization(training=<bool tensor>): a cond between
+        # the two modes, written with TF 1.x's control flow (Switch/Merge).
+        is_training = v1.placeholder_with_default(False, [], name="is_training")
+        v1.disable_control_flow_v2()
+        try:
+            cond_out = v1.cond(is_training, lambda: tower(True, updates=False),
+                               lambda: tower(False))
+        finally:
+            v1.enable_control_flow_v2()
+        tf.identity(cond_out, name="output_cond")
         loss = tf.reduce_mean(tf.square(train_out - target))
         with tf.control_dependencies(v1.get_collection(v1.GraphKeys.UPDATE_OPS)):
             train_op = v1.train.AdamOptimizer(0.01).minimize(loss, name="train")
@@ -288,7 +301,7 @@ def build_batch_norm(out_dir, steps=4) -> Model:
         return {"input:0": (_rng(300 + batch).normal(size=(batch, 8, 8, 4)) * 2 + 1)
                 .astype(np.float32)}
 
-    return Model("batch_norm", prefix, feeds, ["output:0"], {"moving": moving})
+    return Model("batch_norm", prefix, feeds, ["output:0", "output_cond:0"], {"moving": moving})
 
 
 # ---------------------------------------------------- 4. partitioned, sharded
