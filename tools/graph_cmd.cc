@@ -10,6 +10,7 @@
 #include "ckpt/escape.h"
 #include "ckpt/session.h"
 #include "command.h"
+#include "exec/prune.h"
 #include "graph_source.h"
 #include "json_output.h"
 
@@ -33,8 +34,27 @@ Status ListGraph(const GraphOptions& options, std::string* out) {
   const tensorflow::GraphDef& def = graph->graph_def();
 
   if (options.ops) {
+    // The nodes counted: all, or those a run of the fetches needs.
+    std::vector<const tensorflow::NodeDef*> nodes;
+    if (options.fetches.empty()) {
+      for (const tensorflow::NodeDef& node : def.node()) nodes.push_back(&node);
+    } else {
+      std::set<std::string> fed;
+      for (const std::string& feed : options.feeds) {
+        CKPT_ASSIGN_OR_RETURN(TensorName name, ParseTensorName(feed));
+        CKPT_RETURN_IF_ERROR(graph->GetNodeOfTensor(feed).status());
+        fed.insert(name.ToString());
+      }
+      std::vector<std::string> roots;
+      for (const std::string& fetch : options.fetches) {
+        CKPT_ASSIGN_OR_RETURN(const tensorflow::NodeDef* node, graph->GetNodeOfTensor(fetch));
+        roots.push_back(node->name());
+      }
+      CKPT_ASSIGN_OR_RETURN(exec::PrunedGraph pruned, exec::Prune(*graph, fed, roots));
+      nodes = pruned.order;
+    }
     std::map<std::string, int64_t> counts;
-    for (const tensorflow::NodeDef& node : def.node()) ++counts[node.op()];
+    for (const tensorflow::NodeDef* node : nodes) ++counts[node->op()];
     int64_t runnable_types = 0, runnable_nodes = 0;
     std::string lines;
     bool first = true;
@@ -56,13 +76,12 @@ Status ListGraph(const GraphOptions& options, std::string* out) {
       *out += "{\"ops\": [" + lines + (first ? "]" : "\n  ]") +
               ", \"op_types\": " + std::to_string(counts.size()) +
               ", \"runnable_op_types\": " + std::to_string(runnable_types) +
-              ", \"nodes\": " + std::to_string(def.node_size()) +
+              ", \"nodes\": " + std::to_string(nodes.size()) +
               ", \"runnable_nodes\": " + std::to_string(runnable_nodes) + "}\n";
     } else {
       *out += lines + "# " + std::to_string(runnable_types) + " of " +
               std::to_string(counts.size()) + " op types runnable; " +
-              std::to_string(runnable_nodes) + " of " + std::to_string(def.node_size()) +
-              " nodes\n";
+              std::to_string(runnable_nodes) + " of " + std::to_string(nodes.size()) + " nodes\n";
     }
     return Status::OK();
   }
@@ -115,9 +134,16 @@ void AddGraphCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* e
                   "A .meta file, a GraphDef (.pbtxt text, .pb binary) or a SavedModel directory");
   cmd->add_option("--saved_model", options->saved_model,
                   "A SavedModel directory (instead of PATH)");
-  cmd->add_option("--tags", options->tags, "SavedModel meta graph tags (default: serve)")
-      ->expected(1, CLI::detail::expected_max_vector_size);
+  // One value per flag (repeat it), so that a PATH after it is not taken.
+  cmd->add_option("--tags", options->tags, "SavedModel meta graph tag (default: serve; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--ops", options->ops, "Count op types and say which ones ckpt can run (coverage)");
+  cmd->add_option("--fetch", options->fetches,
+                  "With --ops: count only the nodes a run of these tensors needs (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--feed", options->feeds,
+                  "With --ops --fetch: tensors fed (the graph is cut there; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--json", options->json, "Print JSON instead of text");
   cmd->callback([options, out, err, exit_code] { *exit_code = RunGraph(*options, *out, *err); });
 }

@@ -1,7 +1,8 @@
 // `ckpt graph`: the nodes of a TensorFlow graph, and which of its op types
 // ckpt can run.
 //
-//   ckpt graph (PATH | --saved_model DIR) [--tags serve ...] [--ops] [--json]
+//   ckpt graph (PATH | --saved_model DIR) [--tags serve ...] [--json]
+//              [--ops [--fetch T ... [--feed T ...]]]
 //
 // PATH is a .meta file, a GraphDef (.pbtxt text, .pb binary) or a SavedModel
 // directory (graph_source.h says how the kind is chosen).
@@ -16,7 +17,10 @@
 // runnable when the session runs it itself or the ops module has a kernel for
 // it (src/ops/kernel.h SupportedOps). JSON: {"ops": [{"op", "count",
 // "runnable"}], "op_types": n, "runnable_op_types": k, "nodes": total,
-// "runnable_nodes": m}.
+// "runnable_nodes": m}. With --fetch, only the nodes a run of those tensors
+// (with --feed's tensors fed) executes are counted, as Session::Run prunes
+// them: the coverage of one inference path, without the Saver's and the
+// optimizer's ops.
 //
 // Thread safety: the functions are reentrant; they share no state.
 #ifndef CKPT_TOOLS_GRAPH_CMD_H_
@@ -34,6 +38,8 @@ struct GraphOptions {
   std::string saved_model;  // --saved_model DIR, instead of path
   std::vector<std::string> tags = {"serve"};
   bool ops = false;
+  std::vector<std::string> fetches;  // --ops: only the nodes these need
+  std::vector<std::string> feeds;    // ... with the graph cut at these
   bool json = false;
 };
 

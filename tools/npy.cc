@@ -228,6 +228,11 @@ Result<Descr> ParseDescr(const std::string& descr, std::string_view name) {
       return out;
     }
   }
+  if ((kind == 'S' || kind == 'a' || kind == 'U') && size == 0) {
+    // numpy never writes these for data (np.array([b'']) is S1); with no
+    // bytes per element the element count would be bounded by nothing.
+    return bad("zero-size elements");
+  }
   if (kind == 'S' || kind == 'a') {
     out.dtype = DataType::kString;
     out.swap_unit = 1;
