@@ -119,6 +119,15 @@ Status DynamicStitch(KernelContext* ctx);  // and ParallelDynamicStitch
 // random.cc
 Status RandomUniform(KernelContext* ctx);  // float; TF's Philox stream (first run)
 
+// sparse.cc: feature columns' ops
+Status Bucketize(KernelContext* ctx);
+Status Where(KernelContext* ctx);
+Status GatherNd(KernelContext* ctx);
+Status SparseFillEmptyRows(KernelContext* ctx);
+Status SparseReshape(KernelContext* ctx);
+Status SparseSegmentReduce(KernelContext* ctx);  // SparseSegmentSum, Mean, SqrtN
+Status SparseToDense(KernelContext* ctx);
+
 }  // namespace ckpt::ops
 
 #endif  // CKPT_SRC_OPS_KERNELS_H_

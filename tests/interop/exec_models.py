@@ -442,6 +442,61 @@ def build_canned(out_dir, kind="dnn", n_classes=3, steps=60) -> Model:
     return Model(f"{kind}{n_classes}", prefix, make_feeds, fetches)
 
 
+# ------------------------------------------------- 7. feature columns
+
+def build_feature_columns(out_dir, steps=5) -> Model:
+    """tf.feature_column's dense paths over non-string features:
+    bucketized_column (Bucketize), embedding_column over an identity
+    categorical column (Where, GatherNd, SparseFillEmptyRows, SparseReshape,
+    SparseSegmentMean / SqrtN / Sum) and indicator_column, into a dense
+    layer. Id -1 is "missing" (the sparse row stays empty)."""
+    fc = tf.feature_column
+    graph = tf.Graph()
+    with graph.as_default(), _variables():
+        v1.set_random_seed(7)
+        id_keys = ("id", "id_b", "id_c")
+        features = {"x": v1.placeholder(tf.float32, [None], name="x")}
+        for k in id_keys:
+            features[k] = v1.placeholder(tf.int64, [None, 2], name=k)
+        target = v1.placeholder(tf.float32, [None, 1])
+        ids = [fc.categorical_column_with_identity(k, 10) for k in id_keys]
+        columns = [fc.bucketized_column(fc.numeric_column("x"), [-1.0, 0.0, 0.5, 2.0]),
+                   fc.embedding_column(ids[0], 3, combiner="mean"),
+                   fc.embedding_column(ids[1], 2, combiner="sqrtn"),
+                   fc.embedding_column(ids[2], 2, combiner="sum"),
+                   fc.indicator_column(ids[0])]
+        with v1.variable_scope("input_from_feature_columns"):
+            net = v1.feature_column.input_layer(features, columns)
+        net = tf.identity(net, name="input_layer_out")
+        out = tf.identity(_dense(net, 1, "logits"), name="output")
+        loss = tf.reduce_mean(tf.square(out - target))
+        train_op = v1.train.AdagradOptimizer(0.1).minimize(loss, name="train")
+        saver = v1.train.Saver()
+        rng = _rng(71)
+
+        def train_feeds(_):
+            d = {features[k]: rng.integers(-1, 10, (32, 2)) for k in id_keys}
+            d[features["x"]] = rng.normal(size=32).astype(np.float32)
+            d[target] = rng.normal(size=(32, 1)).astype(np.float32)
+            return d
+
+        with v1.Session(graph=graph) as sess:
+            sess.run(v1.global_variables_initializer())
+            _train(sess, train_op, train_feeds, steps)
+            prefix = _save(sess, saver, out_dir)
+
+    def feeds(batch):
+        r = _rng(700 + batch)
+        d = {"x:0": r.normal(size=batch).astype(np.float32)}
+        for k in ("id", "id_b", "id_c"):
+            d[k + ":0"] = r.integers(-1, 10, (batch, 2))
+            d[k + ":0"][0] = -1  # a row with no ids: SparseFillEmptyRows' default row
+        return d
+
+    return Model("feature_columns", prefix, feeds, ["output:0", "input_layer_out:0"],
+                 {"train_op": "train"})
+
+
 # ------------------------------------------------------------------ oracle
 
 def tf_run(meta, prefix, feeds: Feeds, fetches: Sequence[str], targets: Sequence[str] = ()):
@@ -519,6 +574,7 @@ def build_all(out_dir) -> Dict[str, Model]:
         build_canned(out_dir / "dnn3", "dnn", 3),
         build_canned(out_dir / "dnn2", "dnn", 2),
         build_canned(out_dir / "linear3", "linear", 3),
+        build_feature_columns(out_dir / "feature_columns"),
     ]
     return {m.name: m for m in models}
 

@@ -87,7 +87,7 @@ def run_both(tmp_path, model, feeds, fetches=None, targets=()):
 
 
 MODEL_NAMES = ["mlp", "mlp_v1", "mlp_resource", "cnn", "batch_norm", "partitioned", "dnn3",
-               "dnn2", "linear3"]
+               "dnn2", "linear3", "feature_columns"]
 
 
 @pytest.mark.parametrize("batch", BATCHES)

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -177,6 +178,105 @@ TEST(RandomTest, RandomUniformIsTfsPhiloxStream) {
   (*unseeded.mutable_attr())["dtype"].set_type(tensorflow::DT_DOUBLE);
   EXPECT_THAT(RunOp(unseeded, {I32({1}, {2})}).status(),
               StatusIs(StatusCode::kUnimplemented, "double"));
+}
+
+// ---- sparse.cc (feature columns)
+
+Tensor I64(TensorShape s, std::vector<int64_t> v) { return Tensor::FromVector<int64_t>(s, v); }
+
+TEST(SparseTest, BucketizeCountsBoundariesAtOrBelow) {
+  tensorflow::NodeDef def = MakeNode("Bucketize");
+  for (float b : {0.0f, 10.0f, 100.0f})
+    (*def.mutable_attr())["boundaries"].mutable_list()->add_f(b);
+  auto out = RunOp(def, {F({5}, {-5, 0, 5, 10, 150})});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_THAT(Values<int32_t>(out.value()[0]), ElementsAre(0, 1, 1, 2, 3));
+}
+
+TEST(SparseTest, WhereGivesRowMajorCoordinates) {
+  auto b = RunOp(MakeNode("Where"), {Tensor::FromVector<bool>({2, 2}, {true, false, false, true})});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b.value()[0].shape(), TensorShape({2, 2}));
+  EXPECT_THAT(Values<int64_t>(b.value()[0]), ElementsAre(0, 0, 1, 1));
+  auto f = RunOp(MakeNode("Where"), {F({4}, {0, 3, 0, -1})});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f.value()[0].shape(), TensorShape({2, 1}));
+  EXPECT_THAT(Values<int64_t>(f.value()[0]), ElementsAre(1, 3));
+}
+
+TEST(SparseTest, GatherNdElementsAndRows) {
+  const Tensor params = F({2, 2}, {1, 2, 3, 4});
+  auto elems = RunOp(MakeNode("GatherNd"), {params, I64({2, 2}, {1, 0, 0, 1})});
+  ASSERT_TRUE(elems.ok()) << elems.status().ToString();
+  EXPECT_THAT(Values<float>(elems.value()[0]), ElementsAre(3, 2));
+  auto rows = RunOp(MakeNode("GatherNd"), {params, I32({1, 1}, {1})});
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows.value()[0].shape(), TensorShape({1, 2}));
+  EXPECT_THAT(Values<float>(rows.value()[0]), ElementsAre(3, 4));
+  EXPECT_THAT(RunOp(MakeNode("GatherNd"), {params, I64({1, 2}, {2, 0})}).status(),
+              StatusIs(StatusCode::kInvalidArgument, "does not index into param shape [2,2]"));
+}
+
+// Rows 0 and 2 are empty and get [row, 0] = -1; row 1 keeps input order.
+TEST(SparseTest, SparseFillEmptyRows) {
+  auto out =
+      RunOp(MakeNode("SparseFillEmptyRows"), {I64({3, 2}, {3, 0, 1, 1, 1, 0}), F({3}, {30, 11, 10}),
+                                              I64({2}, {4, 3}), Tensor::Scalar<float>(-1)});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out.value().size(), 4u);
+  EXPECT_THAT(Values<int64_t>(out.value()[0]), ElementsAre(0, 0, 1, 1, 1, 0, 2, 0, 3, 0));
+  EXPECT_THAT(Values<float>(out.value()[1]), ElementsAre(-1, 11, 10, -1, 30));
+  EXPECT_THAT(Values<bool>(out.value()[2]), ElementsAre(true, false, true, false));
+  EXPECT_THAT(Values<int64_t>(out.value()[3]), ElementsAre(4, 1, 2));
+  EXPECT_THAT(RunOp(MakeNode("SparseFillEmptyRows"),
+                    {I64({1, 2}, {4, 0}), F({1}, {1}), I64({2}, {4, 3}), Tensor::Scalar<float>(0)})
+                  .status(),
+              StatusIs(StatusCode::kInvalidArgument, "indices(0, 0) is invalid: 4 >= 4"));
+}
+
+// [2,3] -> [3,-1] = [3,2]: flat 1 -> [0,1], flat 5 -> [2,1].
+TEST(SparseTest, SparseReshape) {
+  auto out = RunOp(MakeNode("SparseReshape"),
+                   {I64({2, 2}, {0, 1, 1, 2}), I64({2}, {2, 3}), I64({2}, {3, -1})});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_THAT(Values<int64_t>(out.value()[0]), ElementsAre(0, 1, 2, 1));
+  EXPECT_THAT(Values<int64_t>(out.value()[1]), ElementsAre(3, 2));
+  EXPECT_THAT(
+      RunOp(MakeNode("SparseReshape"), {I64({1, 2}, {0, 1}), I64({2}, {2, 3}), I64({1}, {5})})
+          .status(),
+      StatusIs(StatusCode::kInvalidArgument, "6 dense values"));
+}
+
+// data rows r0=[1,2], r1=[3,4], r2=[5,6]; indices [0,2,1], segments [0,0,2]:
+// segment 0 = r0 + r2 = [6,8] (mean [3,4], sqrtN [6,8]/sqrt(2)), segment 1
+// empty = 0, segment 2 = r1.
+TEST(SparseTest, SparseSegmentSumMeanSqrtN) {
+  const Tensor data = F({3, 2}, {1, 2, 3, 4, 5, 6});
+  const Tensor idx = I32({3}, {0, 2, 1});
+  const Tensor seg = I32({3}, {0, 0, 2});
+  auto sum = RunOp(MakeNode("SparseSegmentSum"), {data, idx, seg});
+  ASSERT_TRUE(sum.ok()) << sum.status().ToString();
+  EXPECT_THAT(Values<float>(sum.value()[0]), ElementsAre(6, 8, 0, 0, 3, 4));
+  auto mean = RunOp(MakeNode("SparseSegmentMean"), {data, idx, seg});
+  ASSERT_TRUE(mean.ok());
+  EXPECT_THAT(Values<float>(mean.value()[0]), ElementsAre(3, 4, 0, 0, 3, 4));
+  auto sqrtn = RunOp(MakeNode("SparseSegmentSqrtN"), {data, idx, seg});
+  ASSERT_TRUE(sqrtn.ok());
+  EXPECT_THAT(Values<float>(sqrtn.value()[0]),
+              ElementsAre(6 / std::sqrt(2.0f), 8 / std::sqrt(2.0f), 0, 0, 3, 4));
+  EXPECT_THAT(RunOp(MakeNode("SparseSegmentSum"), {data, idx, I32({3}, {1, 0, 0})}).status(),
+              StatusIs(StatusCode::kInvalidArgument, "not increasing"));
+}
+
+TEST(SparseTest, SparseToDense) {
+  auto out = RunOp(MakeNode("SparseToDense"), {I64({2, 2}, {0, 1, 2, 0}), I64({2}, {3, 2}),
+                                               F({2}, {5, 7}), Tensor::Scalar<float>(0)});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_THAT(Values<float>(out.value()[0]), ElementsAre(0, 5, 0, 0, 7, 0));
+  EXPECT_THAT(RunOp(MakeNode("SparseToDense"),
+                    {I64({1, 2}, {3, 0}), I64({2}, {3, 2}), F({1}, {5}), Tensor::Scalar<float>(0)})
+                  .status(),
+              StatusIs(StatusCode::kInvalidArgument, "out of bounds"));
 }
 
 }  // namespace
