@@ -114,6 +114,14 @@ Status ListGraph(const GraphOptions& options, std::string* out) {
 
 }  // namespace
 
+bool IsRunnableOp(const std::string& op_type) {
+  static const std::set<std::string>* const kRunnable = [] {
+    std::vector<std::string> ops = SupportedOpTypes();
+    return new std::set<std::string>(ops.begin(), ops.end());
+  }();
+  return kRunnable->count(op_type) > 0;
+}
+
 int RunGraph(const GraphOptions& options, std::ostream& out, std::ostream& err) {
   std::string text;
   Status s = ListGraph(options, &text);

@@ -167,7 +167,7 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
     source.kind = GraphSource::Kind::kMetaGraph;
     source.path = options.meta_graph;
   } else if (!options.graph.empty()) {
-    source.kind = GraphSource::Kind::kGraphDef;  // binary if it ends in .pb, else text
+    source.kind = GraphSource::Kind::kGraphDef;  // ImportGraphDef: text or binary
     source.path = options.graph;
   } else {
     source.kind = GraphSource::Kind::kSavedModel;

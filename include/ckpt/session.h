@@ -37,11 +37,6 @@ struct SessionOptions {
   Env* env = Env::Posix();
 };
 
-// Whether Session::Run can run nodes of this op type: the executor's own
-// ops (Placeholder, Const, variables, Assign, Switch/Merge, ...) or an op
-// with a kernel (module ops). For coverage reports such as `ckpt graph --ops`.
-bool IsRunnableOp(const std::string& op_type);
-
 class Session {
  public:
   // REQUIRES: graph non-null. The session shares ownership of the graph.
@@ -81,6 +76,10 @@ class Session {
   explicit Session(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Every op type a Session can run (the ones it handles itself and those with
+// a kernel), sorted. docs/graph_execution.md lists them with their limits.
+std::vector<std::string> SupportedOpTypes();
 
 }  // namespace ckpt
 

@@ -39,7 +39,7 @@ struct Value {
 };
 
 // Ops the executor runs itself; every other op needs a kernel.
-bool IsExecutorOp(const std::string& op) {
+const std::set<std::string>& ExecutorOps() {
   static const std::set<std::string> kOps = {"Placeholder", "PlaceholderWithDefault",
                                              "Const",       "Identity",
                                              "IdentityN",   "NoOp",
@@ -47,8 +47,10 @@ bool IsExecutorOp(const std::string& op) {
                                              "VarHandleOp", "ReadVariableOp",
                                              "Assign",      "AssignVariableOp",
                                              "Switch",      "Merge"};
-  return kOps.count(op) > 0;
+  return kOps;
 }
+
+bool IsExecutorOp(const std::string& op) { return ExecutorOps().count(op) > 0; }
 
 const tensorflow::AttrValue* Attr(const NodeDef& node, const std::string& name) {
   auto it = node.attr().find(name);
@@ -245,10 +247,6 @@ Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node, std::vect
   return outputs;
 }
 
-bool IsRunnableOp(const std::string& op_type) {
-  return IsExecutorOp(op_type) || exec::FindKernel(op_type) != nullptr;
-}
-
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
@@ -309,7 +307,7 @@ Result<RunRequest> ResolveRequest(const ImportedGraph& graph,
 Status CheckSupported(const exec::PrunedGraph& plan, const RunRequest& request) {
   for (size_t i = 0; i < plan.order.size(); ++i) {
     const NodeDef& node = *plan.order[i];
-    if (IsRunnableOp(node.op())) continue;
+    if (IsExecutorOp(node.op()) || exec::FindKernel(node.op()) != nullptr) continue;
     return UnimplementedError("Op type '" + node.op() + "' of node '" + node.name() +
                               "' is not supported by ckpt (needed by " +
                               request.root_labels[plan.first_root[i]] + ")");
@@ -432,6 +430,14 @@ Result<Tensor> Session::VariableValue(const std::string& name) const {
     return NotFoundError("Variable '" + name + "' has no value in this session");
   }
   return it->second;
+}
+
+std::vector<std::string> SupportedOpTypes() {
+  std::vector<std::string> out = exec::SupportedOps();
+  for (const std::string& op : ExecutorOps()) out.push_back(op);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace ckpt
