@@ -2,6 +2,9 @@
 #ifndef CKPT_SRC_OPS_KERNELS_H_
 #define CKPT_SRC_OPS_KERNELS_H_
 
+#include <cstdint>
+#include <string_view>
+
 #include "ckpt/status.h"
 #include "ops/kernel.h"
 
@@ -127,6 +130,11 @@ Status SparseFillEmptyRows(KernelContext* ctx);
 Status SparseReshape(KernelContext* ctx);
 Status SparseSegmentReduce(KernelContext* ctx);  // SparseSegmentSum, Mean, SqrtN
 Status SparseToDense(KernelContext* ctx);
+
+// string_ops.cc
+Status EqualAnyType(KernelContext* ctx);  // Equal/NotEqual: strings, bools, else elementwise
+uint64_t Fingerprint64(std::string_view s);  // TF's Fingerprint64 (FarmHash)
+Status StringToHashBucketFast(KernelContext* ctx);  // attr num_buckets
 
 }  // namespace ckpt::ops
 

@@ -104,8 +104,9 @@ Status GatherNd(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
   const Tensor& params = ctx->inputs[0];
   const Tensor& idx_t = ctx->inputs[1];
-  if (!IsFixedSize(params.dtype())) {
-    return UnsupportedDtype(*ctx, params.dtype(), "fixed-size dtypes");
+  const bool strings = params.dtype() == DataType::kString;
+  if (!IsFixedSize(params.dtype()) && !strings) {
+    return UnsupportedDtype(*ctx, params.dtype(), "fixed-size dtypes and string");
   }
   if (idx_t.shape().rank() < 1) {
     return InvalidArg(
@@ -125,7 +126,7 @@ Status GatherNd(KernelContext* ctx) {
     slab_elems *= params.shape().dim(d);
   }
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, params.dtype(), TensorShape(dims)));
-  const size_t slab = static_cast<size_t>(slab_elems) * DataTypeSize(params.dtype());
+  const size_t slab = strings ? 0 : static_cast<size_t>(slab_elems) * DataTypeSize(params.dtype());
   const int64_t n = k == 0 ? out.num_elements() / std::max<int64_t>(slab_elems, 1)
                            : static_cast<int64_t>(idx.size()) / k;
   for (int64_t i = 0; i < n; ++i) {
@@ -139,7 +140,12 @@ Status GatherNd(KernelContext* ctx) {
       }
       flat = flat * params.shape().dim(d) + v;
     }
-    if (slab > 0) std::memcpy(out.mutable_data() + i * slab, params.data() + flat * slab, slab);
+    if (strings) {
+      std::copy_n(params.strings().begin() + flat * slab_elems, slab_elems,
+                  out.mutable_strings()->begin() + i * slab_elems);
+    } else if (slab > 0) {
+      std::memcpy(out.mutable_data() + i * slab, params.data() + flat * slab, slab);
+    }
   }
   ctx->outputs = {out};
   return Status::OK();

@@ -444,12 +444,22 @@ def build_canned(out_dir, kind="dnn", n_classes=3, steps=60) -> Model:
 
 # ------------------------------------------------- 7. feature columns
 
+def _words(rng, n):
+    """[n, 2] strings; '' is a missing value, as categorical columns treat it."""
+    vocab = np.array([b"", b"cat", b"dog", b"a longer word than sixteen bytes", b"x" * 70],
+                     dtype=object)
+    words = vocab[rng.integers(0, len(vocab), (n, 2))]
+    words[0] = b""
+    return words
+
+
 def build_feature_columns(out_dir, steps=5) -> Model:
     """tf.feature_column's dense paths over non-string features:
     bucketized_column (Bucketize), embedding_column over an identity
     categorical column (Where, GatherNd, SparseFillEmptyRows, SparseReshape,
-    SparseSegmentMean / SqrtN / Sum) and indicator_column, into a dense
-    layer. Id -1 is "missing" (the sparse row stays empty)."""
+    SparseSegmentMean / SqrtN / Sum), indicator_column, and an embedding of a
+    hash-bucket column over strings (StringToHashBucketFast), into a dense
+    layer. Id -1 and '' are "missing" (the sparse row stays empty)."""
     fc = tf.feature_column
     graph = tf.Graph()
     with graph.as_default(), _variables():
@@ -458,13 +468,15 @@ def build_feature_columns(out_dir, steps=5) -> Model:
         features = {"x": v1.placeholder(tf.float32, [None], name="x")}
         for k in id_keys:
             features[k] = v1.placeholder(tf.int64, [None, 2], name=k)
+        features["word"] = v1.placeholder(tf.string, [None, 2], name="word")
         target = v1.placeholder(tf.float32, [None, 1])
         ids = [fc.categorical_column_with_identity(k, 10) for k in id_keys]
         columns = [fc.bucketized_column(fc.numeric_column("x"), [-1.0, 0.0, 0.5, 2.0]),
                    fc.embedding_column(ids[0], 3, combiner="mean"),
                    fc.embedding_column(ids[1], 2, combiner="sqrtn"),
                    fc.embedding_column(ids[2], 2, combiner="sum"),
-                   fc.indicator_column(ids[0])]
+                   fc.indicator_column(ids[0]),
+                   fc.embedding_column(fc.categorical_column_with_hash_bucket("word", 20), 3)]
         with v1.variable_scope("input_from_feature_columns"):
             net = v1.feature_column.input_layer(features, columns)
         net = tf.identity(net, name="input_layer_out")
@@ -477,6 +489,7 @@ def build_feature_columns(out_dir, steps=5) -> Model:
         def train_feeds(_):
             d = {features[k]: rng.integers(-1, 10, (32, 2)) for k in id_keys}
             d[features["x"]] = rng.normal(size=32).astype(np.float32)
+            d[features["word"]] = _words(rng, 32)
             d[target] = rng.normal(size=(32, 1)).astype(np.float32)
             return d
 
@@ -491,6 +504,7 @@ def build_feature_columns(out_dir, steps=5) -> Model:
         for k in ("id", "id_b", "id_c"):
             d[k + ":0"] = r.integers(-1, 10, (batch, 2))
             d[k + ":0"][0] = -1  # a row with no ids: SparseFillEmptyRows' default row
+        d["word:0"] = _words(r, batch)
         return d
 
     return Model("feature_columns", prefix, feeds, ["output:0", "input_layer_out:0"],

@@ -38,6 +38,8 @@ def ckpt_run(tmp_path, meta, feeds, fetches, checkpoint=None, targets=(), check=
         cmd += ["--checkpoint", str(checkpoint)]
     for i, (name, value) in enumerate(feeds.items()):
         path = tmp_path / f"feed{i}.npy"
+        if np.asarray(value).dtype == object:  # strings: numpy's 'S' (no pickles)
+            value = np.asarray(value).astype(bytes)
         np.save(path, value)
         cmd += ["--feed", f"{name}={path}"]
     for name in fetches:

@@ -11,6 +11,7 @@
 
 #include "ckpt/tensor.h"
 #include "ops/kernel.h"
+#include "ops/kernels.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -213,6 +214,10 @@ TEST(SparseTest, GatherNdElementsAndRows) {
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(rows.value()[0].shape(), TensorShape({1, 2}));
   EXPECT_THAT(Values<float>(rows.value()[0]), ElementsAre(3, 4));
+  const Tensor words = Tensor::FromStrings(TensorShape({2, 2}), {"a", "", "c", "d"}).value();
+  auto picked = RunOp(MakeNode("GatherNd"), {words, I64({2, 2}, {1, 1, 0, 0})});
+  ASSERT_TRUE(picked.ok()) << picked.status().ToString();
+  EXPECT_THAT(picked.value()[0].strings(), ElementsAre("d", "a"));
   EXPECT_THAT(RunOp(MakeNode("GatherNd"), {params, I64({1, 2}, {2, 0})}).status(),
               StatusIs(StatusCode::kInvalidArgument, "does not index into param shape [2,2]"));
 }
@@ -277,6 +282,70 @@ TEST(SparseTest, SparseToDense) {
                     {I64({1, 2}, {3, 0}), I64({2}, {3, 2}), F({1}, {5}), Tensor::Scalar<float>(0)})
                   .status(),
               StatusIs(StatusCode::kInvalidArgument, "out of bounds"));
+}
+
+// ---- string_ops.cc
+
+TEST(StringOpsTest, EqualAndNotEqualOnStringsAndBools) {
+  const Tensor words = Tensor::FromStrings(TensorShape({3}), {"", "cat", ""}).value();
+  auto ne = RunOp(MakeNode("NotEqual"), {words, Tensor::StringScalar("")});
+  ASSERT_TRUE(ne.ok()) << ne.status().ToString();
+  EXPECT_THAT(Values<bool>(ne.value()[0]), ElementsAre(false, true, false));
+  auto eq = RunOp(MakeNode("Equal"), {words, Tensor::StringScalar("cat")});
+  ASSERT_TRUE(eq.ok());
+  EXPECT_THAT(Values<bool>(eq.value()[0]), ElementsAre(false, true, false));
+  auto bools = RunOp(MakeNode("Equal"),
+                     {Tensor::FromVector<bool>({2}, {true, false}), Tensor::Scalar<bool>(false)});
+  ASSERT_TRUE(bools.ok());
+  EXPECT_THAT(Values<bool>(bools.value()[0]), ElementsAre(false, true));
+  // Numbers still go through the elementwise kernel.
+  auto nums = RunOp(MakeNode("NotEqual"), {F({2}, {1, 2}), F({}, {2})});
+  ASSERT_TRUE(nums.ok());
+  EXPECT_THAT(Values<bool>(nums.value()[0]), ElementsAre(true, false));
+  EXPECT_THAT(RunOp(MakeNode("Equal"), {words, F({}, {1})}).status(),
+              StatusIs(StatusCode::kInvalidArgument, "expected to be a string tensor"));
+}
+
+// ---- string_ops.cc: expected values are TF 2.21's tf.fingerprint (uint64 LE) and
+// tf.strings.to_hash_bucket_fast(s, 1000) of the same strings; lengths cover
+// each FarmHash branch (0-16, 17-32, 33-64, > 64).
+TEST(HashTest, StringToHashBucketFastIsTfsFingerprint64) {
+  std::vector<std::string> s = {"",
+                                "a",
+                                "abc",
+                                "abcd",
+                                "hello wor",
+                                "0123456789abcdef",
+                                "0123456789abcdefg",
+                                std::string(32, 'x'),
+                                std::string(33, 'y'),
+                                "The quick brown fox jumps over the lazy dog 0123",
+                                std::string(64, 'z'),
+                                std::string(65, 'w')};
+  std::string bytes200;
+  for (int i = 0; i < 200; ++i) bytes200.push_back(static_cast<char>(i));
+  s.push_back(bytes200);
+  const std::vector<uint64_t> fingerprints = {
+      11160318154034397263ULL, 12917804110809363939ULL, 2640714258260161385ULL,
+      1897425971756105985ULL,  568376189322566502ULL,   6105018409752412263ULL,
+      12024047538191061578ULL, 12901576723999808517ULL, 8610735037765521150ULL,
+      8938627730308717417ULL,  294799756062990872ULL,   12495383604066267776ULL,
+      525935771297148851ULL};
+  for (size_t i = 0; i < s.size(); ++i) {
+    EXPECT_EQ(ops::Fingerprint64(s[i]), fingerprints[i]) << "length " << s[i].size();
+  }
+  tensorflow::NodeDef def = MakeNode("StringToHashBucketFast", {{"num_buckets", 1000}});
+  auto out = RunOp(def, {Tensor::FromStrings(TensorShape({13}), s).value()});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  std::vector<int64_t> expected;
+  for (uint64_t f : fingerprints) expected.push_back(static_cast<int64_t>(f % 1000));
+  EXPECT_EQ(Values<int64_t>(out.value()[0]), expected);
+  EXPECT_THAT(expected, ElementsAre(263, 939, 385, 985, 502, 263, 578, 517, 150, 417, 872, 776,
+                                    851));  // TF's buckets
+  EXPECT_THAT(
+      RunOp(MakeNode("StringToHashBucketFast", {{"num_buckets", 0}}), {Tensor::StringScalar("a")})
+          .status(),
+      StatusIs(StatusCode::kInvalidArgument, "num_buckets"));
 }
 
 }  // namespace
