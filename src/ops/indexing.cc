@@ -69,20 +69,13 @@ Status Slice(KernelContext* ctx) {
   return Status::OK();
 }
 
-// GatherV2(params, indices, axis), batch_dims 0; Gather is GatherV2 on axis 0,
-// and so is ResourceGather, whose resource input the executor has read.
+// GatherV2(params, indices, axis), batch_dims 0; Gather is GatherV2 on axis 0.
 // out.shape = params.shape[:axis] + indices.shape + params.shape[axis+1:].
 Status GatherV2(KernelContext* ctx) {
   const bool v1 = ctx->node->op() == "Gather" || ctx->node->op() == "ResourceGather";
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, v1 ? 2 : 3));
   const Tensor& params = ctx->inputs[0];
   CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, params));
-  auto batch_dims = ctx->node->attr().find("batch_dims");
-  if (batch_dims != ctx->node->attr().end() && batch_dims->second.i() != 0) {
-    return NodeError(*ctx, StatusCode::kUnimplemented,
-                     "batch_dims = " + std::to_string(batch_dims->second.i()) +
-                         " is not supported (only 0)");
-  }
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> indices,
                         IndexValues(*ctx, ctx->inputs[1], "indices"));
   int64_t axis_v = 0;

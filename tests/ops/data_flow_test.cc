@@ -143,10 +143,6 @@ TEST(DataFlowTest, ResourceGatherIsGatherOnAxis0) {
   auto out = RunOp(MakeNode("ResourceGather"), {F({3, 2}, {1, 2, 3, 4, 5, 6}), I32({2}, {2, 0})});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_THAT(Values<float>(out.value()[0]), ElementsAre(5, 6, 1, 2));
-  EXPECT_THAT(RunOp(MakeNode("ResourceGather", {{"batch_dims", 1}}),
-                    {F({3, 2}, {1, 2, 3, 4, 5, 6}), I32({2}, {2, 0})})
-                  .status(),
-              StatusIs(StatusCode::kUnimplemented, "batch_dims = 1"));
 }
 
 // RandomUniform's numbers are TF's: the expected values are what TF 2.21's
