@@ -68,6 +68,7 @@ Status Bucketize(KernelContext* ctx) {
 Status Where(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
   const Tensor& x = ctx->inputs[0];
+  if (x.shape().rank() == 0) return InvalidArg(*ctx, "WhereOp : Unhandled input dimensions: 0");
   std::vector<int64_t> hits;
   if (x.dtype() == DataType::kBool) {
     for (int64_t i = 0; i < x.num_elements(); ++i) {
@@ -161,8 +162,9 @@ Status SparseFillEmptyRows(KernelContext* ctx) {
   const Tensor& values = ctx->inputs[1];
   const Tensor& def = ctx->inputs[3];
   CKPT_RETURN_IF_ERROR(RequireMatrix(*ctx, ind_t, "indices"));
-  if (!IsFixedSize(values.dtype())) {
-    return UnsupportedDtype(*ctx, values.dtype(), "fixed-size dtypes");
+  const bool strings = values.dtype() == DataType::kString;
+  if (!IsFixedSize(values.dtype()) && !strings) {
+    return UnsupportedDtype(*ctx, values.dtype(), "fixed-size dtypes and string");
   }
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> ind, IndexValues(*ctx, ind_t, "indices"));
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> shape,
@@ -189,7 +191,15 @@ Status SparseFillEmptyRows(KernelContext* ctx) {
   std::vector<int64_t> start(rows + 1, 0);
   for (int64_t r = 0; r < rows; ++r) start[r + 1] = start[r] + std::max<int64_t>(count[r], 1);
   const int64_t total = start[rows];
-  const size_t elem = DataTypeSize(values.dtype());
+  const size_t elem = strings ? 0 : DataTypeSize(values.dtype());
+  // One element of `from` (index i) into out_val (index at).
+  auto copy_value = [&](Tensor* out_val, int64_t at, const Tensor& from, int64_t i) {
+    if (strings) {
+      (*out_val->mutable_strings())[at] = from.strings()[i];
+    } else {
+      std::memcpy(out_val->mutable_data() + at * elem, from.data() + i * elem, elem);
+    }
+  };
   CKPT_ASSIGN_OR_RETURN(Tensor out_ind,
                         AllocateOutput(*ctx, DataType::kInt64, TensorShape({total, rank})));
   CKPT_ASSIGN_OR_RETURN(Tensor out_val, AllocateOutput(*ctx, values.dtype(), TensorShape({total})));
@@ -199,7 +209,7 @@ Status SparseFillEmptyRows(KernelContext* ctx) {
   for (int64_t i = 0; i < n; ++i) {
     const int64_t at = next[ind[i * rank]]++;
     std::copy(&ind[i * rank], &ind[i * rank] + rank, out_ind.mutable_flat<int64_t>() + at * rank);
-    std::memcpy(out_val.mutable_data() + at * elem, values.data() + i * elem, elem);
+    copy_value(&out_val, at, values, i);
     reverse.mutable_flat<int64_t>()[i] = at;
   }
   for (int64_t r = 0; r < rows; ++r) {
@@ -207,7 +217,7 @@ Status SparseFillEmptyRows(KernelContext* ctx) {
     if (count[r] > 0) continue;
     int64_t* row = out_ind.mutable_flat<int64_t>() + start[r] * rank;
     row[0] = r;  // the rest stays 0
-    std::memcpy(out_val.mutable_data() + start[r] * elem, def.data(), elem);
+    copy_value(&out_val, start[r], def, 0);
   }
   ctx->outputs = {out_ind, out_val, empty, reverse};
   return Status::OK();
@@ -341,6 +351,23 @@ Status SparseToDense(KernelContext* ctx) {
     return InvalidArg(*ctx, "sparse_indices " + ind_t.shape().DebugString() + ", output_shape " +
                                 ctx->inputs[1].shape().DebugString() + " and sparse_values " +
                                 values.shape().DebugString() + " do not agree");
+  }
+  // validate_indices (TF's default true): indices in strictly increasing
+  // row-major order, as TF checks them.
+  auto validate = ctx->node->attr().find("validate_indices");
+  if (validate == ctx->node->attr().end() || validate->second.b()) {
+    for (int64_t i = 1; i < n; ++i) {
+      const int64_t* prev = &ind[(i - 1) * rank];
+      const int64_t* cur = &ind[i * rank];
+      if (std::equal(prev, prev + rank, cur)) {
+        return InvalidArg(
+            *ctx, "indices[" + std::to_string(i) + "] = " + Coords(cur, rank) + " is repeated");
+      }
+      if (std::lexicographical_compare(cur, cur + rank, prev, prev + rank)) {
+        return InvalidArg(*ctx, "indices[" + std::to_string(i) + "] = " + Coords(cur, rank) +
+                                    " is out of order. Many sparse ops require sorted indices.");
+      }
+    }
   }
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, values.dtype(), TensorShape(shape)));
   const size_t elem = DataTypeSize(values.dtype());

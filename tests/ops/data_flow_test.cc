@@ -199,6 +199,8 @@ TEST(SparseTest, WhereGivesRowMajorCoordinates) {
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f.value()[0].shape(), TensorShape({2, 1}));
   EXPECT_THAT(Values<int64_t>(f.value()[0]), ElementsAre(1, 3));
+  EXPECT_THAT(RunOp(MakeNode("Where"), {Tensor::Scalar<bool>(true)}).status(),
+              StatusIs(StatusCode::kInvalidArgument, "Unhandled input dimensions: 0"));
 }
 
 TEST(SparseTest, GatherNdElementsAndRows) {
@@ -229,6 +231,11 @@ TEST(SparseTest, SparseFillEmptyRows) {
   EXPECT_THAT(Values<float>(out.value()[1]), ElementsAre(-1, 11, 10, -1, 30));
   EXPECT_THAT(Values<bool>(out.value()[2]), ElementsAre(true, false, true, false));
   EXPECT_THAT(Values<int64_t>(out.value()[3]), ElementsAre(4, 1, 2));
+  auto words = RunOp(MakeNode("SparseFillEmptyRows"),
+                     {I64({1, 1}, {1}), Tensor::FromStrings(TensorShape({1}), {"w"}).value(),
+                      I64({1}, {2}), Tensor::StringScalar("?")});
+  ASSERT_TRUE(words.ok()) << words.status().ToString();
+  EXPECT_THAT(words.value()[1].strings(), ElementsAre("?", "w"));
   EXPECT_THAT(RunOp(MakeNode("SparseFillEmptyRows"),
                     {I64({1, 2}, {4, 0}), F({1}, {1}), I64({2}, {4, 3}), Tensor::Scalar<float>(0)})
                   .status(),
@@ -278,6 +285,21 @@ TEST(SparseTest, SparseToDense) {
                     {I64({1, 2}, {3, 0}), I64({2}, {3, 2}), F({1}, {5}), Tensor::Scalar<float>(0)})
                   .status(),
               StatusIs(StatusCode::kInvalidArgument, "out of bounds"));
+  // validate_indices (default true): sorted, no repeats, as TF checks.
+  EXPECT_THAT(RunOp(MakeNode("SparseToDense"), {I64({2, 2}, {2, 0, 0, 1}), I64({2}, {3, 2}),
+                                                F({2}, {5, 7}), Tensor::Scalar<float>(0)})
+                  .status(),
+              StatusIs(StatusCode::kInvalidArgument, "indices[1] = [0,1] is out of order"));
+  EXPECT_THAT(RunOp(MakeNode("SparseToDense"), {I64({2, 2}, {0, 1, 0, 1}), I64({2}, {3, 2}),
+                                                F({2}, {5, 7}), Tensor::Scalar<float>(0)})
+                  .status(),
+              StatusIs(StatusCode::kInvalidArgument, "indices[1] = [0,1] is repeated"));
+  tensorflow::NodeDef unchecked = MakeNode("SparseToDense");
+  (*unchecked.mutable_attr())["validate_indices"].set_b(false);
+  auto any_order = RunOp(unchecked, {I64({2, 2}, {2, 0, 0, 1}), I64({2}, {3, 2}), F({2}, {5, 7}),
+                                     Tensor::Scalar<float>(0)});
+  ASSERT_TRUE(any_order.ok()) << any_order.status().ToString();
+  EXPECT_THAT(Values<float>(any_order.value()[0]), ElementsAre(0, 7, 0, 0, 5, 0));
 }
 
 // ---- string_ops.cc
