@@ -16,6 +16,11 @@
 // tf.compat.v1.global_variables_initializer()); reading one that was never set
 // is FailedPrecondition.
 //
+// Run prepares a call (resolves names, prunes, finds kernels) once per
+// signature (feed names in order, fetches, targets) and keeps that plan, so a
+// repeated call only checks the fed values and runs the nodes; results and
+// errors are those of a first call.
+//
 // Thread safety: a Session is used from one thread at a time.
 #ifndef CKPT_SESSION_H_
 #define CKPT_SESSION_H_

@@ -4,8 +4,15 @@
 //   2. Prune (prune.h) from the unfed fetches and the targets.
 //   3. CheckSupported: every node to run is the executor's own or has a
 //      kernel, before anything runs.
-//   4. Execute the nodes in order; values flow by tensor name.
+//   4. Execute the nodes in order.
 //   5. Collect the fetches.
+// Phases 1-3 depend only on the names (feed names, fetches, targets) and the
+// graph, except for the feeds' dtype/shape checks. Their result is a Plan:
+// the steps in order, each with its kind (kernel pointer, variable slot),
+// and each input resolved to a feed or to an earlier step's output. A Plan is
+// cached per signature, so a repeated Run only checks the fed values and
+// executes; a signature whose preparation fails is never cached, so its
+// error is raised again on every call.
 // Restore: BuildRestorePlan (restore_plan.h), read every value (a slice of
 // its checkpoint tensor for partitioned variables), check it against its
 // variable, then assign them all.
@@ -28,14 +35,35 @@ namespace {
 
 using tensorflow::NodeDef;
 
+// A variable's value in the session. Slots are created (unset) when a plan
+// first refers to the variable; only a set slot is a value.
+struct VarSlot {
+  std::string name;  // VariableV2 node name or VarHandleOp shared_name
+  Tensor value;
+  bool set = false;
+};
+
 // A value flowing between nodes: a tensor, or a reference to a variable in
 // the store (VariableV2's ref output, VarHandleOp's handle), read on use.
 struct Value {
   Tensor tensor;
-  std::string variable;  // non-empty for a reference
+  VarSlot* variable = nullptr;  // non-null for a reference
   // TF1 control flow: the untaken output of a Switch, and everything
   // computed from it, is dead (not run) until a Merge picks a live input.
   bool dead = false;
+};
+
+enum class StepKind {
+  kAssign,       // Assign, AssignVariableOp
+  kPlaceholder,  // an unfed Placeholder: always an error
+  kNoOp,
+  kConst,
+  kVariable,     // VariableV2, Variable, VarHandleOp
+  kPassThrough,  // PlaceholderWithDefault, Identity, ReadVariableOp
+  kIdentityN,
+  kSwitch,  // (data, pred) -> (output_false, output_true), one of them dead
+  kMerge,   // the first live input and its index
+  kKernel,
 };
 
 // Ops the executor runs itself; every other op needs a kernel.
@@ -131,120 +159,228 @@ Result<Tensor> ReadRestoreItem(const CheckpointReader& reader, const exec::Resto
   return ExtractSlice(full, slice);
 }
 
+// One input of a step or one fetch, resolved: a fed value, or output `index`
+// of an earlier step. `name` is kept for the error when the step produced
+// fewer outputs.
+struct Source {
+  int feed = -1;  // index into the Run's feeds, or -1
+  int step = -1;  // index into Plan::steps, or -1 (not run: produces nothing)
+  TensorName name;
+};
+
+// One node to run.
+struct Step {
+  const NodeDef* node = nullptr;
+  StepKind kind = StepKind::kKernel;
+  exec::KernelFn kernel = nullptr;
+  std::vector<Source> inputs;        // data inputs, in order
+  std::vector<int> control_steps;    // steps of its control inputs (a dead one kills it)
+  VarSlot* variable = nullptr;       // kVariable
+  const Tensor* constant = nullptr;  // kConst: its value in Impl::constants, once decoded
+  exec::KernelContext ctx;           // kKernel: reused between runs
+  // A BiasAdd whose input 0 is a Conv2D's or MatMul's output that nothing
+  // else reads: on float it adds the bias in place (and applies the Relu
+  // that alone reads its output, if with_relu) instead of allocating.
+  bool bias_in_place = false;
+  bool with_relu = false;
+  bool relu_applied = false;  // this run's BiasAdd applied the Relu too
+  int relu_of = -1;           // a Relu step: the BiasAdd step it may be folded into
+};
+
+// A feed's placeholder constraints, checked on every Run.
+struct FeedCheck {
+  const NodeDef* node = nullptr;
+  const std::string* name = nullptr;  // as the caller spelled it (Plan::feed_names)
+};
+
+// Phases 1-3 for one (feed names, fetches, targets) signature.
+struct Plan {
+  std::vector<std::string> feed_names;
+  std::vector<std::string> fetch_names;
+  std::vector<std::string> targets;
+  std::vector<FeedCheck> feed_checks;
+  std::vector<Step> steps;
+  std::vector<Source> fetches;
+  std::vector<const NodeDef*> fetch_nodes;  // the reader named in a fetch's errors
+  std::vector<std::vector<Value>> outputs;  // per step, during a run
+  std::vector<char> dead;                   // per step, during a run: skipped as dead
+
+  bool Matches(const std::vector<std::pair<std::string, Tensor>>& feeds,
+               const std::vector<std::string>& fetches,
+               const std::vector<std::string>& targets_) const {
+    if (feeds.size() != feed_names.size() || fetches != fetch_names || targets_ != targets) {
+      return false;
+    }
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      if (feeds[i].first != feed_names[i]) return false;
+    }
+    return true;
+  }
+};
+
+StepKind KindOf(const std::string& op) {
+  if (op == "Assign" || op == "AssignVariableOp") return StepKind::kAssign;
+  if (op == "Placeholder") return StepKind::kPlaceholder;
+  if (op == "NoOp") return StepKind::kNoOp;
+  if (op == "Const") return StepKind::kConst;
+  // "Variable" is VariableV2's name in graphs written before TF 1.0.
+  if (op == "VariableV2" || op == "Variable" || op == "VarHandleOp") return StepKind::kVariable;
+  if (op == "PlaceholderWithDefault" || op == "Identity" || op == "ReadVariableOp") {
+    return StepKind::kPassThrough;
+  }
+  if (op == "IdentityN") return StepKind::kIdentityN;
+  if (op == "Switch") return StepKind::kSwitch;
+  if (op == "Merge") return StepKind::kMerge;
+  return StepKind::kKernel;
+}
+
+// Plans kept per session; the least recently used goes first.
+constexpr size_t kMaxPlans = 64;
+
 }  // namespace
 
 struct Session::Impl {
   std::shared_ptr<const ImportedGraph> graph;
   SessionOptions options;
-  std::map<std::string, Tensor> variables;
+  std::map<std::string, VarSlot> variables;  // node-stable: plans point into it
+  std::vector<std::unique_ptr<Plan>> plans;  // most recently used first
+  // Const values decoded so far, by node (element addresses are stable).
+  std::unordered_map<const NodeDef*, Tensor> constants;
+
+  VarSlot* Slot(const std::string& name) {
+    VarSlot& slot = variables[name];
+    slot.name = name;
+    return &slot;
+  }
 
   // The tensor of a value, reading a referenced variable.
   Result<Tensor> Read(const Value& value, const NodeDef& reader) const {
-    if (value.variable.empty()) return value.tensor;
-    auto it = variables.find(value.variable);
-    if (it == variables.end()) {
-      return FailedPreconditionError("Attempting to use uninitialized value " + value.variable +
-                                     " (read by node '" + reader.name() +
+    if (value.variable == nullptr) return value.tensor;
+    if (!value.variable->set) {
+      return FailedPreconditionError("Attempting to use uninitialized value " +
+                                     value.variable->name + " (read by node '" + reader.name() +
                                      "'); restore a checkpoint first");
     }
-    return it->second;
+    return value.variable->value;
   }
 
-  Result<std::vector<Value>> RunNode(const NodeDef& node, std::vector<Value> inputs);
+  Result<std::unique_ptr<Plan>> Prepare(const std::vector<std::pair<std::string, Tensor>>& feeds,
+                                        const std::vector<std::string>& fetches,
+                                        const std::vector<std::string>& targets);
+  Status RunStep(Step& step, std::vector<Value>& inputs, std::vector<Value>* outputs);
   // Assign (ref variables) and AssignVariableOp (resource variables).
-  Result<std::vector<Value>> RunAssign(const NodeDef& node, std::vector<Value> inputs);
+  Status RunAssign(const NodeDef& node, std::vector<Value>& inputs, std::vector<Value>* outputs);
+  Result<std::vector<Tensor>> Execute(Plan& plan,
+                                      const std::vector<std::pair<std::string, Tensor>>& feeds);
 };
 
-Result<std::vector<Value>> Session::Impl::RunAssign(const NodeDef& node,
-                                                    std::vector<Value> inputs) {
-  if (inputs.size() != 2 || inputs[0].variable.empty()) {
+Status Session::Impl::RunAssign(const NodeDef& node, std::vector<Value>& inputs,
+                                std::vector<Value>* outputs) {
+  if (inputs.size() != 2 || inputs[0].variable == nullptr) {
     return InvalidArgumentError("Node '" + node.name() + "' (" + node.op() +
                                 "): input 0 must be a variable and input 1 its new value");
   }
   CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[1], node));
   const tensorflow::AttrValue* validate = Attr(node, "validate_shape");
-  auto old = variables.find(inputs[0].variable);
-  if (node.op() == "Assign" && (validate == nullptr || validate->b()) && old != variables.end() &&
-      old->second.shape() != value.shape()) {
+  VarSlot* var = inputs[0].variable;
+  if (node.op() == "Assign" && (validate == nullptr || validate->b()) && var->set &&
+      var->value.shape() != value.shape()) {
     return InvalidArgumentError("Assign requires shapes of both tensors to match. lhs shape= " +
-                                old->second.shape().DebugString() + " rhs shape= " +
+                                var->value.shape().DebugString() + " rhs shape= " +
                                 value.shape().DebugString() + " (node '" + node.name() + "')");
   }
-  variables[inputs[0].variable] = value;
-  if (node.op() == "AssignVariableOp") return std::vector<Value>{};
-  return std::vector<Value>{Value{std::move(value), ""}};
+  var->value = value;
+  var->set = true;
+  if (node.op() == "AssignVariableOp") return Status::OK();
+  outputs->push_back(Value{std::move(value), nullptr});
+  return Status::OK();
 }
 
-Result<std::vector<Value>> Session::Impl::RunNode(const NodeDef& node, std::vector<Value> inputs) {
-  const std::string& op = node.op();
-  if (op == "Assign" || op == "AssignVariableOp") return RunAssign(node, std::move(inputs));
-  if (op == "Placeholder") return PlaceholderNotFed(node);
-  if (op == "NoOp") return std::vector<Value>{};
-  if (op == "Const") {
-    CKPT_ASSIGN_OR_RETURN(Tensor value, exec::ConstValue(node));
-    return std::vector<Value>{Value{std::move(value), ""}};
-  }
-  // "Variable" is VariableV2's name in graphs written before TF 1.0.
-  if (op == "VariableV2" || op == "Variable")
-    return std::vector<Value>{Value{Tensor(), node.name()}};
-  if (op == "VarHandleOp") {
-    const tensorflow::AttrValue* shared = Attr(node, "shared_name");
-    std::string name = shared && !shared->s().empty() ? shared->s() : node.name();
-    return std::vector<Value>{Value{Tensor(), std::move(name)}};
-  }
-  const bool pass_through =
-      op == "PlaceholderWithDefault" || op == "Identity" || op == "ReadVariableOp";
-  if (pass_through) {
-    if (inputs.empty()) return InvalidArgumentError("Node '" + node.name() + "' has no input");
-    CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[0], node));
-    return std::vector<Value>{Value{std::move(value), ""}};
-  }
-  if (op == "Switch") {  // (data, pred) -> (output_false, output_true)
-    if (inputs.size() != 2)
-      return InvalidArgumentError("Switch '" + node.name() + "' needs 2 inputs");
-    CKPT_ASSIGN_OR_RETURN(Tensor pred, Read(inputs[1], node));
-    if (pred.dtype() != DataType::kBool || pred.num_elements() != 1) {
-      return InvalidArgumentError("The second input must be a scalar, but it has shape " +
-                                  pred.shape().DebugString() + " (node '" + node.name() + "')");
+Status Session::Impl::RunStep(Step& step, std::vector<Value>& inputs, std::vector<Value>* outputs) {
+  const NodeDef& node = *step.node;
+  switch (step.kind) {
+    case StepKind::kAssign:
+      return RunAssign(node, inputs, outputs);
+    case StepKind::kPlaceholder:
+      return PlaceholderNotFed(node);
+    case StepKind::kNoOp:
+      return Status::OK();
+    case StepKind::kConst:
+      if (step.constant == nullptr) {
+        // Decoded once per session (shared by every plan; the tensor's
+        // storage is shared with the runs' outputs, not copied).
+        auto it = constants.find(&node);
+        if (it == constants.end()) {
+          CKPT_ASSIGN_OR_RETURN(Tensor value, exec::ConstValue(node));
+          it = constants.emplace(&node, std::move(value)).first;
+        }
+        step.constant = &it->second;
+      }
+      outputs->push_back(Value{*step.constant, nullptr});
+      return Status::OK();
+    case StepKind::kVariable:
+      outputs->push_back(Value{Tensor(), step.variable});
+      return Status::OK();
+    case StepKind::kPassThrough: {
+      if (inputs.empty()) return InvalidArgumentError("Node '" + node.name() + "' has no input");
+      CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[0], node));
+      outputs->push_back(Value{std::move(value), nullptr});
+      return Status::OK();
     }
-    CKPT_ASSIGN_OR_RETURN(Tensor data, Read(inputs[0], node));
-    const bool taken = *pred.flat<bool>();
-    std::vector<Value> outputs(2);
-    outputs[taken ? 1 : 0].tensor = std::move(data);
-    outputs[taken ? 0 : 1].dead = true;
-    return outputs;
-  }
-  if (op == "Merge") {  // the first live input, and its index
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].dead) continue;
-      CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[i], node));
-      return std::vector<Value>{Value{std::move(value), ""},
-                                Value{Tensor::Scalar<int32_t>(static_cast<int32_t>(i)), ""}};
+    case StepKind::kIdentityN:
+      for (const Value& input : inputs) {
+        CKPT_ASSIGN_OR_RETURN(Tensor value, Read(input, node));
+        outputs->push_back(Value{std::move(value), nullptr});
+      }
+      return Status::OK();
+    case StepKind::kSwitch: {
+      if (inputs.size() != 2) {
+        return InvalidArgumentError("Switch '" + node.name() + "' needs 2 inputs");
+      }
+      CKPT_ASSIGN_OR_RETURN(Tensor pred, Read(inputs[1], node));
+      if (pred.dtype() != DataType::kBool || pred.num_elements() != 1) {
+        return InvalidArgumentError("The second input must be a scalar, but it has shape " +
+                                    pred.shape().DebugString() + " (node '" + node.name() + "')");
+      }
+      CKPT_ASSIGN_OR_RETURN(Tensor data, Read(inputs[0], node));
+      const bool taken = *pred.flat<bool>();
+      outputs->resize(2);
+      (*outputs)[taken ? 1 : 0].tensor = std::move(data);
+      (*outputs)[taken ? 0 : 1].dead = true;
+      return Status::OK();
     }
-    return std::vector<Value>{Value{Tensor(), "", true}, Value{Tensor(), "", true}};
+    case StepKind::kMerge:
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        if (inputs[i].dead) continue;
+        CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[i], node));
+        outputs->push_back(Value{std::move(value), nullptr});
+        outputs->push_back(Value{Tensor::Scalar<int32_t>(static_cast<int32_t>(i)), nullptr});
+        return Status::OK();
+      }
+      outputs->resize(2);
+      (*outputs)[0].dead = (*outputs)[1].dead = true;
+      return Status::OK();
+    case StepKind::kKernel:
+      break;
   }
-  if (op == "IdentityN") {
-    std::vector<Value> outputs;
-    for (const Value& input : inputs) {
-      CKPT_ASSIGN_OR_RETURN(Tensor value, Read(input, node));
-      outputs.push_back(Value{std::move(value), ""});
-    }
-    return outputs;
+  if (step.kernel == nullptr) {
+    return InternalError("No kernel for op '" + node.op() + "' (node '" + node.name() + "')");
   }
-  exec::KernelFn kernel = exec::FindKernel(op);
-  if (kernel == nullptr) {
-    return InternalError("No kernel for op '" + op + "' (node '" + node.name() + "')");
-  }
-  exec::KernelContext ctx;
+  exec::KernelContext& ctx = step.ctx;
   ctx.node = &node;
+  ctx.inputs.clear();
+  ctx.outputs.clear();
   for (const Value& input : inputs) {
     CKPT_ASSIGN_OR_RETURN(Tensor tensor, Read(input, node));
     ctx.inputs.push_back(std::move(tensor));
   }
-  CKPT_RETURN_IF_ERROR(kernel(&ctx));
-  std::vector<Value> outputs;
-  for (Tensor& t : ctx.outputs) outputs.push_back(Value{std::move(t), ""});
-  return outputs;
+  Status status = step.kernel(&ctx);
+  ctx.inputs.clear();  // the step keeps no tensors between runs
+  if (status.ok()) {
+    for (Tensor& t : ctx.outputs) outputs->push_back(Value{std::move(t), nullptr});
+  }
+  ctx.outputs.clear();
+  return status;
 }
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -263,7 +399,7 @@ namespace {
 
 // Phase 1's result: the run's feeds, fetches and roots, resolved.
 struct RunRequest {
-  std::unordered_map<std::string, Value> fed;  // canonical tensor name -> value
+  std::unordered_map<std::string, int> fed;  // canonical tensor name -> feed index
   std::set<std::string> fed_names;
   std::vector<TensorName> fetches;
   std::vector<std::string> roots;        // node names: unfed fetches, then targets
@@ -275,11 +411,12 @@ Result<RunRequest> ResolveRequest(const ImportedGraph& graph,
                                   const std::vector<std::string>& fetches,
                                   const std::vector<std::string>& targets) {
   RunRequest request;
-  for (const auto& [name, value] : feeds) {
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    const auto& [name, value] = feeds[i];
     CKPT_ASSIGN_OR_RETURN(const NodeDef* node, graph.GetNodeOfTensor(name));
     CKPT_ASSIGN_OR_RETURN(TensorName parsed, ParseTensorName(name));
     CKPT_RETURN_IF_ERROR(CheckFeed(*node, name, value));
-    if (!request.fed.emplace(parsed.ToString(), Value{value, ""}).second) {
+    if (!request.fed.emplace(parsed.ToString(), static_cast<int>(i)).second) {
       return InvalidArgumentError("Tensor '" + name + "' is fed more than once");
     }
     request.fed_names.insert(parsed.ToString());
@@ -315,83 +452,283 @@ Status CheckSupported(const exec::PrunedGraph& plan, const RunRequest& request) 
   return Status::OK();
 }
 
-// The value of tensor `name`: fed, or output of a node that has run.
-// InvalidArgument (naming `user` and `what`) for an output the node lacks.
-Result<Value> Lookup(const RunRequest& request,
-                     const std::unordered_map<std::string, std::vector<Value>>& outputs,
-                     const TensorName& name, const std::string& user) {
+// Where tensor `name` comes from: a feed, or a step that has run before.
+Source Resolve(const RunRequest& request, const std::unordered_map<std::string, int>& step_of_node,
+               TensorName name) {
+  Source source;
   auto feed = request.fed.find(name.ToString());
-  if (feed != request.fed.end()) return feed->second;
-  auto produced = outputs.find(name.node);
-  const size_t count = produced == outputs.end() ? 0 : produced->second.size();
-  if (name.index >= static_cast<int>(count)) {
-    return InvalidArgumentError(user + " reads '" + name.ToString() + "', but node '" + name.node +
-                                "' produced " + std::to_string(count) + " outputs");
+  if (feed != request.fed.end()) {
+    source.feed = feed->second;
+  } else {
+    auto step = step_of_node.find(name.node);
+    if (step != step_of_node.end()) source.step = step->second;
   }
-  return produced->second[name.index];
+  source.name = std::move(name);
+  return source;
 }
 
 }  // namespace
 
-Result<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
-                                         const std::vector<std::string>& fetches,
-                                         const std::vector<std::string>& targets) {
-  const ImportedGraph& graph = *impl_->graph;
-  CKPT_ASSIGN_OR_RETURN(RunRequest request, ResolveRequest(graph, feeds, fetches, targets));
-  CKPT_ASSIGN_OR_RETURN(exec::PrunedGraph plan,
-                        exec::Prune(graph, request.fed_names, request.roots));
-  CKPT_RETURN_IF_ERROR(CheckSupported(plan, request));
+namespace {
 
-  // Phase 4: execute.
-  std::unordered_map<std::string, std::vector<Value>> outputs;
-  std::set<std::string> dead_nodes;  // skipped: a dead input (TF1 control flow)
-  for (const NodeDef* node : plan.order) {
-    std::vector<Value> inputs;
-    bool dead = false;
-    for (const std::string& input : node->input()) {
-      CKPT_ASSIGN_OR_RETURN(TensorName name, ParseTensorName(input, /*allow_control=*/true));
-      if (dead_nodes.count(name.node) > 0 && request.fed.count(name.ToString()) == 0) {
-        dead = dead || name.is_control() || node->op() != "Merge";
-        if (!name.is_control()) inputs.push_back(Value{Tensor(), "", true});
-        continue;
-      }
-      if (name.is_control()) continue;
-      CKPT_ASSIGN_OR_RETURN(Value value,
-                            Lookup(request, outputs, name, "Node '" + node->name() + "'"));
-      dead = dead || (value.dead && node->op() != "Merge");
-      inputs.push_back(std::move(value));
-    }
-    if (dead) {
-      dead_nodes.insert(node->name());
+// Marks BiasAdd (+ Relu) steps that can work in place on their producer's
+// output (see Step::bias_in_place): the producer is a Conv2D or MatMul
+// (kernels that allocate their output) and its output, like the BiasAdd's
+// when a Relu is folded, has exactly one reader and is not fetched.
+void FoldBiasAndRelu(Plan* plan) {
+  std::vector<int> readers(plan->steps.size(), 0);
+  auto count = [&](const Source& s) {
+    if (s.step >= 0) ++readers[s.step];
+  };
+  for (const Step& step : plan->steps) {
+    for (const Source& s : step.inputs) count(s);
+  }
+  for (const Source& s : plan->fetches) count(s);
+  auto only_reader_is = [&](int producer, const Step& step) {
+    return readers[producer] == 1 && !step.inputs.empty() && step.inputs[0].feed < 0 &&
+           step.inputs[0].step == producer && step.inputs[0].name.index == 0;
+  };
+  for (size_t i = 0; i < plan->steps.size(); ++i) {
+    Step& bias = plan->steps[i];
+    if (bias.kind != StepKind::kKernel || bias.node->op() != "BiasAdd" || bias.inputs.size() != 2 ||
+        bias.inputs[0].feed >= 0 || bias.inputs[0].step < 0) {
       continue;
     }
-    CKPT_ASSIGN_OR_RETURN(outputs[node->name()], impl_->RunNode(*node, std::move(inputs)));
-    const std::vector<Value>& produced = outputs[node->name()];
-    if (!produced.empty() &&
-        std::all_of(produced.begin(), produced.end(), [](const Value& v) { return v.dead; })) {
-      dead_nodes.insert(node->name());
+    const int producer = bias.inputs[0].step;
+    const std::string& op = plan->steps[producer].node->op();
+    if ((op != "Conv2D" && op != "MatMul") || !only_reader_is(producer, bias)) continue;
+    bias.bias_in_place = true;
+    for (size_t j = i + 1; j < plan->steps.size(); ++j) {
+      Step& relu = plan->steps[j];
+      if (relu.kind == StepKind::kKernel && relu.node->op() == "Relu" && relu.inputs.size() == 1 &&
+          only_reader_is(static_cast<int>(i), relu)) {
+        bias.with_relu = true;
+        relu.relu_of = static_cast<int>(i);
+        break;
+      }
     }
   }
+}
+
+// BiasAdd (+ Relu) in place on input 0 when the kernel would succeed on
+// float data (NHWC, bias a vector of the last dimension); false to run the
+// kernels instead (which then give their usual results or errors). The sum
+// and the max are the kernels' own expressions, so the values are the same.
+bool BiasAddInPlace(Step& step, const std::vector<Value>& inputs, std::vector<Value>* outputs) {
+  if (inputs.size() != 2 || inputs[0].variable != nullptr || inputs[1].variable != nullptr) {
+    return false;
+  }
+  Tensor x = inputs[0].tensor;
+  const Tensor& bias = inputs[1].tensor;
+  const tensorflow::AttrValue* format = Attr(*step.node, "data_format");
+  if (format != nullptr && !format->s().empty() && format->s() != "NHWC") return false;
+  if (x.dtype() != DataType::kFloat || bias.dtype() != DataType::kFloat || x.is_view() ||
+      x.shape().rank() < 2 || bias.shape().rank() != 1 ||
+      bias.shape().dim(0) != x.shape().dim(x.shape().rank() - 1)) {
+    return false;
+  }
+  const int64_t c = bias.shape().dim(0);
+  const int64_t rows = c == 0 ? 0 : x.num_elements() / c;
+  float* px = x.mutable_flat<float>();
+  const float* pb = bias.flat<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = px + r * c;
+    if (step.with_relu) {
+      for (int64_t j = 0; j < c; ++j) {
+        const float v = row[j] + pb[j];
+        row[j] = v > 0 ? v : float{0};
+      }
+    } else {
+      for (int64_t j = 0; j < c; ++j) row[j] = row[j] + pb[j];
+    }
+  }
+  step.relu_applied = step.with_relu;
+  outputs->push_back(Value{std::move(x), nullptr});
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Plan>> Session::Impl::Prepare(
+    const std::vector<std::pair<std::string, Tensor>>& feeds,
+    const std::vector<std::string>& fetches, const std::vector<std::string>& targets) {
+  CKPT_ASSIGN_OR_RETURN(RunRequest request, ResolveRequest(*graph, feeds, fetches, targets));
+  CKPT_ASSIGN_OR_RETURN(exec::PrunedGraph pruned,
+                        exec::Prune(*graph, request.fed_names, request.roots));
+  CKPT_RETURN_IF_ERROR(CheckSupported(pruned, request));
+
+  auto plan = std::make_unique<Plan>();
+  for (const auto& feed : feeds) plan->feed_names.push_back(feed.first);
+  plan->fetch_names = fetches;
+  plan->targets = targets;
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    plan->feed_checks.push_back(
+        FeedCheck{graph->GetNodeOfTensor(feeds[i].first).value(), &plan->feed_names[i]});
+  }
+  // A step's inputs come from steps before it (topological order), so a
+  // step only sees the producers already numbered, as the name-keyed
+  // executor saw only the outputs produced so far.
+  std::unordered_map<std::string, int> step_of_node;
+  plan->steps.resize(pruned.order.size());
+  for (size_t i = 0; i < pruned.order.size(); ++i) {
+    const NodeDef& node = *pruned.order[i];
+    Step& step = plan->steps[i];
+    step.node = &node;
+    step.kind = KindOf(node.op());
+    if (step.kind == StepKind::kKernel) step.kernel = exec::FindKernel(node.op());
+    if (step.kind == StepKind::kVariable) {
+      std::string name = node.name();
+      if (node.op() == "VarHandleOp") {
+        const tensorflow::AttrValue* shared = Attr(node, "shared_name");
+        if (shared && !shared->s().empty()) name = shared->s();
+      }
+      step.variable = Slot(name);
+    }
+    for (const std::string& input : node.input()) {
+      CKPT_ASSIGN_OR_RETURN(TensorName name, ParseTensorName(input, /*allow_control=*/true));
+      if (name.is_control()) {
+        auto control = step_of_node.find(name.node);
+        if (control != step_of_node.end()) step.control_steps.push_back(control->second);
+        continue;
+      }
+      step.inputs.push_back(Resolve(request, step_of_node, std::move(name)));
+    }
+    step_of_node[node.name()] = static_cast<int>(i);
+  }
+  for (TensorName& name : request.fetches) {
+    plan->fetch_nodes.push_back(graph->FindNode(name.node));
+    plan->fetches.push_back(Resolve(request, step_of_node, std::move(name)));
+  }
+  FoldBiasAndRelu(plan.get());
+  plan->outputs.resize(plan->steps.size());
+  plan->dead.assign(plan->steps.size(), 0);
+  return plan;
+}
+
+namespace {
+
+// The value of a source: fed, or output of a step that has run; nullptr
+// when the step produced no such output (LookupError says so).
+const Value* Lookup(const Source& source, const std::vector<std::pair<std::string, Tensor>>& feeds,
+                    const std::vector<std::vector<Value>>& outputs, Value* fed) {
+  if (source.feed >= 0) {
+    fed->tensor = feeds[source.feed].second;
+    return fed;
+  }
+  if (source.step < 0 || source.name.index >= static_cast<int>(outputs[source.step].size())) {
+    return nullptr;
+  }
+  return &outputs[source.step][source.name.index];
+}
+
+// InvalidArgument naming `user` (a node or a fetch) for an output the step lacks.
+Status LookupError(const Source& source, const std::vector<std::vector<Value>>& outputs,
+                   const std::string& user) {
+  const size_t count = source.step < 0 ? 0 : outputs[source.step].size();
+  return InvalidArgumentError(user + " reads '" + source.name.ToString() + "', but node '" +
+                              source.name.node + "' produced " + std::to_string(count) +
+                              " outputs");
+}
+
+// Clears a plan's per-run outputs on every exit, so no tensor outlives its run.
+struct ClearOutputs {
+  std::vector<std::vector<Value>>* outputs;
+  ~ClearOutputs() {
+    for (std::vector<Value>& o : *outputs) o.clear();
+  }
+};
+
+}  // namespace
+
+Result<std::vector<Tensor>> Session::Impl::Execute(
+    Plan& plan, const std::vector<std::pair<std::string, Tensor>>& feeds) {
+  ClearOutputs clear{&plan.outputs};
+  // Phase 4: execute.
+  std::vector<Value> inputs;
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    Step& step = plan.steps[i];
+    inputs.clear();
+    // TF1 control flow: a dead data input (except into a Merge) or a dead
+    // control input skips the step and makes all its outputs dead.
+    bool dead = false;
+    for (int c : step.control_steps) dead = dead || plan.dead[c];
+    const bool merge = step.kind == StepKind::kMerge;
+    for (const Source& source : step.inputs) {
+      if (source.feed < 0 && source.step >= 0 && plan.dead[source.step]) {
+        dead = dead || !merge;
+        inputs.push_back(Value{Tensor(), nullptr, true});
+        continue;
+      }
+      Value fed;
+      const Value* value = Lookup(source, feeds, plan.outputs, &fed);
+      if (value == nullptr) {
+        return LookupError(source, plan.outputs, "Node '" + step.node->name() + "'");
+      }
+      dead = dead || (value->dead && !merge);
+      inputs.push_back(*value);
+    }
+    plan.dead[i] = dead;
+    if (dead) continue;
+    if (step.bias_in_place) {
+      step.relu_applied = false;
+      if (BiasAddInPlace(step, inputs, &plan.outputs[i])) continue;
+    }
+    if (step.relu_of >= 0 && plan.steps[step.relu_of].relu_applied) {
+      plan.outputs[i].push_back(inputs[0]);  // the BiasAdd applied it
+      continue;
+    }
+    CKPT_RETURN_IF_ERROR(RunStep(step, inputs, &plan.outputs[i]));
+    const std::vector<Value>& produced = plan.outputs[i];
+    plan.dead[i] = !produced.empty() && std::all_of(produced.begin(), produced.end(),
+                                                    [](const Value& v) { return v.dead; });
+  }
+  inputs.clear();
 
   // Phase 5: the fetches, reading variables behind references.
   std::vector<Tensor> results;
-  for (size_t i = 0; i < request.fetches.size(); ++i) {
-    const TensorName& name = request.fetches[i];
-    const bool fed = request.fed.count(name.ToString()) > 0;
-    if (!fed && dead_nodes.count(name.node) > 0) {
+  results.reserve(plan.fetches.size());
+  for (size_t i = 0; i < plan.fetches.size(); ++i) {
+    const Source& source = plan.fetches[i];
+    Value fed;
+    const Value* value = source.feed < 0 && source.step >= 0 && plan.dead[source.step]
+                             ? nullptr
+                             : Lookup(source, feeds, plan.outputs, &fed);
+    if ((value == nullptr && source.feed < 0 && source.step >= 0 && plan.dead[source.step]) ||
+        (value != nullptr && value->dead)) {
       return InvalidArgumentError("Retval[" + std::to_string(i) + "] does not have value: fetch '" +
-                                  fetches[i] + "' is on an untaken branch of a cond");
+                                  plan.fetch_names[i] + "' is on an untaken branch of a cond");
     }
-    CKPT_ASSIGN_OR_RETURN(Value value,
-                          Lookup(request, outputs, name, "Fetch '" + fetches[i] + "'"));
-    if (value.dead) {
-      return InvalidArgumentError("Retval[" + std::to_string(i) + "] does not have value: fetch '" +
-                                  fetches[i] + "' is on an untaken branch of a cond");
+    if (value == nullptr) {
+      return LookupError(plan.fetches[i], plan.outputs, "Fetch '" + plan.fetch_names[i] + "'");
     }
-    CKPT_ASSIGN_OR_RETURN(Tensor tensor, impl_->Read(value, *graph.FindNode(name.node)));
+    CKPT_ASSIGN_OR_RETURN(Tensor tensor, Read(*value, *plan.fetch_nodes[i]));
     results.push_back(std::move(tensor));
   }
   return results;
+}
+
+Result<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string, Tensor>>& feeds,
+                                         const std::vector<std::string>& fetches,
+                                         const std::vector<std::string>& targets) {
+  std::vector<std::unique_ptr<Plan>>& plans = impl_->plans;
+  size_t hit = 0;
+  while (hit < plans.size() && !plans[hit]->Matches(feeds, fetches, targets)) ++hit;
+  if (hit < plans.size()) {
+    // Cached: the names resolved before; the fed values are checked as
+    // phase 1 checks them.
+    std::rotate(plans.begin(), plans.begin() + static_cast<std::ptrdiff_t>(hit),
+                plans.begin() + static_cast<std::ptrdiff_t>(hit) + 1);
+    Plan& plan = *plans.front();
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      CKPT_RETURN_IF_ERROR(
+          CheckFeed(*plan.feed_checks[i].node, *plan.feed_checks[i].name, feeds[i].second));
+    }
+    return impl_->Execute(plan, feeds);
+  }
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, impl_->Prepare(feeds, fetches, targets));
+  if (plans.size() >= kMaxPlans) plans.pop_back();
+  plans.insert(plans.begin(), std::move(plan));
+  return impl_->Execute(*plans.front(), feeds);
 }
 
 Status Session::Restore(const std::string& prefix) {
@@ -420,16 +757,20 @@ Status Session::Restore(const std::string& prefix) {
     }
     values[item.variable] = std::move(value);
   }
-  for (auto& [name, value] : values) impl_->variables[name] = std::move(value);
+  for (auto& [name, value] : values) {
+    VarSlot* slot = impl_->Slot(name);
+    slot->value = std::move(value);
+    slot->set = true;
+  }
   return Status::OK();
 }
 
 Result<Tensor> Session::VariableValue(const std::string& name) const {
   auto it = impl_->variables.find(name);
-  if (it == impl_->variables.end()) {
+  if (it == impl_->variables.end() || !it->second.set) {
     return NotFoundError("Variable '" + name + "' has no value in this session");
   }
-  return it->second;
+  return it->second.value;
 }
 
 std::vector<std::string> SupportedOpTypes() {

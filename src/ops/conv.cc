@@ -1,4 +1,6 @@
-// Convolutions and pooling, NHWC only: Conv2D (im2col, then one Eigen GEMM),
+// Convolutions and pooling, NHWC only: Conv2D (im2col by blocks of output
+// pixels, each block's GEMM right after it, GemmF32Serial for float (gemm.h);
+// blocks split over the cores for big convolutions),
 // DepthwiseConv2dNative, MaxPool, AvgPool; and FusedBatchNorm(V2/V3) in
 // inference mode. Padding SAME or VALID, as TF computes it: SAME gives
 // ceil(in / stride) outputs and puts the odd padding element after.
@@ -6,7 +8,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <system_error>
+#include <thread>
+#include <type_traits>
+#include <vector>
 
+#include "ops/gemm.h"
 #include "ops/kernel_util.h"
 #include "ops/kernels.h"
 
@@ -71,6 +78,11 @@ Status ReadSpatial(const KernelContext& ctx, const TensorShape& input, int64_t k
   return Status::OK();
 }
 
+// Conv2D's im2col block (about half of a core's L2) and the size (multiply-
+// adds) from which it splits the blocks over threads.
+constexpr int64_t kIm2colBlockBytes = 256 << 10;
+constexpr int64_t kParallelConvMacs = int64_t{1} << 22;
+
 // Input coordinate of output o, tap t (may be outside [0, in): padding).
 inline int64_t Tap(const Window& w, int64_t o, int64_t t) {
   return o * w.stride - w.pad_before + t * w.dilation;
@@ -99,28 +111,74 @@ Status Conv2D(KernelContext* ctx) {
     CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(),
                                                      TensorShape{n, s.h.out, s.w.out, oc}));
     const int64_t patch = s.h.k * s.w.k * c, rows = n * s.h.out * s.w.out;
-    RowMajor<T> cols = RowMajor<T>::Zero(rows, patch);  // im2col; padding stays 0
     const T* px = x.flat<T>();
-    int64_t r = 0;
-    for (int64_t b = 0; b < n; ++b) {
-      for (int64_t oh = 0; oh < s.h.out; ++oh) {
-        for (int64_t ow = 0; ow < s.w.out; ++ow, ++r) {
+    const T* pf = f.flat<T>();
+    T* po = out.mutable_flat<T>();
+    // im2col in blocks of output pixels (rows), each block's GEMM right after
+    // it while the block is still in cache: row r holds output pixel r's
+    // receptive field, tap-major then channel; taps in the padding are 0.
+    // Every element is written, so the buffer is not cleared.
+    // At least one row, so the buffer never exceeds max(256 KiB, one
+    // receptive field), which is no bigger than the filter.
+    const int64_t block = std::clamp<int64_t>(
+        kIm2colBlockBytes / std::max<int64_t>(1, patch * static_cast<int64_t>(sizeof(T))), 1,
+        1024);
+    const int64_t blocks = (rows + block - 1) / block;
+    const size_t buffer_size = static_cast<size_t>(std::min(rows, block) * patch);
+    auto run_blocks = [&](int64_t first, int64_t last, std::vector<T>* buffer) {
+      if (buffer->size() < buffer_size) buffer->resize(buffer_size);
+      T* cols = buffer->data();
+      for (int64_t bi = first; bi < last; ++bi) {
+        const int64_t r0 = bi * block, r1 = std::min(rows, r0 + block);
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t ow = r % s.w.out, oh = r / s.w.out % s.h.out, b = r / s.w.out / s.h.out;
+          T* row = cols + (r - r0) * patch;
           for (int64_t th = 0; th < s.h.k; ++th) {
             const int64_t ih = Tap(s.h, oh, th);
-            if (ih < 0 || ih >= s.h.in) continue;
             for (int64_t tw = 0; tw < s.w.k; ++tw) {
               const int64_t iw = Tap(s.w, ow, tw);
-              if (iw < 0 || iw >= s.w.in) continue;
-              const T* src = px + ((b * s.h.in + ih) * s.w.in + iw) * c;
-              std::copy(src, src + c, &cols(r, (th * s.w.k + tw) * c));
+              T* __restrict dst = row + (th * s.w.k + tw) * c;
+              if (ih < 0 || ih >= s.h.in || iw < 0 || iw >= s.w.in) {
+                std::fill(dst, dst + c, T{0});
+              } else {
+                // The input and the buffer never overlap: the copy vectorises.
+                const T* __restrict src = px + ((b * s.h.in + ih) * s.w.in + iw) * c;
+                for (int64_t j = 0; j < c; ++j) dst[j] = src[j];  // c is often 1..64
+              }
             }
           }
         }
+        if constexpr (std::is_same_v<T, float>) {
+          GemmF32Serial(false, false, r1 - r0, oc, patch, cols, pf, po + r0 * oc);
+        } else {
+          Eigen::Map<const RowMajor<T>> mc(cols, r1 - r0, patch);
+          Eigen::Map<const RowMajor<T>> mf(pf, patch, oc);
+          Eigen::Map<RowMajor<T>> mo(po + r0 * oc, r1 - r0, oc);
+          mo.noalias() = mc * mf;
+        }
+      }
+    };
+    // Blocks split over the cores (the caller's thread included) when the
+    // convolution is big enough to pay for starting threads. The caller's
+    // buffer is kept between calls; a helper's lives for the call.
+    const int64_t cores = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 8);
+    const int64_t threads =
+        rows * patch * oc < kParallelConvMacs ? 1 : std::min<int64_t>(cores, blocks);
+    std::vector<std::thread> helpers;
+    for (int64_t t = 1; t < threads; ++t) {
+      auto helper = [&run_blocks, t, threads, blocks] {
+        std::vector<T> buffer;
+        run_blocks(blocks * t / threads, blocks * (t + 1) / threads, &buffer);
+      };
+      try {
+        helpers.emplace_back(helper);
+      } catch (const std::system_error&) {
+        helper();  // no thread available: these blocks on the caller
       }
     }
-    Eigen::Map<const RowMajor<T>> mf(f.flat<T>(), patch, oc);
-    Eigen::Map<RowMajor<T>> mo(out.mutable_flat<T>(), rows, oc);
-    mo.noalias() = cols * mf;
+    thread_local std::vector<T> buffer;
+    run_blocks(0, blocks / threads, &buffer);
+    for (std::thread& h : helpers) h.join();
     ctx->outputs = {out};
     return Status::OK();
   });
@@ -269,7 +327,8 @@ Status FusedBatchNorm(KernelContext* ctx) {
     }
     const T* px = x.flat<T>();
     T* py = y.mutable_flat<T>();
-    for (int64_t i = 0; i < x.num_elements(); ++i) {
+    const int64_t count = x.num_elements();
+    for (int64_t i = 0; i < count; ++i) {
       py[i] = static_cast<T>(px[i] * mul[i % c] + add[i % c]);
     }
     ctx->outputs = {y, ctx->inputs[3], ctx->inputs[4], ctx->inputs[3], ctx->inputs[4]};

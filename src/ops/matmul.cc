@@ -1,8 +1,11 @@
-// MatMul (transpose_a/transpose_b, Eigen's GEMM over row-major maps),
+// MatMul (transpose_a/transpose_b, Eigen's GEMM over row-major maps; float
+// through GemmF32, gemm.h, on the CPU's widest SIMD),
 // BatchMatMulV2 (adj_x/adj_y, batch dims broadcast) and
 // BiasAdd (NHWC: the bias is added along the last dimension).
 #include <Eigen/Core>
+#include <type_traits>
 
+#include "ops/gemm.h"
 #include "ops/kernel_util.h"
 #include "ops/kernels.h"
 
@@ -43,6 +46,11 @@ Status MatMul(KernelContext* ctx) {
   return DispatchNumeric(*ctx, a.dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
     CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, a.dtype(), TensorShape{m, n}));
+    if constexpr (std::is_same_v<T, float>) {
+      GemmF32(ta, tb, m, n, k, a.flat<float>(), b.flat<float>(), out.mutable_flat<float>());
+      ctx->outputs = {out};
+      return Status::OK();
+    }
     Eigen::Map<const RowMajor<T>> ma(a.flat<T>(), a.shape().dim(0), a.shape().dim(1));
     Eigen::Map<const RowMajor<T>> mb(b.flat<T>(), b.shape().dim(0), b.shape().dim(1));
     Eigen::Map<RowMajor<T>> mo(out.mutable_flat<T>(), m, n);

@@ -18,7 +18,8 @@ Status Activation(KernelContext* ctx, Dispatch dispatch, Op op) {
     CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), x.shape()));
     const T* px = x.flat<T>();
     T* po = out.mutable_flat<T>();
-    for (int64_t i = 0; i < x.num_elements(); ++i) po[i] = op(px[i]);
+    const int64_t count = x.num_elements();  // not re-evaluated per element
+    for (int64_t i = 0; i < count; ++i) po[i] = op(px[i]);
     ctx->outputs = {out};
     return Status::OK();
   });

@@ -153,6 +153,19 @@ TEST(ControlFlowTest, CondTakesTheTrueBranchWhenFed) {
   EXPECT_EQ(Floats(out[2]), (std::vector<float>{3, -4}));
 }
 
+// The same signature run again (a cached plan) with the other predicate:
+// deadness is per run.
+TEST(ControlFlowTest, DeadnessIsPerRunWithACachedPlan) {
+  auto session = CondSession();
+  for (bool training : {true, false, true}) {
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out,
+                              session->Run({{"input:0", Tensor::FromVector<float>({1}, {2})},
+                                            {"is_training:0", Tensor::Scalar<bool>(training)}},
+                                           {"out:0"}));
+    EXPECT_EQ(Floats(out[0]), (std::vector<float>{training ? 4.0f : 6.0f})) << training;
+  }
+}
+
 TEST(ControlFlowTest, FetchingTheUntakenBranchIsAnError) {
   auto session = CondSession();
   // cond/mul_1/y is dead through its control input on the true branch.

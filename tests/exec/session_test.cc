@@ -323,5 +323,169 @@ TEST_F(RestoreTest, GraphWithoutSaverCannotRestore) {
               StatusIs(StatusCode::kFailedPrecondition, "no SaverDef"));
 }
 
+// Session::Run caches what it prepared per (feed names, fetches, targets);
+// these check that a repeated or changed call behaves exactly as a first one.
+
+TEST(SessionPlanCacheTest, RepeatedRunUsesTheNewFeedValues) {
+  auto session = SessionFor(AddGraph());
+  // x + [10,20], by hand, for three different x through the same signature.
+  for (float v : {1.0f, -4.0f, 0.5f}) {
+    CKPT_ASSERT_OK_AND_ASSIGN(
+        std::vector<Tensor> out,
+        session->Run({{"x:0", Tensor::FromVector<float>({2, 2}, {v, v, 2 * v, 0})}}, {"out:0"}));
+    EXPECT_EQ(out[0].shape(), TensorShape({2, 2}));
+    EXPECT_EQ(Floats(out[0]), (std::vector<float>{v + 10, v + 20, 2 * v + 10, 20}));
+  }
+}
+
+TEST(SessionPlanCacheTest, ChangedFeedsFetchesAndTargetsAreNotConfused) {
+  auto session = SessionFor(AddGraph());
+  const Tensor x = Tensor::FromVector<float>({1, 2}, {1, 2});
+  const Tensor y = Tensor::FromVector<float>({1, 2}, {7, 8});
+  for (int round = 0; round < 2; ++round) {  // the second round hits the cache
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> a, session->Run({{"x:0", x}}, {"out:0"}));
+    EXPECT_EQ(Floats(a[0]), (std::vector<float>{11, 22}));
+    // Feeding y instead cuts x off: out is the fed value.
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> b, session->Run({{"y:0", y}}, {"out:0"}));
+    EXPECT_EQ(Floats(b[0]), (std::vector<float>{7, 8}));
+    // Same feed, other fetches, in another order.
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> c,
+                              session->Run({{"x:0", x}}, {"c:0", "y:0", "x:0"}));
+    EXPECT_EQ(Floats(c[0]), (std::vector<float>{10, 20}));
+    EXPECT_EQ(Floats(c[1]), (std::vector<float>{11, 22}));
+    EXPECT_EQ(Floats(c[2]), (std::vector<float>{1, 2}));
+    // "x" and "x:0" are the same tensor but different spellings.
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> d, session->Run({{"x", y}}, {"out"}));
+    EXPECT_EQ(Floats(d[0]), (std::vector<float>{17, 28}));
+    // Both feeds: y wins for out, x is still returned as fed.
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> e,
+                              session->Run({{"x:0", x}, {"y:0", y}}, {"out:0", "x:0"}));
+    EXPECT_EQ(Floats(e[0]), (std::vector<float>{7, 8}));
+    EXPECT_EQ(Floats(e[1]), (std::vector<float>{1, 2}));
+  }
+}
+
+TEST(SessionPlanCacheTest, ErrorsAreRaisedOnEveryCall) {
+  auto session = SessionFor(AddGraph());
+  const Tensor good = Tensor::FromVector<float>({1, 2}, {1, 2});
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(session->Run({}, {"out:0"}),
+                StatusIs(StatusCode::kInvalidArgument,
+                         "You must feed a value for placeholder tensor 'x'"));
+    EXPECT_THAT(session->Run({}, {"c:0", "weird:0"}),
+                StatusIs(StatusCode::kUnimplemented, "'ApplyGradientDescent'"));
+    EXPECT_THAT(session->Run({}, {"nope:0"}), StatusIs(StatusCode::kNotFound, "'nope'"));
+    EXPECT_THAT(session->Run({{"x:0", good}, {"x", good}}, {"out:0"}),
+                StatusIs(StatusCode::kInvalidArgument, "fed more than once"));
+    // A signature that ran before still checks each fed value.
+    CKPT_ASSERT_OK(session->Run({{"x:0", good}}, {"out:0"}).status());
+    EXPECT_THAT(session->Run({{"x:0", Tensor::FromVector<int32_t>({1, 2}, {1, 2})}}, {"out:0"}),
+                StatusIs(StatusCode::kInvalidArgument, "dtype int32 for Tensor 'x:0'"));
+    EXPECT_THAT(session->Run({{"x:0", Tensor::FromVector<float>({1, 3}, {1, 2, 3})}}, {"out:0"}),
+                StatusIs(StatusCode::kInvalidArgument, "Cannot feed value of shape [1,3]"));
+  }
+}
+
+TEST(SessionPlanCacheTest, ManySignaturesStayCorrect) {
+  auto session = SessionFor(AddGraph());
+  // More distinct signatures than the cache keeps (fetch lists of growing
+  // length), twice: evicted ones are prepared again.
+  for (int round = 0; round < 2; ++round) {
+    for (int n = 1; n <= 80; ++n) {
+      std::vector<std::string> fetches(static_cast<size_t>(n), "out:0");
+      fetches.back() = "c:0";
+      CKPT_ASSERT_OK_AND_ASSIGN(
+          std::vector<Tensor> out,
+          session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {float(n), 0})}}, fetches));
+      ASSERT_EQ(out.size(), fetches.size());
+      EXPECT_EQ(Floats(out.back()), (std::vector<float>{10, 20}));
+      if (n > 1) EXPECT_EQ(Floats(out[0]), (std::vector<float>{n + 10.0f, 20}));
+    }
+  }
+}
+
+// y = relu(x . w + b): MatMul -> BiasAdd -> Relu, which Run folds (the bias
+// and relu are applied in place on the MatMul's output).
+constexpr char kDenseRelu[] = R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "w" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT
+             tensor_shape { dim { size: 2 } dim { size: 3 } }
+             float_val: 1 float_val: -1 float_val: 2 float_val: 0 float_val: 1 float_val: -3 } } } }
+    node { name: "b" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { dim { size: B } }
+             BIAS } } } }
+    node { name: "mm" op: "MatMul" input: "x" input: "w" }
+    node { name: "ba" op: "BiasAdd" input: "mm" input: "b" }
+    node { name: "r" op: "Relu" input: "ba" })";
+
+std::string DenseRelu(const std::string& bias_values, int n) {
+  std::string text = kDenseRelu;
+  text.replace(text.find("BIAS"), 4, bias_values);
+  text.replace(text.find("size: B"), 7, "size: " + std::to_string(n));
+  return text;
+}
+
+TEST(SessionPlanCacheTest, FoldedBiasAddAndReluGiveTheKernelsValues) {
+  auto session = SessionFor(DenseRelu("float_val: 0.5 float_val: 1 float_val: -10", 3));
+  // x . w by hand: [1,2] -> [1, 1, -4]; [-1,0] -> [-1, 1, -2]; + b; relu.
+  const Tensor x = Tensor::FromVector<float>({2, 2}, {1, 2, -1, 0});
+  for (int i = 0; i < 2; ++i) {
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({{"x:0", x}}, {"r:0"}));
+    EXPECT_EQ(Floats(out[0]), (std::vector<float>{1.5f, 2, 0, 0, 2, 0}));
+  }
+  // Fetching the MatMul's or the BiasAdd's output too: they keep their own
+  // values (nothing is changed in place under a reader).
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> all,
+                            session->Run({{"x:0", x}}, {"r:0", "mm:0", "ba:0"}));
+  EXPECT_EQ(Floats(all[0]), (std::vector<float>{1.5f, 2, 0, 0, 2, 0}));
+  EXPECT_EQ(Floats(all[1]), (std::vector<float>{1, 1, -4, -1, 1, -2}));
+  EXPECT_EQ(Floats(all[2]), (std::vector<float>{1.5f, 2, -14, -0.5f, 2, -12}));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> ba, session->Run({{"x:0", x}}, {"ba:0"}));
+  EXPECT_EQ(Floats(ba[0]), (std::vector<float>{1.5f, 2, -14, -0.5f, 2, -12}));
+}
+
+TEST(SessionPlanCacheTest, FoldedBiasAddStillReportsTheKernelsErrors) {
+  // A bias of the wrong length: BiasAdd's own error, on every call.
+  auto session = SessionFor(DenseRelu("float_val: 1 float_val: 2", 2));
+  const Tensor x = Tensor::FromVector<float>({1, 2}, {1, 2});
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THAT(session->Run({{"x:0", x}}, {"r:0"}),
+                StatusIs(StatusCode::kInvalidArgument, "Must provide as many biases"));
+  }
+  // A MatMul error comes first, as before.
+  EXPECT_THAT(session->Run({{"x:0", Tensor::FromVector<float>({1, 3}, {1, 2, 3})}}, {"r:0"}),
+              StatusIs(StatusCode::kInvalidArgument, "Matrix size-incompatible"));
+}
+
+TEST_F(RestoreTest, CachedRunSeesVariablesRestoredLater) {
+  auto session = MakeSession();
+  const Tensor x = Tensor::FromVector<float>({1, 2}, {1, 2});
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THAT(session->Run({{"x:0", x}}, {"y:0"}),
+                StatusIs(StatusCode::kFailedPrecondition, "uninitialized value w"));
+  }
+  EXPECT_THAT(session->VariableValue("w"), StatusIs(StatusCode::kNotFound, "'w'"));
+  CKPT_ASSERT_OK(session->Restore(WriteCheckpoint("w", Tensor::FromVector<float>({1, 2}, {100, 200}))));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> a, session->Run({{"x:0", x}}, {"y:0"}));
+  EXPECT_EQ(Floats(a[0]), (std::vector<float>{101, 202}));
+  CKPT_ASSERT_OK(session->Restore(WriteCheckpoint("w", Tensor::FromVector<float>({1, 2}, {-1, -2}))));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> b, session->Run({{"x:0", x}}, {"y:0"}));
+  EXPECT_EQ(Floats(b[0]), (std::vector<float>{0, 0}));
+}
+
+TEST(SessionPlanCacheTest, ResultsDoNotAliasLaterRuns) {
+  auto session = SessionFor(AddGraph());
+  CKPT_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> first,
+      session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {1, 2})}}, {"out:0", "c:0"}));
+  CKPT_ASSERT_OK_AND_ASSIGN(
+      std::vector<Tensor> second,
+      session->Run({{"x:0", Tensor::FromVector<float>({1, 2}, {5, 5})}}, {"out:0", "c:0"}));
+  EXPECT_EQ(Floats(first[0]), (std::vector<float>{11, 22}));
+  EXPECT_EQ(Floats(second[0]), (std::vector<float>{15, 25}));
+  EXPECT_EQ(Floats(first[1]), (std::vector<float>{10, 20}));
+}
+
 }  // namespace
 }  // namespace ckpt
