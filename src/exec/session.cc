@@ -49,6 +49,9 @@ struct VarSlot {
 struct Value {
   Tensor tensor;
   VarSlot* variable = nullptr;  // non-null for a reference
+  // TF1 control flow: the untaken output of a Switch, and everything
+  // computed from it, is dead (not run) until a Merge picks a live input.
+  bool dead = false;
 };
 
 enum class StepKind {
@@ -59,6 +62,8 @@ enum class StepKind {
   kVariable,     // VariableV2, Variable, VarHandleOp
   kPassThrough,  // PlaceholderWithDefault, Identity, ReadVariableOp
   kIdentityN,
+  kSwitch,  // (data, pred) -> (output_false, output_true), one of them dead
+  kMerge,   // the first live input and its index
   kKernel,
 };
 
@@ -69,7 +74,8 @@ const std::set<std::string>& ExecutorOps() {
                                              "IdentityN",   "NoOp",
                                              "VariableV2",  "Variable",
                                              "VarHandleOp", "ReadVariableOp",
-                                             "Assign",      "AssignVariableOp"};
+                                             "Assign",      "AssignVariableOp",
+                                             "Switch",      "Merge"};
   return kOps;
 }
 
@@ -169,6 +175,7 @@ struct Step {
   StepKind kind = StepKind::kKernel;
   exec::KernelFn kernel = nullptr;
   std::vector<Source> inputs;        // data inputs, in order
+  std::vector<int> control_steps;    // steps of its control inputs (a dead one kills it)
   VarSlot* variable = nullptr;       // kVariable
   const Tensor* constant = nullptr;  // kConst: its value in Impl::constants, once decoded
   exec::KernelContext ctx;           // kKernel: reused between runs
@@ -197,6 +204,7 @@ struct Plan {
   std::vector<Source> fetches;
   std::vector<const NodeDef*> fetch_nodes;  // the reader named in a fetch's errors
   std::vector<std::vector<Value>> outputs;  // per step, during a run
+  std::vector<char> dead;                   // per step, during a run: skipped as dead
 
   bool Matches(const std::vector<std::pair<std::string, Tensor>>& feeds,
                const std::vector<std::string>& fetches,
@@ -222,6 +230,8 @@ StepKind KindOf(const std::string& op) {
     return StepKind::kPassThrough;
   }
   if (op == "IdentityN") return StepKind::kIdentityN;
+  if (op == "Switch") return StepKind::kSwitch;
+  if (op == "Merge") return StepKind::kMerge;
   return StepKind::kKernel;
 }
 
@@ -335,6 +345,33 @@ Status Session::Impl::RunStep(Step& step, std::vector<Value>& inputs, std::vecto
         CKPT_ASSIGN_OR_RETURN(Tensor value, Read(input, node));
         outputs->push_back(Value{std::move(value), nullptr});
       }
+      return Status::OK();
+    case StepKind::kSwitch: {
+      if (inputs.size() != 2) {
+        return InvalidArgumentError("Switch '" + node.name() + "' needs 2 inputs");
+      }
+      CKPT_ASSIGN_OR_RETURN(Tensor pred, Read(inputs[1], node));
+      if (pred.dtype() != DataType::kBool || pred.num_elements() != 1) {
+        return InvalidArgumentError("The second input must be a scalar, but it has shape " +
+                                    pred.shape().DebugString() + " (node '" + node.name() + "')");
+      }
+      CKPT_ASSIGN_OR_RETURN(Tensor data, Read(inputs[0], node));
+      const bool taken = *pred.flat<bool>();
+      outputs->resize(2);
+      (*outputs)[taken ? 1 : 0].tensor = std::move(data);
+      (*outputs)[taken ? 0 : 1].dead = true;
+      return Status::OK();
+    }
+    case StepKind::kMerge:
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        if (inputs[i].dead) continue;
+        CKPT_ASSIGN_OR_RETURN(Tensor value, Read(inputs[i], node));
+        outputs->push_back(Value{std::move(value), nullptr});
+        outputs->push_back(Value{Tensor::Scalar<int32_t>(static_cast<int32_t>(i)), nullptr});
+        return Status::OK();
+      }
+      outputs->resize(2);
+      (*outputs)[0].dead = (*outputs)[1].dead = true;
       return Status::OK();
     case StepKind::kKernel:
       break;
@@ -562,7 +599,11 @@ Result<std::unique_ptr<Plan>> Session::Impl::Prepare(
     }
     for (const std::string& input : node.input()) {
       CKPT_ASSIGN_OR_RETURN(TensorName name, ParseTensorName(input, /*allow_control=*/true));
-      if (name.is_control()) continue;
+      if (name.is_control()) {
+        auto control = step_of_node.find(name.node);
+        if (control != step_of_node.end()) step.control_steps.push_back(control->second);
+        continue;
+      }
       step.inputs.push_back(Resolve(request, step_of_node, std::move(name)));
     }
     step_of_node[node.name()] = static_cast<int>(i);
@@ -573,6 +614,7 @@ Result<std::unique_ptr<Plan>> Session::Impl::Prepare(
   }
   FoldBiasAndRelu(plan.get());
   plan->outputs.resize(plan->steps.size());
+  plan->dead.assign(plan->steps.size(), 0);
   return plan;
 }
 
@@ -619,14 +661,27 @@ Result<std::vector<Tensor>> Session::Impl::Execute(
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     Step& step = plan.steps[i];
     inputs.clear();
+    // TF1 control flow: a dead data input (except into a Merge) or a dead
+    // control input skips the step and makes all its outputs dead.
+    bool dead = false;
+    for (int c : step.control_steps) dead = dead || plan.dead[c];
+    const bool merge = step.kind == StepKind::kMerge;
     for (const Source& source : step.inputs) {
+      if (source.feed < 0 && source.step >= 0 && plan.dead[source.step]) {
+        dead = dead || !merge;
+        inputs.push_back(Value{Tensor(), nullptr, true});
+        continue;
+      }
       Value fed;
       const Value* value = Lookup(source, feeds, plan.outputs, &fed);
       if (value == nullptr) {
         return LookupError(source, plan.outputs, "Node '" + step.node->name() + "'");
       }
+      dead = dead || (value->dead && !merge);
       inputs.push_back(*value);
     }
+    plan.dead[i] = dead;
+    if (dead) continue;
     if (step.bias_in_place) {
       step.relu_applied = false;
       if (BiasAddInPlace(step, inputs, &plan.outputs[i])) continue;
@@ -636,6 +691,9 @@ Result<std::vector<Tensor>> Session::Impl::Execute(
       continue;
     }
     CKPT_RETURN_IF_ERROR(RunStep(step, inputs, &plan.outputs[i]));
+    const std::vector<Value>& produced = plan.outputs[i];
+    plan.dead[i] = !produced.empty() && std::all_of(produced.begin(), produced.end(),
+                                                    [](const Value& v) { return v.dead; });
   }
   inputs.clear();
 
@@ -643,8 +701,16 @@ Result<std::vector<Tensor>> Session::Impl::Execute(
   std::vector<Tensor> results;
   results.reserve(plan.fetches.size());
   for (size_t i = 0; i < plan.fetches.size(); ++i) {
+    const Source& source = plan.fetches[i];
     Value fed;
-    const Value* value = Lookup(plan.fetches[i], feeds, plan.outputs, &fed);
+    const Value* value = source.feed < 0 && source.step >= 0 && plan.dead[source.step]
+                             ? nullptr
+                             : Lookup(source, feeds, plan.outputs, &fed);
+    if ((value == nullptr && source.feed < 0 && source.step >= 0 && plan.dead[source.step]) ||
+        (value != nullptr && value->dead)) {
+      return InvalidArgumentError("Retval[" + std::to_string(i) + "] does not have value: fetch '" +
+                                  plan.fetch_names[i] + "' is on an untaken branch of a cond");
+    }
     if (value == nullptr) {
       return LookupError(plan.fetches[i], plan.outputs, "Fetch '" + plan.fetch_names[i] + "'");
     }

@@ -1,6 +1,7 @@
 // MetaGraphDef export, .meta / graph.pbtxt files and reading TF's meta graphs
 // (see ckpt/meta_graph.h).
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 #include <google/protobuf/text_format.h>
@@ -152,11 +153,39 @@ Result<std::vector<tensorflow::MetaGraphDef>> ReadSavedModelMetaGraphs(Env* env,
   return graphs;
 }
 
+namespace {
+
+// Keeps the first parse error (protobuf would log it); warnings are dropped.
+class FirstTextError : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (first_.empty()) {
+      first_ = std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
+    }
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string first_;
+};
+
+}  // namespace
+
 Result<tensorflow::GraphDef> ReadTextGraph(Env* env, const std::string& path) {
   CKPT_ASSIGN_OR_RETURN(std::string data, ReadAll(env, path));
   tensorflow::GraphDef graph;
-  if (!google::protobuf::TextFormat::ParseFromString(data, &graph)) {
-    return DataLossError(path + " is not a text GraphDef");
+  // Fields newer than ckpt's protos (NodeDef.experimental_type, which TF 2.x
+  // writes into frozen graphs) are skipped, as a binary parse keeps them as
+  // unknown fields; a misspelt field in a hand-written file is skipped too.
+  google::protobuf::TextFormat::Parser parser;
+  parser.AllowUnknownField(true);
+  FirstTextError errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(data, &graph)) {
+    return DataLossError(path + " is not a text GraphDef" +
+                         (errors.first().empty() ? "" : " (line " + errors.first() + ")"));
   }
   return graph;
 }

@@ -72,7 +72,7 @@ Status Slice(KernelContext* ctx) {
 // GatherV2(params, indices, axis), batch_dims 0; Gather is GatherV2 on axis 0.
 // out.shape = params.shape[:axis] + indices.shape + params.shape[axis+1:].
 Status GatherV2(KernelContext* ctx) {
-  const bool v1 = ctx->node->op() == "Gather";
+  const bool v1 = ctx->node->op() == "Gather" || ctx->node->op() == "ResourceGather";
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, v1 ? 2 : 3));
   const Tensor& params = ctx->inputs[0];
   CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, params));

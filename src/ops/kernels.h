@@ -2,6 +2,9 @@
 #ifndef CKPT_SRC_OPS_KERNELS_H_
 #define CKPT_SRC_OPS_KERNELS_H_
 
+#include <cstdint>
+#include <string_view>
+
 #include "ckpt/status.h"
 #include "ops/kernel.h"
 
@@ -90,7 +93,7 @@ Status Fill(KernelContext* ctx);
 // indexing.cc
 Status Slice(KernelContext* ctx);
 Status StridedSlice(KernelContext* ctx);  // all five masks
-Status GatherV2(KernelContext* ctx);  // Gather and GatherV2
+Status GatherV2(KernelContext* ctx);  // Gather, GatherV2, ResourceGather
 Status Tile(KernelContext* ctx);
 Status OneHot(KernelContext* ctx);
 Status Unpack(KernelContext* ctx);  // num outputs
@@ -106,6 +109,32 @@ Status Mean(KernelContext* ctx);
 Status Max(KernelContext* ctx);
 Status Min(KernelContext* ctx);
 Status Prod(KernelContext* ctx);
+
+// data_flow.cc
+Status PassThrough(KernelContext* ctx);  // StopGradient, PreventGradient, Snapshot
+Status AddN(KernelContext* ctx);
+Status Size(KernelContext* ctx);  // attr out_type
+Status Rank(KernelContext* ctx);
+Status Assert(KernelContext* ctx);  // no outputs
+Status DynamicPartition(KernelContext* ctx);  // num_partitions outputs
+Status DynamicStitch(KernelContext* ctx);  // and ParallelDynamicStitch
+
+// random.cc
+Status RandomUniform(KernelContext* ctx);  // float; TF's Philox stream (first run)
+
+// sparse.cc: feature columns' ops
+Status Bucketize(KernelContext* ctx);
+Status Where(KernelContext* ctx);
+Status GatherNd(KernelContext* ctx);
+Status SparseFillEmptyRows(KernelContext* ctx);
+Status SparseReshape(KernelContext* ctx);
+Status SparseSegmentReduce(KernelContext* ctx);  // SparseSegmentSum, Mean, SqrtN
+Status SparseToDense(KernelContext* ctx);
+
+// string_ops.cc
+Status EqualAnyType(KernelContext* ctx);  // Equal/NotEqual: strings, bools, else elementwise
+uint64_t Fingerprint64(std::string_view s);  // TF's Fingerprint64 (FarmHash)
+Status StringToHashBucketFast(KernelContext* ctx);  // attr num_buckets
 
 }  // namespace ckpt::ops
 

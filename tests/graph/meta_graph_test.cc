@@ -187,6 +187,29 @@ TEST(MetaGraphTest, FilesRoundTrip) {
               StatusIs(StatusCode::kDataLoss, "not a text GraphDef"));
 }
 
+// TF 2.x writes NodeDef.experimental_type (a FullTypeDef, not in ckpt's
+// protos) into frozen graphs; the text reader skips it as the binary reader
+// keeps it as an unknown field. Syntax errors say where.
+TEST(MetaGraphTest, TextGraphSkipsNewerFieldsAndLocatesErrors) {
+  auto te = testing::MakeTestEnv(testing::EnvKind::kMem);
+  const std::string path = JoinPath(te.root, "frozen.pbtxt");
+  CKPT_ASSERT_OK(testing::WriteStringToFile(
+      te.env, path,
+      "node {\n  name: \"x\"\n  op: \"Placeholder\"\n"
+      "  experimental_type {\n    type_id: TFT_PRODUCT\n"
+      "    args { type_id: TFT_TENSOR args { type_id: TFT_FLOAT } }\n  }\n}\n"
+      "node { name: \"y\" op: \"Identity\" input: \"x\" }\n"));
+  auto graph = ReadTextGraph(te.env, path);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  ASSERT_EQ(graph->node_size(), 2);
+  EXPECT_EQ(graph->node(0).op(), "Placeholder");
+  EXPECT_EQ(graph->node(1).input(0), "x");
+
+  CKPT_ASSERT_OK(testing::WriteStringToFile(te.env, path, "node {\n  name: \"x\"\n  op: 3 {\n"));
+  EXPECT_THAT(ReadTextGraph(te.env, path),
+              StatusIs(StatusCode::kDataLoss, "not a text GraphDef (line 3:"));
+}
+
 TEST(MetaGraphTest, SaverHookWritesMeta) {
   auto te = testing::MakeTestEnv(testing::EnvKind::kMem);
   SmallModel m;
