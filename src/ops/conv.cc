@@ -175,7 +175,9 @@ Status DepthwiseConv2dNative(KernelContext* ctx) {
 namespace {
 
 // MaxPool / AvgPool: ksize [1,kh,kw,1]; padded positions are skipped (AvgPool
-// divides by the number of real elements in the window, as TF does).
+// divides by the number of real elements in the window, as TF does). MaxPool
+// starts each window at the lowest finite value, as TF does: a window of
+// -inf and NaN only gives -FLT_MAX, and a NaN never replaces a number.
 Status Pool(KernelContext* ctx, bool max) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
   const Tensor& x = ctx->inputs[0];
@@ -198,7 +200,7 @@ Status Pool(KernelContext* ctx, bool max) {
       for (int64_t oh = 0; oh < s.h.out; ++oh) {
         for (int64_t ow = 0; ow < s.w.out; ++ow) {
           std::fill(acc.begin(), acc.end(),
-                    max ? -std::numeric_limits<T>::infinity() : T{0});
+                    max ? std::numeric_limits<T>::lowest() : T{0});
           int64_t count = 0;
           for (int64_t th = 0; th < s.h.k; ++th) {
             const int64_t ih = Tap(s.h, oh, th);

@@ -69,12 +69,15 @@ Status Slice(KernelContext* ctx) {
   return Status::OK();
 }
 
-// GatherV2(params, indices, axis), batch_dims 0; Gather is GatherV2 on axis 0.
-// out.shape = params.shape[:axis] + indices.shape + params.shape[axis+1:].
+// GatherV2(params, indices, axis) with attr batch_dims (negative counts from
+// indices' rank); Gather is GatherV2 on axis 0. The first batch_dims dims of
+// params and indices are shared batch dims: out.shape = params.shape[:axis] +
+// indices.shape[batch_dims:] + params.shape[axis+1:].
 Status GatherV2(KernelContext* ctx) {
   const bool v1 = ctx->node->op() == "Gather";
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, v1 ? 2 : 3));
   const Tensor& params = ctx->inputs[0];
+  const TensorShape& ishape = ctx->inputs[1].shape();
   CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, params));
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> indices,
                         IndexValues(*ctx, ctx->inputs[1], "indices"));
@@ -87,6 +90,37 @@ Status GatherV2(KernelContext* ctx) {
   const int rank = params.shape().rank();
   if (rank == 0) return InvalidArg(*ctx, "params must be at least 1 dimensional");
   CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, axis_v, rank));
+  int64_t batch_dims = 0;
+  if (auto it = ctx->node->attr().find("batch_dims"); !v1 && it != ctx->node->attr().end()) {
+    batch_dims = it->second.i();
+  }
+  if (batch_dims != 0) {
+    if (batch_dims < -ishape.rank() || batch_dims > ishape.rank()) {
+      return InvalidArg(*ctx, "Expected batch_dims in the range [" +
+                                  std::to_string(-ishape.rank()) + ", " +
+                                  std::to_string(ishape.rank()) + "], but got " +
+                                  std::to_string(batch_dims));
+    }
+    if (batch_dims < 0) batch_dims += ishape.rank();
+    if (batch_dims >= rank) {
+      return InvalidArg(*ctx, "batch_dims (" + std::to_string(batch_dims) +
+                                  ") must be less than rank(params) (" + std::to_string(rank) +
+                                  ").");
+    }
+    if (axis < batch_dims) {
+      return InvalidArg(*ctx, "batch_dims (" + std::to_string(batch_dims) +
+                                  ") must be less than or equal to axis (" +
+                                  std::to_string(axis) + ").");
+    }
+    for (int d = 0; d < batch_dims; ++d) {
+      if (params.shape().dim(d) != ishape.dim(d)) {
+        return InvalidArg(*ctx, "params.shape[" + std::to_string(d) +
+                                    "]: " + std::to_string(params.shape().dim(d)) +
+                                    " should be equal to indices.shape[" + std::to_string(d) +
+                                    "]: " + std::to_string(ishape.dim(d)));
+      }
+    }
+  }
   const std::vector<int64_t>& pd = params.shape().dims();
   const int64_t limit = pd[axis];
   for (size_t i = 0; i < indices.size(); ++i) {
@@ -96,18 +130,24 @@ Status GatherV2(KernelContext* ctx) {
                                   std::to_string(limit) + ")");
     }
   }
+  const int bd = static_cast<int>(batch_dims);
   std::vector<int64_t> dims(pd.begin(), pd.begin() + axis);
-  for (int64_t d : ctx->inputs[1].shape().dims()) dims.push_back(d);
+  for (int d = bd; d < ishape.rank(); ++d) dims.push_back(ishape.dim(d));
   dims.insert(dims.end(), pd.begin() + axis + 1, pd.end());
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, params.dtype(), TensorShape(dims)));
-  const int64_t outer = Product(pd, 0, axis);
-  const size_t slab = static_cast<size_t>(Product(pd, axis + 1, rank)) *
-                      DataTypeSize(params.dtype());
+  const int64_t batches = Product(pd, 0, bd);
+  const int64_t outer = Product(pd, bd, axis);  // per batch
+  const int64_t per_batch = batches == 0 ? 0 : static_cast<int64_t>(indices.size()) / batches;
+  const size_t slab =
+      static_cast<size_t>(Product(pd, axis + 1, rank)) * DataTypeSize(params.dtype());
   char* po = out.mutable_data();
-  for (int64_t o = 0; o < outer; ++o) {
-    for (int64_t idx : indices) {
-      std::memcpy(po, params.data() + (o * limit + idx) * slab, slab);
-      po += slab;
+  for (int64_t b = 0; b < batches; ++b) {
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t k = 0; k < per_batch; ++k) {
+        const int64_t idx = indices[b * per_batch + k];
+        std::memcpy(po, params.data() + ((b * outer + o) * limit + idx) * slab, slab);
+        po += slab;
+      }
     }
   }
   ctx->outputs = {out};

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "ckpt/status.h"
@@ -54,6 +55,26 @@ Result<TensorShape> BroadcastShape(const KernelContext& ctx, const TensorShape& 
 // For each element of `out` (row-major), the flat index into a tensor of shape
 // `in` broadcast to `out`. REQUIRES: `in` broadcasts to `out`.
 std::vector<int64_t> BroadcastIndex(const TensorShape& in, const TensorShape& out);
+
+// max and min as TF's Maximum, Minimum and its Max/Min reductions compute
+// them: a NaN operand gives NaN (std::max/min would return either operand,
+// depending on the order).
+template <typename T>
+T MaxPropagateNaN(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (a != a) return a;
+    if (b != b) return b;
+  }
+  return a < b ? b : a;
+}
+template <typename T>
+T MinPropagateNaN(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (a != a) return a;
+    if (b != b) return b;
+  }
+  return b < a ? b : a;
+}
 
 // Calls f(T{}) for the numeric dtypes ckpt's kernels support, or returns
 // UnsupportedDtype. Real: float, double. Numeric: those and int32, int64.

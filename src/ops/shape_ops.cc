@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 #include <type_traits>
 
 #include "ops/kernel_util.h"
@@ -215,9 +216,11 @@ Status Cast(KernelContext* ctx) {
 }
 
 // AsString(input): numbers to strings with printf's formats, as TF builds
-// them from the attrs: "%" + ("0" if fill is "0") + width + ("." precision) +
-// ("e" if scientific, "g" if shortest, else "f") for reals; "%d" for integers;
-// "true"/"false" for bool.
+// them from the attrs: "%" + fill + width + ("." precision) + ("e" if
+// scientific, "g" if shortest, else "f") for reals; "%lld" for integers;
+// "true"/"false" for bool. `fill` is a printf flag, as in TF: "0" pads with
+// zeros, " " puts a space before non-negative numbers, "+" a plus sign, "-"
+// left-aligns, "#" is the alternate form.
 Status AsString(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
   const Tensor& x = ctx->inputs[0];
@@ -230,17 +233,29 @@ Status AsString(KernelContext* ctx) {
   const int64_t width = int_attr("width", -1), precision = int_attr("precision", -1);
   auto it = attrs.find("fill");
   const std::string fill = it != attrs.end() ? it->second.s() : "";
-  if (fill.size() > 1 || (fill.size() == 1 && fill != "0" && fill != " ")) {
-    return NodeError(*ctx, StatusCode::kUnimplemented,
-                     "AsString supports fill '', ' ' or '0', got '" + fill + "'");
+  if (fill.size() > 1 ||
+      (fill.size() == 1 && std::string_view(" +-0#").find(fill[0]) == std::string_view::npos)) {
+    return InvalidArg(*ctx, "Fill argument not supported: \"" + fill + "\"");
   }
-  std::string spec = "%";
-  if (fill == "0") spec += "0";
+  const bool scientific = BoolAttr(*ctx, "scientific", false);
+  const bool shortest = BoolAttr(*ctx, "shortest", false);
+  if (scientific && shortest) {
+    return InvalidArg(*ctx, "Cannot select both scientific and shortest notation");
+  }
+  std::string spec = "%" + fill;
   if (width > -1) spec += std::to_string(width);
   const bool real = x.dtype() == DataType::kFloat || x.dtype() == DataType::kDouble;
+  const std::string type_name(DataTypeName(x.dtype()));
+  if (!real && (scientific || shortest)) {
+    return InvalidArg(*ctx, "scientific and shortest format not supported for datatype " +
+                                type_name);
+  }
+  if (!real && precision > -1) {
+    return InvalidArg(*ctx, "precision not supported for datatype " + type_name);
+  }
   if (real) {
     if (precision > -1) spec += "." + std::to_string(precision);
-    spec += BoolAttr(*ctx, "scientific", false) ? "e" : BoolAttr(*ctx, "shortest", false) ? "g" : "f";
+    spec += scientific ? "e" : shortest ? "g" : "f";
   } else {
     spec += "lld";
   }
