@@ -4,8 +4,10 @@
 #include "command.h"
 #include "events.h"
 #include "fsck.h"
+#include "graph_cmd.h"
 #include "inspect.h"
 #include "ls.h"
+#include "run.h"
 #include "verify.h"
 
 namespace ckpt::tools {
@@ -16,6 +18,8 @@ void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* ex
   AddLsCommand(app, out, err, exit_code);
   AddEventsCommand(app, out, err, exit_code);
   AddFsckCommand(app, out, err, exit_code);
+  AddRunCommand(app, out, err, exit_code);
+  AddGraphCommand(app, out, err, exit_code);
 }
 
 CommandResult RunCommandLine(const std::vector<std::string>& args) {
