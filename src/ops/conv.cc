@@ -229,8 +229,8 @@ Status MaxPool(KernelContext* ctx) { return Pool(ctx, true); }
 Status AvgPool(KernelContext* ctx) { return Pool(ctx, false); }
 
 // FusedBatchNorm/V2/V3(x, scale, offset, mean, variance), is_training false:
-// y = (x - mean) / sqrt(variance + epsilon) * scale + offset over the last
-// (channel) dim. The other outputs repeat mean and variance (V3 adds an empty
+// y = (x - mean) / sqrt(variance + epsilon) * scale + offset over the channel
+// dim (last for NHWC, 1 for NCHW). The other outputs repeat mean and variance (V3 adds an empty
 // reserve_space_3), as TF's inference kernel does.
 Status FusedBatchNorm(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 5));
@@ -239,17 +239,20 @@ Status FusedBatchNorm(KernelContext* ctx) {
                      ctx->node->op() + " runs in inference mode only (is_training=false)");
   }
   auto it = ctx->node->attr().find("data_format");
-  if (it != ctx->node->attr().end() && !it->second.s().empty() && it->second.s() != "NHWC") {
+  const std::string format = it != ctx->node->attr().end() ? it->second.s() : "";
+  if (!format.empty() && format != "NHWC" && format != "NCHW") {
     return NodeError(*ctx, StatusCode::kUnimplemented,
-                     ctx->node->op() + " supports data_format NHWC only");
+                     ctx->node->op() + " supports data_format NHWC and NCHW, got '" + format + "'");
   }
+  const bool nchw = format == "NCHW";
   it = ctx->node->attr().find("epsilon");
   const double eps = it != ctx->node->attr().end() && it->second.has_f() ? it->second.f() : 1e-4;
   const Tensor& x = ctx->inputs[0];
   if (x.shape().rank() != 4) {
     return InvalidArg(*ctx, "input must be 4-dimensional" + x.shape().DebugString());
   }
-  const int64_t c = x.shape().dim(3);
+  const int64_t c = x.shape().dim(nchw ? 1 : 3);
+  const int64_t inner = nchw ? x.shape().dim(2) * x.shape().dim(3) : 1;  // per channel value
   for (int i = 1; i < 5; ++i) {
     const Tensor& p = ctx->inputs[i];
     if (p.shape().rank() != 1 || p.shape().dim(0) != c || p.dtype() != DataType::kFloat) {
@@ -272,7 +275,8 @@ Status FusedBatchNorm(KernelContext* ctx) {
     const T* px = x.flat<T>();
     T* py = y.mutable_flat<T>();
     for (int64_t i = 0; i < x.num_elements(); ++i) {
-      py[i] = static_cast<T>(px[i] * mul[i % c] + add[i % c]);
+      const int64_t k = (i / inner) % c;
+      py[i] = static_cast<T>(px[i] * mul[k] + add[k]);
     }
     ctx->outputs = {y, ctx->inputs[3], ctx->inputs[4], ctx->inputs[3], ctx->inputs[4]};
     if (ctx->node->op() == "FusedBatchNormV3") {

@@ -48,6 +48,15 @@ Result<Tensor> AllocateOutput(const KernelContext& ctx, DataType dtype, TensorSh
 // Same elements, another shape (a copy; num_elements must match).
 Result<Tensor> WithShape(const KernelContext& ctx, const Tensor& t, TensorShape shape);
 
+// The ops that only move elements (Slice, Gather, Tile, Transpose, ConcatV2,
+// ...) take every fixed-size dtype, moved as bytes, and strings, as TF's
+// do. Unimplemented (UnsupportedDtype) for other dtypes.
+Status RequireMovable(const KernelContext& ctx, const Tensor& t);
+// Copies elements [src_at, src_at + count) of `src` to [dst_at, dst_at + count)
+// of `dst`. REQUIRES: same dtype, movable, both ranges inside the tensors.
+void CopyElements(const Tensor& src, int64_t src_at, Tensor* dst, int64_t dst_at,
+                  int64_t count = 1);
+
 // numpy/TF broadcasting of two shapes: aligned from the last dim, each pair
 // equal or one of them 1. InvalidArgument "Incompatible shapes: [2,3] vs. [4]".
 Result<TensorShape> BroadcastShape(const KernelContext& ctx, const TensorShape& a,

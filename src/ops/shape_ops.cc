@@ -152,9 +152,7 @@ Status ConcatV2(KernelContext* ctx) {
   const int rank = first.shape().rank();
   if (rank == 0) return InvalidArg(*ctx, "Can't concatenate scalars (use tf.stack instead)");
   CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, axis_v[0], rank));
-  if (!IsFixedSize(first.dtype())) {
-    return UnsupportedDtype(*ctx, first.dtype(), "fixed-size dtypes");
-  }
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, first));
   std::vector<int64_t> dims = first.shape().dims();
   dims[axis] = 0;
   for (int i = 0; i < n; ++i) {
@@ -178,13 +176,13 @@ Status ConcatV2(KernelContext* ctx) {
   // Copy row by row: `outer` blocks, each the inputs' inner slabs in order.
   int64_t outer = 1;
   for (int d = 0; d < axis; ++d) outer *= dims[d];
-  char* po = out.mutable_data();
+  int64_t at = 0;
   for (int64_t o = 0; o < outer; ++o) {
     for (int i = 0; i < n; ++i) {
       const Tensor& t = ctx->inputs[i];
-      const size_t slab = outer == 0 ? 0 : t.byte_size() / static_cast<size_t>(outer);
-      std::memcpy(po, t.data() + o * slab, slab);
-      po += slab;
+      const int64_t slab = outer == 0 ? 0 : t.num_elements() / outer;
+      CopyElements(t, o * slab, &out, at, slab);
+      at += slab;
     }
   }
   ctx->outputs = {out};
@@ -352,18 +350,16 @@ Status Transpose(KernelContext* ctx) {
     seen[p] = true;
     dims[i] = x.shape().dim(static_cast<int>(p));
   }
-  if (!IsFixedSize(x.dtype())) return UnsupportedDtype(*ctx, x.dtype(), "fixed-size dtypes");
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, x));
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
   // in_stride[i]: the input stride of output dim i.
   std::vector<int64_t> stride(rank, 1), in_stride(rank);
   for (int d = rank - 2; d >= 0; --d) stride[d] = stride[d + 1] * x.shape().dim(d + 1);
   for (int i = 0; i < rank; ++i) in_stride[i] = stride[perm[i]];
-  const size_t elem = DataTypeSize(x.dtype());
   std::vector<int64_t> pos(rank, 0);
   int64_t at = 0;
-  char* po = out.mutable_data();
   for (int64_t k = 0; k < out.num_elements(); ++k) {
-    std::memcpy(po + k * elem, x.data() + at * elem, elem);
+    CopyElements(x, at, &out, k);
     for (int d = rank - 1; d >= 0; --d) {
       ++pos[d];
       at += in_stride[d];
@@ -389,9 +385,7 @@ Status Pack(KernelContext* ctx) {
                                 std::to_string(-rank - 1) + ", " + std::to_string(rank + 1) + ")");
   }
   const int axis = static_cast<int>(axis_attr < 0 ? axis_attr + rank + 1 : axis_attr);
-  if (!IsFixedSize(first.dtype())) {
-    return UnsupportedDtype(*ctx, first.dtype(), "fixed-size dtypes");
-  }
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, first));
   for (int i = 1; i < n; ++i) {
     const Tensor& t = ctx->inputs[i];
     if (t.shape() != first.shape() || t.dtype() != first.dtype()) {
@@ -405,12 +399,12 @@ Status Pack(KernelContext* ctx) {
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, first.dtype(), TensorShape(dims)));
   int64_t outer = 1;
   for (int d = 0; d < axis; ++d) outer *= first.shape().dim(d);
-  const size_t slab = outer == 0 ? 0 : first.byte_size() / static_cast<size_t>(outer);
-  char* po = out.mutable_data();
+  const int64_t slab = outer == 0 ? 0 : first.num_elements() / outer;
+  int64_t at = 0;
   for (int64_t o = 0; o < outer; ++o) {
     for (int i = 0; i < n; ++i) {
-      std::memcpy(po, ctx->inputs[i].data() + o * slab, slab);
-      po += slab;
+      CopyElements(ctx->inputs[i], o * slab, &out, at, slab);
+      at += slab;
     }
   }
   ctx->outputs = {out};
@@ -460,12 +454,9 @@ Status Fill(KernelContext* ctx) {
     return s;
   }());
   // Broadcast the scalar: one element to each output element.
-  if (!IsFixedSize(value.dtype())) return UnsupportedDtype(*ctx, value.dtype(), "fixed-size dtypes");
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, value));
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, value.dtype(), shape));
-  const size_t elem = DataTypeSize(value.dtype());
-  for (int64_t i = 0; i < out.num_elements(); ++i) {
-    std::memcpy(out.mutable_data() + i * elem, value.data(), elem);
-  }
+  for (int64_t i = 0; i < out.num_elements(); ++i) CopyElements(value, 0, &out, i);
   ctx->outputs = {out};
   return Status::OK();
 }

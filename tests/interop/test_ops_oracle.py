@@ -770,6 +770,99 @@ case("TopKV2", "k-too-big", lambda x, k: list(raw.TopKV2(input=x, k=k, name="tar
      x=f32(2, 3), k=np.array(4, np.int32))
 
 
+# ---- ops that move elements, in the dtypes only they support (bytes moved as is)
+
+def _odd(dtype, *shape):
+    n = int(np.prod(shape))
+    if dtype == "string":
+        arr = np.empty(n, dtype=object)
+        arr[:] = [f"s{i}".encode() * (i % 3) for i in range(n)]
+        return arr.reshape(shape)
+    if dtype == "complex64":
+        return (_R.standard_normal(n) + 1j * _R.standard_normal(n)).astype(np.complex64).reshape(shape)
+    if dtype == "float16":
+        return _R.standard_normal(n).astype(np.float16).reshape(shape)
+    info = np.iinfo(dtype)
+    return _R.integers(info.min, info.max, size=n, endpoint=True).astype(dtype).reshape(shape)
+
+
+_I = lambda *v: np.array(v, np.int32)  # noqa: E731
+MOVERS = {
+    "Identity": (lambda x: raw.Identity(input=x, name="target"), {}),
+    "Reshape": (lambda x: raw.Reshape(tensor=x, shape=[3, -1], name="target"), {}),
+    "Transpose": (lambda x: raw.Transpose(x=x, perm=[1, 0], name="target"), {}),
+    "ExpandDims": (lambda x: raw.ExpandDims(input=x, axis=1, name="target"), {}),
+    "Squeeze": (lambda x: raw.Squeeze(input=raw.ExpandDims(input=x, axis=0), name="target"), {}),
+    "ConcatV2": (lambda x: raw.ConcatV2(values=[x, x], axis=1, name="target"), {}),
+    "Pack": (lambda x: raw.Pack(values=[x, x], axis=1, name="target"), {}),
+    "Unpack": (lambda x: list(raw.Unpack(value=x, num=2, axis=0, name="target")), {}),
+    "Slice": (lambda x: raw.Slice(input=x, begin=[0, 1], size=[-1, 2], name="target"), {}),
+    "StridedSlice": (lambda x: raw.StridedSlice(input=x, begin=[1, 2], end=[0, 0], strides=[-1, -1],
+                                                name="target"), {}),
+    "GatherV2": (lambda x: raw.GatherV2(params=x, indices=[2, 0, 2], axis=1, name="target"), {}),
+    "Tile": (lambda x: raw.Tile(input=x, multiples=[2, 1], name="target"), {}),
+    "Pad": (lambda x: raw.Pad(input=x, paddings=[[1, 0], [0, 2]], name="target"), {}),
+    "Split": (lambda x: list(raw.Split(axis=1, value=x, num_split=3, name="target")), {}),
+    "SplitV": (lambda x: list(raw.SplitV(value=x, size_splits=[1, 2], axis=0, num_split=2,
+                                         name="target")), {}),
+    "Fill": (lambda x: raw.Fill(dims=[2, 2], value=raw.Reshape(tensor=x, shape=[-1])[0],
+                                name="target"), {}),
+    "Shape": (lambda x: raw.Shape(input=x, name="target"), {}),
+    "IdentityN": (lambda x: list(raw.IdentityN(input=[x, x], name="target")), {}),
+}
+for _dt in ("uint8", "int8", "int16", "uint16", "float16", "complex64", "string"):
+    for _op, (_f, _) in MOVERS.items():
+        case(_op, f"dtype-{_dt}", _f, x=_odd(_dt, 2, 3))
+
+
+# ---- accumulation over many terms (absolute floor scaled to the terms' size)
+
+case("MatMul", "k512", lambda a, b: raw.MatMul(a=a, b=b, name="target"), atol=2e-4,
+     a=f32(64, 512), b=f32(512, 48))
+case("BatchMatMulV2", "k300", lambda a, b: raw.BatchMatMulV2(x=a, y=b, name="target"), atol=2e-4,
+     a=f32(3, 20, 300), b=f32(300, 10))
+case("Conv2D", "c64-3x3", _conv((1, 1), "SAME", (1, 1)), atol=2e-4,
+     x=f32(2, 12, 12, 64), w=f32(3, 3, 64, 16))
+case("DepthwiseConv2dNative", "c32-5x5",
+     lambda x, w: raw.DepthwiseConv2dNative(input=x, filter=w, strides=[1, 2, 2, 1],
+                                            padding="SAME", name="target"),
+     atol=2e-5, x=f32(2, 15, 15, 32), w=f32(5, 5, 32, 2))
+for _op in ("Sum", "Mean"):
+    case(_op, "100k-f32", lambda x, a, _op=_op: getattr(raw, _op)(input=x, axis=a, name="target"),
+         atol=2e-3 if _op == "Sum" else 2e-8, rtol=1e-4, x=f32(100000) + 0.5,
+         a=np.array([0], np.int32))
+    case(_op, "rows-f32", lambda x, a, _op=_op: getattr(raw, _op)(input=x, axis=a, name="target"),
+         atol=2e-4, x=f32(50, 2000), a=np.array([1], np.int32))
+case("Softmax", "wide", lambda x: raw.Softmax(logits=x, name="target"), atol=1e-7,
+     x=f32(4, 3000, scale=5))
+case("LogSoftmax", "wide", lambda x: raw.LogSoftmax(logits=x, name="target"), atol=1e-5,
+     x=f32(4, 3000, scale=5))
+case("AvgPool", "k7", lambda x: raw.AvgPool(value=x, ksize=[1, 7, 7, 1], strides=[1, 1, 1, 1],
+                                            padding="VALID", name="target"),
+     x=f32(1, 9, 9, 8))
+
+
+# ---- data_format NCHW (TF's CPU kernels run some of these)
+
+case("BiasAdd", "NCHW", lambda x, b: raw.BiasAdd(value=x, bias=b, data_format="NCHW",
+                                                 name="target"), x=f32(2, 3, 4, 5), b=f32(3))
+case("BiasAdd", "NCHW-rank3", lambda x, b: raw.BiasAdd(value=x, bias=b, data_format="NCHW",
+                                                       name="target"), x=f32(2, 3, 4), b=f32(3))
+case("FusedBatchNormV3", "NCHW",
+     lambda x, s, o, m, v: raw.FusedBatchNormV3(x=x, scale=s, offset=o, mean=m, variance=v,
+                                                is_training=False, data_format="NCHW",
+                                                name="target")[0],
+     x=f32(2, 3, 4, 4), s=f32(3), o=f32(3), m=f32(3), v=np.abs(f32(3)))
+case("Conv2D", "NCHW", lambda x, w: raw.Conv2D(input=x, filter=w, strides=[1, 1, 1, 1],
+                                               padding="SAME", data_format="NCHW", name="target"),
+     x=f32(1, 2, 5, 5), w=f32(3, 3, 2, 2))
+for _pool in ("MaxPool", "AvgPool"):
+    _arg = "input" if _pool == "MaxPool" else "value"
+    case(_pool, "NCHW", lambda x, _pool=_pool, _arg=_arg: getattr(raw, _pool)(
+        **{_arg: x}, ksize=[1, 1, 2, 2], strides=[1, 1, 2, 2], padding="VALID",
+        data_format="NCHW", name="target"), x=f32(1, 2, 4, 4))
+
+
 # ---- what Session runs itself (src/exec/session.cc)
 
 case("Identity", "f32", lambda x: raw.Identity(input=x, name="target"), x=f32(2, 3))
@@ -832,6 +925,74 @@ case("ReadVariableOp", "uninitialized",
          resource=raw.VarHandleOp(dtype=tf.float32, shape=[2], name="target_handle"),
          dtype=tf.float32, name="target_read"), y=x, name="target"), x=f32(2))
 case("AssignVariableOp", "assign-read", _resource_variable, x=f32(2))
+
+
+# ---- ops added on other branches (exec-models): skipped while this tree has no kernel
+
+case("AddN", "three", lambda a, b, c: raw.AddN(inputs=[a, b, c], name="target"),
+     a=f32(2, 3), b=f32(2, 3), c=f32(2, 3))
+case("AddN", "one-i64", lambda a: raw.AddN(inputs=[a], name="target"), a=i64(4))
+case("AddN", "mismatch", lambda a, b: raw.AddN(inputs=[a, b], name="target"), a=f32(2), b=f32(3))
+case("Assert", "true",
+     lambda x, c: _after(raw.Assert(condition=c, data=[x], name="target_assert"), x),
+     x=f32(2), c=np.array(True))
+case("Assert", "false",
+     lambda x, c: _after(raw.Assert(condition=c, data=[x], name="target"), x),
+     x=f32(2), c=np.array(False))
+case("DynamicPartition", "basic",
+     lambda x, p: list(raw.DynamicPartition(data=x, partitions=p, num_partitions=3,
+                                            name="target")),
+     x=f32(5, 2), p=np.array([2, 0, 2, 1, 0], np.int32))
+case("DynamicPartition", "out-of-range",
+     lambda x, p: list(raw.DynamicPartition(data=x, partitions=p, num_partitions=2,
+                                            name="target")),
+     x=f32(3), p=np.array([0, 2, 1], np.int32))
+for _op in ("DynamicStitch", "ParallelDynamicStitch"):
+    case(_op, "basic", lambda a, b, _op=_op: getattr(raw, _op)(
+        indices=[np.array([0, 2], np.int32), np.array([[1], [3]], np.int32)], data=[a, b],
+        name="target"), a=f32(2, 3), b=f32(2, 1, 3))
+    case(_op, "overlap", lambda a, b, _op=_op: getattr(raw, _op)(
+        indices=[np.array([0, 1], np.int32), np.array([1, 2], np.int32)], data=[a, b],
+        name="target"), a=i32(2), b=i32(2))
+for _op in ("PreventGradient", "StopGradient", "Snapshot"):
+    case(_op, "f32", lambda x, _op=_op: getattr(raw, _op)(input=x, name="target"), x=f32(2, 2))
+case("RandomUniform", "seeded",
+     lambda x: [raw.RandomUniform(shape=[3, 4], dtype=tf.float32, seed=7, seed2=3,
+                                  name="target"), raw.Identity(input=x)], x=f32(1))
+case("RandomUniform", "seed2-only",
+     lambda x: [raw.RandomUniform(shape=[5], dtype=tf.float32, seed=0, seed2=11,
+                                  name="target"), raw.Identity(input=x)], x=f32(1))
+case("Rank", "rank3", lambda x: raw.Rank(input=x, name="target"), x=f32(2, 0, 3))
+case("Size", "i64", lambda x: raw.Size(input=x, out_type=tf.int64, name="target"), x=f32(2, 3))
+case("Size", "scalar", lambda x: raw.Size(input=x, name="target"), x=np.int32(4))
+
+
+def _after(op, x):
+    with tf.control_dependencies([op]):
+        return raw.Identity(input=x, name="target_out")
+
+
+def _resource_gather(p, i):
+    h = raw.VarHandleOp(dtype=tf.float32, shape=[4, 2], name="target_handle")
+    assign = raw.AssignVariableOp(resource=h, value=p)
+    with tf.control_dependencies([assign]):
+        return raw.ResourceGather(resource=h, indices=i, dtype=tf.float32, name="target")
+
+
+case("ResourceGather", "basic", _resource_gather, p=f32(4, 2), i=np.array([3, 0, 3], np.int32))
+case("ResourceGather", "out-of-range", _resource_gather, p=f32(4, 2), i=np.array([4], np.int32))
+
+
+def _switch_merge(x, p):
+    f, t = raw.Switch(data=x, pred=p, name="target_switch")
+    m = raw.Merge(inputs=[raw.Neg(x=f), raw.Square(x=t)], name="target")
+    return [m.output, m.value_index]
+
+
+case("Switch", "true", _switch_merge, x=f32(3), p=np.array(True))
+case("Merge", "false", _switch_merge, x=f32(3), p=np.array(False))
+case("Switch", "dead-fetch", lambda x, p: raw.Neg(x=raw.Switch(data=x, pred=p)[1], name="target"),
+     x=f32(3), p=np.array(False))
 
 
 # ------------------------------------------------------------------ running
@@ -909,12 +1070,18 @@ def assert_matches(actual: np.ndarray, expected: np.ndarray, c: Case, what: str)
         return
     assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != TF {expected.dtype}"
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != TF {expected.shape}"
-    if expected.dtype.kind != "f" and expected.dtype.kind != "c":
+    if expected.dtype.kind == "c":
+        assert_matches(actual.real.copy(), expected.real.copy(), c, what + " (real)")
+        assert_matches(actual.imag.copy(), expected.imag.copy(), c, what + " (imag)")
+        return
+    if expected.dtype.kind != "f":
         bad = np.flatnonzero(actual.reshape(-1) != expected.reshape(-1))
         assert bad.size == 0, (f"{what}: {bad.size} elements differ, first at flat {bad[:5]}: "
                                f"ckpt {actual.reshape(-1)[bad[:5]]} tf {expected.reshape(-1)[bad[:5]]}")
         return
-    if expected.dtype == np.float64:
+    if expected.dtype == np.float16:
+        rtol, atol = 1e-3, 1e-4
+    elif expected.dtype == np.float64:
         rtol, atol = c.rtol or F64_RTOL, F64_ATOL if c.atol is None else c.atol * 1e-6
     else:
         rtol, atol = c.rtol or F32_RTOL, c.atol if c.atol is not None else F32_ATOL
@@ -947,13 +1114,19 @@ def check_case(c: Case, tmp_path: pathlib.Path):
     want = OP_ALIASES.get(c.op, c.op)
     assert want in ops_in_graph, f"case {c.id} builds no {want} node: {sorted(ops_in_graph)}"
     expected = run_tf(c, g, outs, phs)
+    if expected.error is not None and expected.error.startswith(("UnimplementedError",
+                                                                 "NotFoundError")):
+        pytest.skip(f"TF has no kernel for this case, so no oracle: {expected.error[-300:]}")
 
     graph_pb = tmp_path / "graph.pb"
     graph_pb.write_bytes(g.as_graph_def().SerializeToString())
     feeds = {}
     for name, arr in c.feeds.items():
         feeds[name] = tmp_path / f"{name}.npy"
-        np.save(feeds[name], np.asarray(arr), allow_pickle=False)
+        arr = np.asarray(arr)
+        if arr.dtype == object:  # strings: numpy's fixed-width bytes ('S<n>')
+            arr = arr.astype(bytes)
+        np.save(feeds[name], arr, allow_pickle=False)
     fetches = [t.name for t in outs]
     outdir = tmp_path / "out"
     proc = run_ckpt(graph_pb, feeds, fetches, outdir)
@@ -984,22 +1157,6 @@ def ckpt_cli():
     return CLI
 
 
-_IDS = [c.id for c in CASES]
-assert len(_IDS) == len(set(_IDS)), sorted({i for i in _IDS if _IDS.count(i) > 1})
-
-
-def _param(c: Case):
-    marks = [pytest.mark.xfail(reason=c.known_difference, strict=True)] if c.known_difference else []
-    return pytest.param(c, id=c.id, marks=marks)
-
-
-@pytest.mark.parametrize("c", [_param(c) for c in CASES])
-def test_op(c, tmp_path, ckpt_cli):
-    check_case(c, tmp_path)
-
-
-# ------------------------------------------------------------------ coverage
-
 def registered_ops() -> set:
     """Op types in ckpt's op table and the ones Session runs itself."""
     table = (REPO / "src" / "ops" / "registry.cc").read_text()
@@ -1011,8 +1168,27 @@ def registered_ops() -> set:
     return ops
 
 
+REGISTERED = registered_ops()
+_IDS = [c.id for c in CASES]
+assert len(_IDS) == len(set(_IDS)), sorted({i for i in _IDS if _IDS.count(i) > 1})
+
+
+def _param(c: Case):
+    marks = [pytest.mark.xfail(reason=c.known_difference, strict=True)] if c.known_difference else []
+    if OP_ALIASES.get(c.op, c.op) not in REGISTERED:
+        marks.append(pytest.mark.skip(reason=f"{c.op} is not in this tree's op table"))
+    return pytest.param(c, id=c.id, marks=marks)
+
+
+@pytest.mark.parametrize("c", [_param(c) for c in CASES])
+def test_op(c, tmp_path, ckpt_cli):
+    check_case(c, tmp_path)
+
+
+# ------------------------------------------------------------------ coverage
+
 def test_every_registered_op_has_a_case():
-    ops = registered_ops()
+    ops = REGISTERED
     assert len(ops) > 90, ops
     covered = {c.op for c in CASES}
     missing = sorted(ops - covered)

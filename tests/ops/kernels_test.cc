@@ -162,8 +162,8 @@ TEST(BiasAddTest, AddsAlongLastDimension) {
   EXPECT_THAT(Values<float>(out), ElementsAre(11, 22, 33, 14, 25, 36));
   EXPECT_THAT(RunKernel(Node("BiasAdd"), {F({2, 3}, {}), F({2}, {})}),
               StatusIs(StatusCode::kInvalidArgument, "Must provide as many biases"));
-  EXPECT_THAT(RunKernel(Node("BiasAdd").Str("data_format", "NCHW"), {F({2, 3}, {}), F({3}, {})}),
-              StatusIs(StatusCode::kUnimplemented, "NHWC"));
+  EXPECT_THAT(RunKernel(Node("BiasAdd").Str("data_format", "HWCN"), {F({2, 3}, {}), F({3}, {})}),
+              StatusIs(StatusCode::kUnimplemented, "NHWC and NCHW"));
 }
 
 // --- nn ---

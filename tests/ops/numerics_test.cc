@@ -134,5 +134,44 @@ TEST(NumericsTest, GatherV2BatchDimsGathersWithinEachBatch) {
                        "params.shape[0]: 3 should be equal to indices.shape[0]: 2"));
 }
 
+// BiasAdd-NCHW, BiasAdd-NCHW-rank3, FusedBatchNormV3-NCHW: TF's CPU kernels
+// take NCHW (channel dim 1); ckpt refused them (Unimplemented).
+TEST(NumericsTest, BiasAddAndFusedBatchNormTakeNchw) {
+  // x [1,2,1,2] NCHW: channel 0 holds x[0..1], channel 1 x[2..3].
+  Tensor x = F({1, 2, 1, 2}, {1, 3, 5, 7});
+  Tensor out = RunOne(Node("BiasAdd").Str("data_format", "NCHW"), {x, F({2}, {10, 20})});
+  EXPECT_THAT(Values<float>(out), ElementsAre(11, 13, 25, 27));
+  // scale [1,2], offset [0,1], mean [1,0], variance [3,0], epsilon 1:
+  // mul = scale / sqrt(var + eps) = [0.5, 2], add = offset - mean * mul = [-0.5, 1].
+  Node bn = Node("FusedBatchNormV3")
+                .Str("data_format", "NCHW")
+                .Bool("is_training", false)
+                .Float("epsilon", 1.0f);
+  Result<std::vector<Tensor>> r =
+      RunKernel(bn, {x, F({2}, {1, 2}), F({2}, {0, 1}), F({2}, {1, 0}), F({2}, {3, 0})});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(0, 1, 11, 15));
+}
+
+// The *-dtype-string cases: the ops that only move elements take strings, as
+// TF's do (ckpt's took fixed-size dtypes only).
+TEST(NumericsTest, ElementMovesTakeStrings) {
+  Result<Tensor> s = Tensor::FromStrings({2, 2}, {"a", "bb", "", "d"});
+  ASSERT_TRUE(s.ok());
+  auto strings = [](const Tensor& t) {
+    return t.dtype() == DataType::kString ? t.strings() : std::vector<std::string>{};
+  };
+  EXPECT_THAT(strings(RunOne(Node("Transpose"), {s.value(), I32({2}, {1, 0})})),
+              ElementsAre("a", "", "bb", "d"));
+  EXPECT_THAT(strings(RunOne(Node("Tile"), {s.value(), I32({2}, {1, 2})})),
+              ElementsAre("a", "bb", "a", "bb", "", "d", "", "d"));
+  EXPECT_THAT(strings(RunOne(Node("GatherV2"), {s.value(), I32({2}, {1, 1}), I32({}, {1})})),
+              ElementsAre("bb", "bb", "d", "d"));
+  EXPECT_THAT(strings(RunOne(Node("ConcatV2"), {s.value(), s.value(), I32({}, {0})})),
+              ElementsAre("a", "bb", "", "d", "a", "bb", "", "d"));
+  EXPECT_THAT(strings(RunOne(Node("Pad"), {s.value(), I32({2, 2}, {0, 0, 1, 0})})),
+              ElementsAre("", "a", "bb", "", "", "d"));
+}
+
 }  // namespace
 }  // namespace ckpt
