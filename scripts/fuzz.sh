@@ -19,8 +19,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-all=(bundle table v1 checkpoint_state object_graph record event meta_graph graph_pbtxt iris
-     inspect)
+all=(bundle table v1 checkpoint_state object_graph record event meta_graph graph_pbtxt graph_exec
+     iris inspect npy)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 build="$root/build-fuzz"
@@ -28,8 +28,8 @@ build="$root/build-fuzz"
 # Largest input each harness is fuzzed with (bytes).
 declare -A max_len=(
   [bundle]=16384 [table]=16384 [v1]=8192 [checkpoint_state]=4096 [object_graph]=8192
-  [record]=16384 [event]=8192 [meta_graph]=65536 [graph_pbtxt]=16384 [iris]=8192
-  [inspect]=4096)
+  [record]=16384 [event]=8192 [meta_graph]=65536 [graph_pbtxt]=16384 [graph_exec]=65536 [iris]=8192
+  [inspect]=4096 [npy]=4096)
 
 launcher=()
 if command -v ccache >/dev/null; then
@@ -45,7 +45,11 @@ CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -D
   -DCKPT_INSTALL=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build" -j"${CKPT_FUZZ_JOBS:-$(nproc)}" --target fuzzers
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
+asan_default=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
+# Harnesses that run graphs may be asked for any tensor size: there an
+# allocation above 64 MiB fails (null, as when memory runs out), and the
+# library must turn that into an error, not a crash.
+declare -A asan_extra=([graph_exec]=allocator_may_return_null=1:max_allocation_size_mb=64)
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 nice_cmd=(nice -n "${CKPT_FUZZ_NICE:-10}")
 failed=()
@@ -59,6 +63,7 @@ for h in "${harnesses[@]}"; do
     exit 2
   fi
   log="$build/logs/$h.log"
+  export ASAN_OPTIONS="$asan_default${asan_extra[$h]:+:${asan_extra[$h]}}"
   mkdir -p "$build/corpus/$h" "$build/artifacts/$h" "$build/logs"
   flags=(-timeout=10 -rss_limit_mb=2048 -max_len="${max_len[$h]}"
          -artifact_prefix="$build/artifacts/$h/" -print_final_stats=1)

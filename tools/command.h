@@ -14,7 +14,6 @@
 #define CKPT_TOOLS_COMMAND_H_
 
 #include <CLI/CLI.hpp>
-
 #include <ostream>
 #include <string>
 #include <vector>

@@ -17,10 +17,14 @@ namespace {
 
 const char* SessionStatusName(SessionLogStatus s) {
   switch (s) {
-    case SessionLogStatus::kStart: return "START";
-    case SessionLogStatus::kStop: return "STOP";
-    case SessionLogStatus::kCheckpoint: return "CHECKPOINT";
-    default: return "STATUS_UNSPECIFIED";
+    case SessionLogStatus::kStart:
+      return "START";
+    case SessionLogStatus::kStop:
+      return "STOP";
+    case SessionLogStatus::kCheckpoint:
+      return "CHECKPOINT";
+    default:
+      return "STATUS_UNSPECIFIED";
   }
 }
 
@@ -220,9 +224,7 @@ int RunEvents(const EventsCommandOptions& options, std::ostream& out, std::ostre
     }
   }
   const std::set<std::string> tags(options.tags.begin(), options.tags.end());
-  const RowFilter keep = [&](const EventValue& r) {
-    return tags.empty() || tags.count(r.tag) > 0;
-  };
+  const RowFilter keep = [&](const EventValue& r) { return tags.empty() || tags.count(r.tag) > 0; };
 
   std::ostringstream o;
   if (options.format == "text") {

@@ -20,15 +20,20 @@ int RunFsck(const FsckCommandOptions& options, std::ostream& out, std::ostream& 
   const RepairReport& r = *report;
   const char* will = options.repair ? "" : "would be ";
   out << "Directory " << r.survey.dir << " (state file " << r.survey.state_file << ")\n";
-  if (!r.survey.state_status.ok()) out << "  state file: " << r.survey.state_status.ToString() << "\n";
+  if (!r.survey.state_status.ok())
+    out << "  state file: " << r.survey.state_status.ToString() << "\n";
   for (const CheckpointSummary& c : r.survey.checkpoints) {
-    out << "  " << (c.status.ok() ? "ok       " : c.committed ? "CORRUPT  " : "MISSING  ")
+    out << "  "
+        << (c.status.ok() ? "ok       "
+            : c.committed ? "CORRUPT  "
+                          : "MISSING  ")
         << c.prefix << (c.in_state_file ? "" : " (not in the state file)");
     if (!c.status.ok()) out << ": " << c.status.ToString();
     out << "\n";
   }
   for (const std::string& p : r.survey.in_progress) out << "  in progress " << p << "\n";
-  for (const std::string& d : r.dropped) out << "Dropped from the state file " << (options.repair ? "" : "(would be) ") << d << "\n";
+  for (const std::string& d : r.dropped)
+    out << "Dropped from the state file " << (options.repair ? "" : "(would be) ") << d << "\n";
   if (r.state_rewritten) {
     out << "State file " << will << "rewritten: newest " << r.latest << ", " << r.kept.size()
         << (r.kept.size() == 1 ? " checkpoint" : " checkpoints") << " listed\n";
@@ -50,8 +55,9 @@ int RunFsck(const FsckCommandOptions& options, std::ostream& out, std::ostream& 
 
 void AddFsckCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* exit_code) {
   auto* cmd = app->add_subcommand(
-      "fsck", "Check a checkpoint directory; with --repair, rewrite its state file to the "
-              "checkpoints that exist and remove leftovers of interrupted saves");
+      "fsck",
+      "Check a checkpoint directory; with --repair, rewrite its state file to the "
+      "checkpoints that exist and remove leftovers of interrupted saves");
   auto options = std::make_shared<FsckCommandOptions>();
   cmd->add_option("dir", options->dir, "A checkpoint directory")->required();
   cmd->add_flag("--repair", options->repair,

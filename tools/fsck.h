@@ -16,7 +16,6 @@
 #define CKPT_TOOLS_FSCK_H_
 
 #include <CLI/CLI.hpp>
-
 #include <ostream>
 #include <string>
 

@@ -8,11 +8,11 @@
 #include <string>
 
 #include "ckpt/escape.h"
+#include "ckpt/session.h"
 #include "command.h"
 #include "exec/prune.h"
 #include "graph_source.h"
 #include "json_output.h"
-#include "ops/kernel.h"
 
 namespace ckpt::tools {
 namespace {
@@ -115,15 +115,11 @@ Status ListGraph(const GraphOptions& options, std::string* out) {
 }  // namespace
 
 bool IsRunnableOp(const std::string& op_type) {
-  // The ops the session runs itself (src/exec/session.cc, IsExecutorOp; the
-  // list is not exported by module exec).
-  static const std::set<std::string> kExecutorOps = {"Placeholder", "PlaceholderWithDefault",
-                                                     "Const",       "Identity",
-                                                     "IdentityN",   "NoOp",
-                                                     "VariableV2",  "Variable",
-                                                     "VarHandleOp", "ReadVariableOp",
-                                                     "Assign",      "AssignVariableOp"};
-  return kExecutorOps.count(op_type) > 0 || exec::FindKernel(op_type) != nullptr;
+  static const std::set<std::string>* const kRunnable = [] {
+    std::vector<std::string> ops = SupportedOpTypes();
+    return new std::set<std::string>(ops.begin(), ops.end());
+  }();
+  return kRunnable->count(op_type) > 0;
 }
 
 int RunGraph(const GraphOptions& options, std::ostream& out, std::ostream& err) {
@@ -146,13 +142,16 @@ void AddGraphCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* e
                   "A .meta file, a GraphDef (.pbtxt text, .pb binary) or a SavedModel directory");
   cmd->add_option("--saved_model", options->saved_model,
                   "A SavedModel directory (instead of PATH)");
-  cmd->add_option("--tags", options->tags, "SavedModel meta graph tags (default: serve)")
-      ->expected(1, CLI::detail::expected_max_vector_size);
+  // One value per flag (repeat it), so that a PATH after it is not taken.
+  cmd->add_option("--tags", options->tags, "SavedModel meta graph tag (default: serve; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--ops", options->ops, "Count op types and say which ones ckpt can run (coverage)");
   cmd->add_option("--fetch", options->fetches,
-                  "With --ops: count only the nodes a run of these tensors needs (repeatable)");
+                  "With --ops: count only the nodes a run of these tensors needs (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--feed", options->feeds,
-                  "With --ops --fetch: tensors fed (the graph is cut there; repeatable)");
+                  "With --ops --fetch: tensors fed (the graph is cut there; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--json", options->json, "Print JSON instead of text");
   cmd->callback([options, out, err, exit_code] { *exit_code = RunGraph(*options, *out, *err); });
 }

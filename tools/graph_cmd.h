@@ -14,8 +14,8 @@
 //
 // --ops: per op type (sorted by name) "count<TAB>op<TAB>runnable|unsupported",
 // then "# <k> of <n> op types runnable; <m> of <total> nodes". An op type is
-// runnable when the session runs it itself or the ops module has a kernel for
-// it (src/ops/kernel.h SupportedOps). JSON: {"ops": [{"op", "count",
+// runnable when it is in SupportedOpTypes() (ckpt/session.h: the ops the
+// session runs itself and those with a kernel). JSON: {"ops": [{"op", "count",
 // "runnable"}], "op_types": n, "runnable_op_types": k, "nodes": total,
 // "runnable_nodes": m}. With --fetch, only the nodes a run of those tensors
 // (with --feed's tensors fed) executes are counted, as Session::Run prunes

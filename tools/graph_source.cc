@@ -3,8 +3,6 @@
 #include <string>
 #include <utility>
 
-#include "ckpt/meta_graph.h"
-
 namespace ckpt::tools {
 namespace {
 
@@ -41,17 +39,7 @@ Result<std::shared_ptr<const ImportedGraph>> LoadGraph(Env* env, const GraphSour
     case GraphSource::Kind::kGraphDef:
       break;
   }
-  if (!env->FileExists(source.path)) return NotFoundError(source.path + ": no such file");
-  if (EndsWith(source.path, ".pb")) {
-    CKPT_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(env, source.path));
-    tensorflow::GraphDef graph;
-    if (!graph.ParseFromString(bytes)) {
-      return DataLossError(source.path + " is not a binary GraphDef");
-    }
-    return ImportedGraph::FromGraphDef(std::move(graph));
-  }
-  CKPT_ASSIGN_OR_RETURN(tensorflow::GraphDef graph, ReadTextGraph(env, source.path));
-  return ImportedGraph::FromGraphDef(std::move(graph));
+  return ImportGraphDef(env, source.path);
 }
 
 }  // namespace ckpt::tools

@@ -32,7 +32,8 @@ struct GraphSource {
 // The kind a path denotes (see above); `saved_model.pb` gives its directory.
 GraphSource GraphSourceForPath(Env* env, const std::string& path);
 
-// Imports the graph. NotFound for a missing file; DataLoss for one that
+// Imports the graph (a kGraphDef source through ImportGraphDef: text for
+// ".pbtxt"/".txt", else binary, else text). NotFound for a missing file; DataLoss for one that
 // does not parse; the import's errors (graph_import.h).
 Result<std::shared_ptr<const ImportedGraph>> LoadGraph(Env* env, const GraphSource& source);
 

@@ -13,8 +13,8 @@
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/escape.h"
 #include "ckpt/types.h"
-#include "filenames/filenames.h"
 #include "command.h"
+#include "filenames/filenames.h"
 #include "json_output.h"
 
 namespace ckpt::tools {
@@ -136,8 +136,7 @@ void AddInspectCommand(CLI::App* app, std::ostream* out, std::ostream* err, int*
                   "Print the names and values of all tensors")
       ->expected(0, 1)
       ->default_str("true");
-  cmd->add_option("--all_tensor_names", options->all_tensor_names,
-                  "Print the names of all tensors")
+  cmd->add_option("--all_tensor_names", options->all_tensor_names, "Print the names of all tensors")
       ->expected(0, 1)
       ->default_str("true");
   cmd->add_option("--printoptions", *printoptions,

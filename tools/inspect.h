@@ -33,7 +33,6 @@
 #define CKPT_TOOLS_INSPECT_H_
 
 #include <CLI/CLI.hpp>
-
 #include <ostream>
 #include <string>
 

@@ -131,13 +131,27 @@ std::string JsonString(std::string_view bytes) {
       continue;
     }
     switch (cp) {
-      case '"': s += "\\\""; break;
-      case '\\': s += "\\\\"; break;
-      case '\b': s += "\\b"; break;
-      case '\f': s += "\\f"; break;
-      case '\n': s += "\\n"; break;
-      case '\r': s += "\\r"; break;
-      case '\t': s += "\\t"; break;
+      case '"':
+        s += "\\\"";
+        break;
+      case '\\':
+        s += "\\\\";
+        break;
+      case '\b':
+        s += "\\b";
+        break;
+      case '\f':
+        s += "\\f";
+        break;
+      case '\n':
+        s += "\\n";
+        break;
+      case '\r':
+        s += "\\r";
+        break;
+      case '\t':
+        s += "\\t";
+        break;
       default:
         if (cp < 0x20) {
           s += "\\u00";

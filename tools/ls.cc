@@ -94,10 +94,11 @@ int RunLs(const LsOptions& options, std::ostream& out, std::ostream& err) {
     return kExitFailure;
   }
   std::vector<CheckpointSummary> cps = report->checkpoints;
-  std::stable_sort(cps.begin(), cps.end(), [](const CheckpointSummary& a, const CheckpointSummary& b) {
-    if (a.step.has_value() != b.step.has_value()) return a.step.has_value();
-    return a.step.value_or(0) < b.step.value_or(0);
-  });
+  std::stable_sort(cps.begin(), cps.end(),
+                   [](const CheckpointSummary& a, const CheckpointSummary& b) {
+                     if (a.step.has_value() != b.step.has_value()) return a.step.has_value();
+                     return a.step.value_or(0) < b.step.value_or(0);
+                   });
 
   if (options.json) {
     out << "{\"directory\": " << JsonString(report->dir)
@@ -112,16 +113,15 @@ int RunLs(const LsOptions& options, std::ostream& out, std::ostream& err) {
       char tbuf[64] = "null";
       if (t) std::snprintf(tbuf, sizeof(tbuf), "%.17g", *t);
       out << (i ? ", " : "") << "{\"prefix\": " << JsonString(c.prefix)
-          << ", \"name\": " << JsonString(std::string(Basename(c.prefix))) << ", \"step\": "
-          << (c.step ? std::to_string(*c.step) : std::string("null")) << ", \"time\": " << tbuf
-          << ", \"time_source\": "
+          << ", \"name\": " << JsonString(std::string(Basename(c.prefix)))
+          << ", \"step\": " << (c.step ? std::to_string(*c.step) : std::string("null"))
+          << ", \"time\": " << tbuf << ", \"time_source\": "
           << (source ? "\"" + std::string(source) + "\"" : std::string("null"))
           << ", \"size_bytes\": " << c.total_size() << ", \"files\": [";
       for (size_t j = 0; j < c.files.size(); ++j) {
         out << (j ? ", " : "") << JsonString(c.files[j].path);
       }
-      out << "], \"kept_by\": \"" << KeptBy(c) << "\", \"newest\": "
-          << JsonBool(c.newest) << "}";
+      out << "], \"kept_by\": \"" << KeptBy(c) << "\", \"newest\": " << JsonBool(c.newest) << "}";
     }
     out << "]}\n";
     return kExitOk;
@@ -137,8 +137,8 @@ int RunLs(const LsOptions& options, std::ostream& out, std::ostream& err) {
     out << "  (no checkpoints)\n";
     return kExitOk;
   }
-  out << "  " << Pad("STEP", 10) << Pad("TIME (UTC)", 21) << Pad("SIZE", 11)
-      << Pad("KEPT BY", 43) << "CHECKPOINT\n";
+  out << "  " << Pad("STEP", 10) << Pad("TIME (UTC)", 21) << Pad("SIZE", 11) << Pad("KEPT BY", 43)
+      << "CHECKPOINT\n";
   for (const CheckpointSummary& c : cps) {
     const char* source = nullptr;
     std::optional<double> t = TimeOf(c, &source);

@@ -29,7 +29,6 @@
 #define CKPT_TOOLS_LS_H_
 
 #include <CLI/CLI.hpp>
-
 #include <ostream>
 #include <string>
 

@@ -3,7 +3,6 @@
 // A thin dispatcher: every subcommand is a file pair tools/<name>.{h,cc},
 // registered in all_commands.cc (see command.h).
 #include <CLI/CLI.hpp>
-
 #include <csignal>
 #include <iostream>
 #include <string>

@@ -107,7 +107,8 @@ Decimal ShortestDigits(double v, FloatKind kind) {
 // How trailing zeros are treated, as Dragon4's trim modes: 'k' keep, '.'
 // trim zeros but keep the point, '0' keep one zero, '-' trim zeros and point.
 struct FloatStyle {
-  int precision = -1;  // max fractional digits (positional) or mantissa digits (scientific); -1 none
+  int precision =
+      -1;  // max fractional digits (positional) or mantissa digits (scientific); -1 none
   int min_digits = 0;
   char trim = '.';
   bool sign_plus = false;
@@ -207,18 +208,24 @@ std::string Scientific(double v, FloatKind kind, const FloatStyle& st) {
 // half/float/double.
 double ArrayExpCutoff(FloatKind kind) {
   switch (kind) {
-    case FloatKind::kHalf: return 1e3;
-    case FloatKind::kFloat: return 1e6;
-    case FloatKind::kDouble: return 1e8;
+    case FloatKind::kHalf:
+      return 1e3;
+    case FloatKind::kFloat:
+      return 1e6;
+    case FloatKind::kDouble:
+      return 1e8;
   }
   return 1e8;
 }
 
 double ScalarExpCutoff(FloatKind kind) {
   switch (kind) {
-    case FloatKind::kHalf: return 1e3;
-    case FloatKind::kFloat: return 1e6;
-    case FloatKind::kDouble: return 1e16;
+    case FloatKind::kHalf:
+      return 1e3;
+    case FloatKind::kFloat:
+      return 1e6;
+    case FloatKind::kDouble:
+      return 1e16;
   }
   return 1e16;
 }
@@ -264,8 +271,8 @@ class FloatArrayFormat {
         min_val = std::min(min_val, a);
       }
     }
-    if (any_non_zero &&
-        (max_val >= ArrayExpCutoff(kind) || (!opts.suppress && (min_val < 0.0001 || max_val / min_val > 1000.)))) {
+    if (any_non_zero && (max_val >= ArrayExpCutoff(kind) ||
+                         (!opts.suppress && (min_val < 0.0001 || max_val / min_val > 1000.)))) {
       exp_format_ = true;
     }
     if (finite.empty()) {
@@ -500,8 +507,7 @@ struct AxisItems {
 // and the line width linewidth - k, as in numpy's recursion.
 class ArrayPrinter {
  public:
-  ArrayPrinter(const TensorShape& shape, const ElementFormatter& fmt, bool summarise,
-               int64_t edge)
+  ArrayPrinter(const TensorShape& shape, const ElementFormatter& fmt, bool summarise, int64_t edge)
       : dims_(shape.dims()), fmt_(fmt), summarise_(summarise), edge_(edge) {
     strides_.assign(dims_.size(), 1);
     for (int i = static_cast<int>(dims_.size()) - 2; i >= 0; --i) {

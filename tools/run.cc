@@ -52,10 +52,10 @@ Status CastElements(const Tensor& in, Tensor* out) {
   return Status::OK();
 }
 
-#define CKPT_RUN_NUMERIC_TYPES(X)                                                         \
-  X(float)                                                                                \
-  X(double) X(int8_t) X(int16_t) X(int32_t) X(int64_t) X(uint8_t) X(uint16_t) X(uint32_t) \
-      X(uint64_t)
+#define CKPT_RUN_NUMERIC_TYPES(X) \
+  X(float)                        \
+  X(double)                       \
+  X(int8_t) X(int16_t) X(int32_t) X(int64_t) X(uint8_t) X(uint16_t) X(uint32_t) X(uint64_t)
 
 template <typename From>
 Status CastFrom(const Tensor& in, Tensor* out) {
@@ -167,8 +167,8 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
     source.kind = GraphSource::Kind::kMetaGraph;
     source.path = options.meta_graph;
   } else if (!options.graph.empty()) {
-    source = GraphSourceForPath(env, options.graph);
-    if (source.kind != GraphSource::Kind::kGraphDef) source.kind = GraphSource::Kind::kGraphDef;
+    source.kind = GraphSource::Kind::kGraphDef;  // ImportGraphDef: text or binary
+    source.path = options.graph;
   } else {
     source.kind = GraphSource::Kind::kSavedModel;
     source.path = options.saved_model;
@@ -249,7 +249,7 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
   } else {
     for (size_t i = 0; i < values.size(); ++i) {
       *out += "tensor_name:  " + EscapeForDisplay(options.fetches[i]) + "\n";
-      *out += FormatTensor(values[i], PrintOptions()) + "\n";
+      *out += FormatTensor(values[i], options.print_options) + "\n";
     }
   }
   return Status::OK();
@@ -308,7 +308,22 @@ void AddRunCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* exi
   cmd->add_flag("--json", options->json,
                 "Print {fetch: {dtype, shape, values}} as JSON (with --output: path instead of "
                 "values)");
-  cmd->callback([options, out, err, exit_code] { *exit_code = RunRun(*options, *out, *err); });
+  auto printoptions = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("--printoptions", *printoptions,
+                  "numpy print options for the text output, as k=v: threshold, edgeitems, "
+                  "precision, linewidth, suppress, sign, nanstr, infstr");
+  cmd->callback([options, printoptions, out, err, exit_code] {
+    RunOptions run = *options;
+    for (const std::string& kv : *printoptions) {
+      Status s = SetPrintOption(kv, &run.print_options);
+      if (!s.ok()) {
+        *err << "ckpt run: --printoptions: " << s.message() << "\n";
+        *exit_code = kExitUsage;
+        return;
+      }
+    }
+    *exit_code = RunRun(run, *out, *err);
+  });
 }
 
 }  // namespace ckpt::tools

@@ -3,6 +3,7 @@
 //   ckpt run (--meta_graph P.meta | --graph G.pbtxt|G.pb | --saved_model DIR [--tags serve ...])
 //            [--checkpoint PREFIX|none] [--feed 'input:0=x.npy' ...]
 //            [--fetch 'output:0' ...] [--target op ...] [--output DIR] [--json]
+//            [--printoptions k=v ...]
 //
 // Checkpoint: --checkpoint PREFIX restores from PREFIX (anything
 // CheckpointReader opens) through the graph's SaverDef. Without it: for
@@ -29,7 +30,8 @@
 //                  json_output.h's TensorValuesToJson). With --output too,
 //                  "values" is replaced by "path".
 //   neither        per fetch "tensor_name:  <name>" and the value as numpy
-//                  prints it (numpy_format.h).
+//                  prints it (numpy_format.h; --printoptions as for
+//                  `ckpt inspect`, e.g. threshold=100000 precision=4).
 // Errors (unsupported op, missing feed, bad .npy, ...) go to stderr as
 // "ckpt run: <status>" with exit code 1; nothing is written to stdout.
 //
@@ -41,6 +43,8 @@
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include "numpy_format.h"
 
 namespace ckpt::tools {
 
@@ -55,6 +59,7 @@ struct RunOptions {
   std::vector<std::string> targets;  // node names
   std::string output_dir;
   bool json = false;
+  PrintOptions print_options;  // the text output's (--printoptions k=v, as inspect)
 };
 
 // The file name a fetched tensor is written to under --output (see above).

@@ -47,15 +47,16 @@ int VerifyOnePrefix(const VerifyCommandOptions& options, std::ostream& out) {
   c.status = s;
   c.committed = s.code() != StatusCode::kNotFound || CheckpointExists(options.env, options.path);
   if (options.json) {
-    out << "{\"path\": " << JsonString(options.path) << ", \"kind\": \"checkpoint\", \"ok\": "
-        << JsonBool(s.ok()) << ", \"checkpoints\": [{\"prefix\": " << JsonString(c.prefix)
-        << ", \"status\": \"" << Verdict(c) << "\", \"error\": " << JsonStatus(s)
+    out << "{\"path\": " << JsonString(options.path)
+        << ", \"kind\": \"checkpoint\", \"ok\": " << JsonBool(s.ok())
+        << ", \"checkpoints\": [{\"prefix\": " << JsonString(c.prefix) << ", \"status\": \""
+        << Verdict(c) << "\", \"error\": " << JsonStatus(s)
         << ", \"in_state_file\": false, \"newest\": false}]}\n";
   } else if (s.ok()) {
     out << "ok       " << EscapeForDisplay(options.path) << "\n";
   } else {
-    out << Label(c) << EscapeForDisplay(options.path) << ": "
-        << EscapeForDisplay(s.ToString()) << "\n";
+    out << Label(c) << EscapeForDisplay(options.path) << ": " << EscapeForDisplay(s.ToString())
+        << "\n";
   }
   return s.ok() ? kExitOk : kExitFailure;
 }
@@ -84,7 +85,8 @@ void PrintText(const DirectoryReport& r, std::ostream& out) {
   }
   if (r.checkpoints.empty()) out << "  (no checkpoints)\n";
   for (const std::string& p : r.deleted_during_scan) {
-    out << "  deleted  " << EscapeForDisplay(p) << " (removed by its writer's retention during the scan)\n";
+    out << "  deleted  " << EscapeForDisplay(p)
+        << " (removed by its writer's retention during the scan)\n";
   }
   if (!r.in_progress.empty()) {
     out << "Save in progress (its writer is running):\n";
@@ -107,8 +109,9 @@ void PrintText(const DirectoryReport& r, std::ostream& out) {
 }
 
 void PrintJson(const DirectoryReport& r, std::ostream& out) {
-  out << "{\"path\": " << JsonString(r.dir) << ", \"kind\": \"directory\", \"ok\": "
-      << JsonBool(r.ok()) << ", \"state_file\": " << JsonString(r.state_file)
+  out << "{\"path\": " << JsonString(r.dir)
+      << ", \"kind\": \"directory\", \"ok\": " << JsonBool(r.ok())
+      << ", \"state_file\": " << JsonString(r.state_file)
       << ", \"state_error\": " << JsonStatus(r.state_status) << ", \"checkpoints\": [";
   for (size_t i = 0; i < r.checkpoints.size(); ++i) {
     const CheckpointSummary& c = r.checkpoints[i];

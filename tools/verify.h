@@ -35,7 +35,6 @@
 #define CKPT_TOOLS_VERIFY_H_
 
 #include <CLI/CLI.hpp>
-
 #include <ostream>
 #include <string>
 

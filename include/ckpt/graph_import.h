@@ -92,6 +92,10 @@ class ImportedGraph {
 // file is missing, DataLoss if it does not parse, and FromMetaGraphDef's errors.
 Result<std::shared_ptr<const ImportedGraph>> ImportMetaGraph(Env* env, const std::string& path);
 
+// Reads a GraphDef file (ReadGraphDef: graph.pbtxt text, or binary) and
+// imports it. A bare GraphDef has no SaverDef and no collections.
+Result<std::shared_ptr<const ImportedGraph>> ImportGraphDef(Env* env, const std::string& path);
+
 // Imports the MetaGraphDef of a SavedModel's `saved_model.pb` whose tag set
 // equals `tags` (order and repeats ignored), as TF's loader chooses it; its
 // variables are then restored from "<export_dir>/variables/variables".

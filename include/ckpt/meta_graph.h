@@ -115,6 +115,10 @@ Result<std::vector<tensorflow::MetaGraphDef>> ReadSavedModelMetaGraphs(Env* env,
                                                                       const std::string& path);
 // Reads a text GraphDef (graph.pbtxt). DataLoss if it does not parse.
 Result<tensorflow::GraphDef> ReadTextGraph(Env* env, const std::string& path);
+// Reads a GraphDef file as tf.io.write_graph writes it: text when the name
+// ends in ".pbtxt" or ".txt", else binary, and text if it is not binary.
+// DataLoss if it parses as neither.
+Result<tensorflow::GraphDef> ReadGraphDef(Env* env, const std::string& path);
 
 // A summary of a MetaGraphDef (ours or TensorFlow's).
 struct MetaGraphInfo {

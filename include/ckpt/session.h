@@ -77,6 +77,10 @@ class Session {
   std::unique_ptr<Impl> impl_;
 };
 
+// Every op type a Session can run (the ones it handles itself and those with
+// a kernel), sorted. docs/graph_execution.md lists them with their limits.
+std::vector<std::string> SupportedOpTypes();
+
 }  // namespace ckpt
 
 #endif  // CKPT_SESSION_H_

@@ -196,6 +196,14 @@ Result<std::shared_ptr<const ImportedGraph>> ImportMetaGraph(Env* env, const std
   return graph;
 }
 
+Result<std::shared_ptr<const ImportedGraph>> ImportGraphDef(Env* env, const std::string& path) {
+  CKPT_ASSIGN_OR_RETURN(tensorflow::GraphDef graph_def, ReadGraphDef(env, path));
+  Result<std::shared_ptr<const ImportedGraph>> graph =
+      ImportedGraph::FromGraphDef(std::move(graph_def));
+  if (!graph.ok()) return graph.status().WithContext("Importing '" + path + "'");
+  return graph;
+}
+
 Result<std::shared_ptr<const ImportedGraph>> ImportSavedModel(
     Env* env, const std::string& path, const std::vector<std::string>& tags) {
   CKPT_ASSIGN_OR_RETURN(std::vector<tensorflow::MetaGraphDef> metas,

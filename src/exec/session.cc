@@ -11,6 +11,7 @@
 // variable, then assign them all.
 #include "ckpt/session.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -35,15 +36,17 @@ struct Value {
 };
 
 // Ops the executor runs itself; every other op needs a kernel.
-bool IsExecutorOp(const std::string& op) {
+const std::set<std::string>& ExecutorOps() {
   static const std::set<std::string> kOps = {"Placeholder", "PlaceholderWithDefault",
                                              "Const",       "Identity",
                                              "IdentityN",   "NoOp",
                                              "VariableV2",  "Variable",
                                              "VarHandleOp", "ReadVariableOp",
                                              "Assign",      "AssignVariableOp"};
-  return kOps.count(op) > 0;
+  return kOps;
 }
+
+bool IsExecutorOp(const std::string& op) { return ExecutorOps().count(op) > 0; }
 
 const tensorflow::AttrValue* Attr(const NodeDef& node, const std::string& name) {
   auto it = node.attr().find(name);
@@ -373,6 +376,14 @@ Result<Tensor> Session::VariableValue(const std::string& name) const {
     return NotFoundError("Variable '" + name + "' has no value in this session");
   }
   return it->second;
+}
+
+std::vector<std::string> SupportedOpTypes() {
+  std::vector<std::string> out = exec::SupportedOps();
+  for (const std::string& op : ExecutorOps()) out.push_back(op);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace ckpt

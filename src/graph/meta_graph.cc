@@ -161,6 +161,23 @@ Result<tensorflow::GraphDef> ReadTextGraph(Env* env, const std::string& path) {
   return graph;
 }
 
+Result<tensorflow::GraphDef> ReadGraphDef(Env* env, const std::string& path) {
+  const auto ends_with = [&](std::string_view suffix) {
+    return path.size() >= suffix.size() &&
+           std::string_view(path).substr(path.size() - suffix.size()) == suffix;
+  };
+  if (ends_with(".pbtxt") || ends_with(".txt")) return ReadTextGraph(env, path);
+  CKPT_ASSIGN_OR_RETURN(std::string data, ReadAll(env, path));
+  if (data.size() > static_cast<size_t>(INT32_MAX)) {
+    return ResourceExhaustedError(path + " is too large for a GraphDef");
+  }
+  tensorflow::GraphDef graph;
+  if (ParseBinary(data, &graph)) return graph;
+  graph.Clear();
+  if (google::protobuf::TextFormat::ParseFromString(data, &graph)) return graph;
+  return DataLossError(path + " is neither a binary nor a text GraphDef");
+}
+
 const MetaGraphInfo::Node* MetaGraphInfo::FindNode(const std::string& name) const {
   for (const Node& n : nodes) {
     if (n.name == name) return &n;

@@ -160,5 +160,31 @@ TEST(ImportMetaGraphTest, ImportErrorsNameTheFile) {
               StatusIs(StatusCode::kInvalidArgument, "bad_input.meta"));
 }
 
+TEST(ImportGraphDefTest, ReadsTextAndBinaryGraphs) {
+  const tensorflow::GraphDef graph_def = BuildMeta().graph_def();
+  std::string binary, text;
+  ASSERT_TRUE(graph_def.SerializeToString(&binary));
+  ASSERT_TRUE(google::protobuf::TextFormat::PrintToString(graph_def, &text));
+  const std::string dir = testing::TempDir();
+  // Text by name, binary by name, and text under a binary-looking name.
+  for (const auto& [name, bytes] : std::vector<std::pair<std::string, std::string>>{
+           {"graph.pbtxt", text}, {"graph.pb", binary}, {"text_graph.pb", text}}) {
+    CKPT_ASSERT_OK(testing::WriteStringToFile(Env::Posix(), dir + "/" + name, bytes));
+    CKPT_ASSERT_OK_AND_ASSIGN(auto graph, ImportGraphDef(Env::Posix(), dir + "/" + name));
+    EXPECT_EQ(graph->num_nodes(), graph_def.node_size()) << name;
+    EXPECT_NE(graph->FindNode("w"), nullptr) << name;
+    EXPECT_EQ(graph->saver_def(), nullptr) << name;
+  }
+  // Binary bytes under a text name do not parse as text.
+  CKPT_ASSERT_OK(testing::WriteStringToFile(Env::Posix(), dir + "/binary.pbtxt", binary));
+  EXPECT_THAT(ImportGraphDef(Env::Posix(), dir + "/binary.pbtxt"),
+              StatusIs(StatusCode::kDataLoss, "binary.pbtxt is not a text GraphDef"));
+  CKPT_ASSERT_OK(testing::WriteStringToFile(Env::Posix(), dir + "/junk.pb", "\xff\xff{ not"));
+  EXPECT_THAT(ImportGraphDef(Env::Posix(), dir + "/junk.pb"),
+              StatusIs(StatusCode::kDataLoss, "junk.pb is neither a binary nor a text GraphDef"));
+  EXPECT_THAT(ImportGraphDef(Env::Posix(), dir + "/missing.pb"),
+              StatusIs(StatusCode::kNotFound, ""));
+}
+
 }  // namespace
 }  // namespace ckpt

@@ -87,7 +87,7 @@ TEST(RestoreGoldenTest, TensorFlowsHalfPlusTwoSessionBundle) {
       "serving/tensorflow_serving/session_bundle/testdata/half_plus_two/00000123");
   CKPT_ASSERT_OK_AND_ASSIGN(auto graph, ImportMetaGraph(Env::Posix(), dir + "/export.meta"));
   CKPT_ASSERT_OK_AND_ASSIGN(auto session, Session::Create(graph));
-  CKPT_ASSERT_OK(session->Restore(dir + "/export-?????-of-00001"));
+  CKPT_ASSERT_OK(session->Restore(dir + "/export-?????" "-of-00001"));
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor a, session->VariableValue("a"));
   EXPECT_EQ(Floats(a), std::vector<float>{0.5f});
   // 0.5 * [1, 2, 3] + 2, by hand.

@@ -107,6 +107,15 @@ TEST_F(RunCommandTest, WithoutStateFileTheMetasOwnPrefix) {
       {"run", "--meta_graph", prefix + ".meta", "--feed", "x:0=" + x_path_, "--fetch", "y:0"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "tensor_name:  y:0\n[[6. 8.]]\n");
+  // numpy print options, as for inspect: sign='+' prints "[[+6. +8.]]".
+  r = RunCommandLine({"run", "--meta_graph", prefix + ".meta", "--feed", "x:0=" + x_path_,
+                      "--fetch", "y:0", "--printoptions", "sign=+"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "tensor_name:  y:0\n[[+6. +8.]]\n");
+  r = RunCommandLine({"run", "--meta_graph", prefix + ".meta", "--feed", "x:0=" + x_path_,
+                      "--fetch", "y:0", "--printoptions", "bogus=1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("bogus"));
 }
 
 TEST_F(RunCommandTest, CheckpointNoneRestoresNothing) {
@@ -274,6 +283,11 @@ TEST_F(RunCommandTest, GraphListsNodesInGraphDefOrder) {
   EXPECT_EQ(r.out,
             "1\tAdd\trunnable\n1\tIdentity\trunnable\n1\tVariableV2\trunnable\n"
             "# 3 of 3 op types runnable; 3 of 3 nodes\n");
+  // One value per --fetch/--feed: the path may come after them.
+  CommandResult after =
+      RunCommandLine({"graph", "--ops", "--fetch", "y:0", "--feed", "x:0", prefix + ".meta"});
+  EXPECT_EQ(after.code, 0) << after.err;
+  EXPECT_EQ(after.out, r.out);
   r = RunCommandLine({"graph", prefix + ".meta", "--ops", "--fetch", "weird"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("1\tApplyGradientDescent\tunsupported\n"));
