@@ -842,6 +842,53 @@ case("AvgPool", "k7", lambda x: raw.AvgPool(value=x, ksize=[1, 7, 7, 1], strides
      x=f32(1, 9, 9, 8))
 
 
+# ---- empty tensors through the heavier kernels
+
+case("Conv2D", "empty-batch", _conv((1, 1), "SAME", (1, 1)), x=f32(0, 4, 4, 2), w=f32(3, 3, 2, 3))
+case("Conv2D", "empty-out-channels", _conv((1, 1), "VALID", (1, 1)), x=f32(1, 4, 4, 2),
+     w=f32(3, 3, 2, 0))
+case("DepthwiseConv2dNative", "empty-batch",
+     lambda x, w: raw.DepthwiseConv2dNative(input=x, filter=w, strides=[1, 1, 1, 1],
+                                            padding="VALID", name="target"),
+     x=f32(0, 4, 4, 2), w=f32(2, 2, 2, 1))
+for _pool in ("MaxPool", "AvgPool"):
+    _arg = "input" if _pool == "MaxPool" else "value"
+    case(_pool, "empty-batch", lambda x, _pool=_pool, _arg=_arg: getattr(raw, _pool)(
+        **{_arg: x}, ksize=[1, 2, 2, 1], strides=[1, 1, 1, 1], padding="SAME", name="target"),
+        x=f32(0, 3, 3, 2))
+case("FusedBatchNormV3", "empty-batch",
+     lambda x, s, o, m, v: raw.FusedBatchNormV3(x=x, scale=s, offset=o, mean=m, variance=v,
+                                                is_training=False, name="target")[0],
+     x=f32(0, 2, 2, 3), s=f32(3), o=f32(3), m=f32(3), v=np.abs(f32(3)))
+case("BiasAdd", "empty", lambda x, b: raw.BiasAdd(value=x, bias=b, name="target"),
+     x=f32(0, 3), b=f32(3))
+case("ArgMax", "empty-outer", lambda x, a: raw.ArgMax(input=x, dimension=a, name="target"),
+     x=np.zeros((0, 4), np.float32), a=np.array(1, np.int32))
+case("TopKV2", "empty-rows", lambda x, k: list(raw.TopKV2(input=x, k=k, name="target")),
+     x=np.zeros((0, 4), np.float32), k=np.array(2, np.int32))
+case("OneHot", "empty-indices",
+     lambda i, d, on, off: raw.OneHot(indices=i, depth=d, on_value=on, off_value=off,
+                                      name="target"),
+     i=np.zeros((0,), np.int32), d=np.array(3, np.int32), on=np.float32(1), off=np.float32(0))
+case("Transpose", "empty", lambda x, p: raw.Transpose(x=x, perm=p, name="target"),
+     x=f32(2, 0, 3), p=np.array([2, 0, 1], np.int32))
+case("Tile", "empty-input", lambda x, m: raw.Tile(input=x, multiples=m, name="target"),
+     x=f32(0, 2), m=np.array([3, 2], np.int32))
+case("Cast", "empty", lambda x: raw.Cast(x=x, DstT=tf.int64, name="target"), x=f32(0, 2))
+case("Mean", "ints-i64-negative", lambda x, a: raw.Mean(input=x, axis=a, name="target"),
+     x=np.array([[-3, -4], [5, -8], [-1, 0]], np.int64), a=np.array([0], np.int32))
+case("Mean", "empty-i32", lambda x, a: raw.Mean(input=x, axis=a, name="target"),
+     x=np.zeros((0, 2), np.int32), a=np.array([0], np.int32))
+case("Mean", "empty-f32", lambda x, a: raw.Mean(input=x, axis=a, name="target"),
+     x=np.zeros((0, 2), np.float32), a=np.array([0], np.int32))
+case("Prod", "empty-i64", lambda x, a: raw.Prod(input=x, axis=a, name="target"),
+     x=np.zeros((3, 0), np.int64), a=np.array([1], np.int32))
+case("Max", "empty-i32", lambda x, a: raw.Max(input=x, axis=a, name="target"),
+     x=np.zeros((3, 0), np.int32), a=np.array([1], np.int32))
+case("Min", "empty-i64", lambda x, a: raw.Min(input=x, axis=a, name="target"),
+     x=np.zeros((3, 0), np.int64), a=np.array([1], np.int32))
+
+
 # ---- data_format NCHW (TF's CPU kernels run some of these)
 
 case("BiasAdd", "NCHW", lambda x, b: raw.BiasAdd(value=x, bias=b, data_format="NCHW",
