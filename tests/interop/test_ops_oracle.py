@@ -198,6 +198,15 @@ for _op in ARITH_NUMERIC + COMPARE:
     case(_op, "edge-f32", _bin(_op), x=EDGE32, y=EDGE32[::-1].copy())
     case(_op, "bad-shapes", _bin(_op), x=f32(2, 3), y=f32(4))
 
+# Integer overflow wraps (two's complement) in TF.
+_I32X = np.array([2**31 - 1, -2**31, 2**30, -2**31 + 1, 46341], np.int32)
+_I64X = np.array([2**63 - 1, -2**63, 2**62, -2**63 + 1, 3037000500], np.int64)
+for _k, _x in (("i32", _I32X), ("i64", _I64X)):
+    for _op in ("Add", "Sub", "Mul", "SquaredDifference"):
+        case(_op, f"overflow-{_k}", _bin(_op), x=_x, y=_x[::-1].copy())
+    for _op in ("Abs", "Neg", "Square"):
+        case(_op, f"overflow-{_k}", _unary(_op), x=_x)
+
 # Equal ties: identical values must compare equal in every dtype.
 case("Equal", "ties-i32", _bin("Equal"), x=i32(20, lo=0, hi=3), y=i32(20, lo=0, hi=3))
 
