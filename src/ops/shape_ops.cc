@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <string_view>
 #include <type_traits>
 
@@ -45,8 +46,12 @@ Status Reshape(KernelContext* ctx) {
                                 ctx->inputs[1].shape().DebugString());
   }
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> dims, IndexValues(*ctx, ctx->inputs[1], "shape"));
+  // TF's rule: `known` multiplies the non-zero sizes only, so that a -1 next
+  // to a 0 is still inferred from the input's non-zero dims ([0,3] -> [-1,0]
+  // gives [3,0]).
   int unknown = -1;
   int64_t known = 1;
+  bool has_zero = false;
   for (size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] == -1) {
       if (unknown >= 0) {
@@ -57,21 +62,37 @@ Status Reshape(KernelContext* ctx) {
     } else if (dims[i] < 0) {
       return InvalidArg(*ctx, "Size " + std::to_string(i) +
                                   " must be non-negative, not " + std::to_string(dims[i]));
+    } else if (dims[i] == 0) {
+      has_zero = true;
+    } else if (known > std::numeric_limits<int64_t>::max() / dims[i]) {
+      return InvalidArg(*ctx, "Encountered overflow when multiplying " + std::to_string(known) +
+                                  " with " + std::to_string(dims[i]));
     } else {
       known *= dims[i];
     }
   }
   const int64_t n = x.num_elements();
   if (unknown >= 0) {
-    if (known == 0 || n % known != 0) {
+    int64_t in = 1;  // the input's elements, its zero dims skipped when the shape has one
+    bool in_zero = false;
+    for (int64_t d : x.shape().dims()) {
+      if (d == 0 && has_zero) {
+        in_zero = true;
+      } else {
+        in *= d;
+      }
+    }
+    if (!in_zero && in % known != 0) {
       return InvalidArg(*ctx, "Input to reshape is a tensor with " + std::to_string(n) +
                                   " values, but the requested shape requires a multiple of " +
                                   std::to_string(known));
     }
-    dims[unknown] = n / known;
-  } else if (known != n) {
+    dims[unknown] = in / known;
+  }
+  const int64_t total = has_zero ? 0 : unknown >= 0 ? known * dims[unknown] : known;
+  if (total != n) {
     return InvalidArg(*ctx, "Input to reshape is a tensor with " + std::to_string(n) +
-                                " values, but the requested shape has " + std::to_string(known));
+                                " values, but the requested shape has " + std::to_string(total));
   }
   CKPT_ASSIGN_OR_RETURN(Tensor out, WithShape(*ctx, x, TensorShape(std::move(dims))));
   ctx->outputs = {out};

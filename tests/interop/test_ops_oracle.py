@@ -898,6 +898,27 @@ case("Min", "empty-i64", lambda x, a: raw.Min(input=x, axis=a, name="target"),
      x=np.zeros((3, 0), np.int64), a=np.array([1], np.int32))
 
 
+# ---- hostile sizes: TF refuses them, ckpt must too (and not crash or allocate)
+
+case("Fill", "shape-overflow", lambda d, v: raw.Fill(dims=d, value=v, name="target"),
+     d=np.array([2**40, 2**40], np.int64), v=np.float32(1))
+case("Reshape", "infer-from-empty", lambda x, s: raw.Reshape(tensor=x, shape=s, name="target"),
+     x=f32(0, 3), s=np.array([-1, 0], np.int32))
+case("Reshape", "shape-overflow", lambda x, s: raw.Reshape(tensor=x, shape=s, name="target"),
+     x=f32(0), s=np.array([2**40, 2**40, 0], np.int64))
+case("Tile", "overflow", lambda x, m: raw.Tile(input=x, multiples=m, name="target"),
+     x=f32(2, 2), m=np.array([2**40, 2**40], np.int64))
+case("Range", "huge-count", lambda s, l, d: raw.Range(start=s, limit=l, delta=d, name="target"),
+     s=np.int64(0), l=np.int64(2**62), d=np.int64(1))
+case("OneHot", "huge-depth",
+     lambda i, d, on, off: raw.OneHot(indices=i, depth=d, on_value=on, off_value=off,
+                                      name="target"),
+     i=np.zeros((2**20,), np.int32), d=np.array(2**31 - 1, np.int32), on=np.float32(1),
+     off=np.float32(0))
+case("Pad", "huge", lambda x, p: raw.Pad(input=x, paddings=p, name="target"),
+     x=f32(1, 1), p=np.array([[0, 2**40], [0, 2**40]], np.int64))
+
+
 # ---- data_format NCHW (TF's CPU kernels run some of these)
 
 case("BiasAdd", "NCHW", lambda x, b: raw.BiasAdd(value=x, bias=b, data_format="NCHW",

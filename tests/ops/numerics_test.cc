@@ -173,5 +173,22 @@ TEST(NumericsTest, ElementMovesTakeStrings) {
               ElementsAre("", "a", "bb", "", "", "d"));
 }
 
+// Reshape-infer-from-empty: TF infers a -1 beside a 0 from the input's
+// non-zero dims ([0,3] -> [-1,0] is [3,0]); ckpt refused ("a multiple of 0").
+// Reshape-shape-overflow: sizes whose product overflows int64 are refused.
+TEST(NumericsTest, ReshapeInfersBesideAZeroSizeAsTf) {
+  Tensor out = RunOne(Node("Reshape"), {F({0, 3}, {}), I32({2}, {-1, 0})});
+  EXPECT_EQ(out.shape(), (TensorShape{3, 0}));
+  EXPECT_THAT(
+      RunKernel(Node("Reshape"), {F({2, 3}, {1, 2, 3, 4, 5, 6}), I32({2}, {-1, 0})}).status(),
+      StatusIs(StatusCode::kInvalidArgument,
+               "tensor with 6 values, but the requested shape has 0"));
+  EXPECT_THAT(
+      RunKernel(Node("Reshape"), {F({0}, {}), Tensor::FromVector<int64_t>(
+                                                  {2}, {int64_t{1} << 40, int64_t{1} << 40})})
+          .status(),
+      StatusIs(StatusCode::kInvalidArgument, "overflow"));
+}
+
 }  // namespace
 }  // namespace ckpt
