@@ -302,7 +302,9 @@ Status AsString(KernelContext* ctx) {
 }
 
 // ArgMax(input, dimension): the index of the largest value along dimension,
-// the first one on ties; output_type int64 (default) or int32.
+// the first one on ties; output_type int64 (default) or int32. As TF's, the
+// search starts at (index 0, lowest()) and only a larger value moves it: NaN
+// and -inf never win, so an all-NaN or all -inf row gives 0.
 Status ArgMax(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
   const Tensor& x = ctx->inputs[0];
@@ -334,8 +336,13 @@ Status ArgMax(KernelContext* ctx) {
     for (int64_t o = 0; o < outer; ++o) {
       for (int64_t i = 0; i < inner; ++i) {
         int64_t best = 0;
-        for (int64_t j = 1; j < len; ++j) {
-          if (px[(o * len + j) * inner + i] > px[(o * len + best) * inner + i]) best = j;
+        T best_value = std::numeric_limits<T>::lowest();
+        for (int64_t j = 0; j < len; ++j) {
+          const T v = px[(o * len + j) * inner + i];
+          if (v > best_value) {
+            best = j;
+            best_value = v;
+          }
         }
         if (out_type == DataType::kInt64) {
           out.mutable_flat<int64_t>()[o * inner + i] = best;

@@ -898,6 +898,39 @@ case("Min", "empty-i64", lambda x, a: raw.Min(input=x, axis=a, name="target"),
      x=np.zeros((3, 0), np.int64), a=np.array([1], np.int32))
 
 
+# ---- NaN through the kernels that compare or accumulate
+
+_NANROWS = np.array([[1, nan, 2, 0], [nan, nan, nan, nan], [-inf, -inf, -inf, -inf],
+                     [3, 3, nan, 3], [0, 1, 2, 3]], np.float32)
+case("Softmax", "nan-rows", lambda x: raw.Softmax(logits=x, name="target"), x=_NANROWS)
+case("LogSoftmax", "nan-rows", lambda x: raw.LogSoftmax(logits=x, name="target"), x=_NANROWS)
+case("ArgMax", "nan", lambda x, a: raw.ArgMax(input=x, dimension=a, name="target"),
+     x=_NANROWS, a=np.array(1, np.int32))
+case("ArgMax", "nan-axis0", lambda x, a: raw.ArgMax(input=x, dimension=a, name="target"),
+     x=_NANROWS, a=np.array(0, np.int32))
+case("TopKV2", "nan", lambda x, k: list(raw.TopKV2(input=x, k=k, name="target")),
+     x=_NANROWS, k=np.array(2, np.int32),
+     known_difference="TF's TopKV2 places NaN by its sort's internals: ignored for k=1, first "
+                      "or in place for k>1 depending on position; ckpt orders NaN consistently "
+                      "(NaN never compares larger). No rule to match short of copying TF's code.")
+case("AvgPool", "nan-inf", lambda x: raw.AvgPool(value=x, ksize=[1, 2, 2, 1],
+                                                 strides=[1, 1, 1, 1], padding="SAME",
+                                                 name="target"),
+     x=_NANROWS.reshape(1, 5, 4, 1))
+case("Conv2D", "nan-inf", _conv((1, 1), "SAME", (1, 1)), x=_NANROWS.reshape(1, 5, 4, 1),
+     w=f32(2, 2, 1, 2))
+case("MatMul", "nan-rows", lambda a, b: raw.MatMul(a=a, b=b, name="target"), a=_NANROWS,
+     b=f32(4, 3))
+for _op in ("Sum", "Mean", "Prod"):
+    case(_op, "nan-rows", lambda x, a, _op=_op: getattr(raw, _op)(input=x, axis=a, name="target"),
+         x=_NANROWS, a=np.array([1], np.int32))
+case("FusedBatchNormV3", "nan",
+     lambda x, s, o, m, v: raw.FusedBatchNormV3(x=x, scale=s, offset=o, mean=m, variance=v,
+                                                is_training=False, name="target")[0],
+     x=_NANROWS.reshape(1, 5, 1, 4), s=f32(4), o=f32(4), m=np.array([0, nan, 0, 0], np.float32),
+     v=np.array([1, 1, -2, 0], np.float32))
+
+
 # ---- hostile sizes: TF refuses them, ckpt must too (and not crash or allocate)
 
 case("Fill", "shape-overflow", lambda d, v: raw.Fill(dims=d, value=v, name="target"),

@@ -190,5 +190,13 @@ TEST(NumericsTest, ReshapeInfersBesideAZeroSizeAsTf) {
       StatusIs(StatusCode::kInvalidArgument, "overflow"));
 }
 
+// ArgMax-nan-axis0: a NaN at index 0 held the place (nothing compares larger
+// than NaN); TF's search starts at lowest(), so NaN and -inf never win.
+TEST(NumericsTest, ArgMaxSkipsNaNAndMinusInfinity) {
+  Tensor x = F({4, 3}, {kNaN, 1, -kInf, kNaN, 5, -kInf, 3, kNaN, -kInf, 2, kNaN, -kInf});
+  Tensor out = RunOne(Node("ArgMax"), {x, I32({}, {0})});
+  EXPECT_THAT(Values<int64_t>(out), ElementsAre(2, 1, 0));
+}
+
 }  // namespace
 }  // namespace ckpt
