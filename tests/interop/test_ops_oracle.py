@@ -344,6 +344,10 @@ for _pad in ("SAME", "VALID"):
                  name="target"),
              atol=1e-5, x=f32(2, *_hw, 3), w=f32(*_k, 3, 2))
 case("Conv2D", "f64", _conv((1, 1), "SAME", (1, 1)), x=f64(1, 4, 4, 2), w=f64(3, 3, 2, 3))
+case("Conv2D", "SAME-stride2-dilation2", _conv((2, 2), "SAME", (2, 2)), atol=1e-5,
+     x=f32(1, 9, 8, 2), w=f32(3, 3, 2, 2))
+case("Conv2D", "VALID-stride3-dilation2", _conv((3, 3), "VALID", (2, 2)), atol=1e-5,
+     x=f32(1, 11, 12, 2), w=f32(2, 3, 2, 2))
 case("Conv2D", "VALID-too-small", _conv((1, 1), "VALID", (1, 1)), x=f32(1, 2, 2, 1),
      w=f32(3, 3, 1, 1))
 case("Conv2D", "bad-channels", _conv((1, 1), "SAME", (1, 1)), x=f32(1, 4, 4, 2),
