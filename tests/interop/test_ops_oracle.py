@@ -1081,6 +1081,93 @@ case("Size", "i64", lambda x: raw.Size(input=x, out_type=tf.int64, name="target"
 case("Size", "scalar", lambda x: raw.Size(input=x, name="target"), x=np.int32(4))
 
 
+for _k, _x in (("f32", np.array([-inf, -1, 0, 0.5, 1, 1.5, 2, 10, inf, nan], np.float32)),
+               ("i32", np.array([[-3, 0, 1], [2, 5, 100]], np.int32)),
+               ("i64", np.array([0, 1, 2, 3], np.int64)), ("f64", f64(3, 4))):
+    case("Bucketize", _k, lambda x: raw.Bucketize(input=x, boundaries=[0.0, 1.0, 2.5],
+                                                  name="target"), x=_x)
+case("Bucketize", "no-boundaries", lambda x: raw.Bucketize(input=x, boundaries=[],
+                                                           name="target"), x=f32(3))
+case("GatherNd", "elements", lambda p, i: raw.GatherNd(params=p, indices=i, name="target"),
+     p=f32(3, 4), i=np.array([[0, 0], [2, 3], [1, 2]], np.int32))
+case("GatherNd", "slices-i64", lambda p, i: raw.GatherNd(params=p, indices=i, name="target"),
+     p=i64(3, 4, 2), i=np.array([[[2], [0]], [[1], [1]]], np.int64))
+case("GatherNd", "string", lambda p, i: raw.GatherNd(params=p, indices=i, name="target"),
+     p=_odd("string", 2, 3), i=np.array([[1, 2], [0, 0]], np.int32))
+case("GatherNd", "out-of-range", lambda p, i: raw.GatherNd(params=p, indices=i, name="target"),
+     p=f32(3, 4), i=np.array([[3, 0]], np.int32))
+case("GatherNd", "empty-indices", lambda p, i: raw.GatherNd(params=p, indices=i, name="target"),
+     p=f32(3, 4), i=np.zeros((0, 2), np.int32))
+case("SparseFillEmptyRows", "basic",
+     lambda i, v, d, dv: list(raw.SparseFillEmptyRows(indices=i, values=v, dense_shape=d,
+                                                      default_value=dv, name="target")),
+     i=np.array([[0, 1], [0, 3], [2, 0], [4, 2]], np.int64), v=np.array([1, 2, 3, 4], np.float32),
+     d=np.array([6, 5], np.int64), dv=np.float32(-1))
+case("SparseFillEmptyRows", "unordered-string",
+     lambda i, v, d, dv: list(raw.SparseFillEmptyRows(indices=i, values=v, dense_shape=d,
+                                                      default_value=dv, name="target")),
+     i=np.array([[2, 0], [0, 1]], np.int64), v=np.array([b"b", b"a"], dtype=object),
+     d=np.array([3, 2], np.int64), dv=np.array(b"", dtype=object))
+case("SparseFillEmptyRows", "out-of-range",
+     lambda i, v, d, dv: list(raw.SparseFillEmptyRows(indices=i, values=v, dense_shape=d,
+                                                      default_value=dv, name="target")),
+     i=np.array([[7, 0]], np.int64), v=np.array([1], np.int64), d=np.array([3, 2], np.int64),
+     dv=np.int64(0))
+case("SparseReshape", "infer",
+     lambda i, s, n: list(raw.SparseReshape(input_indices=i, input_shape=s, new_shape=n,
+                                            name="target")),
+     i=np.array([[0, 1], [1, 3], [2, 0]], np.int64), s=np.array([3, 4], np.int64),
+     n=np.array([2, -1], np.int64))
+case("SparseReshape", "rank3",
+     lambda i, s, n: list(raw.SparseReshape(input_indices=i, input_shape=s, new_shape=n,
+                                            name="target")),
+     i=np.array([[0, 1], [1, 3], [2, 0]], np.int64), s=np.array([3, 4], np.int64),
+     n=np.array([2, 3, 2], np.int64))
+case("SparseReshape", "bad-count",
+     lambda i, s, n: list(raw.SparseReshape(input_indices=i, input_shape=s, new_shape=n,
+                                            name="target")),
+     i=np.array([[0, 1]], np.int64), s=np.array([3, 4], np.int64), n=np.array([5, 2], np.int64))
+for _op in ("SparseSegmentSum", "SparseSegmentMean", "SparseSegmentSqrtN"):
+    case(_op, "basic", lambda d, i, s, _op=_op: getattr(raw, _op)(data=d, indices=i,
+                                                                  segment_ids=s, name="target"),
+         d=f32(5, 3), i=np.array([0, 2, 2, 4, 1], np.int32), s=np.array([0, 0, 2, 2, 3], np.int32))
+    case(_op, "i64-ids-f64", lambda d, i, s, _op=_op: getattr(raw, _op)(
+        data=d, indices=i, segment_ids=s, name="target"),
+        d=f64(4), i=np.array([3, 3, 0], np.int64), s=np.array([1, 1, 1], np.int64))
+    case(_op, "unsorted-ids", lambda d, i, s, _op=_op: getattr(raw, _op)(
+        data=d, indices=i, segment_ids=s, name="target"),
+        d=f32(4, 2), i=np.array([0, 1, 2], np.int32), s=np.array([1, 0, 1], np.int32))
+    case(_op, "index-out-of-range", lambda d, i, s, _op=_op: getattr(raw, _op)(
+        data=d, indices=i, segment_ids=s, name="target"),
+        d=f32(4, 2), i=np.array([0, 4], np.int32), s=np.array([0, 1], np.int32))
+    case(_op, "empty", lambda d, i, s, _op=_op: getattr(raw, _op)(
+        data=d, indices=i, segment_ids=s, name="target"),
+        d=f32(4, 2), i=np.zeros((0,), np.int32), s=np.zeros((0,), np.int32))
+case("SparseToDense", "basic",
+     lambda i, s, v, d: raw.SparseToDense(sparse_indices=i, output_shape=s, sparse_values=v,
+                                          default_value=d, name="target"),
+     i=np.array([[0, 1], [2, 3]], np.int64), s=np.array([3, 4], np.int64),
+     v=np.array([5.0, 6.0], np.float32), d=np.float32(-1))
+case("SparseToDense", "scalar-value-1d",
+     lambda i, s, v, d: raw.SparseToDense(sparse_indices=i, output_shape=s, sparse_values=v,
+                                          default_value=d, name="target"),
+     i=np.array([0, 2, 4], np.int32), s=np.array([6], np.int32), v=np.int32(1), d=np.int32(0))
+case("SparseToDense", "unordered",
+     lambda i, s, v, d: raw.SparseToDense(sparse_indices=i, output_shape=s, sparse_values=v,
+                                          default_value=d, name="target"),
+     i=np.array([[2, 0], [0, 1]], np.int64), s=np.array([3, 2], np.int64),
+     v=np.array([1.0, 2.0], np.float32), d=np.float32(0))
+case("SparseToDense", "out-of-range",
+     lambda i, s, v, d: raw.SparseToDense(sparse_indices=i, output_shape=s, sparse_values=v,
+                                          default_value=d, name="target"),
+     i=np.array([[3, 0]], np.int64), s=np.array([3, 2], np.int64),
+     v=np.array([1.0], np.float32), d=np.float32(0))
+for _k, _x in (("bool", bools(3, 4)), ("f32", np.array([[0, 1.5], [-0.0, nan]], np.float32)),
+               ("i64", np.array([0, 3, 0, -1], np.int64)), ("empty", bools(0, 2)),
+               ("scalar", np.array(True))):
+    case("Where", _k, lambda x: raw.Where(condition=x, name="target"), x=_x)
+
+
 def _after(op, x):
     with tf.control_dependencies([op]):
         return raw.Identity(input=x, name="target_out")
