@@ -213,8 +213,9 @@ case("Equal", "ties-i32", _bin("Equal"), x=i32(20, lo=0, hi=3), y=i32(20, lo=0, 
 for _op in ARITH_REAL:
     for _k in ("f32", "f64"):
         case(_op, f"same-{_k}", _bin(_op), x=FLOATS[_k](3, 4), y=FLOATS[_k](3, 4))
-        case(_op, f"edge-{_k}", _bin(_op), x=np.resize(EDGE, (27, 27)).astype(_k.replace("f", "float")),
-             y=np.resize(EDGE, (27, 27)).T.copy().astype(_k.replace("f", "float")))
+        _t = _k.replace("f", "float")
+        case(_op, f"edge-{_k}", _bin(_op), x=np.resize(EDGE, (27, 27)).astype(_t),
+             y=np.resize(EDGE, (27, 27)).T.copy().astype(_t))
     for _name, _sa, _sb in SHAPES:
         case(_op, f"bcast-{_name}", _bin(_op), x=f32(*_sa), y=f32(*_sb))
 case("Pow", "positive-base", _bin("Pow"), x=np.abs(f32(3, 4)) + 0.1, y=f32(3, 4))
@@ -228,8 +229,9 @@ for _op in ("FloorDiv", "FloorMod"):
         case(_op, f"random-{_k}", _bin(_op), x=numeric(_k, 4, 5), y=numeric(_k, 4, 5) * 2 + 1)
         case(_op, f"by-zero-{_k}", _bin(_op), x=_x, y=np.zeros_like(_y))
     for _k in ("f32", "f64"):
-        _x = np.array([7.5, -7.5, 7.5, -7.5, 0, 1, -1, 6, -6, 13, 1, -1, 5], dtype=_k.replace("f", "float"))
-        _y = np.array([2, 2, -2, -2, 3, 0.3, 0.3, -3, 3, -4, 0, 0, inf], dtype=_k.replace("f", "float"))
+        _t = _k.replace("f", "float")
+        _x = np.array([7.5, -7.5, 7.5, -7.5, 0, 1, -1, 6, -6, 13, 1, -1, 5], dtype=_t)
+        _y = np.array([2, 2, -2, -2, 3, 0.3, 0.3, -3, 3, -4, 0, 0, inf], dtype=_t)
         case(_op, f"signs-{_k}", _bin(_op), x=_x, y=_y)
         case(_op, f"random-{_k}", _bin(_op), x=FLOATS[_k](4, 5, scale=5), y=FLOATS[_k](5))
 
@@ -243,7 +245,8 @@ case("LogicalNot", "random", lambda x: raw.LogicalNot(x=x, name="target"), x=boo
 # ---- Select / SelectV2
 
 for _k in ("f32", "i32", "i64", "f64"):
-    case("SelectV2", f"same-{_k}", lambda c, x, y: raw.SelectV2(condition=c, t=x, e=y, name="target"),
+    case("SelectV2", f"same-{_k}",
+         lambda c, x, y: raw.SelectV2(condition=c, t=x, e=y, name="target"),
          c=bools(3, 4), x=numeric(_k, 3, 4), y=numeric(_k, 3, 4))
 case("SelectV2", "bcast3", lambda c, x, y: raw.SelectV2(condition=c, t=x, e=y, name="target"),
      c=bools(3, 1, 1), x=f32(1, 4, 1), y=f32(5))
@@ -331,7 +334,8 @@ for _pad in ("SAME", "VALID"):
                             ((8, 9), (2, 3), (3, 2), (1, 1)), ((9, 9), (3, 3), (1, 1), (2, 2)),
                             ((10, 7), (2, 2), (1, 1), (3, 2)), ((4, 4), (1, 1), (2, 2), (1, 1)),
                             ((3, 3), (5, 5), (1, 1), (1, 1)), ((6, 6), (4, 4), (2, 2), (1, 1))):
-        if _pad == "VALID" and (_hw[0] < (_k[0] - 1) * _d[0] + 1 or _hw[1] < (_k[1] - 1) * _d[1] + 1):
+        if _pad == "VALID" and (_hw[0] < (_k[0] - 1) * _d[0] + 1 or
+                                _hw[1] < (_k[1] - 1) * _d[1] + 1):
             continue
         _v = f"{_pad}-{_hw[0]}x{_hw[1]}-k{_k[0]}x{_k[1]}-s{_s[0]}{_s[1]}-d{_d[0]}{_d[1]}"
         case("Conv2D", _v, _conv(_s, _pad, _d), atol=1e-5,
@@ -425,14 +429,16 @@ for _op in ("Softmax", "LogSoftmax"):
 # ---- reductions
 
 for _op in ("Sum", "Mean", "Max", "Min", "Prod"):
-    _f = lambda x, a, _op=_op, kd=False: getattr(raw, _op)(input=x, axis=a, keep_dims=kd, name="target")
+    _f = lambda x, a, _op=_op: getattr(raw, _op)(input=x, axis=a, name="target")  # noqa: E731
     for _k in ("f32", "f64", "i32", "i64"):
         _x = numeric(_k, 3, 4, 5) if _op != "Prod" else numeric(_k, 3, 4, 2)
         case(_op, f"axis1-{_k}", _f, atol=1e-5, x=_x, a=np.array(1, np.int32))
         case(_op, f"all-{_k}", _f, atol=1e-5, x=_x, a=np.array([0, 1, 2], np.int32))
     for _kd in (False, True):
-        for _axes, _name in ((np.array([-1], np.int32), "neg"), (np.array([0, 2], np.int64), "multi"),
-                             (np.array([], np.int32), "none"), (np.array([2, -3], np.int32), "mixed")):
+        for _axes, _name in ((np.array([-1], np.int32), "neg"),
+                             (np.array([0, 2], np.int64), "multi"),
+                             (np.array([], np.int32), "none"),
+                             (np.array([2, -3], np.int32), "mixed")):
             case(_op, f"{_name}-kd{int(_kd)}",
                  lambda x, a, _op=_op, _kd=_kd: getattr(raw, _op)(input=x, axis=a, keep_dims=_kd,
                                                                   name="target"),
@@ -501,7 +507,8 @@ case("ConcatV2", "bool", lambda a, b: raw.ConcatV2(values=[a, b], axis=0, name="
 case("ConcatV2", "mismatch", lambda a, b: raw.ConcatV2(values=[a, b], axis=0, name="target"),
      a=f32(2, 3), b=f32(2, 4))
 for _ax in (0, 1, -1, 2):
-    case("Pack", f"axis{_ax}", lambda a, b, _ax=_ax: raw.Pack(values=[a, b], axis=_ax, name="target"),
+    case("Pack", f"axis{_ax}",
+         lambda a, b, _ax=_ax: raw.Pack(values=[a, b], axis=_ax, name="target"),
          a=f32(2, 3), b=f32(2, 3))
 case("Pack", "scalars-i32", lambda a, b: raw.Pack(values=[a, b], name="target"),
      a=np.int32(1), b=np.int32(2))
@@ -514,7 +521,7 @@ case("Unpack", "i64", lambda x: list(raw.Unpack(value=x, num=2, name="target")),
 case("Unpack", "bad-num", lambda x: list(raw.Unpack(value=x, num=3, name="target")), x=f32(2, 4))
 
 for _src, _arr in (("f32", np.array([1.9, -1.9, 0.5, -0.5, 2.5, 1e9, -1e9, 0, 7], np.float32)),
-                   ("f64", np.array([1.9, -1.9, 0.5, -0.5, 2.5, 1e18, -1e18, 0, 1e-300], np.float64)),
+                   ("f64", np.array([1.9, -1.9, 0.5, -0.5, 2.5, 1e18, -1e18, 0, 1e-300])),
                    ("i32", np.array([0, 1, -1, 2**31 - 1, -2**31, 16777217], np.int32)),
                    ("i64", np.array([0, 1, -1, 2**40 + 1, -2**40, 2**62, 2**53 + 1], np.int64)),
                    ("bool", np.array([True, False, True]))):
@@ -536,7 +543,8 @@ for _dst in (tf.int32, tf.int64):
          x=np.array([2147483647.9, -2147483648.9, 3e9, 1e300, -1e300, inf, nan], np.float64))
 case("Cast", "i64-to-i32-wraps", lambda x: raw.Cast(x=x, DstT=tf.int32, name="target"),
      x=np.array([2**31, 2**32 + 5, -(2**31) - 1, 2**63 - 1], np.int64))
-case("Cast", "truncate-attr", lambda x: raw.Cast(x=x, DstT=tf.float32, Truncate=True, name="target"),
+case("Cast", "truncate-attr",
+     lambda x: raw.Cast(x=x, DstT=tf.float32, Truncate=True, name="target"),
      x=np.array([0.1, 1 / 3, 1e-40], np.float64))
 case("Cast", "f64-to-f32-rounding", lambda x: raw.Cast(x=x, DstT=tf.float32, name="target"),
      x=np.array([1e-50, 1e50, -1e50, 0.1, 1 / 3, 16777217.0, nan], np.float64))
@@ -598,7 +606,8 @@ for _k in ("f32", "i32", "i64", "bool"):
     _x = bools(2, 3) if _k == "bool" else numeric(_k, 2, 3)
     case("ZerosLike", _k, lambda x: raw.ZerosLike(x=x, name="target"), x=_x)
     case("OnesLike", _k, lambda x: raw.OnesLike(x=x, name="target"), x=_x)
-case("ZerosLike", "f64-empty", lambda x: raw.ZerosLike(x=x, name="target"), x=np.zeros((0,), np.float64))
+case("ZerosLike", "f64-empty", lambda x: raw.ZerosLike(x=x, name="target"),
+     x=np.zeros((0,), np.float64))
 case("OnesLike", "f64-scalar", lambda x: raw.OnesLike(x=x, name="target"), x=np.float64(5))
 case("Fill", "f32", lambda d, v: raw.Fill(dims=d, value=v, name="target"),
      d=np.array([2, 3], np.int32), v=np.float32(1.5))
@@ -661,22 +670,26 @@ case("StridedSlice", "i64-indices",
      s=np.array([-2, 1], np.int64))
 case("StridedSlice", "bool", _ss([1], [3], [1]), x=bools(4))
 
+def _gv2(p, i, a):
+    return raw.GatherV2(params=p, indices=i, axis=a, name="target")
+
+
 for _ax in (0, 1, -1, 2):
     case("GatherV2", f"axis{_ax}",
-         lambda p, i, a: raw.GatherV2(params=p, indices=i, axis=a, name="target"),
+         _gv2,
          p=f32(4, 5, 3), i=np.array([[3, 0], [1, 1], [2, 0]], np.int32)[:, :] % 3,
          a=np.array(_ax, np.int32))
-case("GatherV2", "i64-indices-axis", lambda p, i, a: raw.GatherV2(params=p, indices=i, axis=a, name="target"),
+case("GatherV2", "i64-indices-axis", _gv2,
      p=i64(5, 2), i=np.array([4, 0, 4], np.int64), a=np.array(0, np.int64))
-case("GatherV2", "scalar-index", lambda p, i, a: raw.GatherV2(params=p, indices=i, axis=a, name="target"),
+case("GatherV2", "scalar-index", _gv2,
      p=f32(5, 2), i=np.array(3, np.int32), a=np.array(1, np.int32) * 0)
-case("GatherV2", "empty-indices", lambda p, i, a: raw.GatherV2(params=p, indices=i, axis=a, name="target"),
+case("GatherV2", "empty-indices", _gv2,
      p=f32(5, 2), i=np.zeros((0, 2), np.int32), a=np.array(0, np.int32))
-case("GatherV2", "bool-params", lambda p, i, a: raw.GatherV2(params=p, indices=i, axis=a, name="target"),
+case("GatherV2", "bool-params", _gv2,
      p=bools(5), i=np.array([1, 2, 1], np.int32), a=np.array(0, np.int32))
-case("GatherV2", "out-of-range", lambda p, i, a: raw.GatherV2(params=p, indices=i, axis=a, name="target"),
+case("GatherV2", "out-of-range", _gv2,
      p=f32(5, 2), i=np.array([1, 5], np.int32), a=np.array(0, np.int32))
-case("GatherV2", "negative-index", lambda p, i, a: raw.GatherV2(params=p, indices=i, axis=a, name="target"),
+case("GatherV2", "negative-index", _gv2,
      p=f32(5, 2), i=np.array([-1], np.int32), a=np.array(0, np.int32))
 for _bd, _ax in ((1, 1), (1, 2), (1, -1), (2, 2), (-1, 1)):
     case("GatherV2", f"batch-dims{_bd}-axis{_ax}",
@@ -737,9 +750,11 @@ case("Pad", "negative", lambda x, p: raw.Pad(input=x, paddings=p, name="target")
      x=f32(2, 3), p=np.array([[-1, 0], [0, 0]], np.int32))
 case("Pad", "bad-paddings-shape", lambda x, p: raw.Pad(input=x, paddings=p, name="target"),
      x=f32(2, 3), p=np.array([[1, 0]], np.int32))
-case("PadV2", "value", lambda x, p, c: raw.PadV2(input=x, paddings=p, constant_values=c, name="target"),
+case("PadV2", "value",
+     lambda x, p, c: raw.PadV2(input=x, paddings=p, constant_values=c, name="target"),
      x=f32(2, 2), p=np.array([[1, 0], [1, 2]], np.int32), c=np.float32(-9.5))
-case("PadV2", "bool", lambda x, p, c: raw.PadV2(input=x, paddings=p, constant_values=c, name="target"),
+case("PadV2", "bool",
+     lambda x, p, c: raw.PadV2(input=x, paddings=p, constant_values=c, name="target"),
      x=bools(3), p=np.array([[2, 1]], np.int32), c=np.array(True))
 
 for _ax, _num in ((0, 2), (1, 3), (-1, 2), (2, 1)):
@@ -752,7 +767,8 @@ case("Split", "i64-bool", lambda x, a: list(raw.Split(axis=a, value=x, num_split
      x=bools(2, 4), a=np.array(1, np.int32))
 for _sz, _n in (([1, 2, 3], "exact"), ([2, -1, 1], "infer"), ([0, 6, 0], "zeros")):
     case("SplitV", _n,
-         lambda x, s, a: list(raw.SplitV(value=x, size_splits=s, axis=a, num_split=3, name="target")),
+         lambda x, s, a: list(raw.SplitV(value=x, size_splits=s, axis=a, num_split=3,
+                                         name="target")),
          x=f32(2, 6), s=np.array(_sz, np.int32), a=np.array(1, np.int32))
 case("SplitV", "i64-sizes-neg-axis",
      lambda x, s, a: list(raw.SplitV(value=x, size_splits=s, axis=a, num_split=2, name="target")),
@@ -768,7 +784,8 @@ def _by_index(values, indices):
     return [np.take_along_axis(values, order, -1), np.take_along_axis(indices, order, -1)]
 
 
-for _k, _x in (("f32", f32(3, 8)), ("ties", np.array([[1, 3, 3, 2, 3, 1], [5, 5, 5, 5, 5, 5]], np.float32)),
+for _k, _x in (("f32", f32(3, 8)),
+               ("ties", np.array([[1, 3, 3, 2, 3, 1], [5, 5, 5, 5, 5, 5]], np.float32)),
                ("i32", i32(4, 10, lo=0, hi=4)), ("i64", i64(2, 7, lo=0, hi=3)), ("f64", f64(5, 4)),
                ("rank1", f32(9)), ("inf", np.array([1, -inf, inf, 0, inf], np.float32))):
     for _sorted in (True, False):
@@ -792,7 +809,8 @@ def _odd(dtype, *shape):
         arr[:] = [f"s{i}".encode() * (i % 3) for i in range(n)]
         return arr.reshape(shape)
     if dtype == "complex64":
-        return (_R.standard_normal(n) + 1j * _R.standard_normal(n)).astype(np.complex64).reshape(shape)
+        z = _R.standard_normal(n) + 1j * _R.standard_normal(n)
+        return z.astype(np.complex64).reshape(shape)
     if dtype == "float16":
         return _R.standard_normal(n).astype(np.float16).reshape(shape)
     info = np.iinfo(dtype)
@@ -993,7 +1011,8 @@ case("Placeholder", "unfed",
      lambda x: raw.AddV2(x=x, y=v1.placeholder(tf.float32, name="target_unfed"), name="target"),
      x=f32(2))
 for _dt, _val in ((tf.float32, [[1.5, -2.0]]), (tf.float64, [1e-300, -0.0]), (tf.int32, [1, -2, 3]),
-                  (tf.int64, [[2**40]]), (tf.bool, [True, False]), (tf.string, [b"a", b"", b"\x00z"]),
+                  (tf.int64, [[2**40]]), (tf.bool, [True, False]),
+                  (tf.string, [b"a", b"", b"\x00z"]),
                   (tf.uint8, [0, 255]), (tf.int8, [-128, 127]), (tf.int16, [-3]),
                   (tf.uint16, [65535]), (tf.float16, [0.5, -2.0]), (tf.complex64, [1 + 2j])):
     case("Const", _dt.name,
@@ -1264,7 +1283,8 @@ def assert_matches(actual: np.ndarray, expected: np.ndarray, c: Case, what: str)
     if expected.dtype == object or expected.dtype.kind in "SU":
         assert actual.dtype == object or actual.dtype.kind in "SU", \
             f"{what}: dtype {actual.dtype}, TF string"
-        assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != TF {expected.shape}"
+        assert actual.shape == expected.shape, \
+            f"{what}: shape {actual.shape} != TF {expected.shape}"
         a, e = as_bytes_array(actual), as_bytes_array(expected)
         bad = [(i, x, y) for i, (x, y) in enumerate(zip(a.reshape(-1), e.reshape(-1))) if x != y]
         assert not bad, f"{what}: {len(bad)} strings differ, first (index, ckpt, tf): {bad[:5]}"
@@ -1278,7 +1298,8 @@ def assert_matches(actual: np.ndarray, expected: np.ndarray, c: Case, what: str)
     if expected.dtype.kind != "f":
         bad = np.flatnonzero(actual.reshape(-1) != expected.reshape(-1))
         assert bad.size == 0, (f"{what}: {bad.size} elements differ, first at flat {bad[:5]}: "
-                               f"ckpt {actual.reshape(-1)[bad[:5]]} tf {expected.reshape(-1)[bad[:5]]}")
+                               f"ckpt {actual.reshape(-1)[bad[:5]]} "
+                               f"tf {expected.reshape(-1)[bad[:5]]}")
         return
     if expected.dtype == np.float16:
         rtol, atol = 1e-3, 1e-4
@@ -1375,7 +1396,9 @@ assert len(_IDS) == len(set(_IDS)), sorted({i for i in _IDS if _IDS.count(i) > 1
 
 
 def _param(c: Case):
-    marks = [pytest.mark.xfail(reason=c.known_difference, strict=True)] if c.known_difference else []
+    marks = []
+    if c.known_difference:
+        marks.append(pytest.mark.xfail(reason=c.known_difference, strict=True))
     if OP_ALIASES.get(c.op, c.op) not in REGISTERED:
         marks.append(pytest.mark.skip(reason=f"{c.op} is not in this tree's op table"))
     return pytest.param(c, id=c.id, marks=marks)
