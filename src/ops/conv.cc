@@ -233,7 +233,9 @@ Status DepthwiseConv2dNative(KernelContext* ctx) {
 namespace {
 
 // MaxPool / AvgPool: ksize [1,kh,kw,1]; padded positions are skipped (AvgPool
-// divides by the number of real elements in the window, as TF does).
+// divides by the number of real elements in the window, as TF does). MaxPool
+// starts each window at the lowest finite value, as TF does: a window of
+// -inf and NaN only gives -FLT_MAX, and a NaN never replaces a number.
 Status Pool(KernelContext* ctx, bool max) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
   const Tensor& x = ctx->inputs[0];
@@ -256,7 +258,7 @@ Status Pool(KernelContext* ctx, bool max) {
       for (int64_t oh = 0; oh < s.h.out; ++oh) {
         for (int64_t ow = 0; ow < s.w.out; ++ow) {
           std::fill(acc.begin(), acc.end(),
-                    max ? -std::numeric_limits<T>::infinity() : T{0});
+                    max ? std::numeric_limits<T>::lowest() : T{0});
           int64_t count = 0;
           for (int64_t th = 0; th < s.h.k; ++th) {
             const int64_t ih = Tap(s.h, oh, th);
@@ -285,8 +287,8 @@ Status MaxPool(KernelContext* ctx) { return Pool(ctx, true); }
 Status AvgPool(KernelContext* ctx) { return Pool(ctx, false); }
 
 // FusedBatchNorm/V2/V3(x, scale, offset, mean, variance), is_training false:
-// y = (x - mean) / sqrt(variance + epsilon) * scale + offset over the last
-// (channel) dim. The other outputs repeat mean and variance (V3 adds an empty
+// y = (x - mean) / sqrt(variance + epsilon) * scale + offset over the channel
+// dim (last for NHWC, 1 for NCHW). The other outputs repeat mean and variance (V3 adds an empty
 // reserve_space_3), as TF's inference kernel does.
 Status FusedBatchNorm(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 5));
@@ -295,17 +297,20 @@ Status FusedBatchNorm(KernelContext* ctx) {
                      ctx->node->op() + " runs in inference mode only (is_training=false)");
   }
   auto it = ctx->node->attr().find("data_format");
-  if (it != ctx->node->attr().end() && !it->second.s().empty() && it->second.s() != "NHWC") {
+  const std::string format = it != ctx->node->attr().end() ? it->second.s() : "";
+  if (!format.empty() && format != "NHWC" && format != "NCHW") {
     return NodeError(*ctx, StatusCode::kUnimplemented,
-                     ctx->node->op() + " supports data_format NHWC only");
+                     ctx->node->op() + " supports data_format NHWC and NCHW, got '" + format + "'");
   }
+  const bool nchw = format == "NCHW";
   it = ctx->node->attr().find("epsilon");
   const double eps = it != ctx->node->attr().end() && it->second.has_f() ? it->second.f() : 1e-4;
   const Tensor& x = ctx->inputs[0];
   if (x.shape().rank() != 4) {
     return InvalidArg(*ctx, "input must be 4-dimensional" + x.shape().DebugString());
   }
-  const int64_t c = x.shape().dim(3);
+  const int64_t c = x.shape().dim(nchw ? 1 : 3);
+  const int64_t inner = nchw ? x.shape().dim(2) * x.shape().dim(3) : 1;  // per channel value
   for (int i = 1; i < 5; ++i) {
     const Tensor& p = ctx->inputs[i];
     if (p.shape().rank() != 1 || p.shape().dim(0) != c || p.dtype() != DataType::kFloat) {
@@ -329,7 +334,8 @@ Status FusedBatchNorm(KernelContext* ctx) {
     T* py = y.mutable_flat<T>();
     const int64_t count = x.num_elements();
     for (int64_t i = 0; i < count; ++i) {
-      py[i] = static_cast<T>(px[i] * mul[i % c] + add[i % c]);
+      const int64_t k = (i / inner) % c;
+      py[i] = static_cast<T>(px[i] * mul[k] + add[k]);
     }
     ctx->outputs = {y, ctx->inputs[3], ctx->inputs[4], ctx->inputs[3], ctx->inputs[4]};
     if (ctx->node->op() == "FusedBatchNormV3") {

@@ -124,10 +124,10 @@ Status RealDiv(KernelContext* ctx) {
   return Binary<true>(ctx, [](auto a, auto b) { return a / b; });
 }
 Status Maximum(KernelContext* ctx) {
-  return Binary<false>(ctx, [](auto a, auto b) { return std::max(a, b); });
+  return Binary<false>(ctx, [](auto a, auto b) { return MaxPropagateNaN(a, b); });
 }
 Status Minimum(KernelContext* ctx) {
-  return Binary<false>(ctx, [](auto a, auto b) { return std::min(a, b); });
+  return Binary<false>(ctx, [](auto a, auto b) { return MinPropagateNaN(a, b); });
 }
 
 template <typename Op>
@@ -275,9 +275,11 @@ Status LogicalNot(KernelContext* ctx) {
 Status Abs(KernelContext* ctx) {
   return Unary<false>(ctx, [](auto x) { return x < 0 ? static_cast<decltype(x)>(-x) : x; });
 }
+// Sign(NaN) is NaN, as in TF.
 Status Sign(KernelContext* ctx) {
   return Unary<false>(ctx, [](auto x) {
     using T = decltype(x);
+    if (x != x) return x;
     return static_cast<T>((x > T{0}) - (x < T{0}));
   });
 }

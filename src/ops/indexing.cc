@@ -1,5 +1,6 @@
 // Ops that pick elements by position: Slice, StridedSlice, Gather/GatherV2,
-// Tile, OneHot, Unpack, Range, Pad/PadV2, Split/SplitV, TopKV2. Element moves are byte copies, so every fixed-size dtype works.
+// Tile, OneHot, Unpack, Range, Pad/PadV2, Split/SplitV, TopKV2. Element moves
+// are CopyElements, so every fixed-size dtype and string works.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,11 +11,6 @@
 
 namespace ckpt::ops {
 namespace {
-
-Status RequireFixedSize(const KernelContext& ctx, const Tensor& t) {
-  return IsFixedSize(t.dtype()) ? Status::OK()
-                                : UnsupportedDtype(ctx, t.dtype(), "fixed-size dtypes");
-}
 
 // Row-major strides of a shape.
 std::vector<int64_t> Strides(const TensorShape& s) {
@@ -35,7 +31,7 @@ int64_t Product(const std::vector<int64_t>& dims, int from, int to) {
 Status Slice(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 3));
   const Tensor& x = ctx->inputs[0];
-  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, x));
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> begin, IndexValues(*ctx, ctx->inputs[1], "begin"));
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> size, IndexValues(*ctx, ctx->inputs[2], "size"));
   const int rank = x.shape().rank();
@@ -57,28 +53,42 @@ Status Slice(KernelContext* ctx) {
   }
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(size)));
   const std::vector<int64_t> st = Strides(x.shape());
-  const size_t elem = DataTypeSize(x.dtype());
   std::vector<int64_t> pos(rank, 0);
   for (int64_t k = 0; k < out.num_elements(); ++k) {
     int64_t at = 0;
     for (int d = 0; d < rank; ++d) at += (begin[d] + pos[d]) * st[d];
-    std::memcpy(out.mutable_data() + k * elem, x.data() + at * elem, elem);
+    CopyElements(x, at, &out, k);
     for (int d = rank - 1; d >= 0 && ++pos[d] == size[d]; --d) pos[d] = 0;
   }
   ctx->outputs = {out};
   return Status::OK();
 }
 
-// GatherV2(params, indices, axis), batch_dims 0; Gather is GatherV2 on axis 0.
-// out.shape = params.shape[:axis] + indices.shape + params.shape[axis+1:].
+// GatherV2(params, indices, axis) with attr batch_dims (negative counts from
+// indices' rank); Gather is GatherV2 on axis 0, and so is ResourceGather
+// (whose resource input the executor has read) on axis batch_dims. The first
+// batch_dims dims of params and indices are shared batch dims:
+// out.shape = params.shape[:axis] + indices.shape[batch_dims:] + params.shape[axis+1:].
 Status GatherV2(KernelContext* ctx) {
   const bool v1 = ctx->node->op() == "Gather" || ctx->node->op() == "ResourceGather";
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, v1 ? 2 : 3));
   const Tensor& params = ctx->inputs[0];
-  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, params));
+  const TensorShape& ishape = ctx->inputs[1].shape();
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, params));
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> indices,
                         IndexValues(*ctx, ctx->inputs[1], "indices"));
-  int64_t axis_v = 0;
+  int64_t batch_dims = 0;
+  if (auto it = ctx->node->attr().find("batch_dims"); it != ctx->node->attr().end()) {
+    batch_dims = it->second.i();
+  }
+  if (batch_dims < -ishape.rank() || batch_dims > ishape.rank()) {
+    return InvalidArg(*ctx, "Expected batch_dims in the range [" +
+                                std::to_string(-ishape.rank()) + ", " +
+                                std::to_string(ishape.rank()) + "], but got " +
+                                std::to_string(batch_dims));
+  }
+  if (batch_dims < 0) batch_dims += ishape.rank();
+  int64_t axis_v = batch_dims;  // Gather: 0; ResourceGather: batch_dims
   if (!v1) {
     CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> a, IndexValues(*ctx, ctx->inputs[2], "axis"));
     if (a.size() != 1) return InvalidArg(*ctx, "axis must be a scalar");
@@ -87,6 +97,26 @@ Status GatherV2(KernelContext* ctx) {
   const int rank = params.shape().rank();
   if (rank == 0) return InvalidArg(*ctx, "params must be at least 1 dimensional");
   CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, axis_v, rank));
+  if (batch_dims != 0) {
+    if (batch_dims >= rank) {
+      return InvalidArg(*ctx, "batch_dims (" + std::to_string(batch_dims) +
+                                  ") must be less than rank(params) (" + std::to_string(rank) +
+                                  ").");
+    }
+    if (axis < batch_dims) {
+      return InvalidArg(*ctx, "batch_dims (" + std::to_string(batch_dims) +
+                                  ") must be less than or equal to axis (" +
+                                  std::to_string(axis) + ").");
+    }
+    for (int d = 0; d < batch_dims; ++d) {
+      if (params.shape().dim(d) != ishape.dim(d)) {
+        return InvalidArg(*ctx, "params.shape[" + std::to_string(d) +
+                                    "]: " + std::to_string(params.shape().dim(d)) +
+                                    " should be equal to indices.shape[" + std::to_string(d) +
+                                    "]: " + std::to_string(ishape.dim(d)));
+      }
+    }
+  }
   const std::vector<int64_t>& pd = params.shape().dims();
   const int64_t limit = pd[axis];
   for (size_t i = 0; i < indices.size(); ++i) {
@@ -96,18 +126,23 @@ Status GatherV2(KernelContext* ctx) {
                                   std::to_string(limit) + ")");
     }
   }
+  const int bd = static_cast<int>(batch_dims);
   std::vector<int64_t> dims(pd.begin(), pd.begin() + axis);
-  for (int64_t d : ctx->inputs[1].shape().dims()) dims.push_back(d);
+  for (int d = bd; d < ishape.rank(); ++d) dims.push_back(ishape.dim(d));
   dims.insert(dims.end(), pd.begin() + axis + 1, pd.end());
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, params.dtype(), TensorShape(dims)));
-  const int64_t outer = Product(pd, 0, axis);
-  const size_t slab = static_cast<size_t>(Product(pd, axis + 1, rank)) *
-                      DataTypeSize(params.dtype());
-  char* po = out.mutable_data();
-  for (int64_t o = 0; o < outer; ++o) {
-    for (int64_t idx : indices) {
-      std::memcpy(po, params.data() + (o * limit + idx) * slab, slab);
-      po += slab;
+  const int64_t batches = Product(pd, 0, bd);
+  const int64_t outer = Product(pd, bd, axis);  // per batch
+  const int64_t per_batch = batches == 0 ? 0 : static_cast<int64_t>(indices.size()) / batches;
+  const int64_t slab = Product(pd, axis + 1, rank);  // elements per index
+  int64_t at = 0;
+  for (int64_t b = 0; b < batches; ++b) {
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t k = 0; k < per_batch; ++k) {
+        const int64_t idx = indices[b * per_batch + k];
+        CopyElements(params, ((b * outer + o) * limit + idx) * slab, &out, at, slab);
+        at += slab;
+      }
     }
   }
   ctx->outputs = {out};
@@ -118,7 +153,7 @@ Status GatherV2(KernelContext* ctx) {
 Status Tile(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
   const Tensor& x = ctx->inputs[0];
-  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, x));
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> mult,
                         IndexValues(*ctx, ctx->inputs[1], "multiples"));
   const int rank = x.shape().rank();
@@ -137,12 +172,11 @@ Status Tile(KernelContext* ctx) {
   }
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
   const std::vector<int64_t> st = Strides(x.shape());
-  const size_t elem = DataTypeSize(x.dtype());
   std::vector<int64_t> pos(rank, 0);
   for (int64_t k = 0; k < out.num_elements(); ++k) {
     int64_t at = 0;
     for (int d = 0; d < rank; ++d) at += (pos[d] % x.shape().dim(d)) * st[d];
-    std::memcpy(out.mutable_data() + k * elem, x.data() + at * elem, elem);
+    CopyElements(x, at, &out, k);
     for (int d = rank - 1; d >= 0 && ++pos[d] == dims[d]; --d) pos[d] = 0;
   }
   ctx->outputs = {out};
@@ -163,7 +197,7 @@ Status OneHot(KernelContext* ctx) {
   if (on.num_elements() != 1 || off.num_elements() != 1 || on.dtype() != off.dtype()) {
     return InvalidArg(*ctx, "on_value and off_value must be scalars of one dtype");
   }
-  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, on));
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, on));
   const int64_t depth = depth_v[0];
   const int rank = ctx->inputs[0].shape().rank();
   auto it = ctx->node->attr().find("axis");
@@ -178,14 +212,12 @@ Status OneHot(KernelContext* ctx) {
   const int64_t inner = Product(dims, axis, rank);
   dims.insert(dims.begin() + axis, depth);
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, on.dtype(), TensorShape(dims)));
-  const size_t elem = DataTypeSize(on.dtype());
   // out[o][d][i] = (idx[o * inner + i] == d) ? on : off.
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t d = 0; d < depth; ++d) {
       for (int64_t i = 0; i < inner; ++i) {
         const bool hot = idx[o * inner + i] == d;
-        std::memcpy(out.mutable_data() + ((o * depth + d) * inner + i) * elem,
-                    (hot ? on : off).data(), elem);
+        CopyElements(hot ? on : off, 0, &out, (o * depth + d) * inner + i);
       }
     }
   }
@@ -197,7 +229,7 @@ Status OneHot(KernelContext* ctx) {
 Status Unpack(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
   const Tensor& x = ctx->inputs[0];
-  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, x));
   const int rank = x.shape().rank();
   auto it = ctx->node->attr().find("axis");
   CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, it != ctx->node->attr().end()
@@ -213,12 +245,12 @@ Status Unpack(KernelContext* ctx) {
   std::vector<int64_t> dims = xd;
   dims.erase(dims.begin() + axis);
   const int64_t outer = Product(xd, 0, axis);
-  const size_t slab = static_cast<size_t>(Product(xd, axis + 1, rank)) * DataTypeSize(x.dtype());
+  const int64_t slab = Product(xd, axis + 1, rank);
   ctx->outputs.clear();
   for (int64_t n = 0; n < num; ++n) {
     CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
     for (int64_t o = 0; o < outer; ++o) {
-      std::memcpy(out.mutable_data() + o * slab, x.data() + (o * num + n) * slab, slab);
+      CopyElements(x, (o * num + n) * slab, &out, o * slab, slab);
     }
     ctx->outputs.push_back(out);
   }
@@ -283,7 +315,7 @@ struct DimSlice {
 Status StridedSlice(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 4));
   const Tensor& x = ctx->inputs[0];
-  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, x));
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> begin, IndexValues(*ctx, ctx->inputs[1], "begin"));
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> end, IndexValues(*ctx, ctx->inputs[2], "end"));
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> strides,
@@ -366,12 +398,11 @@ Status StridedSlice(KernelContext* ctx) {
   // sequence (new and shrunk axes are size 1 and do not change the order).
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(out_dims)));
   const std::vector<int64_t> stv = Strides(x.shape());
-  const size_t elem = DataTypeSize(x.dtype());
   std::vector<int64_t> pos(rank, 0);
   for (int64_t k = 0; k < out.num_elements(); ++k) {
     int64_t at = 0;
     for (int d = 0; d < rank; ++d) at += (dims[d].begin + pos[d] * dims[d].stride) * stv[d];
-    std::memcpy(out.mutable_data() + k * elem, x.data() + at * elem, elem);
+    CopyElements(x, at, &out, k);
     for (int d = rank - 1; d >= 0 && ++pos[d] == dims[d].size; --d) pos[d] = 0;
   }
   ctx->outputs = {out};
@@ -384,7 +415,7 @@ Status Pad(KernelContext* ctx) {
   const bool v2 = ctx->node->op() == "PadV2";
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, v2 ? 3 : 2));
   const Tensor& x = ctx->inputs[0];
-  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, x));
   const int rank = x.shape().rank();
   const TensorShape& ps = ctx->inputs[1].shape();
   if (ps.rank() != 2 || ps.dim(0) != rank || ps.dim(1) != 2) {
@@ -401,23 +432,20 @@ Status Pad(KernelContext* ctx) {
     }
     dims[d] = pads[2 * d] + x.shape().dim(d) + pads[2 * d + 1];
   }
-  const size_t elem = DataTypeSize(x.dtype());
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
   if (v2) {
     const Tensor& cv = ctx->inputs[2];
     if (cv.num_elements() != 1 || cv.dtype() != x.dtype()) {
       return InvalidArg(*ctx, "constant_values must be a scalar of the input's dtype");
     }
-    for (int64_t k = 0; k < out.num_elements(); ++k) {
-      std::memcpy(out.mutable_data() + k * elem, cv.data(), elem);
-    }
-  }  // else: Allocate zero-fills
+    for (int64_t k = 0; k < out.num_elements(); ++k) CopyElements(cv, 0, &out, k);
+  }  // else: Allocate zero-fills (empty strings)
   const std::vector<int64_t> st = Strides(out.shape());
   std::vector<int64_t> pos(rank, 0);
   for (int64_t k = 0; k < x.num_elements(); ++k) {
     int64_t at = 0;
     for (int d = 0; d < rank; ++d) at += (pos[d] + pads[2 * d]) * st[d];
-    std::memcpy(out.mutable_data() + at * elem, x.data() + k * elem, elem);
+    CopyElements(x, k, &out, at);
     for (int d = rank - 1; d >= 0 && ++pos[d] == x.shape().dim(d); --d) pos[d] = 0;
   }
   ctx->outputs = {out};
@@ -428,11 +456,10 @@ namespace {
 
 // The pieces of x along axis, of the given sizes (summing to the dim).
 Status SplitInto(KernelContext* ctx, const Tensor& x, int axis, const std::vector<int64_t>& sizes) {
-  CKPT_RETURN_IF_ERROR(RequireFixedSize(*ctx, x));
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, x));
   const std::vector<int64_t>& xd = x.shape().dims();
   const int64_t outer = Product(xd, 0, axis);
-  const size_t inner = static_cast<size_t>(Product(xd, axis + 1, x.shape().rank())) *
-                       DataTypeSize(x.dtype());
+  const int64_t inner = Product(xd, axis + 1, x.shape().rank());
   ctx->outputs.clear();
   int64_t offset = 0;
   for (int64_t size : sizes) {
@@ -440,8 +467,7 @@ Status SplitInto(KernelContext* ctx, const Tensor& x, int axis, const std::vecto
     dims[axis] = size;
     CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
     for (int64_t o = 0; o < outer; ++o) {
-      std::memcpy(out.mutable_data() + o * size * inner,
-                  x.data() + (o * xd[axis] + offset) * inner, size * inner);
+      CopyElements(x, (o * xd[axis] + offset) * inner, &out, o * size * inner, size * inner);
     }
     offset += size;
     ctx->outputs.push_back(out);

@@ -1,5 +1,6 @@
 #include "ops/kernel_util.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -84,6 +85,24 @@ Result<Tensor> WithShape(const KernelContext& ctx, const Tensor& t, TensorShape 
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(ctx, t.dtype(), std::move(shape)));
   if (out.byte_size() > 0) std::memcpy(out.mutable_data(), t.data(), out.byte_size());
   return out;
+}
+
+Status RequireMovable(const KernelContext& ctx, const Tensor& t) {
+  return IsFixedSize(t.dtype()) || t.dtype() == DataType::kString
+             ? Status::OK()
+             : UnsupportedDtype(ctx, t.dtype(), "fixed-size dtypes and string");
+}
+
+void CopyElements(const Tensor& src, int64_t src_at, Tensor* dst, int64_t dst_at,
+                  int64_t count) {
+  if (count <= 0) return;
+  if (src.dtype() == DataType::kString) {
+    std::copy_n(src.strings().begin() + src_at, count, dst->mutable_strings()->begin() + dst_at);
+    return;
+  }
+  const size_t elem = DataTypeSize(src.dtype());
+  std::memcpy(dst->mutable_data() + dst_at * elem, src.data() + src_at * elem,
+              static_cast<size_t>(count) * elem);
 }
 
 Result<TensorShape> BroadcastShape(const KernelContext& ctx, const TensorShape& a,

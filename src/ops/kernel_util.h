@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "ckpt/status.h"
@@ -47,6 +48,15 @@ Result<Tensor> AllocateOutput(const KernelContext& ctx, DataType dtype, TensorSh
 // Same elements, another shape (a copy; num_elements must match).
 Result<Tensor> WithShape(const KernelContext& ctx, const Tensor& t, TensorShape shape);
 
+// The ops that only move elements (Slice, Gather, Tile, Transpose, ConcatV2,
+// ...) take every fixed-size dtype, moved as bytes, and strings, as TF's
+// do. Unimplemented (UnsupportedDtype) for other dtypes.
+Status RequireMovable(const KernelContext& ctx, const Tensor& t);
+// Copies elements [src_at, src_at + count) of `src` to [dst_at, dst_at + count)
+// of `dst`. REQUIRES: same dtype, movable, both ranges inside the tensors.
+void CopyElements(const Tensor& src, int64_t src_at, Tensor* dst, int64_t dst_at,
+                  int64_t count = 1);
+
 // numpy/TF broadcasting of two shapes: aligned from the last dim, each pair
 // equal or one of them 1. InvalidArgument "Incompatible shapes: [2,3] vs. [4]".
 Result<TensorShape> BroadcastShape(const KernelContext& ctx, const TensorShape& a,
@@ -54,6 +64,26 @@ Result<TensorShape> BroadcastShape(const KernelContext& ctx, const TensorShape& 
 // For each element of `out` (row-major), the flat index into a tensor of shape
 // `in` broadcast to `out`. REQUIRES: `in` broadcasts to `out`.
 std::vector<int64_t> BroadcastIndex(const TensorShape& in, const TensorShape& out);
+
+// max and min as TF's Maximum, Minimum and its Max/Min reductions compute
+// them: a NaN operand gives NaN (std::max/min would return either operand,
+// depending on the order).
+template <typename T>
+T MaxPropagateNaN(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (a != a) return a;
+    if (b != b) return b;
+  }
+  return a < b ? b : a;
+}
+template <typename T>
+T MinPropagateNaN(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (a != a) return a;
+    if (b != b) return b;
+  }
+  return b < a ? b : a;
+}
 
 // Calls f(T{}) for the numeric dtypes ckpt's kernels support, or returns
 // UnsupportedDtype. Real: float, double. Numeric: those and int32, int64.

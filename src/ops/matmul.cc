@@ -68,9 +68,10 @@ Status BiasAdd(KernelContext* ctx) {
   const Tensor& x = ctx->inputs[0];
   const Tensor& bias = ctx->inputs[1];
   auto it = ctx->node->attr().find("data_format");
-  if (it != ctx->node->attr().end() && !it->second.s().empty() && it->second.s() != "NHWC") {
+  const std::string format = it != ctx->node->attr().end() ? it->second.s() : "";
+  if (!format.empty() && format != "NHWC" && format != "NCHW") {
     return NodeError(*ctx, StatusCode::kUnimplemented,
-                     "BiasAdd supports data_format NHWC only, got '" + it->second.s() + "'");
+                     "BiasAdd supports data_format NHWC and NCHW, got '" + format + "'");
   }
   if (x.shape().rank() < 2) {
     return InvalidArg(*ctx, "Input tensor must be at least 2D: " + x.shape().DebugString());
@@ -78,7 +79,14 @@ Status BiasAdd(KernelContext* ctx) {
   if (bias.shape().rank() != 1) {
     return InvalidArg(*ctx, "Biases must be 1D: " + bias.shape().DebugString());
   }
-  const int64_t c = x.shape().dim(x.shape().rank() - 1);
+  // The channel dim: the last (NHWC) or dim 1 (NCHW); `inner` elements follow
+  // each channel value in memory.
+  const bool nchw = format == "NCHW";
+  const int64_t c = x.shape().dim(nchw ? 1 : x.shape().rank() - 1);
+  int64_t inner = 1;
+  if (nchw) {
+    for (int d = 2; d < x.shape().rank(); ++d) inner *= x.shape().dim(d);
+  }
   if (bias.shape().dim(0) != c) {
     return InvalidArg(*ctx, "Must provide as many biases as the last dimension of the input "
                             "tensor: " + bias.shape().DebugString() + " vs. " +
@@ -95,9 +103,13 @@ Status BiasAdd(KernelContext* ctx) {
     const T* px = x.flat<T>();
     const T* pb = bias.flat<T>();
     T* po = out.mutable_flat<T>();
-    const int64_t rows = c == 0 ? 0 : x.num_elements() / c;
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t j = 0; j < c; ++j) po[r * c + j] = px[r * c + j] + pb[j];
+    if (nchw) {
+      for (int64_t i = 0; i < x.num_elements(); ++i) po[i] = px[i] + pb[(i / inner) % c];
+    } else {
+      const int64_t rows = c == 0 ? 0 : x.num_elements() / c;
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t j = 0; j < c; ++j) po[r * c + j] = px[r * c + j] + pb[j];
+      }
     }
     ctx->outputs = {out};
     return Status::OK();

@@ -60,8 +60,9 @@ Status SoftmaxImpl(KernelContext* ctx, bool log) {
 
 }  // namespace
 
+// Relu(NaN) is NaN, as in TF.
 Status Relu(KernelContext* ctx) {
-  return Activation(ctx, kNumeric, [](auto x) { return x > 0 ? x : decltype(x){0}; });
+  return Activation(ctx, kNumeric, [](auto x) { return x < 0 ? decltype(x){0} : x; });
 }
 Status Relu6(KernelContext* ctx) {
   return Activation(ctx, kNumeric, [](auto x) {

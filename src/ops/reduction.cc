@@ -65,8 +65,8 @@ Status Reduce(KernelContext* ctx, Reducer r) {
     for (size_t i = 0; i < into.size(); ++i) {
       T& acc = po[into[i]];
       switch (r) {
-        case Reducer::kMax: acc = std::max(acc, px[i]); break;
-        case Reducer::kMin: acc = std::min(acc, px[i]); break;
+        case Reducer::kMax: acc = MaxPropagateNaN(acc, px[i]); break;
+        case Reducer::kMin: acc = MinPropagateNaN(acc, px[i]); break;
         case Reducer::kProd: acc *= px[i]; break;
         default: acc += px[i]; break;
       }

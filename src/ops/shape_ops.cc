@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <limits>
+#include <string_view>
 #include <type_traits>
 
 #include "ops/kernel_util.h"
@@ -44,8 +46,12 @@ Status Reshape(KernelContext* ctx) {
                                 ctx->inputs[1].shape().DebugString());
   }
   CKPT_ASSIGN_OR_RETURN(std::vector<int64_t> dims, IndexValues(*ctx, ctx->inputs[1], "shape"));
+  // TF's rule: `known` multiplies the non-zero sizes only, so that a -1 next
+  // to a 0 is still inferred from the input's non-zero dims ([0,3] -> [-1,0]
+  // gives [3,0]).
   int unknown = -1;
   int64_t known = 1;
+  bool has_zero = false;
   for (size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] == -1) {
       if (unknown >= 0) {
@@ -56,21 +62,37 @@ Status Reshape(KernelContext* ctx) {
     } else if (dims[i] < 0) {
       return InvalidArg(*ctx, "Size " + std::to_string(i) +
                                   " must be non-negative, not " + std::to_string(dims[i]));
+    } else if (dims[i] == 0) {
+      has_zero = true;
+    } else if (known > std::numeric_limits<int64_t>::max() / dims[i]) {
+      return InvalidArg(*ctx, "Encountered overflow when multiplying " + std::to_string(known) +
+                                  " with " + std::to_string(dims[i]));
     } else {
       known *= dims[i];
     }
   }
   const int64_t n = x.num_elements();
   if (unknown >= 0) {
-    if (known == 0 || n % known != 0) {
+    int64_t in = 1;  // the input's elements, its zero dims skipped when the shape has one
+    bool in_zero = false;
+    for (int64_t d : x.shape().dims()) {
+      if (d == 0 && has_zero) {
+        in_zero = true;
+      } else {
+        in *= d;
+      }
+    }
+    if (!in_zero && in % known != 0) {
       return InvalidArg(*ctx, "Input to reshape is a tensor with " + std::to_string(n) +
                                   " values, but the requested shape requires a multiple of " +
                                   std::to_string(known));
     }
-    dims[unknown] = n / known;
-  } else if (known != n) {
+    dims[unknown] = in / known;
+  }
+  const int64_t total = has_zero ? 0 : unknown >= 0 ? known * dims[unknown] : known;
+  if (total != n) {
     return InvalidArg(*ctx, "Input to reshape is a tensor with " + std::to_string(n) +
-                                " values, but the requested shape has " + std::to_string(known));
+                                " values, but the requested shape has " + std::to_string(total));
   }
   CKPT_ASSIGN_OR_RETURN(Tensor out, WithShape(*ctx, x, TensorShape(std::move(dims))));
   ctx->outputs = {out};
@@ -151,9 +173,7 @@ Status ConcatV2(KernelContext* ctx) {
   const int rank = first.shape().rank();
   if (rank == 0) return InvalidArg(*ctx, "Can't concatenate scalars (use tf.stack instead)");
   CKPT_ASSIGN_OR_RETURN(int axis, NormalizeAxis(*ctx, axis_v[0], rank));
-  if (!IsFixedSize(first.dtype())) {
-    return UnsupportedDtype(*ctx, first.dtype(), "fixed-size dtypes");
-  }
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, first));
   std::vector<int64_t> dims = first.shape().dims();
   dims[axis] = 0;
   for (int i = 0; i < n; ++i) {
@@ -177,13 +197,13 @@ Status ConcatV2(KernelContext* ctx) {
   // Copy row by row: `outer` blocks, each the inputs' inner slabs in order.
   int64_t outer = 1;
   for (int d = 0; d < axis; ++d) outer *= dims[d];
-  char* po = out.mutable_data();
+  int64_t at = 0;
   for (int64_t o = 0; o < outer; ++o) {
     for (int i = 0; i < n; ++i) {
       const Tensor& t = ctx->inputs[i];
-      const size_t slab = outer == 0 ? 0 : t.byte_size() / static_cast<size_t>(outer);
-      std::memcpy(po, t.data() + o * slab, slab);
-      po += slab;
+      const int64_t slab = outer == 0 ? 0 : t.num_elements() / outer;
+      CopyElements(t, o * slab, &out, at, slab);
+      at += slab;
     }
   }
   ctx->outputs = {out};
@@ -215,9 +235,11 @@ Status Cast(KernelContext* ctx) {
 }
 
 // AsString(input): numbers to strings with printf's formats, as TF builds
-// them from the attrs: "%" + ("0" if fill is "0") + width + ("." precision) +
-// ("e" if scientific, "g" if shortest, else "f") for reals; "%d" for integers;
-// "true"/"false" for bool.
+// them from the attrs: "%" + fill + width + ("." precision) + ("e" if
+// scientific, "g" if shortest, else "f") for reals; "%lld" for integers;
+// "true"/"false" for bool. `fill` is a printf flag, as in TF: "0" pads with
+// zeros, " " puts a space before non-negative numbers, "+" a plus sign, "-"
+// left-aligns, "#" is the alternate form.
 Status AsString(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 1));
   const Tensor& x = ctx->inputs[0];
@@ -230,17 +252,29 @@ Status AsString(KernelContext* ctx) {
   const int64_t width = int_attr("width", -1), precision = int_attr("precision", -1);
   auto it = attrs.find("fill");
   const std::string fill = it != attrs.end() ? it->second.s() : "";
-  if (fill.size() > 1 || (fill.size() == 1 && fill != "0" && fill != " ")) {
-    return NodeError(*ctx, StatusCode::kUnimplemented,
-                     "AsString supports fill '', ' ' or '0', got '" + fill + "'");
+  if (fill.size() > 1 ||
+      (fill.size() == 1 && std::string_view(" +-0#").find(fill[0]) == std::string_view::npos)) {
+    return InvalidArg(*ctx, "Fill argument not supported: \"" + fill + "\"");
   }
-  std::string spec = "%";
-  if (fill == "0") spec += "0";
+  const bool scientific = BoolAttr(*ctx, "scientific", false);
+  const bool shortest = BoolAttr(*ctx, "shortest", false);
+  if (scientific && shortest) {
+    return InvalidArg(*ctx, "Cannot select both scientific and shortest notation");
+  }
+  std::string spec = "%" + fill;
   if (width > -1) spec += std::to_string(width);
   const bool real = x.dtype() == DataType::kFloat || x.dtype() == DataType::kDouble;
+  const std::string type_name(DataTypeName(x.dtype()));
+  if (!real && (scientific || shortest)) {
+    return InvalidArg(*ctx, "scientific and shortest format not supported for datatype " +
+                                type_name);
+  }
+  if (!real && precision > -1) {
+    return InvalidArg(*ctx, "precision not supported for datatype " + type_name);
+  }
   if (real) {
     if (precision > -1) spec += "." + std::to_string(precision);
-    spec += BoolAttr(*ctx, "scientific", false) ? "e" : BoolAttr(*ctx, "shortest", false) ? "g" : "f";
+    spec += scientific ? "e" : shortest ? "g" : "f";
   } else {
     spec += "lld";
   }
@@ -268,7 +302,9 @@ Status AsString(KernelContext* ctx) {
 }
 
 // ArgMax(input, dimension): the index of the largest value along dimension,
-// the first one on ties; output_type int64 (default) or int32.
+// the first one on ties; output_type int64 (default) or int32. As TF's, the
+// search starts at (index 0, lowest()) and only a larger value moves it: NaN
+// and -inf never win, so an all-NaN or all -inf row gives 0.
 Status ArgMax(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
   const Tensor& x = ctx->inputs[0];
@@ -300,8 +336,13 @@ Status ArgMax(KernelContext* ctx) {
     for (int64_t o = 0; o < outer; ++o) {
       for (int64_t i = 0; i < inner; ++i) {
         int64_t best = 0;
-        for (int64_t j = 1; j < len; ++j) {
-          if (px[(o * len + j) * inner + i] > px[(o * len + best) * inner + i]) best = j;
+        T best_value = std::numeric_limits<T>::lowest();
+        for (int64_t j = 0; j < len; ++j) {
+          const T v = px[(o * len + j) * inner + i];
+          if (v > best_value) {
+            best = j;
+            best_value = v;
+          }
         }
         if (out_type == DataType::kInt64) {
           out.mutable_flat<int64_t>()[o * inner + i] = best;
@@ -337,18 +378,16 @@ Status Transpose(KernelContext* ctx) {
     seen[p] = true;
     dims[i] = x.shape().dim(static_cast<int>(p));
   }
-  if (!IsFixedSize(x.dtype())) return UnsupportedDtype(*ctx, x.dtype(), "fixed-size dtypes");
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, x));
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), TensorShape(dims)));
   // in_stride[i]: the input stride of output dim i.
   std::vector<int64_t> stride(rank, 1), in_stride(rank);
   for (int d = rank - 2; d >= 0; --d) stride[d] = stride[d + 1] * x.shape().dim(d + 1);
   for (int i = 0; i < rank; ++i) in_stride[i] = stride[perm[i]];
-  const size_t elem = DataTypeSize(x.dtype());
   std::vector<int64_t> pos(rank, 0);
   int64_t at = 0;
-  char* po = out.mutable_data();
   for (int64_t k = 0; k < out.num_elements(); ++k) {
-    std::memcpy(po + k * elem, x.data() + at * elem, elem);
+    CopyElements(x, at, &out, k);
     for (int d = rank - 1; d >= 0; --d) {
       ++pos[d];
       at += in_stride[d];
@@ -374,9 +413,7 @@ Status Pack(KernelContext* ctx) {
                                 std::to_string(-rank - 1) + ", " + std::to_string(rank + 1) + ")");
   }
   const int axis = static_cast<int>(axis_attr < 0 ? axis_attr + rank + 1 : axis_attr);
-  if (!IsFixedSize(first.dtype())) {
-    return UnsupportedDtype(*ctx, first.dtype(), "fixed-size dtypes");
-  }
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, first));
   for (int i = 1; i < n; ++i) {
     const Tensor& t = ctx->inputs[i];
     if (t.shape() != first.shape() || t.dtype() != first.dtype()) {
@@ -390,12 +427,12 @@ Status Pack(KernelContext* ctx) {
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, first.dtype(), TensorShape(dims)));
   int64_t outer = 1;
   for (int d = 0; d < axis; ++d) outer *= first.shape().dim(d);
-  const size_t slab = outer == 0 ? 0 : first.byte_size() / static_cast<size_t>(outer);
-  char* po = out.mutable_data();
+  const int64_t slab = outer == 0 ? 0 : first.num_elements() / outer;
+  int64_t at = 0;
   for (int64_t o = 0; o < outer; ++o) {
     for (int i = 0; i < n; ++i) {
-      std::memcpy(po, ctx->inputs[i].data() + o * slab, slab);
-      po += slab;
+      CopyElements(ctx->inputs[i], o * slab, &out, at, slab);
+      at += slab;
     }
   }
   ctx->outputs = {out};
@@ -445,12 +482,9 @@ Status Fill(KernelContext* ctx) {
     return s;
   }());
   // Broadcast the scalar: one element to each output element.
-  if (!IsFixedSize(value.dtype())) return UnsupportedDtype(*ctx, value.dtype(), "fixed-size dtypes");
+  CKPT_RETURN_IF_ERROR(RequireMovable(*ctx, value));
   CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, value.dtype(), shape));
-  const size_t elem = DataTypeSize(value.dtype());
-  for (int64_t i = 0; i < out.num_elements(); ++i) {
-    std::memcpy(out.mutable_data() + i * elem, value.data(), elem);
-  }
+  for (int64_t i = 0; i < out.num_elements(); ++i) CopyElements(value, 0, &out, i);
   ctx->outputs = {out};
   return Status::OK();
 }
