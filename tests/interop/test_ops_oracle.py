@@ -1107,6 +1107,14 @@ for _k, _x in (("f32", np.array([-inf, -1, 0, 0.5, 1, 1.5, 2, 10, inf, nan], np.
                                                   name="target"), x=_x)
 case("Bucketize", "no-boundaries", lambda x: raw.Bucketize(input=x, boundaries=[],
                                                            name="target"), x=f32(3))
+# The hash of the categorical_column_with_hash_bucket feature column (Fingerprint64 mod n).
+_WORDS = np.array([b"", b"a", b"setosa", b"versicolor", b"virginica", "h\u00e9".encode(),
+                   b"\x00\xff", b"x" * 300], dtype=object)
+for _n in (1, 7, 1000, 2**31 - 1):
+    case("StringToHashBucketFast", f"buckets{_n}", lambda x, _n=_n: raw.StringToHashBucketFast(
+        input=x, num_buckets=_n, name="target"), x=_WORDS)
+case("StringToHashBucketFast", "matrix", lambda x: raw.StringToHashBucketFast(
+    input=x, num_buckets=10, name="target"), x=_WORDS.reshape(2, 4))
 case("GatherNd", "elements", lambda p, i: raw.GatherNd(params=p, indices=i, name="target"),
      p=f32(3, 4), i=np.array([[0, 0], [2, 3], [1, 2]], np.int32))
 case("GatherNd", "slices-i64", lambda p, i: raw.GatherNd(params=p, indices=i, name="target"),
