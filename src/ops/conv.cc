@@ -161,27 +161,15 @@ Status Conv2D(KernelContext* ctx) {
         }
       }
     };
-    // Blocks split over the cores (the caller's thread included) when the
-    // convolution is big enough to pay for starting threads. The caller's
-    // buffer is kept between calls; a helper's lives for the call.
-    const int64_t cores = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 8);
+    // Blocks split over the cores (ParallelFor: the caller and the pool's
+    // threads) when the convolution is big enough to pay for the hand-off.
     const int64_t threads =
-        rows * patch * oc < kParallelConvMacs ? 1 : std::min<int64_t>(cores, blocks);
-    std::vector<std::thread> helpers;
-    for (int64_t t = 1; t < threads; ++t) {
-      auto helper = [&run_blocks, t, threads, blocks] {
-        std::vector<T> buffer;
-        run_blocks(blocks * t / threads, blocks * (t + 1) / threads, &buffer);
-      };
-      try {
-        helpers.emplace_back(helper);
-      } catch (const std::system_error&) {
-        helper();  // no thread available: these blocks on the caller
-      }
-    }
-    thread_local std::vector<T> buffer;
-    run_blocks(0, blocks / threads, &buffer);
-    for (std::thread& h : helpers) h.join();
+        rows * patch * oc < kParallelConvMacs ? 1 : std::min<int64_t>(ParallelThreads(), blocks);
+    // Each thread keeps its im2col buffer between calls (pool threads live on).
+    ParallelFor(threads, [&](int64_t t) {
+      thread_local std::vector<T> buffer;
+      run_blocks(blocks * t / threads, blocks * (t + 1) / threads, &buffer);
+    });
     ctx->outputs = {out};
     return Status::OK();
   });
