@@ -61,6 +61,12 @@ class Tensor {
   // without a copy). Fails for non-storable dtypes or invalid shapes.
   static Result<Tensor> Allocate(DataType dtype, TensorShape shape);
 
+  // Allocate without clearing: the contents of fixed-size dtypes are
+  // unspecified (strings are still empty). For callers that write every
+  // element before anyone reads the tensor (kernels' outputs). Storage of
+  // 1 MiB or more may be a block a freed tensor left (see tensor.cc's cache).
+  static Result<Tensor> AllocateUninitialized(DataType dtype, TensorShape shape);
+
   // A non-owning view of `data`, which must hold shape.num_elements() *
   // DataTypeSize(dtype) bytes and outlive every copy of the view.
   // REQUIRES: IsFixedSize(dtype).
@@ -113,6 +119,8 @@ class Tensor {
   bool Equals(const Tensor& other) const;
 
  private:
+  static Result<Tensor> AllocateStorage(DataType dtype, TensorShape shape, bool zeroed);
+
   DataType dtype_;
   TensorShape shape_;
   std::shared_ptr<char[]> owner_;  // null for views and strings

@@ -108,9 +108,12 @@ Status Conv2D(KernelContext* ctx) {
   if (x.dtype() != f.dtype()) return InvalidArg(*ctx, "input and filter differ in dtype");
   return DispatchReal(*ctx, x.dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
-    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(),
-                                                     TensorShape{n, s.h.out, s.w.out, oc}));
     const int64_t patch = s.h.k * s.w.k * c, rows = n * s.h.out * s.w.out;
+    // The GEMMs write every element unless the product is empty (patch 0).
+    const TensorShape out_shape{n, s.h.out, s.w.out, oc};
+    CKPT_ASSIGN_OR_RETURN(Tensor out, patch > 0
+                                          ? AllocateOutputUninitialized(*ctx, x.dtype(), out_shape)
+                                          : AllocateOutput(*ctx, x.dtype(), out_shape));
     const T* px = x.flat<T>();
     const T* pf = f.flat<T>();
     T* po = out.mutable_flat<T>();
@@ -158,27 +161,15 @@ Status Conv2D(KernelContext* ctx) {
         }
       }
     };
-    // Blocks split over the cores (the caller's thread included) when the
-    // convolution is big enough to pay for starting threads. The caller's
-    // buffer is kept between calls; a helper's lives for the call.
-    const int64_t cores = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 8);
+    // Blocks split over the cores (ParallelFor: the caller and the pool's
+    // threads) when the convolution is big enough to pay for the hand-off.
     const int64_t threads =
-        rows * patch * oc < kParallelConvMacs ? 1 : std::min<int64_t>(cores, blocks);
-    std::vector<std::thread> helpers;
-    for (int64_t t = 1; t < threads; ++t) {
-      auto helper = [&run_blocks, t, threads, blocks] {
-        std::vector<T> buffer;
-        run_blocks(blocks * t / threads, blocks * (t + 1) / threads, &buffer);
-      };
-      try {
-        helpers.emplace_back(helper);
-      } catch (const std::system_error&) {
-        helper();  // no thread available: these blocks on the caller
-      }
-    }
-    thread_local std::vector<T> buffer;
-    run_blocks(0, blocks / threads, &buffer);
-    for (std::thread& h : helpers) h.join();
+        rows * patch * oc < kParallelConvMacs ? 1 : std::min<int64_t>(ParallelThreads(), blocks);
+    // Each thread keeps its im2col buffer between calls (pool threads live on).
+    ParallelFor(threads, [&](int64_t t) {
+      thread_local std::vector<T> buffer;
+      run_blocks(blocks * t / threads, blocks * (t + 1) / threads, &buffer);
+    });
     ctx->outputs = {out};
     return Status::OK();
   });
@@ -232,6 +223,34 @@ Status DepthwiseConv2dNative(KernelContext* ctx) {
 
 namespace {
 
+// The pooling loop, one instantiation per kind so the channel loops vectorise.
+template <bool kMax, typename T>
+void PoolLoop(const Spatial& s, int64_t n, int64_t c, const T* px, T* po) {
+  std::vector<T> acc_storage(static_cast<size_t>(c));
+  T* __restrict acc = acc_storage.data();
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t oh = 0; oh < s.h.out; ++oh) {
+      for (int64_t ow = 0; ow < s.w.out; ++ow) {
+        std::fill(acc, acc + c, kMax ? std::numeric_limits<T>::lowest() : T{0});
+        int64_t count = 0;
+        for (int64_t th = 0; th < s.h.k; ++th) {
+          const int64_t ih = Tap(s.h, oh, th);
+          if (ih < 0 || ih >= s.h.in) continue;
+          for (int64_t tw = 0; tw < s.w.k; ++tw) {
+            const int64_t iw = Tap(s.w, ow, tw);
+            if (iw < 0 || iw >= s.w.in) continue;
+            const T* __restrict src = px + ((b * s.h.in + ih) * s.w.in + iw) * c;
+            for (int64_t k = 0; k < c; ++k) acc[k] = kMax ? std::max(acc[k], src[k]) : acc[k] + src[k];
+            ++count;
+          }
+        }
+        T* __restrict dst = po + ((b * s.h.out + oh) * s.w.out + ow) * c;
+        for (int64_t k = 0; k < c; ++k) dst[k] = kMax || count == 0 ? acc[k] : acc[k] / count;
+      }
+    }
+  }
+}
+
 // MaxPool / AvgPool: ksize [1,kh,kw,1]; padded positions are skipped (AvgPool
 // divides by the number of real elements in the window, as TF does). MaxPool
 // starts each window at the lowest finite value, as TF does: a window of
@@ -249,32 +268,13 @@ Status Pool(KernelContext* ctx, bool max) {
   const int64_t n = x.shape().dim(0), c = x.shape().dim(3);
   return DispatchReal(*ctx, x.dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
-    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(),
-                                                     TensorShape{n, s.h.out, s.w.out, c}));
-    const T* px = x.flat<T>();
-    T* po = out.mutable_flat<T>();
-    std::vector<T> acc(c);
-    for (int64_t b = 0; b < n; ++b) {
-      for (int64_t oh = 0; oh < s.h.out; ++oh) {
-        for (int64_t ow = 0; ow < s.w.out; ++ow) {
-          std::fill(acc.begin(), acc.end(),
-                    max ? std::numeric_limits<T>::lowest() : T{0});
-          int64_t count = 0;
-          for (int64_t th = 0; th < s.h.k; ++th) {
-            const int64_t ih = Tap(s.h, oh, th);
-            if (ih < 0 || ih >= s.h.in) continue;
-            for (int64_t tw = 0; tw < s.w.k; ++tw) {
-              const int64_t iw = Tap(s.w, ow, tw);
-              if (iw < 0 || iw >= s.w.in) continue;
-              const T* src = px + ((b * s.h.in + ih) * s.w.in + iw) * c;
-              for (int64_t k = 0; k < c; ++k) acc[k] = max ? std::max(acc[k], src[k]) : acc[k] + src[k];
-              ++count;
-            }
-          }
-          T* dst = po + ((b * s.h.out + oh) * s.w.out + ow) * c;
-          for (int64_t k = 0; k < c; ++k) dst[k] = max || count == 0 ? acc[k] : acc[k] / count;
-        }
-      }
+    // Every output element is written below.
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutputUninitialized(
+                                          *ctx, x.dtype(), TensorShape{n, s.h.out, s.w.out, c}));
+    if (max) {
+      PoolLoop<true>(s, n, c, x.flat<T>(), out.mutable_flat<T>());
+    } else {
+      PoolLoop<false>(s, n, c, x.flat<T>(), out.mutable_flat<T>());
     }
     ctx->outputs = {out};
     return Status::OK();

@@ -11,6 +11,7 @@
 #define CKPT_SRC_OPS_GEMM_H_
 
 #include <cstdint>
+#include <functional>
 
 namespace ckpt::ops {
 
@@ -22,6 +23,17 @@ void GemmF32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, 
 // The same on the calling thread only (for callers that split the work).
 void GemmF32Serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
                    const float* b, float* c);
+
+// Runs fn(0), ..., fn(parts - 1), each once, and returns when all are done:
+// part 0 on the caller, the others on a process-wide pool of
+// hardware_concurrency() - 1 persistent threads (started on first use). When
+// the pool is serving another caller, is called from one of its own threads,
+// or could not start its threads, every part runs on the caller in order.
+// Thread-safe.
+void ParallelFor(int64_t parts, const std::function<void(int64_t)>& fn);
+
+// The number of threads ParallelFor can use (the caller's included), >= 1.
+int64_t ParallelThreads();
 
 // The instruction set GemmF32 uses on this CPU: "avx512", "avx2" or "generic".
 const char* GemmF32Isa();

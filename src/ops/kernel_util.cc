@@ -76,13 +76,20 @@ Result<Tensor> AllocateOutput(const KernelContext& ctx, DataType dtype, TensorSh
   return t;
 }
 
+Result<Tensor> AllocateOutputUninitialized(const KernelContext& ctx, DataType dtype,
+                                           TensorShape shape) {
+  Result<Tensor> t = Tensor::AllocateUninitialized(dtype, std::move(shape));
+  if (!t.ok()) return InvalidArg(ctx, t.status().message());
+  return t;
+}
+
 Result<Tensor> WithShape(const KernelContext& ctx, const Tensor& t, TensorShape shape) {
   if (t.dtype() == DataType::kString) {
     Result<Tensor> s = Tensor::FromStrings(std::move(shape), t.strings());
     if (!s.ok()) return InvalidArg(ctx, s.status().message());
     return s;
   }
-  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(ctx, t.dtype(), std::move(shape)));
+  CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutputUninitialized(ctx, t.dtype(), std::move(shape)));
   if (out.byte_size() > 0) std::memcpy(out.mutable_data(), t.data(), out.byte_size());
   return out;
 }

@@ -44,6 +44,10 @@ Result<int> NormalizeAxis(const KernelContext& ctx, int64_t axis, int rank);
 
 // A tensor of `dtype` and `shape` (InvalidArgument for a bad shape).
 Result<Tensor> AllocateOutput(const KernelContext& ctx, DataType dtype, TensorShape shape);
+// The same, not cleared (Tensor::AllocateUninitialized): only for kernels that
+// write every element of the output.
+Result<Tensor> AllocateOutputUninitialized(const KernelContext& ctx, DataType dtype,
+                                           TensorShape shape);
 
 // Same elements, another shape (a copy; num_elements must match).
 Result<Tensor> WithShape(const KernelContext& ctx, const Tensor& t, TensorShape shape);

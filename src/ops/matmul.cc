@@ -45,7 +45,11 @@ Status MatMul(KernelContext* ctx) {
   }
   return DispatchNumeric(*ctx, a.dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
-    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, a.dtype(), TensorShape{m, n}));
+    // The products write every element unless the inner dimension is 0.
+    const TensorShape out_shape{m, n};
+    CKPT_ASSIGN_OR_RETURN(Tensor out, k > 0
+                                          ? AllocateOutputUninitialized(*ctx, a.dtype(), out_shape)
+                                          : AllocateOutput(*ctx, a.dtype(), out_shape));
     if constexpr (std::is_same_v<T, float>) {
       GemmF32(ta, tb, m, n, k, a.flat<float>(), b.flat<float>(), out.mutable_flat<float>());
       ctx->outputs = {out};

@@ -15,7 +15,8 @@ Status Activation(KernelContext* ctx, Dispatch dispatch, Op op) {
   const Tensor& x = ctx->inputs[0];
   return dispatch(*ctx, x.dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
-    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(), x.shape()));
+    // Every element is written below.
+    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutputUninitialized(*ctx, x.dtype(), x.shape()));
     const T* px = x.flat<T>();
     T* po = out.mutable_flat<T>();
     const int64_t count = x.num_elements();  // not re-evaluated per element

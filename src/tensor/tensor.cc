@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 namespace ckpt {
 namespace {
@@ -11,6 +14,54 @@ namespace {
 // kAllocationAlignment (a file-system block) rather than malloc's 16 bytes.
 constexpr size_t kAlignedAllocationBytes = size_t{1} << 20;
 constexpr size_t kAllocationAlignment = 4096;
+
+// Freed aligned blocks of at most kMaxCachedBlockBytes are kept, up to
+// kMaxCachedBytes in all, and handed to the next allocation of the same
+// (padded) size instead of going back to malloc. glibc returns freed large
+// blocks to the kernel, so a loop that allocates the same large tensors again
+// and again (Session::Run on a batch) would otherwise fault every page in and
+// have the kernel zero it on every iteration.
+constexpr size_t kMaxCachedBlockBytes = size_t{16} << 20;
+constexpr size_t kMaxCachedBytes = size_t{64} << 20;
+
+class BlockCache {
+ public:
+  // A cached block of exactly `bytes`, or null.
+  char* Take(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      if (blocks_[i].first == bytes) {
+        char* p = blocks_[i].second;
+        blocks_[i] = blocks_.back();
+        blocks_.pop_back();
+        cached_ -= bytes;
+        return p;
+      }
+    }
+    return nullptr;
+  }
+
+  // Keeps `p` (of `bytes`) if it fits the bounds; false: the caller frees it.
+  bool Put(char* p, size_t bytes) {
+    if (bytes > kMaxCachedBlockBytes) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_ + bytes > kMaxCachedBytes) return false;
+    blocks_.emplace_back(bytes, p);
+    cached_ += bytes;
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<size_t, char*>> blocks_;
+  size_t cached_ = 0;
+};
+
+// Never destroyed: tensors may be freed during static destruction.
+BlockCache& Cache() {
+  static BlockCache* cache = new BlockCache;
+  return *cache;
+}
 
 }  // namespace
 
@@ -50,6 +101,14 @@ std::string TensorShape::DebugString() const {
 Tensor::Tensor() : dtype_(DataType::kInvalid) {}
 
 Result<Tensor> Tensor::Allocate(DataType dtype, TensorShape shape) {
+  return AllocateStorage(dtype, std::move(shape), /*zeroed=*/true);
+}
+
+Result<Tensor> Tensor::AllocateUninitialized(DataType dtype, TensorShape shape) {
+  return AllocateStorage(dtype, std::move(shape), /*zeroed=*/false);
+}
+
+Result<Tensor> Tensor::AllocateStorage(DataType dtype, TensorShape shape, bool zeroed) {
   if (!IsStorable(dtype)) {
     return InvalidArgumentError("Cannot allocate a tensor of dtype " +
                                 std::string(DataTypeName(dtype)));
@@ -76,14 +135,19 @@ Result<Tensor> Tensor::Allocate(DataType dtype, TensorShape shape) {
     // alignment; the padding is never part of the tensor.
     const size_t padded =
         (bytes + kAllocationAlignment - 1) / kAllocationAlignment * kAllocationAlignment;
-    char* p = static_cast<char*>(std::aligned_alloc(kAllocationAlignment, padded));
+    char* p = Cache().Take(padded);
+    if (p == nullptr) p = static_cast<char*>(std::aligned_alloc(kAllocationAlignment, padded));
     if (p != nullptr) {
-      std::memset(p, 0, bytes);
-      t.owner_ = std::shared_ptr<char[]>(p, [](char* q) { std::free(q); });
+      if (zeroed) std::memset(p, 0, bytes);
+      t.owner_ = std::shared_ptr<char[]>(p, [padded](char* q) {
+        if (!Cache().Put(q, padded)) std::free(q);
+      });
     }
-  } else {
+  } else if (zeroed) {
     // Value-initialised (zeroed); at least one byte so data() is never null.
     t.owner_ = std::shared_ptr<char[]>(new (std::nothrow) char[bytes == 0 ? 1 : bytes]());
+  } else {
+    t.owner_ = std::shared_ptr<char[]>(new (std::nothrow) char[bytes == 0 ? 1 : bytes]);
   }
   if (t.owner_ == nullptr) {
     return ResourceExhaustedError("Out of memory allocating " + std::to_string(bytes) +
@@ -128,7 +192,7 @@ size_t Tensor::byte_size() const {
 Tensor Tensor::Copy() const {
   if (dtype_ == DataType::kInvalid) return Tensor();
   if (dtype_ == DataType::kString) return FromStrings(shape_, *strings_).value();
-  Tensor t = Allocate(dtype_, shape_).value();
+  Tensor t = AllocateUninitialized(dtype_, shape_).value();
   if (byte_size() > 0) std::memcpy(t.mutable_data(), data_, byte_size());
   return t;
 }

@@ -487,5 +487,36 @@ TEST(SessionPlanCacheTest, ResultsDoNotAliasLaterRuns) {
   EXPECT_EQ(Floats(first[1]), (std::vector<float>{10, 20}));
 }
 
+// Outputs of 1 MiB or more live in blocks that freed tensors hand back to
+// Tensor's cache: a fetched result must keep its values while later Runs
+// allocate (and overwrite) blocks of the same size.
+TEST(SessionPlanCacheTest, LargeResultsDoNotAliasLaterRuns) {
+  auto session = SessionFor(AddGraph());
+  const int64_t rows = 300000;  // [rows, 2] float: 2.4 MB per tensor
+  auto input = [&](float base) {
+    std::vector<float> v(static_cast<size_t>(rows * 2));
+    for (size_t i = 0; i < v.size(); ++i) v[i] = base + static_cast<float>(i % 7);
+    return Tensor::FromVector<float>({rows, 2}, v);
+  };
+  auto expected = [&](float base) {  // x + [10, 20] by hand
+    std::vector<float> v(static_cast<size_t>(rows * 2));
+    for (size_t i = 0; i < v.size(); ++i) {
+      v[i] = base + static_cast<float>(i % 7) + (i % 2 == 0 ? 10.0f : 20.0f);
+    }
+    return v;
+  };
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> first,
+                            session->Run({{"x:0", input(1)}}, {"out:0", "y:0"}));
+  for (int i = 0; i < 4; ++i) {
+    // Each later Run's result is freed before the next: its blocks are reused.
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> later,
+                              session->Run({{"x:0", input(100.0f + i)}}, {"out:0", "y:0"}));
+    EXPECT_EQ(Floats(later[0]), expected(100.0f + i));
+    EXPECT_NE(later[0].data(), first[0].data());
+  }
+  EXPECT_EQ(Floats(first[0]), expected(1));
+  EXPECT_EQ(Floats(first[1]), expected(1));
+}
+
 }  // namespace
 }  // namespace ckpt

@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ckpt/tensor.h"
@@ -138,6 +140,30 @@ TEST(Conv2DBlocksTest, MatchesTheDefinitionAcrossBlocksAndThreads) {
       ASSERT_NEAR(got[i], want[i], 1e-4) << "case n=" << t.n << " h=" << t.h << " at " << i;
     }
   }
+}
+
+TEST(ParallelForTest, RunsEveryPartOnceIncludingNestedAndConcurrentCalls) {
+  EXPECT_GE(ParallelThreads(), 1);
+  for (int64_t parts : {0, 1, 2, 3, 17}) {
+    std::vector<std::atomic<int>> runs(static_cast<size_t>(parts));
+    for (int rep = 0; rep < 50; ++rep) ParallelFor(parts, [&](int64_t p) { ++runs[p]; });
+    for (int64_t p = 0; p < parts; ++p) EXPECT_EQ(runs[p].load(), 50) << parts << " parts";
+  }
+  // A part that calls ParallelFor itself (runs on the caller) and callers on
+  // several threads at once (one gets the pool, the others run serially).
+  std::atomic<int64_t> sum{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      for (int rep = 0; rep < 100; ++rep) {
+        ParallelFor(
+            3, [&](int64_t p) { ParallelFor(2, [&](int64_t q) { sum += (p + 1) * 10 + q; }); });
+      }
+    });
+  }
+  for (std::thread& c : callers) c.join();
+  // Per outer call: sum over p of (20(p+1) + 1) = 20*6 + 3 = 123.
+  EXPECT_EQ(sum.load(), int64_t{4} * 100 * 123);
 }
 
 TEST(GemmTest, ReportsAnInstructionSet) {

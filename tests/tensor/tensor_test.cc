@@ -289,6 +289,67 @@ TEST(TensorTest, AllocateRejectsBadShapes) {
               StatusIs(StatusCode::kInvalidArgument, ""));
 }
 
+// Large blocks (>= 1 MiB) go back to a bounded cache when the last tensor
+// using them is freed; the next allocation of the same size may get one.
+TEST(TensorTest, RecycledLargeBlocksAreZeroedByAllocateAndNeverShared) {
+  const TensorShape shape({3, 1 << 18});  // 3 MiB of float
+  const int64_t n = shape.num_elements();
+  for (int round = 0; round < 3; ++round) {
+    {
+      CKPT_ASSERT_OK_AND_ASSIGN(Tensor dirty,
+                                Tensor::AllocateUninitialized(DataType::kFloat, shape));
+      float* p = dirty.mutable_flat<float>();
+      for (int64_t i = 0; i < n; ++i) p[i] = 1.5f;
+    }  // freed: its block may be cached
+    CKPT_ASSERT_OK_AND_ASSIGN(Tensor a, Tensor::Allocate(DataType::kFloat, shape));
+    const float* pa = a.flat<float>();
+    int64_t nonzero = 0;
+    for (int64_t i = 0; i < n; ++i) nonzero += pa[i] != 0.0f;
+    EXPECT_EQ(nonzero, 0) << "round " << round;
+    // Live tensors of the same size never share storage, recycled or not.
+    CKPT_ASSERT_OK_AND_ASSIGN(Tensor b, Tensor::AllocateUninitialized(DataType::kFloat, shape));
+    CKPT_ASSERT_OK_AND_ASSIGN(Tensor c, Tensor::AllocateUninitialized(DataType::kFloat, shape));
+    EXPECT_NE(a.data(), b.data());
+    EXPECT_NE(b.data(), c.data());
+    EXPECT_NE(a.data(), c.data());
+    // Writing one leaves the others alone.
+    b.mutable_flat<float>()[n - 1] = 7.0f;
+    c.mutable_flat<float>()[n - 1] = 8.0f;
+    EXPECT_EQ(pa[n - 1], 0.0f);
+    EXPECT_EQ(b.flat<float>()[n - 1], 7.0f);
+    // A copy keeps its values after the original is freed and reused.
+    Tensor copy = c.Copy();
+    c = Tensor();
+    CKPT_ASSERT_OK_AND_ASSIGN(Tensor d, Tensor::AllocateUninitialized(DataType::kFloat, shape));
+    d.mutable_flat<float>()[n - 1] = 9.0f;
+    EXPECT_EQ(copy.flat<float>()[n - 1], 8.0f);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(d.data()) % 4096, 0u);
+  }
+}
+
+TEST(TensorTest, AllocateUninitializedShapesAndErrorsAsAllocate) {
+  for (DataType dt : AllStorableTypes()) {
+    for (const TensorShape& shape :
+         {TensorShape(), TensorShape({4, 0}), TensorShape({5, 3}), TensorShape({1 << 20})}) {
+      CKPT_ASSERT_OK_AND_ASSIGN(Tensor t, Tensor::AllocateUninitialized(dt, shape));
+      EXPECT_EQ(t.dtype(), dt);
+      EXPECT_EQ(t.shape(), shape);
+      if (dt == DataType::kString) {
+        for (const std::string& v : t.strings()) EXPECT_EQ(v, "");
+      } else {
+        EXPECT_NE(t.data(), nullptr);
+        EXPECT_EQ(t.byte_size(), static_cast<size_t>(shape.num_elements()) * DataTypeSize(dt));
+      }
+    }
+  }
+  EXPECT_THAT(Tensor::AllocateUninitialized(DataType::kResource, TensorShape({2})),
+              StatusIs(StatusCode::kInvalidArgument, "Cannot allocate"));
+  EXPECT_THAT(Tensor::AllocateUninitialized(DataType::kFloat, TensorShape({2, -3})),
+              StatusIs(StatusCode::kInvalidArgument, "Invalid tensor shape"));
+  EXPECT_THAT(Tensor::AllocateUninitialized(DataType::kComplex128, TensorShape({int64_t{1} << 62})),
+              StatusIs(StatusCode::kResourceExhausted, "too large"));
+}
+
 TEST(TensorTest, FromVectorAndScalar) {
   Tensor t = Tensor::FromVector<int32_t>(TensorShape({2, 2}), {1, -2, 3, 4});
   EXPECT_EQ(t.dtype(), DataType::kInt32);
