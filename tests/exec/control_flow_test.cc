@@ -128,10 +128,7 @@ std::unique_ptr<Session> CondSession() {
   return Session::Create(ImportedGraph::FromGraphDef(graph).value()).value();
 }
 
-std::vector<float> Floats(const Tensor& t) {
-  EXPECT_EQ(t.dtype(), DataType::kFloat);
-  return std::vector<float>(t.flat<float>(), t.flat<float>() + t.num_elements());
-}
+using testing::Floats;
 
 TEST(ControlFlowTest, CondTakesTheFalseBranchByDefault) {
   auto session = CondSession();

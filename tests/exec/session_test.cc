@@ -13,10 +13,7 @@ namespace {
 
 using testing::StatusIs;
 
-std::vector<float> Floats(const Tensor& t) {
-  EXPECT_EQ(t.dtype(), DataType::kFloat);
-  return std::vector<float>(t.flat<float>(), t.flat<float>() + t.num_elements());
-}
+using testing::Floats;
 
 std::unique_ptr<Session> SessionFor(const tensorflow::GraphDef& graph) {
   return Session::Create(ImportedGraph::FromGraphDef(graph).value()).value();

@@ -258,6 +258,12 @@ int DeadProcessId();
 // with its bytes: a snapshot to compare before and after.
 std::map<std::string, std::string> SnapshotTree(const std::string& dir);
 
+// The elements of a float tensor, in order (expects dtype float).
+inline std::vector<float> Floats(const Tensor& t) {
+  EXPECT_EQ(t.dtype(), DataType::kFloat);
+  return std::vector<float>(t.flat<float>(), t.flat<float>() + t.num_elements());
+}
+
 }  // namespace ckpt::testing
 
 #endif  // CKPT_TESTS_TESTUTIL_TESTUTIL_H_

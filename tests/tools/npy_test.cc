@@ -78,10 +78,7 @@ const std::string kC8(
     "\x0a\x00\x00\x80?\x00\x00\x00@\x00\x00\x00\x80\x00\x00`\xc0",
     144);
 
-std::vector<float> Floats(const Tensor& t) {
-  EXPECT_EQ(t.dtype(), DataType::kFloat);
-  return std::vector<float>(t.flat<float>(), t.flat<float>() + t.num_elements());
-}
+using testing::Floats;
 
 TEST(NpyGoldenTest, Float32AllHeaderVersions) {
   for (const std::string* bytes : {&kF4v1, &kF4v2, &kF4v3}) {

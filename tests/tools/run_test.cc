@@ -24,10 +24,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::vector<float> Floats(const Tensor& t) {
-  EXPECT_EQ(t.dtype(), DataType::kFloat);
-  return std::vector<float>(t.flat<float>(), t.flat<float>() + t.num_elements());
-}
+using testing::Floats;
 
 // x: float [?,2] placeholder; w: variable [1,2]; y = x + w;
 // "scope/out" = Identity(y); k: int32 placeholder, k_out = Identity(k);
