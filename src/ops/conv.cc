@@ -88,6 +88,15 @@ inline int64_t Tap(const Window& w, int64_t o, int64_t t) {
   return o * w.stride - w.pad_before + t * w.dilation;
 }
 
+// The convolutions' shared checks: a 4-d filter [KH,KW,...] and the
+// spatial geometry of its window over x.
+Status ReadFilterSpatial(const KernelContext& ctx, const Tensor& x, const Tensor& f, Spatial* s) {
+  if (f.shape().rank() != 4) {
+    return InvalidArg(ctx, "filter must be 4-dimensional: " + f.shape().DebugString());
+  }
+  return ReadSpatial(ctx, x.shape(), f.shape().dim(0), f.shape().dim(1), s);
+}
+
 }  // namespace
 
 // Conv2D(input [N,H,W,C], filter [KH,KW,C,OC]) -> [N,OH,OW,OC].
@@ -95,11 +104,8 @@ Status Conv2D(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
   const Tensor& x = ctx->inputs[0];
   const Tensor& f = ctx->inputs[1];
-  if (f.shape().rank() != 4) {
-    return InvalidArg(*ctx, "filter must be 4-dimensional: " + f.shape().DebugString());
-  }
   Spatial s;
-  CKPT_RETURN_IF_ERROR(ReadSpatial(*ctx, x.shape(), f.shape().dim(0), f.shape().dim(1), &s));
+  CKPT_RETURN_IF_ERROR(ReadFilterSpatial(*ctx, x, f, &s));
   const int64_t n = x.shape().dim(0), c = x.shape().dim(3), oc = f.shape().dim(3);
   if (f.shape().dim(2) != c) {
     return InvalidArg(*ctx, "input depth must be evenly divisible by filter depth: " +
@@ -180,11 +186,8 @@ Status DepthwiseConv2dNative(KernelContext* ctx) {
   CKPT_RETURN_IF_ERROR(CheckNumInputs(*ctx, 2));
   const Tensor& x = ctx->inputs[0];
   const Tensor& f = ctx->inputs[1];
-  if (f.shape().rank() != 4) {
-    return InvalidArg(*ctx, "filter must be 4-dimensional: " + f.shape().DebugString());
-  }
   Spatial s;
-  CKPT_RETURN_IF_ERROR(ReadSpatial(*ctx, x.shape(), f.shape().dim(0), f.shape().dim(1), &s));
+  CKPT_RETURN_IF_ERROR(ReadFilterSpatial(*ctx, x, f, &s));
   const int64_t n = x.shape().dim(0), c = x.shape().dim(3), m = f.shape().dim(3);
   if (f.shape().dim(2) != c) {
     return InvalidArg(*ctx, "input and filter must have the same depth: " + std::to_string(c) +
