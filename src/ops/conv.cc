@@ -336,9 +336,9 @@ Status FusedBatchNorm(KernelContext* ctx) {
     const T* px = x.flat<T>();
     T* py = y.mutable_flat<T>();
     const int64_t count = x.num_elements();
-    for (int64_t i = 0; i < count; ++i) {
-      const int64_t k = (i / inner) % c;
-      py[i] = static_cast<T>(px[i] * mul[k] + add[k]);
+    // Runs of `inner` elements share a channel; channels cycle (NHWC: runs of 1).
+    for (int64_t i = 0, k = 0; i < count; i += inner, k = k + 1 == c ? 0 : k + 1) {
+      for (int64_t j = i; j < i + inner; ++j) py[j] = static_cast<T>(px[j] * mul[k] + add[k]);
     }
     ctx->outputs = {y, ctx->inputs[3], ctx->inputs[4], ctx->inputs[3], ctx->inputs[4]};
     if (ctx->node->op() == "FusedBatchNormV3") {
