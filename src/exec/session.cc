@@ -179,13 +179,13 @@ struct Step {
   VarSlot* variable = nullptr;       // kVariable
   const Tensor* constant = nullptr;  // kConst: its value in Impl::constants, once decoded
   exec::KernelContext ctx;           // kKernel: reused between runs
-  // A BiasAdd whose input 0 is a Conv2D's or MatMul's output that nothing
-  // else reads: on float it adds the bias in place (and applies the Relu
-  // that alone reads its output, if with_relu) instead of allocating.
-  bool bias_in_place = false;
-  bool with_relu = false;
-  bool relu_applied = false;  // this run's BiasAdd applied the Relu too
-  int relu_of = -1;           // a Relu step: the BiasAdd step it may be folded into
+  // Epilogue fusion (FuseEpilogues): a Conv2D or MatMul whose output only a
+  // BiasAdd reads (and, when fused too, that BiasAdd's output only a Relu)
+  // is run at the last step of the chain, offered the bias and the Relu as
+  // its epilogue (KernelContext::bias, relu).
+  int fused_into = -1;      // producer or BiasAdd: the chain's last step; not run here
+  int fused_producer = -1;  // the chain's last step: its Conv2D or MatMul
+  int fused_bias = -1;      // ... and its BiasAdd (the step itself unless a Relu ends it)
 };
 
 // A feed's placeholder constraints, checked on every Run.
@@ -269,6 +269,13 @@ struct Session::Impl {
                                         const std::vector<std::string>& fetches,
                                         const std::vector<std::string>& targets);
   Status RunStep(Step& step, std::vector<Value>& inputs, std::vector<Value>* outputs);
+  // A kernel step, offered the epilogue `bias` (+ `relu`) when bias is not
+  // null; *applied says whether the kernel took it.
+  Status RunKernel(Step& step, const std::vector<Value>& inputs, std::vector<Value>* outputs,
+                   const Tensor* bias, bool relu, bool* applied);
+  // A fused chain, at its last step `last` (see Step::fused_into).
+  Status RunFused(Plan& plan, size_t last,
+                  const std::vector<std::pair<std::string, Tensor>>& feeds);
   // Assign (ref variables) and AssignVariableOp (resource variables).
   Status RunAssign(const NodeDef& node, std::vector<Value>& inputs, std::vector<Value>* outputs);
   Result<std::vector<Tensor>> Execute(Plan& plan,
@@ -376,6 +383,14 @@ Status Session::Impl::RunStep(Step& step, std::vector<Value>& inputs, std::vecto
     case StepKind::kKernel:
       break;
   }
+  bool applied = false;
+  return RunKernel(step, inputs, outputs, nullptr, false, &applied);
+}
+
+Status Session::Impl::RunKernel(Step& step, const std::vector<Value>& inputs,
+                                std::vector<Value>* outputs, const Tensor* bias, bool relu,
+                                bool* applied) {
+  const NodeDef& node = *step.node;
   if (step.kernel == nullptr) {
     return InternalError("No kernel for op '" + node.op() + "' (node '" + node.name() + "')");
   }
@@ -387,8 +402,13 @@ Status Session::Impl::RunStep(Step& step, std::vector<Value>& inputs, std::vecto
     CKPT_ASSIGN_OR_RETURN(Tensor tensor, Read(input, node));
     ctx.inputs.push_back(std::move(tensor));
   }
+  ctx.bias = bias;
+  ctx.relu = relu;
+  ctx.epilogue_applied = false;
   Status status = CallKernel(step.kernel, &ctx);
+  *applied = status.ok() && bias != nullptr && ctx.epilogue_applied;
   ctx.inputs.clear();  // the step keeps no tensors between runs
+  ctx.bias = nullptr;
   if (status.ok()) {
     for (Tensor& t : ctx.outputs) outputs->push_back(Value{std::move(t), nullptr});
   }
@@ -484,11 +504,12 @@ Source Resolve(const RunRequest& request, const std::unordered_map<std::string, 
 
 namespace {
 
-// Marks BiasAdd (+ Relu) steps that can work in place on their producer's
-// output (see Step::bias_in_place): the producer is a Conv2D or MatMul
-// (kernels that allocate their output) and its output, like the BiasAdd's
-// when a Relu is folded, has exactly one reader and is not fetched.
-void FoldBiasAndRelu(Plan* plan) {
+// Finds the chains Conv2D/MatMul -> BiasAdd (NHWC) [-> Relu] in which each
+// output has exactly one reader, the next step, and is not fetched, and
+// marks them to run as one kernel call at their last step (Step::fused_into).
+// The chain runs there because the bias may be computed after the producer:
+// every input of the chain is ready at its last step.
+void FuseEpilogues(Plan* plan) {
   std::vector<int> readers(plan->steps.size(), 0);
   auto count = [&](const Source& s) {
     if (s.step >= 0) ++readers[s.step];
@@ -507,57 +528,29 @@ void FoldBiasAndRelu(Plan* plan) {
         bias.inputs[0].feed >= 0 || bias.inputs[0].step < 0) {
       continue;
     }
+    const tensorflow::AttrValue* format = Attr(*bias.node, "data_format");
+    if (format != nullptr && !format->s().empty() && format->s() != "NHWC") continue;
     const int producer = bias.inputs[0].step;
-    const std::string& op = plan->steps[producer].node->op();
-    if ((op != "Conv2D" && op != "MatMul") || !only_reader_is(producer, bias)) continue;
-    bias.bias_in_place = true;
+    Step& product = plan->steps[producer];
+    if (product.kind != StepKind::kKernel ||
+        (product.node->op() != "Conv2D" && product.node->op() != "MatMul") ||
+        product.fused_into >= 0 || !only_reader_is(producer, bias)) {
+      continue;
+    }
+    int last = static_cast<int>(i);
     for (size_t j = i + 1; j < plan->steps.size(); ++j) {
-      Step& relu = plan->steps[j];
+      const Step& relu = plan->steps[j];
       if (relu.kind == StepKind::kKernel && relu.node->op() == "Relu" && relu.inputs.size() == 1 &&
           only_reader_is(static_cast<int>(i), relu)) {
-        bias.with_relu = true;
-        relu.relu_of = static_cast<int>(i);
+        last = static_cast<int>(j);
         break;
       }
     }
+    product.fused_into = last;
+    if (last != static_cast<int>(i)) bias.fused_into = last;
+    plan->steps[last].fused_producer = producer;
+    plan->steps[last].fused_bias = static_cast<int>(i);
   }
-}
-
-// BiasAdd (+ Relu) in place on input 0 when the kernel would succeed on
-// float data (NHWC, bias a vector of the last dimension); false to run the
-// kernels instead (which then give their usual results or errors). The sum
-// and the max are the kernels' own expressions, so the values are the same.
-bool BiasAddInPlace(Step& step, const std::vector<Value>& inputs, std::vector<Value>* outputs) {
-  if (inputs.size() != 2 || inputs[0].variable != nullptr || inputs[1].variable != nullptr) {
-    return false;
-  }
-  Tensor x = inputs[0].tensor;
-  const Tensor& bias = inputs[1].tensor;
-  const tensorflow::AttrValue* format = Attr(*step.node, "data_format");
-  if (format != nullptr && !format->s().empty() && format->s() != "NHWC") return false;
-  if (x.dtype() != DataType::kFloat || bias.dtype() != DataType::kFloat || x.is_view() ||
-      x.shape().rank() < 2 || bias.shape().rank() != 1 ||
-      bias.shape().dim(0) != x.shape().dim(x.shape().rank() - 1)) {
-    return false;
-  }
-  const int64_t c = bias.shape().dim(0);
-  const int64_t rows = c == 0 ? 0 : x.num_elements() / c;
-  float* px = x.mutable_flat<float>();
-  const float* pb = bias.flat<float>();
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = px + r * c;
-    if (step.with_relu) {
-      for (int64_t j = 0; j < c; ++j) {
-        const float v = row[j] + pb[j];
-        row[j] = v > 0 ? v : float{0};
-      }
-    } else {
-      for (int64_t j = 0; j < c; ++j) row[j] = row[j] + pb[j];
-    }
-  }
-  step.relu_applied = step.with_relu;
-  outputs->push_back(Value{std::move(x), nullptr});
-  return true;
 }
 
 }  // namespace
@@ -612,7 +605,7 @@ Result<std::unique_ptr<Plan>> Session::Impl::Prepare(
     plan->fetch_nodes.push_back(graph->FindNode(name.node));
     plan->fetches.push_back(Resolve(request, step_of_node, std::move(name)));
   }
-  FoldBiasAndRelu(plan.get());
+  FuseEpilogues(plan.get());
   plan->outputs.resize(plan->steps.size());
   plan->dead.assign(plan->steps.size(), 0);
   return plan;
@@ -653,6 +646,54 @@ struct ClearOutputs {
 
 }  // namespace
 
+Status Session::Impl::RunFused(Plan& plan, size_t last,
+                               const std::vector<std::pair<std::string, Tensor>>& feeds) {
+  Step& end = plan.steps[last];
+  const int producer = end.fused_producer, bias_at = end.fused_bias;
+  Step& product = plan.steps[producer];
+  Step& bias_step = plan.steps[bias_at];
+  const bool relu = static_cast<int>(last) != bias_at;
+  // Every input of the chain is ready here (steps before `last`); none is
+  // dead, or `last` would be (the deadness of the chain flows through it).
+  std::vector<Value> inputs;
+  for (const Source& source : product.inputs) {
+    Value fed;
+    const Value* value = Lookup(source, feeds, plan.outputs, &fed);
+    if (value == nullptr) {
+      return LookupError(source, plan.outputs, "Node '" + product.node->name() + "'");
+    }
+    inputs.push_back(*value);
+  }
+  Value fed;
+  const Value* bias_value = Lookup(bias_step.inputs[1], feeds, plan.outputs, &fed);
+  if (bias_value == nullptr) {
+    return LookupError(bias_step.inputs[1], plan.outputs, "Node '" + bias_step.node->name() + "'");
+  }
+  const Value bias_copy = *bias_value;
+  CKPT_ASSIGN_OR_RETURN(Tensor bias, Read(bias_copy, *bias_step.node));
+  bool applied = false;
+  std::vector<Value>& product_out = plan.outputs[producer];
+  CKPT_RETURN_IF_ERROR(RunKernel(product, inputs, &product_out, &bias, relu, &applied));
+  if (applied) {
+    plan.outputs[last] = std::move(product_out);
+    product_out.clear();
+    return Status::OK();
+  }
+  // Not taken (dtype, shape): the BiasAdd and Relu kernels, with their own
+  // results and errors.
+  if (product_out.empty()) {
+    return InternalError("Node '" + product.node->name() + "' produced no output");
+  }
+  std::vector<Value> bias_inputs{product_out[0], bias_copy};
+  CKPT_RETURN_IF_ERROR(RunStep(bias_step, bias_inputs, &plan.outputs[bias_at]));
+  if (!relu) return Status::OK();
+  if (plan.outputs[bias_at].empty()) {
+    return InternalError("Node '" + bias_step.node->name() + "' produced no output");
+  }
+  std::vector<Value> relu_inputs{plan.outputs[bias_at][0]};
+  return RunStep(end, relu_inputs, &plan.outputs[last]);
+}
+
 Result<std::vector<Tensor>> Session::Impl::Execute(
     Plan& plan, const std::vector<std::pair<std::string, Tensor>>& feeds) {
   ClearOutputs clear{&plan.outputs};
@@ -672,6 +713,10 @@ Result<std::vector<Tensor>> Session::Impl::Execute(
         inputs.push_back(Value{Tensor(), nullptr, true});
         continue;
       }
+      if (source.feed < 0 && source.step >= 0 && plan.steps[source.step].fused_into >= 0) {
+        inputs.emplace_back();  // a fused chain's inner value: RunFused has it
+        continue;
+      }
       Value fed;
       const Value* value = Lookup(source, feeds, plan.outputs, &fed);
       if (value == nullptr) {
@@ -681,13 +726,9 @@ Result<std::vector<Tensor>> Session::Impl::Execute(
       inputs.push_back(*value);
     }
     plan.dead[i] = dead;
-    if (dead) continue;
-    if (step.bias_in_place) {
-      step.relu_applied = false;
-      if (BiasAddInPlace(step, inputs, &plan.outputs[i])) continue;
-    }
-    if (step.relu_of >= 0 && plan.steps[step.relu_of].relu_applied) {
-      plan.outputs[i].push_back(inputs[0]);  // the BiasAdd applied it
+    if (dead || step.fused_into >= 0) continue;  // a fused step runs at the chain's end
+    if (step.fused_producer >= 0) {
+      CKPT_RETURN_IF_ERROR(RunFused(plan, i, feeds));
       continue;
     }
     CKPT_RETURN_IF_ERROR(RunStep(step, inputs, &plan.outputs[i]));

@@ -1,6 +1,7 @@
-// Convolutions and pooling, NHWC only: Conv2D (im2col by blocks of output
-// pixels, each block's GEMM right after it, GemmF32Serial for float (gemm.h);
-// blocks split over the cores for big convolutions),
+// Convolutions and pooling, NHWC only: Conv2D (float on oneDNN when built in,
+// onednn.h; otherwise im2col by blocks of output pixels, each block's GEMM
+// right after it, GemmF32Serial for float (gemm.h); blocks split over the
+// cores for big convolutions),
 // DepthwiseConv2dNative, MaxPool, AvgPool; and FusedBatchNorm(V2/V3) in
 // inference mode. Padding SAME or VALID, as TF computes it: SAME gives
 // ceil(in / stride) outputs and puts the odd padding element after.
@@ -16,6 +17,7 @@
 #include "ops/gemm.h"
 #include "ops/kernel_util.h"
 #include "ops/kernels.h"
+#include "ops/onednn.h"
 
 namespace ckpt::ops {
 namespace {
@@ -38,9 +40,9 @@ Status ReadSpatial(const KernelContext& ctx, const TensorShape& input, int64_t k
                    Spatial* s) {
   auto it = ctx.node->attr().find("data_format");
   if (it != ctx.node->attr().end() && !it->second.s().empty() && it->second.s() != "NHWC") {
-    return NodeError(ctx, StatusCode::kUnimplemented,
-                     ctx.node->op() + " supports data_format NHWC only, got '" +
-                         it->second.s() + "'");
+    return NodeError(
+        ctx, StatusCode::kUnimplemented,
+        ctx.node->op() + " supports data_format NHWC only, got '" + it->second.s() + "'");
   }
   if (input.rank() != 4) {
     return InvalidArg(ctx, "input must be 4-dimensional" + input.DebugString());
@@ -49,10 +51,11 @@ Status ReadSpatial(const KernelContext& ctx, const TensorShape& input, int64_t k
   std::vector<int64_t> dil = IntListAttr(ctx, "dilations");
   if (strides.empty()) strides = {1, 1, 1, 1};
   if (dil.empty()) dil = {1, 1, 1, 1};
-  if (strides.size() != 4 || dil.size() != 4 || strides[0] != 1 || strides[3] != 1 ||
-      dil[0] != 1 || dil[3] != 1) {
-    return InvalidArg(ctx, "strides and dilations must have 4 entries, 1 in the batch and depth "
-                           "dimensions");
+  if (strides.size() != 4 || dil.size() != 4 || strides[0] != 1 || strides[3] != 1 || dil[0] != 1 ||
+      dil[3] != 1) {
+    return InvalidArg(ctx,
+                      "strides and dilations must have 4 entries, 1 in the batch and depth "
+                      "dimensions");
   }
   std::string padding;
   it = ctx.node->attr().find("padding");
@@ -64,7 +67,8 @@ Status ReadSpatial(const KernelContext& ctx, const TensorShape& input, int64_t k
   s->h = {input.dim(1), kh, strides[1], dil[1]};
   s->w = {input.dim(2), kw, strides[2], dil[2]};
   for (Window* win : {&s->h, &s->w}) {
-    if (win->stride < 1 || win->dilation < 1) return InvalidArg(ctx, "strides and dilations must be >= 1");
+    if (win->stride < 1 || win->dilation < 1)
+      return InvalidArg(ctx, "strides and dilations must be >= 1");
     const int64_t span = (win->k - 1) * win->dilation + 1;
     if (padding == "VALID") {
       win->out = win->in >= span ? (win->in - span) / win->stride + 1 : 0;
@@ -82,6 +86,15 @@ Status ReadSpatial(const KernelContext& ctx, const TensorShape& input, int64_t k
 // adds) from which it splits the blocks over threads.
 constexpr int64_t kIm2colBlockBytes = 256 << 10;
 constexpr int64_t kParallelConvMacs = int64_t{1} << 22;
+// Pooling splits over threads from this many window taps (input reads).
+constexpr int64_t kParallelPoolWork = int64_t{1} << 18;
+
+// The padding after the last input element: what the last window reaches
+// past the input (SAME's odd element included; 0 for VALID).
+inline int64_t PadAfter(const Window& w) {
+  return std::max<int64_t>(
+      0, (w.out - 1) * w.stride + (w.k - 1) * w.dilation + 1 - w.in - w.pad_before);
+}
 
 // Input coordinate of output o, tap t (may be outside [0, in): padding).
 inline int64_t Tap(const Window& w, int64_t o, int64_t t) {
@@ -123,6 +136,34 @@ Status Conv2D(KernelContext* ctx) {
     const T* px = x.flat<T>();
     const T* pf = f.flat<T>();
     T* po = out.mutable_flat<T>();
+    const bool epilogue = EpilogueApplies(*ctx, x.dtype(), oc);
+    if constexpr (std::is_same_v<T, float>) {
+      if (onednn::Built() && rows > 0 && patch > 0 && oc > 0) {
+        const onednn::ConvShape shape{n,
+                                      s.h.in,
+                                      s.w.in,
+                                      c,
+                                      s.h.k,
+                                      s.w.k,
+                                      oc,
+                                      s.h.out,
+                                      s.w.out,
+                                      s.h.stride,
+                                      s.w.stride,
+                                      s.h.dilation,
+                                      s.w.dilation,
+                                      s.h.pad_before,
+                                      s.w.pad_before,
+                                      PadAfter(s.h),
+                                      PadAfter(s.w)};
+        if (onednn::Conv2D(shape, px, pf, epilogue ? ctx->bias->flat<float>() : nullptr,
+                           epilogue && ctx->relu, po)) {
+          ctx->epilogue_applied = epilogue;
+          ctx->outputs = {out};
+          return Status::OK();
+        }
+      }
+    }
     // im2col in blocks of output pixels (rows), each block's GEMM right after
     // it while the block is still in cache: row r holds output pixel r's
     // receptive field, tap-major then channel; taps in the padding are 0.
@@ -130,8 +171,7 @@ Status Conv2D(KernelContext* ctx) {
     // At least one row, so the buffer never exceeds max(256 KiB, one
     // receptive field), which is no bigger than the filter.
     const int64_t block = std::clamp<int64_t>(
-        kIm2colBlockBytes / std::max<int64_t>(1, patch * static_cast<int64_t>(sizeof(T))), 1,
-        1024);
+        kIm2colBlockBytes / std::max<int64_t>(1, patch * static_cast<int64_t>(sizeof(T))), 1, 1024);
     const int64_t blocks = (rows + block - 1) / block;
     const size_t buffer_size = static_cast<size_t>(std::min(rows, block) * patch);
     auto run_blocks = [&](int64_t first, int64_t last, std::vector<T>* buffer) {
@@ -159,6 +199,7 @@ Status Conv2D(KernelContext* ctx) {
         }
         if constexpr (std::is_same_v<T, float>) {
           GemmF32Serial(false, false, r1 - r0, oc, patch, cols, pf, po + r0 * oc);
+          if (epilogue) ApplyEpilogue(*ctx, po + r0 * oc, r1 - r0, oc);  // while in cache
         } else {
           Eigen::Map<const RowMajor<T>> mc(cols, r1 - r0, patch);
           Eigen::Map<const RowMajor<T>> mf(pf, patch, oc);
@@ -176,6 +217,7 @@ Status Conv2D(KernelContext* ctx) {
       thread_local std::vector<T> buffer;
       run_blocks(blocks * t / threads, blocks * (t + 1) / threads, &buffer);
     });
+    ctx->epilogue_applied = epilogue;
     ctx->outputs = {out};
     return Status::OK();
   });
@@ -196,8 +238,8 @@ Status DepthwiseConv2dNative(KernelContext* ctx) {
   if (x.dtype() != f.dtype()) return InvalidArg(*ctx, "input and filter differ in dtype");
   return DispatchReal(*ctx, x.dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
-    CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutput(*ctx, x.dtype(),
-                                                     TensorShape{n, s.h.out, s.w.out, c * m}));
+    CKPT_ASSIGN_OR_RETURN(Tensor out,
+                          AllocateOutput(*ctx, x.dtype(), TensorShape{n, s.h.out, s.w.out, c * m}));
     const T* px = x.flat<T>();
     const T* pf = f.flat<T>();
     T* po = out.mutable_flat<T>();
@@ -226,32 +268,60 @@ Status DepthwiseConv2dNative(KernelContext* ctx) {
 
 namespace {
 
-// The pooling loop, one instantiation per kind so the channel loops vectorise.
+// The pooling loop over output rows [first, last) (row r: image r / out_h,
+// row r % out_h), one instantiation per kind so the channel loops vectorise.
+// Each window's taps inside the input are found once, not tested per tap.
 template <bool kMax, typename T>
-void PoolLoop(const Spatial& s, int64_t n, int64_t c, const T* px, T* po) {
+void PoolRows(const Spatial& s, int64_t c, const T* px, T* po, int64_t first, int64_t last) {
   std::vector<T> acc_storage(static_cast<size_t>(c));
   T* __restrict acc = acc_storage.data();
-  for (int64_t b = 0; b < n; ++b) {
-    for (int64_t oh = 0; oh < s.h.out; ++oh) {
-      for (int64_t ow = 0; ow < s.w.out; ++ow) {
-        std::fill(acc, acc + c, kMax ? std::numeric_limits<T>::lowest() : T{0});
-        int64_t count = 0;
-        for (int64_t th = 0; th < s.h.k; ++th) {
-          const int64_t ih = Tap(s.h, oh, th);
-          if (ih < 0 || ih >= s.h.in) continue;
-          for (int64_t tw = 0; tw < s.w.k; ++tw) {
-            const int64_t iw = Tap(s.w, ow, tw);
-            if (iw < 0 || iw >= s.w.in) continue;
-            const T* __restrict src = px + ((b * s.h.in + ih) * s.w.in + iw) * c;
-            for (int64_t k = 0; k < c; ++k) acc[k] = kMax ? std::max(acc[k], src[k]) : acc[k] + src[k];
-            ++count;
+  // The taps [*t0, *t1) of output o that fall inside the input.
+  auto taps = [](const Window& w, int64_t o, int64_t* t0, int64_t* t1) {
+    const int64_t start = o * w.stride - w.pad_before;
+    *t0 = start >= 0 ? 0 : (-start + w.dilation - 1) / w.dilation;
+    *t1 =
+        start + (w.k - 1) * w.dilation < w.in ? w.k : (w.in - start + w.dilation - 1) / w.dilation;
+    *t1 = std::max(*t1, *t0);
+  };
+  for (int64_t r = first; r < last; ++r) {
+    const int64_t b = r / s.h.out, oh = r % s.h.out;
+    int64_t h0, h1;
+    taps(s.h, oh, &h0, &h1);
+    for (int64_t ow = 0; ow < s.w.out; ++ow) {
+      int64_t w0, w1;
+      taps(s.w, ow, &w0, &w1);
+      std::fill(acc, acc + c, kMax ? std::numeric_limits<T>::lowest() : T{0});
+      for (int64_t th = h0; th < h1; ++th) {
+        const int64_t ih = Tap(s.h, oh, th);
+        for (int64_t tw = w0; tw < w1; ++tw) {
+          const T* __restrict src = px + ((b * s.h.in + ih) * s.w.in + Tap(s.w, ow, tw)) * c;
+          if constexpr (kMax) {
+            for (int64_t k = 0; k < c; ++k) acc[k] = acc[k] < src[k] ? src[k] : acc[k];
+          } else {
+            for (int64_t k = 0; k < c; ++k) acc[k] += src[k];
           }
         }
-        T* __restrict dst = po + ((b * s.h.out + oh) * s.w.out + ow) * c;
-        for (int64_t k = 0; k < c; ++k) dst[k] = kMax || count == 0 ? acc[k] : acc[k] / count;
+      }
+      T* __restrict dst = po + (r * s.w.out + ow) * c;
+      const int64_t count = (h1 - h0) * (w1 - w0);
+      if (kMax || count == 0) {
+        std::copy(acc, acc + c, dst);
+      } else {
+        for (int64_t k = 0; k < c; ++k) dst[k] = acc[k] / static_cast<T>(count);
       }
     }
   }
+}
+
+// Pooling over the cores by output rows, for big inputs.
+template <bool kMax, typename T>
+void PoolLoop(const Spatial& s, int64_t n, int64_t c, const T* px, T* po) {
+  const int64_t rows = n * s.h.out;
+  const int64_t work = rows * s.w.out * c * s.h.k * s.w.k;
+  const int64_t parts = work < kParallelPoolWork ? 1 : std::min(ParallelThreads(), rows);
+  ParallelFor(parts, [&](int64_t p) {
+    PoolRows<kMax>(s, c, px, po, rows * p / parts, rows * (p + 1) / parts);
+  });
 }
 
 // MaxPool / AvgPool: ksize [1,kh,kw,1]; padded positions are skipped (AvgPool
@@ -263,8 +333,9 @@ Status Pool(KernelContext* ctx, bool max) {
   const Tensor& x = ctx->inputs[0];
   const std::vector<int64_t> ksize = IntListAttr(*ctx, "ksize");
   if (ksize.size() != 4 || ksize[0] != 1 || ksize[3] != 1) {
-    return InvalidArg(*ctx, "Pooling is only supported on the spatial dimensions: ksize must "
-                            "be [1, kh, kw, 1]");
+    return InvalidArg(*ctx,
+                      "Pooling is only supported on the spatial dimensions: ksize must "
+                      "be [1, kh, kw, 1]");
   }
   Spatial s;
   CKPT_RETURN_IF_ERROR(ReadSpatial(*ctx, x.shape(), ksize[1], ksize[2], &s));
@@ -317,8 +388,10 @@ Status FusedBatchNorm(KernelContext* ctx) {
   for (int i = 1; i < 5; ++i) {
     const Tensor& p = ctx->inputs[i];
     if (p.shape().rank() != 1 || p.shape().dim(0) != c || p.dtype() != DataType::kFloat) {
-      return InvalidArg(*ctx, "scale, offset, mean and variance must be float vectors of the "
-                              "depth " + std::to_string(c) + ", got " + p.shape().DebugString());
+      return InvalidArg(*ctx,
+                        "scale, offset, mean and variance must be float vectors of the "
+                        "depth " +
+                            std::to_string(c) + ", got " + p.shape().DebugString());
     }
   }
   return DispatchReal(*ctx, x.dtype(), [&](auto tag) -> Status {

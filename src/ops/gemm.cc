@@ -1,15 +1,18 @@
-// GemmF32's dispatch: the widest copy of gemm_simd.cc this CPU runs; a large
+// GemmF32's dispatch: oneDNN's sgemm (one thread per call) for all but small
+// products when built in (onednn.h), otherwise the widest copy of
+// gemm_simd.cc this CPU runs; a large
 // product (>= kParallelMacs multiply-adds, a not transposed) is split by rows
 // of c over up to hardware_concurrency() threads, the caller's included.
 #include "ops/gemm.h"
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include "ops/onednn.h"
 
 namespace ckpt::ops {
 namespace gemm_internal {
@@ -48,10 +51,11 @@ const Choice& Chosen() {
   return choice;
 }
 
-// ParallelFor's threads: workers wait for a new generation, take parts by an
-// atomic counter, and report when they are through with the generation; the
-// caller waits for every worker's report, so no worker still reads the job
-// when ParallelFor returns.
+// ParallelFor's threads. Parts are claimed one at a time under the mutex,
+// by the caller and by whichever workers wake up in time; the caller waits
+// only for parts that were claimed to finish, never for a worker that has
+// not run yet (on a busy machine a worker may wake milliseconds late: it then
+// finds nothing left to claim, and never sees a finished job).
 class WorkerPool {
  public:
   static WorkerPool& Get() {
@@ -71,15 +75,14 @@ class WorkerPool {
       std::lock_guard<std::mutex> lock(mu_);
       job_ = &fn;
       parts_ = parts;
-      next_.store(1, std::memory_order_relaxed);  // part 0 is the caller's
-      reported_ = 0;
+      next_ = 0;
+      finished_ = 0;
       ++generation_;
     }
     work_cv_.notify_all();
-    fn(0);
-    for (int64_t p; (p = next_.fetch_add(1)) < parts;) fn(p);
+    Work();
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return reported_ == workers_; });
+    done_cv_.wait(lock, [&] { return finished_ == parts_; });
     job_ = nullptr;
   }
 
@@ -91,8 +94,25 @@ class WorkerPool {
         std::thread(&WorkerPool::Loop, this).detach();
         ++workers_;
       } catch (const std::system_error&) {
-        break;  // fewer threads; Run still waits only for those started
+        break;  // fewer threads; Run works with any number
       }
+    }
+  }
+
+  // Claims and runs parts of the current job until none is left.
+  void Work() {
+    for (;;) {
+      const std::function<void(int64_t)>* job;
+      int64_t part;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (job_ == nullptr || next_ >= parts_) return;
+        job = job_;
+        part = next_++;
+      }
+      (*job)(part);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (++finished_ == parts_) done_cv_.notify_one();
     }
   }
 
@@ -100,34 +120,25 @@ class WorkerPool {
     in_worker_ = true;
     uint64_t seen = 0;
     for (;;) {
-      const std::function<void(int64_t)>* job;
-      int64_t parts;
       {
         std::unique_lock<std::mutex> lock(mu_);
         work_cv_.wait(lock, [&] { return generation_ != seen; });
         seen = generation_;
-        job = job_;
-        parts = parts_;
       }
-      for (int64_t p; (p = next_.fetch_add(1)) < parts;) (*job)(p);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++reported_;
-      }
-      done_cv_.notify_one();
+      Work();
     }
   }
 
   static thread_local bool in_worker_;
   unsigned workers_ = 0;
   std::mutex busy_;  // one caller at a time
-  std::mutex mu_;
+  std::mutex mu_;    // guards the job fields below
   std::condition_variable work_cv_, done_cv_;
   uint64_t generation_ = 0;
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t parts_ = 0;
-  std::atomic<int64_t> next_{0};
-  unsigned reported_ = 0;
+  int64_t next_ = 0;      // the next part to claim
+  int64_t finished_ = 0;  // parts run to the end
 };
 
 thread_local bool WorkerPool::in_worker_ = false;
@@ -135,6 +146,9 @@ thread_local bool WorkerPool::in_worker_ = false;
 // Below this many multiply-adds (about 0.1 ms on one core) starting a thread
 // costs more than it saves.
 constexpr int64_t kParallelMacs = int64_t{1} << 22;
+// From this many multiply-adds a GEMM runs on oneDNN's sgemm when built in
+// (faster from here; below, its call overhead is not worth it).
+constexpr int64_t kOnednnMacs = int64_t{1} << 16;
 // Rows per thread at least, so that each part keeps Eigen's blocking efficient.
 constexpr int64_t kMinRowsPerThread = 64;
 
@@ -148,16 +162,15 @@ int64_t Threads(int64_t m, int64_t n, int64_t k) {
 
 void GemmF32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
              float* c) {
-  const gemm_internal::GemmFn fn = Chosen().fn;
   const int64_t threads = ta ? 1 : Threads(m, n, k);
   if (threads == 1) {
-    fn(ta, tb, m, n, k, a, b, c);
+    GemmF32Serial(ta, tb, m, n, k, a, b, c);
     return;
   }
   // Rows [begin, end) of c from the same rows of a (row-major, not transposed).
   auto part = [&](int64_t t) {
     const int64_t begin = m * t / threads, end = m * (t + 1) / threads;
-    fn(false, tb, end - begin, n, k, a + begin * k, b, c + begin * n);
+    GemmF32Serial(false, tb, end - begin, n, k, a + begin * k, b, c + begin * n);
   };
   ParallelFor(threads, part);
 }
@@ -170,6 +183,7 @@ int64_t ParallelThreads() { return WorkerPool::Get().threads(); }
 
 void GemmF32Serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
                    const float* b, float* c) {
+  if (m * n * k >= kOnednnMacs && onednn::Sgemm(ta, tb, m, n, k, a, b, c)) return;
   Chosen().fn(ta, tb, m, n, k, a, b, c);
 }
 

@@ -30,6 +30,16 @@ struct KernelContext {
   std::vector<Tensor> inputs;
   // Filled by the kernel: one tensor per output of the op, in order.
   std::vector<Tensor> outputs;
+
+  // A fused epilogue, offered by the executor to a Conv2D or MatMul whose
+  // output only a BiasAdd (NHWC) reads: add `bias` (that BiasAdd's second
+  // input) along the last dimension, then, when `relu`, apply the Relu that
+  // alone reads the BiasAdd. A kernel that does so sets `epilogue_applied`;
+  // one that cannot (dtype, shape) leaves it false and returns its plain
+  // output, and the executor runs the BiasAdd and Relu kernels on it.
+  const Tensor* bias = nullptr;
+  bool relu = false;
+  bool epilogue_applied = false;
 };
 
 // Errors: InvalidArgument naming the node (ctx->node->name()), the op and

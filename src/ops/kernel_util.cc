@@ -16,10 +16,10 @@ Status InvalidArg(const KernelContext& ctx, std::string message) {
 }
 
 Status UnsupportedDtype(const KernelContext& ctx, DataType dtype, std::string_view supported) {
-  return Status(StatusCode::kUnimplemented,
-                "Op " + ctx.node->op() + " (node '" + ctx.node->name() +
-                    "') has no kernel for dtype " + std::string(DataTypeName(dtype)) +
-                    " (supported: " + std::string(supported) + ")");
+  return Status(StatusCode::kUnimplemented, "Op " + ctx.node->op() + " (node '" + ctx.node->name() +
+                                                "') has no kernel for dtype " +
+                                                std::string(DataTypeName(dtype)) +
+                                                " (supported: " + std::string(supported) + ")");
 }
 
 Status CheckNumInputs(const KernelContext& ctx, int n, bool exact) {
@@ -100,8 +100,7 @@ Status RequireMovable(const KernelContext& ctx, const Tensor& t) {
              : UnsupportedDtype(ctx, t.dtype(), "fixed-size dtypes and string");
 }
 
-void CopyElements(const Tensor& src, int64_t src_at, Tensor* dst, int64_t dst_at,
-                  int64_t count) {
+void CopyElements(const Tensor& src, int64_t src_at, Tensor* dst, int64_t dst_at, int64_t count) {
   if (count <= 0) return;
   if (src.dtype() == DataType::kString) {
     std::copy_n(src.strings().begin() + src_at, count, dst->mutable_strings()->begin() + dst_at);
@@ -120,8 +119,7 @@ Result<TensorShape> BroadcastShape(const KernelContext& ctx, const TensorShape& 
     const int ia = a.rank() - rank + i, ib = b.rank() - rank + i;
     const int64_t da = ia >= 0 ? a.dim(ia) : 1, db = ib >= 0 ? b.dim(ib) : 1;
     if (da != db && da != 1 && db != 1) {
-      return InvalidArg(ctx, "Incompatible shapes: " + a.DebugString() + " vs. " +
-                                 b.DebugString());
+      return InvalidArg(ctx, "Incompatible shapes: " + a.DebugString() + " vs. " + b.DebugString());
     }
     dims[i] = da == 1 ? db : da;
   }
@@ -153,6 +151,27 @@ std::vector<int64_t> BroadcastIndex(const TensorShape& in, const TensorShape& ou
     }
   }
   return index;
+}
+
+bool EpilogueApplies(const KernelContext& ctx, DataType out_dtype, int64_t c) {
+  return ctx.bias != nullptr && out_dtype == DataType::kFloat &&
+         ctx.bias->dtype() == DataType::kFloat && ctx.bias->shape().rank() == 1 &&
+         ctx.bias->shape().dim(0) == c;
+}
+
+void ApplyEpilogue(const KernelContext& ctx, float* data, int64_t rows, int64_t c) {
+  const float* __restrict bias = ctx.bias->flat<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    float* __restrict row = data + r * c;
+    if (ctx.relu) {
+      for (int64_t j = 0; j < c; ++j) {
+        const float v = row[j] + bias[j];
+        row[j] = v < 0 ? float{0} : v;
+      }
+    } else {
+      for (int64_t j = 0; j < c; ++j) row[j] = row[j] + bias[j];
+    }
+  }
 }
 
 }  // namespace ckpt::ops

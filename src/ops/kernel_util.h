@@ -61,6 +61,15 @@ Status RequireMovable(const KernelContext& ctx, const Tensor& t);
 void CopyElements(const Tensor& src, int64_t src_at, Tensor* dst, int64_t dst_at,
                   int64_t count = 1);
 
+// The fused epilogue a Conv2D or MatMul may take (KernelContext::bias,
+// relu): true when one is offered and it applies to a float output whose last
+// dimension has `c` elements (the bias a float vector of length c).
+bool EpilogueApplies(const KernelContext& ctx, DataType out_dtype, int64_t c);
+// Applies it to `rows` rows of `c` floats: + bias, then Relu when asked
+// (x < 0 ? 0 : x, the Relu kernel's expression: NaN stays NaN).
+// REQUIRES: EpilogueApplies(ctx, kFloat, c).
+void ApplyEpilogue(const KernelContext& ctx, float* data, int64_t rows, int64_t c);
+
 // numpy/TF broadcasting of two shapes: aligned from the last dim, each pair
 // equal or one of them 1. InvalidArgument "Incompatible shapes: [2,3] vs. [4]".
 Result<TensorShape> BroadcastShape(const KernelContext& ctx, const TensorShape& a,
@@ -94,19 +103,27 @@ T MinPropagateNaN(T a, T b) {
 template <typename F>
 Status DispatchReal(const KernelContext& ctx, DataType dtype, F&& f) {
   switch (dtype) {
-    case DataType::kFloat: return f(float{});
-    case DataType::kDouble: return f(double{});
-    default: return UnsupportedDtype(ctx, dtype, "float, double");
+    case DataType::kFloat:
+      return f(float{});
+    case DataType::kDouble:
+      return f(double{});
+    default:
+      return UnsupportedDtype(ctx, dtype, "float, double");
   }
 }
 template <typename F>
 Status DispatchNumeric(const KernelContext& ctx, DataType dtype, F&& f) {
   switch (dtype) {
-    case DataType::kFloat: return f(float{});
-    case DataType::kDouble: return f(double{});
-    case DataType::kInt32: return f(int32_t{});
-    case DataType::kInt64: return f(int64_t{});
-    default: return UnsupportedDtype(ctx, dtype, "float, double, int32, int64");
+    case DataType::kFloat:
+      return f(float{});
+    case DataType::kDouble:
+      return f(double{});
+    case DataType::kInt32:
+      return f(int32_t{});
+    case DataType::kInt64:
+      return f(int64_t{});
+    default:
+      return UnsupportedDtype(ctx, dtype, "float, double, int32, int64");
   }
 }
 

@@ -26,13 +26,13 @@ Status MatMul(KernelContext* ctx) {
   const Tensor& a = ctx->inputs[0];
   const Tensor& b = ctx->inputs[1];
   if (a.shape().rank() != 2 || b.shape().rank() != 2) {
-    return InvalidArg(*ctx, "In[0] and In[1] must be matrices: In[0]: " +
-                                a.shape().DebugString() + ", In[1]: " + b.shape().DebugString());
+    return InvalidArg(*ctx, "In[0] and In[1] must be matrices: In[0]: " + a.shape().DebugString() +
+                                ", In[1]: " + b.shape().DebugString());
   }
   if (a.dtype() != b.dtype()) {
-    return InvalidArg(*ctx, "MatMul inputs differ in dtype: " +
-                                std::string(DataTypeName(a.dtype())) + " vs. " +
-                                std::string(DataTypeName(b.dtype())));
+    return InvalidArg(
+        *ctx, "MatMul inputs differ in dtype: " + std::string(DataTypeName(a.dtype())) + " vs. " +
+                  std::string(DataTypeName(b.dtype())));
   }
   const bool ta = BoolAttr(*ctx, "transpose_a", false);
   const bool tb = BoolAttr(*ctx, "transpose_b", false);
@@ -40,8 +40,8 @@ Status MatMul(KernelContext* ctx) {
   const int64_t k2 = b.shape().dim(tb ? 1 : 0), n = b.shape().dim(tb ? 0 : 1);
   if (k != k2) {
     // TF reports the shapes as used, i.e. after the transposes.
-    return InvalidArg(*ctx, "Matrix size-incompatible: In[0]: " + Dims2(m, k) +
-                                ", In[1]: " + Dims2(k2, n));
+    return InvalidArg(
+        *ctx, "Matrix size-incompatible: In[0]: " + Dims2(m, k) + ", In[1]: " + Dims2(k2, n));
   }
   return DispatchNumeric(*ctx, a.dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
@@ -52,16 +52,24 @@ Status MatMul(KernelContext* ctx) {
                                           : AllocateOutput(*ctx, a.dtype(), out_shape));
     if constexpr (std::is_same_v<T, float>) {
       GemmF32(ta, tb, m, n, k, a.flat<float>(), b.flat<float>(), out.mutable_flat<float>());
+      if (EpilogueApplies(*ctx, out.dtype(), n)) {
+        ApplyEpilogue(*ctx, out.mutable_flat<float>(), m, n);
+        ctx->epilogue_applied = true;
+      }
       ctx->outputs = {out};
       return Status::OK();
     }
     Eigen::Map<const RowMajor<T>> ma(a.flat<T>(), a.shape().dim(0), a.shape().dim(1));
     Eigen::Map<const RowMajor<T>> mb(b.flat<T>(), b.shape().dim(0), b.shape().dim(1));
     Eigen::Map<RowMajor<T>> mo(out.mutable_flat<T>(), m, n);
-    if (!ta && !tb) mo.noalias() = ma * mb;
-    else if (ta && !tb) mo.noalias() = ma.transpose() * mb;
-    else if (!ta && tb) mo.noalias() = ma * mb.transpose();
-    else mo.noalias() = ma.transpose() * mb.transpose();
+    if (!ta && !tb)
+      mo.noalias() = ma * mb;
+    else if (ta && !tb)
+      mo.noalias() = ma.transpose() * mb;
+    else if (!ta && tb)
+      mo.noalias() = ma * mb.transpose();
+    else
+      mo.noalias() = ma.transpose() * mb.transpose();
     ctx->outputs = {out};
     return Status::OK();
   });
@@ -92,14 +100,15 @@ Status BiasAdd(KernelContext* ctx) {
     for (int d = 2; d < x.shape().rank(); ++d) inner *= x.shape().dim(d);
   }
   if (bias.shape().dim(0) != c) {
-    return InvalidArg(*ctx, "Must provide as many biases as the last dimension of the input "
-                            "tensor: " + bias.shape().DebugString() + " vs. " +
-                                x.shape().DebugString());
+    return InvalidArg(*ctx,
+                      "Must provide as many biases as the last dimension of the input "
+                      "tensor: " +
+                          bias.shape().DebugString() + " vs. " + x.shape().DebugString());
   }
   if (x.dtype() != bias.dtype()) {
-    return InvalidArg(*ctx, "BiasAdd inputs differ in dtype: " +
-                                std::string(DataTypeName(x.dtype())) + " vs. " +
-                                std::string(DataTypeName(bias.dtype())));
+    return InvalidArg(
+        *ctx, "BiasAdd inputs differ in dtype: " + std::string(DataTypeName(x.dtype())) + " vs. " +
+                  std::string(DataTypeName(bias.dtype())));
   }
   return DispatchNumeric(*ctx, x.dtype(), [&](auto tag) -> Status {
     using T = decltype(tag);
@@ -133,9 +142,9 @@ Status BatchMatMulV2(KernelContext* ctx) {
                                 " vs. " + y.shape().DebugString());
   }
   if (x.dtype() != y.dtype()) {
-    return InvalidArg(*ctx, "BatchMatMulV2 inputs differ in dtype: " +
-                                std::string(DataTypeName(x.dtype())) + " vs. " +
-                                std::string(DataTypeName(y.dtype())));
+    return InvalidArg(
+        *ctx, "BatchMatMulV2 inputs differ in dtype: " + std::string(DataTypeName(x.dtype())) +
+                  " vs. " + std::string(DataTypeName(y.dtype())));
   }
   const bool ax = BoolAttr(*ctx, "adj_x", false), ay = BoolAttr(*ctx, "adj_y", false);
   const int64_t xr = x.shape().dim(rx - 2), xc = x.shape().dim(rx - 1);
@@ -159,10 +168,14 @@ Status BatchMatMulV2(KernelContext* ctx) {
       Eigen::Map<const RowMajor<T>> mx(x.flat<T>() + ix[b] * xr * xc, xr, xc);
       Eigen::Map<const RowMajor<T>> my(y.flat<T>() + iy[b] * yr * yc, yr, yc);
       Eigen::Map<RowMajor<T>> mo(out.mutable_flat<T>() + b * m * n, m, n);
-      if (!ax && !ay) mo.noalias() = mx * my;
-      else if (ax && !ay) mo.noalias() = mx.transpose() * my;
-      else if (!ax && ay) mo.noalias() = mx * my.transpose();
-      else mo.noalias() = mx.transpose() * my.transpose();
+      if (!ax && !ay)
+        mo.noalias() = mx * my;
+      else if (ax && !ay)
+        mo.noalias() = mx.transpose() * my;
+      else if (!ax && ay)
+        mo.noalias() = mx * my.transpose();
+      else
+        mo.noalias() = mx.transpose() * my.transpose();
     }
     ctx->outputs = {out};
     return Status::OK();

@@ -184,6 +184,102 @@ TEST(ControlFlowTest, FetchingTheUntakenBranchIsAnError) {
   EXPECT_EQ(Floats(out[1]), (std::vector<float>{2}));
 }
 
+// A MatMul -> BiasAdd -> Relu chain (which Run fuses into one kernel call)
+// on the taken and on the untaken side of a Switch.
+TEST(ControlFlowTest, FusedChainOnABranchIsSkippedWhenDead) {
+  tensorflow::GraphDef def;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        node {
+          name: "x"
+          op: "Placeholder"
+          attr {
+            key: "dtype"
+            value { type: DT_FLOAT }
+          }
+        }
+        node {
+          name: "p"
+          op: "Placeholder"
+          attr {
+            key: "dtype"
+            value { type: DT_BOOL }
+          }
+        }
+        node { name: "s" op: "Switch" input: "x" input: "p" }
+        node {
+          name: "w"
+          op: "Const"
+          attr {
+            key: "dtype"
+            value { type: DT_FLOAT }
+          }
+          attr {
+            key: "value"
+            value {
+              tensor {
+                dtype: DT_FLOAT
+                tensor_shape {
+                  dim { size: 2 }
+                  dim { size: 2 }
+                }
+                float_val: 1
+                float_val: 2
+                float_val: 3
+                float_val: 4
+              }
+            }
+          }
+        }
+        node {
+          name: "b"
+          op: "Const"
+          attr {
+            key: "dtype"
+            value { type: DT_FLOAT }
+          }
+          attr {
+            key: "value"
+            value {
+              tensor {
+                dtype: DT_FLOAT
+                tensor_shape { dim { size: 2 } }
+                float_val: 10
+                float_val: -100
+              }
+            }
+          }
+        }
+        node { name: "mm" op: "MatMul" input: "s:1" input: "w" }
+        node { name: "ba" op: "BiasAdd" input: "mm" input: "b" }
+        node { name: "r" op: "Relu" input: "ba" }
+        node { name: "f" op: "Identity" input: "s" }
+        node {
+          name: "m"
+          op: "Merge"
+          input: "r"
+          input: "f"
+          attr {
+            key: "N"
+            value { i: 2 }
+          }
+        })pb",
+      &def));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Session> session,
+                            Session::Create(ImportedGraph::FromGraphDef(def).value()));
+  const Tensor x = Tensor::FromVector<float>({1, 2}, {1, 2});
+  for (int i = 0; i < 2; ++i) {
+    CKPT_ASSERT_OK_AND_ASSIGN(
+        std::vector<Tensor> taken,
+        session->Run({{"x:0", x}, {"p:0", Tensor::Scalar<bool>(true)}}, {"m:0"}));
+    EXPECT_EQ(Floats(taken[0]), (std::vector<float>{17, 0}));  // relu([7, 10] + [10, -100])
+    CKPT_ASSERT_OK_AND_ASSIGN(
+        std::vector<Tensor> other,
+        session->Run({{"x:0", x}, {"p:0", Tensor::Scalar<bool>(false)}}, {"m:0"}));
+    EXPECT_EQ(Floats(other[0]), (std::vector<float>{1, 2}));
+  }
+}
+
 TEST(ControlFlowTest, SwitchPredicateMustBeAScalarBool) {
   auto session = CondSession();
   EXPECT_THAT(session->Run({{"input:0", Tensor::FromVector<float>({1}, {1})},

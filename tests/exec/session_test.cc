@@ -3,6 +3,9 @@
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "ckpt/bundle_writer.h"
 #include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
@@ -123,10 +126,11 @@ TEST(SessionTest, UnsupportedOpNamesOpNodeAndFetchBeforeRunning) {
   auto session = SessionFor(AddGraph());
   // `weird` (ApplyGradientDescent) has no kernel. x is unfed too, but the
   // unsupported op is found first: nothing runs.
-  EXPECT_THAT(session->Run({}, {"c:0", "weird:0"}),
-              StatusIs(StatusCode::kUnimplemented,
-                       "Op type 'ApplyGradientDescent' of node 'weird' is not supported by ckpt (needed by "
-                       "fetch 'weird:0')"));
+  EXPECT_THAT(
+      session->Run({}, {"c:0", "weird:0"}),
+      StatusIs(StatusCode::kUnimplemented,
+               "Op type 'ApplyGradientDescent' of node 'weird' is not supported by ckpt (needed by "
+               "fetch 'weird:0')"));
   EXPECT_THAT(session->Run({}, {}, {"weird"}),
               StatusIs(StatusCode::kUnimplemented, "needed by target 'weird'"));
 }
@@ -366,9 +370,9 @@ TEST(SessionPlanCacheTest, ErrorsAreRaisedOnEveryCall) {
   auto session = SessionFor(AddGraph());
   const Tensor good = Tensor::FromVector<float>({1, 2}, {1, 2});
   for (int i = 0; i < 3; ++i) {
-    EXPECT_THAT(session->Run({}, {"out:0"}),
-                StatusIs(StatusCode::kInvalidArgument,
-                         "You must feed a value for placeholder tensor 'x'"));
+    EXPECT_THAT(
+        session->Run({}, {"out:0"}),
+        StatusIs(StatusCode::kInvalidArgument, "You must feed a value for placeholder tensor 'x'"));
     EXPECT_THAT(session->Run({}, {"c:0", "weird:0"}),
                 StatusIs(StatusCode::kUnimplemented, "'ApplyGradientDescent'"));
     EXPECT_THAT(session->Run({}, {"nope:0"}), StatusIs(StatusCode::kNotFound, "'nope'"));
@@ -455,6 +459,39 @@ TEST(SessionPlanCacheTest, FoldedBiasAddStillReportsTheKernelsErrors) {
               StatusIs(StatusCode::kInvalidArgument, "Matrix size-incompatible"));
 }
 
+TEST(SessionPlanCacheTest, FusedChainRunsWhenTheBiasComesAfterTheProduct) {
+  // The bias node is listed (and so ordered) after the MatMul: the chain
+  // runs at the Relu, where the bias is ready. Relu keeps NaN, as TF's does.
+  auto session = SessionFor(R"(
+    node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+    node { name: "w" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT
+             tensor_shape { dim { size: 2 } dim { size: 2 } }
+             float_val: 1 float_val: 0 float_val: 0 float_val: 1 } } } }
+    node { name: "mm" op: "MatMul" input: "x" input: "w" }
+    node { name: "ba" op: "BiasAdd" input: "mm" input: "b2" }
+    node { name: "r" op: "Relu" input: "ba" }
+    node { name: "b1" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } }
+           attr { key: "value" value { tensor { dtype: DT_FLOAT tensor_shape { dim { size: 2 } }
+             float_val: 1 float_val: -5 } } } }
+    node { name: "b2" op: "Identity" input: "b1" })");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor x = Tensor::FromVector<float>({2, 2}, {1, 2, nan, -3});
+  for (int i = 0; i < 2; ++i) {
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> out, session->Run({{"x:0", x}}, {"r:0"}));
+    const std::vector<float> got = Floats(out[0]);
+    ASSERT_EQ(got.size(), 4u);
+    EXPECT_EQ(got[0], 2);  // relu([1, 2] + [1, -5])
+    EXPECT_EQ(got[1], 0);
+    EXPECT_FALSE(std::signbit(got[1]));
+    EXPECT_TRUE(std::isnan(got[2]));  // NaN * 0 poisons the whole row
+    EXPECT_TRUE(std::isnan(got[3]));
+  }
+  // Fetching the inner value too: the chain is not fused, both are right.
+  CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> both, session->Run({{"x:0", x}}, {"r:0", "ba:0"}));
+  EXPECT_EQ(Floats(both[1])[1], -3);
+}
+
 TEST_F(RestoreTest, CachedRunSeesVariablesRestoredLater) {
   auto session = MakeSession();
   const Tensor x = Tensor::FromVector<float>({1, 2}, {1, 2});
@@ -463,10 +500,12 @@ TEST_F(RestoreTest, CachedRunSeesVariablesRestoredLater) {
                 StatusIs(StatusCode::kFailedPrecondition, "uninitialized value w"));
   }
   EXPECT_THAT(session->VariableValue("w"), StatusIs(StatusCode::kNotFound, "'w'"));
-  CKPT_ASSERT_OK(session->Restore(WriteCheckpoint("w", Tensor::FromVector<float>({1, 2}, {100, 200}))));
+  CKPT_ASSERT_OK(
+      session->Restore(WriteCheckpoint("w", Tensor::FromVector<float>({1, 2}, {100, 200}))));
   CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> a, session->Run({{"x:0", x}}, {"y:0"}));
   EXPECT_EQ(Floats(a[0]), (std::vector<float>{101, 202}));
-  CKPT_ASSERT_OK(session->Restore(WriteCheckpoint("w", Tensor::FromVector<float>({1, 2}, {-1, -2}))));
+  CKPT_ASSERT_OK(
+      session->Restore(WriteCheckpoint("w", Tensor::FromVector<float>({1, 2}, {-1, -2}))));
   CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> b, session->Run({{"x:0", x}}, {"y:0"}));
   EXPECT_EQ(Floats(b[0]), (std::vector<float>{0, 0}));
 }

@@ -995,6 +995,59 @@ for _pool in ("MaxPool", "AvgPool"):
         data_format="NCHW", name="target"), x=f32(1, 2, 4, 4))
 
 
+
+# ---- the split and fused float paths (src/ops/onednn.cc, src/exec/session.cc's
+# epilogue fusion): one image split by output rows, several by images, GEMMs
+# big enough for oneDNN and for a split; Conv2D/MatMul -> BiasAdd -> Relu chains
+# run as one kernel call, NaN included (Relu keeps it).
+def _with_nans(a, every=97):
+    a = a.copy()
+    a.reshape(-1)[::every] = nan
+    return a
+
+
+def _conv_chain(strides, padding, dilations, relu=True):
+    def build(x, w, b):
+        y = raw.BiasAdd(value=raw.Conv2D(input=x, filter=w, strides=[1, *strides, 1],
+                                         padding=padding, dilations=[1, *dilations, 1]), bias=b)
+        return raw.Relu(features=y, name="target") if relu else raw.Identity(input=y, name="target")
+    return build
+
+
+case("Conv2D", "rows-split-SAME", _conv((1, 1), "SAME", (1, 1)), atol=1e-4,
+     x=f32(1, 30, 30, 32), w=f32(3, 3, 32, 32))
+case("Conv2D", "rows-split-stride2-VALID-uneven", _conv((2, 2), "VALID", (1, 1)), atol=1e-4,
+     x=f32(1, 41, 37, 16), w=f32(5, 3, 16, 24))
+case("Conv2D", "rows-split-SAME-dilation2", _conv((1, 1), "SAME", (2, 2)), atol=1e-4,
+     x=f32(1, 33, 31, 16), w=f32(3, 3, 16, 32))
+case("Conv2D", "rows-split-SAME-stride3-padding", _conv((3, 3), "SAME", (1, 1)), atol=1e-4,
+     x=f32(1, 64, 50, 8), w=f32(7, 7, 8, 32))
+case("Conv2D", "images-split-bias-relu-nan", _conv_chain((1, 1), "SAME", (1, 1)), atol=1e-4,
+     x=_with_nans(f32(3, 20, 20, 16)), w=f32(3, 3, 16, 32), b=f32(32))
+case("Conv2D", "rows-split-bias-relu", _conv_chain((2, 2), "SAME", (1, 1)), atol=1e-4,
+     x=f32(1, 48, 48, 16), w=f32(3, 3, 16, 32), b=f32(32))
+case("Conv2D", "small-bias-no-relu", _conv_chain((1, 1), "VALID", (1, 1), relu=False),
+     x=_with_nans(f32(1, 6, 5, 3), every=7), w=f32(2, 2, 3, 4), b=f32(4))
+case("Conv2D", "bias-relu-f64", _conv_chain((1, 1), "SAME", (1, 1)),
+     x=f64(2, 5, 5, 3), w=f64(3, 3, 3, 4), b=f64(4))
+case("MatMul", "bias-relu-nan", lambda a, w, b: raw.Relu(
+    features=raw.BiasAdd(value=raw.MatMul(a=a, b=w), bias=b), name="target"), atol=1e-5,
+     a=_with_nans(f32(100, 64)), w=f32(64, 128), b=f32(128))
+case("MatMul", "split-bias", lambda a, w, b: raw.BiasAdd(
+    value=raw.MatMul(a=a, b=w), bias=b, name="target"), atol=1e-4,
+     a=f32(300, 256), w=f32(256, 128), b=f32(128))
+for _ta, _tb in ((True, False), (False, True), (True, True)):
+    case("MatMul", f"large-ta{int(_ta)}-tb{int(_tb)}",
+         lambda a, b, _ta=_ta, _tb=_tb: raw.MatMul(a=a, b=b, transpose_a=_ta, transpose_b=_tb,
+                                                   name="target"), atol=1e-4,
+         a=f32(*((256, 200) if _ta else (200, 256))), b=f32(*((96, 256) if _tb else (256, 96))))
+case("MaxPool", "split-SAME-3x3-stride2", lambda x: raw.MaxPool(
+    input=x, ksize=[1, 3, 3, 1], strides=[1, 2, 2, 1], padding="SAME", name="target"),
+     x=_with_nans(f32(4, 33, 31, 32), every=101))
+case("AvgPool", "split-SAME-3x3-stride2", lambda x: raw.AvgPool(
+    value=x, ksize=[1, 3, 3, 1], strides=[1, 2, 2, 1], padding="SAME", name="target"),
+     x=f32(4, 33, 31, 32))
+
 # ---- what Session runs itself (src/exec/session.cc)
 
 case("Identity", "f32", lambda x: raw.Identity(input=x, name="target"), x=f32(2, 3))
