@@ -1,7 +1,7 @@
 // ImportedGraph: a TensorFlow graph (from a `.meta` file, a MetaGraphDef or a
 // GraphDef) indexed for running: its nodes by name, TensorFlow's tensor names
 // ("op:0", "op:1", "op" meaning output 0, "^op" a control input), its
-// collections and its SaverDef. What tf.compat.v1.train.import_meta_graph
+// collections, its SaverDef and (a SavedModel's) signatures. What tf.compat.v1.train.import_meta_graph
 // gives a Python user, without TensorFlow.
 //
 // Import checks what every later step relies on: node names are unique and
@@ -82,11 +82,29 @@ class ImportedGraph {
   // The meta graph's SaverDef, or nullptr if it has none.
   const tensorflow::SaverDef* saver_def() const;
 
+  // The meta graph's SignatureDefs by key ("serving_default", ...): what a
+  // SavedModel's meta graph carries; empty for a GraphDef import and for the
+  // `.meta` files Savers write. Not checked at import: a signature naming a
+  // tensor the graph lacks fails when it is run, as in TF.
+  const google::protobuf::Map<std::string, tensorflow::SignatureDef>& signatures() const;
+  // The signature `key`. NotFound naming the key and the available keys
+  // (sorted), or saying the graph has none.
+  Result<const tensorflow::SignatureDef*> Signature(const std::string& key) const;
+  // The meta graph's asset files (SavedModel `assets/`); empty otherwise.
+  const google::protobuf::RepeatedPtrField<tensorflow::AssetFileDef>& asset_files() const;
+
  private:
   struct Impl;
   explicit ImportedGraph(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The graph tensor name ("op:0") of a dense TensorInfo, for feeding or
+// fetching it. Unimplemented for a sparse (coo_sparse) or composite
+// (composite_tensor) one, InvalidArgument for one with no encoding set;
+// `what` names it in the message (e.g. "input 'x' of signature
+// 'serving_default'").
+Result<std::string> DenseTensorName(const tensorflow::TensorInfo& info, std::string_view what);
 
 // Reads a binary `.meta` file (ReadMetaGraph) and imports it. NotFound if the
 // file is missing, DataLoss if it does not parse, and FromMetaGraphDef's errors.

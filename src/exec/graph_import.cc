@@ -74,6 +74,8 @@ struct ImportedGraph::Impl {
   google::protobuf::Map<std::string, tensorflow::CollectionDef> collections;
   bool has_saver_def = false;
   tensorflow::SaverDef saver_def;
+  google::protobuf::Map<std::string, tensorflow::SignatureDef> signatures;
+  google::protobuf::RepeatedPtrField<tensorflow::AssetFileDef> asset_files;
 };
 
 ImportedGraph::ImportedGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -134,6 +136,8 @@ Result<std::shared_ptr<const ImportedGraph>> ImportedGraph::FromMetaGraphDef(
   impl->collections = std::move(*meta.mutable_collection_def());
   impl->has_saver_def = meta.has_saver_def();
   impl->saver_def = std::move(*meta.mutable_saver_def());
+  impl->signatures = std::move(*meta.mutable_signature_def());
+  impl->asset_files = std::move(*meta.mutable_asset_file_def());
   CKPT_RETURN_IF_ERROR(IndexNodes(impl->graph, &impl->by_name));
   CKPT_RETURN_IF_ERROR(CheckInputs(impl->graph, impl->by_name));
   return std::shared_ptr<const ImportedGraph>(new ImportedGraph(std::move(impl)));
@@ -186,6 +190,48 @@ Result<std::vector<std::string>> ImportedGraph::NodeListCollection(const std::st
 
 const tensorflow::SaverDef* ImportedGraph::saver_def() const {
   return impl_->has_saver_def ? &impl_->saver_def : nullptr;
+}
+
+const google::protobuf::Map<std::string, tensorflow::SignatureDef>& ImportedGraph::signatures()
+    const {
+  return impl_->signatures;
+}
+
+Result<const tensorflow::SignatureDef*> ImportedGraph::Signature(const std::string& key) const {
+  auto it = impl_->signatures.find(key);
+  if (it != impl_->signatures.end()) return &it->second;
+  if (impl_->signatures.empty()) {
+    return NotFoundError("No signature '" + key + "': the meta graph has no signatures");
+  }
+  std::set<std::string> keys;  // the Map's order is unspecified
+  for (const auto& entry : impl_->signatures) keys.insert(entry.first);
+  std::string listed;
+  for (const std::string& name : keys) listed += (listed.empty() ? "'" : ", '") + name + "'";
+  return NotFoundError("No signature '" + key + "' in the meta graph; it has " + listed);
+}
+
+const google::protobuf::RepeatedPtrField<tensorflow::AssetFileDef>& ImportedGraph::asset_files()
+    const {
+  return impl_->asset_files;
+}
+
+Result<std::string> DenseTensorName(const tensorflow::TensorInfo& info, std::string_view what) {
+  switch (info.encoding_case()) {
+    case tensorflow::TensorInfo::kName:
+      if (info.name().empty()) break;
+      return info.name();
+    case tensorflow::TensorInfo::kCooSparse:
+      return UnimplementedError(std::string(what) +
+                                " is a sparse tensor (coo_sparse); ckpt feeds and fetches only "
+                                "dense tensors");
+    case tensorflow::TensorInfo::kCompositeTensor:
+      return UnimplementedError(std::string(what) +
+                                " is a composite tensor (composite_tensor); ckpt feeds and "
+                                "fetches only dense tensors");
+    case tensorflow::TensorInfo::ENCODING_NOT_SET:
+      break;
+  }
+  return InvalidArgumentError(std::string(what) + " names no tensor (its TensorInfo has no name)");
 }
 
 Result<std::shared_ptr<const ImportedGraph>> ImportMetaGraph(Env* env, const std::string& path) {
