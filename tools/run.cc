@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -153,8 +154,155 @@ Status CheckOptions(const RunOptions& options) {
   if (sources != 1) {
     return InvalidArgumentError("give exactly one of --meta_graph, --graph, --saved_model");
   }
-  if (options.fetches.empty() && options.targets.empty()) {
+  if (!options.signature.empty() && options.saved_model.empty()) {
+    return InvalidArgumentError(
+        "--signature needs --saved_model (signatures live in a SavedModel)");
+  }
+  if (options.signature.empty() && options.fetches.empty() && options.targets.empty()) {
     return InvalidArgumentError("nothing to run: give --fetch and/or --target");
+  }
+  return Status::OK();
+}
+
+// --- signatures ----------------------------------------------------------------
+
+// "'a', 'b'" for the keys of a signature's inputs or outputs, sorted.
+std::string ListKeys(const google::protobuf::Map<std::string, tensorflow::TensorInfo>& map) {
+  std::set<std::string> keys;
+  for (const auto& entry : map) keys.insert(entry.first);
+  std::string out;
+  for (const std::string& key : keys) {
+    out += (out.empty() ? "'" : ", '") + EscapeForDisplay(key) + "'";
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string ShapeString(const std::vector<int64_t>& dims) {
+  std::string out = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    out += (i ? ", " : "") + (dims[i] < 0 ? std::string("?") : std::to_string(dims[i]));
+  }
+  return out + "]";
+}
+
+// A value fed to a signature input: its dtype must be the TensorInfo's (when
+// set) and its shape compatible with the TensorInfo's (when its rank is known).
+Status CheckSignatureFeed(const tensorflow::TensorInfo& info, const Tensor& value) {
+  const DataType want = static_cast<DataType>(info.dtype());
+  if (info.dtype() != tensorflow::DT_INVALID && value.dtype() != want) {
+    return InvalidArgumentError("the signature expects dtype " + std::string(DataTypeName(want)) +
+                                ", the .npy holds " + std::string(DataTypeName(value.dtype())));
+  }
+  if (!info.has_tensor_shape() || info.tensor_shape().unknown_rank()) return Status::OK();
+  std::vector<int64_t> expected;
+  for (const auto& dim : info.tensor_shape().dim()) expected.push_back(dim.size());
+  const std::vector<int64_t>& actual = value.shape().dims();
+  bool compatible = expected.size() == actual.size();
+  for (size_t i = 0; compatible && i < expected.size(); ++i) {
+    compatible = expected[i] < 0 || expected[i] == actual[i];
+  }
+  if (!compatible) {
+    return InvalidArgumentError("the signature expects shape " + ShapeString(expected) +
+                                ", the .npy holds " + ShapeString(actual));
+  }
+  return Status::OK();
+}
+
+// What a run feeds and fetches: graph tensor names, and the labels the output
+// is keyed by (the tensor names, or a signature's output keys).
+struct RunPlan {
+  std::vector<std::pair<std::string, Tensor>> feeds;
+  std::vector<std::string> fetches;
+  std::vector<std::string> labels;
+};
+
+// Feeds by NAME=FILE.npy: graph tensor names, numeric values converted to
+// the placeholder's dtype.
+Status PlanTensorRun(Env* env, const RunOptions& options, const ImportedGraph& graph,
+                     RunPlan* plan) {
+  for (const std::string& feed : options.feeds) {
+    const size_t eq = feed.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == feed.size()) {
+      return InvalidArgumentError("--feed '" + EscapeForDisplay(feed) +
+                                  "': expected NAME=FILE.npy (e.g. 'input:0=x.npy')");
+    }
+    std::string name = feed.substr(0, eq);
+    auto value = ReadNpy(env, feed.substr(eq + 1));
+    if (!value.ok()) return value.status().WithContext("--feed " + EscapeForDisplay(name));
+    auto converted = ConvertFeed(graph, name, *std::move(value));
+    if (!converted.ok()) {
+      return converted.status().WithContext("--feed " + EscapeForDisplay(name));
+    }
+    plan->feeds.emplace_back(std::move(name), *std::move(converted));
+  }
+  plan->fetches = options.fetches;
+  plan->labels = options.fetches;
+  return Status::OK();
+}
+
+// Feeds by INPUT_KEY=FILE.npy and fetches by output key (default: every
+// output, sorted by key), mapped through the signature's TensorInfos.
+Status PlanSignatureRun(Env* env, const RunOptions& options, const ImportedGraph& graph,
+                        RunPlan* plan) {
+  const std::string sig_name = "signature '" + EscapeForDisplay(options.signature) + "'";
+  CKPT_ASSIGN_OR_RETURN(const tensorflow::SignatureDef* sig, graph.Signature(options.signature));
+  std::set<std::string> fed;
+  for (const std::string& feed : options.feeds) {
+    const size_t eq = feed.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == feed.size()) {
+      return InvalidArgumentError("--feed '" + EscapeForDisplay(feed) +
+                                  "': expected INPUT_KEY=FILE.npy (e.g. 'x=x.npy')");
+    }
+    const std::string key = feed.substr(0, eq);
+    const std::string context = "--feed " + EscapeForDisplay(key);
+    auto info = sig->inputs().find(key);
+    if (info == sig->inputs().end()) {
+      return InvalidArgumentError(context + ": " + sig_name + " has no input '" +
+                                  EscapeForDisplay(key) +
+                                  "'; its inputs: " + ListKeys(sig->inputs()));
+    }
+    if (!fed.insert(key).second) {
+      return InvalidArgumentError(context + ": input fed more than once");
+    }
+    CKPT_ASSIGN_OR_RETURN(
+        std::string tensor,
+        DenseTensorName(info->second, "input '" + EscapeForDisplay(key) + "' of " + sig_name));
+    auto value = ReadNpy(env, feed.substr(eq + 1));
+    if (!value.ok()) return value.status().WithContext(context);
+    Status s = CheckSignatureFeed(info->second, *value);
+    if (!s.ok()) return s.WithContext(context + " (tensor " + EscapeForDisplay(tensor) + ")");
+    plan->feeds.emplace_back(std::move(tensor), *std::move(value));
+  }
+  std::set<std::string> missing;
+  for (const auto& [key, unused] : sig->inputs()) {
+    if (fed.count(key) == 0 && sig->defaults().count(key) == 0) missing.insert(key);
+  }
+  if (!missing.empty()) {
+    std::string listed;
+    for (const std::string& key : missing) {
+      listed += (listed.empty() ? "'" : ", '") + EscapeForDisplay(key) + "'";
+    }
+    return InvalidArgumentError(sig_name + ": input " + listed +
+                                " not fed (give --feed KEY=FILE.npy for each input)");
+  }
+  std::vector<std::string> keys = options.fetches;
+  if (keys.empty()) {
+    std::set<std::string> all;
+    for (const auto& entry : sig->outputs()) all.insert(entry.first);
+    keys.assign(all.begin(), all.end());
+  }
+  for (const std::string& key : keys) {
+    auto info = sig->outputs().find(key);
+    if (info == sig->outputs().end()) {
+      return InvalidArgumentError("--fetch " + EscapeForDisplay(key) + ": " + sig_name +
+                                  " has no output '" + EscapeForDisplay(key) +
+                                  "'; its outputs: " + ListKeys(sig->outputs()));
+    }
+    CKPT_ASSIGN_OR_RETURN(
+        std::string tensor,
+        DenseTensorName(info->second, "output '" + EscapeForDisplay(key) + "' of " + sig_name));
+    plan->fetches.push_back(std::move(tensor));
+    plan->labels.push_back(key);
   }
   return Status::OK();
 }
@@ -177,28 +325,19 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
   CKPT_ASSIGN_OR_RETURN(std::shared_ptr<const ImportedGraph> graph, LoadGraph(env, source));
 
   // Feeds, read before anything runs.
-  std::vector<std::pair<std::string, Tensor>> feeds;
-  for (const std::string& feed : options.feeds) {
-    const size_t eq = feed.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == feed.size()) {
-      return InvalidArgumentError("--feed '" + EscapeForDisplay(feed) +
-                                  "': expected NAME=FILE.npy (e.g. 'input:0=x.npy')");
-    }
-    std::string name = feed.substr(0, eq);
-    auto value = ReadNpy(env, feed.substr(eq + 1));
-    if (!value.ok()) return value.status().WithContext("--feed " + EscapeForDisplay(name));
-    auto converted = ConvertFeed(*graph, name, *std::move(value));
-    if (!converted.ok()) {
-      return converted.status().WithContext("--feed " + EscapeForDisplay(name));
-    }
-    feeds.emplace_back(std::move(name), *std::move(converted));
+  RunPlan plan;
+  if (options.signature.empty()) {
+    CKPT_RETURN_IF_ERROR(PlanTensorRun(env, options, *graph, &plan));
+  } else {
+    CKPT_RETURN_IF_ERROR(PlanSignatureRun(env, options, *graph, &plan));
   }
+  const std::vector<std::string>& labels = plan.labels;
 
   // Output file names, checked before running.
   std::vector<std::string> paths;
   if (!options.output_dir.empty()) {
     std::map<std::string, std::string> by_file;  // file name -> fetch
-    for (const std::string& fetch : options.fetches) {
+    for (const std::string& fetch : labels) {
       std::string file = NpyFileNameForTensor(fetch);
       auto [it, inserted] = by_file.emplace(file, fetch);
       if (!inserted && it->second != fetch) {
@@ -219,20 +358,20 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
                  "; variables are not restored (give --checkpoint)\n";
   }
   CKPT_ASSIGN_OR_RETURN(std::vector<Tensor> values,
-                        session->Run(feeds, options.fetches, options.targets));
+                        session->Run(plan.feeds, plan.fetches, options.targets));
 
   if (!options.output_dir.empty()) {
     CKPT_RETURN_IF_ERROR(env->CreateDirs(options.output_dir));
     for (size_t i = 0; i < values.size(); ++i) {
       Status s = WriteNpy(env, paths[i], values[i]);
-      if (!s.ok()) return s.WithContext("writing " + EscapeForDisplay(options.fetches[i]));
+      if (!s.ok()) return s.WithContext("writing " + EscapeForDisplay(labels[i]));
     }
   }
   if (options.json) {
     *out += "{";
     for (size_t i = 0; i < values.size(); ++i) {
       *out += i == 0 ? "\n  " : ",\n  ";
-      *out += JsonString(options.fetches[i]) +
+      *out += JsonString(labels[i]) +
               ": {\"dtype\": " + JsonString(DataTypeName(values[i].dtype())) +
               ", \"shape\": " + JsonShape(values[i].shape()) + ", ";
       if (options.output_dir.empty()) {
@@ -244,11 +383,14 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
     *out += values.empty() ? "}\n" : "\n}\n";
   } else if (!options.output_dir.empty()) {
     for (size_t i = 0; i < values.size(); ++i) {
-      *out += options.fetches[i] + "\t" + paths[i] + "\n";
+      *out += labels[i] + "\t" + paths[i] + "\n";
     }
   } else {
     for (size_t i = 0; i < values.size(); ++i) {
-      *out += "tensor_name:  " + EscapeForDisplay(options.fetches[i]) + "\n";
+      // saved_model_cli's heading for a signature's output.
+      *out += options.signature.empty()
+                  ? "tensor_name:  " + EscapeForDisplay(labels[i]) + "\n"
+                  : "Result for output key " + EscapeForDisplay(labels[i]) + ":\n";
       *out += FormatTensor(values[i], options.print_options) + "\n";
     }
   }
@@ -292,6 +434,10 @@ void AddRunCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* exi
                   "A SavedModel directory; variables from DIR/variables/variables");
   cmd->add_option("--tags", options->tags, "SavedModel meta graph tags (default: serve)")
       ->expected(1, CLI::detail::expected_max_vector_size);
+  cmd->add_option("--signature", options->signature,
+                  "With --saved_model: run this SignatureDef (e.g. serving_default); --feed takes "
+                  "its input keys (KEY=FILE.npy, dtype as the signature's), --fetch its output "
+                  "keys (default: every output, sorted), and output is keyed by output key");
   cmd->add_option("--checkpoint", options->checkpoint,
                   "Checkpoint prefix to restore, or 'none'. Default: the newest checkpoint beside "
                   "the .meta (its 'checkpoint' file, else the .meta's own prefix), "

@@ -1,8 +1,8 @@
 // ImportedGraph: a TensorFlow graph (from a `.meta` file, a MetaGraphDef or a
 // GraphDef) indexed for running: its nodes by name, TensorFlow's tensor names
 // ("op:0", "op:1", "op" meaning output 0, "^op" a control input), its
-// collections, its SaverDef and (a SavedModel's) signatures. What tf.compat.v1.train.import_meta_graph
-// gives a Python user, without TensorFlow.
+// collections, its SaverDef and (a SavedModel's) signatures. What
+// tf.compat.v1.train.import_meta_graph gives a Python user, without TensorFlow.
 //
 // Import checks what every later step relies on: node names are unique and
 // every input of every node names an existing node. It does not check ops,
