@@ -3,6 +3,9 @@
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 #include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
 #include "testutil/testutil.h"
@@ -184,6 +187,120 @@ TEST(ImportGraphDefTest, ReadsTextAndBinaryGraphs) {
               StatusIs(StatusCode::kDataLoss, "junk.pb is neither a binary nor a text GraphDef"));
   EXPECT_THAT(ImportGraphDef(Env::Posix(), dir + "/missing.pb"),
               StatusIs(StatusCode::kNotFound, ""));
+}
+
+// A SavedModel-style meta graph: two signatures and an asset.
+tensorflow::MetaGraphDef MetaWithSignatures() {
+  tensorflow::MetaGraphDef meta = BuildMeta();
+  EXPECT_TRUE(google::protobuf::TextFormat::MergeFromString(R"(
+    signature_def {
+      key: "serving_default"
+      value {
+        inputs { key: "x" value { name: "w:0" dtype: DT_FLOAT
+                                  tensor_shape { dim { size: -1 } dim { size: 2 } } } }
+        outputs { key: "y" value { name: "w/read:0" dtype: DT_FLOAT } }
+        method_name: "tensorflow/serving/predict"
+      }
+    }
+    signature_def {
+      key: "another"
+      value { outputs { key: "sparse" value { coo_sparse { values_tensor_name: "v:0" } } } }
+    }
+    asset_file_def { tensor_info { name: "vocab_path:0" dtype: DT_STRING } filename: "vocab.txt" }
+  )",
+                                                            &meta));
+  return meta;
+}
+
+TEST(SignatureTest, MetaGraphKeepsSignaturesAndAssets) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto graph, ImportedGraph::FromMetaGraphDef(MetaWithSignatures()));
+  EXPECT_EQ(graph->signatures().size(), 2u);
+  CKPT_ASSERT_OK_AND_ASSIGN(const tensorflow::SignatureDef* sig,
+                            graph->Signature("serving_default"));
+  EXPECT_EQ(sig->method_name(), "tensorflow/serving/predict");
+  ASSERT_EQ(sig->inputs().count("x"), 1u);
+  EXPECT_EQ(sig->inputs().at("x").name(), "w:0");
+  EXPECT_EQ(sig->inputs().at("x").tensor_shape().dim(1).size(), 2);
+  EXPECT_EQ(sig->outputs().at("y").dtype(), tensorflow::DT_FLOAT);
+  ASSERT_EQ(graph->asset_files().size(), 1);
+  EXPECT_EQ(graph->asset_files()[0].filename(), "vocab.txt");
+  EXPECT_EQ(graph->asset_files()[0].tensor_info().name(), "vocab_path:0");
+  // The rest of the meta graph is imported as before.
+  EXPECT_NE(graph->saver_def(), nullptr);
+}
+
+TEST(SignatureTest, UnknownKeyListsTheKeysSorted) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto graph, ImportedGraph::FromMetaGraphDef(MetaWithSignatures()));
+  EXPECT_THAT(graph->Signature("predict"),
+              StatusIs(StatusCode::kNotFound,
+                       "No signature 'predict' in the meta graph; it has 'another', "
+                       "'serving_default'"));
+}
+
+TEST(SignatureTest, GraphDefAndSaverMetaHaveNone) {
+  CKPT_ASSERT_OK_AND_ASSIGN(auto from_meta, ImportedGraph::FromMetaGraphDef(BuildMeta()));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto from_graph, ImportedGraph::FromGraphDef(BuildMeta().graph_def()));
+  for (const auto& graph : {from_meta, from_graph}) {
+    EXPECT_TRUE(graph->signatures().empty());
+    EXPECT_TRUE(graph->asset_files().empty());
+    EXPECT_THAT(graph->Signature("serving_default"),
+                StatusIs(StatusCode::kNotFound,
+                         "No signature 'serving_default': the meta graph has no signatures"));
+  }
+}
+
+TEST(SignatureTest, SignaturesSurviveAMetaFile) {
+  const std::string path = testing::TempDir() + "/signed.meta";
+  CKPT_ASSERT_OK(WriteMetaGraph(Env::Posix(), path, MetaWithSignatures()));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto graph, ImportMetaGraph(Env::Posix(), path));
+  CKPT_ASSERT_OK_AND_ASSIGN(const tensorflow::SignatureDef* sig, graph->Signature("another"));
+  EXPECT_EQ(sig->outputs().at("sparse").coo_sparse().values_tensor_name(), "v:0");
+}
+
+TEST(SignatureTest, DenseTensorNameRefusesSparseAndComposite) {
+  tensorflow::TensorInfo info;
+  info.set_name("x:0");
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string name, DenseTensorName(info, "input 'x'"));
+  EXPECT_EQ(name, "x:0");
+  info.mutable_coo_sparse()->set_values_tensor_name("v:0");
+  EXPECT_THAT(DenseTensorName(info, "input 'x'"),
+              StatusIs(StatusCode::kUnimplemented, "input 'x' is a sparse tensor (coo_sparse)"));
+  info.mutable_composite_tensor()->add_components()->set_name("c:0");
+  EXPECT_THAT(DenseTensorName(info, "output 'r'"),
+              StatusIs(StatusCode::kUnimplemented, "output 'r' is a composite tensor"));
+  info.Clear();
+  EXPECT_THAT(DenseTensorName(info, "output 'r'"),
+              StatusIs(StatusCode::kInvalidArgument, "output 'r' names no tensor"));
+  info.set_name("");
+  EXPECT_THAT(DenseTensorName(info, "output 'r'"),
+              StatusIs(StatusCode::kInvalidArgument, "names no tensor"));
+}
+
+// TF 1.14 wrote this SavedModel; saved_model_cli show --all lists its five
+// signatures (serving_default: x:0 -> y:0, float, shape (-1, 1)).
+TEST(SignatureTest, TensorFlowsHalfPlusTwoSignatures) {
+  const std::string dir = testing::TestDataPath(
+      "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/"
+      "00000123");
+  CKPT_ASSERT_OK_AND_ASSIGN(auto graph,
+                            ImportSavedModel(Env::Posix(), dir + "/saved_model.pb", {"serve"}));
+  std::set<std::string> keys;
+  for (const auto& entry : graph->signatures()) keys.insert(entry.first);
+  EXPECT_EQ(keys, (std::set<std::string>{"classify_x_to_y", "regress_x2_to_y3", "regress_x_to_y",
+                                         "regress_x_to_y2", "serving_default"}));
+  CKPT_ASSERT_OK_AND_ASSIGN(const tensorflow::SignatureDef* sig,
+                            graph->Signature("serving_default"));
+  EXPECT_EQ(sig->method_name(), "tensorflow/serving/predict");
+  const tensorflow::TensorInfo& x = sig->inputs().at("x");
+  EXPECT_EQ(x.name(), "x:0");
+  EXPECT_EQ(x.dtype(), tensorflow::DT_FLOAT);
+  ASSERT_EQ(x.tensor_shape().dim_size(), 2);
+  EXPECT_EQ(x.tensor_shape().dim(0).size(), -1);
+  EXPECT_EQ(x.tensor_shape().dim(1).size(), 1);
+  EXPECT_EQ(sig->outputs().at("y").name(), "y:0");
+  CKPT_ASSERT_OK_AND_ASSIGN(sig, graph->Signature("classify_x_to_y"));
+  EXPECT_EQ(sig->inputs().at("inputs").dtype(), tensorflow::DT_STRING);
+  EXPECT_TRUE(sig->inputs().at("inputs").tensor_shape().unknown_rank());
 }
 
 }  // namespace
