@@ -357,8 +357,12 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
     *warnings += "ckpt run: no checkpoint found for " + source.path +
                  "; variables are not restored (give --checkpoint)\n";
   }
-  CKPT_ASSIGN_OR_RETURN(std::vector<Tensor> values,
-                        session->Run(plan.feeds, plan.fetches, options.targets));
+  Result<std::vector<Tensor>> run = session->Run(plan.feeds, plan.fetches, options.targets);
+  if (!run.ok() && !options.signature.empty()) {
+    return run.status().WithContext("running signature '" + EscapeForDisplay(options.signature) +
+                                    "'");
+  }
+  CKPT_ASSIGN_OR_RETURN(std::vector<Tensor> values, std::move(run));
 
   if (!options.output_dir.empty()) {
     CKPT_RETURN_IF_ERROR(env->CreateDirs(options.output_dir));
