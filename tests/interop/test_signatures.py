@@ -10,12 +10,17 @@ TensorFlow 2.21 writes the SavedModels:
   signature): its graph calls the function through StatefulPartitionedCall,
   which ckpt cannot run; the test asserts the Unimplemented error.
 
+`ckpt graph --signatures --json` on both must list what TF's own parse of
+saved_model.pb holds (keys, method names, tensor names, dtypes, shapes):
+this checks ckpt's SignatureDef/TensorInfo field numbers.
+
 The oracle is TensorFlow's own signature call,
 `tf.saved_model.load(dir).signatures[KEY](**inputs)`: every output key, float32
 within 1e-5 relative (1e-6 absolute near zero), integers and strings exact.
 Where TF refuses an input (wrong dtype), ckpt must refuse it too.
 """
 
+import json
 import pathlib
 import subprocess
 
@@ -23,6 +28,8 @@ import numpy as np
 import pytest
 
 from conftest import CLI, tf
+from tensorflow.core.framework import types_pb2
+from tensorflow.core.protobuf import saved_model_pb2
 
 v1 = tf.compat.v1
 RTOL, ATOL = 1e-5, 1e-6
@@ -200,3 +207,35 @@ def test_tf2_function_signature_is_unimplemented(saved_models, tmp_path):
     assert "UNIMPLEMENTED" in proc.stderr
     assert "Op type 'StatefulPartitionedCall'" in proc.stderr
     assert "signature 'serving_default'" in proc.stderr
+
+
+def tf_listed_signatures(export_dir):
+    """What `ckpt graph --signatures --json` should print, from TF's parse."""
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((pathlib.Path(export_dir) / "saved_model.pb").read_bytes())
+    (meta,) = saved.meta_graphs
+
+    def tensors(infos):
+        out = []
+        for key in sorted(infos):
+            info = infos[key]
+            shape = None if info.tensor_shape.unknown_rank else [
+                d.size for d in info.tensor_shape.dim]
+            out.append({"key": key, "name": info.name,
+                        "dtype": types_pb2.DataType.Name(info.dtype), "shape": shape})
+        return out
+
+    return {"signatures": [
+        {"key": key, "method_name": sig.method_name, "inputs": tensors(sig.inputs),
+         "outputs": tensors(sig.outputs)}
+        for key, sig in sorted(meta.signature_def.items())]}
+
+
+@pytest.mark.parametrize("which", ["v1", "v2"])
+def test_graph_lists_tensorflows_signatures(saved_models, which):
+    proc = subprocess.run([str(CLI), "graph", str(saved_models[which]), "--signatures", "--json"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    want = tf_listed_signatures(saved_models[which])
+    assert len(want["signatures"]) >= 2
+    assert json.loads(proc.stdout) == want

@@ -396,6 +396,34 @@ TEST_F(SignatureRunTest, SparseOutputsAreUnimplementedAndMissingTensorsNotFound)
                                "[10, 20]}"));
 }
 
+TEST_F(SignatureRunTest, GraphListsSignatures) {
+  CommandResult r = RunCommandLine({"graph", export_dir_, "--signatures"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "broken\tinput\tnameless\t\tDT_FLOAT\t[]\n"
+            "broken\toutput\ty\ty:0\tDT_FLOAT\t[]\n"
+            "serving_default\tinput\tx\tx:0\tDT_FLOAT\t[-1, 2]\n"
+            "serving_default\toutput\tout\tscope/out:0\tDT_FLOAT\t[]\n"
+            "serving_default\toutput\ty\ty:0\tDT_FLOAT\t[]\n"
+            "with_default\tinput\tk\tk:0\tDT_INT32\t[]\n"
+            "with_default\tinput\tx\tx:0\tDT_FLOAT\t[]\n"
+            "with_default\toutput\ty\ty:0\tDT_FLOAT\t[]\n");
+  r = RunCommandLine({"graph", "--saved_model", export_dir_, "--signatures", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("{\"key\": \"serving_default\", \"method_name\": "
+                               "\"tensorflow/serving/predict\", \"inputs\": [{\"key\": \"x\", "
+                               "\"name\": \"x:0\", \"dtype\": \"DT_FLOAT\", \"shape\": [-1, 2]}], "
+                               "\"outputs\": [{\"key\": \"out\", "));
+  // A Saver's .meta has none.
+  const std::string prefix = WriteCheckpoint(3, {100, 200});
+  r = RunCommandLine({"graph", prefix + ".meta", "--signatures", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"signatures\": []}\n");
+  r = RunCommandLine({"graph", export_dir_, "--signatures", "--ops"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("at most one of --ops and --signatures"));
+}
+
 TEST_F(RunCommandTest, SignatureNeedsASavedModel) {
   const std::string prefix = WriteCheckpoint(3, {100, 200});
   CommandResult r = RunCommandLine(
