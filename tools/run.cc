@@ -448,8 +448,10 @@ void AddRunCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* exi
                   "DIR/variables/variables for a SavedModel, none for a GraphDef");
   cmd->add_option("--feed", options->feeds,
                   "NAME=FILE.npy, e.g. 'input:0=x.npy' (repeatable); numeric values are "
-                  "converted to the placeholder's dtype as TF's feed_dict does");
-  cmd->add_option("--fetch", options->fetches, "Tensor to fetch, e.g. 'output:0' (repeatable)");
+                  "converted to the placeholder's dtype as TF's feed_dict does. With --signature: "
+                  "INPUT_KEY=FILE.npy");
+  cmd->add_option("--fetch", options->fetches,
+                  "Tensor to fetch, e.g. 'output:0' (repeatable). With --signature: an output key");
   cmd->add_option("--target", options->targets, "Node to run for its effect (repeatable)");
   cmd->add_option("--output", options->output_dir,
                   "Write one .npy per fetch into this directory, named after the tensor with every "
