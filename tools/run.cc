@@ -7,7 +7,6 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -166,48 +165,6 @@ Status CheckOptions(const RunOptions& options) {
 
 // --- signatures ----------------------------------------------------------------
 
-// "'a', 'b'" for the keys of a signature's inputs or outputs, sorted.
-std::string ListKeys(const google::protobuf::Map<std::string, tensorflow::TensorInfo>& map) {
-  std::set<std::string> keys;
-  for (const auto& entry : map) keys.insert(entry.first);
-  std::string out;
-  for (const std::string& key : keys) {
-    out += (out.empty() ? "'" : ", '") + EscapeForDisplay(key) + "'";
-  }
-  return out.empty() ? "none" : out;
-}
-
-std::string ShapeString(const std::vector<int64_t>& dims) {
-  std::string out = "[";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    out += (i ? ", " : "") + (dims[i] < 0 ? std::string("?") : std::to_string(dims[i]));
-  }
-  return out + "]";
-}
-
-// A value fed to a signature input: its dtype must be the TensorInfo's (when
-// set) and its shape compatible with the TensorInfo's (when its rank is known).
-Status CheckSignatureFeed(const tensorflow::TensorInfo& info, const Tensor& value) {
-  const DataType want = static_cast<DataType>(info.dtype());
-  if (info.dtype() != tensorflow::DT_INVALID && value.dtype() != want) {
-    return InvalidArgumentError("the signature expects dtype " + std::string(DataTypeName(want)) +
-                                ", the .npy holds " + std::string(DataTypeName(value.dtype())));
-  }
-  if (!info.has_tensor_shape() || info.tensor_shape().unknown_rank()) return Status::OK();
-  std::vector<int64_t> expected;
-  for (const auto& dim : info.tensor_shape().dim()) expected.push_back(dim.size());
-  const std::vector<int64_t>& actual = value.shape().dims();
-  bool compatible = expected.size() == actual.size();
-  for (size_t i = 0; compatible && i < expected.size(); ++i) {
-    compatible = expected[i] < 0 || expected[i] == actual[i];
-  }
-  if (!compatible) {
-    return InvalidArgumentError("the signature expects shape " + ShapeString(expected) +
-                                ", the .npy holds " + ShapeString(actual));
-  }
-  return Status::OK();
-}
-
 // What a run feeds and fetches: graph tensor names, and the labels the output
 // is keyed by (the tensor names, or a signature's output keys).
 struct RunPlan {
@@ -240,70 +197,28 @@ Status PlanTensorRun(Env* env, const RunOptions& options, const ImportedGraph& g
   return Status::OK();
 }
 
-// Feeds by INPUT_KEY=FILE.npy and fetches by output key (default: every
-// output, sorted by key), mapped through the signature's TensorInfos.
+// Feeds by INPUT_KEY=FILE.npy and fetches by output key, through
+// ImportedGraph::ResolveSignature.
 Status PlanSignatureRun(Env* env, const RunOptions& options, const ImportedGraph& graph,
                         RunPlan* plan) {
-  const std::string sig_name = "signature '" + EscapeForDisplay(options.signature) + "'";
-  CKPT_ASSIGN_OR_RETURN(const tensorflow::SignatureDef* sig, graph.Signature(options.signature));
-  std::set<std::string> fed;
+  std::vector<std::pair<std::string, Tensor>> inputs;
   for (const std::string& feed : options.feeds) {
     const size_t eq = feed.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == feed.size()) {
       return InvalidArgumentError("--feed '" + EscapeForDisplay(feed) +
                                   "': expected INPUT_KEY=FILE.npy (e.g. 'x=x.npy')");
     }
-    const std::string key = feed.substr(0, eq);
-    const std::string context = "--feed " + EscapeForDisplay(key);
-    auto info = sig->inputs().find(key);
-    if (info == sig->inputs().end()) {
-      return InvalidArgumentError(context + ": " + sig_name + " has no input '" +
-                                  EscapeForDisplay(key) +
-                                  "'; its inputs: " + ListKeys(sig->inputs()));
-    }
-    if (!fed.insert(key).second) {
-      return InvalidArgumentError(context + ": input fed more than once");
-    }
-    CKPT_ASSIGN_OR_RETURN(
-        std::string tensor,
-        DenseTensorName(info->second, "input '" + EscapeForDisplay(key) + "' of " + sig_name));
+    std::string key = feed.substr(0, eq);
     auto value = ReadNpy(env, feed.substr(eq + 1));
-    if (!value.ok()) return value.status().WithContext(context);
-    Status s = CheckSignatureFeed(info->second, *value);
-    if (!s.ok()) return s.WithContext(context + " (tensor " + EscapeForDisplay(tensor) + ")");
-    plan->feeds.emplace_back(std::move(tensor), *std::move(value));
+    if (!value.ok()) return value.status().WithContext("--feed " + EscapeForDisplay(key));
+    inputs.emplace_back(std::move(key), *std::move(value));
   }
-  std::set<std::string> missing;
-  for (const auto& [key, unused] : sig->inputs()) {
-    if (fed.count(key) == 0 && sig->defaults().count(key) == 0) missing.insert(key);
-  }
-  if (!missing.empty()) {
-    std::string listed;
-    for (const std::string& key : missing) {
-      listed += (listed.empty() ? "'" : ", '") + EscapeForDisplay(key) + "'";
-    }
-    return InvalidArgumentError(sig_name + ": input " + listed +
-                                " not fed (give --feed KEY=FILE.npy for each input)");
-  }
-  std::vector<std::string> keys = options.fetches;
-  if (keys.empty()) {
-    std::set<std::string> all;
-    for (const auto& entry : sig->outputs()) all.insert(entry.first);
-    keys.assign(all.begin(), all.end());
-  }
-  for (const std::string& key : keys) {
-    auto info = sig->outputs().find(key);
-    if (info == sig->outputs().end()) {
-      return InvalidArgumentError("--fetch " + EscapeForDisplay(key) + ": " + sig_name +
-                                  " has no output '" + EscapeForDisplay(key) +
-                                  "'; its outputs: " + ListKeys(sig->outputs()));
-    }
-    CKPT_ASSIGN_OR_RETURN(
-        std::string tensor,
-        DenseTensorName(info->second, "output '" + EscapeForDisplay(key) + "' of " + sig_name));
-    plan->fetches.push_back(std::move(tensor));
-    plan->labels.push_back(key);
-  }
+  CKPT_ASSIGN_OR_RETURN(
+      ImportedGraph::SignatureRun run,
+      graph.ResolveSignature(options.signature, std::move(inputs), options.fetches));
+  plan->feeds = std::move(run.feeds);
+  plan->fetches = std::move(run.fetches);
+  plan->labels = std::move(run.output_keys);
   return Status::OK();
 }
 

@@ -20,16 +20,14 @@
 // tf.compat.v1.Session.run converts a feed_dict value with np.asarray(value,
 // dtype=placeholder.dtype) (bools and strings are never converted).
 //
-// Signatures (--signature KEY, SavedModel only): feeds name the
-// SignatureDef's input keys and fetches its output keys, mapped to the graph
-// tensors their TensorInfos name; no --fetch means every output, sorted by
-// key (as saved_model_cli run). Every input without a default in the
-// SignatureDef must be fed. A fed value must have the TensorInfo's dtype
-// (no conversion) and a shape compatible with its shape. InvalidArgument for
-// an unknown key (listing the valid ones), a missing input, a dtype or shape
-// mismatch; Unimplemented for a sparse or composite TensorInfo. The outputs
-// below are keyed by output key instead of tensor name (the text output's
-// heading is saved_model_cli's "Result for output key KEY:").
+// Signatures (--signature KEY, SavedModel only): feeds are INPUT_KEY=FILE.npy
+// and fetches output keys (none: every output, sorted by key, as
+// saved_model_cli run), resolved by ImportedGraph::ResolveSignature
+// (graph_import.h: its rules and errors; a fed value must have the
+// TensorInfo's dtype, it is not converted). The outputs below are keyed by
+// output key instead of tensor name (the text output's heading is
+// saved_model_cli's "Result for output key KEY:"); a failing run names the
+// signature.
 //
 // Output, for the fetches in order:
 //   --output DIR   one .npy per fetch in DIR (created if missing), named

@@ -16,10 +16,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ckpt/env.h"
 #include "ckpt/status.h"
+#include "ckpt/tensor.h"
 #include "tensorflow/core/framework/graph.pb.h"
 #include "tensorflow/core/framework/node_def.pb.h"
 #include "tensorflow/core/protobuf/meta_graph.pb.h"
@@ -92,6 +94,27 @@ class ImportedGraph {
   Result<const tensorflow::SignatureDef*> Signature(const std::string& key) const;
   // The meta graph's asset files (SavedModel `assets/`); empty otherwise.
   const google::protobuf::RepeatedPtrField<tensorflow::AssetFileDef>& asset_files() const;
+
+  // A run of signature `key` resolved to graph tensors, for Session::Run:
+  // `inputs` are values by input key, `output_keys` the outputs wanted (empty:
+  // every output, sorted by key, as saved_model_cli run). Each input must be
+  // a key of the signature, given once, with the TensorInfo's dtype (no
+  // conversion) and a shape compatible with its known dims; every input
+  // without an entry in the SignatureDef's `defaults` must be given (the
+  // default itself is not fed). Errors name the signature and the key:
+  // Signature's NotFound; InvalidArgument for an unknown input or output key
+  // (listing the valid ones, sorted), an input given twice or not at all, a
+  // dtype or shape mismatch; DenseTensorName's errors (Unimplemented for a
+  // sparse or composite TensorInfo). A TensorInfo naming a tensor the graph
+  // lacks is not checked here (Session::Run's NotFound).
+  struct SignatureRun {
+    std::vector<std::pair<std::string, Tensor>> feeds;  // (tensor name, value)
+    std::vector<std::string> fetches;                   // tensor names, in output_keys' order
+    std::vector<std::string> output_keys;               // the outputs fetched
+  };
+  Result<SignatureRun> ResolveSignature(const std::string& key,
+                                        std::vector<std::pair<std::string, Tensor>> inputs,
+                                        const std::vector<std::string>& output_keys = {}) const;
 
  private:
   struct Impl;

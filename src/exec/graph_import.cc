@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "ckpt/escape.h"
 #include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
 
@@ -213,6 +214,109 @@ Result<const tensorflow::SignatureDef*> ImportedGraph::Signature(const std::stri
 const google::protobuf::RepeatedPtrField<tensorflow::AssetFileDef>& ImportedGraph::asset_files()
     const {
   return impl_->asset_files;
+}
+
+namespace {
+
+// "'a', 'b'": the keys of a signature's inputs or outputs, sorted ("none").
+std::string ListKeys(const google::protobuf::Map<std::string, tensorflow::TensorInfo>& map) {
+  std::set<std::string> keys;
+  for (const auto& entry : map) keys.insert(entry.first);
+  std::string out;
+  for (const std::string& key : keys) {
+    out += (out.empty() ? "'" : ", '") + EscapeForDisplay(key) + "'";
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string ShapeString(const std::vector<int64_t>& dims) {
+  std::string out = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    out += (i ? ", " : "") + (dims[i] < 0 ? std::string("?") : std::to_string(dims[i]));
+  }
+  return out + "]";
+}
+
+// A value for a signature input: the TensorInfo's dtype (when set) and a
+// shape compatible with its shape (when its rank is known).
+Status CheckSignatureInput(const tensorflow::TensorInfo& info, const Tensor& value) {
+  const DataType want = static_cast<DataType>(info.dtype());
+  if (info.dtype() != tensorflow::DT_INVALID && value.dtype() != want) {
+    return InvalidArgumentError("expects dtype " + std::string(DataTypeName(want)) +
+                                ", the value is " + std::string(DataTypeName(value.dtype())));
+  }
+  if (!info.has_tensor_shape() || info.tensor_shape().unknown_rank()) return Status::OK();
+  std::vector<int64_t> expected;
+  for (const auto& dim : info.tensor_shape().dim()) expected.push_back(dim.size());
+  const std::vector<int64_t>& actual = value.shape().dims();
+  bool compatible = expected.size() == actual.size();
+  for (size_t i = 0; compatible && i < expected.size(); ++i) {
+    compatible = expected[i] < 0 || expected[i] == actual[i];
+  }
+  if (!compatible) {
+    return InvalidArgumentError("expects shape " + ShapeString(expected) + ", the value is " +
+                                ShapeString(actual));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<ImportedGraph::SignatureRun> ImportedGraph::ResolveSignature(
+    const std::string& key, std::vector<std::pair<std::string, Tensor>> inputs,
+    const std::vector<std::string>& output_keys) const {
+  CKPT_ASSIGN_OR_RETURN(const tensorflow::SignatureDef* sig, Signature(key));
+  const std::string name = "signature '" + EscapeForDisplay(key) + "'";
+  SignatureRun run;
+  std::set<std::string> given;
+  for (auto& [input_key, value] : inputs) {
+    const std::string input = "input '" + EscapeForDisplay(input_key) + "'";
+    auto info = sig->inputs().find(input_key);
+    if (info == sig->inputs().end()) {
+      return InvalidArgumentError(name + " has no " + input +
+                                  "; its inputs: " + ListKeys(sig->inputs()));
+    }
+    if (!given.insert(input_key).second) {
+      return InvalidArgumentError(name + ": " + input + " given more than once");
+    }
+    CKPT_ASSIGN_OR_RETURN(std::string tensor, DenseTensorName(info->second, input + " of " + name));
+    Status s = CheckSignatureInput(info->second, value);
+    if (!s.ok()) {
+      return s.WithContext(name + ": " + input + " (tensor " + EscapeForDisplay(tensor) + ")");
+    }
+    run.feeds.emplace_back(std::move(tensor), std::move(value));
+  }
+  std::set<std::string> missing;
+  for (const auto& entry : sig->inputs()) {
+    if (given.count(entry.first) == 0 && sig->defaults().count(entry.first) == 0) {
+      missing.insert(entry.first);
+    }
+  }
+  if (!missing.empty()) {
+    std::string listed;
+    for (const std::string& k : missing) {
+      listed += (listed.empty() ? "'" : ", '") + EscapeForDisplay(k) + "'";
+    }
+    return InvalidArgumentError(name + ": input " + listed + " not fed");
+  }
+  run.output_keys = output_keys;
+  if (run.output_keys.empty()) {
+    std::set<std::string> all;
+    for (const auto& entry : sig->outputs()) all.insert(entry.first);
+    run.output_keys.assign(all.begin(), all.end());
+  }
+  for (const std::string& output_key : run.output_keys) {
+    const std::string output = "output '" + EscapeForDisplay(output_key) + "'";
+    auto info = sig->outputs().find(output_key);
+    if (info == sig->outputs().end()) {
+      return InvalidArgumentError(name + " has no " + output +
+                                  "; its outputs: " + ListKeys(sig->outputs()));
+    }
+    CKPT_ASSIGN_OR_RETURN(std::string tensor,
+                          DenseTensorName(info->second, output + " of " + name));
+    run.fetches.push_back(std::move(tensor));
+  }
+  return run;
 }
 
 Result<std::string> DenseTensorName(const tensorflow::TensorInfo& info, std::string_view what) {

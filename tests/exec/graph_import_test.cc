@@ -13,6 +13,7 @@
 namespace ckpt {
 namespace {
 
+using testing::Floats;
 using testing::StatusIs;
 
 tensorflow::GraphDef ParseGraph(const std::string& text) {
@@ -274,6 +275,93 @@ TEST(SignatureTest, DenseTensorNameRefusesSparseAndComposite) {
   info.set_name("");
   EXPECT_THAT(DenseTensorName(info, "output 'r'"),
               StatusIs(StatusCode::kInvalidArgument, "names no tensor"));
+}
+
+// serving_default: inputs "b" (float [?, 2]) and "a" (int32, any shape;
+// has a default), outputs "z", "y", "x"; "sparse": a coo_sparse input.
+std::shared_ptr<const ImportedGraph> GraphToResolve() {
+  tensorflow::MetaGraphDef meta = BuildMeta();
+  EXPECT_TRUE(google::protobuf::TextFormat::MergeFromString(R"(
+    signature_def {
+      key: "serving_default"
+      value {
+        inputs { key: "b" value { name: "b_in:0" dtype: DT_FLOAT
+                                  tensor_shape { dim { size: -1 } dim { size: 2 } } } }
+        inputs { key: "a" value { name: "a_in:0" dtype: DT_INT32
+                                  tensor_shape { unknown_rank: true } } }
+        outputs { key: "z" value { name: "z_out:0" } }
+        outputs { key: "y" value { name: "y_out:0" } }
+        outputs { key: "x" value { name: "x_out:1" } }
+        defaults { key: "a" value { dtype: DT_INT32 int_val: 1 } }
+      }
+    }
+    signature_def {
+      key: "sparse"
+      value { inputs { key: "s" value { coo_sparse { values_tensor_name: "v:0" } } } }
+    }
+  )",
+                                                            &meta));
+  return ImportedGraph::FromMetaGraphDef(std::move(meta)).value();
+}
+
+TEST(ResolveSignatureTest, MapsKeysToTensorsAndOutputsSortedByDefault) {
+  auto graph = GraphToResolve();
+  Tensor b = Tensor::FromVector<float>({3, 2}, {1, 2, 3, 4, 5, 6});
+  CKPT_ASSERT_OK_AND_ASSIGN(
+      ImportedGraph::SignatureRun run,
+      graph->ResolveSignature("serving_default", {{"b", b}, {"a", Tensor::Scalar<int32_t>(7)}}));
+  ASSERT_EQ(run.feeds.size(), 2u);
+  EXPECT_EQ(run.feeds[0].first, "b_in:0");
+  EXPECT_EQ(Floats(run.feeds[0].second), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(run.feeds[1].first, "a_in:0");
+  EXPECT_EQ(run.output_keys, (std::vector<std::string>{"x", "y", "z"}));
+  EXPECT_EQ(run.fetches, (std::vector<std::string>{"x_out:1", "y_out:0", "z_out:0"}));
+  // Chosen outputs, in the order asked; "a" has a default, so it may be left out.
+  CKPT_ASSERT_OK_AND_ASSIGN(run,
+                            graph->ResolveSignature("serving_default", {{"b", b}}, {"z", "x"}));
+  EXPECT_EQ(run.feeds.size(), 1u);
+  EXPECT_EQ(run.output_keys, (std::vector<std::string>{"z", "x"}));
+  EXPECT_EQ(run.fetches, (std::vector<std::string>{"z_out:0", "x_out:1"}));
+}
+
+TEST(ResolveSignatureTest, Errors) {
+  auto graph = GraphToResolve();
+  const Tensor b = Tensor::FromVector<float>({1, 2}, {1, 2});
+  EXPECT_THAT(graph->ResolveSignature("predict", {{"b", b}}),
+              StatusIs(StatusCode::kNotFound, "No signature 'predict'"));
+  EXPECT_THAT(graph->ResolveSignature("serving_default", {{"c", b}}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "signature 'serving_default' has no input 'c'; its inputs: 'a', 'b'"));
+  EXPECT_THAT(graph->ResolveSignature("serving_default", {{"b", b}}, {"w"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "signature 'serving_default' has no output 'w'; its outputs: 'x', 'y', "
+                       "'z'"));
+  EXPECT_THAT(graph->ResolveSignature("serving_default", {{"b", b}, {"b", b}}),
+              StatusIs(StatusCode::kInvalidArgument, "input 'b' given more than once"));
+  EXPECT_THAT(
+      graph->ResolveSignature("serving_default", {}),
+      StatusIs(StatusCode::kInvalidArgument, "signature 'serving_default': input 'b' not fed"));
+  EXPECT_THAT(
+      graph->ResolveSignature("serving_default",
+                              {{"b", Tensor::FromVector<double>({1, 2}, {1, 2})}}),
+      StatusIs(StatusCode::kInvalidArgument,
+               "signature 'serving_default': input 'b' (tensor b_in:0): expects dtype float, the "
+               "value is double"));
+  EXPECT_THAT(
+      graph->ResolveSignature("serving_default", {{"b", Tensor::FromVector<float>({2}, {1, 2})}}),
+      StatusIs(StatusCode::kInvalidArgument, "expects shape [?, 2], the value is [2]"));
+  EXPECT_THAT(graph->ResolveSignature("serving_default",
+                                      {{"b", Tensor::FromVector<float>({1, 3}, {1, 2, 3})}}),
+              StatusIs(StatusCode::kInvalidArgument, "expects shape [?, 2], the value is [1, 3]"));
+  // An unknown rank takes any shape.
+  CKPT_EXPECT_OK(
+      graph
+          ->ResolveSignature("serving_default",
+                             {{"b", b}, {"a", Tensor::FromVector<int32_t>({2, 1}, {1, 2})}})
+          .status());
+  EXPECT_THAT(graph->ResolveSignature("sparse", {{"s", b}}),
+              StatusIs(StatusCode::kUnimplemented,
+                       "input 's' of signature 'sparse' is a sparse tensor (coo_sparse)"));
 }
 
 // TF 1.14 wrote this SavedModel; saved_model_cli show --all lists its five

@@ -193,8 +193,8 @@ def test_wrong_dtype_refused_as_tensorflow_refuses_it(saved_models, tmp_path):
     proc = ckpt_signature(tmp_path, saved_models["v1"], "serving_default", {"x": x64},
                           check=False)
     assert proc.returncode == 1 and proc.stdout == ""
-    assert ("INVALID_ARGUMENT: --feed x (tensor x:0): the signature expects dtype float, "
-            "the .npy holds double") in proc.stderr
+    assert ("INVALID_ARGUMENT: signature 'serving_default': input 'x' (tensor x:0): expects "
+            "dtype float, the value is double") in proc.stderr
 
 
 def test_tf2_function_signature_is_unimplemented(saved_models, tmp_path):
