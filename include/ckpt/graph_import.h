@@ -99,14 +99,16 @@ class ImportedGraph {
   // `inputs` are values by input key, `output_keys` the outputs wanted (empty:
   // every output, sorted by key, as saved_model_cli run). Each input must be
   // a key of the signature, given once, with the TensorInfo's dtype (no
-  // conversion) and a shape compatible with its known dims; every input
-  // without an entry in the SignatureDef's `defaults` must be given (the
-  // default itself is not fed). Errors name the signature and the key:
-  // Signature's NotFound; InvalidArgument for an unknown input or output key
-  // (listing the valid ones, sorted), an input given twice or not at all, a
-  // dtype or shape mismatch; DenseTensorName's errors (Unimplemented for a
-  // sparse or composite TensorInfo). A TensorInfo naming a tensor the graph
-  // lacks is not checked here (Session::Run's NotFound).
+  // conversion) and a shape compatible with its known dims. An input not
+  // given is fed its value in the SignatureDef's `defaults` (after the given
+  // ones, sorted by key); without one it is an error. Errors name the
+  // signature and the key: Signature's NotFound; InvalidArgument for an
+  // unknown input or output key (listing the valid ones, sorted), an input
+  // given twice or missing without a default, a dtype or shape mismatch (of a
+  // given value or a default); DataLoss for a default that does not parse;
+  // DenseTensorName's errors (Unimplemented for a sparse or composite
+  // TensorInfo). A TensorInfo naming a tensor the graph lacks is not checked
+  // here (Session::Run's NotFound).
   struct SignatureRun {
     std::vector<std::pair<std::string, Tensor>> feeds;  // (tensor name, value)
     std::vector<std::string> fetches;                   // tensor names, in output_keys' order

@@ -11,6 +11,7 @@
 #include "ckpt/escape.h"
 #include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
+#include "tensor/proto_convert.h"
 
 namespace ckpt {
 
@@ -287,10 +288,24 @@ Result<ImportedGraph::SignatureRun> ImportedGraph::ResolveSignature(
     run.feeds.emplace_back(std::move(tensor), std::move(value));
   }
   std::set<std::string> missing;
+  std::set<std::string> defaulted;  // sorted, so the feeds' order is deterministic
   for (const auto& entry : sig->inputs()) {
-    if (given.count(entry.first) == 0 && sig->defaults().count(entry.first) == 0) {
-      missing.insert(entry.first);
-    }
+    if (given.count(entry.first) > 0) continue;
+    (sig->defaults().count(entry.first) > 0 ? defaulted : missing).insert(entry.first);
+  }
+  for (const std::string& input_key : defaulted) {
+    const std::string input = "input '" + EscapeForDisplay(input_key) + "'";
+    const tensorflow::TensorInfo& info = sig->inputs().at(input_key);
+    const tensorflow::TensorProto& proto = sig->defaults().at(input_key);
+    CKPT_ASSIGN_OR_RETURN(std::string tensor, DenseTensorName(info, input + " of " + name));
+    const std::string where = name + ": the default of " + input;
+    Result<TensorShape> shape = ShapeFromProto(proto.tensor_shape());
+    if (!shape.ok()) return shape.status().WithContext(where);
+    CKPT_ASSIGN_OR_RETURN(
+        Tensor value, TensorFromProto(proto, static_cast<DataType>(proto.dtype()), *shape, where));
+    Status s = CheckSignatureInput(info, value);
+    if (!s.ok()) return s.WithContext(where + " (tensor " + EscapeForDisplay(tensor) + ")");
+    run.feeds.emplace_back(std::move(tensor), std::move(value));
   }
   if (!missing.empty()) {
     std::string listed;

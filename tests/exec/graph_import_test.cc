@@ -278,7 +278,9 @@ TEST(SignatureTest, DenseTensorNameRefusesSparseAndComposite) {
 }
 
 // serving_default: inputs "b" (float [?, 2]) and "a" (int32, any shape;
-// has a default), outputs "z", "y", "x"; "sparse": a coo_sparse input.
+// default 1), outputs "z", "y", "x"; "sparse": a coo_sparse input;
+// "bad_defaults": a default of the wrong dtype ("f"), one that does not
+// parse (two values for a scalar, "g").
 std::shared_ptr<const ImportedGraph> GraphToResolve() {
   tensorflow::MetaGraphDef meta = BuildMeta();
   EXPECT_TRUE(google::protobuf::TextFormat::MergeFromString(R"(
@@ -299,6 +301,15 @@ std::shared_ptr<const ImportedGraph> GraphToResolve() {
       key: "sparse"
       value { inputs { key: "s" value { coo_sparse { values_tensor_name: "v:0" } } } }
     }
+    signature_def {
+      key: "bad_defaults"
+      value {
+        inputs { key: "f" value { name: "f:0" dtype: DT_INT32 } }
+        inputs { key: "g" value { name: "g:0" dtype: DT_INT32 } }
+        defaults { key: "f" value { dtype: DT_FLOAT float_val: 1 } }
+        defaults { key: "g" value { dtype: DT_INT32 int_val: 1 int_val: 2 } }
+      }
+    }
   )",
                                                             &meta));
   return ImportedGraph::FromMetaGraphDef(std::move(meta)).value();
@@ -316,10 +327,14 @@ TEST(ResolveSignatureTest, MapsKeysToTensorsAndOutputsSortedByDefault) {
   EXPECT_EQ(run.feeds[1].first, "a_in:0");
   EXPECT_EQ(run.output_keys, (std::vector<std::string>{"x", "y", "z"}));
   EXPECT_EQ(run.fetches, (std::vector<std::string>{"x_out:1", "y_out:0", "z_out:0"}));
-  // Chosen outputs, in the order asked; "a" has a default, so it may be left out.
+  // Chosen outputs, in the order asked; "a" left out is fed its default, 1.
   CKPT_ASSERT_OK_AND_ASSIGN(run,
                             graph->ResolveSignature("serving_default", {{"b", b}}, {"z", "x"}));
-  EXPECT_EQ(run.feeds.size(), 1u);
+  ASSERT_EQ(run.feeds.size(), 2u);
+  EXPECT_EQ(run.feeds[1].first, "a_in:0");
+  EXPECT_EQ(run.feeds[1].second.dtype(), DataType::kInt32);
+  EXPECT_EQ(run.feeds[1].second.shape(), TensorShape());
+  EXPECT_EQ(*run.feeds[1].second.flat<int32_t>(), 1);
   EXPECT_EQ(run.output_keys, (std::vector<std::string>{"z", "x"}));
   EXPECT_EQ(run.fetches, (std::vector<std::string>{"z_out:0", "x_out:1"}));
 }
@@ -359,6 +374,14 @@ TEST(ResolveSignatureTest, Errors) {
           ->ResolveSignature("serving_default",
                              {{"b", b}, {"a", Tensor::FromVector<int32_t>({2, 1}, {1, 2})}})
           .status());
+  // Defaults are checked as given values are, and must parse.
+  EXPECT_THAT(graph->ResolveSignature("bad_defaults", {{"g", Tensor::Scalar<int32_t>(0)}}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "signature 'bad_defaults': the default of input 'f' (tensor f:0): expects "
+                       "dtype int32, the value is float"));
+  EXPECT_THAT(
+      graph->ResolveSignature("bad_defaults", {{"f", Tensor::Scalar<int32_t>(0)}}),
+      StatusIs(StatusCode::kDataLoss, "signature 'bad_defaults': the default of input 'g'"));
   EXPECT_THAT(graph->ResolveSignature("sparse", {{"s", b}}),
               StatusIs(StatusCode::kUnimplemented,
                        "input 's' of signature 'sparse' is a sparse tensor (coo_sparse)"));

@@ -10,6 +10,11 @@ TensorFlow 2.21 writes the SavedModels:
   signature): its graph calls the function through StatefulPartitionedCall,
   which ckpt cannot run; the test asserts the Unimplemented error.
 
+* TF1 style with a SignatureDef `defaults` entry (build_signature_def's
+  `defaults`): ckpt feeds an input left out its default; TF's Python loader
+  does not (it requires every input), so the oracle is TF called with the
+  default given explicitly.
+
 `ckpt graph --signatures --json` on both must list what TF's own parse of
 saved_model.pb holds (keys, method names, tensor names, dtypes, shapes):
 this checks ckpt's SignatureDef/TensorInfo field numbers.
@@ -91,12 +96,34 @@ def build_v2(out_dir):
     return out_dir
 
 
+def build_v1_with_default(out_dir):
+    """y = x * k, with k's default 3 in the SignatureDef."""
+    from tensorflow.python.saved_model import signature_def_utils_impl as sdu
+
+    g = tf.Graph()
+    with g.as_default():
+        x = v1.placeholder(tf.float32, [None], name="x")
+        k = v1.placeholder(tf.float32, [], name="k")
+        y = tf.multiply(x, k, name="y")
+        info = v1.saved_model.build_tensor_info
+        sig = sdu.build_signature_def({"x": info(x), "k": info(k)}, {"y": info(y)},
+                                      v1.saved_model.signature_constants.PREDICT_METHOD_NAME,
+                                      defaults={"k": tf.constant(3.0)})
+        with v1.Session() as sess:
+            builder = v1.saved_model.Builder(str(out_dir))
+            builder.add_meta_graph_and_variables(sess, ["serve"],
+                                                 signature_def_map={"serving_default": sig})
+            builder.save()
+    return out_dir
+
+
 @pytest.fixture(scope="module")
 def saved_models(tmp_path_factory):
     if not CLI.exists():
         pytest.fail(f"{CLI} not built; build target ckpt")
     d = tmp_path_factory.mktemp("signatures")
-    return {"v1": build_v1(d / "v1"), "v2": build_v2(d / "v2")}
+    return {"v1": build_v1(d / "v1"), "v2": build_v2(d / "v2"),
+            "default": build_v1_with_default(d / "default")}
 
 
 def ckpt_signature(tmp_path, export_dir, key, feeds, fetches=(), check=True):
@@ -239,3 +266,18 @@ def test_graph_lists_tensorflows_signatures(saved_models, which):
     want = tf_listed_signatures(saved_models[which])
     assert len(want["signatures"]) >= 2
     assert json.loads(proc.stdout) == want
+
+
+def test_input_left_out_is_fed_its_default(saved_models, tmp_path):
+    export_dir = saved_models["default"]
+    x = np.array([1.5, -2.0, 7.25], np.float32)
+    fn = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
+    with pytest.raises(TypeError):  # TF's Python loader requires k
+        fn(x=tf.constant(x))
+    want = tf_signature(export_dir, "serving_default", {"x": x, "k": np.float32(3.0)})
+    got = ckpt_signature(tmp_path, export_dir, "serving_default", {"x": x})
+    assert_matches(got, want)
+    got = ckpt_signature(tmp_path, export_dir, "serving_default",
+                         {"x": x, "k": np.float32(-0.5)})
+    assert_matches(got, tf_signature(export_dir, "serving_default",
+                                     {"x": x, "k": np.float32(-0.5)}))

@@ -246,7 +246,7 @@ TEST_F(RunCommandTest, SavedModelRestoresFromItsVariables) {
 
 // The fixture's graph with signatures: serving_default maps input "x" to x:0
 // and outputs "y" (y:0) and "out" (scope/out:0); "with_default" has an input
-// "k" with a default value; "broken" an input whose TensorInfo names no
+// "k" (k:0, output k_out:0) with the default 3; "broken" an input whose TensorInfo names no
 // tensor.
 class SignatureRunTest : public RunCommandTest {
  protected:
@@ -270,6 +270,7 @@ class SignatureRunTest : public RunCommandTest {
           inputs { key: "x" value { name: "x:0" dtype: DT_FLOAT } }
           inputs { key: "k" value { name: "k:0" dtype: DT_INT32 } }
           outputs { key: "y" value { name: "y:0" dtype: DT_FLOAT } }
+          outputs { key: "k" value { name: "k_out:0" dtype: DT_INT32 } }
           defaults { key: "k" value { dtype: DT_INT32 int_val: 3 } }
         }
       }
@@ -316,11 +317,18 @@ TEST_F(SignatureRunTest, FetchesByOutputKeyIntoFilesNamedByKey) {
   EXPECT_FALSE(Env::Posix()->FileExists(out + "/out.npy"));
 }
 
-TEST_F(SignatureRunTest, AnInputWithADefaultMayBeLeftOut) {
+TEST_F(SignatureRunTest, AnInputLeftOutIsFedItsDefault) {
   CommandResult r = Run({"--signature", "with_default", "--feed", "x=" + x_path_, "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("\"y\": {\"dtype\": \"float\", \"shape\": [1, 2], \"values\": "
-                               "[11, 22]}"));
+  EXPECT_EQ(r.out,
+            "{\n  \"k\": {\"dtype\": \"int32\", \"shape\": [], \"values\": [3]},\n"
+            "  \"y\": {\"dtype\": \"float\", \"shape\": [1, 2], \"values\": [11, 22]}\n}\n");
+  const std::string k = dir_ + "/k.npy";
+  CKPT_ASSERT_OK(WriteNpy(Env::Posix(), k, Tensor::FromVector<int32_t>({2}, {5, 6})));
+  r = Run({"--signature", "with_default", "--feed", "x=" + x_path_, "--feed", "k=" + k, "--fetch",
+           "k", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\n  \"k\": {\"dtype\": \"int32\", \"shape\": [2], \"values\": [5, 6]}\n}\n");
   // Without x (no default) it is refused before running.
   r = Run({"--signature", "with_default"});
   EXPECT_EQ(r.code, 1);
@@ -405,6 +413,7 @@ TEST_F(SignatureRunTest, GraphListsSignatures) {
             "serving_default\toutput\ty\ty:0\tDT_FLOAT\t[]\n"
             "with_default\tinput\tk\tk:0\tDT_INT32\t[]\n"
             "with_default\tinput\tx\tx:0\tDT_FLOAT\t[]\n"
+            "with_default\toutput\tk\tk_out:0\tDT_INT32\t[]\n"
             "with_default\toutput\ty\ty:0\tDT_FLOAT\t[]\n");
   r = RunCommandLine({"graph", "--saved_model", export_dir_, "--signatures", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
