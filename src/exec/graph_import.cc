@@ -199,28 +199,12 @@ const google::protobuf::Map<std::string, tensorflow::SignatureDef>& ImportedGrap
   return impl_->signatures;
 }
 
-Result<const tensorflow::SignatureDef*> ImportedGraph::Signature(const std::string& key) const {
-  auto it = impl_->signatures.find(key);
-  if (it != impl_->signatures.end()) return &it->second;
-  if (impl_->signatures.empty()) {
-    return NotFoundError("No signature '" + key + "': the meta graph has no signatures");
-  }
-  std::set<std::string> keys;  // the Map's order is unspecified
-  for (const auto& entry : impl_->signatures) keys.insert(entry.first);
-  std::string listed;
-  for (const std::string& name : keys) listed += (listed.empty() ? "'" : ", '") + name + "'";
-  return NotFoundError("No signature '" + key + "' in the meta graph; it has " + listed);
-}
-
-const google::protobuf::RepeatedPtrField<tensorflow::AssetFileDef>& ImportedGraph::asset_files()
-    const {
-  return impl_->asset_files;
-}
-
 namespace {
 
-// "'a', 'b'": the keys of a signature's inputs or outputs, sorted ("none").
-std::string ListKeys(const google::protobuf::Map<std::string, tensorflow::TensorInfo>& map) {
+// "'a', 'b'": a map's keys, sorted (the Map's order is unspecified), or
+// "none".
+template <typename Value>
+std::string ListKeys(const google::protobuf::Map<std::string, Value>& map) {
   std::set<std::string> keys;
   for (const auto& entry : map) keys.insert(entry.first);
   std::string out;
@@ -229,6 +213,26 @@ std::string ListKeys(const google::protobuf::Map<std::string, tensorflow::Tensor
   }
   return out.empty() ? "none" : out;
 }
+
+}  // namespace
+
+Result<const tensorflow::SignatureDef*> ImportedGraph::Signature(const std::string& key) const {
+  auto it = impl_->signatures.find(key);
+  if (it != impl_->signatures.end()) return &it->second;
+  const std::string quoted = "'" + EscapeForDisplay(key) + "'";
+  if (impl_->signatures.empty()) {
+    return NotFoundError("No signature " + quoted + ": the meta graph has no signatures");
+  }
+  return NotFoundError("No signature " + quoted + " in the meta graph; it has " +
+                       ListKeys(impl_->signatures));
+}
+
+const google::protobuf::RepeatedPtrField<tensorflow::AssetFileDef>& ImportedGraph::asset_files()
+    const {
+  return impl_->asset_files;
+}
+
+namespace {
 
 std::string ShapeString(const std::vector<int64_t>& dims) {
   std::string out = "[";
@@ -293,6 +297,14 @@ Result<ImportedGraph::SignatureRun> ImportedGraph::ResolveSignature(
     if (given.count(entry.first) > 0) continue;
     (sig->defaults().count(entry.first) > 0 ? defaulted : missing).insert(entry.first);
   }
+  if (!missing.empty()) {
+    std::string listed;
+    for (const std::string& k : missing) {
+      listed += (listed.empty() ? "'" : ", '") + EscapeForDisplay(k) + "'";
+    }
+    return InvalidArgumentError(name + (missing.size() > 1 ? ": inputs " : ": input ") + listed +
+                                " not fed (no value given, no default)");
+  }
   for (const std::string& input_key : defaulted) {
     const std::string input = "input '" + EscapeForDisplay(input_key) + "'";
     const tensorflow::TensorInfo& info = sig->inputs().at(input_key);
@@ -306,13 +318,6 @@ Result<ImportedGraph::SignatureRun> ImportedGraph::ResolveSignature(
     Status s = CheckSignatureInput(info, value);
     if (!s.ok()) return s.WithContext(where + " (tensor " + EscapeForDisplay(tensor) + ")");
     run.feeds.emplace_back(std::move(tensor), std::move(value));
-  }
-  if (!missing.empty()) {
-    std::string listed;
-    for (const std::string& k : missing) {
-      listed += (listed.empty() ? "'" : ", '") + EscapeForDisplay(k) + "'";
-    }
-    return InvalidArgumentError(name + ": input " + listed + " not fed");
   }
   run.output_keys = output_keys;
   if (run.output_keys.empty()) {
