@@ -9,6 +9,7 @@
 
 #include "ckpt/escape.h"
 #include "ckpt/session.h"
+#include "ckpt/types.h"
 #include "command.h"
 #include "exec/prune.h"
 #include "graph_source.h"
@@ -16,6 +17,88 @@
 
 namespace ckpt::tools {
 namespace {
+
+// --- --signatures ------------------------------------------------------------
+
+// Where a TensorInfo lives: "x:0", or "coo_sparse(values,indices,dense_shape)",
+// or "composite(a:0,b:0)".
+std::string TensorInfoWhere(const tensorflow::TensorInfo& info) {
+  switch (info.encoding_case()) {
+    case tensorflow::TensorInfo::kCooSparse:
+      return "coo_sparse(" + info.coo_sparse().values_tensor_name() + "," +
+             info.coo_sparse().indices_tensor_name() + "," +
+             info.coo_sparse().dense_shape_tensor_name() + ")";
+    case tensorflow::TensorInfo::kCompositeTensor: {
+      std::string out = "composite(";
+      for (int i = 0; i < info.composite_tensor().components_size(); ++i) {
+        out += (i ? "," : "") + TensorInfoWhere(info.composite_tensor().components(i));
+      }
+      return out + ")";
+    }
+    default:
+      return info.name();
+  }
+}
+
+// "[-1, 1]" (-1 unknown), or "unknown_rank" (JSON: null).
+std::string TensorInfoShape(const tensorflow::TensorInfo& info, bool json) {
+  if (info.tensor_shape().unknown_rank()) return json ? "null" : "unknown_rank";
+  std::string out = "[";
+  for (int i = 0; i < info.tensor_shape().dim_size(); ++i) {
+    out += (i ? ", " : "") + std::to_string(info.tensor_shape().dim(i).size());
+  }
+  return out + "]";
+}
+
+std::vector<std::string> SortedKeys(
+    const google::protobuf::Map<std::string, tensorflow::TensorInfo>& map) {
+  std::set<std::string> keys;
+  for (const auto& entry : map) keys.insert(entry.first);
+  return {keys.begin(), keys.end()};
+}
+
+void ListSignatures(const ImportedGraph& graph, bool json, std::string* out) {
+  std::set<std::string> keys;
+  for (const auto& entry : graph.signatures()) keys.insert(entry.first);
+  std::string text;
+  bool first_sig = true;
+  for (const std::string& key : keys) {
+    const tensorflow::SignatureDef& sig = graph.signatures().at(key);
+    if (json) {
+      text += first_sig ? "\n  " : ",\n  ";
+      text +=
+          "{\"key\": " + JsonString(key) + ", \"method_name\": " + JsonString(sig.method_name());
+    }
+    first_sig = false;
+    for (const bool inputs : {true, false}) {
+      const auto& map = inputs ? sig.inputs() : sig.outputs();
+      if (json) text += inputs ? ", \"inputs\": [" : "], \"outputs\": [";
+      bool first = true;
+      for (const std::string& tensor_key : SortedKeys(map)) {
+        const tensorflow::TensorInfo& info = map.at(tensor_key);
+        const std::string dtype(DataTypeEnumName(static_cast<DataType>(info.dtype())));
+        if (json) {
+          text += first ? "" : ", ";
+          text += "{\"key\": " + JsonString(tensor_key) +
+                  ", \"name\": " + JsonString(TensorInfoWhere(info)) +
+                  ", \"dtype\": " + JsonString(dtype) +
+                  ", \"shape\": " + TensorInfoShape(info, true) + "}";
+        } else {
+          text += EscapeForDisplay(key) + "\t" + (inputs ? "input" : "output") + "\t" +
+                  EscapeForDisplay(tensor_key) + "\t" + EscapeForDisplay(TensorInfoWhere(info)) +
+                  "\t" + dtype + "\t" + TensorInfoShape(info, false) + "\n";
+        }
+        first = false;
+      }
+    }
+    if (json) text += "]}";
+  }
+  if (json) {
+    *out += "{\"signatures\": [" + text + (first_sig ? "]}\n" : "\n]}\n");
+  } else {
+    *out += text;
+  }
+}
 
 Status ListGraph(const GraphOptions& options, std::string* out) {
   Env* env = Env::Posix();
@@ -33,6 +116,11 @@ Status ListGraph(const GraphOptions& options, std::string* out) {
   CKPT_ASSIGN_OR_RETURN(std::shared_ptr<const ImportedGraph> graph, LoadGraph(env, source));
   const tensorflow::GraphDef& def = graph->graph_def();
 
+  if (options.signatures) {
+    if (options.ops) return InvalidArgumentError("give at most one of --ops and --signatures");
+    ListSignatures(*graph, options.json, out);
+    return Status::OK();
+  }
   if (options.ops) {
     // The nodes counted: all, or those a run of the fetches needs.
     std::vector<const tensorflow::NodeDef*> nodes;
@@ -152,6 +240,9 @@ void AddGraphCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* e
   cmd->add_option("--feed", options->feeds,
                   "With --ops --fetch: tensors fed (the graph is cut there; repeatable)")
       ->allow_extra_args(false);
+  cmd->add_flag("--signatures", options->signatures,
+                "List the SignatureDefs (a SavedModel's): per input and output, "
+                "'signature<TAB>input|output<TAB>key<TAB>tensor<TAB>dtype<TAB>shape'");
   cmd->add_flag("--json", options->json, "Print JSON instead of text");
   cmd->callback([options, out, err, exit_code] { *exit_code = RunGraph(*options, *out, *err); });
 }

@@ -2,7 +2,7 @@
 // ckpt can run.
 //
 //   ckpt graph (PATH | --saved_model DIR) [--tags serve ...] [--json]
-//              [--ops [--fetch T ... [--feed T ...]]]
+//              [--ops [--fetch T ... [--feed T ...]] | --signatures]
 //
 // PATH is a .meta file, a GraphDef (.pbtxt text, .pb binary) or a SavedModel
 // directory (graph_source.h says how the kind is chosen).
@@ -22,6 +22,16 @@
 // them: the coverage of one inference path, without the Saver's and the
 // optimizer's ops.
 //
+// --signatures: the meta graph's SignatureDefs (a SavedModel's; none for a
+// GraphDef or a Saver's .meta), sorted by key, each with its inputs then its
+// outputs sorted by key, one line each:
+// "signature<TAB>input|output<TAB>key<TAB>tensor<TAB>DT_FLOAT<TAB>[-1, 4]"
+// (the shape "unknown_rank" when unknown; a sparse tensor as
+// "coo_sparse(values,indices,dense_shape)", a composite one as
+// "composite(component,...)"). JSON: {"signatures": [{"key", "method_name",
+// "inputs": [{"key", "name", "dtype", "shape"}], "outputs": [...]}]} with
+// shape null for an unknown rank. saved_model_cli show --all lists the same.
+//
 // Thread safety: the functions are reentrant; they share no state.
 #ifndef CKPT_TOOLS_GRAPH_CMD_H_
 #define CKPT_TOOLS_GRAPH_CMD_H_
@@ -40,6 +50,7 @@ struct GraphOptions {
   bool ops = false;
   std::vector<std::string> fetches;  // --ops: only the nodes these need
   std::vector<std::string> feeds;    // ... with the graph cut at these
+  bool signatures = false;           // list the SignatureDefs instead of the nodes
   bool json = false;
 };
 

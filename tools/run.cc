@@ -153,9 +153,72 @@ Status CheckOptions(const RunOptions& options) {
   if (sources != 1) {
     return InvalidArgumentError("give exactly one of --meta_graph, --graph, --saved_model");
   }
-  if (options.fetches.empty() && options.targets.empty()) {
+  if (!options.signature.empty() && options.saved_model.empty()) {
+    return InvalidArgumentError(
+        "--signature needs --saved_model (signatures live in a SavedModel)");
+  }
+  if (options.signature.empty() && options.fetches.empty() && options.targets.empty()) {
     return InvalidArgumentError("nothing to run: give --fetch and/or --target");
   }
+  return Status::OK();
+}
+
+// --- signatures ----------------------------------------------------------------
+
+// What a run feeds and fetches: graph tensor names, and the labels the output
+// is keyed by (the tensor names, or a signature's output keys).
+struct RunPlan {
+  std::vector<std::pair<std::string, Tensor>> feeds;
+  std::vector<std::string> fetches;
+  std::vector<std::string> labels;
+};
+
+// Feeds by NAME=FILE.npy: graph tensor names, numeric values converted to
+// the placeholder's dtype.
+Status PlanTensorRun(Env* env, const RunOptions& options, const ImportedGraph& graph,
+                     RunPlan* plan) {
+  for (const std::string& feed : options.feeds) {
+    const size_t eq = feed.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == feed.size()) {
+      return InvalidArgumentError("--feed '" + EscapeForDisplay(feed) +
+                                  "': expected NAME=FILE.npy (e.g. 'input:0=x.npy')");
+    }
+    std::string name = feed.substr(0, eq);
+    auto value = ReadNpy(env, feed.substr(eq + 1));
+    if (!value.ok()) return value.status().WithContext("--feed " + EscapeForDisplay(name));
+    auto converted = ConvertFeed(graph, name, *std::move(value));
+    if (!converted.ok()) {
+      return converted.status().WithContext("--feed " + EscapeForDisplay(name));
+    }
+    plan->feeds.emplace_back(std::move(name), *std::move(converted));
+  }
+  plan->fetches = options.fetches;
+  plan->labels = options.fetches;
+  return Status::OK();
+}
+
+// Feeds by INPUT_KEY=FILE.npy and fetches by output key, through
+// ImportedGraph::ResolveSignature.
+Status PlanSignatureRun(Env* env, const RunOptions& options, const ImportedGraph& graph,
+                        RunPlan* plan) {
+  std::vector<std::pair<std::string, Tensor>> inputs;
+  for (const std::string& feed : options.feeds) {
+    const size_t eq = feed.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == feed.size()) {
+      return InvalidArgumentError("--feed '" + EscapeForDisplay(feed) +
+                                  "': expected INPUT_KEY=FILE.npy (e.g. 'x=x.npy')");
+    }
+    std::string key = feed.substr(0, eq);
+    auto value = ReadNpy(env, feed.substr(eq + 1));
+    if (!value.ok()) return value.status().WithContext("--feed " + EscapeForDisplay(key));
+    inputs.emplace_back(std::move(key), *std::move(value));
+  }
+  CKPT_ASSIGN_OR_RETURN(
+      ImportedGraph::SignatureRun run,
+      graph.ResolveSignature(options.signature, std::move(inputs), options.fetches));
+  plan->feeds = std::move(run.feeds);
+  plan->fetches = std::move(run.fetches);
+  plan->labels = std::move(run.output_keys);
   return Status::OK();
 }
 
@@ -177,28 +240,19 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
   CKPT_ASSIGN_OR_RETURN(std::shared_ptr<const ImportedGraph> graph, LoadGraph(env, source));
 
   // Feeds, read before anything runs.
-  std::vector<std::pair<std::string, Tensor>> feeds;
-  for (const std::string& feed : options.feeds) {
-    const size_t eq = feed.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == feed.size()) {
-      return InvalidArgumentError("--feed '" + EscapeForDisplay(feed) +
-                                  "': expected NAME=FILE.npy (e.g. 'input:0=x.npy')");
-    }
-    std::string name = feed.substr(0, eq);
-    auto value = ReadNpy(env, feed.substr(eq + 1));
-    if (!value.ok()) return value.status().WithContext("--feed " + EscapeForDisplay(name));
-    auto converted = ConvertFeed(*graph, name, *std::move(value));
-    if (!converted.ok()) {
-      return converted.status().WithContext("--feed " + EscapeForDisplay(name));
-    }
-    feeds.emplace_back(std::move(name), *std::move(converted));
+  RunPlan plan;
+  if (options.signature.empty()) {
+    CKPT_RETURN_IF_ERROR(PlanTensorRun(env, options, *graph, &plan));
+  } else {
+    CKPT_RETURN_IF_ERROR(PlanSignatureRun(env, options, *graph, &plan));
   }
+  const std::vector<std::string>& labels = plan.labels;
 
   // Output file names, checked before running.
   std::vector<std::string> paths;
   if (!options.output_dir.empty()) {
     std::map<std::string, std::string> by_file;  // file name -> fetch
-    for (const std::string& fetch : options.fetches) {
+    for (const std::string& fetch : labels) {
       std::string file = NpyFileNameForTensor(fetch);
       auto [it, inserted] = by_file.emplace(file, fetch);
       if (!inserted && it->second != fetch) {
@@ -218,21 +272,25 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
     *warnings += "ckpt run: no checkpoint found for " + source.path +
                  "; variables are not restored (give --checkpoint)\n";
   }
-  CKPT_ASSIGN_OR_RETURN(std::vector<Tensor> values,
-                        session->Run(feeds, options.fetches, options.targets));
+  Result<std::vector<Tensor>> run = session->Run(plan.feeds, plan.fetches, options.targets);
+  if (!run.ok() && !options.signature.empty()) {
+    return run.status().WithContext("running signature '" + EscapeForDisplay(options.signature) +
+                                    "'");
+  }
+  CKPT_ASSIGN_OR_RETURN(std::vector<Tensor> values, std::move(run));
 
   if (!options.output_dir.empty()) {
     CKPT_RETURN_IF_ERROR(env->CreateDirs(options.output_dir));
     for (size_t i = 0; i < values.size(); ++i) {
       Status s = WriteNpy(env, paths[i], values[i]);
-      if (!s.ok()) return s.WithContext("writing " + EscapeForDisplay(options.fetches[i]));
+      if (!s.ok()) return s.WithContext("writing " + EscapeForDisplay(labels[i]));
     }
   }
   if (options.json) {
     *out += "{";
     for (size_t i = 0; i < values.size(); ++i) {
       *out += i == 0 ? "\n  " : ",\n  ";
-      *out += JsonString(options.fetches[i]) +
+      *out += JsonString(labels[i]) +
               ": {\"dtype\": " + JsonString(DataTypeName(values[i].dtype())) +
               ", \"shape\": " + JsonShape(values[i].shape()) + ", ";
       if (options.output_dir.empty()) {
@@ -244,11 +302,14 @@ Status Run(const RunOptions& options, std::string* out, std::string* warnings) {
     *out += values.empty() ? "}\n" : "\n}\n";
   } else if (!options.output_dir.empty()) {
     for (size_t i = 0; i < values.size(); ++i) {
-      *out += options.fetches[i] + "\t" + paths[i] + "\n";
+      *out += labels[i] + "\t" + paths[i] + "\n";
     }
   } else {
     for (size_t i = 0; i < values.size(); ++i) {
-      *out += "tensor_name:  " + EscapeForDisplay(options.fetches[i]) + "\n";
+      // saved_model_cli's heading for a signature's output.
+      *out += options.signature.empty()
+                  ? "tensor_name:  " + EscapeForDisplay(labels[i]) + "\n"
+                  : "Result for output key " + EscapeForDisplay(labels[i]) + ":\n";
       *out += FormatTensor(values[i], options.print_options) + "\n";
     }
   }
@@ -292,14 +353,20 @@ void AddRunCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* exi
                   "A SavedModel directory; variables from DIR/variables/variables");
   cmd->add_option("--tags", options->tags, "SavedModel meta graph tags (default: serve)")
       ->expected(1, CLI::detail::expected_max_vector_size);
+  cmd->add_option("--signature", options->signature,
+                  "With --saved_model: run this SignatureDef (e.g. serving_default); --feed takes "
+                  "its input keys (KEY=FILE.npy, dtype as the signature's), --fetch its output "
+                  "keys (default: every output, sorted), and output is keyed by output key");
   cmd->add_option("--checkpoint", options->checkpoint,
                   "Checkpoint prefix to restore, or 'none'. Default: the newest checkpoint beside "
                   "the .meta (its 'checkpoint' file, else the .meta's own prefix), "
                   "DIR/variables/variables for a SavedModel, none for a GraphDef");
   cmd->add_option("--feed", options->feeds,
                   "NAME=FILE.npy, e.g. 'input:0=x.npy' (repeatable); numeric values are "
-                  "converted to the placeholder's dtype as TF's feed_dict does");
-  cmd->add_option("--fetch", options->fetches, "Tensor to fetch, e.g. 'output:0' (repeatable)");
+                  "converted to the placeholder's dtype as TF's feed_dict does. With --signature: "
+                  "INPUT_KEY=FILE.npy");
+  cmd->add_option("--fetch", options->fetches,
+                  "Tensor to fetch, e.g. 'output:0' (repeatable). With --signature: an output key");
   cmd->add_option("--target", options->targets, "Node to run for its effect (repeatable)");
   cmd->add_option("--output", options->output_dir,
                   "Write one .npy per fetch into this directory, named after the tensor with every "

@@ -4,6 +4,8 @@
 //            [--checkpoint PREFIX|none] [--feed 'input:0=x.npy' ...]
 //            [--fetch 'output:0' ...] [--target op ...] [--output DIR] [--json]
 //            [--printoptions k=v ...]
+//   ckpt run --saved_model DIR [--tags serve ...] --signature KEY
+//            [--feed INPUT_KEY=x.npy ...] [--fetch OUTPUT_KEY ...] [...as above]
 //
 // Checkpoint: --checkpoint PREFIX restores from PREFIX (anything
 // CheckpointReader opens) through the graph's SaverDef. Without it: for
@@ -17,6 +19,15 @@
 // Placeholder of another numeric dtype is converted to it, as
 // tf.compat.v1.Session.run converts a feed_dict value with np.asarray(value,
 // dtype=placeholder.dtype) (bools and strings are never converted).
+//
+// Signatures (--signature KEY, SavedModel only): feeds are INPUT_KEY=FILE.npy
+// and fetches output keys (none: every output, sorted by key, as
+// saved_model_cli run), resolved by ImportedGraph::ResolveSignature
+// (graph_import.h: its rules and errors; a fed value must have the
+// TensorInfo's dtype, it is not converted). The outputs below are keyed by
+// output key instead of tensor name (the text output's heading is
+// saved_model_cli's "Result for output key KEY:"); a failing run names the
+// signature.
 //
 // Output, for the fetches in order:
 //   --output DIR   one .npy per fetch in DIR (created if missing), named
@@ -53,6 +64,7 @@ struct RunOptions {
   std::string graph;
   std::string saved_model;
   std::vector<std::string> tags = {"serve"};
+  std::string signature;             // a SignatureDef key; empty: feeds/fetches are tensor names
   std::string checkpoint;            // empty: the default (see above); "none": no restore
   std::vector<std::string> feeds;    // "name=path.npy"
   std::vector<std::string> fetches;  // tensor names

@@ -1,8 +1,8 @@
 // ImportedGraph: a TensorFlow graph (from a `.meta` file, a MetaGraphDef or a
 // GraphDef) indexed for running: its nodes by name, TensorFlow's tensor names
 // ("op:0", "op:1", "op" meaning output 0, "^op" a control input), its
-// collections and its SaverDef. What tf.compat.v1.train.import_meta_graph
-// gives a Python user, without TensorFlow.
+// collections, its SaverDef and (a SavedModel's) signatures. What
+// tf.compat.v1.train.import_meta_graph gives a Python user, without TensorFlow.
 //
 // Import checks what every later step relies on: node names are unique and
 // every input of every node names an existing node. It does not check ops,
@@ -16,10 +16,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ckpt/env.h"
 #include "ckpt/status.h"
+#include "ckpt/tensor.h"
 #include "tensorflow/core/framework/graph.pb.h"
 #include "tensorflow/core/framework/node_def.pb.h"
 #include "tensorflow/core/protobuf/meta_graph.pb.h"
@@ -82,11 +84,52 @@ class ImportedGraph {
   // The meta graph's SaverDef, or nullptr if it has none.
   const tensorflow::SaverDef* saver_def() const;
 
+  // The meta graph's SignatureDefs by key ("serving_default", ...): what a
+  // SavedModel's meta graph carries; empty for a GraphDef import and for the
+  // `.meta` files Savers write. Not checked at import: a signature naming a
+  // tensor the graph lacks fails when it is run, as in TF.
+  const google::protobuf::Map<std::string, tensorflow::SignatureDef>& signatures() const;
+  // The signature `key`. NotFound naming the key and the available keys
+  // (sorted), or saying the graph has none.
+  Result<const tensorflow::SignatureDef*> Signature(const std::string& key) const;
+  // The meta graph's asset files (SavedModel `assets/`); empty otherwise.
+  const google::protobuf::RepeatedPtrField<tensorflow::AssetFileDef>& asset_files() const;
+
+  // A run of signature `key` resolved to graph tensors, for Session::Run:
+  // `inputs` are values by input key, `output_keys` the outputs wanted (empty:
+  // every output, sorted by key, as saved_model_cli run). Each input must be
+  // a key of the signature, given once, with the TensorInfo's dtype (no
+  // conversion) and a shape compatible with its known dims. An input not
+  // given is fed its value in the SignatureDef's `defaults` (after the given
+  // ones, sorted by key); without one it is an error. Errors name the
+  // signature and the key: Signature's NotFound; InvalidArgument for an
+  // unknown input or output key (listing the valid ones, sorted), an input
+  // given twice or missing without a default, a dtype or shape mismatch (of a
+  // given value or a default); DataLoss for a default that does not parse;
+  // DenseTensorName's errors (Unimplemented for a sparse or composite
+  // TensorInfo). A TensorInfo naming a tensor the graph lacks is not checked
+  // here (Session::Run's NotFound).
+  struct SignatureRun {
+    std::vector<std::pair<std::string, Tensor>> feeds;  // (tensor name, value)
+    std::vector<std::string> fetches;                   // tensor names, in output_keys' order
+    std::vector<std::string> output_keys;               // the outputs fetched
+  };
+  Result<SignatureRun> ResolveSignature(const std::string& key,
+                                        std::vector<std::pair<std::string, Tensor>> inputs,
+                                        const std::vector<std::string>& output_keys = {}) const;
+
  private:
   struct Impl;
   explicit ImportedGraph(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The graph tensor name ("op:0") of a dense TensorInfo, for feeding or
+// fetching it. Unimplemented for a sparse (coo_sparse) or composite
+// (composite_tensor) one, InvalidArgument for one with no encoding set;
+// `what` names it in the message (e.g. "input 'x' of signature
+// 'serving_default'").
+Result<std::string> DenseTensorName(const tensorflow::TensorInfo& info, std::string_view what);
 
 // Reads a binary `.meta` file (ReadMetaGraph) and imports it. NotFound if the
 // file is missing, DataLoss if it does not parse, and FromMetaGraphDef's errors.

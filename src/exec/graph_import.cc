@@ -8,8 +8,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include "ckpt/escape.h"
 #include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
+#include "tensor/proto_convert.h"
 
 namespace ckpt {
 
@@ -74,6 +76,8 @@ struct ImportedGraph::Impl {
   google::protobuf::Map<std::string, tensorflow::CollectionDef> collections;
   bool has_saver_def = false;
   tensorflow::SaverDef saver_def;
+  google::protobuf::Map<std::string, tensorflow::SignatureDef> signatures;
+  google::protobuf::RepeatedPtrField<tensorflow::AssetFileDef> asset_files;
 };
 
 ImportedGraph::ImportedGraph(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -134,6 +138,8 @@ Result<std::shared_ptr<const ImportedGraph>> ImportedGraph::FromMetaGraphDef(
   impl->collections = std::move(*meta.mutable_collection_def());
   impl->has_saver_def = meta.has_saver_def();
   impl->saver_def = std::move(*meta.mutable_saver_def());
+  impl->signatures = std::move(*meta.mutable_signature_def());
+  impl->asset_files = std::move(*meta.mutable_asset_file_def());
   CKPT_RETURN_IF_ERROR(IndexNodes(impl->graph, &impl->by_name));
   CKPT_RETURN_IF_ERROR(CheckInputs(impl->graph, impl->by_name));
   return std::shared_ptr<const ImportedGraph>(new ImportedGraph(std::move(impl)));
@@ -186,6 +192,170 @@ Result<std::vector<std::string>> ImportedGraph::NodeListCollection(const std::st
 
 const tensorflow::SaverDef* ImportedGraph::saver_def() const {
   return impl_->has_saver_def ? &impl_->saver_def : nullptr;
+}
+
+const google::protobuf::Map<std::string, tensorflow::SignatureDef>& ImportedGraph::signatures()
+    const {
+  return impl_->signatures;
+}
+
+namespace {
+
+// "'a', 'b'": a map's keys, sorted (the Map's order is unspecified), or
+// "none".
+template <typename Value>
+std::string ListKeys(const google::protobuf::Map<std::string, Value>& map) {
+  std::set<std::string> keys;
+  for (const auto& entry : map) keys.insert(entry.first);
+  std::string out;
+  for (const std::string& key : keys) {
+    out += (out.empty() ? "'" : ", '") + EscapeForDisplay(key) + "'";
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+Result<const tensorflow::SignatureDef*> ImportedGraph::Signature(const std::string& key) const {
+  auto it = impl_->signatures.find(key);
+  if (it != impl_->signatures.end()) return &it->second;
+  const std::string quoted = "'" + EscapeForDisplay(key) + "'";
+  if (impl_->signatures.empty()) {
+    return NotFoundError("No signature " + quoted + ": the meta graph has no signatures");
+  }
+  return NotFoundError("No signature " + quoted + " in the meta graph; it has " +
+                       ListKeys(impl_->signatures));
+}
+
+const google::protobuf::RepeatedPtrField<tensorflow::AssetFileDef>& ImportedGraph::asset_files()
+    const {
+  return impl_->asset_files;
+}
+
+namespace {
+
+std::string ShapeString(const std::vector<int64_t>& dims) {
+  std::string out = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    out += (i ? ", " : "") + (dims[i] < 0 ? std::string("?") : std::to_string(dims[i]));
+  }
+  return out + "]";
+}
+
+// A value for a signature input: the TensorInfo's dtype (when set) and a
+// shape compatible with its shape (when its rank is known).
+Status CheckSignatureInput(const tensorflow::TensorInfo& info, const Tensor& value) {
+  const DataType want = static_cast<DataType>(info.dtype());
+  if (info.dtype() != tensorflow::DT_INVALID && value.dtype() != want) {
+    return InvalidArgumentError("expects dtype " + std::string(DataTypeName(want)) +
+                                ", the value is " + std::string(DataTypeName(value.dtype())));
+  }
+  if (!info.has_tensor_shape() || info.tensor_shape().unknown_rank()) return Status::OK();
+  std::vector<int64_t> expected;
+  for (const auto& dim : info.tensor_shape().dim()) expected.push_back(dim.size());
+  const std::vector<int64_t>& actual = value.shape().dims();
+  bool compatible = expected.size() == actual.size();
+  for (size_t i = 0; compatible && i < expected.size(); ++i) {
+    compatible = expected[i] < 0 || expected[i] == actual[i];
+  }
+  if (!compatible) {
+    return InvalidArgumentError("expects shape " + ShapeString(expected) + ", the value is " +
+                                ShapeString(actual));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<ImportedGraph::SignatureRun> ImportedGraph::ResolveSignature(
+    const std::string& key, std::vector<std::pair<std::string, Tensor>> inputs,
+    const std::vector<std::string>& output_keys) const {
+  CKPT_ASSIGN_OR_RETURN(const tensorflow::SignatureDef* sig, Signature(key));
+  const std::string name = "signature '" + EscapeForDisplay(key) + "'";
+  SignatureRun run;
+  std::set<std::string> given;
+  for (auto& [input_key, value] : inputs) {
+    const std::string input = "input '" + EscapeForDisplay(input_key) + "'";
+    auto info = sig->inputs().find(input_key);
+    if (info == sig->inputs().end()) {
+      return InvalidArgumentError(name + " has no " + input +
+                                  "; its inputs: " + ListKeys(sig->inputs()));
+    }
+    if (!given.insert(input_key).second) {
+      return InvalidArgumentError(name + ": " + input + " given more than once");
+    }
+    CKPT_ASSIGN_OR_RETURN(std::string tensor, DenseTensorName(info->second, input + " of " + name));
+    Status s = CheckSignatureInput(info->second, value);
+    if (!s.ok()) {
+      return s.WithContext(name + ": " + input + " (tensor " + EscapeForDisplay(tensor) + ")");
+    }
+    run.feeds.emplace_back(std::move(tensor), std::move(value));
+  }
+  std::set<std::string> missing;
+  std::set<std::string> defaulted;  // sorted, so the feeds' order is deterministic
+  for (const auto& entry : sig->inputs()) {
+    if (given.count(entry.first) > 0) continue;
+    (sig->defaults().count(entry.first) > 0 ? defaulted : missing).insert(entry.first);
+  }
+  if (!missing.empty()) {
+    std::string listed;
+    for (const std::string& k : missing) {
+      listed += (listed.empty() ? "'" : ", '") + EscapeForDisplay(k) + "'";
+    }
+    return InvalidArgumentError(name + (missing.size() > 1 ? ": inputs " : ": input ") + listed +
+                                " not fed (no value given, no default)");
+  }
+  for (const std::string& input_key : defaulted) {
+    const std::string input = "input '" + EscapeForDisplay(input_key) + "'";
+    const tensorflow::TensorInfo& info = sig->inputs().at(input_key);
+    const tensorflow::TensorProto& proto = sig->defaults().at(input_key);
+    CKPT_ASSIGN_OR_RETURN(std::string tensor, DenseTensorName(info, input + " of " + name));
+    const std::string where = name + ": the default of " + input;
+    Result<TensorShape> shape = ShapeFromProto(proto.tensor_shape());
+    if (!shape.ok()) return shape.status().WithContext(where);
+    CKPT_ASSIGN_OR_RETURN(
+        Tensor value, TensorFromProto(proto, static_cast<DataType>(proto.dtype()), *shape, where));
+    Status s = CheckSignatureInput(info, value);
+    if (!s.ok()) return s.WithContext(where + " (tensor " + EscapeForDisplay(tensor) + ")");
+    run.feeds.emplace_back(std::move(tensor), std::move(value));
+  }
+  run.output_keys = output_keys;
+  if (run.output_keys.empty()) {
+    std::set<std::string> all;
+    for (const auto& entry : sig->outputs()) all.insert(entry.first);
+    run.output_keys.assign(all.begin(), all.end());
+  }
+  for (const std::string& output_key : run.output_keys) {
+    const std::string output = "output '" + EscapeForDisplay(output_key) + "'";
+    auto info = sig->outputs().find(output_key);
+    if (info == sig->outputs().end()) {
+      return InvalidArgumentError(name + " has no " + output +
+                                  "; its outputs: " + ListKeys(sig->outputs()));
+    }
+    CKPT_ASSIGN_OR_RETURN(std::string tensor,
+                          DenseTensorName(info->second, output + " of " + name));
+    run.fetches.push_back(std::move(tensor));
+  }
+  return run;
+}
+
+Result<std::string> DenseTensorName(const tensorflow::TensorInfo& info, std::string_view what) {
+  switch (info.encoding_case()) {
+    case tensorflow::TensorInfo::kName:
+      if (info.name().empty()) break;
+      return info.name();
+    case tensorflow::TensorInfo::kCooSparse:
+      return UnimplementedError(std::string(what) +
+                                " is a sparse tensor (coo_sparse); ckpt feeds and fetches only "
+                                "dense tensors");
+    case tensorflow::TensorInfo::kCompositeTensor:
+      return UnimplementedError(std::string(what) +
+                                " is a composite tensor (composite_tensor); ckpt feeds and "
+                                "fetches only dense tensors");
+    case tensorflow::TensorInfo::ENCODING_NOT_SET:
+      break;
+  }
+  return InvalidArgumentError(std::string(what) + " names no tensor (its TensorInfo has no name)");
 }
 
 Result<std::shared_ptr<const ImportedGraph>> ImportMetaGraph(Env* env, const std::string& path) {

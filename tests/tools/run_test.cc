@@ -4,6 +4,7 @@
 // computed by hand from the graph (y = x + w).
 #include "run.h"
 
+#include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -209,11 +210,10 @@ TEST_F(RunCommandTest, GraphDefTextAndBinary) {
 }
 
 // A SavedModel: saved_model.pb (field 2: the MetaGraphDef, tagged "serve")
-// and variables/variables.
-TEST_F(RunCommandTest, SavedModelRestoresFromItsVariables) {
-  const std::string export_dir = dir_ + "/export";
-  CKPT_ASSERT_OK(Env::Posix()->CreateDirs(export_dir + "/variables"));
-  tensorflow::MetaGraphDef meta = meta_;
+// and variables/variables with w = `w`. Returns the export directory.
+std::string WriteSavedModel(const std::string& export_dir, tensorflow::MetaGraphDef meta,
+                            std::vector<float> w) {
+  CKPT_EXPECT_OK(Env::Posix()->CreateDirs(export_dir + "/variables"));
   meta.mutable_meta_info_def()->add_tags("serve");
   std::string bytes = meta.SerializeAsString();
   std::string saved_model = "\x12";
@@ -222,11 +222,16 @@ TEST_F(RunCommandTest, SavedModelRestoresFromItsVariables) {
     if (n < 0x80) break;
   }
   saved_model += bytes;
-  CKPT_ASSERT_OK(
+  CKPT_EXPECT_OK(
       testing::WriteStringToFile(Env::Posix(), export_dir + "/saved_model.pb", saved_model));
   auto writer = BundleWriter::Create(export_dir + "/variables/variables").value();
-  CKPT_ASSERT_OK(writer->Add("w", Tensor::FromVector<float>({1, 2}, {1000, 2000})));
-  CKPT_ASSERT_OK(writer->Finish());
+  CKPT_EXPECT_OK(writer->Add("w", Tensor::FromVector<float>({1, 2}, w)));
+  CKPT_EXPECT_OK(writer->Finish());
+  return export_dir;
+}
+
+TEST_F(RunCommandTest, SavedModelRestoresFromItsVariables) {
+  const std::string export_dir = WriteSavedModel(dir_ + "/export", meta_, {1000, 2000});
   CommandResult r = RunCommandLine(
       {"run", "--saved_model", export_dir, "--feed", "x:0=" + x_path_, "--fetch", "y:0", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -237,6 +242,201 @@ TEST_F(RunCommandTest, SavedModelRestoresFromItsVariables) {
   r = RunCommandLine({"graph", export_dir});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("y\tAdd\tx,w/read\n"));
+}
+
+// The fixture's graph with signatures: serving_default maps input "x" to x:0
+// and outputs "y" (y:0) and "out" (scope/out:0); "with_default" has an input
+// "k" (k:0, output k_out:0) with the default 3; "broken" an input whose TensorInfo names no
+// tensor.
+class SignatureRunTest : public RunCommandTest {
+ protected:
+  void SetUp() override {
+    RunCommandTest::SetUp();
+    tensorflow::MetaGraphDef meta = meta_;
+    ASSERT_TRUE(google::protobuf::TextFormat::MergeFromString(R"(
+      signature_def {
+        key: "serving_default"
+        value {
+          inputs { key: "x" value { name: "x:0" dtype: DT_FLOAT
+                                    tensor_shape { dim { size: -1 } dim { size: 2 } } } }
+          outputs { key: "y" value { name: "y:0" dtype: DT_FLOAT } }
+          outputs { key: "out" value { name: "scope/out:0" dtype: DT_FLOAT } }
+          method_name: "tensorflow/serving/predict"
+        }
+      }
+      signature_def {
+        key: "with_default"
+        value {
+          inputs { key: "x" value { name: "x:0" dtype: DT_FLOAT } }
+          inputs { key: "k" value { name: "k:0" dtype: DT_INT32 } }
+          outputs { key: "y" value { name: "y:0" dtype: DT_FLOAT } }
+          outputs { key: "k" value { name: "k_out:0" dtype: DT_INT32 } }
+          defaults { key: "k" value { dtype: DT_INT32 int_val: 3 } }
+        }
+      }
+      signature_def {
+        key: "broken"
+        value {
+          inputs { key: "nameless" value { dtype: DT_FLOAT } }
+          outputs { key: "y" value { name: "y:0" dtype: DT_FLOAT } }
+        }
+      }
+    )",
+                                                              &meta));
+    export_dir_ = WriteSavedModel(dir_ + "/export", meta, {10, 20});
+  }
+
+  CommandResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"run", "--saved_model", export_dir_});
+    return RunCommandLine(args);
+  }
+
+  std::string export_dir_;
+};
+
+TEST_F(SignatureRunTest, AllOutputsSortedByKeyByDefault) {
+  // x = [[1, 2]], w = [10, 20]: y = out = [[11, 22]].
+  CommandResult r = Run({"--signature", "serving_default", "--feed", "x=" + x_path_, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\n  \"out\": {\"dtype\": \"float\", \"shape\": [1, 2], \"values\": [11, 22]},\n"
+            "  \"y\": {\"dtype\": \"float\", \"shape\": [1, 2], \"values\": [11, 22]}\n}\n");
+  r = Run({"--signature", "serving_default", "--feed", "x=" + x_path_});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "Result for output key out:\n[[11. 22.]]\nResult for output key y:\n[[11. 22.]]\n");
+}
+
+TEST_F(SignatureRunTest, FetchesByOutputKeyIntoFilesNamedByKey) {
+  const std::string out = dir_ + "/out";
+  CommandResult r = Run({"--signature", "serving_default", "--feed", "x=" + x_path_, "--fetch", "y",
+                         "--output", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "y\t" + out + "/y.npy\n");
+  EXPECT_EQ(Floats(ReadOutput(out + "/y.npy")), (std::vector<float>{11, 22}));
+  EXPECT_FALSE(Env::Posix()->FileExists(out + "/out.npy"));
+}
+
+TEST_F(SignatureRunTest, AnInputLeftOutIsFedItsDefault) {
+  CommandResult r = Run({"--signature", "with_default", "--feed", "x=" + x_path_, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\n  \"k\": {\"dtype\": \"int32\", \"shape\": [], \"values\": [3]},\n"
+            "  \"y\": {\"dtype\": \"float\", \"shape\": [1, 2], \"values\": [11, 22]}\n}\n");
+  const std::string k = dir_ + "/k.npy";
+  CKPT_ASSERT_OK(WriteNpy(Env::Posix(), k, Tensor::FromVector<int32_t>({2}, {5, 6})));
+  r = Run({"--signature", "with_default", "--feed", "x=" + x_path_, "--feed", "k=" + k, "--fetch",
+           "k", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\n  \"k\": {\"dtype\": \"int32\", \"shape\": [2], \"values\": [5, 6]}\n}\n");
+  // Without x (no default) it is refused before running.
+  r = Run({"--signature", "with_default"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("signature 'with_default': input 'x' not fed"));
+}
+
+// Every error of ImportedGraph::ResolveSignature is tested in
+// graph_import_test.cc; here, that they reach stderr with exit code 1.
+TEST_F(SignatureRunTest, Errors) {
+  const std::string x64 = dir_ + "/x64.npy";
+  CKPT_ASSERT_OK(WriteNpy(Env::Posix(), x64, Tensor::FromVector<double>({1, 2}, {1, 2})));
+  const std::string x = "x=" + x_path_;
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--signature", "predict", "--feed", x},
+       "NOT_FOUND: No signature 'predict' in the meta graph; it has 'broken', 'serving_default', "
+       "'with_default'"},
+      {{"--signature", "serving_default", "--feed", "input=" + x_path_},
+       "INVALID_ARGUMENT: signature 'serving_default' has no input 'input'; its inputs: 'x'"},
+      {{"--signature", "serving_default", "--feed", x, "--fetch", "y:0"},
+       "INVALID_ARGUMENT: signature 'serving_default' has no output 'y:0'; its outputs: 'out', "
+       "'y'"},
+      {{"--signature", "serving_default"}, "signature 'serving_default': input 'x' not fed"},
+      {{"--signature", "serving_default", "--feed", "x=" + x64},
+       "INVALID_ARGUMENT: signature 'serving_default': input 'x' (tensor x:0): expects dtype "
+       "float, the value is double"},
+      {{"--signature", "serving_default", "--feed", "x"}, "expected INPUT_KEY=FILE.npy"},
+      {{"--signature", "serving_default", "--feed", "x=" + dir_ + "/none.npy"},
+       "NOT_FOUND: --feed x: "},
+      {{"--signature", "broken", "--feed", "nameless=" + x_path_},
+       "INVALID_ARGUMENT: input 'nameless' of signature 'broken' names no tensor"},
+  };
+  for (const Case& c : cases) {
+    CommandResult r = Run(c.args);
+    EXPECT_EQ(r.code, 1) << c.message;
+    EXPECT_THAT(r.err, HasSubstr(c.message));
+    EXPECT_EQ(r.out, "") << c.message;
+  }
+}
+
+TEST_F(SignatureRunTest, SparseOutputsAreUnimplementedAndMissingTensorsNotFound) {
+  // A signature without inputs: a sparse output, one naming a tensor the
+  // graph lacks, and a good one.
+  tensorflow::MetaGraphDef meta = meta_;
+  ASSERT_TRUE(google::protobuf::TextFormat::MergeFromString(R"(
+    signature_def {
+      key: "serving_default"
+      value {
+        outputs { key: "sparse" value { coo_sparse { values_tensor_name: "y:0" } } }
+        outputs { key: "ghost" value { name: "ghost:0" dtype: DT_FLOAT } }
+        outputs { key: "w" value { name: "w/read:0" dtype: DT_FLOAT } }
+      }
+    })",
+                                                            &meta));
+  const std::string dir = WriteSavedModel(dir_ + "/export2", meta, {10, 20});
+  CommandResult r = RunCommandLine({"run", "--saved_model", dir, "--signature", "serving_default"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("UNIMPLEMENTED: output 'sparse' of signature 'serving_default' is a "
+                               "sparse tensor (coo_sparse)"));
+  r = RunCommandLine(
+      {"run", "--saved_model", dir, "--signature", "serving_default", "--fetch", "ghost"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("The name 'ghost:0' refers to a Tensor which does not exist"));
+  r = RunCommandLine(
+      {"run", "--saved_model", dir, "--signature", "serving_default", "--fetch", "w", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"w\": {\"dtype\": \"float\", \"shape\": [1, 2], \"values\": "
+                               "[10, 20]}"));
+}
+
+TEST_F(SignatureRunTest, GraphListsSignatures) {
+  CommandResult r = RunCommandLine({"graph", export_dir_, "--signatures"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "broken\tinput\tnameless\t\tDT_FLOAT\t[]\n"
+            "broken\toutput\ty\ty:0\tDT_FLOAT\t[]\n"
+            "serving_default\tinput\tx\tx:0\tDT_FLOAT\t[-1, 2]\n"
+            "serving_default\toutput\tout\tscope/out:0\tDT_FLOAT\t[]\n"
+            "serving_default\toutput\ty\ty:0\tDT_FLOAT\t[]\n"
+            "with_default\tinput\tk\tk:0\tDT_INT32\t[]\n"
+            "with_default\tinput\tx\tx:0\tDT_FLOAT\t[]\n"
+            "with_default\toutput\tk\tk_out:0\tDT_INT32\t[]\n"
+            "with_default\toutput\ty\ty:0\tDT_FLOAT\t[]\n");
+  r = RunCommandLine({"graph", "--saved_model", export_dir_, "--signatures", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("{\"key\": \"serving_default\", \"method_name\": "
+                               "\"tensorflow/serving/predict\", \"inputs\": [{\"key\": \"x\", "
+                               "\"name\": \"x:0\", \"dtype\": \"DT_FLOAT\", \"shape\": [-1, 2]}], "
+                               "\"outputs\": [{\"key\": \"out\", "));
+  // A Saver's .meta has none.
+  const std::string prefix = WriteCheckpoint(3, {100, 200});
+  r = RunCommandLine({"graph", prefix + ".meta", "--signatures", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"signatures\": []}\n");
+  r = RunCommandLine({"graph", export_dir_, "--signatures", "--ops"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("at most one of --ops and --signatures"));
+}
+
+TEST_F(RunCommandTest, SignatureNeedsASavedModel) {
+  const std::string prefix = WriteCheckpoint(3, {100, 200});
+  CommandResult r = RunCommandLine(
+      {"run", "--meta_graph", prefix + ".meta", "--signature", "serving_default", "--fetch", "y"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT: --signature needs --saved_model"));
 }
 
 TEST(NpyFileNameTest, UnsafeCharactersBecomeUnderscores) {
