@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds ckpt and runs every test:
 #   1. unit tests (GoogleTest via ctest), Release-with-debug-info build in build/
-#   2. the same unit tests under AddressSanitizer + UBSan, in build-asan/
+#   2. the same unit tests under AddressSanitizer + UBSan, in build-asan/,
+#      built without oneDNN (CKPT_ONEDNN=OFF) so that the Eigen paths of the
+#      float Conv2D and GEMM (src/ops/onednn.h) are tested too
 #   3. the installed CMake package: a tiny consumer project does find_package(ckpt)
 #   4. the libFuzzer harnesses (clang, build-fuzz/): every checked-in seed
 #      once, then a short fuzzing run of each (scripts/fuzz.sh)
@@ -38,7 +40,7 @@ echo "== unit tests"
 
 if [ "${CKPT_SKIP_ASAN:-0}" != "1" ]; then
   echo "== unit tests under AddressSanitizer + UBSan (build-asan/)"
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCKPT_SANITIZE=ON \
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCKPT_SANITIZE=ON -DCKPT_ONEDNN=OFF \
         -DCKPT_BUILD_BENCHMARKS=OFF -DCKPT_BUILD_EXAMPLES=OFF >/dev/null
   cmake --build build-asan -j"$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" -L unit)

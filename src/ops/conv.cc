@@ -96,6 +96,27 @@ inline int64_t PadAfter(const Window& w) {
       0, (w.out - 1) * w.stride + (w.k - 1) * w.dilation + 1 - w.in - w.pad_before);
 }
 
+// The geometry as onednn.h takes it.
+onednn::ConvShape Shape(const Spatial& s, int64_t n, int64_t c, int64_t oc) {
+  return onednn::ConvShape{n,
+                           s.h.in,
+                           s.w.in,
+                           c,
+                           s.h.k,
+                           s.w.k,
+                           oc,
+                           s.h.out,
+                           s.w.out,
+                           s.h.stride,
+                           s.w.stride,
+                           s.h.dilation,
+                           s.w.dilation,
+                           s.h.pad_before,
+                           s.w.pad_before,
+                           PadAfter(s.h),
+                           PadAfter(s.w)};
+}
+
 // Input coordinate of output o, tap t (may be outside [0, in): padding).
 inline int64_t Tap(const Window& w, int64_t o, int64_t t) {
   return o * w.stride - w.pad_before + t * w.dilation;
@@ -139,25 +160,9 @@ Status Conv2D(KernelContext* ctx) {
     const bool epilogue = EpilogueApplies(*ctx, x.dtype(), oc);
     if constexpr (std::is_same_v<T, float>) {
       if (onednn::Built() && rows > 0 && patch > 0 && oc > 0) {
-        const onednn::ConvShape shape{n,
-                                      s.h.in,
-                                      s.w.in,
-                                      c,
-                                      s.h.k,
-                                      s.w.k,
-                                      oc,
-                                      s.h.out,
-                                      s.w.out,
-                                      s.h.stride,
-                                      s.w.stride,
-                                      s.h.dilation,
-                                      s.w.dilation,
-                                      s.h.pad_before,
-                                      s.w.pad_before,
-                                      PadAfter(s.h),
-                                      PadAfter(s.w)};
-        if (onednn::Conv2D(shape, px, pf, epilogue ? ctx->bias->flat<float>() : nullptr,
-                           epilogue && ctx->relu, po)) {
+        if (onednn::Conv2D(Shape(s, n, c, oc), px, pf,
+                           epilogue ? ctx->bias->flat<float>() : nullptr, epilogue && ctx->relu,
+                           po)) {
           ctx->epilogue_applied = epilogue;
           ctx->outputs = {out};
           return Status::OK();
@@ -345,6 +350,13 @@ Status Pool(KernelContext* ctx, bool max) {
     // Every output element is written below.
     CKPT_ASSIGN_OR_RETURN(Tensor out, AllocateOutputUninitialized(
                                           *ctx, x.dtype(), TensorShape{n, s.h.out, s.w.out, c}));
+    if constexpr (std::is_same_v<T, float>) {
+      if (onednn::Built() && n > 0 && c > 0 && s.h.out > 0 && s.w.out > 0 &&
+          onednn::Pool(Shape(s, n, c, c), max, x.flat<float>(), out.mutable_flat<float>())) {
+        ctx->outputs = {out};
+        return Status::OK();
+      }
+    }
     if (max) {
       PoolLoop<true>(s, n, c, x.flat<T>(), out.mutable_flat<T>());
     } else {

@@ -6,6 +6,8 @@
 #include "ops/gemm.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <system_error>
@@ -56,6 +58,10 @@ const Choice& Chosen() {
 // only for parts that were claimed to finish, never for a worker that has
 // not run yet (on a busy machine a worker may wake milliseconds late: it then
 // finds nothing left to claim, and never sees a finished job).
+//
+// A worker that finished a job polls for the next one for kSpin before it
+// sleeps: waking a sleeping thread takes tens of microseconds on a VM, as
+// long as a whole small kernel, and a graph runs its kernels back to back.
 class WorkerPool {
  public:
   static WorkerPool& Get() {
@@ -71,22 +77,33 @@ class WorkerPool {
       for (int64_t p = 0; p < parts; ++p) fn(p);
       return;
     }
+    bool wake;
     {
       std::lock_guard<std::mutex> lock(mu_);
       job_ = &fn;
       parts_ = parts;
       next_ = 0;
-      finished_ = 0;
-      ++generation_;
+      finished_.store(0, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+      wake = sleeping_ > 0;
     }
-    work_cv_.notify_all();
+    if (wake) work_cv_.notify_all();
     Work();
+    // The last parts are the workers' and end soon: poll for kSpin before
+    // sleeping (being woken costs as much as a small part).
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 1; finished_.load(std::memory_order_acquire) != parts; ++i) {
+      if (i % 64 == 0 && std::chrono::steady_clock::now() > until) break;
+      std::this_thread::yield();
+    }
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return finished_ == parts_; });
+    done_cv_.wait(lock, [&] { return finished_.load() == parts_; });
     job_ = nullptr;
   }
 
  private:
+  static constexpr std::chrono::microseconds kSpin{200};
+
   WorkerPool() {
     const unsigned cores = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
     for (unsigned i = 1; i < cores; ++i) {
@@ -112,7 +129,7 @@ class WorkerPool {
       }
       (*job)(part);
       std::lock_guard<std::mutex> lock(mu_);
-      if (++finished_ == parts_) done_cv_.notify_one();
+      if (finished_.fetch_add(1, std::memory_order_release) + 1 == parts_) done_cv_.notify_one();
     }
   }
 
@@ -120,11 +137,18 @@ class WorkerPool {
     in_worker_ = true;
     uint64_t seen = 0;
     for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        work_cv_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
+      const auto until = std::chrono::steady_clock::now() + kSpin;
+      for (int i = 1; generation_.load(std::memory_order_acquire) == seen; ++i) {
+        if (i % 64 == 0 && std::chrono::steady_clock::now() > until) {
+          std::unique_lock<std::mutex> lock(mu_);
+          ++sleeping_;
+          work_cv_.wait(lock, [&] { return generation_.load() != seen; });
+          --sleeping_;
+          break;
+        }
+        std::this_thread::yield();
       }
+      seen = generation_.load(std::memory_order_acquire);
       Work();
     }
   }
@@ -134,11 +158,12 @@ class WorkerPool {
   std::mutex busy_;  // one caller at a time
   std::mutex mu_;    // guards the job fields below
   std::condition_variable work_cv_, done_cv_;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};  // changed under mu_
+  unsigned sleeping_ = 0;                // workers waiting on work_cv_
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t parts_ = 0;
   int64_t next_ = 0;      // the next part to claim
-  int64_t finished_ = 0;  // parts run to the end
+  std::atomic<int64_t> finished_{0};  // parts run to the end (changed under mu_)
 };
 
 thread_local bool WorkerPool::in_worker_ = false;

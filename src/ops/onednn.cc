@@ -1,4 +1,4 @@
-// oneDNN for float Conv2D and GEMM (onednn.h). A convolution is oneDNN's
+// oneDNN for float Conv2D, pooling and GEMM (onednn.h). A convolution is oneDNN's
 // forward-inference primitive on the caller's NHWC tensors, with the weights
 // in the layout the primitive asks for (a reorder of the HWIO filter on every
 // call: filters are variables, which a restore may change), bias and Relu as
@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <dnnl.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,7 @@ bool Built() { return false; }
 bool Conv2D(const ConvShape&, const float*, const float*, const float*, bool, float*) {
   return false;
 }
+bool Pool(const ConvShape&, bool, const float*, float*) { return false; }
 bool Sgemm(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float*) {
   return false;
 }
@@ -110,33 +112,50 @@ void Relu(float* p, int64_t count) {
   for (int64_t i = 0; i < count; ++i) p[i] = p[i] < 0 ? 0.f : p[i];
 }
 
-// One cached convolution: the primitive, the weights layout it wants and
-// the reorder from HWIO into it.
-struct ConvEntry {
-  dnnl::convolution_forward conv;
-  memory::desc src, weights_user, weights, bias, dst, scratch;
+// What a cached primitive computes.
+enum class Kind { kConv, kMaxPool, kAvgPool };
+
+// One cached primitive: a convolution (with the weights layout it wants and
+// the reorder from HWIO into it) or a pooling.
+struct Entry {
+  dnnl::primitive prim;
+  memory::desc src, dst, scratch;
+  memory::desc weights_user, weights, bias;  // convolution only
   bool reorder_weights = false;
   dnnl::reorder to_weights;
 };
 
-using ConvKey = std::array<int64_t, 19>;
+using Key = std::array<int64_t, 20>;
 
 // Primitive creation costs far more than a small convolution: keep the
 // primitives of recent geometries (a model has a handful; the cap only bounds
 // a process that sees endless shapes).
-constexpr size_t kMaxCachedConvs = 64;
+constexpr size_t kMaxCached = 64;
 
-std::shared_ptr<const ConvEntry> MakeConv(const ConvShape& s, bool bias, bool relu) {
-  auto entry = std::make_shared<ConvEntry>();
+std::shared_ptr<const Entry> Make(Kind kind, const ConvShape& s, bool bias, bool relu) {
+  auto entry = std::make_shared<Entry>();
   // oneDNN describes tensors in NCHW dimension order; the format tag says
   // how they lie in memory (nhwc: TF's NHWC; hwio: TF's filter).
   entry->src = memory::desc({s.n, s.c, s.h, s.w}, memory::data_type::f32, Tag::nhwc);
-  entry->weights_user = memory::desc({s.oc, s.c, s.kh, s.kw}, memory::data_type::f32, Tag::hwio);
   entry->dst = memory::desc({s.n, s.oc, s.oh, s.ow}, memory::data_type::f32, Tag::nhwc);
-  const memory::desc weights_any({s.oc, s.c, s.kh, s.kw}, memory::data_type::f32, Tag::any);
   const memory::dims strides{s.stride_h, s.stride_w};
-  const memory::dims dilations{s.dilation_h - 1, s.dilation_w - 1};  // oneDNN: 0 is none
   const memory::dims pad_l{s.pad_top, s.pad_left}, pad_r{s.pad_bottom, s.pad_right};
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (kind != Kind::kConv) {
+    const dnnl::pooling_forward::desc desc(
+        dnnl::prop_kind::forward_inference,
+        kind == Kind::kMaxPool ? dnnl::algorithm::pooling_max
+                               : dnnl::algorithm::pooling_avg_exclude_padding,
+        entry->src, entry->dst, strides, {s.kh, s.kw}, pad_l, pad_r);
+    const dnnl::pooling_forward::primitive_desc pd(desc, attr, Engine());
+    entry->scratch = pd.scratchpad_desc();
+    entry->prim = dnnl::pooling_forward(pd);
+    return entry;
+  }
+  entry->weights_user = memory::desc({s.oc, s.c, s.kh, s.kw}, memory::data_type::f32, Tag::hwio);
+  const memory::desc weights_any({s.oc, s.c, s.kh, s.kw}, memory::data_type::f32, Tag::any);
+  const memory::dims dilations{s.dilation_h - 1, s.dilation_w - 1};  // oneDNN: 0 is none
   using Conv = dnnl::convolution_forward;
   const Conv::desc desc =
       bias ? Conv::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
@@ -145,8 +164,6 @@ std::shared_ptr<const ConvEntry> MakeConv(const ConvShape& s, bool bias, bool re
                         dilations, pad_l, pad_r)
            : Conv::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                         entry->src, weights_any, entry->dst, strides, dilations, pad_l, pad_r);
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (relu) {
     dnnl::post_ops ops;
     ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
@@ -165,54 +182,70 @@ std::shared_ptr<const ConvEntry> MakeConv(const ConvShape& s, bool bias, bool re
     if (rpd.scratchpad_desc().get_size() != 0) return nullptr;  // not expected; decline
     entry->to_weights = dnnl::reorder(rpd);
   }
-  entry->conv = Conv(pd);
+  entry->prim = Conv(pd);
   return entry;
 }
 
 // The cached entry for a geometry; nullptr (also cached) when oneDNN
 // declines it.
-std::shared_ptr<const ConvEntry> CachedConv(const ConvShape& s, bool bias, bool relu) {
+std::shared_ptr<const Entry> Cached(Kind kind, const ConvShape& s, bool bias, bool relu) {
   static std::mutex mu;
-  static auto* cache = new std::map<ConvKey, std::shared_ptr<const ConvEntry> >;
-  const ConvKey key{s.n,          s.h,       s.w,          s.c,          s.kh,
-                    s.kw,         s.oc,      s.stride_h,   s.stride_w,   s.dilation_h,
-                    s.dilation_w, s.pad_top, s.pad_left,   s.pad_bottom, s.pad_right,
-                    s.oh,         s.ow,      bias ? 1 : 0, relu ? 1 : 0};
+  static auto* cache = new std::map<Key, std::shared_ptr<const Entry> >;
+  const Key key{static_cast<int64_t>(kind),
+                s.n,
+                s.h,
+                s.w,
+                s.c,
+                s.kh,
+                s.kw,
+                s.oc,
+                s.stride_h,
+                s.stride_w,
+                s.dilation_h,
+                s.dilation_w,
+                s.pad_top,
+                s.pad_left,
+                s.pad_bottom,
+                s.pad_right,
+                s.oh,
+                s.ow,
+                bias ? 1 : 0,
+                relu ? 1 : 0};
   {
     std::lock_guard<std::mutex> lock(mu);
     auto it = cache->find(key);
     if (it != cache->end()) return it->second;
   }
-  std::shared_ptr<const ConvEntry> entry;
+  std::shared_ptr<const Entry> entry;
   try {
-    entry = MakeConv(s, bias, relu);
+    OneOmpThread one;  // a primitive keeps the thread count it was made with
+    entry = Make(kind, s, bias, relu);
   } catch (const dnnl::error&) {
     entry = nullptr;
   }
   std::lock_guard<std::mutex> lock(mu);
-  if (cache->size() >= kMaxCachedConvs) cache->clear();
+  if (cache->size() >= kMaxCached) cache->clear();
   return cache->emplace(key, std::move(entry)).first->second;
 }
 
-}  // namespace
-
-bool Built() { return true; }
-
-namespace {
-
-// One part of a split convolution: a sub-problem and where its data lie.
-struct ConvPart {
+// One part of a split problem: a sub-problem and where its data lie.
+struct Part {
   ConvShape shape;
   int64_t x_offset = 0, out_offset = 0;  // in floats
-  std::shared_ptr<const ConvEntry> entry;
+  std::shared_ptr<const Entry> entry;
 };
 
-// Below this many multiply-adds per part, splitting costs more than it gains.
-constexpr int64_t kMinPartMacs = int64_t{1} << 19;
+// Below this many multiply-adds per part, splitting a convolution costs
+// more than it gains: measured on the CNN of bench/exec_bench.cc, its 3.6 M
+// multiply-add convolution at batch 1 ran in 55 us whole and 59-70 us as two
+// row halves on two threads (each half slows down beside the other).
+constexpr int64_t kMinPartMacs = int64_t{1} << 22;
+// The same for pooling, in window taps (memory-bound: it pays sooner).
+constexpr int64_t kMinPartTaps = int64_t{1} << 18;
 
 // Images [first, last) of s.
-ConvPart ImagesPart(const ConvShape& s, int64_t first, int64_t last) {
-  ConvPart part;
+Part ImagesPart(const ConvShape& s, int64_t first, int64_t last) {
+  Part part;
   part.shape = s;
   part.shape.n = last - first;
   part.x_offset = first * s.h * s.w * s.c;
@@ -222,7 +255,7 @@ ConvPart ImagesPart(const ConvShape& s, int64_t first, int64_t last) {
 
 // Output rows [first, last) of a single image: the input rows they read,
 // with the padding that remains at each end. False when they read no input.
-bool RowsPart(const ConvShape& s, int64_t first, int64_t last, ConvPart* part) {
+bool RowsPart(const ConvShape& s, int64_t first, int64_t last, Part* part) {
   const int64_t top = first * s.stride_h - s.pad_top;  // first row read
   const int64_t bottom = (last - 1) * s.stride_h - s.pad_top + (s.kh - 1) * s.dilation_h;  // last
   const int64_t in_top = std::max<int64_t>(top, 0), in_bottom = std::min(bottom, s.h - 1);
@@ -237,24 +270,25 @@ bool RowsPart(const ConvShape& s, int64_t first, int64_t last, ConvPart* part) {
   return true;
 }
 
-// The parts the convolution runs as: one, or one per thread when each is big
-// enough and they share the weights layout.
-std::vector<ConvPart> SplitConv(const ConvShape& s, bool bias, bool relu) {
-  const int64_t macs = s.n * s.oh * s.ow * s.oc * s.kh * s.kw * s.c;
+// The parts a problem runs as: one, or one per thread when each is big
+// enough (and, for a convolution, they share the weights layout).
+std::vector<Part> Split(Kind kind, const ConvShape& s, bool bias, bool relu) {
+  const int64_t work =
+      s.n * s.oh * s.ow * s.oc * s.kh * s.kw * (kind == Kind::kConv ? s.c : int64_t{1});
   const int64_t by = s.n > 1 ? s.n : s.oh;
-  const int64_t parts =
-      std::min({ParallelThreads(), by, std::max<int64_t>(macs / kMinPartMacs, 1)});
-  std::vector<ConvPart> out;
+  const int64_t min_part = kind == Kind::kConv ? kMinPartMacs : kMinPartTaps;
+  const int64_t parts = std::min({ParallelThreads(), by, std::max<int64_t>(work / min_part, 1)});
+  std::vector<Part> out;
   for (int64_t p = 0; p < parts && parts > 1; ++p) {
     const int64_t first = by * p / parts, last = by * (p + 1) / parts;
-    ConvPart part;
+    Part part;
     if (s.n > 1) {
       part = ImagesPart(s, first, last);
     } else if (!RowsPart(s, first, last, &part)) {
       out.clear();
       break;
     }
-    part.entry = CachedConv(part.shape, bias, relu);
+    part.entry = Cached(kind, part.shape, bias, relu);
     if (part.entry == nullptr ||
         (!out.empty() && part.entry->weights != out.front().entry->weights)) {
       out.clear();
@@ -263,15 +297,53 @@ std::vector<ConvPart> SplitConv(const ConvShape& s, bool bias, bool relu) {
     out.push_back(std::move(part));
   }
   if (out.empty()) {
-    ConvPart whole;
+    Part whole;
     whole.shape = s;
-    whole.entry = CachedConv(s, bias, relu);
+    whole.entry = Cached(kind, s, bias, relu);
     if (whole.entry != nullptr) out.push_back(std::move(whole));
   }
   return out;
 }
 
+// Runs the parts over ParallelFor, each on one OpenMP thread with its own
+// stream and scratch memory; `weights`/`bias` are shared (null for pooling).
+// After each part, `after(part)` (may be empty). False when oneDNN failed.
+bool RunParts(const std::vector<Part>& parts, const float* x, float* weights, const float* bias,
+              float* out, const std::function<void(const Part&)>& after) {
+  dnnl::engine& engine = Engine();
+  std::vector<char> failed(parts.size(), 0);
+  ParallelFor(static_cast<int64_t>(parts.size()), [&](int64_t p) {
+    const Part& part = parts[p];
+    const Entry& e = *part.entry;
+    try {
+      OneOmpThread one;
+      thread_local dnnl::stream stream(Engine());
+      thread_local Scratch scratch_buffer;
+      // oneDNN takes non-const handles; it only reads src and bias.
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, memory(e.src, engine, const_cast<float*>(x) + part.x_offset)},
+          {DNNL_ARG_DST, memory(e.dst, engine, out + part.out_offset)}};
+      if (weights != nullptr) args.emplace(DNNL_ARG_WEIGHTS, memory(e.weights, engine, weights));
+      if (bias != nullptr) {
+        args.emplace(DNNL_ARG_BIAS, memory(e.bias, engine, const_cast<float*>(bias)));
+      }
+      if (e.scratch.get_size() > 0) {
+        args.emplace(DNNL_ARG_SCRATCHPAD,
+                     memory(e.scratch, engine, scratch_buffer.Get(e.scratch.get_size())));
+      }
+      e.prim.execute(stream, args);
+      stream.wait();
+      if (after) after(part);
+    } catch (const dnnl::error&) {
+      failed[p] = 1;
+    }
+  });
+  return std::find(failed.begin(), failed.end(), 1) == failed.end();
+}
+
 }  // namespace
+
+bool Built() { return true; }
 
 bool Conv2D(const ConvShape& s, const float* x, const float* filter, const float* bias, bool relu,
             float* out) {
@@ -284,55 +356,38 @@ bool Conv2D(const ConvShape& s, const float* x, const float* filter, const float
                             AllFinite(filter, s.kh * s.kw * s.c * s.oc) &&
                             (bias == nullptr || AllFinite(bias, s.oc));
     const bool relu_after = relu && !fused_relu;
-    const std::vector<ConvPart> parts = SplitConv(s, bias != nullptr, fused_relu);
+    const std::vector<Part> parts = Split(Kind::kConv, s, bias != nullptr, fused_relu);
     if (parts.empty()) return false;
-    const ConvEntry& first = *parts.front().entry;
-    dnnl::engine& engine = Engine();
+    const Entry& first = *parts.front().entry;
     // The filter in the primitives' layout, once for every part.
     thread_local Scratch weights_buffer;
     float* weights = const_cast<float*>(filter);  // oneDNN only reads it
     if (first.reorder_weights) {
       OneOmpThread one;
-      thread_local dnnl::stream stream(engine);
-      memory user(first.weights_user, engine, weights);
-      memory reordered(first.weights, engine, weights_buffer.Get(first.weights.get_size()));
+      thread_local dnnl::stream stream(Engine());
+      memory user(first.weights_user, Engine(), weights);
+      memory reordered(first.weights, Engine(), weights_buffer.Get(first.weights.get_size()));
       first.to_weights.execute(stream, user, reordered);
       stream.wait();
       weights = static_cast<float*>(reordered.get_data_handle());
     }
-    std::vector<char> failed(parts.size(), 0);
-    ParallelFor(static_cast<int64_t>(parts.size()), [&](int64_t p) {
-      const ConvPart& part = parts[p];
-      const ConvEntry& e = *part.entry;
-      try {
-        OneOmpThread one;
-        thread_local dnnl::stream stream(Engine());
-        thread_local Scratch scratch_buffer;
-        // oneDNN takes non-const handles; it only reads src and bias.
-        std::unordered_map<int, memory> args{
-            {DNNL_ARG_SRC, memory(e.src, engine, const_cast<float*>(x) + part.x_offset)},
-            {DNNL_ARG_WEIGHTS, memory(e.weights, engine, weights)},
-            {DNNL_ARG_DST, memory(e.dst, engine, out + part.out_offset)}};
-        if (bias != nullptr) {
-          args.emplace(DNNL_ARG_BIAS, memory(e.bias, engine, const_cast<float*>(bias)));
-        }
-        if (e.scratch.get_size() > 0) {
-          args.emplace(DNNL_ARG_SCRATCHPAD,
-                       memory(e.scratch, engine, scratch_buffer.Get(e.scratch.get_size())));
-        }
-        e.conv.execute(stream, args);
-        stream.wait();
-        if (relu_after) {
-          Relu(out + part.out_offset, part.shape.n * part.shape.oh * part.shape.ow * part.shape.oc);
-        }
-      } catch (const dnnl::error&) {
-        failed[p] = 1;
-      }
-    });
-    for (char f : failed) {
-      if (f) return false;
+    std::function<void(const Part&)> after;
+    if (relu_after) {
+      after = [&](const Part& part) {
+        const ConvShape& p = part.shape;
+        Relu(out + part.out_offset, p.n * p.oh * p.ow * p.oc);
+      };
     }
-    return true;
+    return RunParts(parts, x, weights, bias, out, after);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
+bool Pool(const ConvShape& s, bool max, const float* x, float* out) {
+  try {
+    const std::vector<Part> parts = Split(max ? Kind::kMaxPool : Kind::kAvgPool, s, false, false);
+    return !parts.empty() && RunParts(parts, x, nullptr, nullptr, out, {});
   } catch (const dnnl::error&) {
     return false;
   }

@@ -1,4 +1,4 @@
-// Float Conv2D and GEMM on oneDNN (Debian's libdnnl-dev), the library
+// Float Conv2D, pooling and GEMM on oneDNN (Debian's libdnnl-dev), the library
 // TensorFlow's own x86 builds run these ops on. Built in when CMake finds it
 // (CKPT_ONEDNN, on by default); without it every function here returns false
 // and the kernels use their Eigen paths (conv.cc's im2col, gemm.h).
@@ -35,6 +35,11 @@ struct ConvShape {
 // the caller computes it then. Throws std::bad_alloc when out of memory.
 bool Conv2D(const ConvShape& s, const float* x, const float* filter, const float* bias, bool relu,
             float* out);
+
+// MaxPool (max) or AvgPool over NHWC float x, as TF computes them: windows
+// s.kh x s.kw (s.c == s.oc, no dilation), padded positions left out (AvgPool
+// divides by the real elements in each window). False as for Conv2D.
+bool Pool(const ConvShape& s, bool max, const float* x, float* out);
 
 // c[m,n] = op(a) * op(b) as GemmF32 defines it (gemm.h), on oneDNN's threads.
 // False when oneDNN is not built in or failed (c is then to be recomputed).
