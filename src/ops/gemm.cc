@@ -162,7 +162,7 @@ class WorkerPool {
   unsigned sleeping_ = 0;                // workers waiting on work_cv_
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t parts_ = 0;
-  int64_t next_ = 0;      // the next part to claim
+  int64_t next_ = 0;                  // the next part to claim
   std::atomic<int64_t> finished_{0};  // parts run to the end (changed under mu_)
 };
 
@@ -174,6 +174,10 @@ constexpr int64_t kParallelMacs = int64_t{1} << 22;
 // From this many multiply-adds a GEMM runs on oneDNN's sgemm when built in
 // (faster from here; below, its call overhead is not worth it).
 constexpr int64_t kOnednnMacs = int64_t{1} << 16;
+// GemmF32's column split (ColumnThreads): from this size of b, and with at
+// least this many columns per thread.
+constexpr int64_t kColumnSplitBytes = int64_t{512} << 10;
+constexpr int64_t kMinColumnsPerThread = 32;
 // Rows per thread at least, so that each part keeps Eigen's blocking efficient.
 constexpr int64_t kMinRowsPerThread = 64;
 
@@ -183,10 +187,34 @@ int64_t Threads(int64_t m, int64_t n, int64_t k) {
   return std::clamp<int64_t>(m / kMinRowsPerThread, 1, cores);
 }
 
+// A product of a few rows (a layer at batch 1) is bound by reading b: its
+// columns are split over the threads when b is big (at least kColumnSplitBytes
+// and kMinColumnsPerThread columns per thread), so each core reads, and keeps
+// in its own cache between runs, its part. oneDNN only (strided c and b).
+int64_t ColumnThreads(int64_t m, int64_t n, int64_t k) {
+  static const int64_t cores = ParallelThreads();
+  if (cores == 1 || !onednn::Built() || m >= kMinRowsPerThread * 2 ||
+      n * k * static_cast<int64_t>(sizeof(float)) < kColumnSplitBytes) {
+    return 1;
+  }
+  return std::clamp<int64_t>(n / kMinColumnsPerThread, 1, cores);
+}
+
 }  // namespace
 
 void GemmF32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
              float* c) {
+  if (const int64_t columns = ColumnThreads(m, n, k); columns > 1) {
+    std::vector<char> failed(static_cast<size_t>(columns), 0);
+    ParallelFor(columns, [&](int64_t t) {
+      const int64_t begin = n * t / columns, end = n * (t + 1) / columns;
+      // Columns [begin, end) of op(b): rows of b when transposed.
+      const float* part = tb ? b + begin * k : b + begin;
+      failed[t] =
+          !onednn::Sgemm(ta, tb, m, end - begin, k, a, part, c + begin, ta ? m : k, tb ? k : n, n);
+    });
+    if (std::find(failed.begin(), failed.end(), 1) == failed.end()) return;
+  }
   const int64_t threads = ta ? 1 : Threads(m, n, k);
   if (threads == 1) {
     GemmF32Serial(ta, tb, m, n, k, a, b, c);

@@ -44,7 +44,8 @@ bool Conv2D(const ConvShape&, const float*, const float*, const float*, bool, fl
   return false;
 }
 bool Pool(const ConvShape&, bool, const float*, float*) { return false; }
-bool Sgemm(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float*) {
+bool Sgemm(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float*, int64_t,
+           int64_t, int64_t) {
   return false;
 }
 
@@ -394,11 +395,14 @@ bool Pool(const ConvShape& s, bool max, const float* x, float* out) {
 }
 
 bool Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
-           float* c) {
+           float* c, int64_t lda, int64_t ldb, int64_t ldc) {
   OneOmpThread one;
-  // Row-major, as oneDNN's sgemm takes it: lda is a's row length as stored.
-  return dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.f, a, ta ? m : k, b, tb ? k : n, 0.f,
-                    c, n) == dnnl_success;
+  // Row-major, as oneDNN's sgemm takes it: a packed lda is a's row length as stored.
+  if (lda == 0) lda = ta ? m : k;
+  if (ldb == 0) ldb = tb ? k : n;
+  if (ldc == 0) ldc = n;
+  return dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc) ==
+         dnnl_success;
 }
 
 #endif  // CKPT_HAVE_ONEDNN

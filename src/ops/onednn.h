@@ -41,10 +41,11 @@ bool Conv2D(const ConvShape& s, const float* x, const float* filter, const float
 // divides by the real elements in each window). False as for Conv2D.
 bool Pool(const ConvShape& s, bool max, const float* x, float* out);
 
-// c[m,n] = op(a) * op(b) as GemmF32 defines it (gemm.h), on oneDNN's threads.
+// c[m,n] = op(a) * op(b) as GemmF32 defines it (gemm.h), on the calling
+// thread; lda/ldb/ldc are the stored row lengths (0: packed, as GemmF32).
 // False when oneDNN is not built in or failed (c is then to be recomputed).
 bool Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
-           float* c);
+           float* c, int64_t lda = 0, int64_t ldb = 0, int64_t ldc = 0);
 
 }  // namespace ckpt::ops::onednn
 

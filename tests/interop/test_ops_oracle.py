@@ -1041,6 +1041,10 @@ for _ta, _tb in ((True, False), (False, True), (True, True)):
          lambda a, b, _ta=_ta, _tb=_tb: raw.MatMul(a=a, b=b, transpose_a=_ta, transpose_b=_tb,
                                                    name="target"), atol=1e-4,
          a=f32(*((256, 200) if _ta else (200, 256))), b=f32(*((96, 256) if _tb else (256, 96))))
+for _tb in (False, True):
+    case("MatMul", f"few-rows-wide-tb{int(_tb)}",
+         lambda a, b, _tb=_tb: raw.MatMul(a=a, b=b, transpose_b=_tb, name="target"), atol=1e-4,
+         a=f32(2, 3136), b=f32(*((128, 3136) if _tb else (3136, 128))))
 case("MaxPool", "split-SAME-3x3-stride2", lambda x: raw.MaxPool(
     input=x, ksize=[1, 3, 3, 1], strides=[1, 2, 2, 1], padding="SAME", name="target"),
      x=_with_nans(f32(4, 33, 31, 32), every=101))

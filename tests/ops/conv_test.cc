@@ -195,7 +195,8 @@ TEST(MatMulPathsTest, LargeAndSplitProductsWithEpilogue) {
   uint32_t seed = 100;
   for (const Case& c : {Case{300, 256, 128, false, false}, Case{200, 256, 96, true, false},
                         Case{200, 256, 96, false, true}, Case{200, 256, 96, true, true},
-                        Case{1, 3136, 128, false, false}, Case{7, 5, 3, false, false}}) {
+                        Case{1, 3136, 128, false, false}, Case{3, 2048, 128, false, true},
+                        Case{2, 2048, 96, true, false}, Case{7, 5, 3, false, false}}) {
     std::vector<float> a = Random<float>(c.m * c.k, seed++);
     const std::vector<float> b = Random<float>(c.k * c.n, seed++);
     const std::vector<float> bias = Random<float>(c.n, seed++);
