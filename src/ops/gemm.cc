@@ -102,7 +102,7 @@ class WorkerPool {
   }
 
  private:
-  static constexpr std::chrono::microseconds kSpin{200};
+  static constexpr std::chrono::microseconds kSpin{50};
 
   WorkerPool() {
     const unsigned cores = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
@@ -240,6 +240,6 @@ void GemmF32Serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const floa
   Chosen().fn(ta, tb, m, n, k, a, b, c);
 }
 
-const char* GemmF32Isa() { return Chosen().isa; }
+const char* GemmF32Isa() { return onednn::Built() ? "onednn" : Chosen().isa; }
 
 }  // namespace ckpt::ops

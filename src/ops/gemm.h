@@ -35,7 +35,9 @@ void ParallelFor(int64_t parts, const std::function<void(int64_t)>& fn);
 // The number of threads ParallelFor can use (the caller's included), >= 1.
 int64_t ParallelThreads();
 
-// The instruction set GemmF32 uses on this CPU: "avx512", "avx2" or "generic".
+// What GemmF32 runs its large products on: "onednn" when built in (onednn.h),
+// else the instruction set of its Eigen copy on this CPU: "avx512", "avx2"
+// or "generic".
 const char* GemmF32Isa();
 
 }  // namespace ckpt::ops
