@@ -9,9 +9,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ops/onednn.h"
@@ -99,6 +101,12 @@ class WorkerPool {
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [&] { return finished_.load() == parts_; });
     job_ = nullptr;
+    // A part that threw (std::bad_alloc, say): every part has ended, so the
+    // caller gets the first exception as if it had run the parts itself.
+    if (std::exception_ptr error = std::exchange(error_, nullptr)) {
+      lock.unlock();
+      std::rethrow_exception(error);
+    }
   }
 
  private:
@@ -127,8 +135,14 @@ class WorkerPool {
         job = job_;
         part = next_++;
       }
-      (*job)(part);
+      std::exception_ptr error;
+      try {
+        (*job)(part);
+      } catch (...) {
+        error = std::current_exception();
+      }
       std::lock_guard<std::mutex> lock(mu_);
+      if (error && !error_) error_ = error;
       if (finished_.fetch_add(1, std::memory_order_release) + 1 == parts_) done_cv_.notify_one();
     }
   }
@@ -162,6 +176,7 @@ class WorkerPool {
   unsigned sleeping_ = 0;                // workers waiting on work_cv_
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t parts_ = 0;
+  std::exception_ptr error_;          // the first exception a part threw
   int64_t next_ = 0;                  // the next part to claim
   std::atomic<int64_t> finished_{0};  // parts run to the end (changed under mu_)
 };

@@ -29,7 +29,9 @@ void GemmF32Serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const floa
 // hardware_concurrency() - 1 persistent threads (started on first use). When
 // the pool is serving another caller, is called from one of its own threads,
 // or could not start its threads, every part runs on the caller in order.
-// Thread-safe.
+// A part that throws does not end the process: once every started part has
+// ended, ParallelFor rethrows the first exception on the caller (parts not yet
+// claimed may still run). Thread-safe.
 void ParallelFor(int64_t parts, const std::function<void(int64_t)>& fn);
 
 // The number of threads ParallelFor can use (the caller's included), >= 1.

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <new>
 #include <random>
 #include <string>
 #include <thread>
@@ -165,6 +166,26 @@ TEST(ParallelForTest, RunsEveryPartOnceIncludingNestedAndConcurrentCalls) {
   for (std::thread& c : callers) c.join();
   // Per outer call: sum over p of (20(p+1) + 1) = 20*6 + 3 = 123.
   EXPECT_EQ(sum.load(), int64_t{4} * 100 * 123);
+}
+
+TEST(ParallelForTest, APartThatThrowsReachesTheCallerAndThePoolGoesOn) {
+  for (int round = 0; round < 50; ++round) {
+    std::atomic<int> ran{0};
+    bool caught = false;
+    try {
+      ParallelFor(4, [&](int64_t p) {
+        ++ran;
+        if (p == 1) throw std::bad_alloc();
+      });
+    } catch (const std::bad_alloc&) {
+      caught = true;
+    }
+    EXPECT_TRUE(caught);
+    EXPECT_GE(ran.load(), 2);  // part 1 ran, and whatever was claimed before it
+    std::atomic<int> after{0};
+    ParallelFor(3, [&](int64_t) { ++after; });
+    EXPECT_EQ(after.load(), 3);
+  }
 }
 
 TEST(GemmTest, ReportsWhatItRunsOn) {
