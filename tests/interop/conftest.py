@@ -29,6 +29,22 @@ TESTDATA_DIR = pathlib.Path(
     os.environ.get("CKPT_TESTDATA_DIR", REPO.parent / "shared" / "testdata" / "tensorflow"))
 
 
+def run_to_npy(cmd, out_dir, check=True):
+    """Runs a `ckpt run` command line with `--output out_dir` added: the
+    arrays it wrote by the names on its stdout (`name<TAB>path` lines, in
+    order), or the CompletedProcess when check is False."""
+    cmd = list(cmd) + ["--output", str(out_dir)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if not check:
+        return proc
+    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
+    got = {}
+    for line in proc.stdout.splitlines():
+        name, _, path = line.partition("\t")
+        got[name] = np.load(path, allow_pickle=False)
+    return got
+
+
 def _import_tf():
     import tensorflow as tf  # noqa: imported late so the env vars above apply
 

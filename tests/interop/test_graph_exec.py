@@ -14,7 +14,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import BUILD_DIR, CLI, REPO
+from conftest import BUILD_DIR, CLI, REPO, run_to_npy
 import exec_models as em
 
 BATCHES = (1, 7, 100)
@@ -46,17 +46,9 @@ def ckpt_run(tmp_path, meta, feeds, fetches, checkpoint=None, targets=(), check=
         cmd += ["--fetch", name]
     for name in targets:
         cmd += ["--target", name]
-    out_dir = tmp_path / "out"
-    cmd += ["--output", str(out_dir)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if not check:
-        return proc
-    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
-    got = {}
-    for line in proc.stdout.splitlines():
-        name, _, path = line.partition("\t")
-        got[name] = np.load(path, allow_pickle=False)
-    assert sorted(got) == sorted(fetches), proc.stdout
+    got = run_to_npy(cmd, tmp_path / "out", check)
+    if check:
+        assert sorted(got) == sorted(fetches), list(got)
     return got
 
 

@@ -32,7 +32,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import CLI, tf
+from conftest import CLI, run_to_npy, tf
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
 
@@ -137,16 +137,7 @@ def ckpt_signature(tmp_path, export_dir, key, feeds, fetches=(), check=True):
         cmd += ["--feed", f"{input_key}={path}"]
     for output_key in fetches:
         cmd += ["--fetch", output_key]
-    cmd += ["--output", str(tmp_path / "out")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if not check:
-        return proc
-    assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
-    got = {}
-    for line in proc.stdout.splitlines():
-        output_key, _, path = line.partition("\t")
-        got[output_key] = np.load(path, allow_pickle=False)
-    return got
+    return run_to_npy(cmd, tmp_path / "out", check)
 
 
 def tf_signature(export_dir, key, feeds):
