@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <dnnl.hpp>
 #include <functional>
 #include <map>
@@ -78,7 +79,8 @@ dnnl::engine& Engine() {
   return *engine;
 }
 
-// 64-byte aligned scratch that grows and is reused by its thread.
+// 64-byte aligned scratch that grows and is reused by its thread (kept for
+// the thread's life: at most the largest filter or scratchpad it has seen).
 class Scratch {
  public:
   void* Get(size_t bytes) {
@@ -102,9 +104,12 @@ class Scratch {
 
 // True when no element is NaN or infinite (exponent bits not all ones).
 bool AllFinite(const float* p, int64_t count) {
-  const uint32_t* bits = reinterpret_cast<const uint32_t*>(p);
   uint32_t special = 0;
-  for (int64_t i = 0; i < count; ++i) special |= (bits[i] & 0x7f800000u) == 0x7f800000u;
+  for (int64_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, p + i, sizeof(bits));  // compiles to a plain load
+    special |= (bits & 0x7f800000u) == 0x7f800000u;
+  }
   return special == 0;
 }
 
