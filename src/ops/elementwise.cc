@@ -85,14 +85,40 @@ Status Unary(KernelContext* ctx, Op op) {
   }
 }
 
+// Integer quotient and remainder truncated toward zero, as C's / and %,
+// except that the one overflowing case, the most negative value over -1,
+// wraps (giving itself, remainder 0) instead of trapping.
+template <typename T>
+T TruncDiv(T a, T b) {
+  using U = std::make_unsigned_t<T>;
+  return b == -1 ? static_cast<T>(U{0} - static_cast<U>(a)) : static_cast<T>(a / b);
+}
+template <typename T>
+T TruncMod(T a, T b) {
+  return b == -1 ? T{0} : static_cast<T>(a % b);
+}
+
+// base^exponent for exponent >= 0 by repeated squaring, wrapping on overflow
+// (two's complement) as TF's integer Pow does.
+template <typename T>
+T IntPow(T base, T exponent) {
+  using U = std::make_unsigned_t<T>;
+  U result = 1, b = static_cast<U>(base);
+  for (U e = static_cast<U>(exponent); e != 0; e >>= 1) {
+    if (e & 1) result *= b;
+    b *= b;
+  }
+  return static_cast<T>(result);
+}
+
 bool IsInteger(const Tensor& t) {
   return t.dtype() == DataType::kInt32 || t.dtype() == DataType::kInt64;
 }
 
 Status CheckNoZero(const KernelContext& ctx, const Tensor& t) {
   for (int64_t i = 0; i < t.num_elements(); ++i) {
-    const bool zero = t.dtype() == DataType::kInt32 ? t.flat<int32_t>()[i] == 0
-                                                    : t.flat<int64_t>()[i] == 0;
+    const bool zero =
+        t.dtype() == DataType::kInt32 ? t.flat<int32_t>()[i] == 0 : t.flat<int64_t>()[i] == 0;
     if (zero) return InvalidArg(ctx, "Integer division by zero");
   }
   return Status::OK();
@@ -122,6 +148,20 @@ Status Mul(KernelContext* ctx) {
 // RealDiv is for floating types (TF's Div/FloorDiv handle integers).
 Status RealDiv(KernelContext* ctx) {
   return Binary<true>(ctx, [](auto a, auto b) { return a / b; });
+}
+// Div: RealDiv on floats; on integers the quotient truncated toward zero
+// (C's /), and division by zero is InvalidArgument, as in TF.
+Status Div(KernelContext* ctx) {
+  if (ctx->inputs.size() == 2 && IsInteger(ctx->inputs[1])) {
+    CKPT_RETURN_IF_ERROR(CheckNoZero(*ctx, ctx->inputs[1]));
+  }
+  return Binary<false>(ctx, [](auto a, auto b) {
+    if constexpr (std::is_integral_v<decltype(a)>) {
+      return TruncDiv(a, b);
+    } else {
+      return a / b;
+    }
+  });
 }
 Status Maximum(KernelContext* ctx) {
   return Binary<false>(ctx, [](auto a, auto b) { return MaxPropagateNaN(a, b); });
@@ -164,9 +204,9 @@ Status SelectV2(KernelContext* ctx) {
     return InvalidArg(*ctx, "condition must be bool, got " + std::string(DataTypeName(c.dtype())));
   }
   if (t.dtype() != e.dtype()) {
-    return InvalidArg(*ctx, "SelectV2 branches differ in dtype: " +
-                                std::string(DataTypeName(t.dtype())) + " vs. " +
-                                std::string(DataTypeName(e.dtype())));
+    return InvalidArg(*ctx,
+                      "SelectV2 branches differ in dtype: " + std::string(DataTypeName(t.dtype())) +
+                          " vs. " + std::string(DataTypeName(e.dtype())));
   }
   CKPT_ASSIGN_OR_RETURN(TensorShape te, BroadcastShape(*ctx, t.shape(), e.shape()));
   CKPT_ASSIGN_OR_RETURN(TensorShape shape, BroadcastShape(*ctx, c.shape(), te));
@@ -202,11 +242,11 @@ Status Select(KernelContext* ctx) {
   const bool rows = c.shape().rank() == 1 && t.shape().rank() > 1;
   if (c.shape() != t.shape() && c.shape().rank() != 0 &&
       !(rows && c.shape().dim(0) == t.shape().dim(0))) {
-    return InvalidArg(*ctx, "'cond' must be a scalar, a vector of size " +
-                                (t.shape().rank() > 0 ? std::to_string(t.shape().dim(0))
-                                                      : std::string("1")) +
-                                ", or have the shape of 'then': " + c.shape().DebugString() +
-                                " vs. " + t.shape().DebugString());
+    return InvalidArg(
+        *ctx, "'cond' must be a scalar, a vector of size " +
+                  (t.shape().rank() > 0 ? std::to_string(t.shape().dim(0)) : std::string("1")) +
+                  ", or have the shape of 'then': " + c.shape().DebugString() + " vs. " +
+                  t.shape().DebugString());
   }
   // Elements of t per condition element.
   const int64_t per = c.num_elements() == 0 ? 0 : t.num_elements() / c.num_elements();
@@ -225,8 +265,24 @@ Status Select(KernelContext* ctx) {
 Status SquaredDifference(KernelContext* ctx) {
   return Binary<false>(ctx, [](auto a, auto b) { return (a - b) * (a - b); });
 }
+// Pow: std::pow on floats; on integers exact, wrapping on overflow, and a
+// negative exponent is InvalidArgument, as in TF.
 Status Pow(KernelContext* ctx) {
-  return Binary<true>(ctx, [](auto a, auto b) { return std::pow(a, b); });
+  if (ctx->inputs.size() == 2 && IsInteger(ctx->inputs[1])) {
+    const Tensor& y = ctx->inputs[1];
+    for (int64_t i = 0; i < y.num_elements(); ++i) {
+      const bool negative =
+          y.dtype() == DataType::kInt32 ? y.flat<int32_t>()[i] < 0 : y.flat<int64_t>()[i] < 0;
+      if (negative) return InvalidArg(*ctx, "Integers to negative integer powers are not allowed");
+    }
+  }
+  return Binary<false>(ctx, [](auto a, auto b) {
+    if constexpr (std::is_integral_v<decltype(a)>) {
+      return IntPow(a, b);
+    } else {
+      return std::pow(a, b);
+    }
+  });
 }
 // Python's // and %: the quotient rounds toward -inf, the remainder takes the
 // divisor's sign. Integer division by zero is InvalidArgument, as in TF.
@@ -237,8 +293,8 @@ Status FloorDiv(KernelContext* ctx) {
   return Binary<false>(ctx, [](auto a, auto b) {
     using T = decltype(a);
     if constexpr (std::is_integral_v<T>) {
-      const T q = a / b;
-      return (a % b != 0 && ((a < 0) != (b < 0))) ? static_cast<T>(q - 1) : q;
+      const T q = TruncDiv(a, b);
+      return (TruncMod(a, b) != 0 && ((a < 0) != (b < 0))) ? static_cast<T>(q - 1) : q;
     } else {
       return std::floor(a / b);
     }
@@ -251,7 +307,7 @@ Status FloorMod(KernelContext* ctx) {
   return Binary<false>(ctx, [](auto a, auto b) {
     using T = decltype(a);
     if constexpr (std::is_integral_v<T>) {
-      const T r = a % b;
+      const T r = TruncMod(a, b);
       return (r != 0 && ((r < 0) != (b < 0))) ? static_cast<T>(r + b) : r;
     } else {
       const T r = std::fmod(a, b);

@@ -17,6 +17,7 @@ Status Add(KernelContext* ctx);  // Add and AddV2
 Status Sub(KernelContext* ctx);
 Status Mul(KernelContext* ctx);
 Status RealDiv(KernelContext* ctx);
+Status Div(KernelContext* ctx);
 Status Maximum(KernelContext* ctx);
 Status Minimum(KernelContext* ctx);
 Status SquaredDifference(KernelContext* ctx);

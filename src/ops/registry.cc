@@ -37,7 +37,7 @@ constexpr Entry kTable[] = {
     {"ConcatV2", ops::ConcatV2},
     {"Conv2D", ops::Conv2D},
     {"DepthwiseConv2dNative", ops::DepthwiseConv2dNative},
-    {"Div", ops::RealDiv},
+    {"Div", ops::Div},
     {"DynamicPartition", ops::DynamicPartition},
     {"DynamicStitch", ops::DynamicStitch},
     {"Elu", ops::Elu},

@@ -221,6 +221,21 @@ for _op in ARITH_REAL:
 case("Pow", "positive-base", _bin("Pow"), x=np.abs(f32(3, 4)) + 0.1, y=f32(3, 4))
 case("Pow", "integer-exponents", _bin("Pow"), x=f32(3, 5), y=np.array([0, 1, 2, 3, -1], np.float32))
 
+# Integer Div truncates toward zero; integer Pow is exact and wraps.
+for _k in ("i32", "i64"):
+    _t = _k.replace("i", "int")
+    _x = np.array([7, -7, 7, -7, 0, 1, -1, 6, -6, 13], dtype=_t)
+    _y = np.array([2, 2, -2, -2, 3, 5, 5, -3, 3, -4], dtype=_t)
+    case("Div", f"signs-{_k}", _bin("Div"), x=_x, y=_y)
+    case("Div", f"random-{_k}", _bin("Div"), x=numeric(_k, 4, 5), y=numeric(_k, 4, 5) * 2 + 1)
+    case("Div", f"by-zero-{_k}", _bin("Div"), x=_x, y=np.zeros_like(_y))
+    case("Pow", f"small-{_k}", _bin("Pow"), x=np.array([0, 0, 1, -1, 2, -2, 3, -3, 10, 7], _t),
+         y=np.array([0, 3, 9, 5, 10, 7, 4, 3, 5, 0], _t))
+    case("Pow", f"wraps-{_k}", _bin("Pow"), x=np.array([3, -3, 7, 2], _t),
+         y=np.array([40, 41, 50, 70], _t))
+    case("Pow", f"negative-exponent-{_k}", _bin("Pow"), x=np.array([2, 3], _t),
+         y=np.array([1, -1], _t))
+
 for _op in ("FloorDiv", "FloorMod"):
     for _k in ("i32", "i64"):
         _x = np.array([7, -7, 7, -7, 0, 1, -1, 6, -6, 13], dtype=_k.replace("i", "int"))

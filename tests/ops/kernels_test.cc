@@ -1,11 +1,12 @@
 // The op kernels, one op at a time, against values worked out by hand from
 // TF's definition of each op (not from the kernels' own output).
-#include <cmath>
-#include <string>
-#include <vector>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
 
 #include "ckpt/tensor.h"
 #include "ops/kernel.h"
@@ -67,8 +68,7 @@ TEST(ElementwiseTest, BroadcastScalarOnTheLeftAndRankGrowth) {
   Tensor b = F({2, 1}, {10, 20});
   Tensor sum = RunOne(Node("Add"), {a, b});
   EXPECT_EQ(sum.shape(), (TensorShape{3, 2, 2}));
-  EXPECT_THAT(Values<float>(sum),
-              ElementsAre(11, 12, 21, 22, 13, 14, 23, 24, 15, 16, 25, 26));
+  EXPECT_THAT(Values<float>(sum), ElementsAre(11, 12, 21, 22, 13, 14, 23, 24, 15, 16, 25, 26));
 }
 
 TEST(ElementwiseTest, IncompatibleShapesUseTfWording) {
@@ -208,9 +208,10 @@ TEST(ShapeOpsTest, ReshapeWithInferredDim) {
   Tensor out = RunOne(Node("Reshape"), {x, I32({2}, {-1, 2})});
   EXPECT_EQ(out.shape(), (TensorShape{3, 2}));
   EXPECT_THAT(Values<float>(out), ElementsAre(1, 2, 3, 4, 5, 6));
-  EXPECT_THAT(RunKernel(Node("Reshape"), {x, I32({2}, {4, 2})}),
-              StatusIs(StatusCode::kInvalidArgument,
-                       "Input to reshape is a tensor with 6 values, but the requested shape has 8"));
+  EXPECT_THAT(
+      RunKernel(Node("Reshape"), {x, I32({2}, {4, 2})}),
+      StatusIs(StatusCode::kInvalidArgument,
+               "Input to reshape is a tensor with 6 values, but the requested shape has 8"));
   EXPECT_THAT(RunKernel(Node("Reshape"), {x, I32({2}, {-1, 4})}),
               StatusIs(StatusCode::kInvalidArgument, "requires a multiple of 4"));
   EXPECT_THAT(RunKernel(Node("Reshape"), {x, I32({2}, {-1, -1})}),
@@ -261,7 +262,7 @@ TEST(ShapeOpsTest, Cast) {
   EXPECT_THAT(Values<bool>(RunOne(Node("Cast").Type("DstT", DataType::kBool), {x})),
               ElementsAre(true, true, false, true));
   EXPECT_THAT(Values<double>(RunOne(Node("Cast").Type("DstT", DataType::kDouble),
-                                  {Tensor::FromVector<int64_t>({1}, {3})})),
+                                    {Tensor::FromVector<int64_t>({1}, {3})})),
               ElementsAre(3.0));
   EXPECT_THAT(RunKernel(Node("Cast", "c").Type("DstT", DataType::kString), {x}),
               StatusIs(StatusCode::kUnimplemented, "Op Cast (node 'c')"));
@@ -270,8 +271,8 @@ TEST(ShapeOpsTest, Cast) {
 TEST(ShapeOpsTest, ArgMaxFirstOnTiesAndOutputType) {
   Tensor x = F({2, 3}, {1, 9, 9, 7, 2, 3});
   EXPECT_THAT(Values<int64_t>(RunOne(Node("ArgMax"), {x, I32({}, {1})})), ElementsAre(1, 0));
-  EXPECT_THAT(Values<int32_t>(RunOne(Node("ArgMax").Type("output_type", DataType::kInt32),
-                                   {x, I32({}, {0})})),
+  EXPECT_THAT(Values<int32_t>(
+                  RunOne(Node("ArgMax").Type("output_type", DataType::kInt32), {x, I32({}, {0})})),
               ElementsAre(1, 0, 0));
   EXPECT_THAT(RunKernel(Node("ArgMax"), {x, I32({}, {2})}),
               StatusIs(StatusCode::kInvalidArgument, "Expected dimension in the range [-2, 2)"));
@@ -316,10 +317,8 @@ TEST(ReductionTest, IntegerMeanTruncatesAndBadAxisFails) {
 TEST(ReductionTest, MiddleAxisOfRank3) {
   // x[i][j][k] = 100i + 10j + k over [2,2,2]; sum over j: 2*(100i + k) + 10.
   Tensor x = F({2, 2, 2}, {0, 1, 10, 11, 100, 101, 110, 111});
-  EXPECT_THAT(Values<float>(RunOne(Node("Sum"), {x, I32({}, {1})})),
-              ElementsAre(10, 12, 210, 212));
+  EXPECT_THAT(Values<float>(RunOne(Node("Sum"), {x, I32({}, {1})})), ElementsAre(10, 12, 210, 212));
 }
-
 
 // --- batch 2: comparisons, select, more activations, layout, makers ---
 
@@ -327,8 +326,7 @@ TEST(ElementwiseTest, ComparisonsGiveBoolAndBroadcast) {
   Tensor x = F({3}, {1, 2, 3});
   Tensor two = Tensor::Scalar<float>(2);
   EXPECT_THAT(Values<bool>(RunOne(Node("Greater"), {x, two})), ElementsAre(false, false, true));
-  EXPECT_THAT(Values<bool>(RunOne(Node("GreaterEqual"), {x, two})),
-              ElementsAre(false, true, true));
+  EXPECT_THAT(Values<bool>(RunOne(Node("GreaterEqual"), {x, two})), ElementsAre(false, true, true));
   EXPECT_THAT(Values<bool>(RunOne(Node("Equal"), {x, two})), ElementsAre(false, true, false));
   EXPECT_THAT(Values<bool>(RunOne(Node("NotEqual"), {x, two})), ElementsAre(true, false, true));
   EXPECT_THAT(Values<bool>(RunOne(Node("LessEqual"), {x, two})), ElementsAre(true, true, false));
@@ -357,8 +355,8 @@ TEST(NnTest, MoreActivations) {
   EXPECT_NEAR(selu[1], -1.1113307f, 1e-6);  // 1.0507 * 1.6733 * (e^-1 - 1)
   EXPECT_THAT(Values<float>(RunOne(Node("LeakyRelu"), {F({2}, {-1, 2})})),
               ElementsAre(-0.2f, 2.0f));  // default alpha 0.2
-  std::vector<float> l = Values<float>(RunOne(Node("LeakyRelu").Float("alpha", 0.1f),
-                                              {F({2}, {-3, 2})}));
+  std::vector<float> l =
+      Values<float>(RunOne(Node("LeakyRelu").Float("alpha", 0.1f), {F({2}, {-3, 2})}));
   EXPECT_NEAR(l[0], -0.3f, 1e-6);
   EXPECT_FLOAT_EQ(l[1], 2.0f);
   std::vector<float> sp = Values<float>(RunOne(Node("Softplus"), {F({3}, {0, 100, -100})}));
@@ -409,7 +407,6 @@ TEST(ReductionTest, Prod) {
   EXPECT_THAT(Values<float>(RunOne(Node("Prod"), {F({2, 3}, {1, 2, 3, 4, 5, 6}), I32({}, {1})})),
               ElementsAre(6, 120));
 }
-
 
 // --- batch 3: indexing ---
 
@@ -490,12 +487,10 @@ TEST(IndexingTest, Range) {
               StatusIs(StatusCode::kInvalidArgument, "Requires start <= limit when delta > 0"));
 }
 
-
 // StridedSlice(x, begin, end, strides) with masks, each case written as the
 // Python slice it stands for.
-Result<std::vector<Tensor>> Strided(const Tensor& x, std::vector<int32_t> b,
-                                    std::vector<int32_t> e, std::vector<int32_t> s,
-                                    Node node = Node("StridedSlice")) {
+Result<std::vector<Tensor>> Strided(const Tensor& x, std::vector<int32_t> b, std::vector<int32_t> e,
+                                    std::vector<int32_t> s, Node node = Node("StridedSlice")) {
   const int64_t n = static_cast<int64_t>(b.size());
   return RunKernel(node, {x, I32({n}, b), I32({n}, e), I32({n}, s)});
 }
@@ -515,9 +510,9 @@ TEST(IndexingTest, StridedSliceRangesAndSteps) {
   EXPECT_EQ(r.value()[0].shape(), (TensorShape{2, 2}));
   EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(4, 6, 8, 10));
   // x[:, 1]
-  r = Strided(x, {0, 1}, {0, 2}, {1, 1},
-              Node("StridedSlice").Int("begin_mask", 1).Int("end_mask", 1).Int(
-                  "shrink_axis_mask", 2));
+  r = Strided(
+      x, {0, 1}, {0, 2}, {1, 1},
+      Node("StridedSlice").Int("begin_mask", 1).Int("end_mask", 1).Int("shrink_axis_mask", 2));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r.value()[0].shape(), (TensorShape{3}));
   EXPECT_THAT(Values<float>(r.value()[0]), ElementsAre(1, 5, 9));
@@ -529,8 +524,8 @@ TEST(IndexingTest, StridedSliceRangesAndSteps) {
 
 TEST(IndexingTest, StridedSliceShapeIndexReverseAndTail) {
   // tf.shape(x)[0] on a shape vector [3,4]: a scalar.
-  auto r = Strided(I32({2}, {3, 4}), {0}, {1}, {1},
-                   Node("StridedSlice").Int("shrink_axis_mask", 1));
+  auto r =
+      Strided(I32({2}, {3, 4}), {0}, {1}, {1}, Node("StridedSlice").Int("shrink_axis_mask", 1));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r.value()[0].shape(), TensorShape());
   EXPECT_THAT(Values<int32_t>(r.value()[0]), ElementsAre(3));
@@ -569,7 +564,6 @@ TEST(IndexingTest, StridedSliceEllipsisNewAxisAndErrors) {
               StatusIs(StatusCode::kInvalidArgument, "strides[0] must be non-zero"));
 }
 
-
 TEST(MatMulTest, BatchMatMulV2BroadcastsBatchDims) {
   // x: two [1,2] matrices [[1,2]] and [[3,4]]; y one [2,1] matrix [[5],[6]],
   // broadcast to both: 1*5+2*6 = 17, 3*5+4*6 = 39.
@@ -599,15 +593,14 @@ TEST(ElementwiseTest, SelectV1RowsAndElements) {
               StatusIs(StatusCode::kInvalidArgument, "'then' and 'else' must have the same size"));
 }
 
-
 TEST(IndexingTest, PadAndPadV2) {
   EXPECT_THAT(Values<float>(RunOne(Node("Pad"), {F({2}, {1, 2}), I32({1, 2}, {1, 2})})),
               ElementsAre(0, 1, 2, 0, 0));
   Tensor p = RunOne(Node("Pad"), {F({2, 2}, {1, 2, 3, 4}), I32({2, 2}, {1, 0, 0, 1})});
   EXPECT_EQ(p.shape(), (TensorShape{3, 3}));
   EXPECT_THAT(Values<float>(p), ElementsAre(0, 0, 0, 1, 2, 0, 3, 4, 0));
-  EXPECT_THAT(Values<float>(RunOne(Node("PadV2"), {F({1}, {5}), I32({1, 2}, {1, 1}),
-                                                   Tensor::Scalar<float>(9)})),
+  EXPECT_THAT(Values<float>(RunOne(Node("PadV2"),
+                                   {F({1}, {5}), I32({1, 2}, {1, 1}), Tensor::Scalar<float>(9)})),
               ElementsAre(9, 5, 9));
   EXPECT_THAT(RunKernel(Node("Pad"), {F({2}, {1, 2}), I32({2}, {1, 1})}),
               StatusIs(StatusCode::kInvalidArgument, "paddings"));
@@ -644,7 +637,6 @@ TEST(IndexingTest, TopKV2LargestFirstLowerIndexOnTies) {
   EXPECT_THAT(RunKernel(Node("TopKV2"), {x, I32({}, {5})}),
               StatusIs(StatusCode::kInvalidArgument, "input must have at least k columns"));
 }
-
 
 // --- conv.cc: NHWC windows ---
 
@@ -690,16 +682,16 @@ TEST(ConvTest, DepthwiseKeepsChannelsApart) {
 
 TEST(ConvTest, MaxAndAvgPoolSkipPadding) {
   Tensor x = F({1, 3, 3, 1}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
-  EXPECT_THAT(Values<float>(RunOne(Window("MaxPool", "VALID", {1, 1, 1, 1})
-                                       .Ints("ksize", {1, 2, 2, 1}), {x})),
+  EXPECT_THAT(Values<float>(RunOne(
+                  Window("MaxPool", "VALID", {1, 1, 1, 1}).Ints("ksize", {1, 2, 2, 1}), {x})),
               ElementsAre(5, 6, 8, 9));
   // SAME stride 2: windows {1,2,4,5}, {3,6}, {7,8}, {9}; the average counts
   // only real elements.
-  EXPECT_THAT(Values<float>(RunOne(Window("AvgPool", "SAME", {1, 2, 2, 1})
-                                       .Ints("ksize", {1, 2, 2, 1}), {x})),
+  EXPECT_THAT(Values<float>(
+                  RunOne(Window("AvgPool", "SAME", {1, 2, 2, 1}).Ints("ksize", {1, 2, 2, 1}), {x})),
               ElementsAre(3, 4.5, 7.5, 9));
-  EXPECT_THAT(Values<float>(RunOne(Window("MaxPool", "SAME", {1, 2, 2, 1})
-                                       .Ints("ksize", {1, 2, 2, 1}), {x})),
+  EXPECT_THAT(Values<float>(
+                  RunOne(Window("MaxPool", "SAME", {1, 2, 2, 1}).Ints("ksize", {1, 2, 2, 1}), {x})),
               ElementsAre(5, 6, 8, 9));
 }
 
@@ -708,8 +700,8 @@ TEST(ConvTest, FusedBatchNormInference) {
   // c0: (1-1)/2*2+0 = 0; c1: (2-0)/0.5*1+1 = 5.
   Node bn = Node("FusedBatchNormV3");
   bn.Bool("is_training", false).Float("epsilon", 0);
-  std::vector<Tensor> in = {F({1, 1, 1, 2}, {1, 2}), F({2}, {2, 1}), F({2}, {0, 1}),
-                            F({2}, {1, 0}), F({2}, {4, 0.25f})};
+  std::vector<Tensor> in = {F({1, 1, 1, 2}, {1, 2}), F({2}, {2, 1}), F({2}, {0, 1}), F({2}, {1, 0}),
+                            F({2}, {4, 0.25f})};
   Result<std::vector<Tensor>> r = RunKernel(bn, in);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r.value().size(), 6u);
@@ -717,7 +709,6 @@ TEST(ConvTest, FusedBatchNormInference) {
   EXPECT_THAT(RunKernel(Node("FusedBatchNormV3", "bn"), in),
               StatusIs(StatusCode::kUnimplemented, "inference mode only"));
 }
-
 
 // --- more elementwise ---
 
@@ -728,16 +719,15 @@ TEST(ElementwiseTest, FloorDivAndFloorModRoundTowardMinusInfinity) {
   EXPECT_THAT(Values<int32_t>(RunOne(Node("FloorMod"), {a, b})), ElementsAre(1, 1, -1, -1));
   EXPECT_THAT(Values<float>(RunOne(Node("FloorDiv"), {F({1}, {-7}), F({1}, {2})})),
               ElementsAre(-4));
-  EXPECT_THAT(Values<float>(RunOne(Node("FloorMod"), {F({1}, {-7}), F({1}, {2})})),
-              ElementsAre(1));
+  EXPECT_THAT(Values<float>(RunOne(Node("FloorMod"), {F({1}, {-7}), F({1}, {2})})), ElementsAre(1));
   EXPECT_THAT(RunKernel(Node("FloorDiv"), {a, I32({1}, {0})}),
               StatusIs(StatusCode::kInvalidArgument, "Integer division by zero"));
 }
 
 TEST(ElementwiseTest, MoreBinaryAndLogical) {
-  EXPECT_THAT(Values<float>(RunOne(Node("SquaredDifference"), {F({2}, {1, 5}),
-                                                               Tensor::Scalar<float>(3)})),
-              ElementsAre(4, 4));
+  EXPECT_THAT(
+      Values<float>(RunOne(Node("SquaredDifference"), {F({2}, {1, 5}), Tensor::Scalar<float>(3)})),
+      ElementsAre(4, 4));
   EXPECT_THAT(Values<float>(RunOne(Node("Pow"), {F({2}, {2, 3}), Tensor::Scalar<float>(2)})),
               ElementsAre(4, 9));
   Tensor p = Tensor::FromVector<bool>({3}, {true, true, false});
@@ -745,9 +735,25 @@ TEST(ElementwiseTest, MoreBinaryAndLogical) {
   EXPECT_THAT(Values<bool>(RunOne(Node("LogicalAnd"), {p, q})), ElementsAre(true, false, false));
   EXPECT_THAT(Values<bool>(RunOne(Node("LogicalOr"), {p, q})), ElementsAre(true, true, false));
   EXPECT_THAT(Values<bool>(RunOne(Node("LogicalNot"), {q})), ElementsAre(false, true, true));
-  // Div is mapped for real types only: integer Div is refused, not guessed.
-  EXPECT_THAT(RunKernel(Node("Div", "dv"), {I32({1}, {7}), I32({1}, {2})}),
-              StatusIs(StatusCode::kUnimplemented, "Op Div (node 'dv')"));
+  // Integer Div truncates toward zero; the quotient that overflows
+  // (most negative / -1) wraps instead of trapping, in Div, FloorDiv, FloorMod.
+  EXPECT_THAT(
+      Values<int32_t>(RunOne(Node("Div"), {I32({4}, {7, -7, 7, -7}), I32({4}, {2, 2, -2, -2})})),
+      ElementsAre(3, -3, -3, 3));
+  const int32_t lowest = std::numeric_limits<int32_t>::min();
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("Div"), {I32({1}, {lowest}), I32({1}, {-1})})),
+              ElementsAre(lowest));
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("FloorDiv"), {I32({1}, {lowest}), I32({1}, {-1})})),
+              ElementsAre(lowest));
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("FloorMod"), {I32({1}, {lowest}), I32({1}, {-1})})),
+              ElementsAre(0));
+  EXPECT_THAT(RunKernel(Node("Div", "dv"), {I32({1}, {7}), I32({1}, {0})}),
+              StatusIs(StatusCode::kInvalidArgument, "Integer division by zero"));
+  // Integer Pow: exact, wrapping; a negative exponent is an error.
+  EXPECT_THAT(Values<int32_t>(RunOne(Node("Pow"), {I32({3}, {-2, 3, 0}), I32({3}, {3, 40, 0})})),
+              ElementsAre(-8, 689956897 /* 3^40 mod 2^32 */, 1));
+  EXPECT_THAT(RunKernel(Node("Pow", "pw"), {I32({1}, {2}), I32({1}, {-1})}),
+              StatusIs(StatusCode::kInvalidArgument, "negative integer powers"));
 }
 
 TEST(ElementwiseTest, MoreUnary) {
@@ -761,7 +767,6 @@ TEST(ElementwiseTest, MoreUnary) {
   EXPECT_THAT(Values<float>(RunOne(Node("Reciprocal"), {F({1}, {4})})), ElementsAre(0.25));
   EXPECT_THAT(Values<float>(RunOne(Node("Log1p"), {F({1}, {0})})), ElementsAre(0));
 }
-
 
 TEST(ShapeOpsTest, AsStringFormatsAsPrintf) {
   // The canned heads' `classes`: int64 class ids as decimal strings.
