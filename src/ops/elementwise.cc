@@ -115,11 +115,19 @@ bool IsInteger(const Tensor& t) {
   return t.dtype() == DataType::kInt32 || t.dtype() == DataType::kInt64;
 }
 
-Status CheckNoZero(const KernelContext& ctx, const Tensor& t) {
+// Whether any element of an int32 or int64 tensor satisfies pred.
+template <typename Pred>
+bool AnyInteger(const Tensor& t, Pred pred) {
   for (int64_t i = 0; i < t.num_elements(); ++i) {
-    const bool zero =
-        t.dtype() == DataType::kInt32 ? t.flat<int32_t>()[i] == 0 : t.flat<int64_t>()[i] == 0;
-    if (zero) return InvalidArg(ctx, "Integer division by zero");
+    const int64_t v = t.dtype() == DataType::kInt32 ? t.flat<int32_t>()[i] : t.flat<int64_t>()[i];
+    if (pred(v)) return true;
+  }
+  return false;
+}
+
+Status CheckNoZero(const KernelContext& ctx, const Tensor& t) {
+  if (AnyInteger(t, [](int64_t v) { return v == 0; })) {
+    return InvalidArg(ctx, "Integer division by zero");
   }
   return Status::OK();
 }
@@ -269,11 +277,8 @@ Status SquaredDifference(KernelContext* ctx) {
 // negative exponent is InvalidArgument, as in TF.
 Status Pow(KernelContext* ctx) {
   if (ctx->inputs.size() == 2 && IsInteger(ctx->inputs[1])) {
-    const Tensor& y = ctx->inputs[1];
-    for (int64_t i = 0; i < y.num_elements(); ++i) {
-      const bool negative =
-          y.dtype() == DataType::kInt32 ? y.flat<int32_t>()[i] < 0 : y.flat<int64_t>()[i] < 0;
-      if (negative) return InvalidArg(*ctx, "Integers to negative integer powers are not allowed");
+    if (AnyInteger(ctx->inputs[1], [](int64_t v) { return v < 0; })) {
+      return InvalidArg(*ctx, "Integers to negative integer powers are not allowed");
     }
   }
   return Binary<false>(ctx, [](auto a, auto b) {
