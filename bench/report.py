@@ -558,7 +558,7 @@ def exec_section(args, facts=None):
              "small CNN (28x28x1, conv 3x3x32, pool, conv 3x3x64, pool, dense 128, dense 10, "
              "softmax). ckpt (`bench/exec_bench`, Release; float Conv2D, pooling and large GEMMs on "
              "oneDNN, the library TF's x86 builds use, one OpenMP thread per call and split over "
-             "the cores by images, rows or columns; BiasAdd+Relu fused into the Conv2D/MatMul): "
+             "the cores by images, rows or weight blocks; BiasAdd+Relu fused into the Conv2D/MatMul): "
              "`ImportMetaGraph` + "
              "`Session::Restore`, then `Session::Run` on the inputs TF used; TF "
              "(`bench/tf_session_run.py`): `import_meta_graph` + `saver.restore`, then "

@@ -2,7 +2,8 @@
 // products when built in (onednn.h), otherwise the widest copy of
 // gemm_simd.cc this CPU runs; a large
 // product (>= kParallelMacs multiply-adds, a not transposed) is split by rows
-// of c over up to hardware_concurrency() threads, the caller's included.
+// of c over up to hardware_concurrency() threads, the caller's included; a
+// product of few rows with a big b (a dense layer at batch 1) by parts of b.
 #include "ops/gemm.h"
 
 #include <algorithm>
@@ -189,10 +190,11 @@ constexpr int64_t kParallelMacs = int64_t{1} << 22;
 // From this many multiply-adds a GEMM runs on oneDNN's sgemm when built in
 // (faster from here; below, its call overhead is not worth it).
 constexpr int64_t kOnednnMacs = int64_t{1} << 16;
-// GemmF32's column split (ColumnThreads): from this size of b, and with at
-// least this many columns per thread.
-constexpr int64_t kColumnSplitBytes = int64_t{512} << 10;
+// GemmF32's split of b for a product of few rows (FewRowThreads): from
+// this size of b, with at least this many columns or rows of b per thread.
+constexpr int64_t kSplitBBytes = int64_t{512} << 10;
 constexpr int64_t kMinColumnsPerThread = 32;
+constexpr int64_t kMinDepthPerThread = 256;
 // Rows per thread at least, so that each part keeps Eigen's blocking efficient.
 constexpr int64_t kMinRowsPerThread = 64;
 
@@ -202,33 +204,56 @@ int64_t Threads(int64_t m, int64_t n, int64_t k) {
   return std::clamp<int64_t>(m / kMinRowsPerThread, 1, cores);
 }
 
-// A product of a few rows (a layer at batch 1) is bound by reading b: its
-// columns are split over the threads when b is big (at least kColumnSplitBytes
-// and kMinColumnsPerThread columns per thread), so each core reads, and keeps
-// in its own cache between runs, its part. oneDNN only (strided c and b).
-int64_t ColumnThreads(int64_t m, int64_t n, int64_t k) {
+// A product of a few rows (a layer at batch 1) is bound by reading b: when b
+// is big (kSplitBBytes) each thread reads, and keeps in its own cache between
+// runs, one contiguous part of it. Not transposed, b is split by rows (the
+// depth k: each thread computes a partial product, summed after); transposed,
+// by rows too, which are the columns of c. oneDNN only (strided operands).
+int64_t FewRowThreads(bool tb, int64_t m, int64_t n, int64_t k) {
   static const int64_t cores = ParallelThreads();
   if (cores == 1 || !onednn::Built() || m >= kMinRowsPerThread * 2 ||
-      n * k * static_cast<int64_t>(sizeof(float)) < kColumnSplitBytes) {
+      n * k * static_cast<int64_t>(sizeof(float)) < kSplitBBytes) {
     return 1;
   }
-  return std::clamp<int64_t>(n / kMinColumnsPerThread, 1, cores);
+  return std::clamp<int64_t>(tb ? n / kMinColumnsPerThread : k / kMinDepthPerThread, 1, cores);
+}
+
+// GemmF32 over `parts` threads, each on one part of b (FewRowThreads). False
+// when oneDNN failed (c is then rewritten whole by the caller).
+bool FewRowsGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a,
+                 const float* b, float* c, int64_t parts) {
+  std::vector<char> failed(static_cast<size_t>(parts), 0);
+  const int64_t lda = ta ? m : k;
+  if (tb) {
+    ParallelFor(parts, [&](int64_t t) {
+      const int64_t begin = n * t / parts, end = n * (t + 1) / parts;
+      failed[t] = !onednn::Sgemm(ta, true, m, end - begin, k, a, b + begin * k, c + begin, lda, k, n);
+    });
+    return std::find(failed.begin(), failed.end(), 1) == failed.end();
+  }
+  // Part 0 writes c, the others a partial product each; c is their sum.
+  std::vector<float> partial(static_cast<size_t>((parts - 1) * m * n));
+  ParallelFor(parts, [&](int64_t t) {
+    const int64_t begin = k * t / parts, end = k * (t + 1) / parts;
+    float* out = t == 0 ? c : partial.data() + (t - 1) * m * n;
+    failed[t] = !onednn::Sgemm(ta, false, m, n, end - begin, ta ? a + begin * m : a + begin,
+                               b + begin * n, out, lda, n, n);
+  });
+  if (std::find(failed.begin(), failed.end(), 1) != failed.end()) return false;
+  for (int64_t t = 1; t < parts; ++t) {
+    const float* p = partial.data() + (t - 1) * m * n;
+    for (int64_t i = 0; i < m * n; ++i) c[i] += p[i];
+  }
+  return true;
 }
 
 }  // namespace
 
 void GemmF32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
              float* c) {
-  if (const int64_t columns = ColumnThreads(m, n, k); columns > 1) {
-    std::vector<char> failed(static_cast<size_t>(columns), 0);
-    ParallelFor(columns, [&](int64_t t) {
-      const int64_t begin = n * t / columns, end = n * (t + 1) / columns;
-      // Columns [begin, end) of op(b): rows of b when transposed.
-      const float* part = tb ? b + begin * k : b + begin;
-      failed[t] =
-          !onednn::Sgemm(ta, tb, m, end - begin, k, a, part, c + begin, ta ? m : k, tb ? k : n, n);
-    });
-    if (std::find(failed.begin(), failed.end(), 1) == failed.end()) return;
+  if (const int64_t parts = FewRowThreads(tb, m, n, k);
+      parts > 1 && FewRowsGemm(ta, tb, m, n, k, a, b, c, parts)) {
+    return;
   }
   const int64_t threads = ta ? 1 : Threads(m, n, k);
   if (threads == 1) {

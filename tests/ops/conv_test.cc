@@ -196,7 +196,11 @@ TEST(MatMulPathsTest, LargeAndSplitProductsWithEpilogue) {
   for (const Case& c : {Case{300, 256, 128, false, false}, Case{200, 256, 96, true, false},
                         Case{200, 256, 96, false, true}, Case{200, 256, 96, true, true},
                         Case{1, 3136, 128, false, false}, Case{3, 2048, 128, false, true},
-                        Case{2, 2048, 96, true, false}, Case{7, 5, 3, false, false}}) {
+                        Case{2, 2048, 96, true, false}, Case{7, 5, 3, false, false},
+                        // Few rows, big b: split by depth (odd, uneven halves)
+                        // or by columns when b is transposed.
+                        Case{1, 4097, 33, false, false}, Case{5, 1111, 131, true, false},
+                        Case{1, 1025, 257, false, true}, Case{4, 3000, 70, true, true}}) {
     std::vector<float> a = Random<float>(c.m * c.k, seed++);
     const std::vector<float> b = Random<float>(c.k * c.n, seed++);
     const std::vector<float> bias = Random<float>(c.n, seed++);
