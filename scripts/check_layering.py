@@ -46,6 +46,7 @@ class Table:
         self.top = {}         # consumer -> (may_public_of_all, may_src, others)
         self.exceptions = {}  # (file, include) -> line in the doc
         self.line = {}        # module -> line of its deps entry
+        self.standalone = set()  # modules linked on their own, not via ckpt::ckpt
 
 
 def parse_table(root, errors):
@@ -73,7 +74,7 @@ def parse_table(root, errors):
             continue
         if s.startswith("[") and s.endswith("]"):
             section = s[1:-1].strip()
-            if section not in ("deps", "headers", "top", "exceptions"):
+            if section not in ("deps", "headers", "top", "exceptions", "standalone"):
                 errors.append("%s:%d: unknown section [%s]" % (DOC, n, section))
             continue
         if section == "exceptions":
@@ -95,6 +96,8 @@ def parse_table(root, errors):
             t.line[name] = n
         elif section == "headers":
             t.headers.setdefault(name, []).extend(items)
+        elif section == "standalone":
+            t.standalone.add(name)
         elif section == "top":
             t.top[name] = ("*" in items, "src" in items,
                            set(i for i in items if i not in ("*", "src")))
@@ -106,6 +109,9 @@ def parse_table(root, errors):
             if d not in t.deps:
                 errors.append("%s:%d: module %s depends on %s, which has no line of its own"
                               % (DOC, t.line[m], m, d))
+    for m in t.standalone:
+        if m not in t.deps:
+            errors.append("%s: [standalone] names module %s, which is not in [deps]" % (DOC, m))
     for m in t.headers:
         if m not in t.deps:
             errors.append("%s: [headers] names module %s, which is not in [deps]" % (DOC, m))
@@ -386,7 +392,7 @@ def check(root):
                 "%s: ckpt_%s has DEPS %s, but %s:%d says %s.\n  Make them the same."
                 % (cmake[m][2], m, " ".join("ckpt_" + d for d in sorted(cmake[m][0])) or "(none)",
                    DOC, t.line[m], " ".join("ckpt_" + d for d in sorted(t.deps[m])) or "(none)"))
-        if m in cmake and m not in aggregate:
+        if m in cmake and m not in aggregate and m not in t.standalone:
             errors.append("%s: ckpt_%s is not linked into the ckpt::ckpt aggregate "
                           "(target_link_libraries(ckpt INTERFACE ...))" % (cmake[m][2], m))
     return errors

@@ -18,6 +18,8 @@ packages=(
   # oneDNN: float convolutions and GEMMs (src/ops/onednn.h)
   libdnnl-dev ocl-icd-opencl-dev  # the second: dnnl-config.cmake asks for OpenCL
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Open MPI: distributed checkpoints (ckpt::mpi) and their tests under mpirun
+  openmpi-bin libopenmpi-dev
   # scripts/fuzz.sh: clang and its libFuzzer/sanitizer runtimes
   clang libclang-rt-14-dev
   python3 python3-venv

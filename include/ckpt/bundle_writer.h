@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ckpt/env.h"
 #include "ckpt/status.h"
@@ -58,6 +59,13 @@ struct BundleWriterOptions {
   // later saves. Why it is on by default, with measurements:
   // docs/benchmarks.md, "Option guidance".
   bool direct_io = true;
+  // One data shard of a bundle that several writers (processes) write
+  // together, each its own shard (a distributed save, ckpt/distributed.h):
+  // the data file is P.data-<shard>-of-<num_shards>, and the writer ends with
+  // FinishShard instead of Finish; WriteBundleIndex then writes the one index
+  // from every shard's entries. REQUIRES: 0 <= shard < num_shards.
+  int shard = 0;
+  int num_shards = 1;
 };
 
 // Writes one bundle. Data goes to temporary files; Finish() publishes them
@@ -86,6 +94,13 @@ class BundleWriter {
   // not published and the temporary files are removed.
   Status Finish();
 
+  // Instead of Finish, for a shard of a bundle written by several writers
+  // (see BundleWriterOptions::shard): syncs the data file, renames it to its
+  // final name (P.index is not touched: a data file without its index is no
+  // bundle) and returns this shard's index entries, an opaque string for
+  // WriteBundleIndex. After an error the data file is removed.
+  Result<std::string> FinishShard();
+
   const std::string& prefix() const;
 
  private:
@@ -93,6 +108,19 @@ class BundleWriter {
   explicit BundleWriter(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Writes and publishes P.index for a bundle whose num_shards data files were
+// written by shard writers (BundleWriter::FinishShard), from their entries
+// (shard_entries[i]: shard i's). Slices of one partitioned variable written
+// by several shards become one entry, as MergeBundles merges them. Errors,
+// before anything is written: InvalidArgument for a key written whole by two
+// shards, or whole by one and sliced by another ("Duplicate tensor keyed by
+// <key> ..."), or slices of one key with different dtypes or full shapes;
+// DataLoss for entries that do not parse. The index goes to a temporary
+// name, is synced (with `sync`) and renamed to P.index, the commit point; an
+// existing P.index is replaced.
+Status WriteBundleIndex(Env* env, const std::string& prefix, int num_shards,
+                        const std::vector<std::string>& shard_entries, bool sync = true);
 
 }  // namespace ckpt
 

@@ -77,6 +77,12 @@ struct SaverOptions {
   // Writes the .meta file for a checkpoint (the summaries/graph module
   // provides one); unset: Save writes no .meta even if asked to.
   std::function<Status(const std::string& meta_path)> meta_graph_writer;
+  // Writes each save's bundle at the prefix instead of the Saver's own
+  // writer (and instead of `sharded`); the Saver does the rest (lock,
+  // leftovers, .meta, state file, retention). A distributed save
+  // (ckpt/distributed.h) sets it on the chief. Must leave no bundle at the
+  // prefix when it fails.
+  std::function<Status(const std::string& prefix, const VarList& vars)> bundle_writer;
   // Log "Saving checkpoint to path <checkpoint>" on every Save (the
   // Estimator turns it off: TF's own saves log nothing, its
   // CheckpointSaverHook logs "Saving checkpoints for N into ...").
@@ -134,6 +140,13 @@ struct RestoreOptions {
   // the variables partially restored; the error keeps its code and its
   // message says so. Default false: all-or-nothing.
   bool in_place = false;
+  // Called once per restore with how it stands just before the first
+  // variable would change: OK when every check passed and (unless in_place)
+  // every value was read, else the error that stopped it. An error it
+  // returns becomes the outcome and leaves every variable unchanged (it
+  // cannot turn an error into success). A
+  // distributed restore (ckpt/distributed.h) agrees across ranks here.
+  std::function<Status(const Status&)> agree;
 };
 
 

@@ -13,6 +13,10 @@
 //   kResourceExhausted   a limit was hit (memory, disk)
 //   kInternal            a bug in ckpt
 //   kIoError             an error from the operating system (the message carries errno text)
+//   kDeadlineExceeded    another process did not answer in time (a collective of
+//                        ckpt/communicator.h: a rank died, hangs or called something else)
+//   kAborted             the operation was abandoned because another process failed it
+//                        (the message names that process and its error)
 //
 // Thread safety: Status and Result are values; const access is thread-safe.
 #ifndef CKPT_STATUS_H_
@@ -31,11 +35,13 @@ namespace ckpt {
 enum class StatusCode : int {
   kOk = 0,
   kInvalidArgument = 3,
+  kDeadlineExceeded = 4,
   kNotFound = 5,
   kAlreadyExists = 6,
   kPermissionDenied = 7,
   kResourceExhausted = 8,
   kFailedPrecondition = 9,
+  kAborted = 10,
   kOutOfRange = 11,
   kUnimplemented = 12,
   kInternal = 13,
@@ -93,6 +99,8 @@ Status UnimplementedError(std::string message);
 Status ResourceExhaustedError(std::string message);
 Status InternalError(std::string message);
 Status IoError(std::string message);
+Status DeadlineExceededError(std::string message);
+Status AbortedError(std::string message);
 
 // Result<T> holds either a T or an error Status.
 // REQUIRES: a Result is constructed from an OK status never (that is a bug and

@@ -32,6 +32,7 @@
 
 #include "bundle/bundle_internal.h"
 #include "ckpt/filenames.h"
+#include "env/coding.h"
 #include "env/temp_path.h"
 #include "crc/crc32c.h"
 #include "crc/crc32c_pool.h"
@@ -41,6 +42,39 @@
 namespace ckpt {
 
 using bundle_internal::kHeaderEntryKey;
+
+namespace {
+
+// Writes a bundle index holding `entries` (sorted by key: a std::map) to
+// `path`, synced with `sync`, and closes it.
+Status WriteIndexFile(Env* env, const std::string& path, int num_shards,
+                      const std::map<std::string, tensorflow::BundleEntryProto>& entries,
+                      bool sync) {
+  CKPT_ASSIGN_OR_RETURN(auto index, env->NewWritableFile(path));
+  auto table = TableWriter::Create(index.get(), path);
+  tensorflow::BundleHeaderProto header;
+  header.set_num_shards(num_shards);
+  header.set_endianness(tensorflow::BundleHeaderProto::LITTLE);
+  header.mutable_version()->set_producer(bundle_internal::kTensorBundleVersion);
+  header.mutable_version()->set_min_consumer(bundle_internal::kTensorBundleMinConsumer);
+  CKPT_RETURN_IF_ERROR(table->Add(kHeaderEntryKey, header.SerializeAsString()));
+  std::string value;
+  for (const auto& [key, entry] : entries) {
+    value.clear();
+    entry.AppendToString(&value);
+    CKPT_RETURN_IF_ERROR(table->Add(key, value));
+  }
+  CKPT_RETURN_IF_ERROR(table->Finish());
+  if (sync) CKPT_RETURN_IF_ERROR(index->Sync());
+  return index->Close();
+}
+
+std::string DirOf(const std::string& prefix) {
+  std::string dir(Dirname(prefix));
+  return dir.empty() ? "." : dir;
+}
+
+}  // namespace
 
 struct BundleWriter::Impl {
   std::string prefix;
@@ -201,13 +235,18 @@ Result<std::unique_ptr<BundleWriter>> BundleWriter::Create(std::string prefix,
         std::to_string(options.parallel_checksum_min_bytes) + ", " +
         std::to_string(options.writeback_interval_bytes));
   }
+  if (options.num_shards < 1 || options.shard < 0 || options.shard >= options.num_shards) {
+    return InvalidArgumentError("BundleWriterOptions: need 0 <= shard < num_shards, got shard " +
+                                std::to_string(options.shard) + " of " +
+                                std::to_string(options.num_shards));
+  }
   auto impl = std::make_unique<Impl>();
   impl->prefix = std::move(prefix);
   impl->options = options;
   impl->env = options.env;
   std::string dir(Dirname(impl->prefix));
   if (!dir.empty()) CKPT_RETURN_IF_ERROR(impl->env->CreateDirs(dir));
-  impl->data_path = DataFilename(impl->prefix, 0, 1);
+  impl->data_path = DataFilename(impl->prefix, options.shard, options.num_shards);
   impl->index_path = MetaFilename(impl->prefix);
   impl->data_tmp = TempPath(impl->env, impl->data_path);
   if (options.direct_io) {
@@ -292,6 +331,11 @@ Status BundleWriter::AddSlice(std::string_view full_key, const TensorShape& full
 Status BundleWriter::Finish() {
   Impl& r = *impl_;
   if (r.finished) return FailedPreconditionError("BundleWriter::Finish called twice");
+  if (r.options.num_shards != 1) {
+    return FailedPreconditionError("BundleWriter::Finish on a writer of shard " +
+                                   std::to_string(r.options.shard) + " of " +
+                                   std::to_string(r.options.num_shards) + ": use FinishShard");
+  }
   Status s = r.status;
   // Names published so far; unpublished again if a later step fails, so that
   // an error always means "no bundle".
@@ -303,23 +347,8 @@ Status BundleWriter::Finish() {
       // syncing it then costs no time of its own. The commit point is still
       // the index rename below, after the data file's.
       r.index_tmp = TempPath(r.env, r.index_path);
-      CKPT_ASSIGN_OR_RETURN(auto index, r.env->NewWritableFile(r.index_tmp.path()));
-      auto table = TableWriter::Create(index.get(), r.index_tmp.path());
-      tensorflow::BundleHeaderProto header;
-      header.set_num_shards(1);
-      header.set_endianness(tensorflow::BundleHeaderProto::LITTLE);
-      header.mutable_version()->set_producer(bundle_internal::kTensorBundleVersion);
-      header.mutable_version()->set_min_consumer(bundle_internal::kTensorBundleMinConsumer);
-      CKPT_RETURN_IF_ERROR(table->Add(kHeaderEntryKey, header.SerializeAsString()));
-      std::string value;
-      for (const auto& [key, entry] : r.entries) {
-        value.clear();
-        entry.AppendToString(&value);
-        CKPT_RETURN_IF_ERROR(table->Add(key, value));
-      }
-      CKPT_RETURN_IF_ERROR(table->Finish());
-      if (r.options.sync) CKPT_RETURN_IF_ERROR(index->Sync());
-      CKPT_RETURN_IF_ERROR(index->Close());
+      CKPT_RETURN_IF_ERROR(
+          WriteIndexFile(r.env, r.index_tmp.path(), 1, r.entries, r.options.sync));
 
       if (r.options.sync) CKPT_RETURN_IF_ERROR(r.data->Sync());
       CKPT_RETURN_IF_ERROR(r.data->Close());
@@ -340,8 +369,7 @@ Status BundleWriter::Finish() {
       r.index_tmp = TempPath();
       published.push_back(r.index_path);
       if (r.options.sync) {
-        std::string dir(Dirname(r.prefix));
-        CKPT_RETURN_IF_ERROR(r.env->SyncDir(dir.empty() ? "." : dir));
+        CKPT_RETURN_IF_ERROR(r.env->SyncDir(DirOf(r.prefix)));
       }
       return Status::OK();
     }();
@@ -356,6 +384,116 @@ Status BundleWriter::Finish() {
     return s.WithContext("Could not write checkpoint " + r.prefix);
   }
   return s;
+}
+
+Result<std::string> BundleWriter::FinishShard() {
+  Impl& r = *impl_;
+  if (r.finished) return FailedPreconditionError("BundleWriter::FinishShard called twice");
+  r.finished = true;
+  bool renamed = false;
+  Status s = r.status;
+  if (s.ok()) {
+    s = [&]() -> Status {
+      if (r.options.sync) CKPT_RETURN_IF_ERROR(r.data->Sync());
+      CKPT_RETURN_IF_ERROR(r.data->Close());
+      r.data.reset();
+      CKPT_RETURN_IF_ERROR(r.env->RenameFile(r.data_tmp.path(), r.data_path));
+      r.data_tmp = TempPath();
+      renamed = true;
+      if (r.options.sync) CKPT_RETURN_IF_ERROR(r.env->SyncDir(DirOf(r.prefix)));
+      return Status::OK();
+    }();
+  }
+  if (!s.ok()) {
+    r.RemoveTemps();
+    if (renamed) r.env->DeleteFile(r.data_path).IgnoreError();
+    return s.WithContext("Could not write shard " + std::to_string(r.options.shard) + " of " +
+                         std::to_string(r.options.num_shards) + " of checkpoint " + r.prefix);
+  }
+  // Length-prefixed key and entry pairs; data entries name this shard.
+  std::string out, value;
+  for (auto& [key, entry] : r.entries) {
+    if (entry.slices_size() == 0) entry.set_shard_id(r.options.shard);
+    value.clear();
+    entry.AppendToString(&value);
+    PutVarint64(&out, key.size());
+    out += key;
+    PutVarint64(&out, value.size());
+    out += value;
+  }
+  return out;
+}
+
+Status WriteBundleIndex(Env* env, const std::string& prefix, int num_shards,
+                        const std::vector<std::string>& shard_entries, bool sync) {
+  if (num_shards < 1 || static_cast<int>(shard_entries.size()) != num_shards) {
+    return InvalidArgumentError("WriteBundleIndex: " + std::to_string(shard_entries.size()) +
+                                " shards' entries for a bundle of " + std::to_string(num_shards) +
+                                " shards");
+  }
+  std::map<std::string, tensorflow::BundleEntryProto> entries;
+  std::map<std::string, int> whole_from;  // key of a whole tensor -> its shard
+  for (int shard = 0; shard < num_shards; ++shard) {
+    std::string_view in = shard_entries[shard];
+    while (!in.empty()) {
+      // One length-prefixed field of `in`.
+      auto field = [&in](std::string_view* out) {
+        uint64_t size = 0;
+        if (!GetVarint64(&in, &size) || size > in.size()) return false;
+        *out = in.substr(0, size);
+        in.remove_prefix(size);
+        return true;
+      };
+      std::string_view key, value;
+      if (!field(&key) || !field(&value)) {
+        return DataLossError("WriteBundleIndex: the entries of shard " + std::to_string(shard) +
+                             " of " + prefix + " are truncated");
+      }
+      tensorflow::BundleEntryProto entry;
+      if (!entry.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
+          entry.shard_id() < 0 || entry.shard_id() >= num_shards) {
+        return DataLossError("WriteBundleIndex: bad entry for \"" + std::string(key) +
+                             "\" in shard " + std::to_string(shard) + " of " + prefix);
+      }
+      const std::string k(key);
+      auto it = entries.find(k);
+      if (it == entries.end()) {
+        if (entry.slices_size() == 0) whole_from[k] = shard;
+        entries.emplace(k, std::move(entry));
+        continue;
+      }
+      tensorflow::BundleEntryProto& have = it->second;
+      if (entry.slices_size() == 0 || have.slices_size() == 0) {
+        const int other = whole_from.count(k) ? whole_from[k] : shard;
+        return InvalidArgumentError("Duplicate tensor keyed by " + k +
+                                    " encountered, when writing the index of " + prefix +
+                                    " (shards " + std::to_string(std::min(other, shard)) + " and " +
+                                    std::to_string(std::max(other, shard)) + ")");
+      }
+      if (entry.dtype() != have.dtype() ||
+          entry.shape().SerializeAsString() != have.shape().SerializeAsString()) {
+        return InvalidArgumentError("Slices of " + k + " in the shards of " + prefix +
+                                    " differ in dtype or full shape");
+      }
+      for (const auto& slice : entry.slices()) *have.add_slices() = slice;
+    }
+  }
+  const std::string index_path = MetaFilename(prefix);
+  const TempPath temp(env, index_path);
+  Status s = WriteIndexFile(env, temp.path(), num_shards, entries, sync);
+  if (s.ok()) s = env->RenameFile(temp.path(), index_path);
+  if (!s.ok()) {
+    if (env->FileExists(temp.path())) env->DeleteFile(temp.path()).IgnoreError();
+    return s.WithContext("Could not write the index of checkpoint " + prefix);
+  }
+  if (sync) {
+    s = env->SyncDir(DirOf(prefix));
+    if (!s.ok()) {
+      env->DeleteFile(index_path).IgnoreError();
+      return s.WithContext("Could not write the index of checkpoint " + prefix);
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace ckpt

@@ -309,16 +309,28 @@ void Report(const RestorePlan& plan, const std::string& save_path, const Restore
 
 Status RestoreVariables(Env* env, const VarList& vars, const std::string& save_path,
                         const RestoreOptions& options) {
-  CKPT_RETURN_IF_ERROR(CheckArguments(env, vars, save_path, options));
-  LogInfo("Restoring parameters from " + save_path);
-  CheckpointReaderOptions ro;
-  ro.env = env;
-  CKPT_ASSIGN_OR_RETURN(auto reader, CheckpointReader::Open(save_path, ro));
-  CKPT_ASSIGN_OR_RETURN(RestorePlan plan, PlanAndCheck(*reader, vars, options));
+  // Everything up to the first change of a variable; `agree` has the last word.
+  std::unique_ptr<CheckpointReader> reader;
+  RestorePlan plan;
+  std::vector<Tensor> values;
+  Status ready = [&]() -> Status {
+    CKPT_RETURN_IF_ERROR(CheckArguments(env, vars, save_path, options));
+    LogInfo("Restoring parameters from " + save_path);
+    CheckpointReaderOptions ro;
+    ro.env = env;
+    CKPT_ASSIGN_OR_RETURN(reader, CheckpointReader::Open(save_path, ro));
+    CKPT_ASSIGN_OR_RETURN(plan, PlanAndCheck(*reader, vars, options));
+    if (!options.in_place) {
+      CKPT_ASSIGN_OR_RETURN(values, ReadIntoTemporaries(*reader, plan.jobs));
+    }
+    return Status::OK();
+  }();
+  const Status agreed = options.agree ? options.agree(ready) : ready;
+  if (!ready.ok()) return agreed.ok() ? ready : agreed;  // agree cannot undo an error
+  CKPT_RETURN_IF_ERROR(agreed);
   if (options.in_place) {
     CKPT_RETURN_IF_ERROR(ReadIntoVariables(*reader, plan.jobs, save_path));
   } else {
-    CKPT_ASSIGN_OR_RETURN(std::vector<Tensor> values, ReadIntoTemporaries(*reader, plan.jobs));
     AssignAll(values, plan.jobs);
   }
   Report(plan, save_path, options);

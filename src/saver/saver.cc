@@ -255,6 +255,7 @@ Result<std::unique_ptr<Saver>> Saver::Create(VarList var_list, SaverOptions opti
 
 Status Saver::Impl::Write(const std::string& prefix) {
   Env* env = options.env;
+  if (options.bundle_writer) return options.bundle_writer(prefix, vars);
   if (!options.sharded) {
     std::vector<const SaveableTensor*> all;
     for (const SaveableTensor& v : vars) all.push_back(&v);

@@ -16,6 +16,8 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kInternal: return "INTERNAL";
     case StatusCode::kDataLoss: return "DATA_LOSS";
     case StatusCode::kIoError: return "IO_ERROR";
+    case StatusCode::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
+    case StatusCode::kAborted: return "ABORTED";
   }
   return "UNKNOWN";
 }
@@ -62,5 +64,9 @@ Status UnimplementedError(std::string m) { return {StatusCode::kUnimplemented, s
 Status ResourceExhaustedError(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
+Status DeadlineExceededError(std::string m) {
+  return {StatusCode::kDeadlineExceeded, std::move(m)};
+}
+Status AbortedError(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 
 }  // namespace ckpt

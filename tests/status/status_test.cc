@@ -56,6 +56,8 @@ TEST(StatusTest, FactoriesSetTheirCode) {
       {ResourceExhaustedError("m"), StatusCode::kResourceExhausted, "RESOURCE_EXHAUSTED"},
       {InternalError("m"), StatusCode::kInternal, "INTERNAL"},
       {IoError("m"), StatusCode::kIoError, "IO_ERROR"},
+      {DeadlineExceededError("m"), StatusCode::kDeadlineExceeded, "DEADLINE_EXCEEDED"},
+      {AbortedError("m"), StatusCode::kAborted, "ABORTED"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(c.s.code(), c.code) << c.name;
