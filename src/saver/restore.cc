@@ -198,6 +198,27 @@ Result<Tensor> ReadFull(const CheckpointReader& reader, const Job& job) {
   return t;
 }
 
+// A partition of a V2 checkpoint reads only the stored entries that overlap
+// it (BundleReader::ReadSlice: each such entry whole, so that its checksum is
+// verified), not the whole variable: a restore at another partitioning, or
+// a rank of a distributed restore, reads about its own share.
+bool SliceRead(const CheckpointReader& reader, const Job& job) {
+  return reader.bundle() != nullptr && job.var->full_shape &&
+         IsFixedSize(job.var->tensor->dtype());
+}
+
+// Job's partition through ReadSlice, checked against the variable.
+Result<Tensor> ReadPart(const CheckpointReader& reader, const Job& job) {
+  CKPT_ASSIGN_OR_RETURN(Tensor t, reader.bundle()->ReadSlice(job.key, job.var->slice));
+  if (t.dtype() != job.var->tensor->dtype() || t.shape() != job.var->tensor->shape()) {
+    return DataLossError("Checkpoint " + reader.prefix() + ": slice " +
+                         job.var->slice.DebugString() + " of \"" + job.key + "\" read as " +
+                         std::string(DataTypeName(t.dtype())) + t.shape().DebugString() +
+                         ", which its index does not list");
+  }
+  return t;
+}
+
 // ReadManyInto fills its destinations from two threads and refuses
 // overlapping ones; say so before anything has been read.
 Status CheckNoSharedMemory(const CheckpointReader& reader, const std::vector<Job>& jobs,
@@ -246,7 +267,14 @@ Status ReadIntoVariables(const CheckpointReader& reader, const std::vector<Job>&
   // variable reading it is assigned.
   std::map<std::string, std::vector<const Job*>> by_key;
   for (const Job& job : jobs) {
-    if (!Batched(reader, job)) by_key[job.key].push_back(&job);
+    if (Batched(reader, job)) continue;
+    if (SliceRead(reader, job)) {
+      Result<Tensor> part = ReadPart(reader, job);
+      if (!part.ok()) return partial(part.status());
+      AssignInPlace(*part, job.var->tensor);
+      continue;
+    }
+    by_key[job.key].push_back(&job);
   }
   for (const auto& [key, key_jobs] : by_key) {
     Result<Tensor> full = ReadFull(reader, *key_jobs.front());
@@ -260,7 +288,8 @@ Status ReadIntoVariables(const CheckpointReader& reader, const std::vector<Job>&
 }
 
 // Phase 2: every value read into temporaries before any variable is
-// touched (a full tensor read once per key, partitions cut from it).
+// touched (a full tensor read once per key, partitions cut from it, except
+// those of a V2 checkpoint: SliceRead).
 Result<std::vector<Tensor>> ReadIntoTemporaries(const CheckpointReader& reader,
                                                 const std::vector<Job>& jobs) {
   std::vector<Tensor> values(jobs.size());
@@ -276,6 +305,10 @@ Result<std::vector<Tensor>> ReadIntoTemporaries(const CheckpointReader& reader,
   for (size_t i = 0; i < jobs.size(); ++i) {
     const Job& job = jobs[i];
     if (Batched(reader, job)) continue;
+    if (SliceRead(reader, job)) {
+      CKPT_ASSIGN_OR_RETURN(values[i], ReadPart(reader, job));
+      continue;
+    }
     auto cached = full_values.find(job.key);
     if (cached == full_values.end()) {
       CKPT_ASSIGN_OR_RETURN(Tensor t, ReadFull(reader, job));
