@@ -1,0 +1,214 @@
+// dist_bench: distributed checkpoints (ckpt/distributed.h) under mpirun, and
+// the rank-0 index step simulated for many ranks. Writes JSON to stdout
+// (rank 0 only). Run by bench/dist_run.
+//
+//   mpirun -np N dist_bench --dir=D [--mib=M] [--tensors=T] [--reps=R]
+//     Every rank holds M/N MiB in T/N float tensors of its own. Per rep,
+//     interleaved: "raw" (each rank writes its bytes to its own file, fsync,
+//     and fsyncs the directory: the floor of any checkpoint), "save"
+//     (DistributedSave, synced) and "restore" (every rank reads its tensors
+//     back through CheckpointReader::ReadManyInto... warm page cache). Times
+//     are between barriers: the slowest rank's.
+//   dist_bench --simulate_ranks=R --tensors_per_rank=T --dir=D
+//     The serial step of rank 0 for a job of R ranks: WriteBundleIndex from R
+//     shards' entries of T tensors each (no MPI): seconds, index bytes.
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "ckpt/bundle_writer.h"
+#include "ckpt/checkpoint_reader.h"
+#include "ckpt/distributed.h"
+#include "ckpt/env.h"
+#include "ckpt/filenames.h"
+#include "ckpt/mpi_communicator.h"
+#include "env/coding.h"
+#include "tensorflow/core/protobuf/tensor_bundle.pb.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point a) {
+  return std::chrono::duration<double>(Clock::now() - a).count();
+}
+
+bool Flag(const char* arg, const char* name, std::string* value) {
+  const size_t n = std::strlen(name);
+  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=') return false;
+  *value = arg + n + 1;
+  return true;
+}
+
+int Simulate(int ranks, int per_rank, const std::string& dir) {
+  std::vector<std::string> shards(static_cast<size_t>(ranks));
+  for (int r = 0; r < ranks; ++r) {
+    for (int t = 0; t < per_rank; ++t) {
+      tensorflow::BundleEntryProto e;
+      e.set_dtype(tensorflow::DT_FLOAT);
+      e.mutable_shape()->add_dim()->set_size(1024);
+      e.mutable_shape()->add_dim()->set_size(256);
+      e.set_shard_id(r);
+      e.set_offset(int64_t{t} * 1024 * 256 * 4);
+      e.set_size(1024 * 256 * 4);
+      e.set_crc32c(0x12345678u + static_cast<uint32_t>(t));
+      const std::string key = "model/layer_" + std::to_string(r) + "/block_" + std::to_string(t) +
+                              "/kernel";
+      std::string value = e.SerializeAsString();
+      ckpt::PutVarint64(&shards[r], key.size());
+      shards[r] += key;
+      ckpt::PutVarint64(&shards[r], value.size());
+      shards[r] += value;
+    }
+  }
+  const std::string prefix = dir + "/sim";
+  const auto start = Clock::now();
+  ckpt::Status s = ckpt::WriteBundleIndex(ckpt::Env::Posix(), prefix, ranks, shards, true);
+  const double seconds = Seconds(start);
+  if (!s.ok()) {
+    std::fprintf(stderr, "dist_bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  auto size = ckpt::Env::Posix()->GetFileSize(ckpt::MetaFilename(prefix));
+  size_t entry_bytes = 0;
+  for (const std::string& sh : shards) entry_bytes += sh.size();
+  std::printf("{\"simulate_ranks\": %d, \"tensors_per_rank\": %d, \"index_seconds\": %.6f, "
+              "\"index_bytes\": %lld, \"gathered_bytes\": %zu}\n",
+              ranks, per_rank, seconds, size.ok() ? static_cast<long long>(*size) : -1LL,
+              entry_bytes);
+  ckpt::Env::Posix()->DeleteFile(ckpt::MetaFilename(prefix)).IgnoreError();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir, v;
+  int64_t mib = 256;
+  int tensors = 64, reps = 3, simulate = 0, per_rank = 100;
+  for (int i = 1; i < argc; ++i) {
+    if (Flag(argv[i], "--dir", &v)) dir = v;
+    else if (Flag(argv[i], "--mib", &v)) mib = std::atoll(v.c_str());
+    else if (Flag(argv[i], "--tensors", &v)) tensors = std::atoi(v.c_str());
+    else if (Flag(argv[i], "--reps", &v)) reps = std::atoi(v.c_str());
+    else if (Flag(argv[i], "--simulate_ranks", &v)) simulate = std::atoi(v.c_str());
+    else if (Flag(argv[i], "--tensors_per_rank", &v)) per_rank = std::atoi(v.c_str());
+    else {
+      std::fprintf(stderr, "dist_bench: unknown flag %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (dir.empty()) {
+    std::fprintf(stderr, "dist_bench: need --dir\n");
+    return 2;
+  }
+  if (simulate > 0) return Simulate(simulate, per_rank, dir);
+
+  MPI_Init(&argc, &argv);
+  int failed = 0;
+  {
+    auto comm = ckpt::NewMpiCommunicator(MPI_COMM_WORLD).value();
+    const int rank = comm->rank(), size = comm->size();
+    const int mine = std::max(1, tensors / size);
+    const int64_t floats = mib * (int64_t{1} << 20) / 4 / size / mine;
+    std::vector<ckpt::Tensor> data;
+    ckpt::VarList vars;
+    data.reserve(mine);
+    for (int t = 0; t < mine; ++t) {
+      ckpt::Tensor x = ckpt::Tensor::Allocate(ckpt::DataType::kFloat, {floats}).value();
+      float* p = x.mutable_flat<float>();
+      for (int64_t i = 0; i < floats; ++i) p[i] = static_cast<float>((i * 7 + t + rank) % 1000);
+      data.push_back(std::move(x));
+    }
+    for (int t = 0; t < mine; ++t) {
+      vars.push_back({"rank" + std::to_string(rank) + "/t" + std::to_string(t), &data[t],
+                      std::nullopt, {}, ""});
+    }
+    const double bytes = static_cast<double>(floats) * 4 * mine * size;
+    std::vector<double> raw, save, restore;
+    const std::string raw_path = dir + "/raw." + std::to_string(rank);
+    const std::string prefix = dir + "/ckpt";
+    for (int rep = 0; rep < reps && !failed; ++rep) {
+      // raw: write + fsync one file per rank, then the directory.
+      comm->Barrier().IgnoreError();
+      auto t0 = Clock::now();
+      int fd = ::open(raw_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      for (const ckpt::Tensor& x : data) {
+        const char* p = x.data();
+        size_t left = x.byte_size();
+        while (left > 0 && fd >= 0) {
+          ssize_t n = ::write(fd, p, left);
+          if (n <= 0) break;
+          p += n;
+          left -= static_cast<size_t>(n);
+        }
+      }
+      if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+      }
+      ckpt::Env::Posix()->SyncDir(dir).IgnoreError();
+      comm->Barrier().IgnoreError();
+      raw.push_back(Seconds(t0));
+      ::unlink(raw_path.c_str());
+
+      comm->Barrier().IgnoreError();
+      t0 = Clock::now();
+      ckpt::Status s = ckpt::DistributedSave(*comm, prefix, vars);
+      comm->Barrier().IgnoreError();
+      save.push_back(Seconds(t0));
+      if (!s.ok()) {
+        std::fprintf(stderr, "rank %d: %s\n", rank, s.ToString().c_str());
+        failed = 1;
+        break;
+      }
+
+      comm->Barrier().IgnoreError();
+      t0 = Clock::now();
+      auto reader = ckpt::CheckpointReader::Open(prefix);
+      if (reader.ok()) {
+        for (size_t t = 0; t < vars.size(); ++t) {
+          auto got = (*reader)->GetTensor(vars[t].name);
+          if (!got.ok() || std::memcmp(got->data(), data[t].data(), data[t].byte_size()) != 0) {
+            std::fprintf(stderr, "rank %d: restore of %s differs\n", rank, vars[t].name.c_str());
+            failed = 1;
+          }
+        }
+      } else {
+        failed = 1;
+      }
+      comm->Barrier().IgnoreError();
+      restore.push_back(Seconds(t0));
+    }
+    if (rank == 0 && !failed) {
+      auto median = [](std::vector<double> x) {
+        std::sort(x.begin(), x.end());
+        return x[x.size() / 2];
+      };
+      std::printf("{\"ranks\": %d, \"mib\": %lld, \"tensors\": %d, \"bytes\": %.0f, "
+                  "\"raw_seconds\": %.6f, \"save_seconds\": %.6f, \"restore_seconds\": %.6f}\n",
+                  size, static_cast<long long>(mib), mine * size, bytes, median(raw), median(save),
+                  median(restore));
+    }
+    if (rank == 0) {
+      auto children = ckpt::Env::Posix()->GetChildren(dir);
+      for (const std::string& f : children.ok() ? *children : std::vector<std::string>()) {
+        if (f.rfind("ckpt.", 0) == 0) ::unlink((dir + "/" + f).c_str());
+      }
+    }
+    int any = 0;
+    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    failed = any;
+  }
+  MPI_Finalize();
+  return failed;
+}
