@@ -49,9 +49,9 @@ struct DistributedSaveOptions {
 // anything is written) when the prefixes differ between ranks, when a rank's
 // vars are invalid (as Saver::Create checks them), or when ranks disagree on
 // a variable (dtype, full shape, whole on one rank and sliced on another);
-// a rank's write error is returned by every rank as Aborted naming the rank
-// (the failing rank returns its own error); DeadlineExceeded / Aborted from
-// the communicator. After any error no index is left at P and no rank's data
+// every rank that fails returns its own error, and the others Aborted
+// naming the first failing rank; DeadlineExceeded / Aborted from the
+// communicator. After any error no index is left at P and no rank's data
 // file of this save is left.
 Status DistributedSave(Communicator& comm, const std::string& prefix, const VarList& vars,
                        const DistributedSaveOptions& options = {});
@@ -79,8 +79,9 @@ class DistributedSaver {
   // whatever slices or whole tensor the checkpoint stores, so the
   // checkpoint may come from any number of ranks and any partitioning).
   // Every rank checks and reads before any changes a variable; if one rank
-  // cannot restore, no rank changes anything: that rank returns its error
-  // (Saver::Restore's, in TF's wording), the others Aborted naming it.
+  // cannot restore, no rank changes anything: each failing rank returns its
+  // own error (Saver::Restore's, in TF's wording), the others Aborted naming
+  // the first failing rank.
   Status Restore(const std::string& save_path, const RestoreOptions& options = {});
 
   // The chief's list (empty on other ranks).

@@ -214,6 +214,7 @@ Status SaveCollective(Communicator& comm, const std::string& prefix, const VarLi
                            ? f[0]
                            : dist::EncodeStatus(InternalError("malformed plan")));
   }
+  if (!local.ok()) return local;  // every failing rank returns its own error
   if (auto [failed, error] = FirstFailure(statuses); failed >= 0) {
     return Failure(me, failed, size, error, what);
   }
@@ -259,7 +260,9 @@ Status SaveCollective(Communicator& comm, const std::string& prefix, const VarLi
              !ParseInt(f[0], -1, size - 1, &failed)) {
     result = InternalError(what + ": malformed outcome from rank 0");
   } else if (Status s = dist::DecodeStatus(f[1]); !s.ok()) {
-    result = Failure(me, static_cast<int>(std::max<int64_t>(failed, 0)), size, s, what);
+    result = !entries.ok() ? entries.status()
+                           : Failure(me, static_cast<int>(std::max<int64_t>(failed, 0)), size, s,
+                                     what);
   }
   if (!result.ok() && entries.ok()) {
     // This rank's shard was published: a data file without an index is no
@@ -319,6 +322,7 @@ Result<std::unique_ptr<DistributedSaver>> DistributedSaver::Create(Communicator*
                                  "needs at least one (it keeps the checkpoint's bookkeeping)");
   }
   CKPT_ASSIGN_OR_RETURN(std::vector<std::string> all, comm->AllGather(dist::EncodeStatus(local)));
+  if (!local.ok()) return local;
   if (auto [failed, error] = FirstFailure(all); failed >= 0) {
     return Failure(comm->rank(), failed, comm->size(), error, "Creating a DistributedSaver");
   }
@@ -366,6 +370,7 @@ Status DistributedSaver::Restore(const std::string& save_path, const RestoreOpti
     const Status mine = options.agree ? options.agree(ready) : ready;
     CKPT_ASSIGN_OR_RETURN(std::vector<std::string> all,
                           comm.AllGather(dist::EncodeStatus(mine)));
+    if (!mine.ok()) return mine;  // every failing rank returns its own error
     auto [failed, error] = FirstFailure(all);
     if (failed < 0) return Status::OK();
     return Failure(comm.rank(), failed, comm.size(), error, "Restoring " + save_path);
