@@ -56,6 +56,7 @@
 
 #include "ckpt/classifier.h"
 #include "ckpt/saver.h"
+#include "ckpt/optimizer.h"
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 
@@ -112,6 +113,9 @@ class DnnClassifierModel {
   // The feature names sorted: the column order of a features matrix.
   const std::vector<std::string>& sorted_feature_names() const;
   int64_t global_step() const;
+  // The optimizer that applies the gradients (data-parallel training sets
+  // its gradient combiner).
+  Optimizer* optimizer();
 
   // The model's inference. `features` is float32 [batch, n_features] in
   // sorted_feature_names() order. InvalidArgument for another dtype or

@@ -53,6 +53,7 @@
 #include <utility>
 #include <vector>
 
+#include "ckpt/communicator.h"
 #include "ckpt/env.h"
 #include "ckpt/estimator_input.h"
 #include "ckpt/estimator_model.h"
@@ -95,6 +96,23 @@ struct EstimatorOptions {
   // Whether Train waits for another process's writer lock on model_dir
   // (default: fail at once).
   WriterLockOptions writer_lock;
+  // Data-parallel training over the ranks of this communicator (not owned;
+  // null or a group of one: one process). Every rank runs the same Train
+  // call with the same input_fn, model_fn, seed and model_dir (REQUIRES:
+  // set, the same directory for every rank):
+  //   - each rank trains on its share of every batch input_fn yields (rows
+  //     [b*r/N, b*(r+1)/N) of a batch of b rows; a batch of fewer rows than
+  //     ranks ends the input, with a warning);
+  //   - every step's gradients are summed over the ranks before the update
+  //     (EstimatorModel::SetGradientCombiner; the canned classifiers' SUM loss
+  //     makes that the global batch's gradient), so every rank keeps the same
+  //     variables, equal to one process training on the whole batches up to
+  //     float rounding;
+  //   - only the chief (rank 0) takes the writer lock and writes checkpoints,
+  //     summaries, graph.pbtxt and the .meta files; every rank restores the
+  //     newest checkpoint at the start, as one process does.
+  // Evaluate and Predict are not distributed (each rank runs them whole).
+  Communicator* communicator = nullptr;
 };
 
 struct TrainOptions {

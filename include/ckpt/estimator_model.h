@@ -109,6 +109,16 @@ class EstimatorModel {
   // the Saver subgraph. Unimplemented (the default): the Estimator writes
   // neither graph.pbtxt nor .meta files.
   virtual Status DescribeGraph(GraphBuilder* graph) const;
+
+  // Data-parallel training (EstimatorOptions::communicator): every training
+  // step passes its gradients (variable key -> gradient) through `combine`
+  // before applying them; `combine` replaces each by its sum over the ranks
+  // (identical on every rank), so that a model whose loss is a SUM over the
+  // batch's examples (the canned classifiers, as TF1's) applies the gradient
+  // of the whole global batch. Unimplemented (the default): the model cannot
+  // train data-parallel.
+  using GradientCombiner = std::function<Status(std::vector<std::pair<std::string, Tensor>>*)>;
+  virtual Status SetGradientCombiner(GradientCombiner combine);
 };
 
 using ModelFn = std::function<Result<std::unique_ptr<EstimatorModel>>(const ModelFnArgs&)>;

@@ -22,6 +22,7 @@
 
 #include "ckpt/classifier.h"
 #include "ckpt/saver.h"
+#include "ckpt/optimizer.h"
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 
@@ -58,6 +59,9 @@ class LinearClassifierModel {
   const LinearClassifierConfig& config() const;
   const std::vector<std::string>& sorted_feature_names() const;
   int64_t global_step() const;
+  // The optimizer that applies the gradients (data-parallel training sets
+  // its gradient combiner).
+  Optimizer* optimizer();
   double learning_rate() const;
   Result<ClassifierPredictions> Predict(const Tensor& features) const;
   // record_layer_outputs is accepted for symmetry and records nothing.

@@ -35,6 +35,7 @@
 #ifndef CKPT_OPTIMIZER_H_
 #define CKPT_OPTIMIZER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -134,7 +135,15 @@ class Optimizer {
 
   // Every gradient (variable name -> gradient) is checked first; then each
   // is applied and FinishStep() is called. On error nothing is changed.
+  // With a gradient combiner set, the gradients it returns are applied.
   Status ApplyGradients(const std::vector<std::pair<std::string, Tensor>>& grads);
+
+  // Data-parallel training: ApplyGradients first passes a copy of its
+  // gradients through `combine` (e.g. summing them over the ranks of a job)
+  // and applies what it leaves; its error stops the step with nothing
+  // changed. Empty: none (the default).
+  using GradientCombiner = std::function<Status(std::vector<std::pair<std::string, Tensor>>*)>;
+  void set_gradient_combiner(GradientCombiner combine) { combine_ = std::move(combine); }
 
   // The slot `slot_name` of `var_name` (a key name such as "Adam_1", or
   // TF's internal name such as "v"), or null if there is none.
@@ -179,6 +188,8 @@ class Optimizer {
     std::vector<Tensor> slots;
   };
   Status CheckGradient(const std::string& var_name, const Tensor& grad, Entry** entry);
+  // ApplyGradients' work, without the combiner.
+  Status ApplyAll(const std::vector<std::pair<std::string, Tensor>>& grads);
 
   const std::string name_;
   const double learning_rate_;
@@ -187,6 +198,7 @@ class Optimizer {
   std::map<std::string, Entry> vars_;
   std::vector<std::string> order_;
   std::vector<Tensor> non_slots_;
+  GradientCombiner combine_;
 };
 
 }  // namespace ckpt

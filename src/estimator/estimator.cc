@@ -32,7 +32,9 @@
 #include "ckpt/estimator.h"
 
 #include <cmath>
+#include <cstring>
 #include <ctime>
+#include <memory>
 #include <set>
 
 #include "ckpt/checkpoint_reader.h"
@@ -111,6 +113,107 @@ Result<Tensor*> FindGlobalStep(const VarList& vars) {
 int64_t ReadStep(const Tensor* global_step) { return *global_step->flat<int64_t>(); }
 
 // Step 1's argument checks of Train.
+// Data-parallel training: rows [b*rank/size, b*(rank+1)/size) of every
+// batch of the wrapped input.
+class RankShare : public Iterator<Batch> {
+ public:
+  RankShare(std::unique_ptr<Iterator<Batch>> input, int rank, int size)
+      : input_(std::move(input)), rank_(rank), size_(size) {}
+
+  std::optional<Batch> Next() override {
+    std::optional<Batch> batch = input_->Next();
+    if (!batch) return batch;
+    const int64_t rows = batch->size();
+    if (rows < size_) {
+      // Every rank sees the same batch, so every rank stops here.
+      if (rank_ == 0) {
+        LogWarning("Data-parallel training: a batch of " + std::to_string(rows) +
+                   " rows cannot be shared by " + std::to_string(size_) +
+                   " ranks; it ends the input");
+      }
+      return std::nullopt;
+    }
+    const int64_t first = rows * rank_ / size_, last = rows * (rank_ + 1) / size_;
+    Batch share;
+    for (auto& [name, t] : batch->features) share.features[name] = Rows(t, first, last);
+    if (batch->labels) share.labels = Rows(*batch->labels, first, last);
+    return share;
+  }
+
+ private:
+  // Rows [first, last) (dim 0) of `t`; `t` itself if it has no rows.
+  static Tensor Rows(const Tensor& t, int64_t first, int64_t last) {
+    if (t.shape().rank() == 0) return t;
+    std::vector<int64_t> dims = t.shape().dims();
+    const int64_t rows = dims[0];
+    dims[0] = last - first;
+    if (t.dtype() == DataType::kString) {
+      std::vector<std::string> v;
+      const int64_t per = rows == 0 ? 0 : t.num_elements() / rows;
+      for (int64_t i = first * per; i < last * per; ++i) v.push_back(t.strings()[i]);
+      return Tensor::FromStrings(TensorShape(dims), std::move(v)).value();
+    }
+    Tensor out = Tensor::AllocateUninitialized(t.dtype(), TensorShape(dims)).value();
+    const size_t row_bytes = rows == 0 ? 0 : t.byte_size() / static_cast<size_t>(rows);
+    if (out.byte_size() > 0) {
+      std::memcpy(out.mutable_data(), t.data() + first * row_bytes, out.byte_size());
+    }
+    return out;
+  }
+
+  std::unique_ptr<Iterator<Batch>> input_;
+  const int rank_, size_;
+};
+
+// Replaces every gradient by its sum over the ranks of `comm`, summed in rank
+// order in double: the same values on every rank.
+Status SumOverRanks(Communicator& comm, std::vector<std::pair<std::string, Tensor>>* grads) {
+  std::string mine;
+  for (const auto& [name, g] : *grads) {
+    if (g.dtype() != DataType::kFloat && g.dtype() != DataType::kDouble) {
+      return InvalidArgumentError("Data-parallel training: gradient of \"" + name + "\" has dtype " +
+                                  std::string(DataTypeName(g.dtype())) + " (float or double only)");
+    }
+    mine.append(g.data(), g.byte_size());
+  }
+  CKPT_ASSIGN_OR_RETURN(std::vector<std::string> all, comm.AllGather(mine));
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (all[r].size() != mine.size()) {
+      return InvalidArgumentError("Data-parallel training: rank " + std::to_string(r) + " sent " +
+                                  std::to_string(all[r].size()) + " bytes of gradients, rank " +
+                                  std::to_string(comm.rank()) + " has " +
+                                  std::to_string(mine.size()) + " (do all ranks run the same model?)");
+    }
+  }
+  size_t at = 0;
+  for (auto& [name, g] : *grads) {
+    const int64_t n = g.num_elements();
+    const bool is_float = g.dtype() == DataType::kFloat;
+    const size_t size = is_float ? sizeof(float) : sizeof(double);
+    for (int64_t i = 0; i < n; ++i) {
+      double sum = 0;
+      for (const std::string& part : all) {
+        if (is_float) {
+          float v;
+          std::memcpy(&v, part.data() + at + static_cast<size_t>(i) * size, size);
+          sum += v;
+        } else {
+          double v;
+          std::memcpy(&v, part.data() + at + static_cast<size_t>(i) * size, size);
+          sum += v;
+        }
+      }
+      if (is_float) {
+        g.mutable_flat<float>()[i] = static_cast<float>(sum);
+      } else {
+        g.mutable_flat<double>()[i] = sum;
+      }
+    }
+    at += static_cast<size_t>(n) * size;
+  }
+  return Status::OK();
+}
+
 Status CheckTrainArguments(const InputFn& input_fn, const TrainOptions& options) {
   if (options.steps.has_value() && options.max_steps.has_value()) {
     return InvalidArgumentError("Can not provide both steps and max_steps.");
@@ -402,8 +505,10 @@ struct Estimator::Impl {
   // the caller passed one; none when checkpoints are off), StepCounterHook
   // and SummarySaverHook, then the worker hooks (the caller's,
   // StopAtStepHook, NanTensorHook, LoggingTensorHook).
+  // A data-parallel worker (not the chief) gets only the caller's hooks,
+  // StopAtStepHook and NanTensorHook: it writes and logs nothing.
   Result<std::vector<std::shared_ptr<SessionRunHook>>> MakeTrainingHooks(
-      const TrainOptions& train, bool checkpoints) {
+      const TrainOptions& train, bool checkpoints, bool chief) {
     std::vector<std::shared_ptr<SessionRunHook>> hooks;
     bool user_saver_hook = false;
     for (const auto& h : train.hooks) {
@@ -421,7 +526,7 @@ struct Estimator::Impl {
             "the RunConfig.save_checkpoints_steps or RunConfig.save_checkpoints_secs.");
       }
     }
-    if (checkpoints && !user_saver_hook) {
+    if (checkpoints && !user_saver_hook && chief) {
       CheckpointSaverHookOptions ho;
       ho.checkpoint_dir = model_dir;
       if (config.save_checkpoints_steps().has_value()) {
@@ -435,13 +540,13 @@ struct Estimator::Impl {
                             CheckpointSaverHook::Create(std::move(ho)));
       hooks.push_back(std::move(hook));
     }
-    {
+    if (chief) {
       CKPT_ASSIGN_OR_RETURN(
           std::unique_ptr<StepCounterHook> hook,
           StepCounterHook::Create(env, config.log_step_count_steps(), std::nullopt, model_dir));
       hooks.push_back(std::move(hook));
     }
-    if (config.save_summary_steps() > 0) {
+    if (chief && config.save_summary_steps() > 0) {
       CKPT_ASSIGN_OR_RETURN(
           std::unique_ptr<SummarySaverHook> hook,
           SummarySaverHook::Create(env, config.save_summary_steps(), std::nullopt, model_dir));
@@ -454,7 +559,7 @@ struct Estimator::Impl {
       hooks.push_back(std::move(hook));
     }
     hooks.push_back(std::make_shared<NanTensorHook>());
-    {
+    if (chief) {
       CKPT_ASSIGN_OR_RETURN(std::unique_ptr<LoggingTensorHook> hook,
                             LoggingTensorHook::Create(env, config.log_step_count_steps()));
       hooks.push_back(std::move(hook));
@@ -594,11 +699,17 @@ Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions
     }
   }
 
+  // Data-parallel (EstimatorOptions::communicator): the chief writes, every
+  // rank trains on its share of each batch with gradients summed over ranks.
+  Communicator* comm = im.options.communicator;
+  const bool distributed = comm != nullptr && comm->size() > 1;
+  const bool chief = !distributed || comm->rank() == 0;
+
   // One writer per model_dir (ckpt/writer_lock.h), held for the whole call
   // and shared with the Saver below; a model_dir that does not exist yet is
   // created and locked just before the first file is written into it.
   std::shared_ptr<WriterLock> lock;
-  if (im.env->IsDirectory(im.model_dir)) {
+  if (chief && im.env->IsDirectory(im.model_dir)) {
     CKPT_ASSIGN_OR_RETURN(lock,
                           WriterLock::Acquire(im.env, im.model_dir, im.options.writer_lock));
   }
@@ -606,20 +717,27 @@ Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions
   CKPT_ASSIGN_OR_RETURN(std::optional<std::string> restore_from, im.CheckpointToRestore());
   CKPT_ASSIGN_OR_RETURN(Impl::TrainingModel m,
                         im.BuildTrainingModel(input_fn, /*warm_start=*/!restore_from.has_value()));
+  if (distributed) {
+    CKPT_RETURN_IF_ERROR(m.model->SetGradientCombiner(
+        [comm](std::vector<std::pair<std::string, Tensor>>* grads) {
+          return SumOverRanks(*comm, grads);
+        }));
+    m.input = std::make_unique<RankShare>(std::move(m.input), comm->rank(), comm->size());
+  }
   CKPT_ASSIGN_OR_RETURN(Impl::TrainingSaver saver, im.MakeTrainingSaver(*m.model, m.vars));
   const bool checkpoints = im.CheckpointsEnabled();
   CKPT_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<SessionRunHook>> hooks,
-                        im.MakeTrainingHooks(options, checkpoints));
+                        im.MakeTrainingHooks(options, checkpoints, chief));
 
-  if (lock == nullptr) {
+  if (chief && lock == nullptr) {
     CKPT_RETURN_IF_ERROR(im.env->CreateDirs(im.model_dir));
     CKPT_ASSIGN_OR_RETURN(lock,
                           WriterLock::Acquire(im.env, im.model_dir, im.options.writer_lock));
   }
   CallSession session(im.env, im.model_dir, im.config, im.options.hostname, m.model.get(),
-                      m.global_step, checkpoints ? saver.saver.get() : nullptr,
-                      saver.graph_def ? &*saver.graph_def : nullptr,
-                      saver.meta_graph_def ? &*saver.meta_graph_def : nullptr);
+                      m.global_step, checkpoints && chief ? saver.saver.get() : nullptr,
+                      saver.graph_def && chief ? &*saver.graph_def : nullptr,
+                      saver.meta_graph_def && chief ? &*saver.meta_graph_def : nullptr);
   // From here on events may have been queued: flush them on every exit.
   Status status =
       im.RunTrainingSession(session, hooks, restore_from, saver.saver.get(), m, &result);

@@ -26,4 +26,9 @@ Status EstimatorModel::DescribeGraph(GraphBuilder* graph) const {
   return UnimplementedError("this model does not describe a TensorFlow graph");
 }
 
+Status EstimatorModel::SetGradientCombiner(GradientCombiner) {
+  return UnimplementedError("This model cannot train data-parallel (it does not implement "
+                            "EstimatorModel::SetGradientCombiner)");
+}
+
 }  // namespace ckpt

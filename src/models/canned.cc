@@ -135,6 +135,13 @@ class ClassifierAdapter : public EstimatorModel {
 
   Status DescribeGraph(GraphBuilder* graph) const override { return core_->DescribeGraph(graph); }
 
+  // The canned classifiers' loss is a SUM over the examples (TF1's default
+  // loss_reduction): summed gradients are the global batch's.
+  Status SetGradientCombiner(GradientCombiner combine) override {
+    core_->optimizer()->set_gradient_combiner(std::move(combine));
+    return Status::OK();
+  }
+
  private:
   struct Inputs {
     Tensor features;  // float32 [batch, n_features], sorted feature order

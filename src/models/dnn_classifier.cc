@@ -366,6 +366,8 @@ const DnnClassifierConfig& DnnClassifierModel::config() const { return impl_->co
 const std::vector<std::string>& DnnClassifierModel::sorted_feature_names() const {
   return impl_->sorted_features;
 }
+Optimizer* DnnClassifierModel::optimizer() { return impl_->optimizer.get(); }
+
 int64_t DnnClassifierModel::global_step() const { return *impl_->global_step.flat<int64_t>(); }
 
 Result<ClassifierPredictions> DnnClassifierModel::Predict(const Tensor& features) const {

@@ -104,6 +104,8 @@ const LinearClassifierConfig& LinearClassifierModel::config() const { return imp
 const std::vector<std::string>& LinearClassifierModel::sorted_feature_names() const {
   return impl_->sorted_features;
 }
+Optimizer* LinearClassifierModel::optimizer() { return impl_->optimizer.get(); }
+
 int64_t LinearClassifierModel::global_step() const { return *impl_->global_step.flat<int64_t>(); }
 double LinearClassifierModel::learning_rate() const { return impl_->learning_rate; }
 

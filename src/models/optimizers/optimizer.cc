@@ -272,6 +272,15 @@ void Optimizer::FinishStep() {
 }
 
 Status Optimizer::ApplyGradients(const std::vector<std::pair<std::string, Tensor>>& grads) {
+  if (!combine_) return ApplyAll(grads);
+  std::vector<std::pair<std::string, Tensor>> combined;
+  combined.reserve(grads.size());
+  for (const auto& [name, grad] : grads) combined.emplace_back(name, grad.Copy());
+  CKPT_RETURN_IF_ERROR(combine_(&combined));
+  return ApplyAll(combined);
+}
+
+Status Optimizer::ApplyAll(const std::vector<std::pair<std::string, Tensor>>& grads) {
   // Every gradient is checked (and its variable looked up) before anything
   // is updated.
   SmallBuffer<Entry*> entries(grads.size());

@@ -1,0 +1,195 @@
+// Data-parallel training (EstimatorOptions::communicator) over ranks that are
+// threads of this process (testutil/thread_group.h): N ranks sharing every
+// global batch train the same model as one process on the whole batches
+// (float rounding aside), only the chief writes into model_dir, and a model
+// that cannot combine gradients is refused on every rank.
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ckpt/canned.h"
+#include "ckpt/checkpoint_reader.h"
+#include "ckpt/checkpoint_state.h"
+#include "ckpt/estimator.h"
+#include "ckpt/estimator_input.h"
+#include "ckpt/iris.h"
+#include "estimator/toy_model.h"
+#include "testutil/testutil.h"
+#include "testutil/thread_group.h"
+
+namespace ckpt {
+namespace {
+
+using ::ckpt::testing::ListDir;
+using ::ckpt::testing::StatusIs;
+using ::ckpt::testing::ThreadGroup;
+
+const std::vector<std::string> kFeatures = {"SepalLength", "SepalWidth", "PetalLength",
+                                            "PetalWidth"};
+
+// 96 examples of 3 classes, separable enough to learn from.
+std::vector<LabeledExample> Examples() {
+  std::vector<LabeledExample> out;
+  for (int i = 0; i < 96; ++i) {
+    const int label = i % 3;
+    const float jitter = static_cast<float>((i * 37) % 11) / 11.f;
+    out.push_back({{1.f + label + jitter, 2.f - label * 0.5f + jitter, 0.5f * label, jitter},
+                   label});
+  }
+  return out;
+}
+
+InputFn Input(int64_t batch) {
+  ExamplesInputOptions o;
+  o.batch_size = batch;
+  o.shuffle_buffer = 96;
+  o.seed = 7;
+  o.repeat = true;
+  return ExamplesInputFn(Examples(), kFeatures, o);
+}
+
+Result<std::unique_ptr<Estimator>> MakeEstimator(const std::string& model_dir,
+                                                 Communicator* comm,
+                                                 const std::string& optimizer = "Adagrad") {
+  RunConfigOptions ro;
+  ro.model_dir = model_dir;
+  ro.tf_random_seed = 42;
+  ro.save_checkpoints_steps = 20;
+  CKPT_ASSIGN_OR_RETURN(RunConfig config, RunConfig::Create(ro));
+  DnnClassifierConfig dnn;
+  dnn.hidden_units = {8, 6};
+  dnn.optimizer = optimizer;
+  dnn.learning_rate = 0.1;
+  EstimatorOptions options;
+  options.model_fn = DnnClassifierModelFn(dnn);
+  options.config = config;
+  options.communicator = comm;
+  return Estimator::Create(std::move(options));
+}
+
+// Every variable of the newest checkpoint in `dir`.
+std::map<std::string, Tensor> Values(const std::string& dir) {
+  std::map<std::string, Tensor> out;
+  auto latest = LatestCheckpoint(Env::Posix(), dir);
+  EXPECT_TRUE(latest.ok()) << latest.status();
+  if (!latest.ok()) return out;
+  auto reader = CheckpointReader::Open(*latest);
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  if (!reader.ok()) return out;
+  for (const auto& v : (*reader)->variables()) out[v.name] = (*reader)->GetTensor(v.name).value();
+  return out;
+}
+
+class DataParallelTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { root_ = ckpt::testing::MakeTestEnv(ckpt::testing::EnvKind::kPosix).root; }
+  std::string root_;
+};
+
+TEST_P(DataParallelTest, RanksTrainTheModelOneProcessTrains) {
+  const int ranks = GetParam();
+  const std::string single_dir = root_ + "/single", dist_dir = root_ + "/dist";
+  TrainOptions train;
+  train.max_steps = 40;
+  {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(single_dir, nullptr));
+    CKPT_ASSERT_OK(est->Train(Input(24), train).status());
+  }
+  ThreadGroup group(ranks);
+  std::vector<Status> out = group.Run<Status>([&](int, Communicator& comm) -> Status {
+    CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dist_dir, &comm));
+    CKPT_ASSIGN_OR_RETURN(TrainResult r, est->Train(Input(24), train));
+    if (r.global_step != 40) return InternalError("global_step " + std::to_string(r.global_step));
+    return Status::OK();
+  });
+  for (int r = 0; r < ranks; ++r) ASSERT_TRUE(out[r].ok()) << "rank " << r << ": " << out[r];
+
+  const std::map<std::string, Tensor> want = Values(single_dir), got = Values(dist_dir);
+  ASSERT_EQ(want.size(), got.size());
+  ASSERT_GT(want.size(), 5u);
+  for (const auto& [name, w] : want) {
+    const Tensor& g = got.at(name);
+    ASSERT_EQ(w.dtype(), g.dtype()) << name;
+    ASSERT_EQ(w.shape(), g.shape()) << name;
+    if (w.dtype() == DataType::kInt64) {
+      EXPECT_EQ(*w.flat<int64_t>(), *g.flat<int64_t>()) << name;
+      continue;
+    }
+    ASSERT_EQ(w.dtype(), DataType::kFloat) << name;
+    for (int64_t i = 0; i < w.num_elements(); ++i) {
+      const float a = w.flat<float>()[i], b = g.flat<float>()[i];
+      EXPECT_NEAR(a, b, 1e-5f * (1.f + std::fabs(a))) << name << "[" << i << "]";
+    }
+  }
+  // The variables moved from their initial values: the test compares training.
+  CKPT_ASSERT_OK_AND_ASSIGN(auto fresh, MakeEstimator(root_ + "/fresh", nullptr));
+  TrainOptions one;
+  one.max_steps = 1;
+  CKPT_ASSERT_OK(fresh->Train(Input(24), one).status());
+  const std::map<std::string, Tensor> initial = Values(root_ + "/fresh");
+  EXPECT_FALSE(initial.at("dnn/logits/kernel").Equals(got.at("dnn/logits/kernel")));
+
+  // One writer: one events file, one graph.pbtxt, the chief's checkpoints.
+  int events = 0;
+  for (const std::string& f : ListDir(Env::Posix(), dist_dir)) {
+    events += f.rfind("events.out.tfevents.", 0) == 0;
+  }
+  EXPECT_EQ(events, 1);
+  CKPT_ASSERT_OK_AND_ASSIGN(CheckpointState state, GetCheckpointState(Env::Posix(), dist_dir));
+  EXPECT_EQ(state.model_checkpoint_path, dist_dir + "/model.ckpt-40");
+}
+
+// A second Train call restores on every rank and continues identically.
+TEST_P(DataParallelTest, EveryRankRestoresAndContinues) {
+  const int ranks = GetParam();
+  const std::string single_dir = root_ + "/single", dist_dir = root_ + "/dist";
+  for (int64_t max_steps : {15, 30}) {
+    TrainOptions train;
+    train.max_steps = max_steps;
+    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(single_dir, nullptr, "Adam"));
+    CKPT_ASSERT_OK(est->Train(Input(12), train).status());
+    ThreadGroup group(ranks);
+    for (const Status& s : group.Run<Status>([&](int, Communicator& comm) -> Status {
+           CKPT_ASSIGN_OR_RETURN(auto e, MakeEstimator(dist_dir, &comm, "Adam"));
+           return e->Train(Input(12), train).status();
+         })) {
+      CKPT_ASSERT_OK(s);
+    }
+  }
+  const std::map<std::string, Tensor> want = Values(single_dir), got = Values(dist_dir);
+  ASSERT_EQ(want.size(), got.size());
+  for (const auto& [name, w] : want) {
+    if (w.dtype() != DataType::kFloat) continue;
+    const Tensor& g = got.at(name);
+    for (int64_t i = 0; i < w.num_elements(); ++i) {
+      const float a = w.flat<float>()[i], b = g.flat<float>()[i];
+      EXPECT_NEAR(a, b, 1e-4f * (1.f + std::fabs(a))) << name << "[" << i << "]";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, DataParallelTest, ::testing::Values(2, 3),
+                         [](const auto& info) { return std::to_string(info.param) + "ranks"; });
+
+TEST(DataParallelModelTest, AModelThatCannotCombineGradientsIsRefused) {
+  const std::string dir = ckpt::testing::MakeTestEnv(ckpt::testing::EnvKind::kPosix).root;
+  ThreadGroup group(2);
+  std::vector<Status> out = group.Run<Status>([&](int, Communicator& comm) -> Status {
+    RunConfigOptions ro;
+    ro.model_dir = dir + "/toy";
+    CKPT_ASSIGN_OR_RETURN(RunConfig config, RunConfig::Create(ro));
+    EstimatorOptions options;
+    options.model_fn = ckpt::testing::ToyModelFn(ckpt::testing::ToyConfig{});
+    options.config = config;
+    options.communicator = &comm;
+    CKPT_ASSIGN_OR_RETURN(auto est, Estimator::Create(std::move(options)));
+    TrainOptions train;
+    train.steps = 3;
+    return est->Train(ckpt::testing::ToyInput(), train).status();
+  });
+  for (const Status& s : out) EXPECT_THAT(s, StatusIs(StatusCode::kUnimplemented, "data-parallel"));
+}
+
+}  // namespace
+}  // namespace ckpt
