@@ -119,6 +119,14 @@ class EstimatorModel {
   // train data-parallel.
   using GradientCombiner = std::function<Status(std::vector<std::pair<std::string, Tensor>>*)>;
   virtual Status SetGradientCombiner(GradientCombiner combine);
+
+  // Data-parallel evaluation: the metrics accumulated by EvalStep so far as
+  // bytes (for another process of the same build, same model), and
+  // SetEvalState replacing them by the sum of several such states (merged
+  // in the order given, so every rank computes the same metrics).
+  // Unimplemented (the default): the model cannot evaluate data-parallel.
+  virtual Result<std::string> EvalState() const;
+  virtual Status SetEvalState(const std::vector<std::string>& states);
 };
 
 using ModelFn = std::function<Result<std::unique_ptr<EstimatorModel>>(const ModelFnArgs&)>;

@@ -759,6 +759,15 @@ Result<EvalResult> Estimator::Evaluate(const InputFn& input_fn, const EvaluateOp
   }
   CKPT_ASSIGN_OR_RETURN(Impl::Inference in,
                         im.StartInference(Mode::kEval, input_fn, options.checkpoint_path));
+  // Data-parallel (EstimatorOptions::communicator): each rank evaluates its
+  // share of every batch; the metric states and loss sums are then merged
+  // over the ranks (in rank order: the same result everywhere), and only the
+  // chief writes the eval summary.
+  Communicator* comm = im.options.communicator;
+  const bool distributed = comm != nullptr && comm->size() > 1;
+  if (distributed) {
+    in.input = std::make_unique<RankShare>(std::move(in.input), comm->rank(), comm->size());
+  }
   Iterator<Batch>* input = in.input.get();
   EstimatorModel* model = in.model.get();
 
@@ -774,6 +783,29 @@ Result<EvalResult> Estimator::Evaluate(const InputFn& input_fn, const EvaluateOp
       LogInfo("Evaluation [" + std::to_string(batches) + "/" + std::to_string(*options.steps) +
               "]");
     }
+  }
+  if (distributed) {
+    // A batch's loss is a SUM over its examples: the ranks' shares add up.
+    Result<std::string> state = model->EvalState();
+    std::string mine(sizeof(double), '\0');
+    std::memcpy(mine.data(), &loss_sum, sizeof(double));
+    if (state.ok()) mine += *state;
+    CKPT_ASSIGN_OR_RETURN(std::vector<std::string> all,
+                          comm->AllGather(state.ok() ? mine : std::string()));
+    CKPT_RETURN_IF_ERROR(state.status());  // every rank's model is the same kind
+    std::vector<std::string> states;
+    loss_sum = 0;
+    for (size_t r = 0; r < all.size(); ++r) {
+      if (all[r].size() < sizeof(double)) {
+        return UnimplementedError("Data-parallel evaluation: rank " + std::to_string(r) +
+                                  "'s model cannot share its metrics");
+      }
+      double rank_loss;
+      std::memcpy(&rank_loss, all[r].data(), sizeof(double));
+      loss_sum += rank_loss;
+      states.push_back(all[r].substr(sizeof(double)));
+    }
+    CKPT_RETURN_IF_ERROR(model->SetEvalState(states));
   }
   CKPT_ASSIGN_OR_RETURN(EvalResult result, model->EvalMetrics());
   for (const char* reserved : {"loss", kGlobalStep}) {
@@ -796,6 +828,7 @@ Result<EvalResult> Estimator::Evaluate(const InputFn& input_fn, const EvaluateOp
         (key == kGlobalStep ? std::to_string(step) : NumpyFloat32Str(static_cast<float>(value)));
   }
   LogInfo("Saving dict for global step " + std::to_string(step) + ": " + dict);
+  if (distributed && comm->rank() != 0) return result;  // the chief writes
   const std::string eval_dir =
       JoinPath(im.model_dir, options.name.empty() ? "eval" : "eval_" + options.name);
   CKPT_RETURN_IF_ERROR(im.WriteEvalSummary(eval_dir, step, result));

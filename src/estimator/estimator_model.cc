@@ -26,6 +26,16 @@ Status EstimatorModel::DescribeGraph(GraphBuilder* graph) const {
   return UnimplementedError("this model does not describe a TensorFlow graph");
 }
 
+Result<std::string> EstimatorModel::EvalState() const {
+  return UnimplementedError("This model cannot evaluate data-parallel (it does not implement "
+                            "EstimatorModel::EvalState)");
+}
+
+Status EstimatorModel::SetEvalState(const std::vector<std::string>&) {
+  return UnimplementedError("This model cannot evaluate data-parallel (it does not implement "
+                            "EstimatorModel::SetEvalState)");
+}
+
 Status EstimatorModel::SetGradientCombiner(GradientCombiner) {
   return UnimplementedError("This model cannot train data-parallel (it does not implement "
                             "EstimatorModel::SetGradientCombiner)");

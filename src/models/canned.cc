@@ -8,6 +8,7 @@
 // predictions into one dict per example.
 #include "ckpt/canned.h"
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -139,6 +140,57 @@ class ClassifierAdapter : public EstimatorModel {
   // loss_reduction): summed gradients are the global batch's.
   Status SetGradientCombiner(GradientCombiner combine) override {
     core_->optimizer()->set_gradient_combiner(std::move(combine));
+    return Status::OK();
+  }
+
+  // The metric sums as doubles in native byte order: nine scalars, the AUC
+  // table's length, then its four columns.
+  Result<std::string> EvalState() const override {
+    std::vector<double> v{sums_.binary ? 1.0 : 0.0, sums_.weight, sums_.correct, sums_.loss,
+                          sums_.label, sums_.prediction, sums_.true_positives,
+                          sums_.false_positives, sums_.false_negatives,
+                          static_cast<double>(sums_.auc_tp.size())};
+    for (const std::vector<double>* c : {&sums_.auc_tp, &sums_.auc_fp, &sums_.auc_tn, &sums_.auc_fn}) {
+      if (c->size() != sums_.auc_tp.size()) return InternalError("AUC table columns differ in length");
+      v.insert(v.end(), c->begin(), c->end());
+    }
+    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double));
+  }
+
+  Status SetEvalState(const std::vector<std::string>& states) override {
+    ClassifierMetricSums total;
+    for (const std::string& state : states) {
+      std::vector<double> v(state.size() / sizeof(double));
+      if (state.size() % sizeof(double) != 0 || v.size() < 10) {
+        return InvalidArgumentError("A metrics state of " + std::to_string(state.size()) +
+                                    " bytes is not one of this model's");
+      }
+      std::memcpy(v.data(), state.data(), state.size());
+      const double n = v[9];
+      if (!(n >= 0) || v.size() != 10 + 4 * static_cast<size_t>(n)) {
+        return InvalidArgumentError("A metrics state's AUC table does not match its size");
+      }
+      ClassifierMetricSums s;
+      s.binary = v[0] != 0;
+      s.weight = v[1];
+      s.correct = v[2];
+      s.loss = v[3];
+      s.label = v[4];
+      s.prediction = v[5];
+      s.true_positives = v[6];
+      s.false_positives = v[7];
+      s.false_negatives = v[8];
+      const size_t k = static_cast<size_t>(n);
+      auto column = [&](size_t c) {
+        return std::vector<double>(v.begin() + 10 + c * k, v.begin() + 10 + (c + 1) * k);
+      };
+      s.auc_tp = column(0);
+      s.auc_fp = column(1);
+      s.auc_tn = column(2);
+      s.auc_fn = column(3);
+      total.Merge(s);
+    }
+    sums_ = total;
     return Status::OK();
   }
 
