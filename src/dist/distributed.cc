@@ -355,7 +355,13 @@ Result<std::string> DistributedSaver::Save(const std::string& save_path, const S
   // collective write: every rank returns it.
   Result<std::string> told =
       comm.Broadcast(dist::EncodeStatus(result.ok() ? Status::OK() : result.status()), 0);
-  if (!told.ok()) return told.status();
+  if (!told.ok()) {
+    // This rank's own error (e.g. DeadlineExceeded naming the ranks it waited
+    // for) usually broke the communicator: it is the outcome, not the Aborted
+    // of the broken communicator.
+    if (!result.ok()) return result;
+    return told.status();
+  }
   if (Status chief = dist::DecodeStatus(*told); !chief.ok() && result.ok()) {
     return Failure(comm.rank(), 0, comm.size(), chief, "Distributed save to " + save_path);
   }

@@ -252,6 +252,29 @@ TEST_P(DistributedTest, AMissingRankIsADeadlineNotAHang) {
   EXPECT_TRUE(ListDir(env_, dir_).empty());
 }
 
+// The Saver returns the communicator's DeadlineExceeded naming whom it waited
+// for, not the Aborted of the communicator it broke.
+TEST_P(DistributedTest, ASaverWithAMissingRankReturnsTheDeadline) {
+  ThreadGroup group(3, std::chrono::milliseconds(200));
+  std::vector<RankVars> vars;
+  for (int r = 0; r < 3; ++r) vars.emplace_back(r, 3);
+  SaverOptions options;
+  options.env = env_;
+  const std::string save_path = Path("model.ckpt");
+  std::vector<Status> out = group.Run<Status>([&](int r, Communicator& comm) -> Status {
+    CKPT_ASSIGN_OR_RETURN(auto saver, DistributedSaver::Create(&comm, vars[r].vars, options));
+    if (r == 2) return Status::OK();  // never joins the save
+    SaveArgs args;
+    args.global_step = 1;
+    return saver->Save(save_path, args).status();
+  });
+  CKPT_EXPECT_OK(out[2]);
+  EXPECT_THAT(out[0], StatusIs(StatusCode::kDeadlineExceeded, "rank 2"));
+  EXPECT_EQ(out[1].code(), StatusCode::kDeadlineExceeded) << out[1];
+  EXPECT_FALSE(env_->FileExists(MetaFilename(save_path + "-1")));
+  EXPECT_FALSE(env_->FileExists(Path("checkpoint")));
+}
+
 TEST_P(DistributedTest, AResaveReplacesTheCheckpoint) {
   const std::string prefix = Path("same");
   for (const Status& s : SaveAll(2, prefix)) CKPT_ASSERT_OK(s);
