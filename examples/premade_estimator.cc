@@ -101,12 +101,11 @@ ckpt::Status Run(const std::string& model_dir, const std::string& data_dir, int6
   CKPT_RETURN_IF_ERROR(
       classifier->Train(ckpt::IrisTrainInputFn(train, batch_size, shuffle_seed), train_options)
           .status());
-  // Data-parallel: the chief evaluates and predicts; the others are done.
-  if (comm != nullptr && comm->rank() != 0) return ckpt::Status();
-
-  // Evaluate.
+  // Evaluate (data-parallel too: every rank evaluates its share).
   CKPT_ASSIGN_OR_RETURN(ckpt::EvalResult eval,
                         classifier->Evaluate(ckpt::IrisEvalInputFn(test, batch_size)));
+  // Data-parallel: the chief prints and predicts; the others are done.
+  if (comm != nullptr && comm->rank() != 0) return ckpt::Status();
   std::printf("\nTest set accuracy: %0.3f\n\n", eval["accuracy"]);
   std::fflush(stdout);
 

@@ -111,7 +111,10 @@ struct EstimatorOptions {
   //   - only the chief (rank 0) takes the writer lock and writes checkpoints,
   //     summaries, graph.pbtxt and the .meta files; every rank restores the
   //     newest checkpoint at the start, as one process does.
-  // Evaluate and Predict are not distributed (each rank runs them whole).
+  // Evaluate is data-parallel too (every rank calls it): each rank evaluates
+  // its share of every batch, the metrics are merged over the ranks
+  // (EstimatorModel::EvalState), every rank returns them and the chief writes
+  // the eval summary. Predict is not distributed (each rank runs it whole).
   Communicator* communicator = nullptr;
 };
 

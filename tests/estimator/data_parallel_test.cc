@@ -169,6 +169,50 @@ TEST_P(DataParallelTest, EveryRankRestoresAndContinues) {
   }
 }
 
+// Evaluate over the ranks: the same metrics as one process evaluating the
+// whole batches, on every rank; only the chief writes the eval summary.
+TEST_P(DataParallelTest, RanksEvaluateAsOneProcess) {
+  const int ranks = GetParam();
+  const std::string dir = root_ + "/model";
+  TrainOptions train;
+  train.max_steps = 30;
+  {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(dir, nullptr));
+    CKPT_ASSERT_OK(est->Train(Input(24), train).status());
+  }
+  ExamplesInputOptions eval_input;
+  eval_input.batch_size = 20;  // 96 examples: four batches of 20 and one of 16
+  EvaluateOptions eo;
+  eo.name = "single";
+  CKPT_ASSERT_OK_AND_ASSIGN(auto single, MakeEstimator(dir, nullptr));
+  CKPT_ASSERT_OK_AND_ASSIGN(EvalResult want,
+                            single->Evaluate(ExamplesInputFn(Examples(), kFeatures, eval_input), eo));
+  ThreadGroup group(ranks);
+  std::vector<EvalResult> got(ranks);
+  std::vector<Status> out = group.Run<Status>([&](int r, Communicator& comm) -> Status {
+    CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dir, &comm));
+    EvaluateOptions options;
+    options.name = "dist";
+    CKPT_ASSIGN_OR_RETURN(got[r], est->Evaluate(ExamplesInputFn(Examples(), kFeatures, eval_input),
+                                                options));
+    return Status::OK();
+  });
+  for (int r = 0; r < ranks; ++r) ASSERT_TRUE(out[r].ok()) << "rank " << r << ": " << out[r];
+  for (int r = 0; r < ranks; ++r) {
+    ASSERT_EQ(got[r].size(), want.size()) << r;
+    for (const auto& [key, value] : want) {
+      EXPECT_NEAR(got[r].at(key), value, 1e-9 * (1 + std::fabs(value))) << key << " rank " << r;
+      EXPECT_EQ(got[r].at(key), got[0].at(key)) << key << ": every rank the same";
+    }
+  }
+  EXPECT_GT(want.at("accuracy"), 0.4);
+  int summaries = 0;
+  for (const std::string& f : ListDir(Env::Posix(), dir + "/eval_dist")) {
+    summaries += f.rfind("events.out.tfevents.", 0) == 0;
+  }
+  EXPECT_EQ(summaries, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Ranks, DataParallelTest, ::testing::Values(2, 3),
                          [](const auto& info) { return std::to_string(info.param) + "ranks"; });
 
