@@ -93,6 +93,12 @@ class DistributedTest : public EnvParamTest {
     });
   }
 
+  Result<std::unique_ptr<CheckpointReader>> Open(const std::string& prefix) {
+    CheckpointReaderOptions ro;
+    ro.env = env_;
+    return CheckpointReader::Open(prefix, ro);
+  }
+
   void ExpectCheckpoint(const std::string& prefix, int ranks) {
     CheckpointReaderOptions ro;
     ro.env = env_;
@@ -181,9 +187,7 @@ TEST_P(DistributedTest, ARankWithNothingWritesAnEmptyShard) {
     CKPT_ASSERT_OK(s);
   }
   EXPECT_TRUE(env_->FileExists(DataFilename(prefix, 1, 2)));
-  CheckpointReaderOptions ro;
-  ro.env = env_;
-  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(prefix, ro));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, Open(prefix));
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor emb, reader->GetTensor("emb"));
   EXPECT_EQ(emb.flat<float>()[39], 39.f);
 }
@@ -289,9 +293,7 @@ TEST_P(DistributedTest, AResaveReplacesTheCheckpoint) {
        })) {
     CKPT_ASSERT_OK(s);
   }
-  CheckpointReaderOptions ro;
-  ro.env = env_;
-  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(prefix, ro));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, Open(prefix));
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor w1, reader->GetTensor("w1"));
   EXPECT_EQ(w1.flat<float>()[0], 11.f);
 }
