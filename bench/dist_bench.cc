@@ -9,6 +9,9 @@
 //     (DistributedSave, synced) and "restore" (every rank reads its tensors
 //     back through CheckpointReader::ReadManyInto... warm page cache). Times
 //     are between barriers: the slowest rank's.
+//   mpirun -np N dist_bench --train_steps=S --dir=D
+//     Data-parallel Iris DNNClassifier training (EstimatorOptions::
+//     communicator), global batch 100, checkpoints off: steps per second.
 //   dist_bench --simulate_ranks=R --tensors_per_rank=T --dir=D
 //     The serial step of rank 0 for a job of R ranks: WriteBundleIndex from R
 //     shards' entries of T tensors each (no MPI): seconds, index bytes.
@@ -26,6 +29,10 @@
 #include <unistd.h>
 
 #include "ckpt/bundle_writer.h"
+#include "ckpt/canned.h"
+#include "ckpt/estimator.h"
+#include "ckpt/iris.h"
+#include "ckpt/logging.h"
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/distributed.h"
 #include "ckpt/env.h"
@@ -89,12 +96,55 @@ int Simulate(int ranks, int per_rank, const std::string& dir) {
   return 0;
 }
 
+// Data-parallel training steps per second over `comm` (rank 0 prints).
+int Train(ckpt::Communicator& comm, int64_t steps, const std::string& dir) {
+  ckpt::SetLogSink([](ckpt::LogSeverity, std::string_view) {});
+  auto data = ckpt::LoadIrisCsv(ckpt::Env::Posix(),
+                                std::string(CKPT_SOURCE_DIR) + "/data/iris/iris_training.csv");
+  if (!data.ok()) {
+    std::fprintf(stderr, "dist_bench: %s\n", data.status().ToString().c_str());
+    return 1;
+  }
+  ckpt::DnnClassifierConfig model;
+  model.feature_names = data->feature_names;
+  ckpt::RunConfigOptions ro;
+  ro.model_dir = dir + "/train";
+  ro.tf_random_seed = 1;
+  ro.save_checkpoints_steps = 0;  // off: this measures the steps
+  ro.save_summary_steps = 0;
+  auto config = ckpt::RunConfig::Create(ro);
+  if (!config.ok()) return 1;
+  ckpt::EstimatorOptions options;
+  options.model_fn = ckpt::DnnClassifierModelFn(model);
+  options.config = *config;
+  options.communicator = comm.size() > 1 ? &comm : nullptr;
+  auto est = ckpt::Estimator::Create(options);
+  if (!est.ok()) return 1;
+  ckpt::TrainOptions train;
+  train.steps = steps;
+  comm.Barrier().IgnoreError();
+  const auto start = Clock::now();
+  auto result = (*est)->Train(ckpt::IrisTrainInputFn(*data, 100, 1), train);
+  comm.Barrier().IgnoreError();
+  const double seconds = Seconds(start);
+  if (!result.ok()) {
+    std::fprintf(stderr, "rank %d: %s\n", comm.rank(), result.status().ToString().c_str());
+    return 1;
+  }
+  if (comm.rank() == 0) {
+    std::printf("{\"train_ranks\": %d, \"steps\": %lld, \"steps_per_second\": %.1f}\n",
+                comm.size(), static_cast<long long>(steps), static_cast<double>(steps) / seconds);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string dir, v;
   int64_t mib = 256;
   int tensors = 64, reps = 3, simulate = 0, per_rank = 100;
+  int64_t train_steps = 0;
   for (int i = 1; i < argc; ++i) {
     if (Flag(argv[i], "--dir", &v)) dir = v;
     else if (Flag(argv[i], "--mib", &v)) mib = std::atoll(v.c_str());
@@ -102,6 +152,7 @@ int main(int argc, char** argv) {
     else if (Flag(argv[i], "--reps", &v)) reps = std::atoi(v.c_str());
     else if (Flag(argv[i], "--simulate_ranks", &v)) simulate = std::atoi(v.c_str());
     else if (Flag(argv[i], "--tensors_per_rank", &v)) per_rank = std::atoi(v.c_str());
+    else if (Flag(argv[i], "--train_steps", &v)) train_steps = std::atoll(v.c_str());
     else {
       std::fprintf(stderr, "dist_bench: unknown flag %s\n", argv[i]);
       return 2;
@@ -115,6 +166,17 @@ int main(int argc, char** argv) {
 
   MPI_Init(&argc, &argv);
   int failed = 0;
+  if (train_steps > 0) {
+    int failed_train = 0;
+    {
+      auto comm = ckpt::NewMpiCommunicator(MPI_COMM_WORLD).value();
+      failed_train = Train(*comm, train_steps, dir);
+    }
+    int any = 0;
+    MPI_Allreduce(&failed_train, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Finalize();
+    return any;
+  }
   {
     auto comm = ckpt::NewMpiCommunicator(MPI_COMM_WORLD).value();
     const int rank = comm->rank(), size = comm->size();
