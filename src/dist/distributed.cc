@@ -264,9 +264,12 @@ Status SaveCollective(Communicator& comm, const std::string& prefix, const VarLi
                            : Failure(me, static_cast<int>(std::max<int64_t>(failed, 0)), size, s,
                                      what);
   }
-  if (!result.ok() && entries.ok()) {
-    // This rank's shard was published: a data file without an index is no
-    // checkpoint, but it is removed too.
+  if (!result.ok() && entries.ok() && told.ok()) {
+    // The save failed and rank 0 said so: this rank's published shard (a
+    // data file without an index is no checkpoint) is removed too. Not when
+    // the outcome is unknown (rank 0 may have committed the index before it
+    // stalled or died): then the shard stays, as part of a checkpoint or as
+    // a leftover the next save removes.
     options.env->DeleteFile(DataFilename(prefix, me, size)).IgnoreError();
   }
   return result;

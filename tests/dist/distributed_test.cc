@@ -6,8 +6,10 @@
 // failure (a rank's write, a disagreement, a missing rank, a bad restore)
 // leaves every rank with an error and nothing half-written or half-restored.
 // Every test runs on the real file system and on MemEnv.
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,7 @@ namespace {
 using ::ckpt::testing::EnvKind;
 using ::ckpt::testing::EnvParamTest;
 using ::ckpt::testing::FaultInjectionEnv;
+using ::ckpt::ForwardingEnv;
 using ::ckpt::testing::ListDir;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::ThreadGroup;
@@ -277,6 +280,37 @@ TEST_P(DistributedTest, ASaverWithAMissingRankReturnsTheDeadline) {
   EXPECT_EQ(out[1].code(), StatusCode::kDeadlineExceeded) << out[1];
   EXPECT_FALSE(env_->FileExists(MetaFilename(save_path + "-1")));
   EXPECT_FALSE(env_->FileExists(Path("checkpoint")));
+}
+
+// Rank 0 commits the index but tells the others too late: they return
+// DeadlineExceeded but must not delete their shards, or the committed
+// checkpoint would lose its data.
+class SlowIndexEnv : public ForwardingEnv {
+ public:
+  using ForwardingEnv::ForwardingEnv;
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    if (to.size() > 6 && to.compare(to.size() - 6, 6, ".index") == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    }
+    return ForwardingEnv::RenameFile(from, to);
+  }
+};
+
+TEST_P(DistributedTest, ALateOutcomeKeepsTheShardsOfACommittedCheckpoint) {
+  ThreadGroup group(2, std::chrono::milliseconds(200));
+  std::vector<RankVars> vars;
+  for (int r = 0; r < 2; ++r) vars.emplace_back(r, 2);
+  SlowIndexEnv slow(env_);
+  const std::string prefix = Path("late");
+  std::vector<Status> out = group.Run<Status>([&](int r, Communicator& comm) {
+    DistributedSaveOptions options;
+    options.env = r == 0 ? static_cast<Env*>(&slow) : env_;
+    return DistributedSave(comm, prefix, vars[r].vars, options);
+  });
+  EXPECT_EQ(out[1].code(), StatusCode::kDeadlineExceeded) << out[1];
+  // Rank 0 committed: the checkpoint is whole.
+  ASSERT_TRUE(env_->FileExists(MetaFilename(prefix)));
+  ExpectCheckpoint(prefix, 2);
 }
 
 TEST_P(DistributedTest, AResaveReplacesTheCheckpoint) {
