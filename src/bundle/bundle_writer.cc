@@ -416,10 +416,8 @@ Result<std::string> BundleWriter::FinishShard() {
     if (entry.slices_size() == 0) entry.set_shard_id(r.options.shard);
     value.clear();
     entry.AppendToString(&value);
-    PutVarint64(&out, key.size());
-    out += key;
-    PutVarint64(&out, value.size());
-    out += value;
+    PutLengthPrefixed(&out, key);
+    PutLengthPrefixed(&out, value);
   }
   return out;
 }
@@ -436,16 +434,8 @@ Status WriteBundleIndex(Env* env, const std::string& prefix, int num_shards,
   for (int shard = 0; shard < num_shards; ++shard) {
     std::string_view in = shard_entries[shard];
     while (!in.empty()) {
-      // One length-prefixed field of `in`.
-      auto field = [&in](std::string_view* out) {
-        uint64_t size = 0;
-        if (!GetVarint64(&in, &size) || size > in.size()) return false;
-        *out = in.substr(0, size);
-        in.remove_prefix(size);
-        return true;
-      };
       std::string_view key, value;
-      if (!field(&key) || !field(&value)) {
+      if (!GetLengthPrefixed(&in, &key) || !GetLengthPrefixed(&in, &value)) {
         return DataLossError("WriteBundleIndex: the entries of shard " + std::to_string(shard) +
                              " of " + prefix + " are truncated");
       }

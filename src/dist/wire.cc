@@ -1,6 +1,5 @@
 #include "dist/wire.h"
 
-#include <cstdint>
 
 #include "env/coding.h"
 
@@ -8,20 +7,16 @@ namespace ckpt::dist {
 
 std::string EncodeFields(const std::vector<std::string>& fields) {
   std::string out;
-  for (const std::string& f : fields) {
-    PutVarint64(&out, f.size());
-    out += f;
-  }
+  for (const std::string& f : fields) PutLengthPrefixed(&out, f);
   return out;
 }
 
 bool DecodeFields(std::string_view bytes, std::vector<std::string>* fields) {
   fields->clear();
   while (!bytes.empty()) {
-    uint64_t size = 0;
-    if (!GetVarint64(&bytes, &size) || size > bytes.size()) return false;
-    fields->emplace_back(bytes.substr(0, size));
-    bytes.remove_prefix(size);
+    std::string_view field;
+    if (!GetLengthPrefixed(&bytes, &field)) return false;
+    fields->emplace_back(field);
   }
   return true;
 }

@@ -60,6 +60,13 @@ inline void PutVarint64(std::string* dst, uint64_t value) {
   dst->push_back(static_cast<char>(value));
 }
 
+// `bytes` as a varint64 length and the bytes (LevelDB's
+// PutLengthPrefixedSlice).
+inline void PutLengthPrefixed(std::string* dst, std::string_view bytes) {
+  PutVarint64(dst, bytes.size());
+  dst->append(bytes.data(), bytes.size());
+}
+
 // Parses a varint64 from the front of *input and advances past it. Returns
 // false (*value untouched, *input partly consumed) if *input ends inside the
 // varint or the varint runs past kMaxVarint64Bytes bytes. As in LevelDB's
@@ -76,6 +83,16 @@ inline bool GetVarint64(std::string_view* input, uint64_t* value) {
     }
   }
   return false;
+}
+
+// The field PutLengthPrefixed wrote at the front of *input, advancing past
+// it; false if *input ends before the field does.
+inline bool GetLengthPrefixed(std::string_view* input, std::string_view* out) {
+  uint64_t size = 0;
+  if (!GetVarint64(input, &size) || size > input->size()) return false;
+  *out = input->substr(0, static_cast<size_t>(size));
+  input->remove_prefix(static_cast<size_t>(size));
+  return true;
 }
 
 }  // namespace ckpt

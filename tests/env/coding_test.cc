@@ -153,5 +153,25 @@ TEST(CodingTest, VarintAcceptsRedundantZeroGroups) {
   EXPECT_TRUE(in.empty());
 }
 
+TEST(CodingTest, LengthPrefixedFieldsRoundTripAndRefuseTruncation) {
+  std::string s;
+  const std::string big(300, 'x');  // a two-byte length
+  PutLengthPrefixed(&s, "");
+  PutLengthPrefixed(&s, "ab");
+  PutLengthPrefixed(&s, big);
+  std::string_view in = s, field;
+  ASSERT_TRUE(GetLengthPrefixed(&in, &field));
+  EXPECT_EQ(field, "");
+  ASSERT_TRUE(GetLengthPrefixed(&in, &field));
+  EXPECT_EQ(field, "ab");
+  ASSERT_TRUE(GetLengthPrefixed(&in, &field));
+  EXPECT_EQ(field, big);
+  EXPECT_TRUE(in.empty());
+  std::string_view cut = std::string_view(s).substr(0, s.size() - 1);
+  ASSERT_TRUE(GetLengthPrefixed(&cut, &field));
+  ASSERT_TRUE(GetLengthPrefixed(&cut, &field));
+  EXPECT_FALSE(GetLengthPrefixed(&cut, &field)) << "the last field is one byte short";
+}
+
 }  // namespace
 }  // namespace ckpt
