@@ -202,6 +202,9 @@ TEST_P(DistributedTest, ARankThatFailsToWriteLeavesNoCheckpoint) {
   FaultInjectionEnv failing(env_);
   failing.FailAfter(0);
   const std::string prefix = Path("model.ckpt-1");
+  // Files the save does not own, beside it: they must stay as they are.
+  CKPT_ASSERT_OK(ckpt::testing::WriteStringToFile(env_, Path("notes.txt"), "mine"));
+  CKPT_ASSERT_OK(ckpt::testing::WriteStringToFile(env_, Path("model.ckpt-0.index"), "other"));
   std::vector<Status> out = group.Run<Status>([&](int r, Communicator& comm) {
     DistributedSaveOptions options;
     options.env = r == 1 ? static_cast<Env*>(&failing) : env_;
@@ -211,7 +214,10 @@ TEST_P(DistributedTest, ARankThatFailsToWriteLeavesNoCheckpoint) {
   for (int r : {0, 2}) {
     EXPECT_THAT(out[r], StatusIs(StatusCode::kAborted, "rank 1 of 3 failed")) << r;
   }
-  EXPECT_TRUE(ListDir(env_, dir_).empty()) << "no index, no shard, no temporary";
+  EXPECT_THAT(ListDir(env_, dir_), ElementsAre("model.ckpt-0.index", "notes.txt"))
+      << "no index, no shard, no temporary; the others' files untouched";
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string notes, ReadFileToString(env_, Path("notes.txt")));
+  EXPECT_EQ(notes, "mine");
 }
 
 TEST_P(DistributedTest, RanksThatDisagreeOnAVariableWriteNothing) {
