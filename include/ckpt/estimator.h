@@ -67,6 +67,15 @@
 
 namespace ckpt {
 
+// EstimatorOptions::partition: the variables data-parallel training stores
+// partitioned over the ranks.
+struct VariablePartitioning {
+  // Those of a fixed-size dtype, at least this many bytes and at least as
+  // many rows (dim 0) as ranks. The default is the min_slice_size of TF's
+  // min_max_variable_partitioner.
+  int64_t min_bytes = int64_t{256} << 10;
+};
+
 struct EstimatorOptions {
   // REQUIRES: set.
   ModelFn model_fn;
@@ -116,6 +125,21 @@ struct EstimatorOptions {
   // (EstimatorModel::EvalState), every rank returns them and the chief writes
   // the eval summary. Predict is not distributed (each rank runs it whole).
   Communicator* communicator = nullptr;
+  // With a communicator of several ranks: partitioned variables, as a
+  // parameter-server job partitions large (embedding-like) variables.
+  // Training is unchanged (every rank computes with whole variables); in
+  // checkpoints each variable `partition` selects (optimizer slots
+  // included) is stored as one slice per rank, rows split as
+  // tf.compat.v1.fixed_size_partitioner(ranks) splits them, and:
+  //   - every save is collective, at the chief's schedule: each rank writes
+  //     its slices and its share of the other variables into its own data
+  //     shard of one checkpoint (DistributedSave; ckpt/distributed.h);
+  //   - at the start every rank reads only its slices, from a checkpoint
+  //     written by any number of ranks and partitioning, and the ranks
+  //     exchange them (docs/distributed.md "Partitioned variables").
+  // Every reader (TF's included) reads the variables whole; a TF1 Saver
+  // restores them into partitioned variables.
+  std::optional<VariablePartitioning> partition;
 };
 
 struct TrainOptions {

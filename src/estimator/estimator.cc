@@ -34,6 +34,7 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -44,12 +45,20 @@
 #include "ckpt/logging.h"
 #include "ckpt/meta_graph.h"
 #include "ckpt/verify.h"
+#include "estimator/data_parallel.h"
 #include "estimator/writer_cache.h"
 #include "tensorflow/core/util/event.pb.h"
 
 namespace ckpt {
 
 using estimator_internal::EventWriterCache;
+using estimator_internal::LeaderBundleWriter;
+using estimator_internal::MakeFollowerHook;
+using estimator_internal::MakeLeaderHook;
+using estimator_internal::PartitionedVariables;
+using estimator_internal::RestoreOnEveryRank;
+using estimator_internal::ShareOfEveryBatch;
+using estimator_internal::SumOverRanks;
 
 namespace {
 
@@ -113,107 +122,6 @@ Result<Tensor*> FindGlobalStep(const VarList& vars) {
 int64_t ReadStep(const Tensor* global_step) { return *global_step->flat<int64_t>(); }
 
 // Step 1's argument checks of Train.
-// Data-parallel training: rows [b*rank/size, b*(rank+1)/size) of every
-// batch of the wrapped input.
-class RankShare : public Iterator<Batch> {
- public:
-  RankShare(std::unique_ptr<Iterator<Batch>> input, int rank, int size)
-      : input_(std::move(input)), rank_(rank), size_(size) {}
-
-  std::optional<Batch> Next() override {
-    std::optional<Batch> batch = input_->Next();
-    if (!batch) return batch;
-    const int64_t rows = batch->size();
-    if (rows < size_) {
-      // Every rank sees the same batch, so every rank stops here.
-      if (rank_ == 0) {
-        LogWarning("Data-parallel training: a batch of " + std::to_string(rows) +
-                   " rows cannot be shared by " + std::to_string(size_) +
-                   " ranks; it ends the input");
-      }
-      return std::nullopt;
-    }
-    const int64_t first = rows * rank_ / size_, last = rows * (rank_ + 1) / size_;
-    Batch share;
-    for (auto& [name, t] : batch->features) share.features[name] = Rows(t, first, last);
-    if (batch->labels) share.labels = Rows(*batch->labels, first, last);
-    return share;
-  }
-
- private:
-  // Rows [first, last) (dim 0) of `t`; `t` itself if it has no rows.
-  static Tensor Rows(const Tensor& t, int64_t first, int64_t last) {
-    if (t.shape().rank() == 0) return t;
-    std::vector<int64_t> dims = t.shape().dims();
-    const int64_t rows = dims[0];
-    dims[0] = last - first;
-    if (t.dtype() == DataType::kString) {
-      std::vector<std::string> v;
-      const int64_t per = rows == 0 ? 0 : t.num_elements() / rows;
-      for (int64_t i = first * per; i < last * per; ++i) v.push_back(t.strings()[i]);
-      return Tensor::FromStrings(TensorShape(dims), std::move(v)).value();
-    }
-    Tensor out = Tensor::AllocateUninitialized(t.dtype(), TensorShape(dims)).value();
-    const size_t row_bytes = rows == 0 ? 0 : t.byte_size() / static_cast<size_t>(rows);
-    if (out.byte_size() > 0) {
-      std::memcpy(out.mutable_data(), t.data() + first * row_bytes, out.byte_size());
-    }
-    return out;
-  }
-
-  std::unique_ptr<Iterator<Batch>> input_;
-  const int rank_, size_;
-};
-
-// Replaces every gradient by its sum over the ranks of `comm`, summed in rank
-// order in double: the same values on every rank.
-Status SumOverRanks(Communicator& comm, std::vector<std::pair<std::string, Tensor>>* grads) {
-  std::string mine;
-  for (const auto& [name, g] : *grads) {
-    if (g.dtype() != DataType::kFloat && g.dtype() != DataType::kDouble) {
-      return InvalidArgumentError("Data-parallel training: gradient of \"" + name + "\" has dtype " +
-                                  std::string(DataTypeName(g.dtype())) + " (float or double only)");
-    }
-    mine.append(g.data(), g.byte_size());
-  }
-  CKPT_ASSIGN_OR_RETURN(std::vector<std::string> all, comm.AllGather(mine));
-  for (size_t r = 0; r < all.size(); ++r) {
-    if (all[r].size() != mine.size()) {
-      return InvalidArgumentError("Data-parallel training: rank " + std::to_string(r) + " sent " +
-                                  std::to_string(all[r].size()) + " bytes of gradients, rank " +
-                                  std::to_string(comm.rank()) + " has " +
-                                  std::to_string(mine.size()) + " (do all ranks run the same model?)");
-    }
-  }
-  size_t at = 0;
-  for (auto& [name, g] : *grads) {
-    const int64_t n = g.num_elements();
-    const bool is_float = g.dtype() == DataType::kFloat;
-    const size_t size = is_float ? sizeof(float) : sizeof(double);
-    for (int64_t i = 0; i < n; ++i) {
-      double sum = 0;
-      for (const std::string& part : all) {
-        if (is_float) {
-          float v;
-          std::memcpy(&v, part.data() + at + static_cast<size_t>(i) * size, size);
-          sum += v;
-        } else {
-          double v;
-          std::memcpy(&v, part.data() + at + static_cast<size_t>(i) * size, size);
-          sum += v;
-        }
-      }
-      if (is_float) {
-        g.mutable_flat<float>()[i] = static_cast<float>(sum);
-      } else {
-        g.mutable_flat<double>()[i] = sum;
-      }
-    }
-    at += static_cast<size_t>(n) * size;
-  }
-  return Status::OK();
-}
-
 Status CheckTrainArguments(const InputFn& input_fn, const TrainOptions& options) {
   if (options.steps.has_value() && options.max_steps.has_value()) {
     return InvalidArgumentError("Can not provide both steps and max_steps.");
@@ -345,12 +253,13 @@ struct Estimator::Impl {
     return state.status();
   }
 
-  // Restores `checkpoint` into `saver`'s variables; if that fails with
-  // DataLoss (corrupt tensor data; the restore changed nothing) and
-  // `checkpoint` is this model_dir's newest, restores the newest checkpoint of
-  // model_dir that verifies instead, with a warning. Returns what was restored.
-  Result<std::string> RestoreNewestUsable(Saver* saver, const std::string& checkpoint) const {
-    Status s = saver->Restore(checkpoint);
+  // Restores `checkpoint` (with `restore`); if that fails with DataLoss
+  // (corrupt tensor data; the restore changed nothing) and `checkpoint` is
+  // this model_dir's newest, restores the newest checkpoint of model_dir that
+  // verifies instead, with a warning. Returns what was restored.
+  Result<std::string> RestoreNewestUsable(const std::function<Status(const std::string&)>& restore,
+                                          const std::string& checkpoint) const {
+    Status s = restore(checkpoint);
     if (s.code() != StatusCode::kDataLoss || Latest() != checkpoint) {
       CKPT_RETURN_IF_ERROR(s);
       return checkpoint;
@@ -360,7 +269,7 @@ struct Estimator::Impl {
     LogWarning("Checkpoint " + checkpoint + " cannot be restored (" + s.ToString() +
                "); restoring " + *verified + ", the newest checkpoint of " + model_dir +
                " that verifies");
-    CKPT_RETURN_IF_ERROR(saver->Restore(*verified));
+    CKPT_RETURN_IF_ERROR(restore(*verified));
     return *verified;
   }
 
@@ -409,7 +318,9 @@ struct Estimator::Impl {
     so.log_saves = false;
     CKPT_ASSIGN_OR_RETURN(std::unique_ptr<Saver> saver, Saver::Create(vars, so));
     LogInfo("Graph was finalized.");
-    CKPT_RETURN_IF_ERROR(RestoreNewestUsable(saver.get(), checkpoint).status());
+    CKPT_RETURN_IF_ERROR(
+        RestoreNewestUsable([&](const std::string& c) { return saver->Restore(c); }, checkpoint)
+            .status());
     LogInfo("Running local_init_op.");
     LogInfo("Done running local_init_op.");
     return model;
@@ -475,8 +386,12 @@ struct Estimator::Impl {
   };
 
   // Step 4.
-  Result<TrainingSaver> MakeTrainingSaver(const EstimatorModel& model, const VarList& vars) {
+  // `bundle_writer`: SaverOptions::bundle_writer (the partitioned mode's).
+  Result<TrainingSaver> MakeTrainingSaver(
+      const EstimatorModel& model, const VarList& vars,
+      std::function<Status(const std::string&, const VarList&)> bundle_writer) {
     SaverOptions so;
+    so.bundle_writer = std::move(bundle_writer);
     so.env = env;
     so.max_to_keep = static_cast<int>(config.keep_checkpoint_max());
     so.keep_checkpoint_every_n_hours = config.keep_checkpoint_every_n_hours();
@@ -567,10 +482,16 @@ struct Estimator::Impl {
     return hooks;
   }
 
-  // Step 6's restore: `checkpoint` (or the newest usable one) into `saver`,
-  // whose retention then continues from the state file's list.
-  Status RestoreForTraining(Saver* saver, const std::string& checkpoint) {
-    CKPT_RETURN_IF_ERROR(RestoreNewestUsable(saver, checkpoint).status());
+  // Step 6's restore: `checkpoint` (or the newest usable one) into `saver`'s
+  // variables, or with `ranks` (data-parallel) on every rank into theirs;
+  // `saver`'s retention then continues from the state file's list.
+  Status RestoreForTraining(Saver* saver, PartitionedVariables* ranks,
+                            const std::string& checkpoint) {
+    Communicator* comm = options.communicator;
+    auto restore = [&](const std::string& c) {
+      return ranks != nullptr ? RestoreOnEveryRank(*comm, *ranks, env, c) : saver->Restore(c);
+    };
+    CKPT_RETURN_IF_ERROR(RestoreNewestUsable(restore, checkpoint).status());
     Result<CheckpointState> state = GetCheckpointState(env, model_dir);
     if (state.ok()) return saver->RecoverLastCheckpoints(state->all_model_checkpoint_paths);
     LogWarning("Could not re-read the checkpoint state of " + model_dir +
@@ -619,10 +540,12 @@ struct Estimator::Impl {
   Status RunTrainingSession(CallSession& session,
                             const std::vector<std::shared_ptr<SessionRunHook>>& hooks,
                             const std::optional<std::string>& restore_from, Saver* saver,
-                            TrainingModel& m, TrainResult* result) {
+                            PartitionedVariables* ranks, TrainingModel& m, TrainResult* result) {
     for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->Begin(session));
     LogInfo("Graph was finalized.");
-    if (restore_from.has_value()) CKPT_RETURN_IF_ERROR(RestoreForTraining(saver, *restore_from));
+    if (restore_from.has_value()) {
+      CKPT_RETURN_IF_ERROR(RestoreForTraining(saver, ranks, *restore_from));
+    }
     LogInfo("Running local_init_op.");
     LogInfo("Done running local_init_op.");
     for (const auto& h : hooks) CKPT_RETURN_IF_ERROR(h->AfterCreateSession(session));
@@ -717,17 +640,36 @@ Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions
   CKPT_ASSIGN_OR_RETURN(std::optional<std::string> restore_from, im.CheckpointToRestore());
   CKPT_ASSIGN_OR_RETURN(Impl::TrainingModel m,
                         im.BuildTrainingModel(input_fn, /*warm_start=*/!restore_from.has_value()));
+  // Every rank restores its variables (with EstimatorOptions::partition, its
+  // slices of the partitioned ones); with partition, saves are collective.
+  std::unique_ptr<PartitionedVariables> ranks;
+  const bool checkpoints = im.CheckpointsEnabled();
+  const bool collective_saves = distributed && im.options.partition.has_value() && checkpoints;
+  DistributedSaveOptions dso;
+  dso.env = im.env;
   if (distributed) {
     CKPT_RETURN_IF_ERROR(m.model->SetGradientCombiner(
         [comm](std::vector<std::pair<std::string, Tensor>>* grads) {
           return SumOverRanks(*comm, grads);
         }));
-    m.input = std::make_unique<RankShare>(std::move(m.input), comm->rank(), comm->size());
+    m.input = ShareOfEveryBatch(std::move(m.input), comm->rank(), comm->size());
+    std::optional<int64_t> min_bytes;
+    if (im.options.partition.has_value()) min_bytes = im.options.partition->min_bytes;
+    CKPT_ASSIGN_OR_RETURN(ranks, PartitionedVariables::Create(m.vars, comm->rank(), comm->size(),
+                                                              min_bytes));
   }
-  CKPT_ASSIGN_OR_RETURN(Impl::TrainingSaver saver, im.MakeTrainingSaver(*m.model, m.vars));
-  const bool checkpoints = im.CheckpointsEnabled();
+  CKPT_ASSIGN_OR_RETURN(
+      Impl::TrainingSaver saver,
+      im.MakeTrainingSaver(*m.model, collective_saves ? ranks->checkpoint_vars() : m.vars,
+                           collective_saves && chief
+                               ? LeaderBundleWriter(comm, ranks.get(), dso)
+                               : nullptr));
   CKPT_ASSIGN_OR_RETURN(std::vector<std::shared_ptr<SessionRunHook>> hooks,
                         im.MakeTrainingHooks(options, checkpoints, chief));
+  if (collective_saves) {
+    // Last, after every hook that may save (data_parallel.h).
+    hooks.push_back(chief ? MakeLeaderHook(comm) : MakeFollowerHook(comm, ranks.get(), dso));
+  }
 
   if (chief && lock == nullptr) {
     CKPT_RETURN_IF_ERROR(im.env->CreateDirs(im.model_dir));
@@ -740,7 +682,8 @@ Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions
                       saver.meta_graph_def && chief ? &*saver.meta_graph_def : nullptr);
   // From here on events may have been queued: flush them on every exit.
   Status status =
-      im.RunTrainingSession(session, hooks, restore_from, saver.saver.get(), m, &result);
+      im.RunTrainingSession(session, hooks, restore_from, saver.saver.get(), ranks.get(), m,
+                            &result);
   Status flushed = session.FlushWriters();
   CKPT_RETURN_IF_ERROR(status);
   CKPT_RETURN_IF_ERROR(flushed);
@@ -766,7 +709,7 @@ Result<EvalResult> Estimator::Evaluate(const InputFn& input_fn, const EvaluateOp
   Communicator* comm = im.options.communicator;
   const bool distributed = comm != nullptr && comm->size() > 1;
   if (distributed) {
-    in.input = std::make_unique<RankShare>(std::move(in.input), comm->rank(), comm->size());
+    in.input = ShareOfEveryBatch(std::move(in.input), comm->rank(), comm->size());
   }
   Iterator<Batch>* input = in.input.get();
   EstimatorModel* model = in.model.get();

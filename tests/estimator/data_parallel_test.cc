@@ -3,16 +3,20 @@
 // global batch train the same model as one process on the whole batches
 // (float rounding aside), only the chief writes into model_dir, and a model
 // that cannot combine gradients is refused on every rank.
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "ckpt/bundle_reader.h"
 #include "ckpt/canned.h"
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/estimator.h"
 #include "ckpt/estimator_input.h"
+#include "ckpt/filenames.h"
 #include "ckpt/iris.h"
 #include "estimator/toy_model.h"
 #include "testutil/testutil.h"
@@ -49,9 +53,9 @@ InputFn Input(int64_t batch) {
   return ExamplesInputFn(Examples(), kFeatures, o);
 }
 
-Result<std::unique_ptr<Estimator>> MakeEstimator(const std::string& model_dir,
-                                                 Communicator* comm,
-                                                 const std::string& optimizer = "Adagrad") {
+Result<std::unique_ptr<Estimator>> MakeEstimator(
+    const std::string& model_dir, Communicator* comm, const std::string& optimizer = "Adagrad",
+    std::optional<VariablePartitioning> partition = std::nullopt) {
   RunConfigOptions ro;
   ro.model_dir = model_dir;
   ro.tf_random_seed = 42;
@@ -65,6 +69,7 @@ Result<std::unique_ptr<Estimator>> MakeEstimator(const std::string& model_dir,
   options.model_fn = DnnClassifierModelFn(dnn);
   options.config = config;
   options.communicator = comm;
+  options.partition = partition;
   return Estimator::Create(std::move(options));
 }
 
@@ -79,6 +84,28 @@ std::map<std::string, Tensor> Values(const std::string& dir) {
   if (!reader.ok()) return out;
   for (const auto& v : (*reader)->variables()) out[v.name] = (*reader)->GetTensor(v.name).value();
   return out;
+}
+
+// `got` holds the variables of `want`, equal within `tolerance` (relative).
+void ExpectClose(const std::map<std::string, Tensor>& want,
+                 const std::map<std::string, Tensor>& got, float tolerance) {
+  ASSERT_EQ(want.size(), got.size());
+  ASSERT_GT(want.size(), 5u);
+  for (const auto& [name, w] : want) {
+    ASSERT_EQ(got.count(name), 1u) << name;
+    const Tensor& g = got.at(name);
+    ASSERT_EQ(w.dtype(), g.dtype()) << name;
+    ASSERT_EQ(w.shape(), g.shape()) << name;
+    if (w.dtype() == DataType::kInt64) {
+      EXPECT_EQ(*w.flat<int64_t>(), *g.flat<int64_t>()) << name;
+      continue;
+    }
+    ASSERT_EQ(w.dtype(), DataType::kFloat) << name;
+    for (int64_t i = 0; i < w.num_elements(); ++i) {
+      const float a = w.flat<float>()[i], b = g.flat<float>()[i];
+      EXPECT_NEAR(a, b, tolerance * (1.f + std::fabs(a))) << name << "[" << i << "]";
+    }
+  }
 }
 
 class DataParallelTest : public ::testing::TestWithParam<int> {
@@ -106,22 +133,7 @@ TEST_P(DataParallelTest, RanksTrainTheModelOneProcessTrains) {
   for (int r = 0; r < ranks; ++r) ASSERT_TRUE(out[r].ok()) << "rank " << r << ": " << out[r];
 
   const std::map<std::string, Tensor> want = Values(single_dir), got = Values(dist_dir);
-  ASSERT_EQ(want.size(), got.size());
-  ASSERT_GT(want.size(), 5u);
-  for (const auto& [name, w] : want) {
-    const Tensor& g = got.at(name);
-    ASSERT_EQ(w.dtype(), g.dtype()) << name;
-    ASSERT_EQ(w.shape(), g.shape()) << name;
-    if (w.dtype() == DataType::kInt64) {
-      EXPECT_EQ(*w.flat<int64_t>(), *g.flat<int64_t>()) << name;
-      continue;
-    }
-    ASSERT_EQ(w.dtype(), DataType::kFloat) << name;
-    for (int64_t i = 0; i < w.num_elements(); ++i) {
-      const float a = w.flat<float>()[i], b = g.flat<float>()[i];
-      EXPECT_NEAR(a, b, 1e-5f * (1.f + std::fabs(a))) << name << "[" << i << "]";
-    }
-  }
+  ExpectClose(want, got, 1e-5f);
   // The variables moved from their initial values: the test compares training.
   CKPT_ASSERT_OK_AND_ASSIGN(auto fresh, MakeEstimator(root_ + "/fresh", nullptr));
   TrainOptions one;
@@ -157,16 +169,7 @@ TEST_P(DataParallelTest, EveryRankRestoresAndContinues) {
       CKPT_ASSERT_OK(s);
     }
   }
-  const std::map<std::string, Tensor> want = Values(single_dir), got = Values(dist_dir);
-  ASSERT_EQ(want.size(), got.size());
-  for (const auto& [name, w] : want) {
-    if (w.dtype() != DataType::kFloat) continue;
-    const Tensor& g = got.at(name);
-    for (int64_t i = 0; i < w.num_elements(); ++i) {
-      const float a = w.flat<float>()[i], b = g.flat<float>()[i];
-      EXPECT_NEAR(a, b, 1e-4f * (1.f + std::fabs(a))) << name << "[" << i << "]";
-    }
-  }
+  ExpectClose(Values(single_dir), Values(dist_dir), 1e-4f);
 }
 
 // Evaluate over the ranks: the same metrics as one process evaluating the
@@ -211,6 +214,129 @@ TEST_P(DataParallelTest, RanksEvaluateAsOneProcess) {
     summaries += f.rfind("events.out.tfevents.", 0) == 0;
   }
   EXPECT_EQ(summaries, 1);
+}
+
+// Partitioned mode (EstimatorOptions::partition): the same training, but
+// every checkpoint is written by all ranks, each partitioned variable as one
+// slice per rank (rows as fixed_size_partitioner splits them), every other
+// variable once.
+TEST_P(DataParallelTest, PartitionedCheckpointsHoldOneSlicePerRank) {
+  const int ranks = GetParam();
+  const std::string single_dir = root_ + "/single", dist_dir = root_ + "/dist";
+  TrainOptions train;
+  train.max_steps = 40;
+  {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(single_dir, nullptr));
+    CKPT_ASSERT_OK(est->Train(Input(24), train).status());
+  }
+  VariablePartitioning partition;
+  partition.min_bytes = 100;  // the hidden kernels (128 and 192 bytes), not logits/kernel (72)
+  ThreadGroup group(ranks);
+  for (const Status& s : group.Run<Status>([&](int, Communicator& comm) -> Status {
+         CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dist_dir, &comm, "Adagrad", partition));
+         return est->Train(Input(24), train).status();
+       })) {
+    CKPT_ASSERT_OK(s);
+  }
+  ExpectClose(Values(single_dir), Values(dist_dir), 1e-5f);
+
+  // The checkpoint's layout: one data file per rank; the selected variables
+  // (and their Adagrad slots) as `ranks` row slices, the others whole.
+  const std::string prefix = dist_dir + "/model.ckpt-40";
+  for (int r = 0; r < ranks; ++r) {
+    EXPECT_TRUE(Env::Posix()->FileExists(DataFilename(prefix, r, ranks))) << r;
+  }
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, BundleReader::Open(prefix));
+  int partitioned = 0;
+  for (const auto& [name, w] : Values(single_dir)) {
+    CKPT_ASSERT_OK_AND_ASSIGN(const BundleEntry* entry, reader->Lookup(name));
+    const bool selected = w.dtype() == DataType::kFloat && w.shape().rank() >= 1 &&
+                          w.shape().dim(0) >= ranks && w.byte_size() >= 100;
+    if (!selected) {
+      EXPECT_TRUE(entry->slices.empty()) << name;
+      continue;
+    }
+    ++partitioned;
+    ASSERT_EQ(entry->slices.size(), static_cast<size_t>(ranks)) << name;
+    const int64_t rows = w.shape().dim(0);
+    int64_t next = 0;
+    std::vector<TensorSlice> slices = entry->slices;
+    std::sort(slices.begin(), slices.end(),
+              [](const TensorSlice& a, const TensorSlice& b) { return a.start(0) < b.start(0); });
+    for (int r = 0; r < ranks; ++r) {
+      const int64_t want_rows = rows / ranks + (r < rows % ranks ? 1 : 0);
+      EXPECT_EQ(slices[r].start(0), next) << name;
+      EXPECT_EQ(slices[r].length(0, w.shape()), want_rows) << name;
+      next += want_rows;
+    }
+  }
+  EXPECT_EQ(partitioned, 4) << "two hidden kernels with their Adagrad slots";
+}
+
+// A partitioned checkpoint written by one number of ranks is resumed by
+// another (each rank reading its new slices), and by one process: the
+// model is the one a single process trains through the same calls.
+TEST(DataParallelPartitionedTest, ResumesAtAnyNumberOfRanks) {
+  const std::string root = ckpt::testing::MakeTestEnv(ckpt::testing::EnvKind::kPosix).root;
+  const std::string single_dir = root + "/single", dist_dir = root + "/dist";
+  VariablePartitioning partition;
+  partition.min_bytes = 0;
+  // (ranks, max_steps) of each call; 1 = one process.
+  const std::vector<std::pair<int, int64_t>> calls = {{3, 10}, {2, 20}, {4, 30}, {1, 35}, {3, 45}};
+  for (const auto& [ranks, max_steps] : calls) {
+    TrainOptions train;
+    train.max_steps = max_steps;
+    {
+      CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(single_dir, nullptr, "Adam"));
+      CKPT_ASSERT_OK(est->Train(Input(12), train).status());
+    }
+    if (ranks == 1) {
+      CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(dist_dir, nullptr, "Adam"));
+      CKPT_ASSERT_OK(est->Train(Input(12), train).status());
+    } else {
+      ThreadGroup group(ranks);
+      for (const Status& s : group.Run<Status>([&](int, Communicator& comm) -> Status {
+             CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dist_dir, &comm, "Adam", partition));
+             return est->Train(Input(12), train).status();
+           })) {
+        ASSERT_TRUE(s.ok()) << ranks << " ranks to step " << max_steps << ": " << s;
+      }
+    }
+    ExpectClose(Values(single_dir), Values(dist_dir), 1e-4f);
+  }
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, BundleReader::Open(dist_dir + "/model.ckpt-45"));
+  CKPT_ASSERT_OK_AND_ASSIGN(const BundleEntry* kernel, reader->Lookup("dnn/hiddenlayer_0/kernel"));
+  EXPECT_EQ(kernel->slices.size(), 3u);
+}
+
+// A rank that cannot restore its slices (the checkpoint lacks a variable)
+// fails, every other rank fails too (Aborted, naming it), and nothing is
+// changed: every rank reports before training starts.
+TEST(DataParallelPartitionedTest, ARankThatCannotRestoreStopsEveryRank) {
+  const std::string root = ckpt::testing::MakeTestEnv(ckpt::testing::EnvKind::kPosix).root;
+  const std::string dir = root + "/model";
+  VariablePartitioning partition;
+  partition.min_bytes = 0;
+  TrainOptions train;
+  train.max_steps = 5;
+  {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(dir, nullptr, "Adagrad"));
+    CKPT_ASSERT_OK(est->Train(Input(12), train).status());
+  }
+  const std::vector<std::string> before = ListDir(Env::Posix(), dir);
+  // Adam has slots the Adagrad checkpoint lacks: every rank misses some.
+  train.max_steps = 10;
+  ThreadGroup group(2);
+  std::vector<Status> out = group.Run<Status>([&](int, Communicator& comm) -> Status {
+    CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dir, &comm, "Adam", partition));
+    return est->Train(Input(12), train).status();
+  });
+  for (const Status& s : out) {
+    EXPECT_FALSE(s.ok());
+    EXPECT_TRUE(s.code() == StatusCode::kNotFound || s.code() == StatusCode::kAborted) << s;
+  }
+  EXPECT_THAT(out[0], StatusIs(StatusCode::kNotFound, "Adam"));
+  EXPECT_EQ(ListDir(Env::Posix(), dir), before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, DataParallelTest, ::testing::Values(2, 3),
