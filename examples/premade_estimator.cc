@@ -10,6 +10,9 @@
 //   mpirun -np 4 premade_estimator --seed 1    # data-parallel over 4 ranks (built with
 //                                              # Open MPI): each trains on a quarter of
 //                                              # every batch, rank 0 writes model_dir
+//   mpirun -np 3 premade_estimator --seed 1 --partition_min_bytes 0
+//                                              # also variables partitioned over the
+//                                              # ranks: every rank writes its slices
 //
 // Logs look like TF 1.8's ("INFO:tensorflow:Saving checkpoints for 1 into
 // models/iris/model.ckpt."); --log_style=ckpt switches to ckpt's own format.
@@ -69,7 +72,7 @@ void InstallTensorFlowStyleLog() {
 ckpt::Status Run(const std::string& model_dir, const std::string& data_dir, int64_t batch_size,
                  int64_t train_steps, const std::vector<int64_t>& hidden_units,
                  std::optional<int64_t> seed, const std::string& predict_csv,
-                 ckpt::Communicator* comm) {
+                 ckpt::Communicator* comm, std::optional<int64_t> partition_min_bytes) {
   ckpt::Env* env = ckpt::Env::Posix();
   CKPT_ASSIGN_OR_RETURN(ckpt::IrisDataSet train,
                         ckpt::LoadIrisCsv(env, ckpt::JoinPath(data_dir, "iris_training.csv")));
@@ -92,6 +95,7 @@ ckpt::Status Run(const std::string& model_dir, const std::string& data_dir, int6
     options.config = config;
   }
   options.communicator = comm;  // null: one process
+  if (partition_min_bytes) options.partition = ckpt::VariablePartitioning{*partition_min_bytes};
   CKPT_ASSIGN_OR_RETURN(auto classifier, ckpt::Estimator::Create(options));
 
   // Train.
@@ -162,6 +166,7 @@ int main(int argc, char** argv) {
   std::optional<int64_t> seed;
   std::string log_style = "tf";
   std::string predict_csv;
+  std::optional<int64_t> partition_min_bytes;
   app.add_option("--model_dir", model_dir, "Where checkpoints and event files go")
       ->capture_default_str();
   app.add_option("--data_dir", data_dir, "Directory with iris_training.csv and iris_test.csv")
@@ -177,6 +182,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"tf", "ckpt"}));
   app.add_option("--predict_csv", predict_csv,
                  "Also print the probabilities for every row of this Iris-format CSV");
+  app.add_option("--partition_min_bytes", partition_min_bytes,
+                 "Under mpirun: checkpoints store each variable of at least this many bytes "
+                 "(and as many rows as ranks) as one row slice per rank, every rank writing its "
+                 "own (EstimatorOptions::partition)")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
   if (log_style == "tf") InstallTensorFlowStyleLog();
@@ -202,7 +212,7 @@ int main(int argc, char** argv) {
             });
           }
           status = Run(model_dir, data_dir, batch_size, train_steps, *units, seed, predict_csv,
-                       comm->get());
+                       comm->get(), partition_min_bytes);
         }
       }
       int failed = status.ok() ? 0 : 1, any = 0;
@@ -212,7 +222,8 @@ int main(int argc, char** argv) {
       return any;
     }
 #endif
-    status = Run(model_dir, data_dir, batch_size, train_steps, *units, seed, predict_csv, nullptr);
+    status = Run(model_dir, data_dir, batch_size, train_steps, *units, seed, predict_csv, nullptr,
+                 partition_min_bytes);
   }
   if (!status.ok()) {
     std::fflush(stdout);
