@@ -1,8 +1,10 @@
 // Communicator: the few collectives a distributed save or restore needs
 // (ckpt/distributed.h), over any transport. ckpt ships two: one process
 // (NewLocalCommunicator, here) and Open MPI (ckpt/mpi_communicator.h, built
-// when MPI is found). Only metadata travels through it (names, shapes,
-// index entries, outcomes), never tensor data.
+// when MPI is found). Saves and restores send only metadata through it
+// (names, shapes, index entries, outcomes), never tensor data; data-parallel
+// training also sends its gradients, and partitioned variables' restored
+// slices (ckpt/estimator.h).
 //
 // Every rank of the group calls the same collectives in the same order. A
 // collective that cannot complete in time (a rank died, hangs, or calls
