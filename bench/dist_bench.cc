@@ -97,7 +97,11 @@ int Simulate(int ranks, int per_rank, const std::string& dir) {
 }
 
 // Data-parallel training steps per second over `comm` (rank 0 prints).
-int Train(ckpt::Communicator& comm, int64_t steps, const std::string& dir) {
+// `mode`: "off" (no checkpoints), "replicated" (the chief saves every 500
+// steps) or "partitioned" (every 500 steps, every variable with as many rows
+// as ranks partitioned: collective saves).
+int Train(ckpt::Communicator& comm, int64_t steps, const std::string& dir,
+          const std::string& mode) {
   ckpt::SetLogSink([](ckpt::LogSeverity, std::string_view) {});
   auto data = ckpt::LoadIrisCsv(ckpt::Env::Posix(),
                                 std::string(CKPT_SOURCE_DIR) + "/data/iris/iris_training.csv");
@@ -110,7 +114,7 @@ int Train(ckpt::Communicator& comm, int64_t steps, const std::string& dir) {
   ckpt::RunConfigOptions ro;
   ro.model_dir = dir + "/train";
   ro.tf_random_seed = 1;
-  ro.save_checkpoints_steps = 0;  // off: this measures the steps
+  ro.save_checkpoints_steps = mode == "off" ? 0 : 500;
   ro.save_summary_steps = 0;
   auto config = ckpt::RunConfig::Create(ro);
   if (!config.ok()) return 1;
@@ -118,6 +122,7 @@ int Train(ckpt::Communicator& comm, int64_t steps, const std::string& dir) {
   options.model_fn = ckpt::DnnClassifierModelFn(model);
   options.config = *config;
   options.communicator = comm.size() > 1 ? &comm : nullptr;
+  if (mode == "partitioned") options.partition = ckpt::VariablePartitioning{0};
   auto est = ckpt::Estimator::Create(options);
   if (!est.ok()) return 1;
   ckpt::TrainOptions train;
@@ -132,8 +137,10 @@ int Train(ckpt::Communicator& comm, int64_t steps, const std::string& dir) {
     return 1;
   }
   if (comm.rank() == 0) {
-    std::printf("{\"train_ranks\": %d, \"steps\": %lld, \"steps_per_second\": %.1f}\n",
-                comm.size(), static_cast<long long>(steps), static_cast<double>(steps) / seconds);
+    std::printf("{\"train_ranks\": %d, \"mode\": \"%s\", \"steps\": %lld, "
+                "\"steps_per_second\": %.1f}\n",
+                comm.size(), mode.c_str(), static_cast<long long>(steps),
+                static_cast<double>(steps) / seconds);
   }
   return 0;
 }
@@ -145,6 +152,7 @@ int main(int argc, char** argv) {
   int64_t mib = 256;
   int tensors = 64, reps = 3, simulate = 0, per_rank = 100;
   int64_t train_steps = 0;
+  std::string train_mode = "off";
   for (int i = 1; i < argc; ++i) {
     if (Flag(argv[i], "--dir", &v)) dir = v;
     else if (Flag(argv[i], "--mib", &v)) mib = std::atoll(v.c_str());
@@ -153,6 +161,7 @@ int main(int argc, char** argv) {
     else if (Flag(argv[i], "--simulate_ranks", &v)) simulate = std::atoi(v.c_str());
     else if (Flag(argv[i], "--tensors_per_rank", &v)) per_rank = std::atoi(v.c_str());
     else if (Flag(argv[i], "--train_steps", &v)) train_steps = std::atoll(v.c_str());
+    else if (Flag(argv[i], "--train_mode", &v)) train_mode = v;
     else {
       std::fprintf(stderr, "dist_bench: unknown flag %s\n", argv[i]);
       return 2;
@@ -170,7 +179,7 @@ int main(int argc, char** argv) {
     int failed_train = 0;
     {
       auto comm = ckpt::NewMpiCommunicator(MPI_COMM_WORLD).value();
-      failed_train = Train(*comm, train_steps, dir);
+      failed_train = Train(*comm, train_steps, dir, train_mode);
     }
     int any = 0;
     MPI_Allreduce(&failed_train, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
