@@ -116,6 +116,12 @@ class DnnClassifierModel {
   // The optimizer that applies the gradients (data-parallel training sets
   // its gradient combiner).
   Optimizer* optimizer();
+  // Data-parallel training (EstimatorModel::SetStateAverager): each step's
+  // new batch-norm moving statistics ("<layer>/batchnorm_<i>/moving_mean",
+  // ".../moving_variance") pass through `average` before they are stored.
+  // Null (the default): stored as computed.
+  void set_moving_statistics_averager(
+      std::function<Status(std::vector<std::pair<std::string, Tensor>>*)> average);
 
   // The model's inference. `features` is float32 [batch, n_features] in
   // sorted_feature_names() order. InvalidArgument for another dtype or

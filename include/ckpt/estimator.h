@@ -116,7 +116,9 @@ struct EstimatorOptions {
   //     (EstimatorModel::SetGradientCombiner; the canned classifiers' SUM loss
   //     makes that the global batch's gradient), so every rank keeps the same
   //     variables, equal to one process training on the whole batches up to
-  //     float rounding;
+  //     float rounding; state that is not trained (batch normalisation's
+  //     moving statistics) is averaged over the ranks every step
+  //     (EstimatorModel::SetStateAverager), as TF's ON_READ / MEAN variables;
   //   - only the chief (rank 0) takes the writer lock and writes checkpoints,
   //     summaries, graph.pbtxt and the .meta files; every rank restores the
   //     newest checkpoint at the start, as one process does.

@@ -120,6 +120,17 @@ class EstimatorModel {
   using GradientCombiner = std::function<Status(std::vector<std::pair<std::string, Tensor>>*)>;
   virtual Status SetGradientCombiner(GradientCombiner combine);
 
+  // Data-parallel training: state each rank updates from its own share of
+  // the batch that is not a gradient (batch normalisation's moving
+  // statistics) passes through `average` every step, before it is stored;
+  // `average` replaces each value by its mean over the ranks, so every rank
+  // keeps the same state: what TF saves for such variables under a
+  // distribution strategy (synchronization ON_READ, aggregation MEAN; the
+  // moving averages are linear, so averaging every step gives the mean of
+  // the ranks' own averages). Unimplemented (the default): the model has no
+  // such state.
+  virtual Status SetStateAverager(GradientCombiner average);
+
   // Data-parallel evaluation: the metrics accumulated by EvalStep so far as
   // bytes (for another process of the same build, same model), and
   // SetEvalState replacing them by the sum of several such states (merged

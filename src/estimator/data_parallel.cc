@@ -111,9 +111,12 @@ std::unique_ptr<Iterator<Batch>> ShareOfEveryBatch(std::unique_ptr<Iterator<Batc
   return std::make_unique<RankShare>(std::move(input), rank, size);
 }
 
-// Replaces every gradient by its sum over the ranks of `comm`, summed in rank
-// order in double: the same values on every rank.
-Status SumOverRanks(Communicator& comm, std::vector<std::pair<std::string, Tensor>>* grads) {
+namespace {
+
+// Replaces every value by its sum over the ranks of `comm` divided by
+// `divisor`, summed in rank order in double: the same on every rank.
+Status CombineOverRanks(Communicator& comm, std::vector<std::pair<std::string, Tensor>>* grads,
+                        double divisor) {
   std::string mine;
   for (const auto& [name, g] : *grads) {
     if (g.dtype() != DataType::kFloat && g.dtype() != DataType::kDouble) {
@@ -150,14 +153,24 @@ Status SumOverRanks(Communicator& comm, std::vector<std::pair<std::string, Tenso
         }
       }
       if (is_float) {
-        g.mutable_flat<float>()[i] = static_cast<float>(sum);
+        g.mutable_flat<float>()[i] = static_cast<float>(sum / divisor);
       } else {
-        g.mutable_flat<double>()[i] = sum;
+        g.mutable_flat<double>()[i] = sum / divisor;
       }
     }
     at += static_cast<size_t>(n) * size;
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Status SumOverRanks(Communicator& comm, std::vector<std::pair<std::string, Tensor>>* grads) {
+  return CombineOverRanks(comm, grads, 1.0);
+}
+
+Status MeanOverRanks(Communicator& comm, std::vector<std::pair<std::string, Tensor>>* values) {
+  return CombineOverRanks(comm, values, static_cast<double>(comm.size()));
 }
 
 

@@ -43,6 +43,8 @@ std::unique_ptr<Iterator<Batch>> ShareOfEveryBatch(std::unique_ptr<Iterator<Batc
 // order in double: the same values on every rank. InvalidArgument for a
 // gradient that is not float or double, or ranks with different gradients.
 Status SumOverRanks(Communicator& comm, std::vector<std::pair<std::string, Tensor>>* grads);
+// The same, divided by the number of ranks: the mean over the ranks.
+Status MeanOverRanks(Communicator& comm, std::vector<std::pair<std::string, Tensor>>* values);
 
 // A rank's variables as checkpoints hold them. Every rank computes with whole
 // variables (data-parallel: all replicas are equal); in checkpoints a

@@ -55,6 +55,7 @@ using estimator_internal::EventWriterCache;
 using estimator_internal::LeaderBundleWriter;
 using estimator_internal::MakeFollowerHook;
 using estimator_internal::MakeLeaderHook;
+using estimator_internal::MeanOverRanks;
 using estimator_internal::PartitionedVariables;
 using estimator_internal::RestoreOnEveryRank;
 using estimator_internal::ShareOfEveryBatch;
@@ -652,6 +653,11 @@ Result<TrainResult> Estimator::Train(const InputFn& input_fn, const TrainOptions
         [comm](std::vector<std::pair<std::string, Tensor>>* grads) {
           return SumOverRanks(*comm, grads);
         }));
+    Status averaged = m.model->SetStateAverager(
+        [comm](std::vector<std::pair<std::string, Tensor>>* values) {
+          return MeanOverRanks(*comm, values);
+        });
+    if (!averaged.ok() && averaged.code() != StatusCode::kUnimplemented) return averaged;
     m.input = ShareOfEveryBatch(std::move(m.input), comm->rank(), comm->size());
     std::optional<int64_t> min_bytes;
     if (im.options.partition.has_value()) min_bytes = im.options.partition->min_bytes;

@@ -41,4 +41,8 @@ Status EstimatorModel::SetGradientCombiner(GradientCombiner) {
                             "EstimatorModel::SetGradientCombiner)");
 }
 
+Status EstimatorModel::SetStateAverager(GradientCombiner) {
+  return UnimplementedError("This model has no per-rank state to average");
+}
+
 }  // namespace ckpt

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -141,6 +142,16 @@ class ClassifierAdapter : public EstimatorModel {
   Status SetGradientCombiner(GradientCombiner combine) override {
     core_->optimizer()->set_gradient_combiner(std::move(combine));
     return Status::OK();
+  }
+
+  // The DNN's batch-norm moving statistics; the linear model has none.
+  Status SetStateAverager(GradientCombiner average) override {
+    if constexpr (std::is_same_v<Core, DnnClassifierModel>) {
+      core_->set_moving_statistics_averager(std::move(average));
+      return Status::OK();
+    } else {
+      return EstimatorModel::SetStateAverager(std::move(average));
+    }
   }
 
   // The metric sums as doubles in native byte order: nine scalars, the AUC

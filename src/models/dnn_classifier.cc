@@ -80,6 +80,8 @@ struct DnnClassifierModel::Impl {
   std::vector<BatchNormVars> batch_norms;  // one per hidden layer, or none
   Tensor global_step;
   std::unique_ptr<Optimizer> optimizer;
+  // set_moving_statistics_averager's; null: none.
+  std::function<Status(std::vector<std::pair<std::string, Tensor>>*)> average_moving_statistics;
   Rng dropout_rng{0};
 
   bool binary() const { return config.n_classes == 2; }
@@ -368,6 +370,11 @@ const std::vector<std::string>& DnnClassifierModel::sorted_feature_names() const
 }
 Optimizer* DnnClassifierModel::optimizer() { return impl_->optimizer.get(); }
 
+void DnnClassifierModel::set_moving_statistics_averager(
+    std::function<Status(std::vector<std::pair<std::string, Tensor>>*)> average) {
+  impl_->average_moving_statistics = std::move(average);
+}
+
 int64_t DnnClassifierModel::global_step() const { return *impl_->global_step.flat<int64_t>(); }
 
 Result<ClassifierPredictions> DnnClassifierModel::Predict(const Tensor& features) const {
@@ -389,11 +396,22 @@ Result<ClassifierTrainResult> DnnClassifierModel::TrainStep(const Tensor& featur
   CKPT_RETURN_IF_ERROR(impl_->TrainBackward(labels, weights, &loss, &weight));
   CKPT_RETURN_IF_ERROR(impl_->optimizer->ApplyGradients(impl_->work.grads));
   // TF runs the batch norm UPDATE_OPS with the train op.
+  std::vector<std::pair<std::string, Tensor>> stats;
+  for (size_t i = 0; i < impl_->batch_norms.size(); ++i) {
+    const BatchNormVars& bn = impl_->batch_norms[i];
+    const Impl::LayerWork& w = impl_->work.layers[i];
+    stats.emplace_back(bn.moving_mean_key(), bn.moving_mean);
+    stats.emplace_back(bn.moving_variance_key(), bn.moving_variance);
+    CKPT_RETURN_IF_ERROR(nn::AssignToTensor<float>(w.new_mean, &stats[2 * i].second));
+    CKPT_RETURN_IF_ERROR(nn::AssignToTensor<float>(w.new_variance, &stats[2 * i + 1].second));
+  }
+  if (!stats.empty() && impl_->average_moving_statistics) {
+    CKPT_RETURN_IF_ERROR(impl_->average_moving_statistics(&stats));
+  }
   for (size_t i = 0; i < impl_->batch_norms.size(); ++i) {
     BatchNormVars& bn = impl_->batch_norms[i];
-    const Impl::LayerWork& w = impl_->work.layers[i];
-    CKPT_RETURN_IF_ERROR(nn::AssignToTensor<float>(w.new_mean, &bn.moving_mean));
-    CKPT_RETURN_IF_ERROR(nn::AssignToTensor<float>(w.new_variance, &bn.moving_variance));
+    bn.moving_mean = std::move(stats[2 * i].second);
+    bn.moving_variance = std::move(stats[2 * i + 1].second);
   }
   int64_t* step = impl_->global_step.mutable_flat<int64_t>();
   *step += 1;

@@ -17,6 +17,7 @@
 #include "ckpt/estimator.h"
 #include "ckpt/estimator_input.h"
 #include "ckpt/filenames.h"
+#include "ckpt/hooks.h"
 #include "ckpt/iris.h"
 #include "estimator/toy_model.h"
 #include "testutil/testutil.h"
@@ -55,7 +56,7 @@ InputFn Input(int64_t batch) {
 
 Result<std::unique_ptr<Estimator>> MakeEstimator(
     const std::string& model_dir, Communicator* comm, const std::string& optimizer = "Adagrad",
-    std::optional<VariablePartitioning> partition = std::nullopt) {
+    std::optional<VariablePartitioning> partition = std::nullopt, bool batch_norm = false) {
   RunConfigOptions ro;
   ro.model_dir = model_dir;
   ro.tf_random_seed = 42;
@@ -65,6 +66,7 @@ Result<std::unique_ptr<Estimator>> MakeEstimator(
   dnn.hidden_units = {8, 6};
   dnn.optimizer = optimizer;
   dnn.learning_rate = 0.1;
+  dnn.batch_norm = batch_norm;
   EstimatorOptions options;
   options.model_fn = DnnClassifierModelFn(dnn);
   options.config = config;
@@ -337,6 +339,75 @@ TEST(DataParallelPartitionedTest, ARankThatCannotRestoreStopsEveryRank) {
   }
   EXPECT_THAT(out[0], StatusIs(StatusCode::kNotFound, "Adam"));
   EXPECT_EQ(ListDir(Env::Posix(), dir), before);
+}
+
+// Copies the model's variables whose names contain `part` at the end of
+// training (what this rank holds, not what the chief saved).
+class CaptureHook : public SessionRunHook {
+ public:
+  explicit CaptureHook(std::string part) : part_(std::move(part)) {}
+  Status End(TrainingSession& session) override {
+    for (const SaveableTensor& v : session.model().Variables()) {
+      if (v.name.find(part_) != std::string::npos) captured[v.name] = v.tensor->Copy();
+    }
+    return Status::OK();
+  }
+  std::map<std::string, Tensor> captured;
+
+ private:
+  std::string part_;
+};
+
+// Batch normalisation's moving statistics are averaged over the ranks every
+// step (TF's ON_READ / MEAN variables): every rank ends with the same ones,
+// and after one step from the same start the first layer's moving mean is
+// the one of one process on the whole batch (the mean of equal shares'
+// means; later layers see inputs normalised with each rank's own batch
+// statistics, as under TF's MirroredStrategy).
+TEST_P(DataParallelTest, BatchNormMovingStatisticsAreTheRanksMean) {
+  const int ranks = GetParam();
+  const std::string single_dir = root_ + "/single", dist_dir = root_ + "/dist";
+  TrainOptions one;
+  one.max_steps = 1;
+  {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(single_dir, nullptr, "Adagrad",
+                                                      std::nullopt, /*batch_norm=*/true));
+    CKPT_ASSERT_OK(est->Train(Input(24), one).status());
+  }
+  std::vector<std::shared_ptr<CaptureHook>> hooks;
+  for (int r = 0; r < ranks; ++r) hooks.push_back(std::make_shared<CaptureHook>("/moving_"));
+  auto train = [&](int64_t max_steps) {
+    ThreadGroup group(ranks);
+    return group.Run<Status>([&](int r, Communicator& comm) -> Status {
+      CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dist_dir, &comm, "Adagrad", std::nullopt,
+                                                    /*batch_norm=*/true));
+      TrainOptions options;
+      options.max_steps = max_steps;
+      options.hooks = {hooks[r]};
+      return est->Train(Input(24), options).status();
+    });
+  };
+  for (const Status& s : train(1)) CKPT_ASSERT_OK(s);
+  const std::map<std::string, Tensor> want = Values(single_dir), got = Values(dist_dir);
+  int means = 0;
+  for (const auto& [name, w] : want) {
+    if (name.find("hiddenlayer_0/batchnorm_0/moving_mean") == std::string::npos) continue;
+    ++means;
+    const Tensor& g = got.at(name);
+    for (int64_t i = 0; i < w.num_elements(); ++i) {
+      EXPECT_NEAR(g.flat<float>()[i], w.flat<float>()[i], 1e-5f) << name << "[" << i << "]";
+    }
+    EXPECT_FALSE(w.Equals(Tensor::Allocate(w.dtype(), w.shape()).value())) << name << " moved";
+  }
+  EXPECT_EQ(means, 1);
+  // Ten steps on: the ranks' own statistics are bit-identical.
+  for (const Status& s : train(10)) CKPT_ASSERT_OK(s);
+  ASSERT_EQ(hooks[0]->captured.size(), 4u);
+  for (int r = 1; r < ranks; ++r) {
+    for (const auto& [name, t] : hooks[0]->captured) {
+      EXPECT_TRUE(t.Equals(hooks[r]->captured.at(name))) << name << " rank " << r;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, DataParallelTest, ::testing::Values(2, 3),
