@@ -54,9 +54,16 @@ InputFn Input(int64_t batch) {
   return ExamplesInputFn(Examples(), kFeatures, o);
 }
 
-Result<std::unique_ptr<Estimator>> MakeEstimator(
-    const std::string& model_dir, Communicator* comm, const std::string& optimizer = "Adagrad",
-    std::optional<VariablePartitioning> partition = std::nullopt, bool batch_norm = false) {
+// What a test trains.
+struct Model {
+  std::string optimizer = "Adagrad";
+  int64_t batch = 24;
+  std::optional<VariablePartitioning> partition;
+  bool batch_norm = false;
+};
+
+Result<std::unique_ptr<Estimator>> MakeEstimator(const std::string& model_dir, Communicator* comm,
+                                                 const Model& m = {}) {
   RunConfigOptions ro;
   ro.model_dir = model_dir;
   ro.tf_random_seed = 42;
@@ -64,15 +71,42 @@ Result<std::unique_ptr<Estimator>> MakeEstimator(
   CKPT_ASSIGN_OR_RETURN(RunConfig config, RunConfig::Create(ro));
   DnnClassifierConfig dnn;
   dnn.hidden_units = {8, 6};
-  dnn.optimizer = optimizer;
+  dnn.optimizer = m.optimizer;
   dnn.learning_rate = 0.1;
-  dnn.batch_norm = batch_norm;
+  dnn.batch_norm = m.batch_norm;
   EstimatorOptions options;
   options.model_fn = DnnClassifierModelFn(dnn);
   options.config = config;
   options.communicator = comm;
-  options.partition = partition;
+  options.partition = m.partition;
   return Estimator::Create(std::move(options));
+}
+
+// Trains `m` into `dir` up to `max_steps`: one process for ranks == 1, else
+// a group of `ranks` threads (hooks[r], if given, added on rank r). Every
+// rank's outcome.
+std::vector<Status> TrainTo(const std::string& dir, int ranks, int64_t max_steps,
+                            const Model& m = {},
+                            const std::vector<std::shared_ptr<SessionRunHook>>& hooks = {}) {
+  auto train = [&](int r, Communicator* comm) -> Status {
+    CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dir, comm, m));
+    TrainOptions options;
+    options.max_steps = max_steps;
+    if (!hooks.empty()) options.hooks = {hooks[r]};
+    CKPT_ASSIGN_OR_RETURN(TrainResult result, est->Train(Input(m.batch), options));
+    if (result.global_step != max_steps) {
+      return InternalError("global_step " + std::to_string(result.global_step));
+    }
+    return Status::OK();
+  };
+  if (ranks == 1) return {train(0, nullptr)};
+  ThreadGroup group(ranks);
+  return group.Run<Status>([&](int r, Communicator& comm) { return train(r, &comm); });
+}
+
+// Every outcome of TrainTo is OK.
+void ExpectAllOk(const std::vector<Status>& out) {
+  for (size_t r = 0; r < out.size(); ++r) EXPECT_TRUE(out[r].ok()) << "rank " << r << ": " << out[r];
 }
 
 // Every variable of the newest checkpoint in `dir`.
@@ -119,28 +153,13 @@ class DataParallelTest : public ::testing::TestWithParam<int> {
 TEST_P(DataParallelTest, RanksTrainTheModelOneProcessTrains) {
   const int ranks = GetParam();
   const std::string single_dir = root_ + "/single", dist_dir = root_ + "/dist";
-  TrainOptions train;
-  train.max_steps = 40;
-  {
-    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(single_dir, nullptr));
-    CKPT_ASSERT_OK(est->Train(Input(24), train).status());
-  }
-  ThreadGroup group(ranks);
-  std::vector<Status> out = group.Run<Status>([&](int, Communicator& comm) -> Status {
-    CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dist_dir, &comm));
-    CKPT_ASSIGN_OR_RETURN(TrainResult r, est->Train(Input(24), train));
-    if (r.global_step != 40) return InternalError("global_step " + std::to_string(r.global_step));
-    return Status::OK();
-  });
-  for (int r = 0; r < ranks; ++r) ASSERT_TRUE(out[r].ok()) << "rank " << r << ": " << out[r];
+  ExpectAllOk(TrainTo(single_dir, 1, 40));
+  ExpectAllOk(TrainTo(dist_dir, ranks, 40));
 
   const std::map<std::string, Tensor> want = Values(single_dir), got = Values(dist_dir);
   ExpectClose(want, got, 1e-5f);
   // The variables moved from their initial values: the test compares training.
-  CKPT_ASSERT_OK_AND_ASSIGN(auto fresh, MakeEstimator(root_ + "/fresh", nullptr));
-  TrainOptions one;
-  one.max_steps = 1;
-  CKPT_ASSERT_OK(fresh->Train(Input(24), one).status());
+  ExpectAllOk(TrainTo(root_ + "/fresh", 1, 1));
   const std::map<std::string, Tensor> initial = Values(root_ + "/fresh");
   EXPECT_FALSE(initial.at("dnn/logits/kernel").Equals(got.at("dnn/logits/kernel")));
 
@@ -158,18 +177,12 @@ TEST_P(DataParallelTest, RanksTrainTheModelOneProcessTrains) {
 TEST_P(DataParallelTest, EveryRankRestoresAndContinues) {
   const int ranks = GetParam();
   const std::string single_dir = root_ + "/single", dist_dir = root_ + "/dist";
+  Model adam;
+  adam.optimizer = "Adam";
+  adam.batch = 12;
   for (int64_t max_steps : {15, 30}) {
-    TrainOptions train;
-    train.max_steps = max_steps;
-    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(single_dir, nullptr, "Adam"));
-    CKPT_ASSERT_OK(est->Train(Input(12), train).status());
-    ThreadGroup group(ranks);
-    for (const Status& s : group.Run<Status>([&](int, Communicator& comm) -> Status {
-           CKPT_ASSIGN_OR_RETURN(auto e, MakeEstimator(dist_dir, &comm, "Adam"));
-           return e->Train(Input(12), train).status();
-         })) {
-      CKPT_ASSERT_OK(s);
-    }
+    ExpectAllOk(TrainTo(single_dir, 1, max_steps, adam));
+    ExpectAllOk(TrainTo(dist_dir, ranks, max_steps, adam));
   }
   ExpectClose(Values(single_dir), Values(dist_dir), 1e-4f);
 }
@@ -179,12 +192,7 @@ TEST_P(DataParallelTest, EveryRankRestoresAndContinues) {
 TEST_P(DataParallelTest, RanksEvaluateAsOneProcess) {
   const int ranks = GetParam();
   const std::string dir = root_ + "/model";
-  TrainOptions train;
-  train.max_steps = 30;
-  {
-    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(dir, nullptr));
-    CKPT_ASSERT_OK(est->Train(Input(24), train).status());
-  }
+  ExpectAllOk(TrainTo(dir, 1, 30));
   ExamplesInputOptions eval_input;
   eval_input.batch_size = 20;  // 96 examples: four batches of 20 and one of 16
   EvaluateOptions eo;
@@ -225,21 +233,11 @@ TEST_P(DataParallelTest, RanksEvaluateAsOneProcess) {
 TEST_P(DataParallelTest, PartitionedCheckpointsHoldOneSlicePerRank) {
   const int ranks = GetParam();
   const std::string single_dir = root_ + "/single", dist_dir = root_ + "/dist";
-  TrainOptions train;
-  train.max_steps = 40;
-  {
-    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(single_dir, nullptr));
-    CKPT_ASSERT_OK(est->Train(Input(24), train).status());
-  }
-  VariablePartitioning partition;
-  partition.min_bytes = 100;  // the hidden kernels (128 and 192 bytes), not logits/kernel (72)
-  ThreadGroup group(ranks);
-  for (const Status& s : group.Run<Status>([&](int, Communicator& comm) -> Status {
-         CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dist_dir, &comm, "Adagrad", partition));
-         return est->Train(Input(24), train).status();
-       })) {
-    CKPT_ASSERT_OK(s);
-  }
+  ExpectAllOk(TrainTo(single_dir, 1, 40));
+  Model partitioned_model;
+  // The hidden kernels (128 and 192 bytes), not logits/kernel (72).
+  partitioned_model.partition = VariablePartitioning{100};
+  ExpectAllOk(TrainTo(dist_dir, ranks, 40, partitioned_model));
   ExpectClose(Values(single_dir), Values(dist_dir), 1e-5f);
 
   // The checkpoint's layout: one data file per rank; the selected variables
@@ -281,29 +279,17 @@ TEST_P(DataParallelTest, PartitionedCheckpointsHoldOneSlicePerRank) {
 TEST(DataParallelPartitionedTest, ResumesAtAnyNumberOfRanks) {
   const std::string root = ckpt::testing::MakeTestEnv(ckpt::testing::EnvKind::kPosix).root;
   const std::string single_dir = root + "/single", dist_dir = root + "/dist";
-  VariablePartitioning partition;
-  partition.min_bytes = 0;
+  Model adam;
+  adam.optimizer = "Adam";
+  adam.batch = 12;
+  Model partitioned_adam = adam;
+  partitioned_adam.partition = VariablePartitioning{0};
   // (ranks, max_steps) of each call; 1 = one process.
   const std::vector<std::pair<int, int64_t>> calls = {{3, 10}, {2, 20}, {4, 30}, {1, 35}, {3, 45}};
   for (const auto& [ranks, max_steps] : calls) {
-    TrainOptions train;
-    train.max_steps = max_steps;
-    {
-      CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(single_dir, nullptr, "Adam"));
-      CKPT_ASSERT_OK(est->Train(Input(12), train).status());
-    }
-    if (ranks == 1) {
-      CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(dist_dir, nullptr, "Adam"));
-      CKPT_ASSERT_OK(est->Train(Input(12), train).status());
-    } else {
-      ThreadGroup group(ranks);
-      for (const Status& s : group.Run<Status>([&](int, Communicator& comm) -> Status {
-             CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dist_dir, &comm, "Adam", partition));
-             return est->Train(Input(12), train).status();
-           })) {
-        ASSERT_TRUE(s.ok()) << ranks << " ranks to step " << max_steps << ": " << s;
-      }
-    }
+    SCOPED_TRACE(std::to_string(ranks) + " ranks to step " + std::to_string(max_steps));
+    ExpectAllOk(TrainTo(single_dir, 1, max_steps, adam));
+    ExpectAllOk(TrainTo(dist_dir, ranks, max_steps, partitioned_adam));
     ExpectClose(Values(single_dir), Values(dist_dir), 1e-4f);
   }
   CKPT_ASSERT_OK_AND_ASSIGN(auto reader, BundleReader::Open(dist_dir + "/model.ckpt-45"));
@@ -317,22 +303,13 @@ TEST(DataParallelPartitionedTest, ResumesAtAnyNumberOfRanks) {
 TEST(DataParallelPartitionedTest, ARankThatCannotRestoreStopsEveryRank) {
   const std::string root = ckpt::testing::MakeTestEnv(ckpt::testing::EnvKind::kPosix).root;
   const std::string dir = root + "/model";
-  VariablePartitioning partition;
-  partition.min_bytes = 0;
-  TrainOptions train;
-  train.max_steps = 5;
-  {
-    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(dir, nullptr, "Adagrad"));
-    CKPT_ASSERT_OK(est->Train(Input(12), train).status());
-  }
+  ExpectAllOk(TrainTo(dir, 1, 5));
   const std::vector<std::string> before = ListDir(Env::Posix(), dir);
   // Adam has slots the Adagrad checkpoint lacks: every rank misses some.
-  train.max_steps = 10;
-  ThreadGroup group(2);
-  std::vector<Status> out = group.Run<Status>([&](int, Communicator& comm) -> Status {
-    CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dir, &comm, "Adam", partition));
-    return est->Train(Input(12), train).status();
-  });
+  Model adam;
+  adam.optimizer = "Adam";
+  adam.partition = VariablePartitioning{0};
+  std::vector<Status> out = TrainTo(dir, 2, 10, adam);
   for (const Status& s : out) {
     EXPECT_FALSE(s.ok());
     EXPECT_TRUE(s.code() == StatusCode::kNotFound || s.code() == StatusCode::kAborted) << s;
@@ -367,27 +344,13 @@ class CaptureHook : public SessionRunHook {
 TEST_P(DataParallelTest, BatchNormMovingStatisticsAreTheRanksMean) {
   const int ranks = GetParam();
   const std::string single_dir = root_ + "/single", dist_dir = root_ + "/dist";
-  TrainOptions one;
-  one.max_steps = 1;
-  {
-    CKPT_ASSERT_OK_AND_ASSIGN(auto est, MakeEstimator(single_dir, nullptr, "Adagrad",
-                                                      std::nullopt, /*batch_norm=*/true));
-    CKPT_ASSERT_OK(est->Train(Input(24), one).status());
-  }
-  std::vector<std::shared_ptr<CaptureHook>> hooks;
-  for (int r = 0; r < ranks; ++r) hooks.push_back(std::make_shared<CaptureHook>("/moving_"));
-  auto train = [&](int64_t max_steps) {
-    ThreadGroup group(ranks);
-    return group.Run<Status>([&](int r, Communicator& comm) -> Status {
-      CKPT_ASSIGN_OR_RETURN(auto est, MakeEstimator(dist_dir, &comm, "Adagrad", std::nullopt,
-                                                    /*batch_norm=*/true));
-      TrainOptions options;
-      options.max_steps = max_steps;
-      options.hooks = {hooks[r]};
-      return est->Train(Input(24), options).status();
-    });
-  };
-  for (const Status& s : train(1)) CKPT_ASSERT_OK(s);
+  Model bn;
+  bn.batch_norm = true;
+  ExpectAllOk(TrainTo(single_dir, 1, 1, bn));
+  std::vector<std::shared_ptr<CaptureHook>> captures;
+  for (int r = 0; r < ranks; ++r) captures.push_back(std::make_shared<CaptureHook>("/moving_"));
+  const std::vector<std::shared_ptr<SessionRunHook>> hooks(captures.begin(), captures.end());
+  ExpectAllOk(TrainTo(dist_dir, ranks, 1, bn, hooks));
   const std::map<std::string, Tensor> want = Values(single_dir), got = Values(dist_dir);
   int means = 0;
   for (const auto& [name, w] : want) {
@@ -401,11 +364,11 @@ TEST_P(DataParallelTest, BatchNormMovingStatisticsAreTheRanksMean) {
   }
   EXPECT_EQ(means, 1);
   // Ten steps on: the ranks' own statistics are bit-identical.
-  for (const Status& s : train(10)) CKPT_ASSERT_OK(s);
-  ASSERT_EQ(hooks[0]->captured.size(), 4u);
+  ExpectAllOk(TrainTo(dist_dir, ranks, 10, bn, hooks));
+  ASSERT_EQ(captures[0]->captured.size(), 4u);
   for (int r = 1; r < ranks; ++r) {
-    for (const auto& [name, t] : hooks[0]->captured) {
-      EXPECT_TRUE(t.Equals(hooks[r]->captured.at(name))) << name << " rank " << r;
+    for (const auto& [name, t] : captures[0]->captured) {
+      EXPECT_TRUE(t.Equals(captures[r]->captured.at(name))) << name << " rank " << r;
     }
   }
 }
