@@ -4,9 +4,8 @@
 //   1. Save() waits until the background thread is idle (at most one snapshot
 //      in flight) and returns the previous save's error if it failed.
 //   2. The caller's tensors are copied into the snapshot buffers, allocated
-//      once in Create() and reused: fixed-size bytes by memcpy, split evenly
-//      over `copy_threads` threads by bytes (a large tensor is cut in parts),
-//      strings by assignment (reusing their capacity).
+//      once in Create() and reused (saver/snapshot.h), over `copy_threads`
+//      threads.
 //   3. The job is handed to the background thread and Save() returns.
 //   4. The background thread takes the directory's CheckpointDirectoryLock and
 //      calls Saver::Save on an inner Saver whose variables are the snapshot
@@ -16,10 +15,8 @@
 // Restores go through a second Saver over the caller's own tensors.
 #include "ckpt/async_saver.h"
 
-#include <algorithm>
 #include <condition_variable>
 #include <map>
-#include <cstring>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -27,6 +24,7 @@
 
 #include "ckpt/logging.h"
 #include "ckpt/writer_lock.h"
+#include "saver/snapshot.h"
 
 namespace ckpt {
 namespace {
@@ -55,26 +53,6 @@ std::string DirectoryKey(Env* env, const std::string& dir) {
   return d;
 }
 
-// One contiguous block to copy into the snapshot.
-struct CopyRange {
-  char* dst;
-  const char* src;
-  size_t size;
-};
-
-// Copies the bytes [begin, end) of the concatenation of `ranges`.
-void CopyPart(const std::vector<CopyRange>& ranges, size_t begin, size_t end) {
-  size_t pos = 0;
-  for (const CopyRange& r : ranges) {
-    const size_t r_end = pos + r.size;
-    const size_t lo = std::max(pos, begin);
-    const size_t hi = std::min(r_end, end);
-    if (lo < hi) std::memcpy(r.dst + (lo - pos), r.src + (lo - pos), hi - lo);
-    pos = r_end;
-    if (pos >= end) break;
-  }
-}
-
 }  // namespace
 
 CheckpointDirectoryLock::CheckpointDirectoryLock(Env* env, const std::string& dir)
@@ -101,8 +79,7 @@ struct AsyncSaver::Impl {
   };
 
   AsyncSaverOptions options;
-  VarList vars;                  // the caller's, in the caller's order
-  std::vector<Tensor> snapshot;  // snapshot[i] holds vars[i]; never resized
+  std::unique_ptr<saver_internal::Snapshot> snapshot;  // of the caller's vars
   std::unique_ptr<Saver> writer;    // saves the snapshot; used by the worker
   std::unique_ptr<Saver> restorer;  // restores the caller's tensors
   // Writer locks taken by Save on the caller's thread, so that a directory
@@ -120,7 +97,6 @@ struct AsyncSaver::Impl {
 
   void Run();
   void WaitIdle();
-  Status Snapshot();
 };
 
 void AsyncSaver::Impl::Run() {
@@ -152,43 +128,6 @@ void AsyncSaver::Impl::WaitIdle() {
   cv.wait(lock, [&] { return !busy; });
 }
 
-Status AsyncSaver::Impl::Snapshot() {
-  std::vector<CopyRange> ranges;
-  ranges.reserve(vars.size());
-  size_t total = 0;
-  for (size_t i = 0; i < vars.size(); ++i) {
-    const Tensor& src = *vars[i].tensor;
-    Tensor& dst = snapshot[i];
-    if (src.dtype() != dst.dtype() || src.shape() != dst.shape()) {
-      return InvalidArgumentError(
-          "AsyncSaver::Save: variable \"" + vars[i].name + "\" is now " +
-          std::string(DataTypeName(src.dtype())) + src.shape().DebugString() + " but was " +
-          std::string(DataTypeName(dst.dtype())) + dst.shape().DebugString() +
-          " when the AsyncSaver was created; a saver's variables keep their dtype and shape");
-    }
-    if (src.dtype() == DataType::kString) {
-      const std::vector<std::string>& from = src.strings();
-      std::vector<std::string>& to = *dst.mutable_strings();
-      for (size_t k = 0; k < from.size(); ++k) to[k].assign(from[k]);
-    } else if (src.byte_size() > 0) {
-      ranges.push_back({dst.mutable_data(), src.data(), src.byte_size()});
-      total += src.byte_size();
-    }
-  }
-  // Below a few MiB a thread costs more than it saves.
-  constexpr size_t kMinBytesPerThread = size_t{4} << 20;
-  const size_t n = std::max<size_t>(
-      1, std::min<size_t>(static_cast<size_t>(options.copy_threads), total / kMinBytesPerThread));
-  std::vector<std::thread> helpers;
-  helpers.reserve(n - 1);
-  for (size_t t = 1; t < n; ++t) {
-    helpers.emplace_back(CopyPart, std::cref(ranges), total * t / n, total * (t + 1) / n);
-  }
-  CopyPart(ranges, 0, total / n);
-  for (std::thread& h : helpers) h.join();
-  return Status::OK();
-}
-
 AsyncSaver::AsyncSaver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 AsyncSaver::~AsyncSaver() {
@@ -213,17 +152,8 @@ Result<std::unique_ptr<AsyncSaver>> AsyncSaver::Create(VarList var_list,
   auto impl = std::make_unique<Impl>();
   // The restorer validates the list (names, null tensors, dtypes, slices).
   CKPT_ASSIGN_OR_RETURN(impl->restorer, Saver::Create(var_list, options.saver));
-  VarList snapshot_vars = var_list;
-  impl->snapshot.reserve(var_list.size());
-  for (size_t i = 0; i < var_list.size(); ++i) {
-    const Tensor& src = *var_list[i].tensor;
-    // Allocate zero-fills, so every page is touched here, not in Save().
-    CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(src.dtype(), src.shape()));
-    impl->snapshot.push_back(std::move(t));
-    snapshot_vars[i].tensor = &impl->snapshot.back();
-  }
-  CKPT_ASSIGN_OR_RETURN(impl->writer, Saver::Create(std::move(snapshot_vars), options.saver));
-  impl->vars = std::move(var_list);
+  CKPT_ASSIGN_OR_RETURN(impl->snapshot, saver_internal::Snapshot::Create(std::move(var_list)));
+  CKPT_ASSIGN_OR_RETURN(impl->writer, Saver::Create(impl->snapshot->vars(), options.saver));
   impl->options = std::move(options);
   impl->worker = std::thread([p = impl.get()] { p->Run(); });
   return std::unique_ptr<AsyncSaver>(new AsyncSaver(std::move(impl)));
@@ -243,7 +173,7 @@ Result<std::string> AsyncSaver::Save(const std::string& save_path, const SaveArg
                                               im.options.saver.writer_lock));
     im.locks[dir] = std::move(lock);
   }
-  CKPT_RETURN_IF_ERROR(im.Snapshot());
+  CKPT_RETURN_IF_ERROR(im.snapshot->Take(im.options.copy_threads, "AsyncSaver::Save"));
   {
     std::lock_guard<std::mutex> lock(im.mu);
     im.job = Impl::Job{save_path, args};
@@ -293,10 +223,6 @@ Status AsyncSaver::RecoverLastCheckpoints(const std::vector<std::string>& paths)
   return impl_->writer->RecoverLastCheckpoints(paths);
 }
 
-size_t AsyncSaver::snapshot_bytes() const {
-  size_t n = 0;
-  for (const Tensor& t : impl_->snapshot) n += t.byte_size();
-  return n;
-}
+size_t AsyncSaver::snapshot_bytes() const { return impl_->snapshot->bytes(); }
 
 }  // namespace ckpt
