@@ -18,12 +18,11 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <set>
-#include <thread>
 
 #include "ckpt/logging.h"
 #include "ckpt/writer_lock.h"
+#include "saver/background.h"
 #include "saver/snapshot.h"
 
 namespace ckpt {
@@ -73,11 +72,6 @@ CheckpointDirectoryLock::~CheckpointDirectoryLock() {
 }
 
 struct AsyncSaver::Impl {
-  struct Job {
-    std::string save_path;
-    SaveArgs args;
-  };
-
   AsyncSaverOptions options;
   std::unique_ptr<saver_internal::Snapshot> snapshot;  // of the caller's vars
   std::unique_ptr<Saver> writer;    // saves the snapshot; used by the worker
@@ -86,60 +80,23 @@ struct AsyncSaver::Impl {
   // another process writes into fails the Save at once rather than in the
   // background (the worker's Saver shares them).
   std::map<std::string, std::shared_ptr<WriterLock>> locks;
+  // Last: stopped (a queued save persisted) before the rest goes.
+  saver_internal::BackgroundSaves worker;
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Job> job;  // handed to the worker
-  bool busy = false;       // a job is queued or being persisted
-  bool stop = false;
-  Status error;            // of the last background save, not yet reported
-  std::thread worker;
-
-  void Run();
-  void WaitIdle();
-};
-
-void AsyncSaver::Impl::Run() {
-  for (;;) {
-    Job j;
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return job.has_value() || stop; });
-      if (!job) return;
-      j = std::move(*job);
-      job.reset();
-    }
-    Status s;
-    {
-      CheckpointDirectoryLock dir_lock(options.saver.env, std::string(Dirname(j.save_path)));
-      s = writer->Save(j.save_path, j.args).status();
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      busy = false;
-      if (!s.ok()) error = s;
-    }
-    cv.notify_all();
+  // The worker's job: the save, under the directory's process-wide lock.
+  Status Persist(const std::string& save_path, const SaveArgs& args) {
+    CheckpointDirectoryLock dir_lock(options.saver.env, std::string(Dirname(save_path)));
+    return writer->Save(save_path, args).status();
   }
-}
-
-void AsyncSaver::Impl::WaitIdle() {
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return !busy; });
-}
+};
 
 AsyncSaver::AsyncSaver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 AsyncSaver::~AsyncSaver() {
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->stop = true;
-  }
-  impl_->cv.notify_all();
-  impl_->worker.join();  // persists a queued job first
-  if (!impl_->error.ok()) {
+  const Status error = impl_->worker.Stop();
+  if (!error.ok()) {
     LogWarning("AsyncSaver destroyed with an unreported error of its last save: " +
-               impl_->error.ToString());
+               error.ToString());
   }
 }
 
@@ -155,7 +112,6 @@ Result<std::unique_ptr<AsyncSaver>> AsyncSaver::Create(VarList var_list,
   CKPT_ASSIGN_OR_RETURN(impl->snapshot, saver_internal::Snapshot::Create(std::move(var_list)));
   CKPT_ASSIGN_OR_RETURN(impl->writer, Saver::Create(impl->snapshot->vars(), options.saver));
   impl->options = std::move(options);
-  impl->worker = std::thread([p = impl.get()] { p->Run(); });
   return std::unique_ptr<AsyncSaver>(new AsyncSaver(std::move(impl)));
 }
 
@@ -174,12 +130,7 @@ Result<std::string> AsyncSaver::Save(const std::string& save_path, const SaveArg
     im.locks[dir] = std::move(lock);
   }
   CKPT_RETURN_IF_ERROR(im.snapshot->Take(im.options.copy_threads, "AsyncSaver::Save"));
-  {
-    std::lock_guard<std::mutex> lock(im.mu);
-    im.job = Impl::Job{save_path, args};
-    im.busy = true;
-  }
-  im.cv.notify_all();
+  im.worker.Start([&im, save_path, args] { return im.Persist(save_path, args); });
   return checkpoint_file;
 }
 
@@ -189,37 +140,31 @@ Result<std::string> AsyncSaver::SaveAndWait(const std::string& save_path, const 
   return prefix;
 }
 
-Status AsyncSaver::Wait() {
-  std::unique_lock<std::mutex> lock(impl_->mu);
-  impl_->cv.wait(lock, [&] { return !impl_->busy; });
-  Status s = impl_->error;
-  impl_->error = Status::OK();
-  return s;
-}
+Status AsyncSaver::Wait() { return impl_->worker.TakeError(); }
 
 Status AsyncSaver::Restore(const std::string& save_path, const RestoreOptions& options) {
-  impl_->WaitIdle();
+  impl_->worker.WaitIdle();
   return impl_->restorer->Restore(save_path, options);
 }
 
 std::vector<std::string> AsyncSaver::last_checkpoints() {
-  impl_->WaitIdle();
+  impl_->worker.WaitIdle();
   return impl_->writer->last_checkpoints();
 }
 
 std::vector<std::pair<std::string, double>> AsyncSaver::last_checkpoints_with_time() {
-  impl_->WaitIdle();
+  impl_->worker.WaitIdle();
   return impl_->writer->last_checkpoints_with_time();
 }
 
 void AsyncSaver::SetLastCheckpointsWithTime(
     std::vector<std::pair<std::string, double>> checkpoints) {
-  impl_->WaitIdle();
+  impl_->worker.WaitIdle();
   impl_->writer->SetLastCheckpointsWithTime(std::move(checkpoints));
 }
 
 Status AsyncSaver::RecoverLastCheckpoints(const std::vector<std::string>& paths) {
-  impl_->WaitIdle();
+  impl_->worker.WaitIdle();
   return impl_->writer->RecoverLastCheckpoints(paths);
 }
 

@@ -75,6 +75,13 @@ struct Vars {
   int rank_;
 };
 
+// Every rank's Vars of a group of `ranks`.
+std::vector<std::unique_ptr<Vars>> EveryRank(int ranks) {
+  std::vector<std::unique_ptr<Vars>> vars;
+  for (int r = 0; r < ranks; ++r) vars.push_back(std::make_unique<Vars>(r, ranks));
+  return vars;
+}
+
 class AsyncDistributedTest : public EnvParamTest {
  protected:
   std::string SavePath() const { return Path("model.ckpt"); }
@@ -112,8 +119,7 @@ class AsyncDistributedTest : public EnvParamTest {
 TEST_P(AsyncDistributedTest, WritesTheValuesOfSaveTimeWhileTrainingChangesThem) {
   constexpr int kRanks = 3;
   ThreadGroup app(kRanks), saver_comms(kRanks);
-  std::vector<std::unique_ptr<Vars>> vars;
-  for (int r = 0; r < kRanks; ++r) vars.push_back(std::make_unique<Vars>(r, kRanks));
+  std::vector<std::unique_ptr<Vars>> vars = EveryRank(kRanks);
   GateEnv gate(env_);
   gate.Close();
   // Opens the gate after 10 s unless the test did: a Save() that waits for
@@ -162,8 +168,7 @@ TEST_P(AsyncDistributedTest, WritesTheValuesOfSaveTimeWhileTrainingChangesThem) 
 TEST_P(AsyncDistributedTest, SavesInARowEachLandWhole) {
   constexpr int kRanks = 3, kSteps = 5;
   ThreadGroup app(kRanks), saver_comms(kRanks);
-  std::vector<std::unique_ptr<Vars>> vars;
-  for (int r = 0; r < kRanks; ++r) vars.push_back(std::make_unique<Vars>(r, kRanks));
+  std::vector<std::unique_ptr<Vars>> vars = EveryRank(kRanks);
   std::vector<Status> out = app.Run<Status>([&](int r, Communicator& comm) -> Status {
     CKPT_ASSIGN_OR_RETURN(auto saver, AsyncDistributedSaver::Create(&saver_comms.comm(r),
                                                                     vars[r]->list,
@@ -192,8 +197,7 @@ TEST_P(AsyncDistributedTest, SavesInARowEachLandWhole) {
 TEST_P(AsyncDistributedTest, ARanksBadVariableFailsTheSaveOnEveryRank) {
   constexpr int kRanks = 3;
   ThreadGroup app(kRanks), saver_comms(kRanks);
-  std::vector<std::unique_ptr<Vars>> vars;
-  for (int r = 0; r < kRanks; ++r) vars.push_back(std::make_unique<Vars>(r, kRanks));
+  std::vector<std::unique_ptr<Vars>> vars = EveryRank(kRanks);
   struct Outcome {
     Status save, wait, next;
   };
@@ -231,13 +235,12 @@ TEST_P(AsyncDistributedTest, ARanksBadVariableFailsTheSaveOnEveryRank) {
 }
 
 // The chief cannot write its directory: every rank's Save() returns (the
-// error is the background save's) and every rank's Wait() reports it; the
-// next Save() on every rank would report it too, once.
+// error is the background save's), every rank's next Save() reports it and
+// starts nothing, and then nothing is pending.
 TEST_P(AsyncDistributedTest, TheChiefsUnwritableDirectoryReachesEveryRanksWait) {
   constexpr int kRanks = 3;
   ThreadGroup app(kRanks), saver_comms(kRanks);
-  std::vector<std::unique_ptr<Vars>> vars;
-  for (int r = 0; r < kRanks; ++r) vars.push_back(std::make_unique<Vars>(r, kRanks));
+  std::vector<std::unique_ptr<Vars>> vars = EveryRank(kRanks);
   FaultInjectionEnv failing(env_);
   failing.FailAfter(0);
   struct Outcome {
@@ -274,8 +277,7 @@ TEST_P(AsyncDistributedTest, TheChiefsUnwritableDirectoryReachesEveryRanksWait) 
 TEST_P(AsyncDistributedTest, TheChiefKeepsRetentionAndTheStateFile) {
   constexpr int kRanks = 2;
   ThreadGroup app(kRanks), saver_comms(kRanks);
-  std::vector<std::unique_ptr<Vars>> vars;
-  for (int r = 0; r < kRanks; ++r) vars.push_back(std::make_unique<Vars>(r, kRanks));
+  std::vector<std::unique_ptr<Vars>> vars = EveryRank(kRanks);
   AsyncSaverOptions options = Options(env_);
   options.saver.max_to_keep = 2;
   std::vector<std::string> lists = app.Run<std::string>([&](int r, Communicator&) {
@@ -311,8 +313,7 @@ TEST_P(AsyncDistributedTest, TheChiefKeepsRetentionAndTheStateFile) {
 TEST_P(AsyncDistributedTest, AMissingRankEndsTheSaveAtTheDeadline) {
   constexpr int kRanks = 3;
   ThreadGroup app(kRanks), saver_comms(kRanks, std::chrono::milliseconds(300));
-  std::vector<std::unique_ptr<Vars>> vars;
-  for (int r = 0; r < kRanks; ++r) vars.push_back(std::make_unique<Vars>(r, kRanks));
+  std::vector<std::unique_ptr<Vars>> vars = EveryRank(kRanks);
   const auto start = Clock::now();
   std::vector<Status> out = app.Run<Status>([&](int r, Communicator&) -> Status {
     CKPT_ASSIGN_OR_RETURN(auto saver, AsyncDistributedSaver::Create(&saver_comms.comm(r),
@@ -354,8 +355,7 @@ class SerialOnly : public Communicator {
 TEST_P(AsyncDistributedTest, ACommunicatorThatCannotRunBesideOthersIsRefused) {
   constexpr int kRanks = 3;
   ThreadGroup saver_comms(kRanks);
-  std::vector<std::unique_ptr<Vars>> vars;
-  for (int r = 0; r < kRanks; ++r) vars.push_back(std::make_unique<Vars>(r, kRanks));
+  std::vector<std::unique_ptr<Vars>> vars = EveryRank(kRanks);
   std::vector<Status> out = saver_comms.Run<Status>([&](int r, Communicator& comm) {
     SerialOnly serial(&comm);
     Communicator* use = r == 1 ? static_cast<Communicator*>(&serial) : &comm;
@@ -372,8 +372,7 @@ TEST_P(AsyncDistributedTest, ACommunicatorThatCannotRunBesideOthersIsRefused) {
 TEST_P(AsyncDistributedTest, RestoresAtAnotherNumberOfRanks) {
   {
     ThreadGroup saver_comms(3);
-    std::vector<std::unique_ptr<Vars>> vars;
-    for (int r = 0; r < 3; ++r) vars.push_back(std::make_unique<Vars>(r, 3));
+    std::vector<std::unique_ptr<Vars>> vars = EveryRank(3);
     for (const Status& s : saver_comms.Run<Status>([&](int r, Communicator& comm) -> Status {
            CKPT_ASSIGN_OR_RETURN(auto saver,
                                  AsyncDistributedSaver::Create(&comm, vars[r]->list, Options(env_)));
