@@ -139,9 +139,9 @@ class AsyncDistributedSaver {
   // as for AsyncSaver (`saver` as for DistributedSaver). Allocates the
   // snapshot buffers (as much memory as this rank's variables). Errors,
   // agreed by every rank (a failing rank its own, the others Aborted naming
-  // it): FailedPrecondition if `comm` is not concurrent_with_other_
-  // communicators(); InvalidArgument for what DistributedSaver::Create
-  // rejects and copy_threads < 1.
+  // it): FailedPrecondition if
+  // `comm->concurrent_with_other_communicators()` is false; InvalidArgument
+  // for what DistributedSaver::Create rejects and copy_threads < 1.
   static Result<std::unique_ptr<AsyncDistributedSaver>> Create(Communicator* comm,
                                                                VarList var_list,
                                                                AsyncSaverOptions options = {});
