@@ -125,7 +125,9 @@ class DistributedSaver {
 //     ends at the communicator's deadline with DeadlineExceeded, from Wait()
 //     or the next Save() (which waits for the previous save: at most one
 //     snapshot is in flight). The communicator is then broken (every later
-//     save returns Aborted): make a new saver over a new communicator.
+//     save returns Aborted): make a new saver over a new communicator. Its
+//     timeout must cover how far the ranks drift apart between their calls
+//     of the same Save() plus the save itself.
 //
 // Every save's outcome is DistributedSaver::Save's, the same on every rank
 // (each failing rank its own error, the others Aborted naming it), and is
