@@ -190,6 +190,32 @@ TEST_P(AsyncDistributedTest, SavesInARowEachLandWhole) {
   }
 }
 
+// No collective of the application between saves, and rank 1 late to every
+// Save(): the others' background threads wait for its own (never for its
+// training thread), so every save completes, in order.
+TEST_P(AsyncDistributedTest, ARankLateToItsSavesOnlyDelaysThem) {
+  constexpr int kRanks = 3, kSteps = 3;
+  ThreadGroup saver_comms(kRanks);
+  std::vector<std::unique_ptr<Vars>> vars = EveryRank(kRanks);
+  std::vector<Status> out = saver_comms.Run<Status>([&](int r, Communicator&) -> Status {
+    CKPT_ASSIGN_OR_RETURN(auto saver, AsyncDistributedSaver::Create(&saver_comms.comm(r),
+                                                                    vars[r]->list,
+                                                                    Options(env_)));
+    for (int step = 1; step <= kSteps; ++step) {
+      if (r == 1) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      vars[r]->Fill(step);
+      SaveArgs args;
+      args.global_step = step;
+      CKPT_RETURN_IF_ERROR(saver->Save(SavePath(), args).status());
+    }
+    return saver->Wait();
+  });
+  for (const Status& s : out) CKPT_ASSERT_OK(s);
+  for (int step = 1; step <= kSteps; ++step) {
+    ExpectStep(SavePath() + "-" + std::to_string(step), kRanks, step);
+  }
+}
+
 // A rank whose variable changed shape fails its Save() at once; the save's
 // collective still runs, so every rank's Wait() reports it (that rank its
 // own error, the others Aborted naming it) and nothing is written; the next
