@@ -12,7 +12,8 @@
 // after such an error the communicator is broken and every later call
 // returns Aborted.
 //
-// Thread safety: one thread at a time per communicator.
+// Thread safety: one thread at a time per communicator; several
+// communicators at once only if concurrent_with_other_communicators().
 #ifndef CKPT_COMMUNICATOR_H_
 #define CKPT_COMMUNICATOR_H_
 
@@ -45,6 +46,15 @@ class Communicator {
 
   // Returns when every rank has called it (an AllGather of nothing).
   Status Barrier();
+
+  // Whether one thread may call this communicator while other threads of
+  // the process call other communicators at the same time (each still used
+  // by one thread at a time). AsyncDistributedSaver (ckpt/distributed.h)
+  // needs it: its background thread saves over its own communicator while
+  // training uses another. NewLocalCommunicator's: true; MPI's: only when
+  // MPI runs at MPI_THREAD_MULTIPLE. The default is false: a transport that
+  // has not said otherwise is assumed not to allow it.
+  virtual bool concurrent_with_other_communicators() const { return false; }
 };
 
 // A group of one: rank 0 of 1 (what single-process code passes).

@@ -10,8 +10,10 @@
 // never a hang. After that the communicator is broken (Aborted).
 //
 // Thread safety: one thread at a time per communicator; MPI must have been
-// initialized (MPI_Init) with at least MPI_THREAD_SERIALIZED if several
-// threads use MPI in turn.
+// initialized (MPI_Init_thread) with at least MPI_THREAD_SERIALIZED if several
+// threads use MPI in turn, and with MPI_THREAD_MULTIPLE if they use it at
+// the same time (two communicators on two threads, as AsyncDistributedSaver
+// does: concurrent_with_other_communicators() says which).
 #ifndef CKPT_MPI_COMMUNICATOR_H_
 #define CKPT_MPI_COMMUNICATOR_H_
 

@@ -25,6 +25,8 @@ class LocalCommunicator : public Communicator {
  public:
   int rank() const override { return 0; }
   int size() const override { return 1; }
+  // Nothing is shared between local communicators.
+  bool concurrent_with_other_communicators() const override { return true; }
   Result<std::vector<std::string>> Gather(std::string_view mine, int root) override {
     if (root != 0) return InvalidArgumentError("Gather: root " + std::to_string(root) +
                                                " is not a rank of a group of 1");

@@ -296,6 +296,13 @@ DistributedSaver::~DistributedSaver() = default;
 Result<std::unique_ptr<DistributedSaver>> DistributedSaver::Create(Communicator* comm,
                                                                    VarList var_list,
                                                                    SaverOptions options) {
+  return Create(comm, std::move(var_list), std::move(options), Status::OK());
+}
+
+Result<std::unique_ptr<DistributedSaver>> DistributedSaver::Create(Communicator* comm,
+                                                                   VarList var_list,
+                                                                   SaverOptions options,
+                                                                   Status local) {
   if (comm == nullptr) return InvalidArgumentError("DistributedSaver: null communicator");
   auto impl = std::make_unique<Impl>();
   impl->comm = comm;
@@ -312,8 +319,9 @@ Result<std::unique_ptr<DistributedSaver>> DistributedSaver::Create(Communicator*
   }
   impl->options = options;
   // A rank may hold no variable; Saver wants at least one, so it gets none.
-  Status local;
-  if (!var_list.empty()) {
+  if (!local.ok()) {
+    // Already failed: only the agreement below.
+  } else if (!var_list.empty()) {
     Result<std::unique_ptr<Saver>> saver = Saver::Create(std::move(var_list), options);
     if (saver.ok()) {
       impl->saver = std::move(*saver);
@@ -333,6 +341,11 @@ Result<std::unique_ptr<DistributedSaver>> DistributedSaver::Create(Communicator*
 }
 
 Result<std::string> DistributedSaver::Save(const std::string& save_path, const SaveArgs& args) {
+  return Save(save_path, args, Status::OK());
+}
+
+Result<std::string> DistributedSaver::Save(const std::string& save_path, const SaveArgs& args,
+                                           Status local) {
   Impl& im = *impl_;
   Communicator& comm = *im.comm;
   DistributedSaveOptions so;
@@ -341,7 +354,7 @@ Result<std::string> DistributedSaver::Save(const std::string& save_path, const S
   Result<std::string> result = std::string();
   if (comm.rank() == 0) {
     im.entered = false;
-    result = im.saver->Save(save_path, args);
+    result = local.ok() ? im.saver->Save(save_path, args) : Result<std::string>(local);
     if (!im.entered) {
       // Failed before the collective write: the other ranks wait in it.
       Result<std::string> prefix = CheckpointPrefixForSave(save_path, args, im.options);
@@ -350,6 +363,7 @@ Result<std::string> DistributedSaver::Save(const std::string& save_path, const S
     }
   } else {
     result = CheckpointPrefixForSave(save_path, args, im.options);
+    if (!local.ok()) result = local;
     const std::string prefix = result.ok() ? *result : save_path;
     Status s = SaveCollective(comm, prefix, im.vars, so, result.status());
     if (!s.ok()) result = s;

@@ -77,6 +77,12 @@ class MpiCommunicator : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
 
+  // Two threads may be inside MPI at once only at MPI_THREAD_MULTIPLE.
+  bool concurrent_with_other_communicators() const override {
+    int provided = MPI_THREAD_SINGLE;
+    return MPI_Query_thread(&provided) == MPI_SUCCESS && provided == MPI_THREAD_MULTIPLE;
+  }
+
   Result<std::vector<std::string>> Gather(std::string_view mine, int root) override {
     CKPT_RETURN_IF_ERROR(Check(root, mine.size(), "Gather"));
     const int tag = NextTag();

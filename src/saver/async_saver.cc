@@ -4,9 +4,8 @@
 //   1. Save() waits until the background thread is idle (at most one snapshot
 //      in flight) and returns the previous save's error if it failed.
 //   2. The caller's tensors are copied into the snapshot buffers, allocated
-//      once in Create() and reused: fixed-size bytes by memcpy, split evenly
-//      over `copy_threads` threads by bytes (a large tensor is cut in parts),
-//      strings by assignment (reusing their capacity).
+//      once in Create() and reused (saver/snapshot.h), over `copy_threads`
+//      threads.
 //   3. The job is handed to the background thread and Save() returns.
 //   4. The background thread takes the directory's CheckpointDirectoryLock and
 //      calls Saver::Save on an inner Saver whose variables are the snapshot
@@ -16,17 +15,15 @@
 // Restores go through a second Saver over the caller's own tensors.
 #include "ckpt/async_saver.h"
 
-#include <algorithm>
 #include <condition_variable>
 #include <map>
-#include <cstring>
 #include <mutex>
-#include <optional>
 #include <set>
-#include <thread>
 
 #include "ckpt/logging.h"
 #include "ckpt/writer_lock.h"
+#include "saver/background.h"
+#include "saver/snapshot.h"
 
 namespace ckpt {
 namespace {
@@ -55,26 +52,6 @@ std::string DirectoryKey(Env* env, const std::string& dir) {
   return d;
 }
 
-// One contiguous block to copy into the snapshot.
-struct CopyRange {
-  char* dst;
-  const char* src;
-  size_t size;
-};
-
-// Copies the bytes [begin, end) of the concatenation of `ranges`.
-void CopyPart(const std::vector<CopyRange>& ranges, size_t begin, size_t end) {
-  size_t pos = 0;
-  for (const CopyRange& r : ranges) {
-    const size_t r_end = pos + r.size;
-    const size_t lo = std::max(pos, begin);
-    const size_t hi = std::min(r_end, end);
-    if (lo < hi) std::memcpy(r.dst + (lo - pos), r.src + (lo - pos), hi - lo);
-    pos = r_end;
-    if (pos >= end) break;
-  }
-}
-
 }  // namespace
 
 CheckpointDirectoryLock::CheckpointDirectoryLock(Env* env, const std::string& dir)
@@ -95,112 +72,31 @@ CheckpointDirectoryLock::~CheckpointDirectoryLock() {
 }
 
 struct AsyncSaver::Impl {
-  struct Job {
-    std::string save_path;
-    SaveArgs args;
-  };
-
   AsyncSaverOptions options;
-  VarList vars;                  // the caller's, in the caller's order
-  std::vector<Tensor> snapshot;  // snapshot[i] holds vars[i]; never resized
+  std::unique_ptr<saver_internal::Snapshot> snapshot;  // of the caller's vars
   std::unique_ptr<Saver> writer;    // saves the snapshot; used by the worker
   std::unique_ptr<Saver> restorer;  // restores the caller's tensors
   // Writer locks taken by Save on the caller's thread, so that a directory
   // another process writes into fails the Save at once rather than in the
   // background (the worker's Saver shares them).
   std::map<std::string, std::shared_ptr<WriterLock>> locks;
+  // Last: stopped (a queued save persisted) before the rest goes.
+  saver_internal::BackgroundSaves worker;
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Job> job;  // handed to the worker
-  bool busy = false;       // a job is queued or being persisted
-  bool stop = false;
-  Status error;            // of the last background save, not yet reported
-  std::thread worker;
-
-  void Run();
-  void WaitIdle();
-  Status Snapshot();
+  // The worker's job: the save, under the directory's process-wide lock.
+  Status Persist(const std::string& save_path, const SaveArgs& args) {
+    CheckpointDirectoryLock dir_lock(options.saver.env, std::string(Dirname(save_path)));
+    return writer->Save(save_path, args).status();
+  }
 };
-
-void AsyncSaver::Impl::Run() {
-  for (;;) {
-    Job j;
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return job.has_value() || stop; });
-      if (!job) return;
-      j = std::move(*job);
-      job.reset();
-    }
-    Status s;
-    {
-      CheckpointDirectoryLock dir_lock(options.saver.env, std::string(Dirname(j.save_path)));
-      s = writer->Save(j.save_path, j.args).status();
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      busy = false;
-      if (!s.ok()) error = s;
-    }
-    cv.notify_all();
-  }
-}
-
-void AsyncSaver::Impl::WaitIdle() {
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return !busy; });
-}
-
-Status AsyncSaver::Impl::Snapshot() {
-  std::vector<CopyRange> ranges;
-  ranges.reserve(vars.size());
-  size_t total = 0;
-  for (size_t i = 0; i < vars.size(); ++i) {
-    const Tensor& src = *vars[i].tensor;
-    Tensor& dst = snapshot[i];
-    if (src.dtype() != dst.dtype() || src.shape() != dst.shape()) {
-      return InvalidArgumentError(
-          "AsyncSaver::Save: variable \"" + vars[i].name + "\" is now " +
-          std::string(DataTypeName(src.dtype())) + src.shape().DebugString() + " but was " +
-          std::string(DataTypeName(dst.dtype())) + dst.shape().DebugString() +
-          " when the AsyncSaver was created; a saver's variables keep their dtype and shape");
-    }
-    if (src.dtype() == DataType::kString) {
-      const std::vector<std::string>& from = src.strings();
-      std::vector<std::string>& to = *dst.mutable_strings();
-      for (size_t k = 0; k < from.size(); ++k) to[k].assign(from[k]);
-    } else if (src.byte_size() > 0) {
-      ranges.push_back({dst.mutable_data(), src.data(), src.byte_size()});
-      total += src.byte_size();
-    }
-  }
-  // Below a few MiB a thread costs more than it saves.
-  constexpr size_t kMinBytesPerThread = size_t{4} << 20;
-  const size_t n = std::max<size_t>(
-      1, std::min<size_t>(static_cast<size_t>(options.copy_threads), total / kMinBytesPerThread));
-  std::vector<std::thread> helpers;
-  helpers.reserve(n - 1);
-  for (size_t t = 1; t < n; ++t) {
-    helpers.emplace_back(CopyPart, std::cref(ranges), total * t / n, total * (t + 1) / n);
-  }
-  CopyPart(ranges, 0, total / n);
-  for (std::thread& h : helpers) h.join();
-  return Status::OK();
-}
 
 AsyncSaver::AsyncSaver(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 AsyncSaver::~AsyncSaver() {
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->stop = true;
-  }
-  impl_->cv.notify_all();
-  impl_->worker.join();  // persists a queued job first
-  if (!impl_->error.ok()) {
+  const Status error = impl_->worker.Stop();
+  if (!error.ok()) {
     LogWarning("AsyncSaver destroyed with an unreported error of its last save: " +
-               impl_->error.ToString());
+               error.ToString());
   }
 }
 
@@ -213,19 +109,9 @@ Result<std::unique_ptr<AsyncSaver>> AsyncSaver::Create(VarList var_list,
   auto impl = std::make_unique<Impl>();
   // The restorer validates the list (names, null tensors, dtypes, slices).
   CKPT_ASSIGN_OR_RETURN(impl->restorer, Saver::Create(var_list, options.saver));
-  VarList snapshot_vars = var_list;
-  impl->snapshot.reserve(var_list.size());
-  for (size_t i = 0; i < var_list.size(); ++i) {
-    const Tensor& src = *var_list[i].tensor;
-    // Allocate zero-fills, so every page is touched here, not in Save().
-    CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(src.dtype(), src.shape()));
-    impl->snapshot.push_back(std::move(t));
-    snapshot_vars[i].tensor = &impl->snapshot.back();
-  }
-  CKPT_ASSIGN_OR_RETURN(impl->writer, Saver::Create(std::move(snapshot_vars), options.saver));
-  impl->vars = std::move(var_list);
+  CKPT_ASSIGN_OR_RETURN(impl->snapshot, saver_internal::Snapshot::Create(std::move(var_list)));
+  CKPT_ASSIGN_OR_RETURN(impl->writer, Saver::Create(impl->snapshot->vars(), options.saver));
   impl->options = std::move(options);
-  impl->worker = std::thread([p = impl.get()] { p->Run(); });
   return std::unique_ptr<AsyncSaver>(new AsyncSaver(std::move(impl)));
 }
 
@@ -243,13 +129,8 @@ Result<std::string> AsyncSaver::Save(const std::string& save_path, const SaveArg
                                               im.options.saver.writer_lock));
     im.locks[dir] = std::move(lock);
   }
-  CKPT_RETURN_IF_ERROR(im.Snapshot());
-  {
-    std::lock_guard<std::mutex> lock(im.mu);
-    im.job = Impl::Job{save_path, args};
-    im.busy = true;
-  }
-  im.cv.notify_all();
+  CKPT_RETURN_IF_ERROR(im.snapshot->Take(im.options.copy_threads, "AsyncSaver::Save"));
+  im.worker.Start([&im, save_path, args] { return im.Persist(save_path, args); });
   return checkpoint_file;
 }
 
@@ -259,44 +140,34 @@ Result<std::string> AsyncSaver::SaveAndWait(const std::string& save_path, const 
   return prefix;
 }
 
-Status AsyncSaver::Wait() {
-  std::unique_lock<std::mutex> lock(impl_->mu);
-  impl_->cv.wait(lock, [&] { return !impl_->busy; });
-  Status s = impl_->error;
-  impl_->error = Status::OK();
-  return s;
-}
+Status AsyncSaver::Wait() { return impl_->worker.TakeError(); }
 
 Status AsyncSaver::Restore(const std::string& save_path, const RestoreOptions& options) {
-  impl_->WaitIdle();
+  impl_->worker.WaitIdle();
   return impl_->restorer->Restore(save_path, options);
 }
 
 std::vector<std::string> AsyncSaver::last_checkpoints() {
-  impl_->WaitIdle();
+  impl_->worker.WaitIdle();
   return impl_->writer->last_checkpoints();
 }
 
 std::vector<std::pair<std::string, double>> AsyncSaver::last_checkpoints_with_time() {
-  impl_->WaitIdle();
+  impl_->worker.WaitIdle();
   return impl_->writer->last_checkpoints_with_time();
 }
 
 void AsyncSaver::SetLastCheckpointsWithTime(
     std::vector<std::pair<std::string, double>> checkpoints) {
-  impl_->WaitIdle();
+  impl_->worker.WaitIdle();
   impl_->writer->SetLastCheckpointsWithTime(std::move(checkpoints));
 }
 
 Status AsyncSaver::RecoverLastCheckpoints(const std::vector<std::string>& paths) {
-  impl_->WaitIdle();
+  impl_->worker.WaitIdle();
   return impl_->writer->RecoverLastCheckpoints(paths);
 }
 
-size_t AsyncSaver::snapshot_bytes() const {
-  size_t n = 0;
-  for (const Tensor& t : impl_->snapshot) n += t.byte_size();
-  return n;
-}
+size_t AsyncSaver::snapshot_bytes() const { return impl_->snapshot->bytes(); }
 
 }  // namespace ckpt

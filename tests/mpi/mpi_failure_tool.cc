@@ -43,6 +43,7 @@
 #include "ckpt/saver.h"
 #include "ckpt/tensor.h"
 #include "ckpt/tensor_slice.h"
+#include "mpi_tool.h"
 
 namespace ckpt {
 namespace {
@@ -50,25 +51,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-int g_rank = 0;
-bool g_failed = false;
-
-#define CHECK_TRUE(cond, what)                                                             \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      std::fprintf(stderr, "[rank %d] %s:%d: check failed: %s: %s\n", g_rank, __FILE__,    \
-                   __LINE__, #cond, std::string(what).c_str());                            \
-      std::fflush(stderr);                                                                 \
-      g_failed = true;                                                                     \
-    }                                                                                      \
-  } while (0)
-
-#define CHECK_OK(status_expr)                                                              \
-  do {                                                                                     \
-    const Status _s = (status_expr);                                                       \
-    CHECK_TRUE(_s.ok(), _s.ToString());                                                    \
-  } while (0)
 
 std::string Contains(const std::string& text, const std::string& part) {
   return "\"" + text + "\" should contain \"" + part + "\"";
@@ -189,27 +171,6 @@ std::string ReadAll(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::unique_ptr<Communicator> MakeComm(milliseconds timeout) {
-  MpiCommunicatorOptions options;
-  options.timeout = timeout;
-  Result<std::unique_ptr<Communicator>> comm = NewMpiCommunicator(MPI_COMM_WORLD, options);
-  CHECK_TRUE(comm.ok(), comm.status().ToString());
-  return comm.ok() ? std::move(*comm) : nullptr;
-}
-
-// Rank 0 empties `dir`; every rank waits for it.
-bool FreshDir(Communicator& comm, const std::string& dir) {
-  if (comm.rank() == 0) {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-    fs::create_directories(dir, ec);
-    CHECK_TRUE(!ec, "creating " + dir + ": " + ec.message());
-  }
-  const Status s = comm.Barrier();
-  CHECK_OK(s);
-  return s.ok();
 }
 
 void ExpectLatest(const std::string& dir, const std::string& want) {
@@ -452,12 +413,5 @@ int main(int argc, char** argv) {
   } else {
     std::fprintf(stderr, "usage: mpi_failure_tool killed_save|killed_check|stuck DIR\n");
   }
-  const int failed = rc != 0 || ckpt::g_failed ? 1 : 0;
-  int any_failed = 0;
-  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (ckpt::g_rank == 0 && any_failed && !failed) {
-    std::fprintf(stderr, "mpi_failure_tool: a check failed on another rank (see [rank N] lines)\n");
-  }
-  MPI_Finalize();
-  return any_failed ? 1 : 0;
+  return ckpt::FinishTool(rc, "mpi_failure_tool");
 }

@@ -13,6 +13,7 @@
 #include "ckpt/bundle.h"
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/checkpoint_state.h"
+#include "testutil/gate_env.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -20,67 +21,14 @@ namespace {
 
 using ::ckpt::testing::EnvKind;
 using ::ckpt::testing::FaultInjectionEnv;
+using ::ckpt::testing::GateEnv;
+using ::ckpt::testing::OpenLater;
 using ::ckpt::testing::ListDir;
 using ::ckpt::testing::MakeTestEnv;
 using ::ckpt::testing::MakeTestTensor;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::TestEnv;
 using ::testing::ElementsAre;
-
-// An Env whose file creations block while the gate is closed, so a test can
-// hold a background save in the middle of its write.
-class GateEnv : public ForwardingEnv {
- public:
-  explicit GateEnv(Env* target) : ForwardingEnv(target) {}
-
-  void Close() {
-    std::lock_guard<std::mutex> l(mu_);
-    open_ = false;
-  }
-  void Open() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  // Returns once some file creation is waiting at the closed gate.
-  void WaitUntilBlocked() {
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait(l, [&] { return blocked_ > 0; });
-  }
-  int creates() {
-    std::lock_guard<std::mutex> l(mu_);
-    return creates_;
-  }
-
-  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      ++blocked_;
-      cv_.notify_all();
-      cv_.wait(l, [&] { return open_; });
-      --blocked_;
-      ++creates_;
-    }
-    return ForwardingEnv::NewWritableFile(path);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool open_ = true;
-  int blocked_ = 0;
-  int creates_ = 0;
-};
-
-// Opens `gate` after `ms` milliseconds on another thread.
-std::thread OpenLater(GateEnv* gate, int ms) {
-  return std::thread([gate, ms] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-    gate->Open();
-  });
-}
 
 // A variable set covering the snapshot paths: a tensor large enough to be
 // split between copy threads, small fixed-size tensors, a string tensor and

@@ -59,6 +59,8 @@ class ThreadGroup {
         : shared_(std::move(shared)), rank_(rank), size_(size) {}
     int rank() const override { return rank_; }
     int size() const override { return size_; }
+    // The mailbox has its own lock; groups share nothing.
+    bool concurrent_with_other_communicators() const override { return true; }
 
     ckpt::Result<std::vector<std::string>> Gather(std::string_view mine, int root) override {
       CKPT_RETURN_IF_ERROR(Check(root));
