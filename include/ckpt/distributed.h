@@ -81,6 +81,10 @@ class DistributedSaver {
   // Collective. Every rank restores its own variables (a slice is read from
   // whatever slices or whole tensor the checkpoint stores, so the
   // checkpoint may come from any number of ranks and any partitioning).
+  // The index of a V2 checkpoint is read once, by rank 0, and broadcast:
+  // the other ranks open only the data files (each rank still verifies the
+  // index's checksums). When rank 0 cannot read it (or for a V1
+  // checkpoint) every rank opens the checkpoint itself, as Saver::Restore.
   // Every rank checks and reads before any changes a variable; if one rank
   // cannot restore, no rank changes anything: each failing rank returns its
   // own error (Saver::Restore's, in TF's wording), the others Aborted naming

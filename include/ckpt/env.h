@@ -48,6 +48,13 @@ class RandomAccessFile {
   virtual void Prefetch(uint64_t /*offset*/, uint64_t /*n*/) const {}
 };
 
+// A RandomAccessFile over `contents`, bytes already in memory: Read returns
+// views into them (no copy), MappedData() is their start, Size() their size.
+// The file shares `contents` (it never changes them); opening many files over
+// one buffer costs no copy. REQUIRES: contents is non-null.
+std::unique_ptr<RandomAccessFile> NewStringRandomAccessFile(
+    std::shared_ptr<const std::string> contents);
+
 // A file opened for sequential appending.
 class WritableFile {
  public:

@@ -9,18 +9,24 @@
 //   4. The index entries go to rank 0 (Gather), which writes P.index
 //      (WriteBundleIndex: the commit point), and the outcome goes to every
 //      rank (Broadcast). On failure every rank deletes its data shard.
+// A restore: rank 0 reads the checkpoint's index and broadcasts it
+// (dist/index_broadcast.h); every rank restores its own variables through
+// its Saver, reading the index from memory, and the ranks agree before any
+// variable changes.
 #include "ckpt/distributed.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "ckpt/bundle_writer.h"
 #include "ckpt/filenames.h"
+#include "dist/index_broadcast.h"
 #include "dist/wire.h"
 
 namespace ckpt {
@@ -284,9 +290,12 @@ Status DistributedSave(Communicator& comm, const std::string& prefix, const VarL
 
 struct DistributedSaver::Impl {
   Communicator* comm = nullptr;
+  // The Saver's Env: the user's, serving the index rank 0 broadcast during
+  // a restore. Declared first: it outlives the Saver.
+  std::unique_ptr<dist::IndexServingEnv> env;
   std::unique_ptr<Saver> saver;  // every rank restores through it; the chief saves
   VarList vars;
-  SaverOptions options;
+  SaverOptions options;  // with the user's Env
   bool entered = false;  // the chief's Save reached the collective write
 };
 
@@ -318,11 +327,16 @@ Result<std::unique_ptr<DistributedSaver>> DistributedSaver::Create(Communicator*
     };
   }
   impl->options = options;
+  SaverOptions saver_options = options;
+  if (options.env != nullptr) {  // else Saver::Create says it is null
+    impl->env = std::make_unique<dist::IndexServingEnv>(options.env);
+    saver_options.env = impl->env.get();
+  }
   // A rank may hold no variable; Saver wants at least one, so it gets none.
   if (!local.ok()) {
     // Already failed: only the agreement below.
   } else if (!var_list.empty()) {
-    Result<std::unique_ptr<Saver>> saver = Saver::Create(std::move(var_list), options);
+    Result<std::unique_ptr<Saver>> saver = Saver::Create(std::move(var_list), saver_options);
     if (saver.ok()) {
       impl->saver = std::move(*saver);
     } else {
@@ -398,10 +412,15 @@ Status DistributedSaver::Restore(const std::string& save_path, const RestoreOpti
     if (failed < 0) return Status::OK();
     return Failure(comm.rank(), failed, comm.size(), error, "Restoring " + save_path);
   };
+  // The index, read once by rank 0 for every rank. Rank 0 always has a
+  // Saver, hence an Env; the others' is not used here.
+  CKPT_ASSIGN_OR_RETURN(std::optional<dist::ServedFile> index,
+                        dist::BroadcastIndex(comm, im.options.env, save_path));
   if (im.saver == nullptr) {
     // No variables here: take part in the agreement only.
     return agreed.agree(Status::OK());
   }
+  dist::ScopedServe serve(im.env.get(), std::move(index));
   return im.saver->Restore(save_path, agreed);
 }
 

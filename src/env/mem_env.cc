@@ -35,23 +35,20 @@ std::string DirOf(const std::string& path) {
   return d.empty() ? "." : d;
 }
 
-class MemRandomAccessFile : public RandomAccessFile {
+class StringRandomAccessFile : public RandomAccessFile {
  public:
-  explicit MemRandomAccessFile(std::shared_ptr<FileState> f) : file_(std::move(f)) {
-    std::lock_guard<std::mutex> lock(file_->mu);
-    snapshot_ = file_->data;
-  }
+  explicit StringRandomAccessFile(std::shared_ptr<const std::string> contents)
+      : contents_(std::move(contents)) {}
   Result<std::string_view> Read(uint64_t offset, size_t n, char*) const override {
-    if (offset >= snapshot_.size()) return std::string_view();
-    n = std::min<uint64_t>(n, snapshot_.size() - offset);
-    return std::string_view(snapshot_.data() + offset, n);
+    if (offset >= contents_->size()) return std::string_view();
+    n = std::min<uint64_t>(n, contents_->size() - offset);
+    return std::string_view(contents_->data() + offset, n);
   }
-  uint64_t Size() const override { return snapshot_.size(); }
-  const char* MappedData() const override { return snapshot_.data(); }
+  uint64_t Size() const override { return contents_->size(); }
+  const char* MappedData() const override { return contents_->data(); }
 
  private:
-  std::shared_ptr<FileState> file_;
-  std::string snapshot_;
+  std::shared_ptr<const std::string> contents_;
 };
 
 class MemWritableFile : public WritableFile {
@@ -115,7 +112,9 @@ class MemEnvImpl : public MemEnv {
       }
       return NotFoundError("Could not open '" + path + "': No such file or directory");
     }
-    return std::unique_ptr<RandomAccessFile>(new MemRandomAccessFile(it->second));
+    // A snapshot: later appends to the file do not change what this reads.
+    std::lock_guard<std::mutex> flock(it->second->mu);
+    return NewStringRandomAccessFile(std::make_shared<const std::string>(it->second->data));
   }
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -301,6 +300,11 @@ class MemEnvImpl : public MemEnv {
 };
 
 }  // namespace
+
+std::unique_ptr<RandomAccessFile> NewStringRandomAccessFile(
+    std::shared_ptr<const std::string> contents) {
+  return std::make_unique<StringRandomAccessFile>(std::move(contents));
+}
 
 std::unique_ptr<MemEnv> NewMemEnv() { return std::make_unique<MemEnvImpl>(); }
 

@@ -7,7 +7,9 @@
 // leaves every rank with an error and nothing half-written or half-restored.
 // Every test runs on the real file system and on MemEnv.
 #include <chrono>
+#include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <string>
@@ -457,6 +459,227 @@ TEST_P(DistributedTest, TheChiefsEarlyFailureReachesEveryRankAtOnce) {
   EXPECT_THAT(out[0], StatusIs(StatusCode::kInvalidArgument, "doesn't exist"));
   for (int r : {1, 2}) EXPECT_THAT(out[r], StatusIs(StatusCode::kAborted, "rank 0 of 3")) << r;
   EXPECT_TRUE(ListDir(env_, dir_).empty());
+}
+
+// Counts the opens (NewRandomAccessFile, NewMappedFile) of each path, and
+// refuses to open one path if told to.
+class CountingEnv : public ForwardingEnv {
+ public:
+  using ForwardingEnv::ForwardingEnv;
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
+    CKPT_RETURN_IF_ERROR(Count(path));
+    return ForwardingEnv::NewRandomAccessFile(path);
+  }
+  Result<std::unique_ptr<RandomAccessFile>> NewMappedFile(const std::string& path) override {
+    CKPT_RETURN_IF_ERROR(Count(path));
+    return ForwardingEnv::NewMappedFile(path);
+  }
+  void Refuse(const std::string& path) { refused_ = path; }
+  int opens(const std::string& path) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = opens_.find(path);
+    return it == opens_.end() ? 0 : it->second;
+  }
+  // Opens of paths that start with `prefix`.
+  int opens_under(const std::string& prefix) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    int n = 0;
+    for (const auto& [path, count] : opens_) n += path.rfind(prefix, 0) == 0 ? count : 0;
+    return n;
+  }
+
+ private:
+  Status Count(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++opens_[path];
+    if (path == refused_) return PermissionDeniedError("Could not open '" + path + "': refused");
+    return Status::OK();
+  }
+
+  mutable std::mutex mu_;
+  std::map<std::string, int> opens_;
+  std::string refused_;
+};
+
+using CountingEnvs = std::vector<std::unique_ptr<CountingEnv>>;
+
+CountingEnvs MakeCountingEnvs(Env* env, int ranks) {
+  CountingEnvs out;
+  for (int r = 0; r < ranks; ++r) out.push_back(std::make_unique<CountingEnv>(env));
+  return out;
+}
+
+// Restores with one CountingEnv per rank (envs[r]); returns every rank's
+// status.
+std::vector<Status> RestoreAll(ThreadGroup& group, const CountingEnvs& envs,
+                               const std::vector<VarList>& vars, const std::string& save_path) {
+  return group.Run<Status>([&](int r, Communicator& comm) {
+    SaverOptions options;
+    options.env = envs[r].get();
+    auto saver = DistributedSaver::Create(&comm, vars[r], options);
+    if (!saver.ok()) return saver.status();
+    return (*saver)->Restore(save_path);
+  });
+}
+
+// The tensors' bytes, to compare bit for bit.
+std::string Bytes(const Tensor& t) { return std::string(t.data(), t.byte_size());
+}
+
+// Issue 14: the index is read once, by rank 0, and broadcast; every rank
+// still restores its whole and sliced variables bit for bit.
+TEST_P(DistributedTest, OnlyRankZeroOpensTheIndex) {
+  const std::string prefix = Path("model.ckpt-5");
+  for (const Status& s : SaveAll(3, prefix)) CKPT_ASSERT_OK(s);
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, Open(prefix));
+  for (int ranks = 1; ranks <= 4; ++ranks) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    ThreadGroup group(ranks);
+    CountingEnvs envs = MakeCountingEnvs(env_, ranks);
+    std::vector<RankVars> mine;
+    std::vector<VarList> vars;
+    for (int r = 0; r < ranks; ++r) {
+      // Rank r's rows of emb, bias, and w<r % 3>, all -1 before the restore.
+      mine.emplace_back(r, ranks, 0.f);
+      VarList v = mine.back().vars;
+      v.resize(3);
+      v[2].name = "w" + std::to_string(r % 3);
+      for (const SaveableTensor& t : v) {
+        std::memset(t.tensor->mutable_data(), 0xff, t.tensor->byte_size());
+      }
+      vars.push_back(v);
+    }
+    for (const Status& s : RestoreAll(group, envs, vars, prefix)) CKPT_ASSERT_OK(s);
+    for (int r = 0; r < ranks; ++r) {
+      EXPECT_EQ(envs[r]->opens(MetaFilename(prefix)), r == 0 ? 1 : 0) << "rank " << r;
+      EXPECT_GT(envs[r]->opens_under(prefix + ".data-"), 0) << "rank " << r << " read its data";
+      const auto [first, last] = Rows(r, ranks);
+      CKPT_ASSERT_OK_AND_ASSIGN(Tensor emb, reader->GetTensor("emb"));
+      EXPECT_EQ(Bytes(*vars[r][0].tensor), Bytes(ExtractSlice(emb, vars[r][0].slice)))
+          << "rank " << r << ": rows " << first << ".." << last;
+      for (int i : {1, 2}) {
+        CKPT_ASSERT_OK_AND_ASSIGN(Tensor stored, reader->GetTensor(vars[r][i].name));
+        EXPECT_EQ(Bytes(*vars[r][i].tensor), Bytes(stored)) << "rank " << r << " " << vars[r][i].name;
+      }
+    }
+  }
+}
+
+// What a single-process Saver::Restore of `vars` from `save_path` returns.
+Status SaverRestoreError(Env* env, const VarList& vars, const std::string& save_path) {
+  SaverOptions options;
+  options.env = env;
+  auto saver = Saver::Create(vars, options);
+  if (!saver.ok()) return saver.status();
+  return (*saver)->Restore(save_path);
+}
+
+// Three ranks' RankVars (w as 100) as VarLists, and the same values again to
+// compare with after a failed restore.
+struct ThreeRanks {
+  std::vector<RankVars> mine;
+  std::vector<VarList> vars;
+  ThreeRanks() {
+    for (int r = 0; r < 3; ++r) {
+      mine.emplace_back(r, 3, 100.f);
+      vars.push_back(mine.back().vars);
+    }
+  }
+  void ExpectUnchanged() const {
+    for (int r = 0; r < 3; ++r) {
+      RankVars fresh(r, 3, 100.f);
+      for (size_t i = 0; i < vars[r].size(); ++i) {
+        EXPECT_TRUE(vars[r][i].tensor->Equals(*fresh.vars[i].tensor))
+            << "rank " << r << " changed " << vars[r][i].name;
+      }
+    }
+  }
+};
+
+TEST_P(DistributedTest, AMissingIndexGivesEveryRankTheSaversError) {
+  ThreeRanks three;
+  const std::string prefix = Path("model.ckpt-9");
+  const Status expected = SaverRestoreError(env_, three.vars[0], prefix);
+  ASSERT_EQ(expected.code(), StatusCode::kNotFound) << expected;
+  ThreadGroup group(3);
+  CountingEnvs envs = MakeCountingEnvs(env_, 3);
+  std::vector<Status> out = RestoreAll(group, envs, three.vars, prefix);
+  for (int r = 0; r < 3; ++r) EXPECT_EQ(out[r], expected) << "rank " << r << ": " << out[r];
+  three.ExpectUnchanged();
+}
+
+TEST_P(DistributedTest, ACorruptIndexIsDetectedOnEveryRank) {
+  const std::string prefix = Path("model.ckpt-5");
+  for (const Status& s : SaveAll(3, prefix)) CKPT_ASSERT_OK(s);
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string index, ReadFileToString(env_, MetaFilename(prefix)));
+  index[20] ^= 0x40;  // inside the first block: its CRC32C no longer matches
+  CKPT_ASSERT_OK(WriteStringToFileAtomic(env_, MetaFilename(prefix), index));
+  ThreeRanks three;
+  const Status expected = SaverRestoreError(env_, three.vars[0], prefix);
+  ASSERT_EQ(expected.code(), StatusCode::kDataLoss) << expected;
+  ThreadGroup group(3);
+  CountingEnvs envs = MakeCountingEnvs(env_, 3);
+  std::vector<Status> out = RestoreAll(group, envs, three.vars, prefix);
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_EQ(out[r], expected) << "rank " << r << ": " << out[r];
+    // The other ranks found the damage in the bytes rank 0 sent them.
+    EXPECT_EQ(envs[r]->opens(MetaFilename(prefix)), r == 0 ? 1 : 0) << "rank " << r;
+  }
+  three.ExpectUnchanged();
+}
+
+TEST_P(DistributedTest, AnIndexRankZeroCannotReadStopsEveryRank) {
+  const std::string prefix = Path("model.ckpt-5");
+  for (const Status& s : SaveAll(3, prefix)) CKPT_ASSERT_OK(s);
+  ThreeRanks three;
+  ThreadGroup group(3);
+  CountingEnvs envs = MakeCountingEnvs(env_, 3);
+  envs[0]->Refuse(MetaFilename(prefix));
+  std::vector<Status> out = RestoreAll(group, envs, three.vars, prefix);
+  EXPECT_THAT(out[0], StatusIs(StatusCode::kPermissionDenied, MetaFilename(prefix)));
+  for (int r : {1, 2}) {
+    EXPECT_THAT(out[r], StatusIs(StatusCode::kAborted, "rank 0 of 3 failed")) << r;
+    EXPECT_THAT(out[r].message(), HasSubstr(MetaFilename(prefix)));
+    EXPECT_EQ(envs[r]->opens(MetaFilename(prefix)), 1) << "rank " << r << " read it itself";
+  }
+  three.ExpectUnchanged();
+}
+
+// A V1 checkpoint has no index to share: every rank reads the file itself.
+TEST_P(DistributedTest, AV1CheckpointIsReadByEveryRank) {
+  const std::string v1 = Path("export-00000-of-00001");
+  CKPT_ASSERT_OK_AND_ASSIGN(
+      std::string golden,
+      ReadFileToString(Env::Posix(), ckpt::testing::TestDataPath(
+                                         "serving/tensorflow_serving/session_bundle/testdata/"
+                                         "half_plus_two/00000123/export-00000-of-00001")));
+  CKPT_ASSERT_OK(WriteStringToFileAtomic(env_, v1, golden));
+  ThreadGroup group(2);
+  CountingEnvs envs = MakeCountingEnvs(env_, 2);
+  Tensor a = Tensor::Scalar<float>(-1), b = Tensor::Scalar<float>(-1);
+  std::vector<VarList> vars(2);
+  vars[0].push_back({"a", &a, std::nullopt, {}, ""});
+  vars[1].push_back({"b", &b, std::nullopt, {}, ""});
+  for (const Status& s : RestoreAll(group, envs, vars, v1)) CKPT_ASSERT_OK(s);
+  EXPECT_EQ(a.flat<float>()[0], 0.5f);
+  EXPECT_EQ(b.flat<float>()[0], 2.0f);
+  for (int r = 0; r < 2; ++r) EXPECT_GE(envs[r]->opens(v1), 1) << "rank " << r;
+}
+
+TEST_P(DistributedTest, ARestoreWithoutRankZeroIsADeadline) {
+  const std::string prefix = Path("model.ckpt-5");
+  for (const Status& s : SaveAll(3, prefix)) CKPT_ASSERT_OK(s);
+  ThreeRanks three;
+  ThreadGroup group(3, std::chrono::milliseconds(200));
+  SaverOptions options;
+  options.env = env_;
+  std::vector<Status> out = group.Run<Status>([&](int r, Communicator& comm) -> Status {
+    CKPT_ASSIGN_OR_RETURN(auto saver, DistributedSaver::Create(&comm, three.vars[r], options));
+    if (r == 0) return Status::OK();  // never joins the restore
+    return saver->Restore(prefix);
+  });
+  for (int r : {1, 2}) EXPECT_THAT(out[r], StatusIs(StatusCode::kDeadlineExceeded, "rank 0")) << r;
+  three.ExpectUnchanged();
 }
 
 // The bundle layer under it: shard writers and the one index.

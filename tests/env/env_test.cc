@@ -722,6 +722,29 @@ TEST(ForwardingEnvTest, DirectFilesGoThroughNewWritableFileUnlessForwarded) {
   EXPECT_EQ(ReadFileToString(mem.get(), "/d/b").value(), "xy");
 }
 
+// Files over bytes in memory share them: no copy, and the bytes live as long
+// as some file does.
+TEST(StringRandomAccessFileTest, ReadsViewsOfTheSharedBytes) {
+  auto bytes = std::make_shared<const std::string>("0123456789");
+  auto a = NewStringRandomAccessFile(bytes);
+  auto b = NewStringRandomAccessFile(bytes);
+  EXPECT_EQ(bytes.use_count(), 3);
+  EXPECT_EQ(a->Size(), 10u);
+  EXPECT_EQ(a->MappedData(), bytes->data());
+  EXPECT_EQ(b->MappedData(), bytes->data());
+  char scratch[16];
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string_view got, a->Read(3, 4, scratch));
+  EXPECT_EQ(got, "3456");
+  EXPECT_EQ(got.data(), bytes->data() + 3) << "a view, not a copy";
+  CKPT_ASSERT_OK_AND_ASSIGN(got, a->Read(8, 16, scratch));
+  EXPECT_EQ(got, "89");
+  CKPT_ASSERT_OK_AND_ASSIGN(got, a->Read(10, 1, scratch));
+  EXPECT_TRUE(got.empty());
+  bytes.reset();
+  CKPT_ASSERT_OK_AND_ASSIGN(got, b->Read(0, 2, scratch));
+  EXPECT_EQ(got, "01");
+}
+
 // --- MemEnv crash semantics ------------------------------------------------
 
 class MemEnvCrashTest : public ::testing::Test {
