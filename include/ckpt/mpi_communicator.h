@@ -7,7 +7,13 @@
 // non-blocking point-to-point messages polled against a deadline (MPI's own
 // collectives cannot time out): a rank that died, hangs or is busy elsewhere
 // makes the others return DeadlineExceeded naming it within `timeout`,
-// never a hang. After that the communicator is broken (Aborted).
+// never a hang. After that the communicator is broken (Aborted); the job
+// goes on over a new one, and should keep the broken one until every rank
+// has moved on (docs/distributed.md, "Not done yet").
+//
+// A Broadcast travels down a binomial tree (log2(size) rounds; the root
+// sends to log2(size) ranks): a rank waiting for it names the root and, if
+// another rank relays it, that rank.
 //
 // Thread safety: one thread at a time per communicator; MPI must have been
 // initialized (MPI_Init_thread) with at least MPI_THREAD_SERIALIZED if several

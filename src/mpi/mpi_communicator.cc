@@ -1,7 +1,9 @@
 // MpiCommunicator (ckpt/mpi_communicator.h). Each collective is a set of
 // point-to-point messages with one tag of its own (a sequence number): the
-// root of a Gather probes each rank for its message; the root of a Broadcast
-// sends to each rank, which probes for it. Every wait polls (MPI_Iprobe,
+// root of a Gather probes each rank for its message; a Broadcast goes down a
+// binomial tree (each rank receives from its parent, then sends to its
+// children: log2(size) rounds, and the root sends the bytes to at most
+// log2(size) ranks, not to all of them). Every wait polls (MPI_Iprobe,
 // MPI_Testall) until the deadline, so a missing rank is named, and never
 // blocks: MPI_Recv is called only for a message that has arrived.
 #include "ckpt/mpi_communicator.h"
@@ -120,29 +122,38 @@ class MpiCommunicator : public Communicator {
     CKPT_RETURN_IF_ERROR(Check(root, value.size(), "Broadcast"));
     const int tag = NextTag();
     const Clock::time_point deadline = Clock::now() + options_.timeout;
-    if (rank_ == root) {
-      std::vector<int> others;
-      for (int r = 0; r < size_; ++r) {
-        if (r != root) others.push_back(r);
+    // Ranks relative to the root: the parent of v clears v's lowest set bit;
+    // its children are v + m for the powers of two m below that bit.
+    const int v = (rank_ - root + size_) % size_;
+    int mask = 1;
+    while (mask < size_ && (v & mask) == 0) mask <<= 1;
+    std::string out(rank_ == root ? value : std::string_view());
+    if (v != 0) {
+      const int parent = (v - mask + root) % size_;
+      Backoff backoff;
+      for (;;) {
+        Result<bool> got = TryReceive(parent, tag, &out);
+        if (!got.ok()) return Break(got.status());
+        if (*got) break;
+        if (Clock::now() > deadline) {
+          return Break(DeadlineExceededError(
+              "Broadcast at rank " + std::to_string(rank_) + ": rank " + std::to_string(root) +
+              " of " + std::to_string(size_) + " did not send" +
+              (parent == root ? "" : ", or rank " + std::to_string(parent) + " did not relay it,") +
+              " within " + Timeout() + " (dead, stuck, or in another collective)"));
+        }
+        backoff.Pause();
       }
-      CKPT_RETURN_IF_ERROR(Send(others, value, tag, deadline, "Broadcast from rank " +
-                                                                  std::to_string(root)));
-      return std::string(value);
     }
-    std::string out;
-    Backoff backoff;
-    for (;;) {
-      Result<bool> got = TryReceive(root, tag, &out);
-      if (!got.ok()) return Break(got.status());
-      if (*got) return out;
-      if (Clock::now() > deadline) {
-        return Break(DeadlineExceededError(
-            "Broadcast at rank " + std::to_string(rank_) + ": rank " + std::to_string(root) +
-            " of " + std::to_string(size_) + " did not send within " + Timeout() +
-            " (dead, stuck, or in another collective)"));
-      }
-      backoff.Pause();
+    std::vector<int> children;
+    for (int m = mask >> 1; m > 0; m >>= 1) {
+      if (v + m < size_) children.push_back((v + m + root) % size_);
     }
+    if (!children.empty()) {
+      CKPT_RETURN_IF_ERROR(Send(children, out, tag, deadline,
+                                "Broadcast from rank " + std::to_string(root)));
+    }
+    return out;
   }
 
  private:
