@@ -1,7 +1,7 @@
 """Data-parallel training (EstimatorOptions::communicator) of the guide's
 premade_estimator under mpirun, read by TensorFlow.
 
-premade_estimator trains 3 ranks for 60 steps into one model_dir, then a job
+premade_estimator trains 4 ranks for 60 steps into one model_dir, then a job
 of 2 ranks resumes it for 60 more (another rank count): TensorFlow reads the
 result, and its variables equal those of one process that ran the same two
 calls on the whole batches (same seed), up to float rounding. The same with
@@ -55,7 +55,7 @@ def test_ranks_train_resume_at_another_count_and_match_one_process(tmp_path):
     single, dist = tmp_path / "single", tmp_path / "dist"
     run(single, 1)
     run(single, 1)
-    first = run(dist, 3)
+    first = run(dist, 4)
     assert "Test set accuracy" in first.stdout
     assert first.stdout.count("Test set accuracy") == 1, "only the chief evaluates"
     run(dist, 2)
