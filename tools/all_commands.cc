@@ -1,4 +1,5 @@
 // The list of `ckpt` subcommands, and running them in-process.
+#include <memory>
 #include <sstream>
 
 #include "command.h"
@@ -22,14 +23,21 @@ void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* ex
   AddGraphCommand(app, out, err, exit_code);
 }
 
+std::unique_ptr<CLI::App> MakeApp(std::ostream* out, std::ostream* err, int* exit_code) {
+  auto app = std::make_unique<CLI::App>("ckpt: read, check and inspect TensorFlow checkpoints",
+                                        "ckpt");
+  app->set_version_flag("--version", std::string("ckpt ") + CKPT_VERSION);
+  app->require_subcommand(1);
+  AddAllCommands(app.get(), out, err, exit_code);
+  return app;
+}
+
 CommandResult RunCommandLine(const std::vector<std::string>& args) {
-  CLI::App app{"ckpt: read, check and inspect TensorFlow checkpoints"};
-  app.require_subcommand(1);
   std::ostringstream out, err;
   int exit_code = 0;
-  AddAllCommands(&app, &out, &err, &exit_code);
+  std::unique_ptr<CLI::App> app = MakeApp(&out, &err, &exit_code);
   CommandResult r;
-  r.code = RunApp(&app, args, out, err, &exit_code);
+  r.code = RunApp(app.get(), args, out, err, &exit_code);
   r.out = out.str();
   r.err = err.str();
   return r;

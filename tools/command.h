@@ -14,6 +14,7 @@
 #define CKPT_TOOLS_COMMAND_H_
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ int RunApp(CLI::App* app, const std::vector<std::string>& args, std::ostream& ou
 
 // Registers every `ckpt` subcommand on `app`: the one list main.cc uses.
 void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* exit_code);
+
+// The `ckpt` program: its name and description for --help's usage line,
+// --version ("ckpt <version>"), one subcommand required, every subcommand
+// added (AddAllCommands).
+std::unique_ptr<CLI::App> MakeApp(std::ostream* out, std::ostream* err, int* exit_code);
 
 // Runs `ckpt <args...>` in-process with every subcommand, capturing what it
 // prints (for tests and for embedding the tool).

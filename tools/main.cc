@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,8 @@ int main(int argc, char** argv) {
   // is reported as "File too large", instead of SIGXFSZ killing the process
   // (Python ignores it the same way).
   std::signal(SIGXFSZ, SIG_IGN);
-  CLI::App app{"ckpt: read, check and inspect TensorFlow checkpoints"};
-  app.require_subcommand(1);
   int exit_code = 0;
-  ckpt::tools::AddAllCommands(&app, &std::cout, &std::cerr, &exit_code);
-  return ckpt::tools::RunApp(&app, std::vector<std::string>(argv + 1, argv + argc), std::cout,
+  std::unique_ptr<CLI::App> app = ckpt::tools::MakeApp(&std::cout, &std::cerr, &exit_code);
+  return ckpt::tools::RunApp(app.get(), std::vector<std::string>(argv + 1, argv + argc), std::cout,
                              std::cerr, &exit_code);
 }

@@ -803,5 +803,20 @@ TEST(InspectErrorTest, Help) {
   EXPECT_THAT(r.out, HasSubstr("--json"));
 }
 
+// The program's own help names it in the usage line and lists every
+// subcommand; --version prints the project's version.
+TEST(CliTest, HelpNamesTheProgramAndVersionPrintsIt) {
+  CommandResult r = RunCli({"--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("Usage: ckpt [OPTIONS] SUBCOMMAND"));
+  for (const char* command : {"inspect", "verify", "ls", "events", "fsck", "run", "graph"}) {
+    EXPECT_THAT(r.out, HasSubstr(std::string("\n  ") + command + " ")) << command;
+  }
+  EXPECT_THAT(r.out, HasSubstr("--version"));
+  r = RunCli({"--version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, std::string("ckpt ") + CKPT_TEST_VERSION + "\n");
+}
+
 }  // namespace
 }  // namespace ckpt::tools
