@@ -10,6 +10,7 @@
 #ifndef CKPT_FILENAMES_H_
 #define CKPT_FILENAMES_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,28 @@ std::string DataFilename(std::string_view prefix, int shard_id, int num_shards);
 // ("dir/model-1000" -> "dir/model-1000.meta").
 std::string MetaGraphFilename(const std::string& checkpoint,
                               const std::string& suffix = kDefaultMetaGraphSuffix);
+
+// --- SavedModel directories (docs/format/saved_model.md) ---------------------
+// A SavedModel directory D holds D/saved_model.pb, its variables as the V2
+// checkpoint with prefix D/variables/variables, and asset files in D/assets/.
+inline constexpr char kSavedModelFilename[] = "saved_model.pb";
+// "D/saved_model.pb"
+std::string SavedModelProtoPath(std::string_view dir);
+// "D/variables"
+std::string SavedModelVariablesDir(std::string_view dir);
+// "D/variables/variables": the checkpoint prefix of a SavedModel's variables.
+std::string SavedModelVariablesPrefix(std::string_view dir);
+// "D/assets"
+std::string SavedModelAssetsDir(std::string_view dir);
+
+// Estimator exports: each export is the directory "<base>/<seconds>" (the
+// Unix time in decimal, as TF's get_timestamped_export_dir names it), built
+// first as "<base>/temp-<seconds>" and renamed into place.
+std::string ExportDirPath(std::string_view base, int64_t seconds);
+std::string TempExportDirPath(std::string_view base, int64_t seconds);
+// The seconds of an export directory's base name ("1700000000"): 1 to 18
+// ASCII digits and nothing else; -1 otherwise ("temp-17...", "best", ...).
+int64_t ParseExportDirName(std::string_view name);
 
 }  // namespace ckpt
 

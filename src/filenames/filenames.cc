@@ -71,6 +71,33 @@ std::string MetaGraphFilename(const std::string& checkpoint, const std::string& 
   return std::regex_replace(checkpoint, kShardSuffix, "") + "." + suffix;
 }
 
+std::string SavedModelProtoPath(std::string_view dir) {
+  return JoinPath(dir, kSavedModelFilename);
+}
+
+std::string SavedModelVariablesDir(std::string_view dir) { return JoinPath(dir, "variables"); }
+
+std::string SavedModelVariablesPrefix(std::string_view dir) {
+  return JoinPath(SavedModelVariablesDir(dir), "variables");
+}
+
+std::string SavedModelAssetsDir(std::string_view dir) { return JoinPath(dir, "assets"); }
+
+std::string ExportDirPath(std::string_view base, int64_t seconds) {
+  return JoinPath(base, std::to_string(seconds));
+}
+
+std::string TempExportDirPath(std::string_view base, int64_t seconds) {
+  return JoinPath(base, "temp-" + std::to_string(seconds));
+}
+
+int64_t ParseExportDirName(std::string_view name) {
+  if (name.size() > 18 || !IsDigits(name)) return -1;
+  int64_t v = 0;
+  for (char c : name) v = v * 10 + (c - '0');
+  return v;
+}
+
 std::string CheckpointPrefixWithStep(std::string_view prefix, int64_t step, int min_digits) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "-%0*" PRId64, min_digits, step);
