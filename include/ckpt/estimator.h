@@ -59,6 +59,7 @@
 #include "ckpt/estimator_model.h"
 #include "ckpt/hooks.h"
 #include "ckpt/run_config.h"
+#include "ckpt/saved_model.h"
 #include "ckpt/saver.h"
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
@@ -194,6 +195,54 @@ struct PredictOptions {
   std::optional<std::string> checkpoint_path;
 };
 
+// One serving input of an exported model: its dtype and shape. For
+// ServingInput::Raw the shape includes the batch dimension (-1: any; TF's
+// default is the feature's own shape with a leading unknown batch, here
+// {-1} for one number per example); for ServingInput::ParseExample it is
+// the per-example shape of the tf.Example feature (TF's
+// FixedLenFeature(shape), e.g. {1} for a numeric column).
+struct ServingFeature {
+  DataType dtype = DataType::kFloat;
+  PartialShape shape;
+};
+
+// How an exported SavedModel receives its features (TF's
+// serving_input_receiver_fn).
+struct ServingInput {
+  enum class Kind { kRaw, kParseExample };
+  Kind kind = Kind::kParseExample;
+  // Feature name -> input. REQUIRES: non-empty.
+  std::map<std::string, ServingFeature> features;
+  // The batch dimension of the inputs; unset: any.
+  std::optional<int64_t> default_batch_size;
+
+  // TF's build_raw_serving_input_receiver_fn(features): one Placeholder per
+  // feature, named after it; the receiver tensors (the signatures' inputs)
+  // are the features themselves. With several features, TF's classification
+  // signatures cannot take them (they need one string tensor): only
+  // "predict" is exported, and TF warns "Export includes no default
+  // signature!" (so does ckpt).
+  static ServingInput Raw(std::map<std::string, ServingFeature> features,
+                          std::optional<int64_t> default_batch_size = std::nullopt);
+  // TF's build_parsing_serving_input_receiver_fn(feature_spec): one string
+  // Placeholder "input_example_tensor" [batch] of serialized tf.Example
+  // protos, the receiver tensor "examples", parsed by a ParseExampleV2 node
+  // into dense features (FixedLenFeature of each feature's shape and dtype,
+  // no default: an example without one is an error when served). Every
+  // signature can take it: serving_default, classification, predict (and
+  // regression for a binary classifier).
+  static ServingInput ParseExample(std::map<std::string, ServingFeature> features,
+                                   std::optional<int64_t> default_batch_size = std::nullopt);
+};
+
+struct ExportOptions {
+  // Unset: the newest checkpoint of model_dir; none → NotFound "Couldn't
+  // find trained model at <model_dir>." (TF's text).
+  std::optional<std::string> checkpoint_path;
+  // The meta graph's tags.
+  std::vector<std::string> tags = {kServeTag};
+};
+
 class Estimator {
  public:
   // Resolves the config and model_dir, logs "Using default config." /
@@ -228,6 +277,24 @@ class Estimator {
   // order.
   Result<std::vector<Prediction>> Predict(const InputFn& input_fn,
                                           const PredictOptions& options = {});
+
+  // estimator.export_saved_model: builds the model's serving graph
+  // (EstimatorModel::DescribeServing) on the inputs of `input`, restores the
+  // checkpoint into it and writes a SavedModel (ckpt/saved_model.h) to
+  // export_dir_base/<seconds>, the current Unix time (one second later, up
+  // to ten times, while that directory exists, as TF), built in
+  // export_dir_base/temp-<seconds> and renamed into place. Signatures: those
+  // of the model's export outputs that take the receiver tensors (TF's
+  // build_all_signature_defs). The variables are the serving graph's (the
+  // model's weights and global_step; no optimizer slots), with the
+  // checkpoint's values. Returns the export directory. Errors: the
+  // checkpoint's NotFound; Unimplemented for a model without a serving
+  // graph; InvalidArgument for a ServingInput the model cannot use (a
+  // feature it lacks or of the wrong dtype, naming it) or with no
+  // signature left; the writer's errors (nothing is left in
+  // export_dir_base but what was there).
+  Result<std::string> ExportSavedModel(const std::string& export_dir_base, const ServingInput& input,
+                                       const ExportOptions& options = {});
 
   // The newest checkpoint in model_dir, if any (tf.train.latest_checkpoint).
   std::optional<std::string> LatestCheckpoint() const;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ckpt/run_config.h"
+#include "ckpt/saved_model.h"
 #include "ckpt/saver.h"
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
@@ -109,6 +110,18 @@ class EstimatorModel {
   // the Saver subgraph. Unimplemented (the default): the Estimator writes
   // neither graph.pbtxt nor .meta files.
   virtual Status DescribeGraph(GraphBuilder* graph) const;
+
+  // Mode::kPredict: adds the model's serving graph to `graph` for
+  // Estimator::ExportSavedModel: its variables (GraphBuilder::Variable,
+  // under their checkpoint keys, global_step excluded: the Estimator adds
+  // it) and its inference on `features` (feature name -> the receiver's
+  // tensor, [batch] or [batch, 1] per numeric feature), and returns its
+  // export outputs by signature key (TF's EstimatorSpec.export_outputs, e.g.
+  // serving_default, classification, predict). InvalidArgument for a
+  // feature the model needs that is missing or of a dtype it cannot take,
+  // naming it. Unimplemented (the default): the model cannot be exported.
+  virtual Result<std::map<std::string, ExportOutput>> DescribeServing(
+      GraphBuilder* graph, const std::map<std::string, Output>& features) const;
 
   // Data-parallel training (EstimatorOptions::communicator): every training
   // step passes its gradients (variable key -> gradient) through `combine`

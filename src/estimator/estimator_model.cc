@@ -26,6 +26,12 @@ Status EstimatorModel::DescribeGraph(GraphBuilder* graph) const {
   return UnimplementedError("this model does not describe a TensorFlow graph");
 }
 
+Result<std::map<std::string, ExportOutput>> EstimatorModel::DescribeServing(
+    GraphBuilder*, const std::map<std::string, Output>&) const {
+  return UnimplementedError("this model cannot be exported (it does not implement "
+                            "EstimatorModel::DescribeServing)");
+}
+
 Result<std::string> EstimatorModel::EvalState() const {
   return UnimplementedError("This model cannot evaluate data-parallel (it does not implement "
                             "EstimatorModel::EvalState)");
