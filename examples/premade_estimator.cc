@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -69,10 +70,40 @@ void InstallTensorFlowStyleLog() {
   });
 }
 
-ckpt::Status Run(const std::string& model_dir, const std::string& data_dir, int64_t batch_size,
-                 int64_t train_steps, const std::vector<int64_t>& hidden_units,
-                 std::optional<int64_t> seed, const std::string& predict_csv,
-                 ckpt::Communicator* comm, std::optional<int64_t> partition_min_bytes) {
+struct Flags {
+  std::string model_dir = "models/iris";
+  std::string data_dir = CKPT_IRIS_DIR;
+  int64_t batch_size = 100;
+  int64_t train_steps = 1000;
+  std::string hidden = "10,10";
+  std::vector<int64_t> hidden_units;  // parsed from `hidden`
+  std::optional<int64_t> seed;
+  std::string log_style = "tf";
+  std::string predict_csv;
+  std::optional<int64_t> partition_min_bytes;
+  std::string export_dir;
+};
+
+// Exports the trained model for serving: a SavedModel under export_dir
+// whose signatures (serving_default, classification, predict) take
+// serialized tf.Example protos with one float per feature, as TF's
+// build_parsing_serving_input_receiver_fn on the numeric columns' parse spec.
+ckpt::Status Export(ckpt::Estimator& classifier, const std::vector<std::string>& feature_names,
+                    const std::string& export_dir) {
+  std::map<std::string, ckpt::ServingFeature> features;
+  for (const std::string& name : feature_names) features[name] = ckpt::ServingFeature{};
+  CKPT_ASSIGN_OR_RETURN(std::string dir,
+                        classifier.ExportSavedModel(export_dir,
+                                                    ckpt::ServingInput::ParseExample(features)));
+  std::printf("\nExported for serving: %s\n", dir.c_str());
+  return ckpt::Status();
+}
+
+ckpt::Status Run(const Flags& flags, ckpt::Communicator* comm) {
+  const std::string& model_dir = flags.model_dir;
+  const std::string& data_dir = flags.data_dir;
+  const int64_t batch_size = flags.batch_size;
+  const std::optional<int64_t> seed = flags.seed;
   ckpt::Env* env = ckpt::Env::Posix();
   CKPT_ASSIGN_OR_RETURN(ckpt::IrisDataSet train,
                         ckpt::LoadIrisCsv(env, ckpt::JoinPath(data_dir, "iris_training.csv")));
@@ -81,7 +112,7 @@ ckpt::Status Run(const std::string& model_dir, const std::string& data_dir, int6
 
   ckpt::DnnClassifierConfig model;
   model.feature_names = train.feature_names;
-  model.hidden_units = hidden_units;
+  model.hidden_units = flags.hidden_units;
   model.n_classes = 3;
 
   ckpt::EstimatorOptions options;
@@ -95,12 +126,14 @@ ckpt::Status Run(const std::string& model_dir, const std::string& data_dir, int6
     options.config = config;
   }
   options.communicator = comm;  // null: one process
-  if (partition_min_bytes) options.partition = ckpt::VariablePartitioning{*partition_min_bytes};
+  if (flags.partition_min_bytes) {
+    options.partition = ckpt::VariablePartitioning{*flags.partition_min_bytes};
+  }
   CKPT_ASSIGN_OR_RETURN(auto classifier, ckpt::Estimator::Create(options));
 
   // Train.
   ckpt::TrainOptions train_options;
-  train_options.steps = train_steps;
+  train_options.steps = flags.train_steps;
   const uint64_t shuffle_seed = seed ? static_cast<uint64_t>(*seed) : std::random_device{}();
   CKPT_RETURN_IF_ERROR(
       classifier->Train(ckpt::IrisTrainInputFn(train, batch_size, shuffle_seed), train_options)
@@ -134,8 +167,8 @@ ckpt::Status Run(const std::string& model_dir, const std::string& data_dir, int6
 
   // Optionally every row of another CSV in the Iris format, full precision
   // (used by the interop tests; handy for scoring your own flowers).
-  if (!predict_csv.empty()) {
-    CKPT_ASSIGN_OR_RETURN(ckpt::IrisDataSet rows, ckpt::LoadIrisCsv(env, predict_csv));
+  if (!flags.predict_csv.empty()) {
+    CKPT_ASSIGN_OR_RETURN(ckpt::IrisDataSet rows, ckpt::LoadIrisCsv(env, flags.predict_csv));
     CKPT_ASSIGN_OR_RETURN(
         std::vector<ckpt::Prediction> all,
         classifier->Predict(ckpt::ExamplesInputFn(rows.examples, rows.feature_names,
@@ -146,6 +179,9 @@ ckpt::Status Run(const std::string& model_dir, const std::string& data_dir, int6
       std::printf("probabilities %.9g %.9g %.9g class_id %lld\n", probs[0], probs[1], probs[2],
                   static_cast<long long>(p.at("class_ids").flat<int64_t>()[0]));
     }
+  }
+  if (!flags.export_dir.empty()) {
+    CKPT_RETURN_IF_ERROR(Export(*classifier, train.feature_names, flags.export_dir));
   }
   return ckpt::Status();
 }
@@ -158,41 +194,37 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"Train, evaluate and use a DNNClassifier on Iris, checkpointing into model_dir "
                "(TensorFlow's premade-estimator example)."};
-  std::string model_dir = "models/iris";
-  std::string data_dir = CKPT_IRIS_DIR;
-  int64_t batch_size = 100;
-  int64_t train_steps = 1000;
-  std::string hidden = "10,10";
-  std::optional<int64_t> seed;
-  std::string log_style = "tf";
-  std::string predict_csv;
-  std::optional<int64_t> partition_min_bytes;
-  app.add_option("--model_dir", model_dir, "Where checkpoints and event files go")
+  Flags f;
+  app.add_option("--model_dir", f.model_dir, "Where checkpoints and event files go")
       ->capture_default_str();
-  app.add_option("--data_dir", data_dir, "Directory with iris_training.csv and iris_test.csv")
+  app.add_option("--data_dir", f.data_dir, "Directory with iris_training.csv and iris_test.csv")
       ->capture_default_str();
-  app.add_option("--batch_size", batch_size, "Batch size")->capture_default_str()
+  app.add_option("--batch_size", f.batch_size, "Batch size")->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--train_steps", train_steps, "Number of training steps (more on each run)")
+  app.add_option("--train_steps", f.train_steps, "Number of training steps (more on each run)")
       ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--hidden_units", hidden, "Units per hidden layer, comma separated")
+  app.add_option("--hidden_units", f.hidden, "Units per hidden layer, comma separated")
       ->capture_default_str();
-  app.add_option("--seed", seed, "tf_random_seed: fixed initialisation and shuffling");
-  app.add_option("--log_style", log_style, "tf: INFO:tensorflow:... lines; ckpt: ckpt's format")
+  app.add_option("--seed", f.seed, "tf_random_seed: fixed initialisation and shuffling");
+  app.add_option("--log_style", f.log_style, "tf: INFO:tensorflow:... lines; ckpt: ckpt's format")
       ->capture_default_str()->check(CLI::IsMember({"tf", "ckpt"}));
-  app.add_option("--predict_csv", predict_csv,
+  app.add_option("--predict_csv", f.predict_csv,
                  "Also print the probabilities for every row of this Iris-format CSV");
-  app.add_option("--partition_min_bytes", partition_min_bytes,
+  app.add_option("--partition_min_bytes", f.partition_min_bytes,
                  "Under mpirun: checkpoints store each variable of at least this many bytes "
                  "(and as many rows as ranks) as one row slice per rank, every rank writing its "
                  "own (EstimatorOptions::partition)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--export_dir", f.export_dir,
+                 "After training, export the model for serving: a SavedModel in "
+                 "EXPORT_DIR/<timestamp> taking serialized tf.Example protos");
   CLI11_PARSE(app, argc, argv);
 
-  if (log_style == "tf") InstallTensorFlowStyleLog();
-  ckpt::Result<std::vector<int64_t>> units = ParseUnits(hidden);
+  if (f.log_style == "tf") InstallTensorFlowStyleLog();
+  ckpt::Result<std::vector<int64_t>> units = ParseUnits(f.hidden);
   ckpt::Status status = units.status();
   if (status.ok()) {
+    f.hidden_units = *units;
 #if CKPT_EXAMPLE_MPI
     // Under mpirun (Open MPI sets OMPI_COMM_WORLD_SIZE): data-parallel over
     // the ranks, every rank given the same flags; the ranks other than 0
@@ -211,8 +243,7 @@ int main(int argc, char** argv) {
               std::fprintf(stderr, "%.*s\n", static_cast<int>(message.size()), message.data());
             });
           }
-          status = Run(model_dir, data_dir, batch_size, train_steps, *units, seed, predict_csv,
-                       comm->get(), partition_min_bytes);
+          status = Run(f, comm->get());
         }
       }
       int failed = status.ok() ? 0 : 1, any = 0;
@@ -222,8 +253,7 @@ int main(int argc, char** argv) {
       return any;
     }
 #endif
-    status = Run(model_dir, data_dir, batch_size, train_steps, *units, seed, predict_csv, nullptr,
-                 partition_min_bytes);
+    status = Run(f, nullptr);
   }
   if (!status.ok()) {
     std::fflush(stdout);

@@ -55,6 +55,8 @@
 #include <vector>
 
 #include "ckpt/classifier.h"
+#include "ckpt/graph.h"
+#include "ckpt/saved_model.h"
 #include "ckpt/saver.h"
 #include "ckpt/optimizer.h"
 #include "ckpt/status.h"
@@ -185,8 +187,19 @@ class DnnClassifierModel {
   // Variables' initial values are their current values. Returns the
   // builder's status.
   Status DescribeGraph(GraphBuilder* graph) const;
+  // The serving graph for export (EstimatorModel::DescribeServing): the
+  // weights (no optimizer variables; global_step is the caller's), the
+  // input layer on `features` (each numeric feature [batch] or [batch, 1]),
+  // the network and the head's predictions and export outputs
+  // (serving_default, classification, predict; regression when binary).
+  Result<std::map<std::string, ExportOutput>> DescribeServing(
+      GraphBuilder* graph, const std::map<std::string, Output>& features) const;
 
  private:
+  std::map<std::string, GraphVariable> DescribeVariables(GraphBuilder* graph) const;
+  Output DescribeNetwork(GraphBuilder* graph, std::map<std::string, GraphVariable>& vars,
+                         const Output& x) const;
+
   struct Impl;
   explicit DnnClassifierModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

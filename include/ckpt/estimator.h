@@ -195,15 +195,13 @@ struct PredictOptions {
   std::optional<std::string> checkpoint_path;
 };
 
-// One serving input of an exported model: its dtype and shape. For
-// ServingInput::Raw the shape includes the batch dimension (-1: any; TF's
-// default is the feature's own shape with a leading unknown batch, here
-// {-1} for one number per example); for ServingInput::ParseExample it is
-// the per-example shape of the tf.Example feature (TF's
-// FixedLenFeature(shape), e.g. {1} for a numeric column).
+// One serving input of an exported model: its dtype and its per-example
+// shape (without the batch dimension): the inputs are [batch] + shape. The
+// default {1} is a numeric column's (TF's FixedLenFeature((1,))); {} makes
+// raw inputs plain [batch] vectors.
 struct ServingFeature {
   DataType dtype = DataType::kFloat;
-  PartialShape shape;
+  PartialShape shape = PartialShape{1};
 };
 
 // How an exported SavedModel receives its features (TF's
@@ -216,9 +214,9 @@ struct ServingInput {
   // The batch dimension of the inputs; unset: any.
   std::optional<int64_t> default_batch_size;
 
-  // TF's build_raw_serving_input_receiver_fn(features): one Placeholder per
-  // feature, named after it; the receiver tensors (the signatures' inputs)
-  // are the features themselves. With several features, TF's classification
+  // TF's build_raw_serving_input_receiver_fn(features): one Placeholder
+  // [batch] + shape per feature, named after it; the receiver tensors (the
+  // signatures' inputs) are the features themselves. With several features, TF's classification
   // signatures cannot take them (they need one string tensor): only
   // "predict" is exported, and TF warns "Export includes no default
   // signature!" (so does ckpt).

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "ckpt/classifier.h"
+#include "ckpt/graph.h"
+#include "ckpt/saved_model.h"
 #include "ckpt/saver.h"
 #include "ckpt/optimizer.h"
 #include "ckpt/status.h"
@@ -86,8 +88,16 @@ class LinearClassifierModel {
   // head's ops in linear/head/predictions/ as for DnnClassifierModel.
   // Returns the builder's status.
   Status DescribeGraph(GraphBuilder* graph) const;
+  // The serving graph for export (EstimatorModel::DescribeServing): the
+  // weights (no optimizer variables; global_step is the caller's), the
+  // input layer on `features`, the logits and the head's predictions and
+  // export outputs (as DnnClassifierModel::DescribeServing).
+  Result<std::map<std::string, ExportOutput>> DescribeServing(
+      GraphBuilder* graph, const std::map<std::string, Output>& features) const;
 
  private:
+  Output DescribeLogits(GraphBuilder* graph, const Output& x) const;
+
   struct Impl;
   explicit LinearClassifierModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

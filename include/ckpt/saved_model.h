@@ -117,18 +117,21 @@ struct SavedModelOptions {
   std::string temp_dir;
 };
 
-// Writes the SavedModel of `graph` (whose variables are GraphVariables) to
-// `export_dir`, which must not exist (AlreadyExists otherwise, nothing
-// touched): the graph, a V2 Saver subgraph for every variable of the graph
-// (TF's loader feeds the variables' prefix to its filename tensor and runs
-// its restore op), `signatures`, the collections of the builder and
-// `assets`; the variables' values come from `values` (checkpoint key ->
-// tensor; every graph variable must be there with its dtype and shape:
-// NotFound / InvalidArgument naming it) and are written as
-// variables/variables. Everything is built in options.temp_dir and renamed
-// into place only when complete and synced; on failure the temporary
-// directory is removed and export_dir does not exist.
-Status WriteSavedModel(const std::string& export_dir, const GraphBuilder& graph,
+// Writes the SavedModel of `graph` to `export_dir`, which must not exist
+// (AlreadyExists otherwise, nothing touched). Adds to `graph` a V2 Saver
+// subgraph ("save/...") for every variable of the graph: TF's loaders feed
+// the variables' prefix to its filename tensor and run its restore op. The
+// SavedModel holds one meta graph: the graph with its collections, the
+// SaverDef, `signatures`, the assets and options.tags. The variables' values
+// come from `values` (checkpoint key -> tensor; every graph variable must be
+// there, with its dtype and shape: NotFound / InvalidArgument naming it)
+// and are written as the V2 checkpoint variables/variables. Everything is
+// built in options.temp_dir, synced, and renamed to export_dir only when
+// complete; on failure what was written is removed and export_dir does not
+// exist. InvalidArgument for a builder in error, empty tags, an asset
+// without a valid string tensor or with a file name that is not a plain
+// base name; the IO errors of the writes.
+Status WriteSavedModel(const std::string& export_dir, GraphBuilder* graph,
                        const std::map<std::string, tensorflow::SignatureDef>& signatures,
                        const std::map<std::string, const Tensor*>& values,
                        const std::vector<SavedModelAsset>& assets = {},

@@ -46,6 +46,7 @@
 #include "ckpt/meta_graph.h"
 #include "ckpt/verify.h"
 #include "estimator/data_parallel.h"
+#include "estimator/export.h"
 #include "estimator/writer_cache.h"
 #include "tensorflow/core/util/event.pb.h"
 
@@ -815,6 +816,21 @@ Result<std::vector<Prediction>> Estimator::Predict(const InputFn& input_fn,
     }
   }
   return out;
+}
+
+Result<std::string> Estimator::ExportSavedModel(const std::string& export_dir_base,
+                                                const ServingInput& input,
+                                                const ExportOptions& options) {
+  Impl& im = *impl_;
+  std::optional<std::string> checkpoint = options.checkpoint_path;
+  if (!checkpoint.has_value()) checkpoint = im.Latest();
+  if (!checkpoint.has_value()) {
+    return NotFoundError("Couldn't find trained model at " + im.model_dir + ".");
+  }
+  Tensor* global_step = nullptr;
+  CKPT_ASSIGN_OR_RETURN(std::unique_ptr<EstimatorModel> model,
+                        im.BuildAndRestore(Mode::kPredict, *checkpoint, &global_step));
+  return ExportRestoredModel(im.env, *model, export_dir_base, input, options);
 }
 
 std::optional<std::string> Estimator::LatestCheckpoint() const { return impl_->Latest(); }

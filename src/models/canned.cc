@@ -137,6 +137,11 @@ class ClassifierAdapter : public EstimatorModel {
 
   Status DescribeGraph(GraphBuilder* graph) const override { return core_->DescribeGraph(graph); }
 
+  Result<std::map<std::string, ExportOutput>> DescribeServing(
+      GraphBuilder* graph, const std::map<std::string, Output>& features) const override {
+    return core_->DescribeServing(graph, features);
+  }
+
   // The canned classifiers' loss is a SUM over the examples (TF1's default
   // loss_reduction): summed gradients are the global batch's.
   Status SetGradientCombiner(GradientCombiner combine) override {

@@ -14,18 +14,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "ckpt/classifier.h"
+#include "ckpt/saved_model.h"
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 #include "models/nn/types.h"
 
 namespace ckpt {
-
-class GraphBuilder;
-struct Output;
 
 namespace classifier_internal {
 
@@ -101,6 +100,27 @@ std::string ClassNameOf(int64_t id, const std::vector<std::string>& vocabulary);
 //                probabilities = Softmax(two_class_logits), class_ids =
 //                ArgMax(two_class_logits, -1) and its ExpandDims(-1).
 void DescribeHead(GraphBuilder* graph, const std::string& scope, const Output& logits, bool binary);
+
+// The serving graph's input layer (TF's input_layer of numeric columns, in
+// `<scope>/input_from_feature_columns/input_layer/<name>/`): each feature of
+// `sorted_names`, taken from `features` ([batch] or [batch, 1], any numeric
+// dtype, cast to float), reshaped to [batch, 1], concatenated in that order
+// into float [batch, n]. InvalidArgument naming a feature that is missing
+// or not numeric.
+Result<Output> DescribeServingInputLayer(GraphBuilder* graph, const std::string& scope,
+                                         const std::vector<std::string>& sorted_names,
+                                         const std::map<std::string, Output>& features);
+
+// The head's serving graph on `logits`, in `<scope>/head/predictions/`: the
+// predictions ckpt's Predict returns (logits, probabilities, class_ids int64
+// [batch, 1], classes string [batch, 1]: the vocabulary word or the id in
+// decimal; binary: also logistic), and TF's canned export outputs:
+// serving_default and classification (scores = probabilities, classes =
+// every class name on every row, string [batch, n_classes]), predict (the
+// predictions), and for the binary head regression (logistic).
+Result<std::map<std::string, ExportOutput>> DescribeServingHead(
+    GraphBuilder* graph, const std::string& scope, const Output& logits, int64_t n_classes,
+    const std::vector<std::string>& vocabulary);
 
 }  // namespace classifier_internal
 }  // namespace ckpt

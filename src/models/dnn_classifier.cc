@@ -32,6 +32,8 @@ using classifier_internal::CheckWeights;
 using classifier_internal::ClassNameOf;
 using classifier_internal::DescribeHead;
 using classifier_internal::DescribeOptimizerVariables;
+using classifier_internal::DescribeServingHead;
+using classifier_internal::DescribeServingInputLayer;
 using classifier_internal::EvalFromLogits;
 using classifier_internal::LabelIdsOf;
 using classifier_internal::MakeOptimizer;
@@ -524,14 +526,10 @@ Output DescribeBatchNormInference(GraphBuilder* graph, const std::string& scope,
 
 }  // namespace
 
-Status DnnClassifierModel::DescribeGraph(GraphBuilder* graph) const {
-  if (graph == nullptr) return InvalidArgumentError("null GraphBuilder");
-  const int64_t n = static_cast<int64_t>(impl_->sorted_features.size());
-  Output x = graph->Placeholder(DataType::kFloat, PartialShape({-1, n}), "features");
-  graph->GlobalStep();
+std::map<std::string, GraphVariable> DnnClassifierModel::DescribeVariables(
+    GraphBuilder* graph) const {
   // Variables in TF's creation order: per layer the kernel, the bias and
-  // the batch norm's gamma, beta, moving_mean, moving_variance; then the
-  // optimizer's.
+  // the batch norm's gamma, beta, moving_mean, moving_variance.
   std::map<std::string, GraphVariable> vars;
   for (size_t i = 0; i < impl_->layers.size(); ++i) {
     const Layer& layer = impl_->layers[i];
@@ -547,7 +545,12 @@ Status DnnClassifierModel::DescribeGraph(GraphBuilder* graph) const {
           graph->Variable(bn.moving_variance_key(), bn.moving_variance, /*trainable=*/false);
     }
   }
-  DescribeOptimizerVariables(graph, "dnn", impl_->optimizer.get());
+  return vars;
+}
+
+Output DnnClassifierModel::DescribeNetwork(GraphBuilder* graph,
+                                           std::map<std::string, GraphVariable>& vars,
+                                           const Output& x) const {
   // The PREDICT network: dense layers, the activation, batch norm with the
   // moving statistics (dropout is training-only and has no node here).
   const nn::BatchNormConfig bn_config;
@@ -571,8 +574,30 @@ Status DnnClassifierModel::DescribeGraph(GraphBuilder* graph) const {
                                      static_cast<float>(bn_config.epsilon));
     }
   }
-  DescribeHead(graph, "dnn", h, impl_->binary());
+  return h;
+}
+
+Status DnnClassifierModel::DescribeGraph(GraphBuilder* graph) const {
+  if (graph == nullptr) return InvalidArgumentError("null GraphBuilder");
+  const int64_t n = static_cast<int64_t>(impl_->sorted_features.size());
+  Output x = graph->Placeholder(DataType::kFloat, PartialShape({-1, n}), "features");
+  graph->GlobalStep();
+  std::map<std::string, GraphVariable> vars = DescribeVariables(graph);
+  DescribeOptimizerVariables(graph, "dnn", impl_->optimizer.get());
+  DescribeHead(graph, "dnn", DescribeNetwork(graph, vars, x), impl_->binary());
   return graph->status();
+}
+
+Result<std::map<std::string, ExportOutput>> DnnClassifierModel::DescribeServing(
+    GraphBuilder* graph, const std::map<std::string, Output>& features) const {
+  if (graph == nullptr) return InvalidArgumentError("null GraphBuilder");
+  CKPT_ASSIGN_OR_RETURN(Output x, DescribeServingInputLayer(graph, "dnn", impl_->sorted_features,
+                                                            features));
+  std::map<std::string, GraphVariable> vars = DescribeVariables(graph);
+  Output logits = DescribeNetwork(graph, vars, x);
+  if (!graph->status().ok()) return graph->status();
+  return DescribeServingHead(graph, "dnn", logits, impl_->config.n_classes,
+                             impl_->config.label_vocabulary);
 }
 
 }  // namespace ckpt

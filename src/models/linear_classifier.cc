@@ -24,6 +24,8 @@ using classifier_internal::ClassNameOf;
 using classifier_internal::ComputeHeadLoss;
 using classifier_internal::DescribeHead;
 using classifier_internal::DescribeOptimizerVariables;
+using classifier_internal::DescribeServingHead;
+using classifier_internal::DescribeServingInputLayer;
 using classifier_internal::EvalFromLogits;
 using classifier_internal::HeadLoss;
 using classifier_internal::LabelIdsOf;
@@ -171,25 +173,40 @@ VarList LinearClassifierModel::SaveableVariables() {
   return vars;
 }
 
-Status LinearClassifierModel::DescribeGraph(GraphBuilder* graph) const {
-  if (graph == nullptr) return InvalidArgumentError("null GraphBuilder");
-  const int64_t n = static_cast<int64_t>(impl_->sorted_features.size());
-  Output x = graph->Placeholder(DataType::kFloat, PartialShape({-1, n}), "features");
-  graph->GlobalStep();
+Output LinearClassifierModel::DescribeLogits(GraphBuilder* graph, const Output& x) const {
   std::vector<Output> rows;
   for (size_t i = 0; i < impl_->weights.size(); ++i) {
     rows.push_back(graph->Variable(impl_->WeightKey(i), impl_->weights[i]).read);
   }
   GraphVariable bias = graph->Variable(Impl::BiasKey(), impl_->bias);
-  DescribeOptimizerVariables(graph, "linear", impl_->optimizer.get());
   // The per-feature weight rows stacked into one [n_features, logit_dim]
   // kernel, so that one MatMul gives sum_f x_f * weights_f.
   Output kernel =
       rows.size() == 1 ? rows[0] : graph->ConcatV2(rows, 0, "linear/linear_model/weights_concat");
   Output sum = graph->MatMul(x, kernel, false, false, "linear/linear_model/weighted_sum_no_bias");
-  Output logits = graph->BiasAdd(sum, bias.read, "linear/linear_model/weighted_sum");
+  return graph->BiasAdd(sum, bias.read, "linear/linear_model/weighted_sum");
+}
+
+Status LinearClassifierModel::DescribeGraph(GraphBuilder* graph) const {
+  if (graph == nullptr) return InvalidArgumentError("null GraphBuilder");
+  const int64_t n = static_cast<int64_t>(impl_->sorted_features.size());
+  Output x = graph->Placeholder(DataType::kFloat, PartialShape({-1, n}), "features");
+  graph->GlobalStep();
+  Output logits = DescribeLogits(graph, x);
+  DescribeOptimizerVariables(graph, "linear", impl_->optimizer.get());
   DescribeHead(graph, "linear", logits, impl_->binary());
   return graph->status();
+}
+
+Result<std::map<std::string, ExportOutput>> LinearClassifierModel::DescribeServing(
+    GraphBuilder* graph, const std::map<std::string, Output>& features) const {
+  if (graph == nullptr) return InvalidArgumentError("null GraphBuilder");
+  CKPT_ASSIGN_OR_RETURN(Output x, DescribeServingInputLayer(graph, "linear",
+                                                            impl_->sorted_features, features));
+  Output logits = DescribeLogits(graph, x);
+  if (!graph->status().ok()) return graph->status();
+  return DescribeServingHead(graph, "linear", logits, impl_->config.n_classes,
+                             impl_->config.label_vocabulary);
 }
 
 }  // namespace ckpt
