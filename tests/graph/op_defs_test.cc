@@ -105,15 +105,18 @@ TEST(OpRegistryTest, OpDefsEqualTfsFromTestdata) {
         << name << " (TF " << it->second.first << "): " << Diff(*ours, theirs);
     ++compared;
   }
-  EXPECT_EQ(compared, 18);  // the 14 Saver/variable ops, Add, AddV2, Mul, Sub
+  // The 14 Saver/variable ops, Add, AddV2, Mul, Sub, and the tf.Example
+  // receiver's ParseExample, ParseExampleV2 and Reshape.
+  EXPECT_EQ(compared, 21);
 }
 
 TEST(OpRegistryTest, KnownOpsAndLookups) {
   EXPECT_THAT(RegisteredOps(),
               ElementsAre("Add", "AddV2", "ArgMax", "Assign", "BiasAdd", "ConcatV2", "Const",
                           "Elu", "ExpandDims", "Identity", "LeakyRelu", "MatMul",
-                          "MergeV2Checkpoints", "Mul", "NoOp", "Pack", "Placeholder",
-                          "PlaceholderWithDefault", "Relu", "Relu6", "RestoreV2", "Rsqrt",
+                          "MergeV2Checkpoints", "Mul", "NoOp", "Pack", "ParseExample",
+                          "ParseExampleV2", "Placeholder", "PlaceholderWithDefault", "Relu",
+                          "Relu6", "Reshape", "RestoreV2", "Rsqrt",
                           "SaveV2", "Selu", "ShardedFilename", "Sigmoid", "Softmax", "Softplus",
                           "Softsign", "StringJoin", "Sub", "Tanh", "VariableV2", "ZerosLike"));
   EXPECT_EQ(FindOpDef("Conv2D"), nullptr);
