@@ -8,6 +8,9 @@
 * The kernel: TF builds random tf.Example protos and parses them with
   tf.io.parse_example; `ckpt run` on TF's GraphDef and on ckpt's own .meta
   must give identical tensors, and TF running ckpt's graph must too.
+* V1: a TF graph with the ParseExample op (scalar keys) runs in ckpt as in
+  TF; a TF-written SavedModel whose classify signature takes serialized
+  examples answers `ckpt run --saved_model --signature serving_default`.
 * Errors: a missing required feature, a wrong type, a wrong count and
   garbage bytes fail in ckpt with TF's message.
 """
@@ -238,3 +241,57 @@ def test_errors_carry_tfs_message(cli, examples, spec, tmp_path):
         assert "serialized[1]" in proc.stderr, proc.stderr
     else:
         assert message in proc.stderr, proc.stderr
+
+
+def test_v1_parse_example_graph_runs_as_in_tf(cli, tmp_path):
+    """Old SavedModels carry ParseExample (V1): scalar key inputs, one per key."""
+    spec = [SPEC[0], SPEC[1], SPEC[4], SPEC[5]]
+    examples = random_examples(np.random.default_rng(3), spec, 5)
+    g = tf.Graph()
+    with g.as_default():
+        s = tf1.placeholder(tf.string, [None], name="input_example_tensor")
+        outs = tf.raw_ops.ParseExample(
+            serialized=s, names=tf.constant([], tf.string), sparse_keys=[], sparse_types=[],
+            dense_keys=[tf.constant(k) for k, _, _, _ in spec],
+            dense_defaults=[tf.constant(d if d is not None else [], dt) for _, dt, _, d in spec],
+            dense_shapes=[shape for _, _, shape, _ in spec], name="ParseExample")
+        tensors = [t.name for t in outs.dense_values]
+        with tf1.Session() as sess:
+            want = sess.run(tensors, feed_dict={s: examples})
+    assert g.get_operation_by_name("ParseExample").type == "ParseExample"
+    tf.io.write_graph(g.as_graph_def(), str(tmp_path), "v1.pb", as_text=False)
+    got = ckpt_run(cli, ["--graph", tmp_path / "v1.pb"], tensors, examples, tmp_path)
+    for t, w in zip(tensors, want):
+        assert_same(got[t], tf.constant(w), t)
+
+
+def test_saved_model_classify_signature_on_examples(cli, tmp_path):
+    """`ckpt run --saved_model --signature serving_default` feeds serialized
+    tf.Examples to a TF-written SavedModel whose signature takes them, as an
+    Estimator's tf.Example receiver exports it (input key 'inputs')."""
+    spec = [SPEC[0], SPEC[2], SPEC[6]]
+    examples = random_examples(np.random.default_rng(4), spec, 6)
+    export = tmp_path / "export"
+    g = tf.Graph()
+    with g.as_default():
+        s = tf1.placeholder(tf.string, [None], name="input_example_tensor")
+        feats = tf.io.parse_example(s, tf_features(spec))
+        scores = tf.multiply(feats["f"], tf.expand_dims(feats["df+"], 1), name="scores")
+        classes = tf.tile(tf.expand_dims(feats["s"], 1), [1, 2], name="classes")
+        sig = tf1.saved_model.classification_signature_def(s, classes, scores)
+        with tf1.Session() as sess:
+            builder = tf1.saved_model.Builder(str(export))
+            builder.add_meta_graph_and_variables(sess, ["serve"],
+                                                 signature_def_map={"serving_default": sig})
+            builder.save()
+            want = sess.run({"classes": classes, "scores": scores}, feed_dict={s: examples})
+    np.save(tmp_path / "ex.npy", np.array(examples, dtype="S"))
+    proc = subprocess.run([str(cli), "run", "--saved_model", str(export), "--signature",
+                           "serving_default", "--checkpoint", "none", "--feed",
+                           f"inputs={tmp_path / 'ex.npy'}", "--output", str(tmp_path / "out")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    got = dict(line.split("\t") for line in proc.stdout.splitlines())
+    assert sorted(got) == ["classes", "scores"]
+    for key in got:
+        assert_same(np.load(got[key].strip()), tf.constant(want[key]), key)
