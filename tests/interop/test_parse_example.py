@@ -21,9 +21,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import BUILD_DIR, tf
+from conftest import run_graph_driver as run_driver, tf
 
-DRIVER = BUILD_DIR / "tests" / "interop" / "ckpt_graph_driver"
 tf1 = tf.compat.v1
 
 # (key, dtype, shape, default or None): every dtype, shapes [], [1], [2],
@@ -38,14 +37,6 @@ SPEC = [
     ("df+", tf.float32, [], [0.25]),
 ]
 DTYPE_NAMES = {tf.float32: "float", tf.int64: "int64", tf.string: "string"}
-
-
-def run_driver(*args):
-    if not DRIVER.exists():
-        pytest.fail(f"{DRIVER} not built (target ckpt_graph_driver)")
-    proc = subprocess.run([str(DRIVER), *map(str, args)], capture_output=True, text=True)
-    assert proc.returncode == 0, f"ckpt_graph_driver {args} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout.splitlines()
 
 
 def tf_features(spec):
