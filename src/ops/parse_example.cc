@@ -104,10 +104,10 @@ Status CheckRequest(const KernelContext& ctx, const ParseRequest& r) {
                                  ", expected " + std::string(DataTypeName(spec.dtype)));
     }
     if (def.num_elements() > 0 && def.shape().dims() != spec.shape.dims()) {
-      return InvalidArg(ctx, "default_value[" + std::to_string(d) + "].shape() == " +
-                                 def.shape().DebugString() + " does not match dense_shape[" +
-                                 std::to_string(d) + "] == " + spec.shape.DebugString() +
-                                 " (key " + spec.key + ")");
+      return InvalidArg(ctx, "default_value[" + std::to_string(d) +
+                                 "].shape() == " + def.shape().DebugString() +
+                                 " does not match dense_shape[" + std::to_string(d) +
+                                 "] == " + spec.shape.DebugString() + " (key " + spec.key + ")");
     }
   }
   return Status::OK();
@@ -132,24 +132,27 @@ Status ParseOne(const KernelContext& ctx, const ParseRequest& r, int64_t i,
     // A feature with no list set counts as missing, as in TF.
     if (it == features.end() || it->second.kind_case() == tensorflow::Feature::KIND_NOT_SET) {
       if (spec.default_value->num_elements() == 0) {
-        return InvalidArg(ctx, "Name: " + name + ", Feature: " + spec.key + " (data type: " +
-                                   std::string(DataTypeName(spec.dtype)) +
+        return InvalidArg(ctx, "Name: " + name + ", Feature: " + spec.key +
+                                   " (data type: " + std::string(DataTypeName(spec.dtype)) +
                                    ") is required but could not be found.");
       }
       CopyElements(*spec.default_value, 0, out, i * count, count);
       continue;
     }
     const tensorflow::Feature& f = it->second;
-    const std::string where =
-        "Name: " + name + ", Key: " + spec.key + ", Index: " + std::to_string(i) + ".  ";
+    auto where = [&] {
+      return "Name: " + name + ", Key: " + spec.key + ", Index: " + std::to_string(i) + ".  ";
+    };
     if (f.kind_case() != KindOf(spec.dtype)) {
-      return InvalidArg(ctx, where + "Data types don't match. Data type: " +
-                                 ListName(f.kind_case()) + " but expected type: " +
-                                 std::string(DataTypeName(spec.dtype)));
+      return InvalidArg(ctx, where() +
+                                 "Data types don't match. Data type: " + ListName(f.kind_case()) +
+                                 " but expected type: " + std::string(DataTypeName(spec.dtype)));
     }
     if (ValueCount(f) != count) {
-      const char* what = f.kind_case() == tensorflow::Feature::kBytesList ? "bytes" : ListName(f.kind_case());
-      return InvalidArg(ctx, where + "Number of " + what + " values != expected.  Values size: " +
+      // TF names a bytes_list's values "bytes" here, but "string" above.
+      const char* what =
+          f.kind_case() == tensorflow::Feature::kBytesList ? "bytes" : ListName(f.kind_case());
+      return InvalidArg(ctx, where() + "Number of " + what + " values != expected.  Values size: " +
                                  std::to_string(ValueCount(f)) +
                                  " but output shape: " + spec.shape.DebugString());
     }
@@ -184,8 +187,10 @@ Status ReadDenseAttrs(const KernelContext& ctx, const std::vector<std::string>& 
   const int n = static_cast<int>(keys.size());
   if (types == attrs.end() || shapes == attrs.end() || types->second.list().type_size() != n ||
       shapes->second.list().shape_size() != n || static_cast<int>(defaults.size()) != n) {
-    return InvalidArg(ctx, "Expected Tdense, dense_shapes and dense_defaults to have one entry "
-                           "per dense key (" + std::to_string(n) + ")");
+    return InvalidArg(ctx,
+                      "Expected Tdense, dense_shapes and dense_defaults to have one entry "
+                      "per dense key (" +
+                          std::to_string(n) + ")");
   }
   for (int d = 0; d < n; ++d) {
     DenseSpec spec{keys[d], static_cast<DataType>(types->second.list().type(d)), TensorShape(),
@@ -199,9 +204,10 @@ Status ReadDenseAttrs(const KernelContext& ctx, const std::vector<std::string>& 
     for (const auto& dim : proto.dim()) dims.push_back(dim.size());
     auto shape = TensorShape::Make(dims);
     if (proto.unknown_rank() || !shape.ok()) {
-      return NodeError(ctx, StatusCode::kUnimplemented,
-                       "dense_shapes[" + std::to_string(d) + "] (key " + keys[d] +
-                        ") is not fully defined; variable-length dense features are not supported");
+      return NodeError(
+          ctx, StatusCode::kUnimplemented,
+          "dense_shapes[" + std::to_string(d) + "] (key " + keys[d] +
+              ") is not fully defined; variable-length dense features are not supported");
     }
     spec.shape = *shape;
     r->dense.push_back(std::move(spec));
@@ -222,7 +228,8 @@ Result<std::vector<std::string>> Keys(const KernelContext& ctx, const Tensor& t,
                                       std::string_view what) {
   if (t.dtype() != DataType::kString || t.shape().rank() > 1) {
     return InvalidArg(ctx, std::string(what) + " must be a string scalar or vector, got " +
-                               std::string(DataTypeName(t.dtype())) + " " + t.shape().DebugString());
+                               std::string(DataTypeName(t.dtype())) + " " +
+                               t.shape().DebugString());
   }
   return t.strings();
 }
@@ -262,8 +269,8 @@ Status ParseExampleV1(KernelContext* ctx) {
                                 std::to_string(num_dense) + "), got " +
                                 std::to_string(ctx->inputs.size()));
   }
-  auto keys_from = [&](int64_t first, int64_t n, std::string_view what)
-      -> Result<std::vector<std::string>> {
+  auto keys_from = [&](int64_t first, int64_t n,
+                       std::string_view what) -> Result<std::vector<std::string>> {
     std::vector<std::string> keys;
     for (int64_t k = first; k < first + n; ++k) {
       CKPT_ASSIGN_OR_RETURN(auto one, Keys(*ctx, ctx->inputs[k], what));

@@ -90,16 +90,10 @@ Result<std::vector<Tensor>> ParseV2(const std::vector<std::string>& serialized,
 }
 
 TEST(ParseExampleTest, FloatsInt64sAndStringsOfShapesScalarOneAndTwo) {
-  const std::string a = ExampleBuilder()
-                            .Floats("f", {1.5f, -2})
-                            .Ints("i", {7})
-                            .Bytes("s", {"x"})
-                            .Serialize();
-  const std::string b = ExampleBuilder()
-                            .Floats("f", {3, 4})
-                            .Ints("i", {-9})
-                            .Bytes("s", {""})
-                            .Serialize();
+  const std::string a =
+      ExampleBuilder().Floats("f", {1.5f, -2}).Ints("i", {7}).Bytes("s", {"x"}).Serialize();
+  const std::string b =
+      ExampleBuilder().Floats("f", {3, 4}).Ints("i", {-9}).Bytes("s", {""}).Serialize();
   auto out = ParseV2({a, b}, {{"f", DataType::kFloat, {2}, {}},
                               {"i", DataType::kInt64, {1}, {}},
                               {"s", DataType::kString, {}, {}}});
@@ -127,9 +121,8 @@ TEST(ParseExampleTest, MissingOrEmptyFeatureTakesTheDefault) {
   const std::string missing = ExampleBuilder().Floats("other", {1}).Serialize();
   const std::string empty = ExampleBuilder().Empty("x").Serialize();
   const std::string present = ExampleBuilder().Floats("x", {5, 6}).Serialize();
-  auto out = ParseV2({missing, empty, present},
-                     {{"x", DataType::kFloat, {2}, F({2}, {-1, -2})},
-                      {"w", DataType::kString, {1}, Strings({"dflt"})}});
+  auto out = ParseV2({missing, empty, present}, {{"x", DataType::kFloat, {2}, F({2}, {-1, -2})},
+                                                 {"w", DataType::kString, {1}, Strings({"dflt"})}});
   CKPT_ASSERT_OK(out.status());
   EXPECT_THAT(Values<float>((*out)[0]), ElementsAre(-1, -2, -1, -2, 5, 6));
   EXPECT_THAT((*out)[1].strings(), ElementsAre("dflt", "dflt", "dflt"));
@@ -176,10 +169,12 @@ TEST(ParseExampleTest, WrongCountIsInvalidArgumentWithSizeAndShape) {
 
 TEST(ParseExampleTest, GarbageBytesAreInvalidArgumentNamingTheBatchIndex) {
   const std::string ok = ExampleBuilder().Floats("x", {1}).Serialize();
-  Result<std::vector<Tensor>> out =
-      ParseV2({ok, ok, std::string("\x0a\x03" "abc")}, {{"x", DataType::kFloat, {1}, {}}});
-  EXPECT_THAT(out.status(), StatusIs(StatusCode::kInvalidArgument,
-                                     "Could not parse example input, value: '"));
+  Result<std::vector<Tensor>> out = ParseV2({ok, ok,
+                                             std::string("\x0a\x03"
+                                                         "abc")},
+                                            {{"x", DataType::kFloat, {1}, {}}});
+  EXPECT_THAT(out.status(),
+              StatusIs(StatusCode::kInvalidArgument, "Could not parse example input, value: '"));
   EXPECT_THAT(out.status().message(), HasSubstr("serialized[2]"));
 }
 
@@ -218,9 +213,9 @@ TEST(ParseExampleTest, V1TakesScalarKeys) {
   attrs["Tdense"].mutable_list()->add_type(tensorflow::DT_FLOAT);
   attrs["dense_shapes"].mutable_list()->add_shape()->add_dim()->set_size(2);
   attrs["dense_shapes"].mutable_list()->add_shape();
-  auto out = RunKernel(node, {Strings({e}), Strings({}), Tensor::StringScalar("a"),
-                              Tensor::StringScalar("b"), NoDefault(DataType::kInt64),
-                              NoDefault(DataType::kFloat)});
+  auto out = RunKernel(
+      node, {Strings({e}), Strings({}), Tensor::StringScalar("a"), Tensor::StringScalar("b"),
+             NoDefault(DataType::kInt64), NoDefault(DataType::kFloat)});
   CKPT_ASSERT_OK(out.status());
   EXPECT_THAT(Values<int64_t>((*out)[0]), ElementsAre(4, 5));
   EXPECT_THAT(Values<float>((*out)[1]), ElementsAre(2));
