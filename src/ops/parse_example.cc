@@ -104,9 +104,9 @@ Status CheckRequest(const KernelContext& ctx, const ParseRequest& r) {
                                  ", expected " + std::string(DataTypeName(spec.dtype)));
     }
     if (def.num_elements() > 0 && def.shape().dims() != spec.shape.dims()) {
-      return InvalidArg(ctx, "default_value[" + std::to_string(d) +
+      return InvalidArg(ctx, "def_value[" + std::to_string(d) +
                                  "].shape() == " + def.shape().DebugString() +
-                                 " does not match dense_shape[" + std::to_string(d) +
+                                 " is not compatible with dense_shapes_[" + std::to_string(d) +
                                  "] == " + spec.shape.DebugString() + " (key " + spec.key + ")");
     }
   }

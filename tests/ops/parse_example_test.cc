@@ -196,8 +196,8 @@ TEST(ParseExampleTest, BadDefaultAndAttrMismatchAreInvalidArgument) {
   const std::string e = ExampleBuilder().Floats("x", {1, 2}).Serialize();
   EXPECT_THAT(ParseV2({e}, {{"x", DataType::kFloat, {2}, F({3}, {1, 2, 3})}}).status(),
               StatusIs(StatusCode::kInvalidArgument,
-                       "default_value[0].shape() == [3] does not match dense_shape[0] == [2] "
-                       "(key x)"));
+                       "def_value[0].shape() == [3] is not compatible with "
+                       "dense_shapes_[0] == [2] (key x)"));
   Node node = V2Node({{"x", DataType::kFloat, {2}, {}}});
   auto out = RunKernel(node, {Strings({e}), Strings({}), Strings({}), Strings({"x", "y"}),
                               Strings({}), NoDefault(DataType::kFloat)});
