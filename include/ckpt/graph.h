@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,17 @@ struct GraphVariable {
 
   // What TF stores in the `variables` collection.
   tensorflow::VariableDef ToVariableDef() const;
+};
+
+// One dense feature of tf.io.parse_example, as tf.io.FixedLenFeature(shape,
+// dtype, default_value) describes it.
+struct DenseFeature {
+  std::string key;  // the feature's name in the tf.Example
+  DataType dtype = DataType::kFloat;  // float, int64 or string
+  PartialShape shape;  // fully known: every example holds exactly its element count
+  // Taken when an example lacks the feature; any shape with `shape`'s element
+  // count and `dtype`. None: the feature is required.
+  std::optional<Tensor> default_value;
 };
 
 // Attr name -> value, for the generic AddOp.
@@ -230,6 +242,24 @@ class GraphBuilder {
                                 const Output& shape_and_slices, const std::vector<DataType>& dtypes,
                                 std::string_view name = "RestoreV2", std::string device = "");
 
+  // tf.io.parse_example(serialized, {key: FixedLenFeature(...)}) in graph
+  // mode, as TF 2.21 emits it: `name` is the ParseExampleV2 node's; its
+  // directory is the parse's name scope (made unique, "ParseExample_1").
+  // Inside that scope, in TF's order (features sorted by key): per default,
+  // `key_<key>` (Const; characters outside [A-Za-z0-9_.-/] become '_') and
+  // `Reshape` to the feature's shape; per feature without one, an empty
+  // `Const` of its dtype; then the node's `names`, `sparse_keys`,
+  // `dense_keys` (sorted) and `ragged_keys` Consts and the node itself.
+  // Returns one Output per feature in the caller's order, of shape
+  // [batch] + shape for a vector `serialized` (shape for a scalar).
+  // Dense features only: sparse (VarLenFeature) and ragged features are not
+  // needed by the serving receivers and are not built. InvalidArgument (the
+  // key named) for no features, a repeated key, a dtype other than float,
+  // int64, string, a shape not fully known, or a default of another dtype or
+  // element count; an empty vector then.
+  std::vector<Output> ParseExample(const Output& serialized, const std::vector<DenseFeature>& dense,
+                                   std::string_view name = "ParseExample/ParseExampleV2");
+
   // ---- variables and collections
 
   // tf.compat.v1.Variable(initial_value, name=name, trainable=trainable)
@@ -267,6 +297,9 @@ class GraphBuilder {
   tensorflow::NodeDef* AddNodeNamed(const std::string& full_name, std::string_view op,
                                     const std::vector<Output>& inputs, AttrMap attrs,
                                     std::vector<std::string> control_inputs, std::string device);
+  Status CheckDenseFeatures(const Output& serialized, const std::vector<DenseFeature>& dense) const;
+  // The dense_defaults input of one feature (see ParseExample).
+  Output DenseDefault(const DenseFeature& f);
   Output UnaryT(std::string_view op, const Output& x, std::string_view name,
                 PartialShape shape);
   // The tail every variable shares, inside its name scope: "Assign" and

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "ckpt/graph.h"
@@ -745,6 +746,153 @@ std::vector<std::string> GraphBuilder::UsedOps() const {
   std::set<std::string> ops;
   for (const auto& n : graph_.node()) ops.insert(n.op());
   return {ops.begin(), ops.end()};
+}
+
+// ------------------------------------------------------------ parse_example
+
+namespace {
+
+// TF's parsing_config names a default's Const "key_" + the key with every
+// character outside [A-Za-z0-9_.\-/] replaced by '_'.
+std::string DefaultConstName(const std::string& key) {
+  std::string out = "key_";
+  for (char c : key) {
+    const bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
+                      c == '-' || c == '/';
+    out += keep ? c : '_';
+  }
+  return out;
+}
+
+int64_t KnownElements(const PartialShape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape.dims) n *= d;
+  return n;
+}
+
+Tensor EmptyVector(DataType dtype) {
+  return Tensor::Allocate(dtype, TensorShape({0})).value();
+}
+
+}  // namespace
+
+Status GraphBuilder::CheckDenseFeatures(const Output& serialized,
+                                        const std::vector<DenseFeature>& dense) const {
+  if (serialized.dtype != DataType::kString) {
+    return InvalidArgumentError("ParseExample: serialized has dtype " + TypeName(serialized.dtype) +
+                                ", expected string");
+  }
+  if (dense.empty()) return InvalidArgumentError("ParseExample: no features to parse");
+  std::set<std::string> keys;
+  for (const DenseFeature& f : dense) {
+    const std::string what = "ParseExample: feature '" + f.key + "'";
+    if (!keys.insert(f.key).second) return InvalidArgumentError(what + " given twice");
+    if (f.dtype != DataType::kFloat && f.dtype != DataType::kInt64 &&
+        f.dtype != DataType::kString) {
+      return InvalidArgumentError(what + " has dtype " + TypeName(f.dtype) +
+                                  ", expected float, int64 or string");
+    }
+    const bool known = !f.shape.unknown_rank &&
+                       std::all_of(f.shape.dims.begin(), f.shape.dims.end(),
+                                   [](int64_t d) { return d >= 0; });
+    if (!known) return InvalidArgumentError(what + " has a shape that is not fully known");
+    if (!f.default_value) continue;
+    if (f.default_value->dtype() != f.dtype) {
+      return InvalidArgumentError(what + ": default has dtype " +
+                                  TypeName(f.default_value->dtype()) + ", expected " +
+                                  TypeName(f.dtype));
+    }
+    if (f.default_value->num_elements() != KnownElements(f.shape)) {
+      return InvalidArgumentError(what + ": default has " +
+                                  std::to_string(f.default_value->num_elements()) +
+                                  " elements, the shape " + std::to_string(KnownElements(f.shape)));
+    }
+  }
+  return Status::OK();
+}
+
+Output GraphBuilder::DenseDefault(const DenseFeature& f) {
+  if (!f.default_value) return Const(EmptyVector(f.dtype), "Const");
+  // As TF: the value as given, reshaped to the feature's shape.
+  Output value = Const(*f.default_value, DefaultConstName(f.key));
+  const std::string full = ResolveName("Reshape");
+  Output shape;
+  {
+    ScopeGuard g = NameScope(full + "/");
+    std::vector<int32_t> dims(f.shape.dims.begin(), f.shape.dims.end());
+    shape = Const(Tensor::FromVector<int32_t>(TensorShape({static_cast<int64_t>(dims.size())}), dims),
+                  "shape");
+  }
+  auto* node = AddNodeNamed(full, "Reshape", {value, shape},
+                            {{"T", AttrType(f.dtype)}, {"Tshape", AttrType(DataType::kInt32)}}, {},
+                            "");
+  return MakeOutput(node, 0, f.dtype, f.shape);
+}
+
+std::vector<Output> GraphBuilder::ParseExample(const Output& serialized,
+                                               const std::vector<DenseFeature>& dense,
+                                               std::string_view name) {
+  if (!status_.ok() || !CheckInputs("ParseExample", {serialized})) return {};
+  if (Status s = CheckDenseFeatures(serialized, dense); !s.ok()) {
+    Fail(s);
+    return {};
+  }
+  // TF iterates over the keys sorted; the op's dense outputs follow.
+  std::vector<size_t> order(dense.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return dense[a].key < dense[b].key; });
+
+  const size_t slash = name.rfind('/');
+  std::optional<ScopeGuard> scope;
+  if (slash != std::string_view::npos) scope.emplace(NameScope(name.substr(0, slash)));
+  const std::string_view op_name = slash == std::string_view::npos ? name : name.substr(slash + 1);
+
+  std::vector<Output> inputs = {serialized};
+  std::vector<Output> defaults;
+  std::vector<std::string> keys;
+  std::vector<DataType> types;
+  tensorflow::AttrValue shapes;
+  shapes.mutable_list();
+  for (size_t i : order) {
+    defaults.push_back(DenseDefault(dense[i]));
+    keys.push_back(dense[i].key);
+    types.push_back(dense[i].dtype);
+    dense[i].shape.ToProto(shapes.mutable_list()->add_shape());
+  }
+  // The op's name scope is opened before its list inputs become Consts.
+  const std::string full = ResolveName(op_name);
+  {
+    ScopeGuard g = NameScope(full + "/");
+    const Tensor none = EmptyVector(DataType::kString);
+    inputs.push_back(Const(none, "names"));
+    inputs.push_back(Const(none, "sparse_keys"));
+    inputs.push_back(Const(Tensor::FromStrings(TensorShape({static_cast<int64_t>(keys.size())}),
+                                               keys).value(),
+                           "dense_keys"));
+    inputs.push_back(Const(none, "ragged_keys"));
+  }
+  inputs.insert(inputs.end(), defaults.begin(), defaults.end());
+  auto* node = AddNodeNamed(full, "ParseExampleV2", inputs,
+                            {{"Tdense", AttrTypeList(types)},
+                             {"num_sparse", AttrInt(0)},
+                             {"sparse_types", AttrTypeList({})},
+                             {"ragged_value_types", AttrTypeList({})},
+                             {"ragged_split_types", AttrTypeList({})},
+                             {"dense_shapes", shapes}},
+                            {}, "");
+  if (node == nullptr) return {};
+  std::vector<Output> outputs(dense.size());
+  for (size_t pos = 0; pos < order.size(); ++pos) {
+    const DenseFeature& f = dense[order[pos]];
+    PartialShape shape = PartialShape::Unknown();
+    if (!serialized.shape.unknown_rank && serialized.shape.dims.size() <= 1) {
+      shape = PartialShape(false, serialized.shape.dims);
+      shape.dims.insert(shape.dims.end(), f.shape.dims.begin(), f.shape.dims.end());
+    }
+    outputs[order[pos]] = MakeOutput(node, static_cast<int>(pos), f.dtype, shape);
+  }
+  return outputs;
 }
 
 }  // namespace ckpt

@@ -132,6 +132,10 @@ Status SparseReshape(KernelContext* ctx);
 Status SparseSegmentReduce(KernelContext* ctx);  // SparseSegmentSum, Mean, SqrtN
 Status SparseToDense(KernelContext* ctx);
 
+// parse_example.cc: dense features of serialized tf.Example protos.
+Status ParseExampleV2(KernelContext* ctx);
+Status ParseExampleV1(KernelContext* ctx);  // ParseExample
+
 // string_ops.cc
 Status EqualAnyType(KernelContext* ctx);  // Equal/NotEqual: strings, bools, else elementwise
 uint64_t Fingerprint64(std::string_view s);  // TF's Fingerprint64 (FarmHash)

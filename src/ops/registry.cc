@@ -83,6 +83,8 @@ constexpr Entry kTable[] = {
     {"Pad", ops::Pad},
     {"PadV2", ops::Pad},
     {"ParallelDynamicStitch", ops::DynamicStitch},
+    {"ParseExample", ops::ParseExampleV1},
+    {"ParseExampleV2", ops::ParseExampleV2},
     {"Pow", ops::Pow},
     {"PreventGradient", ops::PassThrough},
     {"Prod", ops::Prod},

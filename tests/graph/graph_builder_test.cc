@@ -368,5 +368,96 @@ TEST(GraphBuilderTest, ErrorsAreStickyAndNamed) {
   }
 }
 
+// tf.io.parse_example(s, {"z": FixedLenFeature([2], float32),
+// "a": FixedLenFeature([1], int64, default_value=[7]),
+// "m b": FixedLenFeature([], string)}) in TF 2.21's graph mode: the node
+// order, names, inputs and attrs TF prints (its GraphDef, checked against
+// TF itself attr by attr in tests/interop/test_parse_example.py).
+TEST(GraphBuilderTest, ParseExampleEmitsTfsNodes) {
+  GraphBuilder g;
+  Output s = g.Placeholder(DataType::kString, {-1}, "input_example_tensor");
+  std::vector<DenseFeature> features = {
+      {"z", DataType::kFloat, {2}, std::nullopt},
+      {"a", DataType::kInt64, {1}, Tensor::FromVector<int64_t>({1}, {7})},
+      {"m b", DataType::kString, {}, std::nullopt}};
+  std::vector<Output> out = g.ParseExample(s, features);
+  CKPT_ASSERT_OK(g.status());
+  EXPECT_THAT(Names(g), ElementsAre("input_example_tensor", "ParseExample/key_a",
+                                    "ParseExample/Reshape/shape", "ParseExample/Reshape",
+                                    "ParseExample/Const", "ParseExample/Const_1",
+                                    "ParseExample/ParseExampleV2/names",
+                                    "ParseExample/ParseExampleV2/sparse_keys",
+                                    "ParseExample/ParseExampleV2/dense_keys",
+                                    "ParseExample/ParseExampleV2/ragged_keys",
+                                    "ParseExample/ParseExampleV2"));
+  const auto* node = Node(g, "ParseExample/ParseExampleV2");
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(node->op(), "ParseExampleV2");
+  EXPECT_THAT(Inputs(node),
+              ElementsAre("input_example_tensor", "ParseExample/ParseExampleV2/names",
+                          "ParseExample/ParseExampleV2/sparse_keys",
+                          "ParseExample/ParseExampleV2/dense_keys",
+                          "ParseExample/ParseExampleV2/ragged_keys", "ParseExample/Reshape",
+                          "ParseExample/Const", "ParseExample/Const_1"));
+  EXPECT_THAT(AttrKeys(node), ElementsAre("Tdense", "dense_shapes", "num_sparse",
+                                          "ragged_split_types", "ragged_value_types",
+                                          "sparse_types"));
+  const auto& types = node->attr().at("Tdense").list().type();
+  EXPECT_THAT(std::vector<int>(types.begin(), types.end()),
+              ElementsAre(tensorflow::DT_INT64, tensorflow::DT_STRING, tensorflow::DT_FLOAT));
+  const auto& shapes = node->attr().at("dense_shapes").list();
+  ASSERT_EQ(shapes.shape_size(), 3);
+  EXPECT_EQ(shapes.shape(0).dim(0).size(), 1);
+  EXPECT_EQ(shapes.shape(1).dim_size(), 0);
+  EXPECT_EQ(shapes.shape(2).dim(0).size(), 2);
+  EXPECT_TRUE(node->attr().at("sparse_types").has_list());
+  EXPECT_EQ(node->attr().at("num_sparse").i(), 0);
+  const auto& keys = Node(g, "ParseExample/ParseExampleV2/dense_keys")->attr().at("value").tensor();
+  EXPECT_THAT(std::vector<std::string>(keys.string_val().begin(), keys.string_val().end()),
+              ElementsAre("a", "m b", "z"));
+  EXPECT_EQ(Node(g, "ParseExample/Const")->attr().at("dtype").type(), tensorflow::DT_STRING);
+  EXPECT_EQ(Node(g, "ParseExample/Const")->attr().at("value").tensor().tensor_shape().dim(0).size(),
+            0);
+
+  // The outputs in the caller's order, each [batch] + shape.
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].input_name(), "ParseExample/ParseExampleV2:2");
+  EXPECT_EQ(out[0].dtype, DataType::kFloat);
+  EXPECT_EQ(out[0].shape, (PartialShape{-1, 2}));
+  EXPECT_EQ(out[1].input_name(), "ParseExample/ParseExampleV2");
+  EXPECT_EQ(out[1].shape, (PartialShape{-1, 1}));
+  EXPECT_EQ(out[2].tensor_name(), "ParseExample/ParseExampleV2:1");
+  EXPECT_EQ(out[2].shape, (PartialShape{-1}));
+
+  // A second parse gets its own scope, as TF's name_scope makes it unique.
+  g.ParseExample(s, {{"k.1", DataType::kFloat, {1}, Tensor::FromVector<float>({}, {0.5f})}});
+  CKPT_ASSERT_OK(g.status());
+  EXPECT_TRUE(g.HasNode("ParseExample_1/ParseExampleV2"));
+  EXPECT_TRUE(g.HasNode("ParseExample_1/key_k.1"));
+}
+
+TEST(GraphBuilderTest, ParseExampleRejectsBadFeaturesNamingThem) {
+  auto fails = [](std::vector<DenseFeature> features, DataType input = DataType::kString) {
+    GraphBuilder g;
+    Output s = g.Placeholder(input, {-1}, "s");
+    EXPECT_TRUE(g.ParseExample(s, features).empty());
+    return g.status();
+  };
+  EXPECT_THAT(fails({}), StatusIs(StatusCode::kInvalidArgument, "no features"));
+  EXPECT_THAT(fails({{"x", DataType::kFloat, {1}, std::nullopt}}, DataType::kFloat),
+              StatusIs(StatusCode::kInvalidArgument, "serialized has dtype float"));
+  EXPECT_THAT(fails({{"x", DataType::kFloat, {1}, std::nullopt},
+                     {"x", DataType::kInt64, {1}, std::nullopt}}),
+              StatusIs(StatusCode::kInvalidArgument, "feature 'x' given twice"));
+  EXPECT_THAT(fails({{"d", DataType::kDouble, {1}, std::nullopt}}),
+              StatusIs(StatusCode::kInvalidArgument, "feature 'd' has dtype double"));
+  EXPECT_THAT(fails({{"v", DataType::kFloat, {-1}, std::nullopt}}),
+              StatusIs(StatusCode::kInvalidArgument, "feature 'v' has a shape that is not"));
+  EXPECT_THAT(fails({{"w", DataType::kFloat, {2}, Tensor::FromVector<float>({3}, {1, 2, 3})}}),
+              StatusIs(StatusCode::kInvalidArgument, "feature 'w': default has 3 elements"));
+  EXPECT_THAT(fails({{"i", DataType::kInt64, {1}, Tensor::FromVector<float>({1}, {1})}}),
+              StatusIs(StatusCode::kInvalidArgument, "feature 'i': default has dtype float"));
+}
+
 }  // namespace
 }  // namespace ckpt

@@ -116,9 +116,10 @@ TEST(OpRegistryTest, OpDefsEqualTfsFromTestdata) {
         << name << " (TF " << it->second.first << "): " << Diff(*ours, theirs);
     ++compared;
   }
-  // The 14 Saver/variable ops, Add, AddV2, Mul, Sub, and the serving
-  // graph's Cast, GatherV2, Reshape, Shape, StridedSlice.
-  EXPECT_EQ(compared, 23);
+  // The 14 Saver/variable ops, Add, AddV2, Mul, Sub, the serving graph's
+  // Cast, GatherV2, Reshape, Shape, StridedSlice, and the tf.Example
+  // receiver's ParseExample and ParseExampleV2.
+  EXPECT_EQ(compared, 25);
 }
 
 TEST(OpRegistryTest, KnownOpsAndLookups) {
@@ -126,10 +127,11 @@ TEST(OpRegistryTest, KnownOpsAndLookups) {
               ElementsAre("Add", "AddV2", "ArgMax", "AsString", "Assign", "BiasAdd", "Cast",
                           "ConcatV2", "Const", "Elu", "ExpandDims", "GatherV2", "Identity",
                           "LeakyRelu", "MatMul", "MergeV2Checkpoints", "Mul", "NoOp", "Pack",
-                          "Placeholder", "PlaceholderWithDefault", "Relu", "Relu6", "Reshape",
-                          "RestoreV2", "Rsqrt", "SaveV2", "Selu", "Shape", "ShardedFilename",
-                          "Sigmoid", "Softmax", "Softplus", "Softsign", "StridedSlice",
-                          "StringJoin", "Sub", "Tanh", "Tile", "VariableV2", "ZerosLike"));
+                          "ParseExample", "ParseExampleV2", "Placeholder",
+                          "PlaceholderWithDefault", "Relu", "Relu6", "Reshape", "RestoreV2",
+                          "Rsqrt", "SaveV2", "Selu", "Shape", "ShardedFilename", "Sigmoid",
+                          "Softmax", "Softplus", "Softsign", "StridedSlice", "StringJoin", "Sub",
+                          "Tanh", "Tile", "VariableV2", "ZerosLike"));
   EXPECT_EQ(FindOpDef("Conv2D"), nullptr);
   ASSERT_NE(FindOpDef("VariableV2"), nullptr);
   EXPECT_TRUE(FindOpDef("VariableV2")->is_stateful());

@@ -25,6 +25,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 BUILD_DIR = pathlib.Path(os.environ.get("CKPT_BUILD_DIR", REPO / "build"))
 TOOL = BUILD_DIR / "tests" / "interop" / "ckpt_interop_tool"
 CLI = BUILD_DIR / "tools" / "ckpt"
+GRAPH_DRIVER = BUILD_DIR / "tests" / "interop" / "ckpt_graph_driver"
 TESTDATA_DIR = pathlib.Path(
     os.environ.get("CKPT_TESTDATA_DIR", REPO.parent / "shared" / "testdata" / "tensorflow"))
 
@@ -373,6 +374,16 @@ def _require_tool():
     if not TOOL.exists():
         pytest.fail(f"{TOOL} not built; build target ckpt_interop_tool "
                     f"(set CKPT_BUILD_DIR to the build directory)")
+
+
+def run_graph_driver(*args):
+    """ckpt_graph_driver (graph_driver.cc) run with `args`: its stdout lines.
+    Fails the test when the driver is not built or exits non-zero."""
+    if not GRAPH_DRIVER.exists():
+        pytest.fail(f"{GRAPH_DRIVER} not built (target ckpt_graph_driver)")
+    proc = subprocess.run([str(GRAPH_DRIVER), *map(str, args)], capture_output=True, text=True)
+    assert proc.returncode == 0, f"ckpt_graph_driver {args} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout.splitlines()
 
 
 @pytest.fixture(scope="session")

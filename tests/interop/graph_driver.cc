@@ -23,8 +23,19 @@
 //       collection <key> <kind> <count>
 //       saver <filename_tensor> <save_tensor> <restore_op> <max_to_keep>
 //             <keep_hours %g> <sharded 0|1> <version>
+//   ckpt_graph_driver parse_example <out.meta> (<key> <dtype> <dims> <default>)...
+//     A string Placeholder "input_example_tensor" [?] parsed with
+//     GraphBuilder::ParseExample, one DenseFeature per group of four:
+//     dtype float|int64|string, dims "2,3" ("." for a scalar), default "-"
+//     (required) or comma-separated values (a vector). Writes the graph's
+//     .meta (stripped_op_list included) and prints "output <key> <tensor>"
+//     per feature, in the given order.
+//   ckpt_graph_driver opdef <op>...
+//     Prints "opdef <op> <hex of the serialized OpDef>" per op from ckpt's
+//     op registry (FindOpDef).
 // Errors: "error <CODE> <message>" on stdout and exit status 1.
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -184,12 +195,81 @@ int Describe(const std::string& path, bool saved_model) {
 
 }  // namespace
 
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    const size_t comma = std::min(s.find(',', start), s.size());
+    out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+Tensor DefaultTensor(DataType dtype, const std::vector<std::string>& values) {
+  const TensorShape shape({static_cast<int64_t>(values.size())});
+  if (dtype == DataType::kString) return Tensor::FromStrings(shape, values).value();
+  if (dtype == DataType::kInt64) {
+    std::vector<int64_t> v;
+    for (const auto& x : values) v.push_back(std::stoll(x));
+    return Tensor::FromVector<int64_t>(shape, v);
+  }
+  std::vector<float> v;
+  for (const auto& x : values) v.push_back(std::stof(x));
+  return Tensor::FromVector<float>(shape, v);
+}
+
+int ParseExample(const std::string& out, const std::vector<std::string>& spec) {
+  std::vector<DenseFeature> features;
+  for (size_t i = 0; i + 3 < spec.size(); i += 4) {
+    DenseFeature f;
+    f.key = spec[i];
+    f.dtype = spec[i + 1] == "float" ? DataType::kFloat
+              : spec[i + 1] == "int64" ? DataType::kInt64 : DataType::kString;
+    f.shape = PartialShape(false, {});
+    if (spec[i + 2] != ".") {
+      for (const auto& d : SplitCommas(spec[i + 2])) f.shape.dims.push_back(std::stoll(d));
+    }
+    if (spec[i + 3] != "-") f.default_value = DefaultTensor(f.dtype, SplitCommas(spec[i + 3]));
+    features.push_back(std::move(f));
+  }
+  GraphBuilder g;
+  Output serialized = g.Placeholder(DataType::kString, PartialShape{-1}, "input_example_tensor");
+  std::vector<Output> outputs = g.ParseExample(serialized, features);
+  auto meta = BuildMetaGraphDef(g, nullptr);
+  if (!meta.ok()) return Fail(meta.status());
+  if (Status s = WriteMetaGraph(Env::Posix(), out, *meta); !s.ok()) return Fail(s);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::cout << "output " << features[i].key << " " << outputs[i].tensor_name() << "\n";
+  }
+  return 0;
+}
+
+int PrintOpDefs(const std::vector<std::string>& ops) {
+  for (const std::string& op : ops) {
+    const tensorflow::OpDef* def = FindOpDef(op);
+    if (def == nullptr) return Fail(NotFoundError("no OpDef for " + op));
+    std::string hex;
+    for (unsigned char c : def->SerializeAsString()) {
+      hex += "0123456789abcdef"[c >> 4];
+      hex += "0123456789abcdef"[c & 15];
+    }
+    std::cout << "opdef " << op << " " << hex << "\n";
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 3 && args[0] == "dense") return Dense(args[1], std::stoll(args[2]));
   if ((args.size() == 2 || args.size() == 3) && args[0] == "describe") {
     return Describe(args[1], args.size() == 3 && args[2] == "savedmodel");
   }
-  std::cerr << "usage: ckpt_graph_driver dense <dir> <step> | describe <file> [savedmodel]\n";
+  if (args.size() >= 2 && args[0] == "opdef") return PrintOpDefs({args.begin() + 1, args.end()});
+  if (args.size() >= 2 && args[0] == "parse_example" && (args.size() - 2) % 4 == 0) {
+    return ParseExample(args[1], {args.begin() + 2, args.end()});
+  }
+  std::cerr << "usage: ckpt_graph_driver dense <dir> <step> | describe <file> [savedmodel] | "
+               "parse_example <out.meta> (<key> <dtype> <dims> <default>)...\n";
   return 2;
 }

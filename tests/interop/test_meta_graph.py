@@ -8,23 +8,13 @@ graph's own Saver and must reproduce the outputs.
 """
 
 import pathlib
-import subprocess
 
 import numpy as np
 import pytest
 
-from conftest import BUILD_DIR, TESTDATA_DIR, tf
+from conftest import TESTDATA_DIR, run_graph_driver as run_driver, tf
 
-DRIVER = BUILD_DIR / "tests" / "interop" / "ckpt_graph_driver"
 tf1 = tf.compat.v1
-
-
-def run_driver(*args):
-    if not DRIVER.exists():
-        pytest.fail(f"{DRIVER} not built (target ckpt_graph_driver)")
-    proc = subprocess.run([str(DRIVER), *map(str, args)], capture_output=True, text=True)
-    assert proc.returncode == 0, f"ckpt_graph_driver {args} failed:\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout.splitlines()
 
 
 @pytest.fixture(scope="module")

@@ -1187,6 +1187,46 @@ for _n in (1, 7, 1000, 2**31 - 1):
         input=x, num_buckets=_n, name="target"), x=_WORDS)
 case("StringToHashBucketFast", "matrix", lambda x: raw.StringToHashBucketFast(
     input=x, num_buckets=10, name="target"), x=_WORDS.reshape(2, 4))
+# The tf.Example serving receiver's parse (dense features; see also
+# test_parse_example.py). No example ends in a NUL byte: string feeds are
+# numpy 'S' arrays.
+
+
+def _example(**features):
+    def feature(v):
+        if isinstance(v[0], float):
+            return tf.train.Feature(float_list=tf.train.FloatList(value=v))
+        if isinstance(v[0], int):
+            return tf.train.Feature(int64_list=tf.train.Int64List(value=v))
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=v))
+    return tf.train.Example(features=tf.train.Features(
+        feature={k: feature(v) for k, v in features.items()})).SerializeToString()
+
+
+_EXAMPLES = np.array([_example(a=[1.5, -2.0], b=[7], c=[b"x"]), _example(a=[3.0, 4.0], b=[-9]),
+                      _example(a=[0.5, 0.25], b=[2**40], c=[b"yz"])], dtype=object)
+_DENSE = dict(dense_keys=["a", "b", "c"], dense_shapes=[[2], [1], []])
+
+
+def _defaults(c_default):
+    return [tf.constant([], tf.float32), tf.constant([], tf.int64),
+            tf.constant(c_default, tf.string)]
+
+
+for _v, _c in (("defaults", "none"), ("required", [])):
+    case("ParseExampleV2", _v, lambda x, _c=_c: list(raw.ParseExampleV2(
+        serialized=x, names=[], sparse_keys=[], ragged_keys=[], dense_defaults=_defaults(_c),
+        num_sparse=0, sparse_types=[], ragged_value_types=[], ragged_split_types=[],
+        name="target", **_DENSE).dense_values), x=_EXAMPLES)
+case("ParseExampleV2", "wrong-type", lambda x: list(raw.ParseExampleV2(
+    serialized=x, names=[], sparse_keys=[], ragged_keys=[],
+    dense_defaults=[tf.constant([], tf.int64)], num_sparse=0, sparse_types=[],
+    ragged_value_types=[], ragged_split_types=[], dense_keys=["a"], dense_shapes=[[2]],
+    name="target").dense_values), x=_EXAMPLES)
+case("ParseExample", "v1", lambda x: list(raw.ParseExample(
+    serialized=x, names=[], sparse_keys=[], dense_keys=["a", "b", "c"],
+    dense_defaults=_defaults("none"), sparse_types=[], dense_shapes=[[2], [1], []],
+    name="target").dense_values), x=_EXAMPLES)
 case("GatherNd", "elements", lambda p, i: raw.GatherNd(params=p, indices=i, name="target"),
      p=f32(3, 4), i=np.array([[0, 0], [2, 3], [1, 2]], np.int32))
 case("GatherNd", "slices-i64", lambda p, i: raw.GatherNd(params=p, indices=i, name="target"),
