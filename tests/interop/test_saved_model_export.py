@@ -237,3 +237,26 @@ def test_stripped_op_list_is_tfs_registry(export):
         for arg in list(theirs.input_arg) + list(theirs.output_arg):
             arg.ClearField("experimental_full_type")
         assert op == theirs, op.name
+
+
+def test_ckpt_runs_its_own_export(export, tmp_path):
+    """`ckpt run --saved_model DIR --signature predict` (ckpt's graph
+    executor, restoring variables/variables through the export's Saver)
+    answers what ckpt's Predict and TF answered."""
+    rows = iris_test_rows()
+    if export["receiver"] == "example":
+        np.save(tmp_path / "examples.npy", np.array(serialized_examples(rows), dtype="S"))
+        feeds = ["--feed", f"examples={tmp_path / 'examples.npy'}"]
+    else:
+        feeds = []
+        for i, name in enumerate(FEATURES):
+            np.save(tmp_path / f"{name}.npy", rows[:, i])
+            feeds += ["--feed", f"{name}={tmp_path / f'{name}.npy'}"]
+    proc = subprocess.run([str(BUILD_DIR / "tools" / "ckpt"), "run", "--saved_model",
+                           str(export["dir"]), "--signature", "predict", *feeds, "--output",
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    got = {k: np.load(v.strip()) for k, v in (line.split("\t") for line in proc.stdout.splitlines())}
+    np.testing.assert_allclose(got["probabilities"], export["probs"], atol=1e-6)
+    np.testing.assert_array_equal(got["class_ids"][:, 0], export["ids"])
+    assert [c.encode() if isinstance(c, str) else c for c in got["classes"][:, 0]] == export["names"]
