@@ -81,8 +81,11 @@ Status WriteVariables(Env* env, const std::string& dir, const std::vector<GraphV
   for (const GraphVariable& v : variables) names.push_back(v.name);
   std::sort(names.begin(), names.end());
   const std::string prefix = SavedModelVariablesPrefix(dir);
-  CKPT_RETURN_IF_ERROR(env->CreateDirs(SavedModelVariablesDir(dir)));
   cleanup->AddDir(SavedModelVariablesDir(dir));
+  CKPT_RETURN_IF_ERROR(env->CreateDirs(SavedModelVariablesDir(dir)));
+  // Registered before they are written: a write can fail after its rename.
+  cleanup->AddFile(DataFilename(prefix, 0, 1));
+  cleanup->AddFile(MetaFilename(prefix));
   BundleWriterOptions options;
   options.env = env;
   CKPT_ASSIGN_OR_RETURN(std::unique_ptr<BundleWriter> writer,
@@ -90,24 +93,21 @@ Status WriteVariables(Env* env, const std::string& dir, const std::vector<GraphV
   for (const std::string& name : names) {
     CKPT_RETURN_IF_ERROR(writer->Add(name, *values.at(name)));
   }
-  CKPT_RETURN_IF_ERROR(writer->Finish());
-  cleanup->AddFile(DataFilename(prefix, 0, 1));
-  cleanup->AddFile(MetaFilename(prefix));
-  return Status::OK();
+  return writer->Finish();
 }
 
 Status CopyAssets(Env* env, const std::string& dir, const std::vector<SavedModelAsset>& assets,
                   tensorflow::MetaGraphDef* meta, Cleanup* cleanup) {
   if (assets.empty()) return Status::OK();
   const std::string assets_dir = SavedModelAssetsDir(dir);
-  CKPT_RETURN_IF_ERROR(env->CreateDirs(assets_dir));
   cleanup->AddDir(assets_dir);
+  CKPT_RETURN_IF_ERROR(env->CreateDirs(assets_dir));
   for (const SavedModelAsset& a : assets) {
     Result<std::string> data = ReadFileToString(env, a.source_path);
     if (!data.ok()) return data.status().WithContext("SavedModel asset '" + a.filename + "'");
     const std::string path = JoinPath(assets_dir, a.filename);
-    CKPT_RETURN_IF_ERROR(WriteStringToFileAtomic(env, path, *data));
     cleanup->AddFile(path);
+    CKPT_RETURN_IF_ERROR(WriteStringToFileAtomic(env, path, *data));
     tensorflow::AssetFileDef* def = meta->add_asset_file_def();
     *def->mutable_tensor_info() = TensorInfoOf(a.tensor);
     def->set_filename(a.filename);
@@ -143,8 +143,8 @@ Status WriteSavedModel(const std::string& export_dir, GraphBuilder* graph,
     return AlreadyExistsError("SavedModel temporary directory " + temp + " already exists");
   }
   Cleanup cleanup(env);
+  cleanup.AddDir(temp);  // it did not exist: ours to remove
   CKPT_RETURN_IF_ERROR(env->CreateDirs(temp));
-  cleanup.AddDir(temp);
 
   const tensorflow::SaverDef* saver_def = nullptr;
   tensorflow::SaverDef saver;
@@ -168,8 +168,8 @@ Status WriteSavedModel(const std::string& export_dir, GraphBuilder* graph,
     return InternalError("WriteSavedModel: the SavedModel proto does not serialize (over 2 GiB?)");
   }
   const std::string pb = SavedModelProtoPath(temp);
-  CKPT_RETURN_IF_ERROR(WriteStringToFileAtomic(env, pb, bytes));
   cleanup.AddFile(pb);
+  CKPT_RETURN_IF_ERROR(WriteStringToFileAtomic(env, pb, bytes));
   if (!variables.empty()) CKPT_RETURN_IF_ERROR(env->SyncDir(SavedModelVariablesDir(temp)));
   CKPT_RETURN_IF_ERROR(env->SyncDir(temp));
   // The commit point: before it, export_dir does not exist; after it, it is
