@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ckpt/env.h"
@@ -61,16 +62,35 @@ class Exporter {
  public:
   virtual ~Exporter() = default;
   // The directory name under <model_dir>/export.
-  virtual const std::string& name() const = 0;
+  const std::string& name() const { return name_; }
   // TF's Exporter.export: exports `checkpoint_path` (evaluated with
-  // `eval_result`) into export_path/<seconds>, if this exporter wants it,
-  // and returns that directory; nullopt when it does not export. Errors:
-  // the export's (nothing is collected then) and the exporter's own.
+  // `eval_result`; empty: the newest checkpoint) into
+  // export_path/<seconds>, if this exporter wants it, and returns that
+  // directory; nullopt when it does not export. Errors: the export's
+  // (nothing is collected then) and the exporter's own.
   virtual Result<std::optional<std::string>> Export(Estimator& estimator,
                                                     const std::string& export_path,
                                                     const std::string& checkpoint_path,
                                                     const EvalResult& eval_result,
                                                     bool is_the_final_export) = 0;
+
+ protected:
+  Exporter(std::string name, ServingInput input, ExporterOptions options);
+  // InvalidArgument unless `name` is one path component (the exporter
+  // writes under <model_dir>/export/<name> only), or for a null env.
+  static Status CheckArguments(const std::string& name, const ExporterOptions& options);
+  // Writes one export of `checkpoint_path` into `export_path`.
+  Result<std::string> WriteExport(Estimator& estimator, const std::string& export_path,
+                                  const std::string& checkpoint_path);
+  // Collects export_path down to `exports_to_keep` (nullopt: keeps all);
+  // a failure is logged, since the export itself succeeded.
+  void CollectExports(const std::string& export_path, std::optional<int> exports_to_keep);
+  Env* env() const { return options_.env; }
+
+ private:
+  std::string name_;
+  ServingInput input_;
+  ExporterOptions options_;
 };
 
 // TF's LatestExporter: exports every time, then collects export_path down to
@@ -83,7 +103,6 @@ class LatestExporter : public Exporter {
   static Result<std::unique_ptr<LatestExporter>> Create(
       std::string name, ServingInput input, std::optional<int> exports_to_keep = 5,
       ExporterOptions options = {});
-  const std::string& name() const override { return name_; }
   Result<std::optional<std::string>> Export(Estimator& estimator, const std::string& export_path,
                                             const std::string& checkpoint_path,
                                             const EvalResult& eval_result,
@@ -92,10 +111,7 @@ class LatestExporter : public Exporter {
  private:
   LatestExporter(std::string name, ServingInput input, std::optional<int> exports_to_keep,
                  ExporterOptions options);
-  std::string name_;
-  ServingInput input_;
   std::optional<int> exports_to_keep_;
-  ExporterOptions options_;
 };
 
 struct BestExporterOptions {
@@ -119,7 +135,6 @@ class BestExporter : public Exporter {
   static Result<std::unique_ptr<BestExporter>> Create(std::string name, ServingInput input,
                                                       BestExporterOptions best = {},
                                                       ExporterOptions options = {});
-  const std::string& name() const override { return name_; }
   // Also fails with the compare_fn's error and the event files' read errors
   // (DataLoss naming the file).
   Result<std::optional<std::string>> Export(Estimator& estimator, const std::string& export_path,
@@ -133,10 +148,7 @@ class BestExporter : public Exporter {
   BestExporter(std::string name, ServingInput input, BestExporterOptions best,
                ExporterOptions options);
   Status LoadBestFromEvents(const std::string& model_dir);
-  std::string name_;
-  ServingInput input_;
   BestExporterOptions best_options_;
-  ExporterOptions options_;
   std::optional<std::string> model_dir_;  // whose events were read
   std::optional<EvalResult> best_;
 };
@@ -148,17 +160,14 @@ class FinalExporter : public Exporter {
   // InvalidArgument for a name that is not one path component.
   static Result<std::unique_ptr<FinalExporter>> Create(std::string name, ServingInput input,
                                                        ExporterOptions options = {});
-  const std::string& name() const override { return name_; }
   Result<std::optional<std::string>> Export(Estimator& estimator, const std::string& export_path,
                                             const std::string& checkpoint_path,
                                             const EvalResult& eval_result,
                                             bool is_the_final_export) override;
 
  private:
-  FinalExporter(std::string name, ServingInput input, ExporterOptions options);
-  std::string name_;
-  ServingInput input_;
-  ExporterOptions options_;
+  FinalExporter(std::string name, ServingInput input, ExporterOptions options)
+      : Exporter(std::move(name), std::move(input), std::move(options)) {}
 };
 
 // The retention of the Latest and Best exporters: among the direct children

@@ -15,44 +15,12 @@ namespace {
 
 std::string Quote(const std::string& s) { return "\"" + EscapeForDisplay(s) + "\""; }
 
-// The name becomes a directory under <model_dir>/export: one component, so
-// that an exporter never writes (or collects) anywhere else.
-Status CheckName(const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
-    return InvalidArgumentError("Exporter name must be one path component (not empty, \".\", "
-                                "\"..\" or holding '/'), got " + Quote(name));
-  }
-  return Status();
-}
-
 Status CheckExportsToKeep(std::optional<int> exports_to_keep) {
   if (exports_to_keep && *exports_to_keep <= 0) {
     return InvalidArgumentError("`exports_to_keep`, if provided, must be a positive number. Got " +
                                 std::to_string(*exports_to_keep));
   }
   return Status();
-}
-
-Result<std::string> RunExport(const ExporterOptions& options, Estimator& estimator,
-                              const std::string& export_path, const ServingInput& input,
-                              const std::string& checkpoint_path) {
-  ExportOptions export_options;
-  if (!checkpoint_path.empty()) export_options.checkpoint_path = checkpoint_path;
-  if (options.export_fn) return options.export_fn(estimator, export_path, input, export_options);
-  return estimator.ExportSavedModel(export_path, input, export_options);
-}
-
-// Retention after an export: its failure is logged, not returned, because
-// the export itself succeeded and the caller needs its directory.
-void CollectAfterExport(Env* env, const std::string& export_path,
-                        std::optional<int> exports_to_keep) {
-  if (!exports_to_keep) return;
-  Result<std::vector<std::string>> removed =
-      GarbageCollectExports(env, export_path, *exports_to_keep);
-  if (!removed.ok()) {
-    LogWarning("Could not delete old exports in " + export_path + ": " +
-               removed.status().ToString());
-  }
 }
 
 // --- Retention ------------------------------------------------------------
@@ -246,21 +214,52 @@ Result<std::vector<std::string>> GarbageCollectExports(Env* env, const std::stri
   return removed;
 }
 
+// --- Exporter ---------------------------------------------------------------
+
+Exporter::Exporter(std::string name, ServingInput input, ExporterOptions options)
+    : name_(std::move(name)), input_(std::move(input)), options_(std::move(options)) {}
+
+Status Exporter::CheckArguments(const std::string& name, const ExporterOptions& options) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    return InvalidArgumentError("Exporter name must be one path component (not empty, \".\", "
+                                "\"..\" or holding '/'), got " + Quote(name));
+  }
+  if (options.env == nullptr) return InvalidArgumentError("ExporterOptions.env is null");
+  return Status();
+}
+
+Result<std::string> Exporter::WriteExport(Estimator& estimator, const std::string& export_path,
+                                          const std::string& checkpoint_path) {
+  ExportOptions export_options;
+  if (!checkpoint_path.empty()) export_options.checkpoint_path = checkpoint_path;
+  if (options_.export_fn) {
+    return options_.export_fn(estimator, export_path, input_, export_options);
+  }
+  return estimator.ExportSavedModel(export_path, input_, export_options);
+}
+
+void Exporter::CollectExports(const std::string& export_path, std::optional<int> exports_to_keep) {
+  if (!exports_to_keep) return;
+  Result<std::vector<std::string>> removed =
+      GarbageCollectExports(env(), export_path, *exports_to_keep);
+  if (!removed.ok()) {
+    LogWarning("Could not delete old exports in " + export_path + ": " +
+               removed.status().ToString());
+  }
+}
+
 // --- LatestExporter ---------------------------------------------------------
 
 LatestExporter::LatestExporter(std::string name, ServingInput input,
                                std::optional<int> exports_to_keep, ExporterOptions options)
-    : name_(std::move(name)),
-      input_(std::move(input)),
-      exports_to_keep_(exports_to_keep),
-      options_(std::move(options)) {}
+    : Exporter(std::move(name), std::move(input), std::move(options)),
+      exports_to_keep_(exports_to_keep) {}
 
 Result<std::unique_ptr<LatestExporter>> LatestExporter::Create(std::string name, ServingInput input,
                                                                std::optional<int> exports_to_keep,
                                                                ExporterOptions options) {
-  CKPT_RETURN_IF_ERROR(CheckName(name));
+  CKPT_RETURN_IF_ERROR(CheckArguments(name, options));
   CKPT_RETURN_IF_ERROR(CheckExportsToKeep(exports_to_keep));
-  if (options.env == nullptr) return InvalidArgumentError("ExporterOptions.env is null");
   return std::unique_ptr<LatestExporter>(
       new LatestExporter(std::move(name), std::move(input), exports_to_keep, std::move(options)));
 }
@@ -271,8 +270,8 @@ Result<std::optional<std::string>> LatestExporter::Export(Estimator& estimator,
                                                           const EvalResult& eval_result,
                                                           bool is_the_final_export) {
   CKPT_ASSIGN_OR_RETURN(std::string dir,
-                        RunExport(options_, estimator, export_path, input_, checkpoint_path));
-  CollectAfterExport(options_.env, export_path, exports_to_keep_);
+                        WriteExport(estimator, export_path, checkpoint_path));
+  CollectExports(export_path, exports_to_keep_);
   return std::optional<std::string>(std::move(dir));
 }
 
@@ -280,29 +279,32 @@ Result<std::optional<std::string>> LatestExporter::Export(Estimator& estimator,
 
 BestExporter::BestExporter(std::string name, ServingInput input, BestExporterOptions best,
                            ExporterOptions options)
-    : name_(std::move(name)),
-      input_(std::move(input)),
-      best_options_(std::move(best)),
-      options_(std::move(options)) {}
+    : Exporter(std::move(name), std::move(input), std::move(options)),
+      best_options_(std::move(best)) {}
 
 Result<std::unique_ptr<BestExporter>> BestExporter::Create(std::string name, ServingInput input,
                                                            BestExporterOptions best,
                                                            ExporterOptions options) {
-  CKPT_RETURN_IF_ERROR(CheckName(name));
+  CKPT_RETURN_IF_ERROR(CheckArguments(name, options));
   CKPT_RETURN_IF_ERROR(CheckExportsToKeep(best.exports_to_keep));
   if (!best.compare_fn) return InvalidArgumentError("`compare_fn` must not be None.");
-  if (options.env == nullptr) return InvalidArgumentError("ExporterOptions.env is null");
   return std::unique_ptr<BestExporter>(
       new BestExporter(std::move(name), std::move(input), std::move(best), std::move(options)));
 }
 
 Status BestExporter::LoadBestFromEvents(const std::string& model_dir) {
   LogInfo("Loading best metric from event files.");
+  // As TF's os.path.join(model_dir, pattern): an absolute pattern stands alone.
+  const std::string& pattern = best_options_.event_file_pattern;
   std::vector<std::string> files;
-  MatchPaths(options_.env, model_dir, best_options_.event_file_pattern, &files);
+  if (IsAbsolutePath(pattern)) {
+    MatchPaths(env(), "/", std::string_view(pattern).substr(1), &files);
+  } else {
+    MatchPaths(env(), model_dir, pattern, &files);
+  }
   std::optional<EvalResult> best;
   for (const std::string& file : files) {
-    Status s = ForEachEvaluation(options_.env, file, [&](const EvalResult& result) -> Status {
+    Status s = ForEachEvaluation(env(), file, [&](const EvalResult& result) -> Status {
       CKPT_ASSIGN_OR_RETURN(bool better, IsBetter(best_options_.compare_fn, best, result));
       if (better) best = result;
       return Status();
@@ -326,23 +328,19 @@ Result<std::optional<std::string>> BestExporter::Export(Estimator& estimator,
   if (!better) return std::optional<std::string>();
   LogInfo("Performing best model export.");
   CKPT_ASSIGN_OR_RETURN(std::string dir,
-                        RunExport(options_, estimator, export_path, input_, checkpoint_path));
+                        WriteExport(estimator, export_path, checkpoint_path));
   // Only an export that was written makes this the best: a failed one is
   // tried again at the next evaluation as good.
   best_ = eval_result;
-  CollectAfterExport(options_.env, export_path, best_options_.exports_to_keep);
+  CollectExports(export_path, best_options_.exports_to_keep);
   return std::optional<std::string>(std::move(dir));
 }
 
 // --- FinalExporter ----------------------------------------------------------
 
-FinalExporter::FinalExporter(std::string name, ServingInput input, ExporterOptions options)
-    : name_(std::move(name)), input_(std::move(input)), options_(std::move(options)) {}
-
 Result<std::unique_ptr<FinalExporter>> FinalExporter::Create(std::string name, ServingInput input,
                                                              ExporterOptions options) {
-  CKPT_RETURN_IF_ERROR(CheckName(name));
-  if (options.env == nullptr) return InvalidArgumentError("ExporterOptions.env is null");
+  CKPT_RETURN_IF_ERROR(CheckArguments(name, options));
   return std::unique_ptr<FinalExporter>(
       new FinalExporter(std::move(name), std::move(input), std::move(options)));
 }
@@ -355,7 +353,7 @@ Result<std::optional<std::string>> FinalExporter::Export(Estimator& estimator,
   if (!is_the_final_export) return std::optional<std::string>();
   LogInfo("Performing the final export in the end of training.");
   CKPT_ASSIGN_OR_RETURN(std::string dir,
-                        RunExport(options_, estimator, export_path, input_, checkpoint_path));
+                        WriteExport(estimator, export_path, checkpoint_path));
   return std::optional<std::string>(std::move(dir));
 }
 

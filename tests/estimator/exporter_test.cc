@@ -22,6 +22,7 @@ namespace ckpt {
 namespace {
 
 using ::ckpt::testing::ListDir;
+using ::ckpt::testing::LogCapture;
 using ::ckpt::testing::SnapshotTree;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::TempDir;
@@ -87,21 +88,6 @@ void WriteEvaluation(EventWriter* writer, int64_t step, const EvalResult& result
   }
   ASSERT_TRUE(writer->AddSerializedEvent(event.SerializeAsString()).ok());
 }
-
-// Collects warnings while alive.
-class WarningCapture {
- public:
-  WarningCapture() {
-    previous_ = SetLogSink([this](LogSeverity severity, std::string_view message) {
-      if (severity == LogSeverity::kWarning) warnings.emplace_back(message);
-    });
-  }
-  ~WarningCapture() { SetLogSink(previous_); }
-  std::vector<std::string> warnings;
-
- private:
-  LogSink previous_;
-};
 
 class ExporterTest : public ::testing::Test {
  protected:
@@ -240,7 +226,7 @@ TEST_F(ExporterTest, RetentionDeletesOnlyWhatOldExportsWrote) {
   const auto temp_before = SnapshotTree(JoinPath(base, "temp-123"));
   const auto newest_before = SnapshotTree(ExportDirPath(base, 300));
 
-  WarningCapture capture;
+  LogCapture capture(LogSeverity::kWarning);
   std::vector<std::string> removed = GarbageCollectExports(kEnv, base, 2).value();
 
   EXPECT_THAT(removed, ElementsAre(ExportDirPath(base, 100)));
@@ -262,7 +248,7 @@ TEST_F(ExporterTest, RetentionDeletesOnlyWhatOldExportsWrote) {
   EXPECT_TRUE(kEnv->IsDirectory(JoinPath(ExportDirPath(base, 99), "variables")));
   // Each thing left behind is named.
   std::set<std::string> named;
-  for (const std::string& w : capture.warnings) {
+  for (const std::string& w : capture.lines()) {
     for (const std::string& p : {user_notes, user_vars, asset_link}) {
       if (w.find("\"" + p + "\"") != std::string::npos) named.insert(p);
     }
@@ -303,6 +289,9 @@ TEST_F(ExporterTest, BestReadsTheBestEvaluationSoFarFromEvalEvents) {
     auto other = EvalWriter("eval_other");
     WriteEvaluation(other.get(), 40, {{"loss", 0.01}});
     ASSERT_TRUE(other->Close().ok());
+    // Nor is a copy of it in eval/ under a name that is not "*.tfevents.*".
+    const std::string bytes = SnapshotTree(model_dir_).at(other->path());
+    ASSERT_TRUE(WriteStringToFile(kEnv, JoinPath(model_dir_, "eval/backup.bin"), bytes).ok());
   }
   auto best = BestExporter::Create("best", ToyServingInput(), {}, fake_.Options()).value();
   // Worse than 0.3: no export.
@@ -357,7 +346,8 @@ TEST_F(ExporterTest, BestWithoutLossIsAnError) {
   EXPECT_THAT(Run(*best, {{"accuracy", 0.9}}).status(),
               StatusIs(StatusCode::kInvalidArgument,
                        "current_eval_result cannot be empty or no loss is found in it."));
-  EXPECT_THAT(Run(*best, {}).status(), StatusIs(StatusCode::kInvalidArgument, "current_eval_result"));
+  EXPECT_THAT(Run(*best, {}).status(),
+              StatusIs(StatusCode::kInvalidArgument, "current_eval_result"));
   EXPECT_TRUE(fake_.bases.empty());
   // An evaluation on disk without loss after one with it: the best is empty of loss.
   EXPECT_THAT(LossSmaller({{"accuracy", 1}}, {{"loss", 1}}).status(),
@@ -372,6 +362,30 @@ TEST_F(ExporterTest, BestWithoutLossIsAnError) {
   Status s = Run(*reread, {{"loss", 0.1}}).status();
   EXPECT_THAT(s, StatusIs(StatusCode::kInvalidArgument, "no loss is found"));
   EXPECT_THAT(s.message(), HasSubstr(JoinPath(model_dir_, "eval")));  // names the event file
+}
+
+TEST_F(ExporterTest, BestWithACorruptEventFileNamesIt) {
+  const std::string path = JoinPath(model_dir_, "eval/events.out.tfevents.1.testhost");
+  ASSERT_TRUE(kEnv->CreateDirs(JoinPath(model_dir_, "eval")).ok());
+  ASSERT_TRUE(WriteStringToFile(kEnv, path, std::string(40, 'x')).ok());
+  auto best = BestExporter::Create("best", ToyServingInput(), {}, fake_.Options()).value();
+  Status s = Run(*best, {{"loss", 0.1}}).status();
+  EXPECT_THAT(s, StatusIs(StatusCode::kDataLoss, path));
+  EXPECT_TRUE(fake_.bases.empty());
+}
+
+TEST_F(ExporterTest, BestWithAnAbsolutePattern) {
+  const std::string elsewhere = JoinPath(root_, "elsewhere");
+  EventWriterOptions o;
+  o.hostname = "testhost";
+  auto writer = EventWriter::Create(elsewhere, o).value();
+  WriteEvaluation(writer.get(), 10, {{"loss", 0.5}});
+  ASSERT_TRUE(writer->Close().ok());
+  BestExporterOptions options;
+  options.event_file_pattern = JoinPath(elsewhere, "*.tfevents.*");
+  auto best = BestExporter::Create("best", ToyServingInput(), options, fake_.Options()).value();
+  EXPECT_EQ(Run(*best, {{"loss", 0.6}}).value(), std::nullopt);
+  EXPECT_FLOAT_EQ(best->best_eval_result()->at("loss"), 0.5f);
 }
 
 TEST_F(ExporterTest, BestReadsWhatEvaluateWrote) {
