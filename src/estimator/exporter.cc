@@ -94,10 +94,10 @@ bool DeleteExport(Collector& c, const std::string& dir) {
       empty = false;
     }
   }
-  // saved_model.pb goes last, and only when the rest is gone: until then the
-  // directory still looks like an export, and the next collection resumes it.
-  if (has_proto && c.first.ok()) empty &= c.Delete(SavedModelProtoPath(dir));
-  else if (has_proto) empty = false;
+  // saved_model.pb goes last, and not after a failed deletion: until it is
+  // gone the directory still looks like an export, so the next collection
+  // resumes an interrupted one.
+  if (has_proto) empty &= c.first.ok() && c.Delete(SavedModelProtoPath(dir));
   return empty && c.DeleteDir(dir);
 }
 
