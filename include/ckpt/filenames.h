@@ -38,6 +38,8 @@ std::string MetaGraphFilename(const std::string& checkpoint,
 // A SavedModel directory D holds D/saved_model.pb, its variables as the V2
 // checkpoint with prefix D/variables/variables, and asset files in D/assets/.
 inline constexpr char kSavedModelFilename[] = "saved_model.pb";
+// TF >= 2.12 also writes D/fingerprint.pb (hashes of the graph and variables).
+inline constexpr char kSavedModelFingerprintFilename[] = "fingerprint.pb";
 // "D/saved_model.pb"
 std::string SavedModelProtoPath(std::string_view dir);
 // "D/variables"
@@ -55,6 +57,12 @@ std::string TempExportDirPath(std::string_view base, int64_t seconds);
 // The seconds of an export directory's base name ("1700000000"): 1 to 18
 // ASCII digits and nothing else; -1 otherwise ("temp-17...", "best", ...).
 int64_t ParseExportDirName(std::string_view name);
+// True if base name `name` is one of the files of a SavedModel's variables
+// directory: "variables.index" or "variables.data-DDDDD-of-DDDDD".
+bool IsSavedModelVariablesFileName(std::string_view name);
+// Where train_and_evaluate's exporter `exporter_name` exports (the base of
+// its timestamped exports): "<model_dir>/export/<exporter_name>".
+std::string ExportPath(std::string_view model_dir, std::string_view exporter_name);
 
 }  // namespace ckpt
 

@@ -75,10 +75,15 @@ std::string SavedModelProtoPath(std::string_view dir) {
   return JoinPath(dir, kSavedModelFilename);
 }
 
-std::string SavedModelVariablesDir(std::string_view dir) { return JoinPath(dir, "variables"); }
+// Both the directory and the checkpoint basename of a SavedModel's variables.
+constexpr std::string_view kSavedModelVariables = "variables";
+
+std::string SavedModelVariablesDir(std::string_view dir) {
+  return JoinPath(dir, kSavedModelVariables);
+}
 
 std::string SavedModelVariablesPrefix(std::string_view dir) {
-  return JoinPath(SavedModelVariablesDir(dir), "variables");
+  return JoinPath(SavedModelVariablesDir(dir), kSavedModelVariables);
 }
 
 std::string SavedModelAssetsDir(std::string_view dir) { return JoinPath(dir, "assets"); }
@@ -96,6 +101,14 @@ int64_t ParseExportDirName(std::string_view name) {
   int64_t v = 0;
   for (char c : name) v = v * 10 + (c - '0');
   return v;
+}
+
+bool IsSavedModelVariablesFileName(std::string_view name) {
+  return name == MetaFilename(kSavedModelVariables) || IsDataFileOf(name, kSavedModelVariables);
+}
+
+std::string ExportPath(std::string_view model_dir, std::string_view exporter_name) {
+  return JoinPath(JoinPath(model_dir, "export"), exporter_name);
 }
 
 std::string CheckpointPrefixWithStep(std::string_view prefix, int64_t step, int min_digits) {

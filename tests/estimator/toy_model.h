@@ -17,6 +17,7 @@
 #include "ckpt/estimator_input.h"
 #include "ckpt/estimator_model.h"
 #include "ckpt/graph.h"
+#include "ckpt/saved_model.h"
 #include "testutil/fake_clock.h"
 
 namespace ckpt::testing {
@@ -122,6 +123,21 @@ class ToyModel : public EstimatorModel {
     graph->Identity(x, "x_identity");
     (void)w;
     return graph->status();
+  }
+
+  // Serving: "y" = x * w + b from the float feature "x", as one predict
+  // signature (serving_default).
+  Result<std::map<std::string, ExportOutput>> DescribeServing(
+      GraphBuilder* graph, const std::map<std::string, Output>& features) const override {
+    auto x = features.find("x");
+    if (x == features.end()) return InvalidArgumentError("toy model: no feature \"x\"");
+    graph->GlobalStep();
+    GraphVariable w = graph->Variable("w", w_);
+    GraphVariable b = graph->Variable("b", b_);
+    Output y = graph->Binary("AddV2", graph->Binary("Mul", x->second, w.read, "mul"), b.read, "y");
+    CKPT_RETURN_IF_ERROR(graph->status());
+    return std::map<std::string, ExportOutput>{
+        {kDefaultServingSignatureKey, ExportOutput::Predict({{"y", y}})}};
   }
 
  private:

@@ -18,28 +18,13 @@ namespace ckpt {
 namespace {
 
 using ::ckpt::testing::EnvKind;
+using ::ckpt::testing::LogCapture;
 using ::ckpt::testing::MakeTestEnv;
 using ::ckpt::testing::StatusIs;
 using ::ckpt::testing::TestEnv;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using Pairs = std::vector<std::pair<std::string, std::string>>;
-
-// Collects INFO lines while alive.
-class LogCapture {
- public:
-  LogCapture() {
-    previous_ = SetLogSink([this](LogSeverity severity, std::string_view message) {
-      if (severity == LogSeverity::kInfo) lines_.emplace_back(message);
-    });
-  }
-  ~LogCapture() { SetLogSink(previous_); }
-  const std::vector<std::string>& lines() const { return lines_; }
-
- private:
-  LogSink previous_;
-  std::vector<std::string> lines_;
-};
 
 Tensor Floats(TensorShape shape, float start) {
   std::vector<float> v(static_cast<size_t>(shape.num_elements()));

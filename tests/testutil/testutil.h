@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "ckpt/env.h"
+#include "ckpt/logging.h"
 #include "ckpt/status.h"
 #include "ckpt/tensor.h"
 
@@ -263,6 +264,25 @@ inline std::vector<float> Floats(const Tensor& t) {
   EXPECT_EQ(t.dtype(), DataType::kFloat);
   return std::vector<float>(t.flat<float>(), t.flat<float>() + t.num_elements());
 }
+
+// Collects the messages of one severity logged while alive (the previous
+// sink is restored on destruction).
+class LogCapture {
+ public:
+  explicit LogCapture(LogSeverity severity = LogSeverity::kInfo) {
+    previous_ = SetLogSink([this, severity](LogSeverity s, std::string_view message) {
+      if (s == severity) lines_.emplace_back(message);
+    });
+  }
+  ~LogCapture() { SetLogSink(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  const std::vector<std::string>& lines() const { return lines_; }
+
+ private:
+  LogSink previous_;
+  std::vector<std::string> lines_;
+};
 
 }  // namespace ckpt::testing
 
