@@ -1,5 +1,5 @@
 // `ckpt savedmodel show` on TF-written SavedModels (tests/savedmodel/testdata),
-// its errors, and `ckpt inspect` / `ckpt verify` given a SavedModel directory.
+// its errors, and `ckpt inspect` / `verify` / `ls` given a SavedModel directory.
 // The output is compared with saved_model_cli's in
 // tests/interop/test_savedmodel_show.py; here the text is checked for the
 // parts that follow from the files.
@@ -122,6 +122,9 @@ TEST(SavedModelCheckpointCliTest, InspectAndVerifyReadTheVariables) {
   r = RunCommandLine({"verify", dir});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(SavedModelVariablesPrefix(dir)));
+  r = RunCommandLine({"ls", dir});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(SavedModelVariablesPrefix(dir) + "\n"));
 }
 
 TEST(SavedModelCheckpointCliTest, MissingVariablesNameTheIndex) {
@@ -132,6 +135,9 @@ TEST(SavedModelCheckpointCliTest, MissingVariablesNameTheIndex) {
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr(index));
   r = RunCommandLine({"verify", dir});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr(index));
+  r = RunCommandLine({"ls", dir});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr(index));
 }
