@@ -9,6 +9,7 @@
 #include "inspect.h"
 #include "ls.h"
 #include "run.h"
+#include "savedmodel_cmd.h"
 #include "verify.h"
 
 namespace ckpt::tools {
@@ -21,6 +22,7 @@ void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* ex
   AddFsckCommand(app, out, err, exit_code);
   AddRunCommand(app, out, err, exit_code);
   AddGraphCommand(app, out, err, exit_code);
+  AddSavedModelCommand(app, out, err, exit_code);
 }
 
 std::unique_ptr<CLI::App> MakeApp(std::ostream* out, std::ostream* err, int* exit_code) {

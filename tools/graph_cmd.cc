@@ -57,6 +57,30 @@ std::vector<std::string> SortedKeys(
   return {keys.begin(), keys.end()};
 }
 
+}  // namespace
+
+std::string SignatureJson(const std::string& key, const tensorflow::SignatureDef& sig) {
+  std::string text =
+      "{\"key\": " + JsonString(key) + ", \"method_name\": " + JsonString(sig.method_name());
+  for (const bool inputs : {true, false}) {
+    const auto& map = inputs ? sig.inputs() : sig.outputs();
+    text += inputs ? ", \"inputs\": [" : "], \"outputs\": [";
+    bool first = true;
+    for (const std::string& tensor_key : SortedKeys(map)) {
+      const tensorflow::TensorInfo& info = map.at(tensor_key);
+      text += first ? "" : ", ";
+      text += "{\"key\": " + JsonString(tensor_key) +
+              ", \"name\": " + JsonString(TensorInfoWhere(info)) + ", \"dtype\": " +
+              JsonString(DataTypeEnumName(static_cast<DataType>(info.dtype()))) +
+              ", \"shape\": " + TensorInfoShape(info, true) + "}";
+      first = false;
+    }
+  }
+  return text + "]}";
+}
+
+namespace {
+
 void ListSignatures(const ImportedGraph& graph, bool json, std::string* out) {
   std::set<std::string> keys;
   for (const auto& entry : graph.signatures()) keys.insert(entry.first);
@@ -65,33 +89,21 @@ void ListSignatures(const ImportedGraph& graph, bool json, std::string* out) {
   for (const std::string& key : keys) {
     const tensorflow::SignatureDef& sig = graph.signatures().at(key);
     if (json) {
-      text += first_sig ? "\n  " : ",\n  ";
-      text +=
-          "{\"key\": " + JsonString(key) + ", \"method_name\": " + JsonString(sig.method_name());
+      text += (first_sig ? "\n  " : ",\n  ") + SignatureJson(key, sig);
+      first_sig = false;
+      continue;
     }
     first_sig = false;
     for (const bool inputs : {true, false}) {
       const auto& map = inputs ? sig.inputs() : sig.outputs();
-      if (json) text += inputs ? ", \"inputs\": [" : "], \"outputs\": [";
-      bool first = true;
       for (const std::string& tensor_key : SortedKeys(map)) {
         const tensorflow::TensorInfo& info = map.at(tensor_key);
         const std::string dtype(DataTypeEnumName(static_cast<DataType>(info.dtype())));
-        if (json) {
-          text += first ? "" : ", ";
-          text += "{\"key\": " + JsonString(tensor_key) +
-                  ", \"name\": " + JsonString(TensorInfoWhere(info)) +
-                  ", \"dtype\": " + JsonString(dtype) +
-                  ", \"shape\": " + TensorInfoShape(info, true) + "}";
-        } else {
-          text += EscapeForDisplay(key) + "\t" + (inputs ? "input" : "output") + "\t" +
-                  EscapeForDisplay(tensor_key) + "\t" + EscapeForDisplay(TensorInfoWhere(info)) +
-                  "\t" + dtype + "\t" + TensorInfoShape(info, false) + "\n";
-        }
-        first = false;
+        text += EscapeForDisplay(key) + "\t" + (inputs ? "input" : "output") + "\t" +
+                EscapeForDisplay(tensor_key) + "\t" + EscapeForDisplay(TensorInfoWhere(info)) +
+                "\t" + dtype + "\t" + TensorInfoShape(info, false) + "\n";
       }
     }
-    if (json) text += "]}";
   }
   if (json) {
     *out += "{\"signatures\": [" + text + (first_sig ? "]}\n" : "\n]}\n");

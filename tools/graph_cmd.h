@@ -41,6 +41,8 @@
 #include <string>
 #include <vector>
 
+#include "tensorflow/core/protobuf/meta_graph.pb.h"
+
 namespace ckpt::tools {
 
 struct GraphOptions {
@@ -53,6 +55,11 @@ struct GraphOptions {
   bool signatures = false;           // list the SignatureDefs instead of the nodes
   bool json = false;
 };
+
+// One SignatureDef as the JSON object of --signatures: {"key",
+// "method_name", "inputs": [{"key", "name", "dtype", "shape"}], "outputs"}
+// (inputs and outputs sorted by key; shape null for an unknown rank).
+std::string SignatureJson(const std::string& key, const tensorflow::SignatureDef& sig);
 
 // True if ckpt can run nodes of `op_type` (see above).
 bool IsRunnableOp(const std::string& op_type);

@@ -3,6 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "ckpt/filenames.h"
+
 namespace ckpt::tools {
 namespace {
 
@@ -17,7 +19,7 @@ GraphSource GraphSourceForPath(Env* env, const std::string& path) {
   source.path = path;
   if (env->IsDirectory(path)) {
     source.kind = GraphSource::Kind::kSavedModel;
-  } else if (Basename(path) == "saved_model.pb") {
+  } else if (Basename(path) == kSavedModelFilename) {
     source.kind = GraphSource::Kind::kSavedModel;
     source.path = std::string(Dirname(path));
     if (source.path.empty()) source.path = ".";
@@ -35,7 +37,7 @@ Result<std::shared_ptr<const ImportedGraph>> LoadGraph(Env* env, const GraphSour
     case GraphSource::Kind::kMetaGraph:
       return ImportMetaGraph(env, source.path);
     case GraphSource::Kind::kSavedModel:
-      return ImportSavedModel(env, JoinPath(source.path, "saved_model.pb"), source.tags);
+      return ImportSavedModel(env, source.path, source.tags);
     case GraphSource::Kind::kGraphDef:
       break;
   }

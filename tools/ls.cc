@@ -11,6 +11,7 @@
 
 #include "ckpt/escape.h"
 #include "ckpt/verify.h"
+#include "checkpoint/resolve.h"
 #include "command.h"
 #include "json_output.h"
 
@@ -85,6 +86,15 @@ std::string Pad(std::string s, size_t width) {
 int RunLs(const LsOptions& options, std::ostream& out, std::ostream& err) {
   std::string dir = options.dir;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (IsSavedModelCheckpointDir(options.env, dir)) {
+    // A SavedModel's checkpoint is its variables: list their directory.
+    Result<std::string> prefix = SavedModelCheckpoint(options.env, dir);
+    if (!prefix.ok()) {
+      err << "ckpt ls: " << EscapeForDisplay(prefix.status().ToString()) << "\n";
+      return kExitFailure;
+    }
+    dir = std::string(Dirname(*prefix));
+  }
   SurveyOptions so;
   so.latest_filename = options.latest_filename;
   so.verify = false;

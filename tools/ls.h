@@ -14,6 +14,8 @@
 //            but not listed (kept by the keep-every-N-hours rule), or
 //            "missing (files gone)" when listed but absent; the state file's
 //            newest checkpoint is marked ", newest".
+// A SavedModel directory lists the directory of its variables (its
+// checkpoint, variables/variables, not named by any state file).
 // Nothing is read beyond file names, sizes and times (`ckpt verify` reads
 // the data). Exit code 0, or 1 if the directory cannot be listed.
 //

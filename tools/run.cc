@@ -14,6 +14,7 @@
 
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/escape.h"
+#include "ckpt/filenames.h"
 #include "ckpt/graph_import.h"
 #include "ckpt/session.h"
 #include "command.h"
@@ -123,7 +124,7 @@ Result<std::string> ChooseCheckpoint(Env* env, const RunOptions& options, const 
     case GraphSource::Kind::kGraphDef:
       return std::string();
     case GraphSource::Kind::kSavedModel: {
-      std::string prefix = JoinPath(JoinPath(source.path, "variables"), "variables");
+      std::string prefix = SavedModelVariablesPrefix(source.path);
       return CheckpointExists(env, prefix) ? prefix : std::string();
     }
     case GraphSource::Kind::kMetaGraph:

@@ -8,6 +8,7 @@
 
 #include "ckpt/escape.h"
 #include "ckpt/verify.h"
+#include "checkpoint/resolve.h"
 #include "command.h"
 #include "json_output.h"
 
@@ -135,9 +136,18 @@ void PrintJson(const DirectoryReport& r, std::ostream& out) {
 int RunVerify(const VerifyCommandOptions& options, std::ostream& out, std::ostream& err) {
   std::string path = options.path;
   while (path.size() > 1 && path.back() == '/') path.pop_back();
-  if (!options.env->IsDirectory(path)) {
+  if (!options.env->IsDirectory(path) || IsSavedModelCheckpointDir(options.env, path)) {
     VerifyCommandOptions o = options;
     o.path = path;
+    if (IsSavedModelCheckpointDir(options.env, path)) {
+      // A SavedModel's checkpoint is its variables (checkpoint/resolve.h).
+      Result<std::string> prefix = SavedModelCheckpoint(options.env, path);
+      if (!prefix.ok()) {
+        err << "ckpt verify: " << EscapeForDisplay(prefix.status().ToString()) << "\n";
+        return kExitFailure;
+      }
+      o.path = *prefix;
+    }
     return VerifyOnePrefix(o, out);
   }
   SurveyOptions so;

@@ -3,7 +3,8 @@
 //   ckpt verify <dir|prefix> [--latest_filename=checkpoint] [--json]
 //
 // For a prefix (V2 prefix or V1 file), every tensor is read and every
-// checksum checked (ckpt::VerifyCheckpoint). For a directory, every
+// checksum checked (ckpt::VerifyCheckpoint); so for a SavedModel directory's
+// variables (D/variables/variables). For a directory, every
 // checkpoint its state file names is verified (ok / missing / corrupt, with
 // the reason), so is every checkpoint on disk it does not name (preserved by
 // the N-hours rule), leftovers of interrupted saves are listed, and so are

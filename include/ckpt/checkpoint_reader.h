@@ -4,7 +4,11 @@
 // Open() takes a V2 prefix ("dir/model.ckpt-1000"), a V1 checkpoint file (or
 // a sharded V1 pattern such as "dir/model-?????-of-00002"), or a directory, in
 // which case the newest checkpoint named by its `checkpoint` state file is
-// opened. Partitioned variables are listed and read under their full names.
+// opened. A SavedModel directory D (holding saved_model.pb) opens its
+// variables, D/variables/variables (as TF's warm start reads an export;
+// tf.train.load_checkpoint itself does not), NotFound naming
+// D/variables/variables.index if they are missing. Partitioned variables are
+// listed and read under their full names.
 //
 // Thread safety: const methods may be called concurrently.
 #ifndef CKPT_CHECKPOINT_READER_H_

@@ -139,12 +139,14 @@ Result<std::shared_ptr<const ImportedGraph>> ImportMetaGraph(Env* env, const std
 // imports it. A bare GraphDef has no SaverDef and no collections.
 Result<std::shared_ptr<const ImportedGraph>> ImportGraphDef(Env* env, const std::string& path);
 
-// Imports the MetaGraphDef of a SavedModel's `saved_model.pb` whose tag set
-// equals `tags` (order and repeats ignored), as TF's loader chooses it; its
-// variables are then restored from "<export_dir>/variables/variables".
-// NotFound, in TF's words, when no meta graph has those tags: "Could not find
-// meta graph def matching supplied tags: { serve }. ..."; DataLoss if the
-// file does not parse.
+// Imports the MetaGraphDef of a SavedModel (`path`: its directory or its
+// `saved_model.pb`; ReadSavedModel, ckpt/saved_model.h) whose tag set
+// equals `tags` (order and repeats ignored; FindMetaGraph), as TF's loader
+// chooses it; its variables are then restored from
+// SavedModelVariablesPrefix(export_dir). NotFound, in TF's words, when no
+// meta graph has those tags: "Could not find meta graph def matching
+// supplied tags: { serve }. ..." followed by the tag sets present; NotFound
+// if the file is missing, DataLoss if it does not parse.
 Result<std::shared_ptr<const ImportedGraph>> ImportSavedModel(Env* env, const std::string& path,
                                                               const std::vector<std::string>& tags);
 

@@ -1,5 +1,5 @@
 // MetaGraphDefs: the Saver subgraph, `.meta` files and `graph.pbtxt`, and
-// reading TensorFlow's `.meta` and `saved_model.pb` files.
+// reading TensorFlow's `.meta` files (`saved_model.pb`: ckpt/saved_model.h).
 //
 // A C++ model describes itself with a GraphBuilder (graph.h), adds the
 // subgraph tf.compat.v1.train.Saver builds (AddSaverSubgraph), and exports
@@ -109,10 +109,6 @@ std::function<Status(const std::string&)> MetaGraphWriter(tensorflow::MetaGraphD
 // Reads a binary `.meta` file. NotFound if missing; DataLoss if it does not
 // parse as a MetaGraphDef.
 Result<tensorflow::MetaGraphDef> ReadMetaGraph(Env* env, const std::string& path);
-// The MetaGraphDefs of a SavedModel's `saved_model.pb`. DataLoss if it does
-// not parse.
-Result<std::vector<tensorflow::MetaGraphDef>> ReadSavedModelMetaGraphs(Env* env,
-                                                                      const std::string& path);
 // Reads a text GraphDef (graph.pbtxt). DataLoss if it does not parse.
 Result<tensorflow::GraphDef> ReadTextGraph(Env* env, const std::string& path);
 // Reads a GraphDef file as tf.io.write_graph writes it: text when the name

@@ -139,7 +139,9 @@ struct ObjectVariableInfo {
 // object graph.
 class ObjectCheckpointReader {
  public:
-  // `path` as CheckpointReader::Open takes it (a prefix or a directory).
+  // `path` as CheckpointReader::Open takes it (a prefix, a directory, or a
+  // SavedModel directory: tf.saved_model.save writes an object-based
+  // checkpoint as its variables).
   // NotFound if the checkpoint has no object graph (a TF1 name-based
   // checkpoint); DataLoss if the graph is corrupt.
   static Result<std::unique_ptr<ObjectCheckpointReader>> Open(

@@ -140,7 +140,11 @@ Status WriteSavedModel(const std::string& export_dir, GraphBuilder* graph,
 // ---- reading
 
 // The SavedModel proto of `path`: a SavedModel directory or its
-// saved_model.pb. NotFound if missing; DataLoss if it does not parse.
+// saved_model.pb. NotFound naming the file if missing ("D is not a
+// SavedModel directory: it has no D/saved_model.pb"); DataLoss naming it if
+// it does not parse; InvalidArgument for a null env. (A SavedModel
+// directory given to a checkpoint reader reads as its variables:
+// ckpt/checkpoint_reader.h.)
 Result<tensorflow::SavedModel> ReadSavedModel(Env* env, const std::string& path);
 
 // True if `dir` is a directory holding saved_model.pb.

@@ -24,7 +24,11 @@
 namespace ckpt {
 
 struct WarmStartSettings {
-  // A checkpoint prefix, or a directory (its newest checkpoint). Empty:
+  // A checkpoint prefix, a directory (its newest checkpoint) or a
+  // SavedModel directory D (holding saved_model.pb or
+  // variables/variables.index): its variables D/variables/variables, as
+  // TF's estimator takes them, logging "Warm-starting from a SavedModel"
+  // (NotFound naming D/variables/variables.index if it lacks them). Empty:
   // InvalidArgument "`ckpt_to_initialize_from` MUST be set in
   // WarmStartSettings".
   std::string ckpt_to_initialize_from;

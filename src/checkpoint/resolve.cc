@@ -1,7 +1,7 @@
 // Resolving a path to the checkpoint to read (ResolveCheckpointPath,
 // FindCheckpoint, CheckpointExists), a directory to the checkpoint to restore
-// (LatestCheckpoint, NewestVerifiedCheckpoint), and the path rules they share
-// (resolve.h).
+// (LatestCheckpoint, NewestVerifiedCheckpoint), a SavedModel directory to its
+// variables (SavedModelCheckpoint), and the path rules they share (resolve.h).
 //
 // LatestCheckpoint trusts the state file's model_checkpoint_path when its
 // files pass CheckCheckpointFiles (no tensor data read). When they do not (a
@@ -105,10 +105,26 @@ bool CheckpointExists(Env* env, const std::string& prefix) {
   return FindCheckpoint(env, prefix).has_value();
 }
 
+bool IsSavedModelCheckpointDir(Env* env, const std::string& dir) {
+  return env->IsDirectory(dir) && (env->FileExists(SavedModelProtoPath(dir)) ||
+                                   env->FileExists(MetaFilename(SavedModelVariablesPrefix(dir))));
+}
+
+Result<std::string> SavedModelCheckpoint(Env* env, const std::string& dir) {
+  std::string prefix = SavedModelVariablesPrefix(dir);
+  const std::string index = MetaFilename(prefix);
+  if (!env->FileExists(index)) {
+    return NotFoundError("SavedModel " + dir + " has no variables: " + index + " does not exist");
+  }
+  return prefix;
+}
+
 Result<ResolvedCheckpoint> ResolveCheckpointPath(Env* env, const std::string& path) {
   std::string prefix = path;
   while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
-  if (env->IsDirectory(prefix)) {
+  if (IsSavedModelCheckpointDir(env, prefix)) {
+    CKPT_ASSIGN_OR_RETURN(prefix, SavedModelCheckpoint(env, prefix));
+  } else if (env->IsDirectory(prefix)) {
     auto latest = LatestCheckpoint(env, prefix);
     if (!latest.ok()) {
       return NotFoundError("No checkpoint found in directory " + prefix + ": " +

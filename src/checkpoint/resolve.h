@@ -45,9 +45,20 @@ struct ResolvedCheckpoint {
   // "": to append to an error about it.
   std::string hint;
 };
-// The one resolution of a path to read: trailing '/' dropped; a directory
-// means its LatestCheckpoint (NotFound "No checkpoint found in directory
-// ..." if it has none); then FindCheckpoint. NotFound in TensorFlow's words
+// A SavedModel directory D (holding saved_model.pb, or variables/variables.index
+// as TF's warm start tests it) is read through its variables: the V2
+// checkpoint SavedModelVariablesPrefix(D). TF's tf.train.load_checkpoint does
+// not do this, its warm start does; it is what a user pointing a reader at an
+// export expects. The one home of that rule.
+bool IsSavedModelCheckpointDir(Env* env, const std::string& dir);
+// SavedModelVariablesPrefix(dir), or NotFound naming the missing
+// "<dir>/variables/variables.index".
+Result<std::string> SavedModelCheckpoint(Env* env, const std::string& dir);
+
+// The one resolution of a path to read: trailing '/' dropped; a SavedModel
+// directory means SavedModelCheckpoint; another directory means its
+// LatestCheckpoint (NotFound "No checkpoint found in directory ..." if it
+// has none); then FindCheckpoint. NotFound in TensorFlow's words
 // ("Unsuccessful TensorSliceReader constructor: Failed to find any matching
 // files for <prefix>", plus the hint) if nothing is there.
 Result<ResolvedCheckpoint> ResolveCheckpointPath(Env* env, const std::string& path);

@@ -26,6 +26,7 @@
 #include "ckpt/logging.h"
 #include "ckpt/run_config.h"
 #include "ckpt/tensor_slice.h"
+#include "checkpoint/resolve.h"
 
 namespace ckpt {
 namespace {
@@ -133,6 +134,15 @@ Result<std::unique_ptr<CheckpointReader>> OpenCheckpoint(Env* env, const std::st
   CheckpointReaderOptions options;
   options.env = env;
   return CheckpointReader::Open(prefix, options);
+}
+
+// What settings.ckpt_to_initialize_from names: a SavedModel directory means
+// its variables, as TF's estimator rewrites the settings (with its log line).
+Result<std::string> WarmStartSource(Env* env, const WarmStartSettings& settings) {
+  const std::string& path = settings.ckpt_to_initialize_from;
+  if (!IsSavedModelCheckpointDir(env, path)) return path;
+  LogInfo("Warm-starting from a SavedModel");
+  return SavedModelCheckpoint(env, path);
 }
 
 // Python's repr of the reader's variable-to-shape map (sorted by name).
@@ -324,9 +334,10 @@ Result<WarmStartReport> WarmStart(Env* env, const WarmStartSettings& settings, c
     if (selected) candidates.push_back(&g);
   }
 
-  LogInfo("Warm-starting from: (" + PyRepr(settings.ckpt_to_initialize_from) + ",)");
-  CKPT_ASSIGN_OR_RETURN(auto reader, OpenCheckpoint(env, settings.ckpt_to_initialize_from));
-  Planner planner(*reader, settings.ckpt_to_initialize_from);
+  CKPT_ASSIGN_OR_RETURN(const std::string from, WarmStartSource(env, settings));
+  LogInfo("Warm-starting from: (" + PyRepr(from) + ",)");
+  CKPT_ASSIGN_OR_RETURN(auto reader, OpenCheckpoint(env, from));
+  Planner planner(*reader, from);
 
   // Plan and check every candidate (TF builds one initialiser each).
   std::set<std::string> prev_used;

@@ -11,6 +11,7 @@
 #include "ckpt/escape.h"
 #include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
+#include "ckpt/saved_model.h"
 #include "tensor/proto_convert.h"
 
 namespace ckpt {
@@ -376,23 +377,23 @@ Result<std::shared_ptr<const ImportedGraph>> ImportGraphDef(Env* env, const std:
 
 Result<std::shared_ptr<const ImportedGraph>> ImportSavedModel(
     Env* env, const std::string& path, const std::vector<std::string>& tags) {
-  CKPT_ASSIGN_OR_RETURN(std::vector<tensorflow::MetaGraphDef> metas,
-                        ReadSavedModelMetaGraphs(env, path));
-  const std::set<std::string> wanted(tags.begin(), tags.end());
-  for (tensorflow::MetaGraphDef& meta : metas) {
-    const auto& have = meta.meta_info_def().tags();
-    if (std::set<std::string>(have.begin(), have.end()) != wanted) continue;
-    Result<std::shared_ptr<const ImportedGraph>> graph =
-        ImportedGraph::FromMetaGraphDef(std::move(meta));
-    if (!graph.ok()) return graph.status().WithContext("Importing '" + path + "'");
-    return graph;
+  CKPT_ASSIGN_OR_RETURN(tensorflow::SavedModel model, ReadSavedModel(env, path));
+  Result<const tensorflow::MetaGraphDef*> found = FindMetaGraph(model, tags);
+  if (!found.ok()) {
+    const std::set<std::string> wanted(tags.begin(), tags.end());
+    std::string listed;
+    for (const std::string& tag : wanted) listed += (listed.empty() ? "" : ", ") + tag;
+    return NotFoundError("Could not find meta graph def matching supplied tags: { " + listed +
+                         " }. To inspect available tag-sets in the SavedModel, please use the "
+                         "SavedModel CLI: `saved_model_cli` or `ckpt savedmodel show` (file '" +
+                         path + "': " + found.status().message() + ")");
   }
-  std::string listed;
-  for (const std::string& tag : wanted) listed += (listed.empty() ? "" : ", ") + tag;
-  return NotFoundError("Could not find meta graph def matching supplied tags: { " + listed +
-                       " }. To inspect available tag-sets in the SavedModel, please use the "
-                       "SavedModel CLI: `saved_model_cli` (file '" +
-                       path + "')");
+  // `model` is ours and dies here: move the chosen meta graph out of it.
+  tensorflow::MetaGraphDef meta = std::move(const_cast<tensorflow::MetaGraphDef&>(**found));
+  Result<std::shared_ptr<const ImportedGraph>> graph =
+      ImportedGraph::FromMetaGraphDef(std::move(meta));
+  if (!graph.ok()) return graph.status().WithContext("Importing '" + path + "'");
+  return graph;
 }
 
 }  // namespace ckpt

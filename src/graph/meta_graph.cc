@@ -3,7 +3,6 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/wire_format_lite.h>
 #include <google/protobuf/text_format.h>
 
 #include <memory>
@@ -117,40 +116,6 @@ Result<tensorflow::MetaGraphDef> ReadMetaGraph(Env* env, const std::string& path
   tensorflow::MetaGraphDef meta;
   if (!ParseBinary(data, &meta)) return DataLossError(path + " is not a binary MetaGraphDef");
   return meta;
-}
-
-Result<std::vector<tensorflow::MetaGraphDef>> ReadSavedModelMetaGraphs(Env* env,
-                                                                      const std::string& path) {
-  CKPT_ASSIGN_OR_RETURN(std::string data, ReadAll(env, path));
-  if (data.size() > static_cast<size_t>(INT32_MAX)) {
-    return ResourceExhaustedError(path + " is too large for a SavedModel");
-  }
-  // SavedModel { int64 saved_model_schema_version = 1;
-  //              repeated MetaGraphDef meta_graphs = 2; }
-  // walked field by field (ckpt has no saved_model.proto).
-  using google::protobuf::internal::WireFormatLite;
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(data.data()),
-                                            static_cast<int>(data.size()));
-  std::vector<tensorflow::MetaGraphDef> graphs;
-  const Status bad = DataLossError(path + " is not a SavedModel");
-  while (true) {
-    const uint32_t tag = in.ReadTag();
-    if (tag == 0) break;
-    const int field = static_cast<int>(tag >> 3);
-    const int wire = static_cast<int>(tag & 7);
-    if (field == 2 && wire == 2) {
-      uint32_t length = 0;
-      std::string bytes;
-      if (!in.ReadVarint32(&length) || !in.ReadString(&bytes, static_cast<int>(length))) return bad;
-      tensorflow::MetaGraphDef meta;
-      if (!ParseBinary(bytes, &meta)) return bad;
-      graphs.push_back(std::move(meta));
-    } else if (!WireFormatLite::SkipField(&in, tag)) {
-      return bad;
-    }
-  }
-  if (!in.ConsumedEntireMessage()) return bad;
-  return graphs;
 }
 
 namespace {

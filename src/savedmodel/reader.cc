@@ -7,8 +7,13 @@
 namespace ckpt {
 
 Result<tensorflow::SavedModel> ReadSavedModel(Env* env, const std::string& path) {
-  const std::string pb =
-      env->IsDirectory(path) ? SavedModelProtoPath(path) : path;
+  if (env == nullptr) return InvalidArgumentError("ReadSavedModel: env is null");
+  const bool dir = env->IsDirectory(path);
+  const std::string pb = dir ? SavedModelProtoPath(path) : path;
+  if (!env->FileExists(pb)) {
+    return NotFoundError(dir ? path + " is not a SavedModel directory: it has no " + pb
+                             : "SavedModel " + pb + " does not exist");
+  }
   CKPT_ASSIGN_OR_RETURN(std::string data, ReadFileToString(env, pb));
   if (data.size() > static_cast<size_t>(INT32_MAX)) {
     return ResourceExhaustedError(pb + " is too large for a SavedModel (" +

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ckpt/dnn_classifier.h"
+#include "ckpt/filenames.h"
 #include "ckpt/logging.h"
 #include "ckpt/saver.h"
 #include "testutil/testutil.h"
@@ -121,6 +122,36 @@ TEST_P(WarmStartTest, DefaultWarmStartsTrainableVariablesOnly) {
           "Warm-starting variable: dense/kernel; prev_var_name: Unchanged",
           "Initialize variable dense/kernel:0 from checkpoint " + prefix + " with dense/kernel",
           "Warm-started 2 variables."));
+}
+
+// TF's estimator takes a SavedModel directory's variables (an export of the
+// model warm-starts the next one), and says so.
+TEST_P(WarmStartTest, SavedModelDirectoryWarmStartsFromItsVariables) {
+  const std::string dir = Path("export/1700000000");
+  CKPT_ASSERT_OK(t_.env->CreateDirs(dir));
+  CKPT_ASSERT_OK(testing::WriteStringToFile(t_.env, SavedModelProtoPath(dir), "not read"));
+  const std::string prefix = SaveTrained(SavedModelVariablesPrefix(dir));
+  SmallModel m;
+  LogCapture log;
+  CKPT_ASSERT_OK_AND_ASSIGN(WarmStartReport report,
+                            WarmStart(t_.env, Settings(dir), m.Vars(), kTrainable));
+  EXPECT_EQ(report.checkpoint, prefix);
+  EXPECT_TRUE(m.kernel.Equals(trained_.kernel));
+  EXPECT_TRUE(m.bias.Equals(trained_.bias));
+  ASSERT_GE(log.lines().size(), 2u);
+  EXPECT_EQ(log.lines()[0], "Warm-starting from a SavedModel");
+  EXPECT_EQ(log.lines()[1], "Warm-starting from: ('" + prefix + "',)");
+}
+
+TEST_P(WarmStartTest, SavedModelWithoutVariablesIsNotFoundNamingTheIndex) {
+  const std::string dir = Path("export/1700000000");
+  CKPT_ASSERT_OK(t_.env->CreateDirs(dir));
+  CKPT_ASSERT_OK(testing::WriteStringToFile(t_.env, SavedModelProtoPath(dir), "not read"));
+  SmallModel m;
+  const auto before = m.Snapshot();
+  EXPECT_THAT(WarmStart(t_.env, Settings(dir), m.Vars(), kTrainable),
+              StatusIs(StatusCode::kNotFound, JoinPath(dir, "variables/variables.index")));
+  EXPECT_TRUE(m.Equals(before));
 }
 
 TEST_P(WarmStartTest, SingleRegexIsAnchoredAtTheStartLikeReMatch) {

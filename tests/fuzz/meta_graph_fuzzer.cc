@@ -1,6 +1,6 @@
-// Fuzzes binary MetaGraphDef files: ReadMetaGraph (`.meta`) and
-// ReadSavedModelMetaGraphs (`saved_model.pb`) on the same bytes, then
-// DescribeMetaGraph of every graph read (collections, variables, saver).
+// Fuzzes binary MetaGraphDef files: ReadMetaGraph (`.meta`), then
+// DescribeMetaGraph of the graph read (collections, variables, saver).
+// `saved_model.pb` files have their own target (saved_model_fuzzer.cc).
 #include <string>
 
 #include "ckpt/meta_graph.h"
@@ -25,12 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto env = NewMemEnv();
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   ckpt::fuzz::PutFile(env.get(), "/m/model.ckpt.meta", bytes);
-  ckpt::fuzz::PutFile(env.get(), "/m/saved_model.pb", bytes);
   auto meta = ReadMetaGraph(env.get(), "/m/model.ckpt.meta");
   if (meta.ok()) Describe(*meta);
-  auto metas = ReadSavedModelMetaGraphs(env.get(), "/m/saved_model.pb");
-  if (metas.ok()) {
-    for (const auto& m : *metas) Describe(m);
-  }
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
+#include "ckpt/saved_model.h"
 #include "ckpt/saver.h"
 #include "testutil/testutil.h"
 
@@ -181,8 +182,6 @@ TEST(MetaGraphTest, FilesRoundTrip) {
   CKPT_ASSERT_OK(testing::WriteStringToFile(te.env, JoinPath(te.root, "junk"), "\xff\xff\xff"));
   EXPECT_THAT(ReadMetaGraph(te.env, JoinPath(te.root, "junk")),
               StatusIs(StatusCode::kDataLoss, "not a binary MetaGraphDef"));
-  EXPECT_THAT(ReadSavedModelMetaGraphs(te.env, JoinPath(te.root, "junk")),
-              StatusIs(StatusCode::kDataLoss, "not a SavedModel"));
   EXPECT_THAT(ReadTextGraph(te.env, JoinPath(te.root, "junk")),
               StatusIs(StatusCode::kDataLoss, "not a text GraphDef"));
 }
@@ -290,11 +289,11 @@ TEST(ReadTfMetaGraphTest, C2ShardedV1) {
 }
 
 TEST(ReadTfMetaGraphTest, SavedModelShardedSaver) {
-  auto metas = ReadSavedModelMetaGraphs(Env::Posix(), testing::TestDataPath(
+  auto model = ReadSavedModel(Env::Posix(), testing::TestDataPath(
       "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/00000123/saved_model.pb"));
-  ASSERT_TRUE(metas.ok()) << metas.status();
-  ASSERT_GE(metas->size(), 1u);
-  auto info = DescribeMetaGraph((*metas)[0]);
+  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_GE(model->meta_graphs_size(), 1);
+  auto info = DescribeMetaGraph(model->meta_graphs(0));
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->tensorflow_version, "1.14.0");
   EXPECT_EQ(info->producer, 149);
@@ -316,10 +315,10 @@ TEST(ReadTfMetaGraphTest, EverySavedModelParses) {
            "rust/test_resources/regression-model/saved_model.pb",
            "rust/examples/regression_savedmodel/saved_model.pb",
            "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_tf2_cpu/00000123/saved_model.pb"}) {
-    auto metas = ReadSavedModelMetaGraphs(Env::Posix(), testing::TestDataPath(f));
-    ASSERT_TRUE(metas.ok()) << f << ": " << metas.status();
-    ASSERT_FALSE(metas->empty()) << f;
-    auto info = DescribeMetaGraph((*metas)[0]);
+    auto model = ReadSavedModel(Env::Posix(), testing::TestDataPath(f));
+    ASSERT_TRUE(model.ok()) << f << ": " << model.status();
+    ASSERT_GT(model->meta_graphs_size(), 0) << f;
+    auto info = DescribeMetaGraph(model->meta_graphs(0));
     ASSERT_TRUE(info.ok()) << f;
     EXPECT_FALSE(info->nodes.empty()) << f;
     EXPECT_THAT(info->stripped_ops, Contains("RestoreV2")) << f;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ckpt/meta_graph.h"
+#include "ckpt/saved_model.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -44,9 +45,9 @@ const TfOpDefs& LoadTfOpDefs() {
         "serving/tensorflow_serving/servables/tensorflow/testdata/saved_model_half_plus_two_tf2_cpu/00000123/saved_model.pb",
     };
     for (const char* f : files) {
-      auto metas = ReadSavedModelMetaGraphs(Env::Posix(), testing::TestDataPath(f));
-      if (!metas.ok()) continue;
-      for (const auto& m : *metas) {
+      auto model = ReadSavedModel(Env::Posix(), testing::TestDataPath(f));
+      if (!model.ok()) continue;
+      for (const auto& m : model->meta_graphs()) {
         for (const auto& op : m.meta_info_def().stripped_op_list().op()) {
           d->ops[op.name()] = {m.meta_info_def().tensorflow_version(), op};
         }

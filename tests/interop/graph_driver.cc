@@ -44,6 +44,7 @@
 #include "ckpt/env.h"
 #include "ckpt/graph.h"
 #include "ckpt/meta_graph.h"
+#include "ckpt/saved_model.h"
 #include "ckpt/saver.h"
 #include "ckpt/tensor.h"
 
@@ -177,9 +178,9 @@ void PrintMeta(const MetaGraphInfo& info) {
 int Describe(const std::string& path, bool saved_model) {
   std::vector<tensorflow::MetaGraphDef> metas;
   if (saved_model) {
-    auto r = ReadSavedModelMetaGraphs(Env::Posix(), path);
+    auto r = ReadSavedModel(Env::Posix(), path);
     if (!r.ok()) return Fail(r.status());
-    metas = std::move(*r);
+    metas.assign(r->meta_graphs().begin(), r->meta_graphs().end());
   } else {
     auto r = ReadMetaGraph(Env::Posix(), path);
     if (!r.ok()) return Fail(r.status());
