@@ -107,8 +107,12 @@ bool ShapeCompatible(const tensorflow::TensorShapeProto& expected, const TensorS
 }
 
 // Phase 1 for one feed: InvalidArgument when a placeholder's dtype or shape
-// does not admit the value (TF Python's wording for the shape).
-Status CheckFeed(const NodeDef& node, const std::string& name, const Tensor& value) {
+// does not admit the value (TF Python's wording for the shape). In graphs of
+// GraphDef producer 21 and older a Placeholder's scalar shape attr means an
+// unknown shape, as TF's Placeholder shape function reads it (TF 0.12's
+// half_plus_two feeds a batch of tf.Examples to such a "scalar").
+Status CheckFeed(const NodeDef& node, const std::string& name, const Tensor& value,
+                 int producer) {
   if (node.op() != "Placeholder" && node.op() != "PlaceholderWithDefault") return Status::OK();
   const tensorflow::AttrValue* dtype = Attr(node, "dtype");
   if (dtype != nullptr && static_cast<DataType>(dtype->type()) != value.dtype()) {
@@ -118,7 +122,9 @@ Status CheckFeed(const NodeDef& node, const std::string& name, const Tensor& val
                                 std::string(DataTypeName(static_cast<DataType>(dtype->type()))));
   }
   const tensorflow::AttrValue* shape = Attr(node, "shape");
-  if (shape != nullptr && !ShapeCompatible(shape->shape(), value.shape())) {
+  const bool legacy_unknown = node.op() == "Placeholder" && producer <= 21 && shape != nullptr &&
+                              shape->shape().dim_size() == 0;
+  if (shape != nullptr && !legacy_unknown && !ShapeCompatible(shape->shape(), value.shape())) {
     return InvalidArgumentError("Cannot feed value of shape " + value.shape().DebugString() +
                                 " for Tensor '" + name + "', which has shape '" +
                                 PartialShapeString(shape->shape()) + "'");
@@ -448,7 +454,7 @@ Result<RunRequest> ResolveRequest(const ImportedGraph& graph,
     const auto& [name, value] = feeds[i];
     CKPT_ASSIGN_OR_RETURN(const NodeDef* node, graph.GetNodeOfTensor(name));
     CKPT_ASSIGN_OR_RETURN(TensorName parsed, ParseTensorName(name));
-    CKPT_RETURN_IF_ERROR(CheckFeed(*node, name, value));
+    CKPT_RETURN_IF_ERROR(CheckFeed(*node, name, value, graph.graph_def().versions().producer()));
     if (!request.fed.emplace(parsed.ToString(), static_cast<int>(i)).second) {
       return InvalidArgumentError("Tensor '" + name + "' is fed more than once");
     }
@@ -775,7 +781,8 @@ Result<std::vector<Tensor>> Session::Run(const std::vector<std::pair<std::string
     Plan& plan = *plans.front();
     for (size_t i = 0; i < feeds.size(); ++i) {
       CKPT_RETURN_IF_ERROR(
-          CheckFeed(*plan.feed_checks[i].node, *plan.feed_checks[i].name, feeds[i].second));
+          CheckFeed(*plan.feed_checks[i].node, *plan.feed_checks[i].name, feeds[i].second,
+                    impl_->graph->graph_def().versions().producer()));
     }
     return impl_->Execute(plan, feeds);
   }

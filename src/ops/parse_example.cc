@@ -3,7 +3,9 @@
 // runs (tf.io.parse_example with FixedLenFeatures). Dense features only:
 // sparse and ragged keys are Unimplemented. Each example is parsed with the
 // generated tensorflow::Example, so bytes TF's hand-written fast parser
-// happens to tolerate (e.g. a truncated unknown field) may be refused here.
+// happens to tolerate are refused here: a truncated unknown field, and a
+// feature key that is not UTF-8 (feature.proto's map key is a proto3
+// string, which protobuf checks; TF's parser takes any bytes).
 // Error messages are TF's ("Name: <unknown>, Key: x, Index: 0.  Data types
 // don't match. ..."), Index being the example's position in the batch.
 #include <algorithm>

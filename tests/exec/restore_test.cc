@@ -5,6 +5,7 @@
 
 #include "ckpt/bundle_writer.h"
 #include "ckpt/session.h"
+#include "tensorflow/core/example/example.pb.h"
 #include "testutil/testutil.h"
 
 namespace ckpt {
@@ -92,10 +93,23 @@ TEST(RestoreGoldenTest, TensorFlowsHalfPlusTwoSessionBundle) {
       std::vector<Tensor> out,
       session->Run({{"x:0", Tensor::FromVector<float>({3}, {1, 2, 3})}}, {"y:0"}));
   EXPECT_EQ(Floats(out[0]), (std::vector<float>{2.5f, 3, 3.5f}));
-  // Without the feed, x needs ParseExample, which ckpt cannot run.
-  EXPECT_THAT(session->Run({}, {"y:0"}), StatusIs(StatusCode::kUnimplemented,
-                                                  "'ParseExample' of node "
-                                                  "'ParseExample/ParseExample'"));
+  // Without that feed, x comes from the serialized tf.Examples fed to
+  // tf_example, parsed by the graph's (V1) ParseExample.
+  std::vector<std::string> examples;
+  for (float x : {1.0f, 2.0f, 3.0f}) {
+    tensorflow::Example example;
+    (*example.mutable_features()->mutable_feature())["x"].mutable_float_list()->add_value(x);
+    examples.push_back(example.SerializeAsString());
+  }
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor serialized, Tensor::FromStrings({3}, examples));
+  CKPT_ASSERT_OK_AND_ASSIGN(out, session->Run({{"tf_example:0", serialized}}, {"y:0"}));
+  EXPECT_EQ(Floats(out[0]), (std::vector<float>{2.5f, 3, 3.5f}));
+  // One without x: ParseExample's error, in TF's words.
+  examples[1] = tensorflow::Example().SerializeAsString();
+  CKPT_ASSERT_OK_AND_ASSIGN(serialized, Tensor::FromStrings({3}, examples));
+  EXPECT_THAT(session->Run({{"tf_example:0", serialized}}, {"y:0"}),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "Feature: x (data type: float) is required but could not be found."));
 }
 
 TEST(RestoreGoldenTest, TensorFlowsHalfPlusTwoSavedModel) {
