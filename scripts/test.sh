@@ -55,11 +55,11 @@ cmake --build build/install-test/consumer -j"$jobs" >/dev/null
 "$root/build/install-test/consumer/consumer" "$root/build/install-test/ckpt"
 
 if [ "${CKPT_SKIP_FUZZ:-0}" != "1" ]; then
-  # The fuzz build (clang, sanitized, only what the harnesses link) plus 14
-  # harnesses x 20 s of fuzzing and the corpus replay.
+  # The fuzz build (clang, sanitized, only what the harnesses link) plus 16
+  # harnesses x 10 s of fuzzing and the corpus replay.
   echo "== fuzzing (scripts/fuzz.sh, build-fuzz/)"
   if command -v clang++ >/dev/null; then
-    CKPT_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh "${CKPT_FUZZ_SECONDS:-20}"
+    CKPT_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh "${CKPT_FUZZ_SECONDS:-10}"
   else
     echo "clang++ not found (scripts/deps.sh installs it): fuzzing skipped" >&2
     exit 1
