@@ -18,6 +18,7 @@ must be a subset of TF's, and it must say the functions are not listed.
 """
 
 import ast
+import functools
 import pathlib
 import re
 import subprocess
@@ -108,7 +109,10 @@ def ckpt_show(d, *flags):
     return proc.stdout
 
 
+@functools.lru_cache(maxsize=None)
 def tf_show(d, *flags):
+    """saved_model_cli's output (each about 3 s: it imports TF), once per
+    distinct command line."""
     proc = run([SAVED_MODEL_CLI, "show", "--dir", d, *flags])
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
