@@ -66,6 +66,13 @@ size_t DataTypeSize(DataType dtype);
 // DataTypeSize > 0).
 inline bool IsFixedSize(DataType dtype) { return DataTypeSize(dtype) > 0; }
 
+// TF's DataTypeIsFloating: half, bfloat16, float, double and the 8- and
+// 4-bit floats.
+bool IsFloating(DataType dtype);
+// TF's DataTypeIsInteger: the signed and unsigned integers of 2 to 64 bits
+// (not bool, not the quantized types).
+bool IsInteger(DataType dtype);
+
 // True for the types a bundle can store: every fixed-size type and string.
 bool IsStorable(DataType dtype);
 

@@ -81,23 +81,7 @@ class Ops {
   GraphBuilder* g_;
 };
 
-bool IsNumeric(DataType t) {
-  switch (t) {
-    case DataType::kFloat:
-    case DataType::kDouble:
-    case DataType::kHalf:
-    case DataType::kBFloat16:
-    case DataType::kInt8:
-    case DataType::kInt16:
-    case DataType::kInt32:
-    case DataType::kInt64:
-    case DataType::kUInt8:
-    case DataType::kUInt16:
-      return true;
-    default:
-      return false;
-  }
-}
+bool IsNumeric(DataType t) { return IsFloating(t) || IsInteger(t); }
 
 // The batch size of `x` as an int32 scalar: tf.shape(x)[0].
 Output BatchSize(Ops* ops, const Output& x, const std::string& scope) {

@@ -7,11 +7,6 @@
 namespace ckpt {
 namespace {
 
-bool IsFloating(DataType t) {
-  return t == DataType::kFloat || t == DataType::kDouble || t == DataType::kHalf ||
-         t == DataType::kBFloat16;
-}
-
 // "{'a': <tensor a:0 float32>, ...}": what TF's messages print as
 // "Received: {receiver_tensors}".
 std::string Describe(const std::map<std::string, Output>& tensors) {

@@ -81,6 +81,44 @@ size_t DataTypeSize(DataType dtype) {
   return t ? t->size : 0;
 }
 
+bool IsFloating(DataType dtype) {
+  switch (dtype) {
+    case DataType::kHalf:
+    case DataType::kBFloat16:
+    case DataType::kFloat:
+    case DataType::kDouble:
+    case DataType::kFloat8E5M2:
+    case DataType::kFloat8E4M3FN:
+    case DataType::kFloat8E4M3FNUZ:
+    case DataType::kFloat8E4M3B11FNUZ:
+    case DataType::kFloat8E5M2FNUZ:
+    case DataType::kFloat4E2M1FN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsInteger(DataType dtype) {
+  switch (dtype) {
+    case DataType::kInt2:
+    case DataType::kUInt2:
+    case DataType::kInt4:
+    case DataType::kUInt4:
+    case DataType::kInt8:
+    case DataType::kUInt8:
+    case DataType::kInt16:
+    case DataType::kUInt16:
+    case DataType::kInt32:
+    case DataType::kUInt32:
+    case DataType::kInt64:
+    case DataType::kUInt64:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool IsStorable(DataType dtype) {
   return IsFixedSize(dtype) || dtype == DataType::kString;
 }

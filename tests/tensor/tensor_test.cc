@@ -74,6 +74,25 @@ TEST(DataTypeTest, EveryTypeHasNameEnumNameAndSize) {
   }
 }
 
+TEST(DataTypeTest, FloatingAndIntegerAsTensorFlowClassifiesThem) {
+  // TF's DataTypeIsFloating / DataTypeIsInteger (types.h); every other
+  // value is neither.
+  const std::set<DataType> floating = {
+      DataType::kHalf,          DataType::kBFloat16,          DataType::kFloat,
+      DataType::kDouble,        DataType::kFloat8E5M2,        DataType::kFloat8E4M3FN,
+      DataType::kFloat8E4M3FNUZ, DataType::kFloat8E4M3B11FNUZ, DataType::kFloat8E5M2FNUZ,
+      DataType::kFloat4E2M1FN};
+  const std::set<DataType> integer = {
+      DataType::kInt2,  DataType::kUInt2,  DataType::kInt4,  DataType::kUInt4,
+      DataType::kInt8,  DataType::kUInt8,  DataType::kInt16, DataType::kUInt16,
+      DataType::kInt32, DataType::kUInt32, DataType::kInt64, DataType::kUInt64};
+  for (int v = 0; v <= 33; ++v) {
+    const DataType t = static_cast<DataType>(v);
+    EXPECT_EQ(IsFloating(t), floating.count(t) == 1) << DataTypeName(t);
+    EXPECT_EQ(IsInteger(t), integer.count(t) == 1) << DataTypeName(t);
+  }
+}
+
 TEST(DataTypeTest, InvalidAndUnknownValues) {
   EXPECT_EQ(DataTypeName(DataType::kInvalid), "invalid");
   EXPECT_EQ(DataTypeEnumName(DataType::kInvalid), "DT_INVALID");
