@@ -281,7 +281,7 @@ class Estimator {
   // checkpoint into it and writes a SavedModel (ckpt/saved_model.h) to
   // export_dir_base/<seconds>, the current Unix time (one second later, up
   // to ten times, while that directory exists, as TF), built in
-  // export_dir_base/temp-<seconds> and renamed into place. Signatures: those
+  // a temporary directory of its own beside it and renamed into place. Signatures: those
   // of the model's export outputs that take the receiver tensors (TF's
   // build_all_signature_defs). The variables are the serving graph's (the
   // model's weights and global_step; no optimizer slots), with the

@@ -50,10 +50,8 @@ std::string SavedModelVariablesPrefix(std::string_view dir);
 std::string SavedModelAssetsDir(std::string_view dir);
 
 // Estimator exports: each export is the directory "<base>/<seconds>" (the
-// Unix time in decimal, as TF's get_timestamped_export_dir names it), built
-// first as "<base>/temp-<seconds>" and renamed into place.
+// Unix time in decimal, as TF's get_timestamped_export_dir names it).
 std::string ExportDirPath(std::string_view base, int64_t seconds);
-std::string TempExportDirPath(std::string_view base, int64_t seconds);
 // The seconds of an export directory's base name ("1700000000"): 1 to 18
 // ASCII digits and nothing else; -1 otherwise ("temp-17...", "best", ...).
 int64_t ParseExportDirName(std::string_view name);

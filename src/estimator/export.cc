@@ -149,7 +149,9 @@ Result<std::string> ExportRestoredModel(Env* env, EstimatorModel& model,
     const int64_t seconds = static_cast<int64_t>(env->NowSeconds());
     const std::string dir = ExportDirPath(export_dir_base, seconds);
     if (!env->FileExists(dir)) {
-      so.temp_dir = TempExportDirPath(export_dir_base, seconds);
+      // Built under ckpt's temporary name for `dir` (pid and random part:
+      // two exporters in the same second never share it; TF's
+      // "temp-<seconds>" would be shared).
       Status written = WriteSavedModel(dir, &graph, signatures, values, {}, so);
       if (written.ok()) {
         LogInfo("SavedModel written to: " + SavedModelProtoPath(dir));

@@ -92,10 +92,6 @@ std::string ExportDirPath(std::string_view base, int64_t seconds) {
   return JoinPath(base, std::to_string(seconds));
 }
 
-std::string TempExportDirPath(std::string_view base, int64_t seconds) {
-  return JoinPath(base, "temp-" + std::to_string(seconds));
-}
-
 int64_t ParseExportDirName(std::string_view name) {
   if (name.size() > 18 || !IsDigits(name)) return -1;
   int64_t v = 0;
