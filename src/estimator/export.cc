@@ -10,22 +10,28 @@
 
 namespace ckpt {
 
-ServingInput ServingInput::Raw(std::map<std::string, ServingFeature> features,
-                               std::optional<int64_t> default_batch_size) {
+namespace {
+
+ServingInput MakeServingInput(ServingInput::Kind kind,
+                              std::map<std::string, ServingFeature> features,
+                              std::optional<int64_t> default_batch_size) {
   ServingInput input;
-  input.kind = Kind::kRaw;
+  input.kind = kind;
   input.features = std::move(features);
   input.default_batch_size = default_batch_size;
   return input;
 }
 
+}  // namespace
+
+ServingInput ServingInput::Raw(std::map<std::string, ServingFeature> features,
+                               std::optional<int64_t> default_batch_size) {
+  return MakeServingInput(Kind::kRaw, std::move(features), default_batch_size);
+}
+
 ServingInput ServingInput::ParseExample(std::map<std::string, ServingFeature> features,
                                         std::optional<int64_t> default_batch_size) {
-  ServingInput input;
-  input.kind = Kind::kParseExample;
-  input.features = std::move(features);
-  input.default_batch_size = default_batch_size;
-  return input;
+  return MakeServingInput(Kind::kParseExample, std::move(features), default_batch_size);
 }
 
 namespace {
