@@ -5,7 +5,10 @@
 // choose what to print, report errors with TensorFlow's hints.
 #include "inspect.h"
 
+#include <map>
 #include <memory>
+#include <optional>
+#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,10 +28,64 @@ std::string JsonVariableHead(std::string_view name, DataType dtype, const Tensor
          ", \"shape\": " + JsonShape(shape);
 }
 
-std::string ParamCountLine(const CheckpointReader& reader) {
-  int64_t total = 0;
-  for (const VariableInfo& v : reader.variables()) total += v.shape.num_elements();
-  return "# Total number of params: " + std::to_string(total) + "\n";
+// TensorFlow's inspect_checkpoint: the "# Total number of params" line,
+// after an "# Excluding ..." line when a pattern leaves tensors out.
+Result<std::string> ParamCountLines(const CheckpointReader& reader, const std::string& pattern) {
+  std::optional<std::regex> exclude;
+  if (!pattern.empty()) {
+    try {
+      exclude.emplace(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      return InvalidArgumentError("--count_exclude_pattern '" + EscapeForDisplay(pattern) +
+                                  "' is not a valid regular expression: " + e.what());
+    }
+  }
+  int64_t total = 0, excluded_tensors = 0, excluded_params = 0;
+  for (const VariableInfo& v : reader.variables()) {
+    if (exclude && std::regex_search(v.name, *exclude)) {
+      ++excluded_tensors;
+      excluded_params += v.shape.num_elements();
+    } else {
+      total += v.shape.num_elements();
+    }
+  }
+  std::string out;
+  if (exclude) {
+    out += "# Excluding " + std::to_string(excluded_tensors) + " tensors (" +
+           std::to_string(excluded_params) + " params) that match " + EscapeForDisplay(pattern) +
+           " when counting.\n";
+  }
+  return out + "# Total number of params: " + std::to_string(total) + "\n";
+}
+
+// TensorFlow's Python dtype name (tf.DType.name): as DataTypeName but for
+// the three types Python spells by width.
+std::string_view PythonDTypeName(DataType dtype) {
+  switch (dtype) {
+    case DataType::kFloat:
+      return "float32";
+    case DataType::kDouble:
+      return "float64";
+    case DataType::kHalf:
+      return "float16";
+    default:
+      return DataTypeName(dtype);
+  }
+}
+
+// The line before a tensor's value: TF 1.x's "tensor_name:  <name>" or TF
+// 2.x's "tensor: <name> (<dtype>) [d0, d1]" (Python's reprs of the dtype
+// name and the shape list).
+std::string HeaderLine(InspectOptions::Style style, std::string_view name, DataType dtype,
+                       const TensorShape& shape) {
+  if (style == InspectOptions::Style::kTf1) return "tensor_name:  " + EscapeForDisplay(name) + "\n";
+  std::string dims;
+  for (int i = 0; i < shape.rank(); ++i) {
+    if (i > 0) dims += ", ";
+    dims += std::to_string(shape.dim(i));
+  }
+  return "tensor: " + EscapeForDisplay(name) + " (" + std::string(PythonDTypeName(dtype)) +
+         ") [" + dims + "]\n";
 }
 
 void PrintError(const Status& status, const std::string& file_name, std::ostream& err) {
@@ -87,7 +144,7 @@ Status Inspect(const InspectOptions& options, std::string* out) {
 
   if (list) {
     for (const VariableInfo& v : reader->variables()) {
-      *out += "tensor_name:  " + EscapeForDisplay(v.name) + "\n";
+      *out += HeaderLine(options.style, v.name, v.dtype, v.shape);
       if (show_values) {
         CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(v.name));
         *out += FormatTensor(t, options.print_options) + "\n";
@@ -97,10 +154,11 @@ Status Inspect(const InspectOptions& options, std::string* out) {
     *out += reader->DebugString() + "\n";
   } else {
     CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(options.tensor_name));
-    *out += "tensor_name:  " + EscapeForDisplay(options.tensor_name) + "\n";
+    *out += HeaderLine(options.style, options.tensor_name, t.dtype(), t.shape());
     *out += FormatTensor(t, options.print_options) + "\n";
   }
-  *out += ParamCountLine(*reader);
+  CKPT_ASSIGN_OR_RETURN(std::string count, ParamCountLines(*reader, options.count_exclude_pattern));
+  *out += count;
   return Status::OK();
 }
 
@@ -110,7 +168,7 @@ int RunInspect(const InspectOptions& options, std::ostream& out, std::ostream& e
   if (options.file_name.empty()) {
     err << "Usage: inspect_checkpoint --file_name=checkpoint_file_name "
            "[--tensor_name=tensor_to_print] [--all_tensors] [--all_tensor_names] "
-           "[--printoptions]\n";
+           "[--count_exclude_pattern] [--printoptions]\n";
     return kExitFailure;
   }
   std::string text;
@@ -139,10 +197,18 @@ void AddInspectCommand(CLI::App* app, std::ostream* out, std::ostream* err, int*
   cmd->add_option("--all_tensor_names", options->all_tensor_names, "Print the names of all tensors")
       ->expected(0, 1)
       ->default_str("true");
+  cmd->add_option("--count_exclude_pattern", options->count_exclude_pattern,
+                  "Regex of tensors (e.g. optimizer slots) to leave out of the parameter count");
   cmd->add_option("--printoptions", *printoptions,
                   "numpy print options as k=v: threshold, edgeitems, precision, linewidth, "
-                  "suppress, sign, nanstr, infstr")
+                  "suppress, sign, nanstr, infstr, floatmode, legacy (false only)")
       ->expected(0, CLI::detail::expected_max_vector_size);
+  cmd->add_option("--style", options->style,
+                  "Header line per tensor: tf1 'tensor_name:  NAME' (default, as the "
+                  "Checkpoints guide) or tf2 'tensor: NAME (float32) [2, 3]' (TensorFlow 2.x)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, InspectOptions::Style>{{"tf1", InspectOptions::Style::kTf1},
+                                                       {"tf2", InspectOptions::Style::kTf2}}));
   cmd->add_flag("--json", options->json, "Print JSON instead of text");
   cmd->callback([options, printoptions, out, err, exit_code] {
     InspectOptions run = *options;

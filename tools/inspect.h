@@ -1,22 +1,28 @@
 // `ckpt inspect`: the counterpart of TensorFlow's inspect_checkpoint.
 //
 //   ckpt inspect --file_name=PATH [--tensor_name=NAME] [--all_tensors]
-//                [--all_tensor_names] [--printoptions k=v ...] [--json]
+//                [--all_tensor_names] [--count_exclude_pattern=REGEX]
+//                [--printoptions k=v ...] [--style tf1|tf2] [--json]
 //
 // PATH is a V2 prefix, a V1 file or a directory (its newest checkpoint).
 //
 // Text output follows TensorFlow's layout:
 //   no flags            the reader's DebugString, then a blank line
-//   --all_tensor_names  "tensor_name:  <name>" per variable (name order)
+//   --all_tensor_names  a header line per variable (name order)
 //   --all_tensors       the same lines, each followed by the value
-//   --tensor_name=N     "tensor_name:  N" and the value
-// then "# Total number of params: <sum of element counts>". Values are
+//   --tensor_name=N     N's header line and the value
+// then "# Total number of params: <sum of element counts>", preceded with
+// --count_exclude_pattern by "# Excluding <n> tensors (<m> params) that match
+// <REGEX> when counting." (variables whose name the ECMAScript regex matches
+// anywhere, as Python's re.search, are left out of the total). The header
+// line has two styles: `--style tf1` (the default; TensorFlow 1.x and the
+// Checkpoints guide) prints "tensor_name:  <name>", `--style tf2` prints
+// TensorFlow 2.x's "tensor: <name> (<dtype>) <shape>", e.g.
+// "tensor: dense/kernel (float32) [4, 10]". Values are
 // printed as numpy's print() shows them (numpy_format.h). Names and slice
 // keys in text output and errors go through EscapeForDisplay (ckpt/escape.h):
 // control characters and invalid UTF-8 are escaped, printable names (UTF-8
-// included) print exactly as TensorFlow prints them. (TensorFlow 2.21
-// prints "tensor: <name> (<dtype>) <shape>" instead of "tensor_name:  <name>";
-// we keep the long-standing "tensor_name:  " spelling that scripts grep for.)
+// included) print exactly as TensorFlow prints them.
 //
 // JSON output (--json), one document followed by a newline:
 //   {"checkpoint": "<prefix opened>", "format": "V1"|"V2",
@@ -41,11 +47,15 @@
 namespace ckpt::tools {
 
 struct InspectOptions {
+  enum class Style { kTf1, kTf2 };  // the per-tensor header line (see above)
+
   std::string file_name;
   std::string tensor_name;
   bool all_tensors = false;
   bool all_tensor_names = false;
   bool json = false;
+  Style style = Style::kTf1;
+  std::string count_exclude_pattern;  // ECMAScript regex; empty: count every tensor
   PrintOptions print_options;
 };
 

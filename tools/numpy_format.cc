@@ -252,7 +252,8 @@ class FloatArrayFormat {
   FloatArrayFormat(const std::vector<double>& data, FloatKind kind, const PrintOptions& opts,
                    char sign)
       : kind_(kind), opts_(opts), sign_(sign) {
-    style_.precision = static_cast<int>(opts.precision);
+    const FloatMode mode = opts.floatmode;
+    style_.precision = mode == FloatMode::kUnique ? -1 : static_cast<int>(opts.precision);
     style_.sign_plus = sign == '+';
     std::vector<double> finite;
     for (double x : data) {
@@ -278,7 +279,13 @@ class FloatArrayFormat {
     if (finite.empty()) {
       style_.trim = '.';
     } else if (exp_format_) {
+      // The first pass measures the widest element; "fixed" measures
+      // exactly `precision` digits (Dragon4 without `unique`).
       FloatStyle first = style_;
+      if (mode == FloatMode::kFixed) {
+        first.min_digits = first.precision;
+        first.trim = 'k';
+      }
       size_t max_int = 0, max_frac = 0, max_exp = 0;
       for (double x : finite) {
         std::string s = Scientific(x, kind, first);
@@ -300,17 +307,28 @@ class FloatArrayFormat {
       style_.pad_left = static_cast<int>(max_int);
       style_.pad_right = style_.exp_digits + 2 + style_.precision;
     } else {
+      FloatStyle first = style_;
+      if (mode == FloatMode::kFixed) {
+        first.min_digits = first.precision;
+        first.trim = 'k';
+      }
       size_t max_int = 0, max_frac = 0;
       for (double x : finite) {
-        std::string s = Positional(x, kind, style_);
+        std::string s = Positional(x, kind, first);
         size_t dot = s.find('.');
         max_int = std::max(max_int, dot == std::string::npos ? s.size() : dot);
         if (dot != std::string::npos) max_frac = std::max(max_frac, s.size() - dot - 1);
       }
       style_.pad_left = static_cast<int>(max_int);
       style_.pad_right = static_cast<int>(max_frac);
-      style_.trim = '.';
-      style_.min_digits = 0;
+      if (mode == FloatMode::kFixed || mode == FloatMode::kMaxPrecEqual) {
+        // Every element gets the widest one's digits.
+        style_.precision = style_.min_digits = style_.pad_right;
+        style_.trim = 'k';
+      } else {
+        style_.trim = '.';
+        style_.min_digits = 0;
+      }
     }
     if (sign == ' ') {
       bool any_negative = false;
@@ -717,7 +735,33 @@ Status SetPrintOption(std::string_view key_value, PrintOptions* options) {
     options->infstr = std::string(value);
     return Status::OK();
   }
-  if (key == "floatmode" || key == "legacy" || key == "formatter" || key == "override_repr") {
+  if (key == "floatmode") {
+    static constexpr std::pair<std::string_view, FloatMode> kModes[] = {
+        {"maxprec", FloatMode::kMaxPrec},
+        {"maxprec_equal", FloatMode::kMaxPrecEqual},
+        {"fixed", FloatMode::kFixed},
+        {"unique", FloatMode::kUnique}};
+    for (const auto& [name, mode] : kModes) {
+      if (value == name) {
+        options->floatmode = mode;
+        return Status::OK();
+      }
+    }
+    return bad_value("one of 'fixed', 'unique', 'maxprec' or 'maxprec_equal'");
+  }
+  if (key == "legacy") {
+    // numpy's default (False) is all we print; legacy=True asks for numpy
+    // 1.13's layout, which we do not reproduce.
+    bool legacy = false;
+    if (!ParseBool(value, &legacy)) return bad_value("true or false");
+    if (legacy) {
+      return InvalidArgumentError(
+          "printoption 'legacy=" + std::string(value) +
+          "' (numpy 1.13's printing) is not supported; only legacy=false is");
+    }
+    return Status::OK();
+  }
+  if (key == "formatter" || key == "override_repr") {
     return InvalidArgumentError("Setting '" + key + "' from the command line is not supported.");
   }
   return InvalidArgumentError("'" + key + "' is not a valid printoption.");

@@ -2,9 +2,10 @@
 // print() shows for the array TensorFlow's CheckpointReader.get_tensor
 // returns, and the numpy.set_printoptions settings that shape it.
 //
-// float16/32/64 use numpy's "maxprec" float formatting (shortest round-trip
-// digits capped at `precision` fractional digits, a common width, scientific
-// notation when the magnitudes span more than 1e3 or reach 1e8), integers
+// float16/32/64 use numpy's float formatting (by default "maxprec": shortest
+// round-trip digits capped at `precision` fractional digits; the other
+// floatmodes as numpy.set_printoptions describes them; a common width,
+// scientific notation when the magnitudes span more than 1e3 or reach 1e8), integers
 // are right-aligned, bools print as " True"/"False", strings as Python bytes
 // literals, and ml_dtypes types (bfloat16, float8_*, float4) as ml_dtypes
 // prints them (C++ ostream "%g", no padding). Known deviations from numpy:
@@ -28,7 +29,16 @@
 
 namespace ckpt::tools {
 
-// The subset of numpy.set_printoptions that FormatTensor honours.
+// numpy's floatmode: how many fractional digits array elements get.
+enum class FloatMode {
+  kMaxPrec,       // "maxprec": shortest round-trip digits, at most `precision`
+  kMaxPrecEqual,  // "maxprec_equal": as maxprec, then as many for every element
+  kFixed,         // "fixed": exactly `precision` digits
+  kUnique,        // "unique": shortest round-trip digits, `precision` ignored
+};
+
+// The subset of numpy.set_printoptions that FormatTensor honours (legacy is
+// accepted only as False: numpy's 1.13 printing is not reproduced).
 struct PrintOptions {
   int64_t threshold = 1000;  // summarise arrays with more elements than this
   int64_t edgeitems = 3;     // items kept at each edge of a summarised axis
@@ -38,6 +48,7 @@ struct PrintOptions {
   char sign = '-';           // '-', '+' or ' ', as numpy
   std::string nanstr = "nan";
   std::string infstr = "inf";
+  FloatMode floatmode = FloatMode::kMaxPrec;
 };
 
 // Applies one "key=value" as numpy.set_printoptions(key=value) would.

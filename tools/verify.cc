@@ -11,6 +11,7 @@
 #include "checkpoint/resolve.h"
 #include "command.h"
 #include "json_output.h"
+#include "progress.h"
 
 namespace ckpt::tools {
 namespace {
@@ -153,7 +154,10 @@ int RunVerify(const VerifyCommandOptions& options, std::ostream& out, std::ostre
   SurveyOptions so;
   so.latest_filename = options.latest_filename;
   so.verify = true;
+  ProgressBar bar(err, options.progress, "verifying");
+  so.on_progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
   auto report = SurveyCheckpointDirectory(options.env, path, so);
+  bar.Finish();
   if (!report.ok()) {
     err << "ckpt verify: " << EscapeForDisplay(report.status().ToString()) << "\n";
     return kExitFailure;
@@ -176,7 +180,10 @@ void AddVerifyCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* 
                   "Name of the state file in the directory")
       ->capture_default_str();
   cmd->add_flag("--json", options->json, "Print JSON instead of text");
-  cmd->callback([options, out, err, exit_code] { *exit_code = RunVerify(*options, *out, *err); });
+  cmd->callback([options, out, err, exit_code] {
+    options->progress = ProgressBar::ShouldDraw();
+    *exit_code = RunVerify(*options, *out, *err);
+  });
 }
 
 }  // namespace ckpt::tools

@@ -2,7 +2,8 @@
 //
 //   ckpt verify <dir|prefix> [--latest_filename=checkpoint] [--json]
 //
-// For a prefix (V2 prefix or V1 file), every tensor is read and every
+// While a directory is verified, a progress bar is drawn on stderr when it is
+// a terminal (tools/progress.h). For a prefix (V2 prefix or V1 file), every tensor is read and every
 // checksum checked (ckpt::VerifyCheckpoint); so for a SavedModel directory's
 // variables (D/variables/variables). For a directory, every
 // checkpoint its state file names is verified (ok / missing / corrupt, with
@@ -48,6 +49,9 @@ struct VerifyCommandOptions {
   std::string path;
   std::string latest_filename = kDefaultStateFilename;
   bool json = false;
+  // Draw a progress bar on `err` while verifying a directory
+  // (ProgressBar::ShouldDraw() on the command line: stderr a terminal).
+  bool progress = false;
   // Not owned. REQUIRES: non-null.
   Env* env = Env::Posix();
 };

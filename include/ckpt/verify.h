@@ -20,6 +20,7 @@
 #define CKPT_VERIFY_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -97,6 +98,11 @@ struct SurveyOptions {
   // Read every tensor of every checkpoint (VerifyCheckpoint); otherwise only
   // look at which files exist.
   bool verify = true;
+  // When verifying: called after each checkpoint is read, with the bytes of
+  // the checkpoints verified so far and of all that will be (their files'
+  // sizes), e.g. for a progress bar. Called on the surveying thread; may be
+  // empty.
+  std::function<void(uint64_t done_bytes, uint64_t total_bytes)> on_progress;
 };
 
 // What a directory holds.

@@ -75,8 +75,10 @@ bool IsFileOf(const std::string& base, const std::string& name) {
   return !IsTempName(name) && IsFileOfCheckpoint(name, base);
 }
 
+// What is on disk of `c`'s checkpoint: its files, whether it committed, its
+// modification time. `c->status` is OK if committed (not verified yet).
 void Describe(Env* env, const std::vector<std::string>& names, const std::string& listed_dir,
-              bool verify, CheckpointSummary* c) {
+              CheckpointSummary* c) {
   const std::string& prefix = c->resolved_prefix.empty() ? c->prefix : c->resolved_prefix;
   c->step = StepOf(c->prefix);
   const std::string dir(Dirname(prefix));
@@ -110,10 +112,26 @@ void Describe(Env* env, const std::vector<std::string>& names, const std::string
     }
     auto mtime = env->GetModificationTime(stamp_file);
     if (mtime.ok()) c->mtime = *mtime;
-    c->status = verify ? VerifyCheckpoint(env, prefix) : Status::OK();
+    c->status = Status::OK();
   } else {
     c->status = NotFoundError("Checkpoint " + c->prefix +
                               " does not exist (no .index file and no V1 checkpoint file)");
+  }
+}
+
+// Reads every committed checkpoint of `checkpoints` (VerifyCheckpoint),
+// reporting progress by bytes.
+void VerifyCommitted(Env* env, const SurveyOptions& options,
+                     std::vector<CheckpointSummary>* checkpoints) {
+  uint64_t total = 0, done = 0;
+  for (const CheckpointSummary& c : *checkpoints) {
+    if (c.committed) total += c.total_size();
+  }
+  for (CheckpointSummary& c : *checkpoints) {
+    if (!c.committed) continue;
+    c.status = VerifyCheckpoint(env, c.resolved_prefix.empty() ? c.prefix : c.resolved_prefix);
+    done += c.total_size();
+    if (options.on_progress) options.on_progress(done, total);
   }
 }
 
@@ -177,7 +195,7 @@ Result<DirectoryReport> SurveyCheckpointDirectory(Env* env, const std::string& d
       }
       std::string resolved = ResolveRecordedPath(env, dir, c.prefix);
       if (!resolved.empty() && resolved != c.prefix) c.resolved_prefix = resolved;
-      Describe(env, names, dir, options.verify, &c);
+      Describe(env, names, dir, &c);
       seen.insert(resolved.empty() ? c.prefix : resolved);
       report.checkpoints.push_back(std::move(c));
     }
@@ -197,7 +215,7 @@ Result<DirectoryReport> SurveyCheckpointDirectory(Env* env, const std::string& d
     if (seen.count(prefix) || env->IsDirectory(JoinPath(dir, name))) continue;
     CheckpointSummary c;
     c.prefix = prefix;
-    Describe(env, names, dir, options.verify, &c);
+    Describe(env, names, dir, &c);
     std::string b = StepBasename(prefix);
     if (!b.empty()) basenames.insert(b);
     unlisted.push_back(std::move(c));
@@ -208,6 +226,7 @@ Result<DirectoryReport> SurveyCheckpointDirectory(Env* env, const std::string& d
               return sa != sb ? sa < sb : a.prefix < b.prefix;
             });
   for (CheckpointSummary& c : unlisted) report.checkpoints.push_back(std::move(c));
+  if (options.verify) VerifyCommitted(env, options, &report.checkpoints);
 
   // Data files with a step-numbered name but no index also reveal basenames.
   for (const std::string& name : names) {

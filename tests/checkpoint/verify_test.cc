@@ -207,6 +207,33 @@ TEST_P(VerifyTest, SurveyOfHealthyDirectoryIsOk) {
               StatusIs(StatusCode::kNotFound, Path("missing")));
 }
 
+TEST_P(VerifyTest, SurveyReportsProgressByBytesOfCommittedCheckpoints) {
+  for (int s : {1, 2, 3}) Write(Path("ckpt-" + std::to_string(s)), s);
+  CKPT_ASSERT_OK(UpdateCheckpointState(env(), t_.root, Path("ckpt-3"),
+                                       {Path("ckpt-1"), Path("ckpt-2"), Path("ckpt-9")}));
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  SurveyOptions options;
+  options.on_progress = [&calls](uint64_t done, uint64_t total) { calls.emplace_back(done, total); };
+  auto report = SurveyCheckpointDirectory(env(), t_.root, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  uint64_t committed_bytes = 0;
+  for (const CheckpointSummary& c : report->checkpoints) {
+    if (c.committed) committed_bytes += c.total_size();
+  }
+  // One call per committed checkpoint (ckpt-9 is missing), growing to the total.
+  ASSERT_EQ(calls.size(), 3u);
+  for (size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].second, committed_bytes);
+    if (i > 0) EXPECT_GT(calls[i].first, calls[i - 1].first);
+  }
+  EXPECT_EQ(calls.back().first, committed_bytes);
+  // Without verification nothing is read and nothing reported.
+  calls.clear();
+  options.verify = false;
+  ASSERT_TRUE(SurveyCheckpointDirectory(env(), t_.root, options).ok());
+  EXPECT_TRUE(calls.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(BothEnvs, VerifyTest,
                          ::testing::Values(EnvKind::kPosix, EnvKind::kMem),
                          [](const ::testing::TestParamInfo<EnvKind>& info) {

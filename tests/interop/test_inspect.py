@@ -56,11 +56,13 @@ def run_cli(cli, *args) -> bytes:
 # executes the module as __main__ with its own sys.argv and captured stdout.
 _TF_INSPECT_DRIVER = r"""
 import contextlib, io, json, runpy, sys
+import numpy as np
 jobs, out = json.loads(sys.argv[1]), []
 for args in jobs:
     buf = io.StringIO()
     sys.argv = ["inspect_checkpoint"] + args
-    with contextlib.redirect_stdout(buf):
+    # --printoptions sets numpy's global options: each job starts from the defaults.
+    with contextlib.redirect_stdout(buf), np.printoptions():
         try:
             runpy.run_module("tensorflow.python.tools.inspect_checkpoint", run_name="__main__")
         except SystemExit as e:
@@ -71,6 +73,19 @@ sys.stdout.write(json.dumps(out))
 """
 
 
+# TF 2.x's own layout ("tensor: <name> (<dtype>) <shape>", values printed by
+# numpy, --count_exclude_pattern, numpy print options), compared byte for
+# byte with `ckpt inspect --style tf2`.
+TF2_STYLE_CORPORA = ["values", "object"]
+TF2_STYLE_ARGS = [
+    ("--all_tensor_names", "--count_exclude_pattern=(kernel|/int|OPTIMIZER_SLOT)"),
+    ("--all_tensors",),
+    ("--all_tensors", "--printoptions", "floatmode=fixed", "precision=3", "threshold=20"),
+    ("--all_tensors", "--printoptions", "floatmode=unique", "sign= ", "linewidth=60"),
+    ("--all_tensors", "--printoptions", "floatmode=maxprec_equal", "precision=4", "suppress=true"),
+]
+
+
 @pytest.fixture(scope="module")
 def tf_inspect(request):
     """args tuple -> stdout bytes of TF's inspect_checkpoint, all computed at once."""
@@ -78,6 +93,9 @@ def tf_inspect(request):
     for which in CLI_CORPORA:
         prefix = prefix_of(request, which)
         jobs += [[f"--file_name={prefix}"], [f"--file_name={prefix}", "--all_tensor_names"]]
+    for which in TF2_STYLE_CORPORA:
+        prefix = prefix_of(request, which)
+        jobs += [[f"--file_name={prefix}", *args] for args in TF2_STYLE_ARGS]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, "-c", _TF_INSPECT_DRIVER, json.dumps(jobs)],
                           capture_output=True, env=env)
@@ -234,3 +252,43 @@ def test_all_tensor_names_matches_inspect_checkpoint_cli(request, cli, tf_inspec
     our_names, our_total = listed_names(run_cli(cli, f"--file_name={prefix}", "--all_tensor_names"))
     assert our_names == tf_names
     assert our_total == tf_total
+
+
+# numpy_format.h's documented deviations: quantized types (TF returns numpy
+# records) and the 2- and 4-bit integers (ml_dtypes' own printing).
+DEVIATING_DTYPES = ("qint8", "quint8", "qint16", "quint16", "qint32", "int4", "uint4", "int2", "uint2")
+
+
+def tensor_blocks(output: bytes):
+    """Splits --all_tensors text into {header line: value text} (and the tail)."""
+    blocks, header, body = {}, None, []
+    lines = output.decode("utf-8", errors="surrogateescape").split("\n")
+    for line in lines:
+        if TENSOR_LINE.match(line) or line.startswith("# "):
+            if header is not None:
+                blocks[header] = "\n".join(body)
+            header, body = line, []
+        else:
+            body.append(line)
+    blocks[header] = "\n".join(body)
+    return blocks
+
+
+@pytest.mark.parametrize("which", TF2_STYLE_CORPORA)
+@pytest.mark.parametrize("args", TF2_STYLE_ARGS, ids=lambda a: " ".join(a))
+def test_tf2_style_matches_inspect_checkpoint_cli(request, cli, tf_inspect, which, args):
+    prefix = prefix_of(request, which)
+    theirs = tf_inspect[(f"--file_name={prefix}", *args)]
+    ours = run_cli(cli, f"--file_name={prefix}", "--style", "tf2", *args)
+    if "--all_tensors" not in args:
+        assert ours == theirs
+        return
+    tf_blocks, our_blocks = tensor_blocks(theirs), tensor_blocks(ours)
+    assert list(our_blocks) == list(tf_blocks)  # same headers, same order, same count lines
+    compared = 0
+    for header, text in tf_blocks.items():
+        if any(f" ({d}) " in header for d in DEVIATING_DTYPES):
+            continue
+        assert our_blocks[header] == text, header
+        compared += 1
+    assert compared > 10

@@ -333,6 +333,54 @@ const char kMklAllTensors[] =
     "tensor_name:  conv2d_2/kernel\n[[[[1.5779432]]]]\n"
     "# Total number of params: 9\n";
 
+TEST(InspectGoldenTest, Tf2StyleHeaders) {
+  // TensorFlow 2.x's inspect_checkpoint: "tensor: <name> (<dtype.name>) <shape list>".
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--all_tensor_names", "--style", "tf2"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "tensor: a (float32) []\n"
+            "tensor: b (float32) []\n"
+            "tensor: c (float32) []\n"
+            "tensor: conv2d/bias (float32) [1]\n"
+            "tensor: conv2d/kernel (float32) [1, 1, 1, 1]\n"
+            "tensor: conv2d_1/bias (float32) [1]\n"
+            "tensor: conv2d_1/kernel (float32) [1, 1, 1, 1]\n"
+            "tensor: conv2d_2/bias (float32) [1]\n"
+            "tensor: conv2d_2/kernel (float32) [1, 1, 1, 1]\n"
+            "# Total number of params: 9\n");
+  r = Inspect(TestDataPath(kMkl), {"--tensor_name=conv2d/kernel", "--style=tf2"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "tensor: conv2d/kernel (float32) [1, 1, 1, 1]\n[[[[-0.52239597]]]]\n"
+            "# Total number of params: 9\n");
+  r = Inspect(TestDataPath(kMkl), {"--style=tf3"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(InspectGoldenTest, CountExcludePattern) {
+  CommandResult r = Inspect(TestDataPath(kMkl), {"--all_tensor_names", "--count_exclude_pattern",
+                                                 "kernel$", "--style", "tf2"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::EndsWith(
+                         "tensor: conv2d_2/kernel (float32) [1, 1, 1, 1]\n"
+                         "# Excluding 3 tensors (3 params) that match kernel$ when counting.\n"
+                         "# Total number of params: 6\n"));
+  // A search anywhere in the name, as Python's re.search; no match excludes nothing.
+  r = Inspect(TestDataPath(kMkl), {"--count_exclude_pattern=^conv2d_[12]"});
+  EXPECT_THAT(r.out, ::testing::EndsWith(
+                         "# Excluding 4 tensors (4 params) that match ^conv2d_[12] when counting.\n"
+                         "# Total number of params: 5\n"));
+  r = Inspect(TestDataPath(kMkl), {"--count_exclude_pattern=nothing"});
+  EXPECT_THAT(r.out, ::testing::EndsWith(
+                         "# Excluding 0 tensors (0 params) that match nothing when counting.\n"
+                         "# Total number of params: 9\n"));
+  r = Inspect(TestDataPath(kMkl), {"--count_exclude_pattern=("});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("not a valid regular expression"));
+}
+
 TEST(InspectGoldenTest, AllTensors) {
   CommandResult r = Inspect(TestDataPath(kMkl), {"--all_tensors"});
   EXPECT_EQ(r.code, 0) << r.err;
@@ -634,7 +682,7 @@ TEST(InspectErrorTest, MissingFileName) {
   EXPECT_EQ(r.err,
             "Usage: inspect_checkpoint --file_name=checkpoint_file_name "
             "[--tensor_name=tensor_to_print] [--all_tensors] [--all_tensor_names] "
-            "[--printoptions]\n");
+            "[--count_exclude_pattern] [--printoptions]\n");
 }
 
 TEST(InspectErrorTest, MissingCheckpoint) {

@@ -215,6 +215,80 @@ TEST(FormatTensorTest, PrintOptions) {
   EXPECT_EQ(Fmt(Tensor::FromVector<int32_t>({10}, v), o), "[ 0 11 22 33 44 55\n 66 77 88 99]");
 }
 
+TEST(FormatTensorTest, FloatModes) {
+  // numpy 2.4: np.set_printoptions(floatmode=..., precision=...); print(a).
+  struct Case {
+    FloatMode mode;
+    int precision;
+    bool is_double;  // else float32
+    std::vector<double> values;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {FloatMode::kFixed, 3, true, {1.5, 0.123456, 3.0}, "[1.500 0.123 3.000]"},
+      {FloatMode::kFixed, 3, true, {1e-05, 112.3456}, "[1.000e-05 1.123e+02]"},
+      {FloatMode::kFixed, 3, true, {1.0, 2.0}, "[1.000 2.000]"},
+      {FloatMode::kFixed, 3, false, {0.1f, 1.5f, -2.25f}, "[ 0.100  1.500 -2.250]"},
+      {FloatMode::kFixed, 3, false, {NAN, 1.25f, -INFINITY}, "[  nan 1.250  -inf]"},
+      {FloatMode::kFixed, 3, true, {0.0, -0.5, 0.001}, "[ 0.000 -0.500  0.001]"},
+      {FloatMode::kFixed, 3, false, {10000000.0f, 3.0f}, "[1.000e+07 3.000e+00]"},
+      {FloatMode::kFixed, 0, true, {1.5, 0.123456, 3.0}, "[2. 0. 3.]"},
+      {FloatMode::kFixed, 0, true, {1e-05, 112.3456}, "[1.e-05 1.e+02]"},
+      {FloatMode::kFixed, 0, true, {1.0, 2.0}, "[1. 2.]"},
+      {FloatMode::kFixed, 0, false, {0.1f, 1.5f, -2.25f}, "[ 0.  2. -2.]"},
+      {FloatMode::kFixed, 0, false, {NAN, 1.25f, -INFINITY}, "[ nan   1. -inf]"},
+      {FloatMode::kFixed, 0, true, {0.0, -0.5, 0.001}, "[ 0. -0.  0.]"},
+      {FloatMode::kFixed, 0, false, {10000000.0f, 3.0f}, "[1.e+07 3.e+00]"},
+      {FloatMode::kUnique, 3, true, {1.5, 0.123456, 3.0}, "[1.5      0.123456 3.      ]"},
+      {FloatMode::kUnique, 3, true, {1e-05, 112.3456}, "[1.000000e-05 1.123456e+02]"},
+      {FloatMode::kUnique, 3, true, {1.0, 2.0}, "[1. 2.]"},
+      {FloatMode::kUnique, 3, false, {0.1f, 1.5f, -2.25f}, "[ 0.1   1.5  -2.25]"},
+      {FloatMode::kUnique, 3, false, {NAN, 1.25f, -INFINITY}, "[ nan 1.25 -inf]"},
+      {FloatMode::kUnique, 3, true, {0.0, -0.5, 0.001}, "[ 0.    -0.5    0.001]"},
+      {FloatMode::kUnique, 3, false, {10000000.0f, 3.0f}, "[1.e+07 3.e+00]"},
+      {FloatMode::kUnique, 0, true, {1.5, 0.123456, 3.0}, "[1.5      0.123456 3.      ]"},
+      {FloatMode::kUnique, 0, true, {1e-05, 112.3456}, "[1.000000e-05 1.123456e+02]"},
+      {FloatMode::kUnique, 0, true, {1.0, 2.0}, "[1. 2.]"},
+      {FloatMode::kUnique, 0, false, {0.1f, 1.5f, -2.25f}, "[ 0.1   1.5  -2.25]"},
+      {FloatMode::kUnique, 0, false, {NAN, 1.25f, -INFINITY}, "[ nan 1.25 -inf]"},
+      {FloatMode::kUnique, 0, true, {0.0, -0.5, 0.001}, "[ 0.    -0.5    0.001]"},
+      {FloatMode::kUnique, 0, false, {10000000.0f, 3.0f}, "[1.e+07 3.e+00]"},
+      {FloatMode::kMaxPrecEqual, 3, true, {1.5, 0.123456, 3.0}, "[1.500 0.123 3.000]"},
+      {FloatMode::kMaxPrecEqual, 3, true, {1e-05, 112.3456}, "[1.000e-05 1.123e+02]"},
+      {FloatMode::kMaxPrecEqual, 3, true, {1.0, 2.0}, "[1. 2.]"},
+      {FloatMode::kMaxPrecEqual, 3, false, {0.1f, 1.5f, -2.25f}, "[ 0.10  1.50 -2.25]"},
+      {FloatMode::kMaxPrecEqual, 3, false, {NAN, 1.25f, -INFINITY}, "[ nan 1.25 -inf]"},
+      {FloatMode::kMaxPrecEqual, 3, true, {0.0, -0.5, 0.001}, "[ 0.000 -0.500  0.001]"},
+      {FloatMode::kMaxPrecEqual, 3, false, {10000000.0f, 3.0f}, "[1.e+07 3.e+00]"},
+      {FloatMode::kMaxPrecEqual, 0, true, {1.5, 0.123456, 3.0}, "[2. 0. 3.]"},
+      {FloatMode::kMaxPrecEqual, 0, true, {1e-05, 112.3456}, "[1.e-05 1.e+02]"},
+      {FloatMode::kMaxPrecEqual, 0, true, {1.0, 2.0}, "[1. 2.]"},
+      {FloatMode::kMaxPrecEqual, 0, false, {0.1f, 1.5f, -2.25f}, "[ 0.  2. -2.]"},
+      {FloatMode::kMaxPrecEqual, 0, false, {NAN, 1.25f, -INFINITY}, "[ nan   1. -inf]"},
+      {FloatMode::kMaxPrecEqual, 0, true, {0.0, -0.5, 0.001}, "[ 0. -0.  0.]"},
+      {FloatMode::kMaxPrecEqual, 0, false, {10000000.0f, 3.0f}, "[1.e+07 3.e+00]"},
+  };
+  for (const Case& c : cases) {
+    PrintOptions o;
+    o.floatmode = c.mode;
+    o.precision = c.precision;
+    const int64_t n = static_cast<int64_t>(c.values.size());
+    Tensor t = c.is_double ? Tensor::FromVector<double>({n}, c.values)
+                           : Tensor::FromVector<float>(
+                                 {n}, std::vector<float>(c.values.begin(), c.values.end()));
+    EXPECT_EQ(Fmt(t, o), c.expected) << static_cast<int>(c.mode) << " precision " << c.precision;
+  }
+  // Complex numbers format both parts in the mode; scalars ignore it.
+  PrintOptions fixed;
+  fixed.floatmode = FloatMode::kFixed;
+  fixed.precision = 3;
+  Tensor c128 = Tensor::Allocate(DataType::kComplex128, TensorShape({2})).value();
+  double parts[] = {1.0, 2.0, 3.25, -1e-3};
+  std::memcpy(c128.mutable_flat<double>(), parts, sizeof(parts));
+  EXPECT_EQ(Fmt(c128, fixed), "[1.000+2.000e+00j 3.250-1.000e-03j]");
+  EXPECT_EQ(Fmt(Tensor::Scalar(1.5), fixed), "1.5");
+}
+
 TEST(SetPrintOptionTest, ParsesAndRejects) {
   PrintOptions o;
   CKPT_EXPECT_OK(SetPrintOption("threshold=5", &o));
@@ -230,7 +304,16 @@ TEST(SetPrintOptionTest, ParsesAndRejects) {
   EXPECT_THAT(SetPrintOption("precision=x", &o), StatusIs(StatusCode::kInvalidArgument, "'x'"));
   EXPECT_THAT(SetPrintOption("edgeitems=-1", &o), StatusIs(StatusCode::kInvalidArgument, ""));
   EXPECT_THAT(SetPrintOption("suppress=maybe", &o), StatusIs(StatusCode::kInvalidArgument, ""));
-  EXPECT_THAT(SetPrintOption("floatmode=fixed", &o),
+  CKPT_EXPECT_OK(SetPrintOption("floatmode=fixed", &o));
+  EXPECT_EQ(o.floatmode, FloatMode::kFixed);
+  CKPT_EXPECT_OK(SetPrintOption("floatmode=maxprec_equal", &o));
+  EXPECT_EQ(o.floatmode, FloatMode::kMaxPrecEqual);
+  EXPECT_THAT(SetPrintOption("floatmode=shortest", &o),
+              StatusIs(StatusCode::kInvalidArgument, "'fixed', 'unique'"));
+  CKPT_EXPECT_OK(SetPrintOption("legacy=False", &o));
+  EXPECT_THAT(SetPrintOption("legacy=True", &o),
+              StatusIs(StatusCode::kInvalidArgument, "not supported"));
+  EXPECT_THAT(SetPrintOption("formatter=x", &o),
               StatusIs(StatusCode::kInvalidArgument, "not supported"));
 }
 

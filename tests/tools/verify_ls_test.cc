@@ -61,6 +61,24 @@ TEST(VerifyCommandTest, HealthyDirectoryExitsZero) {
   EXPECT_THAT(r.out, HasSubstr("All 3 checkpoints verified"));
 }
 
+TEST(VerifyCommandTest, ProgressBarOnlyOnATerminalAndErasedAtTheEnd) {
+  std::string dir = MakeDirectory();
+  VerifyCommandOptions options;
+  options.path = dir;
+  options.progress = true;  // what the command line sets when stderr is a terminal
+  std::ostringstream out, err;
+  EXPECT_EQ(RunVerify(options, out, err), 0) << err.str();
+  EXPECT_EQ(err.str().rfind("\rverifying [", 0), 0u) << err.str();
+  EXPECT_THAT(err.str(), HasSubstr("100%"));
+  EXPECT_EQ(err.str().substr(err.str().size() - 4), "\r\033[K");  // the line is erased
+  EXPECT_THAT(out.str(), Not(HasSubstr("\r")));
+  EXPECT_THAT(out.str(), HasSubstr("All 3 checkpoints verified"));
+  // Under ctest stderr is not a terminal: the command line draws nothing.
+  CommandResult r = RunCli({"verify", dir});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.err, "");
+}
+
 TEST(VerifyCommandTest, CorruptAndMissingExitOneLeftoversAreListed) {
   std::string dir = MakeDirectory();
   FlipFirstDataByte(JoinPath(dir, "ckpt-2"));
