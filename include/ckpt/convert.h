@@ -70,9 +70,6 @@ struct NameRule {
   std::string text;  // the rule as written, for messages
 };
 
-// The suffix of every variable of a TF2 object checkpoint.
-inline constexpr std::string_view kObjectAttributeSuffix = "/.ATTRIBUTES/VARIABLE_VALUE";
-
 // Parses a rule:
 //   strip:TEXT            remove every occurrence of TEXT
 //   prefix:OLD=NEW        a name starting with OLD starts with NEW instead

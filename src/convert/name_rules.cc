@@ -3,6 +3,7 @@
 
 #include "ckpt/convert.h"
 #include "ckpt/escape.h"
+#include "ckpt/object_graph.h"
 
 namespace ckpt {
 namespace {
@@ -104,7 +105,8 @@ std::vector<NameRule> RulesFor(const TensorSource& source, const std::vector<Nam
   if (default_rules && source.is_object_checkpoint()) {
     NameRule strip;
     strip.kind = NameRule::Kind::kStrip;
-    strip.from = std::string(kObjectAttributeSuffix);
+    // "/.ATTRIBUTES/VARIABLE_VALUE": a variable's key minus its object path.
+    strip.from = "/" + AttributeCheckpointKey("");
     strip.text = "strip:" + strip.from;
     all.push_back(strip);
   }
