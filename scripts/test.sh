@@ -55,7 +55,7 @@ cmake --build build/install-test/consumer -j"$jobs" >/dev/null
 "$root/build/install-test/consumer/consumer" "$root/build/install-test/ckpt"
 
 if [ "${CKPT_SKIP_FUZZ:-0}" != "1" ]; then
-  # The fuzz build (clang, sanitized, only what the harnesses link) plus 17
+  # The fuzz build (clang, sanitized, only what the harnesses link) plus 16
   # harnesses x 10 s of fuzzing and the corpus replay.
   echo "== fuzzing (scripts/fuzz.sh, build-fuzz/)"
   if command -v clang++ >/dev/null; then
