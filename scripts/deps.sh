@@ -15,6 +15,8 @@ packages=(
   protobuf-compiler libprotobuf-dev
   libleveldb-dev libsnappy-dev
   libisal-dev libeigen3-dev libcli11-dev
+  # JSON headers of safetensors files (src/convert, header-only)
+  nlohmann-json3-dev
   # oneDNN: float convolutions and GEMMs (src/ops/onednn.h)
   libdnnl-dev ocl-icd-opencl-dev  # the second: dnnl-config.cmake asks for OpenCL
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -20,7 +20,7 @@ cd "$root"
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 all=(bundle table v1 checkpoint_state object_graph record event meta_graph saved_model graph_pbtxt graph_exec
-     iris inspect npy parse_example)
+     iris inspect npy parse_example safetensors)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 build="$root/build-fuzz"
@@ -29,7 +29,7 @@ build="$root/build-fuzz"
 declare -A max_len=(
   [bundle]=16384 [table]=16384 [v1]=8192 [checkpoint_state]=4096 [object_graph]=8192
   [record]=16384 [event]=8192 [meta_graph]=65536 [saved_model]=65536 [graph_pbtxt]=16384 [graph_exec]=65536 [iris]=8192
-  [inspect]=4096 [npy]=4096 [parse_example]=4096)
+  [inspect]=4096 [npy]=4096 [parse_example]=4096 [safetensors]=4096)
 
 launcher=()
 if command -v ccache >/dev/null; then

@@ -3,11 +3,14 @@
 #include <sstream>
 
 #include "command.h"
+#include "convert.h"
+#include "diff.h"
 #include "events.h"
 #include "fsck.h"
 #include "graph_cmd.h"
 #include "inspect.h"
 #include "ls.h"
+#include "merge_cmd.h"
 #include "run.h"
 #include "savedmodel_cmd.h"
 #include "verify.h"
@@ -23,6 +26,9 @@ void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* ex
   AddRunCommand(app, out, err, exit_code);
   AddGraphCommand(app, out, err, exit_code);
   AddSavedModelCommand(app, out, err, exit_code);
+  AddConvertCommand(app, out, err, exit_code);
+  AddDiffCommand(app, out, err, exit_code);
+  AddMergeCommand(app, out, err, exit_code);
 }
 
 std::unique_ptr<CLI::App> MakeApp(std::ostream* out, std::ostream* err, int* exit_code) {

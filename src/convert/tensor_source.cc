@@ -1,0 +1,114 @@
+// The TensorSource implementations: TensorFlow checkpoints (through
+// CheckpointReader) and safetensors files (SafetensorsReader).
+#include <algorithm>
+
+#include "ckpt/checkpoint_reader.h"
+#include "ckpt/convert.h"
+#include "ckpt/escape.h"
+#include "ckpt/object_graph.h"
+#include "ckpt/safetensors.h"
+
+namespace ckpt {
+namespace {
+
+class TfSource : public TensorSource {
+ public:
+  explicit TfSource(std::unique_ptr<CheckpointReader> reader) : reader_(std::move(reader)) {
+    for (const VariableInfo& v : reader_->variables()) {
+      if (v.name == kObjectGraphKey) {
+        object_checkpoint_ = true;
+        continue;
+      }
+      tensors_.push_back(v);
+    }
+  }
+  const std::string& path() const override { return reader_->prefix(); }
+  TensorFormat format() const override { return TensorFormat::kTfCheckpoint; }
+  bool is_object_checkpoint() const override { return object_checkpoint_; }
+  const std::vector<VariableInfo>& tensors() const override { return tensors_; }
+  Result<Tensor> Read(std::string_view name) const override {
+    if (name == kObjectGraphKey) {
+      return NotFoundError("Key " + EscapeForDisplay(name) + " not found in checkpoint");
+    }
+    return reader_->GetTensor(name);
+  }
+
+ private:
+  std::unique_ptr<CheckpointReader> reader_;
+  std::vector<VariableInfo> tensors_;
+  bool object_checkpoint_ = false;
+};
+
+class SafetensorsSource : public TensorSource {
+ public:
+  explicit SafetensorsSource(std::unique_ptr<SafetensorsReader> reader)
+      : reader_(std::move(reader)) {
+    for (const SafetensorsTensorInfo& t : reader_->header().tensors) {
+      tensors_.push_back({t.name, t.dtype, t.shape});
+    }
+    std::sort(tensors_.begin(), tensors_.end(),
+              [](const VariableInfo& a, const VariableInfo& b) { return a.name < b.name; });
+  }
+  const std::string& path() const override { return reader_->path(); }
+  TensorFormat format() const override { return TensorFormat::kSafetensors; }
+  const std::vector<VariableInfo>& tensors() const override { return tensors_; }
+  Result<Tensor> Read(std::string_view name) const override { return reader_->Read(name); }
+
+ private:
+  std::unique_ptr<SafetensorsReader> reader_;
+  std::vector<VariableInfo> tensors_;
+};
+
+}  // namespace
+
+std::string_view TensorFormatName(TensorFormat format) {
+  switch (format) {
+    case TensorFormat::kTfCheckpoint:
+      return "tf";
+    case TensorFormat::kSafetensors:
+      return "safetensors";
+    case TensorFormat::kKerasH5:
+      return "keras";
+  }
+  return "unknown";
+}
+
+Result<TensorFormat> ParseTensorFormat(std::string_view name) {
+  for (TensorFormat f :
+       {TensorFormat::kTfCheckpoint, TensorFormat::kSafetensors, TensorFormat::kKerasH5}) {
+    if (name == TensorFormatName(f)) return f;
+  }
+  return InvalidArgumentError("Unknown checkpoint format '" + EscapeForDisplay(name) +
+                              "' (expected tf, safetensors or keras)");
+}
+
+TensorFormat TensorFormatFromPath(std::string_view path) {
+  auto ends_with = [&](std::string_view suffix) {
+    return path.size() >= suffix.size() && path.substr(path.size() - suffix.size()) == suffix;
+  };
+  if (ends_with(".safetensors")) return TensorFormat::kSafetensors;
+  if (ends_with(".h5")) return TensorFormat::kKerasH5;
+  return TensorFormat::kTfCheckpoint;
+}
+
+Result<std::unique_ptr<TensorSource>> OpenTensorSource(Env* env, const std::string& path,
+                                                       TensorFormat format) {
+  switch (format) {
+    case TensorFormat::kTfCheckpoint: {
+      CheckpointReaderOptions options;
+      options.env = env;
+      CKPT_ASSIGN_OR_RETURN(auto reader, CheckpointReader::Open(path, options));
+      return std::unique_ptr<TensorSource>(new TfSource(std::move(reader)));
+    }
+    case TensorFormat::kSafetensors: {
+      CKPT_ASSIGN_OR_RETURN(auto reader, SafetensorsReader::Open(env, path));
+      return std::unique_ptr<TensorSource>(new SafetensorsSource(std::move(reader)));
+    }
+    case TensorFormat::kKerasH5:
+      break;
+  }
+  return UnimplementedError("Reading Keras .weights.h5 files (" + EscapeForDisplay(path) +
+                            ") is not supported yet");
+}
+
+}  // namespace ckpt
