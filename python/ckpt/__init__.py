@@ -6,11 +6,31 @@ docs/python.md describes it.
 """
 
 import os
+import sys
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from . import _ckpt
+
+def _load_extension():
+    # TensorFlow loads its libraries with RTLD_GLOBAL, and they export their
+    # own (different) protobuf; imported after it, our module would bind to
+    # those symbols and crash. RTLD_DEEPBIND makes the module and the
+    # libraries it loads prefer their own symbols.
+    deepbind = getattr(os, "RTLD_DEEPBIND", 0)
+    if not deepbind:
+        from . import _ckpt
+        return _ckpt
+    flags = sys.getdlopenflags()
+    sys.setdlopenflags(flags | deepbind)
+    try:
+        from . import _ckpt
+    finally:
+        sys.setdlopenflags(flags)
+    return _ckpt
+
+
+_ckpt = _load_extension()
 from ._dtypes import DType
 from . import _dtypes, _errors
 from ._errors import *  # noqa: F401,F403  (Error and one class per code)
