@@ -47,8 +47,8 @@ def assert_same(a, b):
         assert a.tobytes() == b.tobytes()
 
 
-def tf_dtype(tf, name):
-    return getattr(tf, {"float": "float32", "double": "float64", "half": "float16"}.get(name, name))
+def tf_dtype_name(name):
+    return {"float": "float32", "double": "float64", "half": "float16"}.get(name, name)
 
 
 @pytest.mark.parametrize("name,np_dtype", DTYPES, ids=[d[0] for d in DTYPES])
@@ -61,7 +61,7 @@ def test_every_dtype_ckpt_writes_tf_reads(tf, ckpt, tmp_path, name, np_dtype):
     reader = tf.train.load_checkpoint(prefix)
     ours = ckpt.load_checkpoint(prefix)
     for key, value in values.items():
-        assert reader.get_variable_to_dtype_map()[key].name == tf_dtype(tf, name).name
+        assert reader.get_variable_to_dtype_map()[key].name == tf_dtype_name(name)
         assert ours.get_variable_to_dtype_map()[key] == name
         assert_same(reader.get_tensor(key), value)
         assert_same(ours.get_tensor(key), value)
@@ -106,9 +106,10 @@ def test_tf1_savers_v1_and_v2(tf, ckpt, tmp_path):
     rng = np.random.default_rng(3)
     values = {"dense/kernel": rng.standard_normal((3, 4)).astype(np.float32),
               "global_step": np.int64(77), "tokens": np.array([b"a", b"bc"], dtype=object),
-              "half": rng.standard_normal(5).astype(np.float16)}
+              "flags": np.array([True, False])}  # (TF's V1 reader has no half)
     for version, fmt in ((tf.compat.v1.train.SaverDef.V1, "V1"),
                          (tf.compat.v1.train.SaverDef.V2, "V2")):
+        (tmp_path / fmt).mkdir()
         with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
             variables = [tf.compat.v1.Variable(v, name=k) for k, v in values.items()]
             sess.run(tf.compat.v1.global_variables_initializer())
