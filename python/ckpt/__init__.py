@@ -59,16 +59,27 @@ def _to_numpy(entry) -> np.ndarray:
     return payload.view(d.numpy_dtype).reshape(shape)
 
 
-def _from_numpy(value: Any):
-    """(dtype, shape, payload) for the C++ module."""
+def _string_element(name: str, v: Any) -> bytes:
+    if isinstance(v, str):
+        return v.encode("utf-8")
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    raise InvalidArgumentError("tensor %s: a string tensor holds str or bytes, not %s"
+                               % (name, type(v).__name__))
+
+
+def _from_numpy(name: str, value: Any):
+    """(dtype, shape, payload) of tensor `name` for the C++ module."""
     if isinstance(value, (str, bytes)):
         value = np.array(value, dtype=object)
     array = np.asarray(value)
-    d = _dtypes.from_numpy(array.dtype)
+    try:
+        d = _dtypes.from_numpy(array.dtype)
+    except InvalidArgumentError as e:
+        raise InvalidArgumentError("tensor %s: %s" % (name, e)) from None
     shape = list(array.shape)
     if d.name == "string":
-        return (d.enum, shape, [v.encode("utf-8") if isinstance(v, str) else bytes(v)
-                                for v in array.reshape(-1).tolist()])
+        return (d.enum, shape, [_string_element(name, v) for v in array.reshape(-1).tolist()])
     if array.dtype.byteorder == ">":
         array = array.astype(array.dtype.newbyteorder("<"))
     array = np.ascontiguousarray(array)
@@ -79,7 +90,7 @@ def _entries(tensors: Mapping[str, Any]) -> list:
     if not isinstance(tensors, Mapping):
         raise TypeError("tensors must be a mapping of name -> array, not %s"
                         % type(tensors).__name__)
-    return sorted((_key(name), _from_numpy(value)) for name, value in tensors.items())
+    return sorted((_key(name), _from_numpy(name, value)) for name, value in tensors.items())
 
 
 class CheckpointReader:
