@@ -136,3 +136,22 @@ def test_no_leak_over_10000_opens(ckpt, prefix):
     gc.collect()
     assert open_fds() == fds
     assert rss_kib() - rss < 16 * 1024, "RSS grew by %d KiB" % (rss_kib() - rss)
+
+
+def test_without_ml_dtypes_bfloat16_names_the_package(ckpt, tmp_path, monkeypatch):
+    import ml_dtypes
+    path = ckpt.save(tmp_path / "m", {"b": np.ones(2, ml_dtypes.bfloat16), "f": np.ones(2)})
+    monkeypatch.setattr(ckpt._dtypes, "_ml_dtypes", None)
+    reader = ckpt.load_checkpoint(path)
+    assert reader.get_variable_to_dtype_map()["b"] == "bfloat16"
+    with pytest.raises(ckpt.UnimplementedError, match="bfloat16.*ml_dtypes"):
+        reader.get_tensor("b")
+    np.testing.assert_array_equal(reader.get_tensor("f"), [1.0, 1.0])
+
+
+def test_str_elements_are_stored_utf8(tf, ckpt, tmp_path):
+    path = ckpt.save(tmp_path / "m", {"s": np.array(["\u00e9t\u00e9", b"\xff"], dtype=object),
+                                      "scalar": "x"})
+    reader = tf.train.load_checkpoint(path)
+    assert list(reader.get_tensor("s")) == ["\u00e9t\u00e9".encode(), b"\xff"]
+    assert reader.get_tensor("scalar") == b"x"
