@@ -48,10 +48,21 @@ _TABLE = [
     (33, "float4_e2m1fn", "float4_e2m1fn", "ml_dtypes"),
 ]
 
-try:
-    import ml_dtypes as _ml_dtypes
-except ImportError:  # optional: only the types above marked ml_dtypes need it
-    _ml_dtypes = None
+# ml_dtypes is optional (only the types above marked ml_dtypes need it) and
+# imported on first use: it takes longer to import than the rest of ckpt.
+_UNLOADED = object()
+_ml_dtypes = _UNLOADED
+
+
+def _ml():
+    global _ml_dtypes
+    if _ml_dtypes is _UNLOADED:
+        try:
+            import ml_dtypes
+            _ml_dtypes = ml_dtypes
+        except ImportError:
+            _ml_dtypes = None
+    return _ml_dtypes
 
 
 class DType:
@@ -70,10 +81,11 @@ class DType:
     def numpy_dtype(self) -> np.dtype:
         if self._module == "numpy":
             return np.dtype(self._numpy_name)
-        if _ml_dtypes is None or not hasattr(_ml_dtypes, self._numpy_name):
+        ml = _ml()
+        if ml is None or not hasattr(ml, self._numpy_name):
             raise _errors.UnimplementedError(
                 "dtype %s needs the package ml_dtypes (pip install ml_dtypes)" % self.name)
-        return np.dtype(getattr(_ml_dtypes, self._numpy_name))
+        return np.dtype(getattr(ml, self._numpy_name))
 
     def __eq__(self, other):
         if isinstance(other, DType):
@@ -88,9 +100,11 @@ class DType:
     def __repr__(self):
         return "ckpt.%s" % self.name
 
-    __str__ = lambda self: self.name
+    def __str__(self):
+        return self.name
 
 
+_QUANTIZED = (11, 12, 13, 15, 16)
 _BY_ENUM = {e: DType(e, n, np_name, mod) for e, n, np_name, mod in _TABLE}
 _BY_NAME = {d.name: d for d in _BY_ENUM.values()}
 
@@ -107,13 +121,15 @@ def from_numpy(dtype: np.dtype) -> DType:
     dtype = np.dtype(dtype)
     if dtype.kind in "OSU":
         return _BY_NAME["string"]
+    # Only an ml_dtypes array needs ml_dtypes (already imported, then).
+    ml = _ml() if dtype.type.__module__.startswith("ml_dtypes") else None
     for e, name, np_name, mod in _TABLE:
-        if 11 <= e <= 16 and e not in (14,):  # quantized: never chosen from numpy
+        if e in _QUANTIZED:  # never chosen for a numpy dtype
             continue
         if mod == "numpy":
             if np.dtype(np_name) == dtype:
                 return _BY_ENUM[e]
-        elif _ml_dtypes is not None and getattr(_ml_dtypes, np_name, None) is not None:
-            if np.dtype(getattr(_ml_dtypes, np_name)) == dtype:
+        elif ml is not None and getattr(ml, np_name, None) is not None:
+            if np.dtype(getattr(ml, np_name)) == dtype:
                 return _BY_ENUM[e]
     raise _errors.InvalidArgumentError("numpy dtype %s has no checkpoint dtype" % dtype)
