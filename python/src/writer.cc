@@ -68,6 +68,7 @@ class PySaver {
     options_.keep_checkpoint_every_n_hours = keep_checkpoint_every_n_hours;
     options_.pad_step_number = pad_step_number;
     options_.save_relative_paths = save_relative_paths;
+    options_.log_saves = false;  // as tf.compat.v1.train.Saver.save, silent
   }
 
   std::string save(const std::string& save_path, const nb::list& entries,
