@@ -45,10 +45,6 @@ def _key(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape") if isinstance(name, str) else bytes(name)
 
 
-def _name(key: bytes) -> str:
-    return key.decode("utf-8", "surrogateescape")
-
-
 def _to_numpy(entry) -> np.ndarray:
     dtype, shape, payload = entry
     d = _dtypes.from_enum(dtype)
@@ -98,7 +94,9 @@ class CheckpointReader:
 
     def __init__(self, path: PathLike, mmap: bool = False):
         self._reader = _ckpt.Reader(os.fspath(path), mmap)
-        self._variables = [(_name(n), dt, shape) for n, dt, shape in self._reader.variables()]
+        # (name, dtype enum, shape) in bytewise name order; names are str
+        # (bytes that are not UTF-8 through surrogateescape).
+        self._variables = self._reader.variables()
 
     @property
     def prefix(self) -> str:
@@ -111,7 +109,7 @@ class CheckpointReader:
         return self._reader.format
 
     def get_variable_to_shape_map(self) -> Dict[str, List[int]]:
-        return {n: list(shape) for n, _, shape in self._variables}
+        return {n: list(shape) for n, _, shape in self._variables}  # copies: callers may edit
 
     def get_variable_to_dtype_map(self) -> Dict[str, DType]:
         """Name -> ckpt.DType (compares equal to "float"; .numpy_dtype)."""
@@ -149,9 +147,9 @@ def load_checkpoint(ckpt_dir_or_file: PathLike, mmap: bool = False) -> Checkpoin
 
 def list_variables(ckpt_dir_or_file: PathLike) -> List[Tuple[str, List[int]]]:
     """tf.train.list_variables: [(name, shape)] sorted by name."""
-    reader = load_checkpoint(ckpt_dir_or_file)
-    shapes = reader.get_variable_to_shape_map()
-    return [(name, shapes[name]) for name in sorted(shapes)]
+    variables = load_checkpoint(ckpt_dir_or_file)._variables
+    # Already in order but for names that are not UTF-8 (cheap when sorted).
+    return sorted(((name, shape) for name, _, shape in variables), key=lambda v: v[0])
 
 
 def load_variable(ckpt_dir_or_file: PathLike, name: str) -> np.ndarray:

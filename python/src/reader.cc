@@ -46,14 +46,17 @@ class Reader {
   }
   bool mmap() const { return state_->mapped != nullptr; }
 
-  // [(name, dtype, shape)] in bytewise name order.
+  // [(name, dtype, shape)] in bytewise name order (str names).
   nb::list variables() const {
     nb::list out;
     for (const VariableInfo& v : state_->reader->variables()) {
       nb::list dims;
       for (int64_t d : v.shape.dims()) dims.append(d);
-      out.append(nb::make_tuple(nb::bytes(v.name.data(), v.name.size()),
-                                static_cast<int>(v.dtype), dims));
+      // Python's name.decode("utf-8", "surrogateescape"): any bytes survive.
+      nb::object name = nb::steal(PyUnicode_DecodeUTF8(
+          v.name.data(), static_cast<Py_ssize_t>(v.name.size()), "surrogateescape"));
+      if (!name.is_valid()) throw nb::python_error();
+      out.append(nb::make_tuple(name, static_cast<int>(v.dtype), dims));
     }
     return out;
   }

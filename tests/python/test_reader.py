@@ -155,3 +155,14 @@ def test_str_elements_are_stored_utf8(tf, ckpt, tmp_path):
     reader = tf.train.load_checkpoint(path)
     assert list(reader.get_tensor("s")) == ["\u00e9t\u00e9".encode(), b"\xff"]
     assert reader.get_tensor("scalar") == b"x"
+
+
+def test_keys_that_are_not_utf8(ckpt, tmp_path):
+    name = b"w\xff".decode("utf-8", "surrogateescape")
+    path = ckpt.save(tmp_path / "m", {name: np.arange(3), "a": np.zeros(1)})
+    with open(path + ".index", "rb") as f:
+        assert b"w\xff" in f.read()
+    reader = ckpt.load_checkpoint(path)
+    assert reader.keys() == ["a", name] and name in reader
+    np.testing.assert_array_equal(reader.get_tensor(name), [0, 1, 2])
+    assert ckpt.list_variables(path) == [("a", [1]), (name, [3])]
