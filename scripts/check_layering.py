@@ -32,7 +32,7 @@ import sys
 import tempfile
 
 DOC = "docs/architecture.md"
-CONSUMER_DIRS = ("tools", "examples", "bench", "tests")
+CONSUMER_DIRS = ("tools", "examples", "bench", "tests", "python")
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 HOW_TO_ADD = (
     "  (the table is the ```layering block of %s; CMake DEPS are in the\n"

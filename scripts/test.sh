@@ -7,7 +7,9 @@
 #   3. the installed CMake package: a tiny consumer project does find_package(ckpt)
 #   4. the libFuzzer harnesses (clang, build-fuzz/): every checked-in seed
 #      once, then a short fuzzing run of each (scripts/fuzz.sh)
-#   5. interop tests against real TensorFlow (pytest, in a venv of test peers),
+#   5. the Python package: pip install into the test venv, then tests/python
+#      (pytest against TensorFlow; one test installs it into a fresh venv)
+#   6. interop tests against real TensorFlow (pytest, in a venv of test peers),
 #      last, so that pytest's summary closes the output
 # Installs its own dependencies first (scripts/deps.sh). Set CKPT_SKIP_ASAN=1
 # to skip step 2 while iterating, CKPT_SKIP_FUZZ=1 to skip step 4;
@@ -65,6 +67,15 @@ if [ "${CKPT_SKIP_FUZZ:-0}" != "1" ]; then
     exit 1
   fi
 fi
+
+# The package builds the library again, in its own persistent build-dir
+# (build/pip/, pyproject.toml), so only what changed is recompiled; without
+# build isolation the venv's nanobind keeps that directory valid.
+echo "== Python package (pip install into the test venv, tests/python)"
+py_start=$(date +%s)
+"$venv/bin/python" -m pip install -q --no-build-isolation --force-reinstall --no-deps "$root"
+echo "pip install of the package: $(( $(date +%s) - py_start )) s"
+TF_CPP_MIN_LOG_LEVEL=3 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python
 
 echo "== interop tests against TensorFlow"
 CKPT_BUILD_DIR="$root/build" TF_CPP_MIN_LOG_LEVEL=3 \
