@@ -7,6 +7,7 @@
 #include "fsck.h"
 #include "graph_cmd.h"
 #include "inspect.h"
+#include "keras_cmd.h"
 #include "ls.h"
 #include "run.h"
 #include "savedmodel_cmd.h"
@@ -23,6 +24,7 @@ void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* ex
   AddRunCommand(app, out, err, exit_code);
   AddGraphCommand(app, out, err, exit_code);
   AddSavedModelCommand(app, out, err, exit_code);
+  AddKerasConvertCommand(app, out, err, exit_code);
 }
 
 std::unique_ptr<CLI::App> MakeApp(std::ostream* out, std::ostream* err, int* exit_code) {
