@@ -53,13 +53,23 @@ struct KerasWeights {
   KerasVarsGroup* Find(const std::string& owner);
 };
 
-// Reads a Keras 3 `.weights.h5` file. NotFound if the file does not exist;
+struct KerasWeightsReadOptions {
+  // libhdf5 trusts a file's internal structure: a corrupt file can make it
+  // crash or loop. The file is therefore read in a forked child process; a
+  // child that crashes is a DataLoss error, one that takes longer than this
+  // is killed (DeadlineExceeded). <= 0: 60 s plus 1 s per 20 MiB.
+  double timeout_seconds = 0;
+};
+
+// Reads a Keras 3 `.weights.h5` file (in a child process, see above).
+// NotFound if the file does not exist;
 // InvalidArgument if it is not HDF5 or not a Keras 3 weights file (a Keras 2
 // file, a dataset outside a vars group, vars not numbered 0..n-1);
 // Unimplemented for a dtype ckpt does not convert (float16, bfloat16, bool,
 // strings); DataLoss for a corrupt file. Messages name the file and the
 // group or dataset.
-Result<KerasWeights> ReadKerasWeights(const std::string& path);
+Result<KerasWeights> ReadKerasWeights(const std::string& path,
+                                      const KerasWeightsReadOptions& options = {});
 
 struct KerasWeightsWriteOptions {
   // Renames and directory syncs go through this Env (HDF5 itself writes the

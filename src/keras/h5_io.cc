@@ -3,10 +3,14 @@
 
 #include <fcntl.h>
 #include <hdf5.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -386,24 +390,12 @@ Status SyncFile(const std::string& path) {
   return Status::OK();
 }
 
-}  // namespace
 
-const KerasVarsGroup* KerasWeights::Find(const std::string& owner) const {
-  for (const KerasVarsGroup& g : groups) {
-    if (g.owner == owner) return &g;
-  }
-  return nullptr;
-}
-
-KerasVarsGroup* KerasWeights::Find(const std::string& owner) {
-  return const_cast<KerasVarsGroup*>(static_cast<const KerasWeights*>(this)->Find(owner));
-}
-
-Result<KerasWeights> ReadKerasWeights(const std::string& path) {
-  if (!Env::Posix()->FileExists(path)) {
-    return NotFoundError(EscapeForDisplay(path) + ": no such Keras weights file");
-  }
-  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+// Reads the file in this process. Only ever called in the child of
+// ReadInChild: libhdf5 trusts the file's internal pointers (a corrupt
+// variable-length string makes it read out of bounds), so a crash must not
+// take the caller down.
+Result<KerasWeights> ReadInProcess(const std::string& path) {
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     H5Eclear2(H5E_DEFAULT);
     return InvalidArgumentError(EscapeForDisplay(path) + ": not an HDF5 file");
@@ -425,6 +417,205 @@ Result<KerasWeights> ReadKerasWeights(const std::string& path) {
   std::sort(out.groups.begin(), out.groups.end(),
             [](const KerasVarsGroup& a, const KerasVarsGroup& b) { return a.owner < b.owner; });
   return out;
+}
+
+// ------------------------------------------------- the reading child
+// The child sends its result through a pipe: a status code (u32), then the
+// message (for an error) or the groups: count, then per group the owner, a
+// name flag and name, the var count and per var dtype (u32), rank (u32),
+// dims (u64 each), element bytes (a string). Strings are a u64 length and
+// the bytes.
+
+void PutU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<const char*>(&v), 8); }
+void PutString(std::string* out, std::string_view s) {
+  PutU64(out, s.size());
+  out->append(s);
+}
+
+std::string Encode(const Result<KerasWeights>& r) {
+  std::string out;
+  PutU64(&out, static_cast<uint64_t>(r.status().code()));
+  if (!r.ok()) {
+    PutString(&out, r.status().message());
+    return out;
+  }
+  PutU64(&out, r->groups.size());
+  for (const KerasVarsGroup& g : r->groups) {
+    PutString(&out, g.owner);
+    PutU64(&out, g.name.has_value());
+    PutString(&out, g.name.value_or(""));
+    PutU64(&out, g.vars.size());
+    for (const Tensor& t : g.vars) {
+      PutU64(&out, static_cast<uint64_t>(t.dtype()));
+      PutU64(&out, t.shape().rank());
+      for (int64_t d : t.shape().dims()) PutU64(&out, static_cast<uint64_t>(d));
+      PutString(&out, t.bytes());
+    }
+  }
+  return out;
+}
+
+class Decoder {
+ public:
+  explicit Decoder(std::string_view data) : data_(data) {}
+  bool U64(uint64_t* v) {
+    if (data_.size() < 8) return false;
+    std::memcpy(v, data_.data(), 8);
+    data_.remove_prefix(8);
+    return true;
+  }
+  bool String(std::string_view* s) {
+    uint64_t n;
+    if (!U64(&n) || n > data_.size()) return false;
+    *s = data_.substr(0, n);
+    data_.remove_prefix(n);
+    return true;
+  }
+  bool done() const { return data_.empty(); }
+
+ private:
+  std::string_view data_;
+};
+
+Result<KerasWeights> Decode(std::string_view data, const std::string& path) {
+  const Status bad = InternalError(EscapeForDisplay(path) + ": malformed answer from the HDF5 reader");
+  Decoder d(data);
+  uint64_t code = 0, count = 0;
+  if (!d.U64(&code)) return bad;
+  if (code != 0) {
+    std::string_view message;
+    if (!d.String(&message)) return bad;
+    return Status(static_cast<StatusCode>(code), std::string(message));
+  }
+  if (!d.U64(&count)) return bad;
+  KerasWeights out;
+  for (uint64_t i = 0; i < count; ++i) {
+    KerasVarsGroup g;
+    std::string_view owner, name;
+    uint64_t has_name = 0, vars = 0;
+    if (!d.String(&owner) || !d.U64(&has_name) || !d.String(&name) || !d.U64(&vars)) return bad;
+    g.owner = owner;
+    if (has_name) g.name = std::string(name);
+    for (uint64_t j = 0; j < vars; ++j) {
+      uint64_t dtype = 0, rank = 0;
+      if (!d.U64(&dtype) || !d.U64(&rank) || rank > 64) return bad;
+      std::vector<int64_t> dims(rank);
+      for (int64_t& dim : dims) {
+        uint64_t v;
+        if (!d.U64(&v)) return bad;
+        dim = static_cast<int64_t>(v);
+      }
+      std::string_view bytes;
+      if (!d.String(&bytes)) return bad;
+      auto shape = TensorShape::Make(dims);
+      if (!shape.ok() || FindDtype(static_cast<DataType>(dtype)) == nullptr) return bad;
+      auto t = Tensor::AllocateUninitialized(static_cast<DataType>(dtype), *shape);
+      if (!t.ok()) return t.status();
+      if (t->byte_size() != bytes.size()) return bad;
+      if (!bytes.empty()) std::memcpy(t->mutable_data(), bytes.data(), bytes.size());
+      g.vars.push_back(std::move(*t));
+    }
+    out.groups.push_back(std::move(g));
+  }
+  if (!d.done()) return bad;
+  return out;
+}
+
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// Runs ReadInProcess in a forked child and returns its answer; a child that
+// dies (libhdf5 crashing on a corrupt file) is a DataLoss error.
+Result<KerasWeights> ReadInChild(const std::string& path, double timeout_seconds) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return IoError(std::string("pipe: ") + std::strerror(errno));
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int saved = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return IoError(std::string("fork: ") + std::strerror(saved));
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    bool ok = WriteAll(fds[1], Encode(ReadInProcess(path)));
+    ::_exit(ok ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string answer;
+  char buffer[1 << 16];
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(timeout_seconds));
+  bool timed_out = false;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd pfd{fds[0], POLLIN, 0};
+    int ready = ::poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 1 << 30)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) continue;
+    ssize_t n = ::read(fds[0], buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    answer.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  if (timed_out) ::kill(pid, SIGKILL);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) {
+    return DeadlineExceededError(EscapeForDisplay(path) + ": libhdf5 did not finish reading the file in " +
+                                 std::to_string(timeout_seconds) + " s (a corrupt file can make it loop)");
+  }
+  if (WIFSIGNALED(wstatus)) {
+    return DataLossError(EscapeForDisplay(path) + ": libhdf5 crashed reading the file (signal " +
+                         std::to_string(WTERMSIG(wstatus)) + "): the file is corrupt");
+  }
+  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+    return InternalError(EscapeForDisplay(path) + ": the HDF5 reader failed");
+  }
+  return Decode(answer, path);
+}
+
+}  // namespace
+
+const KerasVarsGroup* KerasWeights::Find(const std::string& owner) const {
+  for (const KerasVarsGroup& g : groups) {
+    if (g.owner == owner) return &g;
+  }
+  return nullptr;
+}
+
+KerasVarsGroup* KerasWeights::Find(const std::string& owner) {
+  return const_cast<KerasVarsGroup*>(static_cast<const KerasWeights*>(this)->Find(owner));
+}
+
+Result<KerasWeights> ReadKerasWeights(const std::string& path, const KerasWeightsReadOptions& options) {
+  if (!Env::Posix()->FileExists(path)) {
+    return NotFoundError(EscapeForDisplay(path) + ": no such Keras weights file");
+  }
+  // Holding the lock across fork: no other thread is inside HDF5 then, so
+  // the child's copy of the library is consistent.
+  std::lock_guard<std::mutex> lock(Hdf5Mutex());
+  double timeout = options.timeout_seconds;
+  if (timeout <= 0) {
+    auto size = Env::Posix()->GetFileSize(path);
+    timeout = 60 + (size.ok() ? static_cast<double>(*size) / (20 << 20) : 0);
+  }
+  return ReadInChild(path, timeout);
 }
 
 Status WriteKerasWeights(const KerasWeights& weights, const std::string& path,
