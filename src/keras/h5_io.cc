@@ -585,7 +585,9 @@ Result<KerasWeights> ReadInChild(const std::string& path, double timeout_seconds
                          std::to_string(WTERMSIG(wstatus)) + "): the file is corrupt");
   }
   if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-    return InternalError(EscapeForDisplay(path) + ": the HDF5 reader failed");
+    // A sanitizer turns the crash into an exit code.
+    return DataLossError(EscapeForDisplay(path) + ": the HDF5 reader process failed (exit " +
+                         std::to_string(WEXITSTATUS(wstatus)) + "): the file is corrupt");
   }
   return Decode(answer, path);
 }
