@@ -54,7 +54,7 @@ const ObjectGraphNode* Child(const ObjectGraph& graph, const ObjectGraphNode& no
 // layer's name scope plus its own name.
 std::string LayerNameOf(const std::string& full_name) {
   size_t last = full_name.rfind('/');
-  if (last == std::string::npos) return "";
+  if (last == std::string::npos || last == 0) return "";
   size_t before = full_name.rfind('/', last - 1);
   return full_name.substr(before == std::string::npos ? 0 : before + 1,
                           last - (before == std::string::npos ? 0 : before + 1));
