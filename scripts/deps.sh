@@ -19,6 +19,8 @@ packages=(
   nlohmann-json3-dev
   # oneDNN: float convolutions and GEMMs (src/ops/onednn.h)
   libdnnl-dev ocl-icd-opencl-dev  # the second: dnnl-config.cmake asks for OpenCL
+  # HDF5: Keras 3 .weights.h5 files (src/keras/, the HDF5 C API)
+  libhdf5-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # Open MPI: distributed checkpoints (ckpt::mpi) and their tests under mpirun
   openmpi-bin libopenmpi-dev
