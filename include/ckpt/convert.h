@@ -12,6 +12,8 @@
 #ifndef CKPT_CONVERT_H_
 #define CKPT_CONVERT_H_
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <memory>
@@ -30,7 +32,7 @@ namespace ckpt {
 enum class TensorFormat {
   kTfCheckpoint,  // a V1/V2 checkpoint: prefix, V1 file or directory
   kSafetensors,   // a .safetensors file
-  kKerasH5,       // a Keras .weights.h5 file: not supported yet (Unimplemented)
+  kKerasH5,       // a Keras 3 .weights.h5 file (ckpt/keras_weights.h)
 };
 
 // "tf", "safetensors", "keras".
@@ -115,6 +117,19 @@ struct ConvertOptions {
   // file whatever this says.
   bool write_state_file = false;
   bool sync = true;
+  // Keras 3 weights (kKerasH5, either side; the other side must be a TF2
+  // object checkpoint): the output's template, required (ckpt/keras_weights.h:
+  // a .weights.h5 of the same model when writing one, an object checkpoint of
+  // the same model when reading one), the checkpoint's child holding the
+  // model, and whether the optimizer's variables go along. Name rules do not
+  // apply (the correspondence follows the model's structure).
+  std::string keras_template;
+  std::string keras_model_name = "model";
+  bool keras_include_optimizer = true;
+  // Called after each tensor is written with the bytes written so far and in
+  // all (element bytes; a string tensor counts its elements), e.g. for a
+  // progress bar. May be empty.
+  std::function<void(uint64_t done_bytes, uint64_t total_bytes)> on_progress;
 };
 
 struct ConvertResult {
@@ -129,7 +144,9 @@ struct ConvertResult {
 // Converts `src` to `dst`. Nothing is written when a check fails (names,
 // dtypes); a destination is published atomically or not at all.
 // InvalidArgument when source and destination are the same file, for
-// collisions and unsupported dtypes; Unimplemented for kKerasH5.
+// collisions and unsupported dtypes; a Keras weights file converts only to
+// and from a TF2 object checkpoint (InvalidArgument without a template,
+// Unimplemented for other pairs).
 Result<ConvertResult> ConvertCheckpoint(const std::string& src, const std::string& dst,
                                         const ConvertOptions& options = {});
 
