@@ -14,7 +14,7 @@
 #      last, so that pytest's summary closes the output
 # Installs its own dependencies first (scripts/deps.sh). Set CKPT_SKIP_ASAN=1
 # to skip step 2 while iterating, CKPT_SKIP_FUZZ=1 to skip step 4;
-# CKPT_FUZZ_SECONDS sets step 4's seconds per harness (default 20).
+# CKPT_FUZZ_SECONDS sets step 4's seconds per harness (default 10).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,9 +60,9 @@ cmake --build build/install-test/consumer -j"$jobs" >/dev/null
 "$root/build/install-test/consumer/consumer" "$root/build/install-test/ckpt"
 
 if [ "${CKPT_SKIP_FUZZ:-0}" != "1" ]; then
-  # The fuzz build (clang, sanitized, only what the harnesses link) plus 16
-  # harnesses x 10 s of fuzzing and the corpus replay.
-  echo "== fuzzing (scripts/fuzz.sh, build-fuzz/)"
+  # The harnesses, from the sanitized build above: the corpus replay, then
+  # 10 s of fuzzing each.
+  echo "== fuzzing (scripts/fuzz.sh, build-asan/)"
   if command -v clang++ >/dev/null; then
     with_tests=1
     [ "${CKPT_SKIP_ASAN:-0}" = "1" ] && with_tests=0
