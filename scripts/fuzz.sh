@@ -11,19 +11,30 @@
 # in build-fuzz/artifacts/<harness>/; add it to the corpus with the fix).
 #
 # Usage: scripts/fuzz.sh [SECONDS] [HARNESS ...]
+#        scripts/fuzz.sh --build-only
 # Environment: CKPT_FUZZ_JOBS (build jobs, default nproc), CKPT_FUZZ_NICE
-# (niceness of the fuzzers, default 10).
+# (niceness of the fuzzers, default 10), CKPT_FUZZ_BUILD (build directory,
+# default build-fuzz/), CKPT_FUZZ_WITH_TESTS=1 (build the unit tests in the
+# same sanitized configuration too: scripts/test.sh runs them under
+# ASan + UBSan from that one build instead of compiling everything twice).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+build_only=0
+if [ "${1:-}" = "--build-only" ]; then
+  build_only=1
+  shift
+fi
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 all=(bundle table v1 checkpoint_state object_graph record event meta_graph saved_model graph_pbtxt graph_exec
      iris inspect npy parse_example safetensors)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
-build="$root/build-fuzz"
+build="${CKPT_FUZZ_BUILD:-$root/build-fuzz}"
+with_tests=OFF
+[ "${CKPT_FUZZ_WITH_TESTS:-0}" = "1" ] && with_tests=ON
 
 # Largest input each harness is fuzzed with (bytes).
 declare -A max_len=(
@@ -35,15 +46,19 @@ launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
-echo "== fuzz: build (build-fuzz/, clang, -fsanitize=fuzzer,address,undefined)"
+echo "== fuzz: build ($build, clang, -fsanitize=fuzzer,address,undefined, unit tests $with_tests)"
 # -O1 with line tables only, assertions on: a cheaper compile than -O2 -g
-# (the sanitized protobuf code dominates the build).
+# (the sanitized protobuf code dominates the build). Without oneDNN, so the
+# Eigen paths of Conv2D and GEMM (src/ops/onednn.h) are the ones sanitized.
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCKPT_FUZZ=ON \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
-  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
-  -DCKPT_BUILD_TESTS=OFF -DCKPT_BUILD_BENCHMARKS=OFF -DCKPT_BUILD_EXAMPLES=OFF \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCKPT_ONEDNN=OFF \
+  -DCKPT_BUILD_TESTS="$with_tests" -DCKPT_BUILD_BENCHMARKS=OFF -DCKPT_BUILD_EXAMPLES=OFF \
   -DCKPT_INSTALL=OFF "${launcher[@]}" >/dev/null
-cmake --build "$build" -j"${CKPT_FUZZ_JOBS:-$(nproc)}" --target fuzzers
+targets=(--target fuzzers)
+[ "$with_tests" = ON ] && targets=(--target all fuzzers)
+cmake --build "$build" -j"${CKPT_FUZZ_JOBS:-$(nproc)}" "${targets[@]}"
+[ $build_only = 1 ] && exit 0
 
 asan_default=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
 # Harnesses that run graphs may be asked for any tensor size: there an
@@ -97,7 +112,7 @@ if [ "$secs" != 0 ]; then
   printf '%-18s %12s execs\n' total "$total"
 fi
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "fuzz: FAILED: ${failed[*]} (logs in build-fuzz/logs/, inputs in build-fuzz/artifacts/)" >&2
+  echo "fuzz: FAILED: ${failed[*]} (logs in $build/logs/, inputs in $build/artifacts/)" >&2
   exit 1
 fi
 echo "fuzz: nothing found"

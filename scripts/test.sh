@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds ckpt and runs every test:
 #   1. unit tests (GoogleTest via ctest), Release-with-debug-info build in build/
-#   2. the same unit tests under AddressSanitizer + UBSan, in build-asan/,
-#      built without oneDNN (CKPT_ONEDNN=OFF) so that the Eigen paths of the
-#      float Conv2D and GEMM (src/ops/onednn.h) are tested too
+#   2. the same unit tests under AddressSanitizer + UBSan, in build-asan/:
+#      clang, built without oneDNN (CKPT_ONEDNN=OFF) so that the Eigen paths
+#      of the float Conv2D and GEMM (src/ops/onednn.h) are tested too, and
+#      with libFuzzer's coverage hooks, so that step 4 reuses the build
 #   3. the installed CMake package: a tiny consumer project does find_package(ckpt)
-#   4. the libFuzzer harnesses (clang, build-fuzz/): every checked-in seed
+#   4. the libFuzzer harnesses (from build-asan/): every checked-in seed
 #      once, then a short fuzzing run of each (scripts/fuzz.sh)
 #   5. the Python package: pip install into the test venv, then tests/python
 #      (pytest against TensorFlow; one test installs it into a fresh venv)
@@ -13,7 +14,7 @@
 #      last, so that pytest's summary closes the output
 # Installs its own dependencies first (scripts/deps.sh). Set CKPT_SKIP_ASAN=1
 # to skip step 2 while iterating, CKPT_SKIP_FUZZ=1 to skip step 4;
-# CKPT_FUZZ_SECONDS sets step 4's seconds per harness (default 20).
+# CKPT_FUZZ_SECONDS sets step 4's seconds per harness (default 10).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,12 +41,14 @@ cmake --build build -j"$jobs"
 echo "== unit tests"
 (cd build && ctest --output-on-failure -j"$jobs")
 
+# One sanitized build (clang, ASan + UBSan, libFuzzer's coverage hooks, no
+# oneDNN) serves both the unit tests under the sanitizers and the fuzzers.
+sanitized="$root/build-asan"
 if [ "${CKPT_SKIP_ASAN:-0}" != "1" ]; then
-  echo "== unit tests under AddressSanitizer + UBSan (build-asan/)"
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCKPT_SANITIZE=ON -DCKPT_ONEDNN=OFF \
-        -DCKPT_BUILD_BENCHMARKS=OFF -DCKPT_BUILD_EXAMPLES=OFF >/dev/null
-  cmake --build build-asan -j"$jobs"
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" -L unit)
+  echo "== unit tests under AddressSanitizer + UBSan (build-asan/, clang)"
+  CKPT_FUZZ_BUILD="$sanitized" CKPT_FUZZ_WITH_TESTS=1 CKPT_FUZZ_JOBS="$jobs" \
+    bash scripts/fuzz.sh --build-only
+  (cd "$sanitized" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" -L unit)
 fi
 
 echo "== installed package (find_package(ckpt) from an install prefix)"
@@ -57,11 +60,14 @@ cmake --build build/install-test/consumer -j"$jobs" >/dev/null
 "$root/build/install-test/consumer/consumer" "$root/build/install-test/ckpt"
 
 if [ "${CKPT_SKIP_FUZZ:-0}" != "1" ]; then
-  # The fuzz build (clang, sanitized, only what the harnesses link) plus 16
-  # harnesses x 10 s of fuzzing and the corpus replay.
-  echo "== fuzzing (scripts/fuzz.sh, build-fuzz/)"
+  # The harnesses, from the sanitized build above: the corpus replay, then
+  # 10 s of fuzzing each.
+  echo "== fuzzing (scripts/fuzz.sh, build-asan/)"
   if command -v clang++ >/dev/null; then
-    CKPT_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh "${CKPT_FUZZ_SECONDS:-10}"
+    with_tests=1
+    [ "${CKPT_SKIP_ASAN:-0}" = "1" ] && with_tests=0
+    CKPT_FUZZ_BUILD="$sanitized" CKPT_FUZZ_WITH_TESTS=$with_tests CKPT_FUZZ_JOBS="$jobs" \
+      bash scripts/fuzz.sh "${CKPT_FUZZ_SECONDS:-10}"
   else
     echo "clang++ not found (scripts/deps.sh installs it): fuzzing skipped" >&2
     exit 1

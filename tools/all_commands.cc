@@ -9,7 +9,6 @@
 #include "fsck.h"
 #include "graph_cmd.h"
 #include "inspect.h"
-#include "keras_cmd.h"
 #include "ls.h"
 #include "merge_cmd.h"
 #include "run.h"
@@ -30,7 +29,6 @@ void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* ex
   AddConvertCommand(app, out, err, exit_code);
   AddDiffCommand(app, out, err, exit_code);
   AddMergeCommand(app, out, err, exit_code);
-  AddKerasConvertCommand(app, out, err, exit_code);
 }
 
 std::unique_ptr<CLI::App> MakeApp(std::ostream* out, std::ostream* err, int* exit_code) {

@@ -10,6 +10,7 @@
 #include "ckpt/escape.h"
 #include "command.h"
 #include "name_map_flags.h"
+#include "progress.h"
 
 namespace ckpt::tools {
 namespace {
@@ -23,6 +24,10 @@ struct ConvertFlags {
   std::vector<std::string> metadata;
   bool skip_unsupported = false;
   bool state_file = false;
+  std::string keras_template;
+  std::string keras_model_name = "model";
+  bool no_optimizer = false;
+  bool progress = false;
 };
 
 Result<ConvertOptions> MakeOptions(const ConvertFlags& flags) {
@@ -45,6 +50,9 @@ Result<ConvertOptions> MakeOptions(const ConvertFlags& flags) {
   }
   options.skip_unsupported = flags.skip_unsupported;
   options.write_state_file = flags.state_file;
+  options.keras_template = flags.keras_template;
+  options.keras_model_name = flags.keras_model_name;
+  options.keras_include_optimizer = !flags.no_optimizer;
   return options;
 }
 
@@ -54,7 +62,10 @@ int RunConvert(const ConvertFlags& flags, std::ostream& out, std::ostream& err) 
     err << "ckpt convert: " << EscapeForDisplay(options.status().ToString()) << "\n";
     return kExitUsage;
   }
+  ProgressBar bar(err, flags.progress, "converting");
+  options->on_progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
   Result<ConvertResult> r = ConvertCheckpoint(flags.src, flags.dst, *options);
+  bar.Finish();
   if (!r.ok()) {
     err << "ckpt convert: " << EscapeForDisplay(r.status().ToString()) << "\n";
     return kExitFailure;
@@ -65,8 +76,12 @@ int RunConvert(const ConvertFlags& flags, std::ostream& out, std::ostream& err) 
   for (const auto& [name, why] : r->skipped) {
     out << "skipped " << EscapeForDisplay(name) << ": " << why << "\n";
   }
-  out << "Wrote " << r->written.size() << " tensors to " << EscapeForDisplay(r->destination)
-      << "\n";
+  if (r->written.empty() && r->skipped.empty()) {
+    out << "Wrote " << EscapeForDisplay(r->destination) << "\n";  // a Keras conversion
+  } else {
+    out << "Wrote " << r->written.size() << " tensors to " << EscapeForDisplay(r->destination)
+        << "\n";
+  }
   return kExitOk;
 }
 
@@ -74,19 +89,25 @@ int RunConvert(const ConvertFlags& flags, std::ostream& out, std::ostream& err) 
 
 void AddConvertCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* exit_code) {
   auto* cmd = app->add_subcommand(
-      "convert", "Convert a checkpoint between TensorFlow and safetensors formats");
+      "convert",
+      "Convert a checkpoint between TensorFlow, safetensors and Keras 3 .weights.h5 formats");
   auto flags = std::make_shared<ConvertFlags>();
   cmd->add_option("src", flags->src,
-                  "A TensorFlow checkpoint (prefix or directory) or a .safetensors file")
+                  "A TensorFlow checkpoint (prefix or directory), a .safetensors file or a "
+                  "Keras 3 .weights.h5 file")
       ->required();
   cmd->add_option("dst", flags->dst,
-                  "Where to write: a .safetensors file, a TensorFlow prefix, or a directory "
-                  "(gets model.ckpt and a checkpoint state file)")
+                  "Where to write: a .safetensors file, a .weights.h5 file, a TensorFlow prefix, "
+                  "or a directory (gets model.ckpt and a checkpoint state file)")
       ->required();
-  cmd->add_option("--to", flags->to, "safetensors or tf (default: from DST's name)")
-      ->check(CLI::IsMember({"safetensors", "tf", "keras"}));
-  cmd->add_option("--from", flags->from, "safetensors or tf (default: from SRC's name)")
-      ->check(CLI::IsMember({"safetensors", "tf", "keras"}));
+  const std::map<std::string, std::string> formats = {
+      {"tf", "tf"}, {"safetensors", "safetensors"}, {"keras", "keras"}, {"keras-h5", "keras"}};
+  cmd->add_option("--to", flags->to,
+                  "tf, safetensors or keras-h5 (default: from DST's name: .safetensors, .h5)")
+      ->transform(CLI::CheckedTransformer(formats));
+  cmd->add_option("--from", flags->from,
+                  "tf, safetensors or keras-h5 (default: from SRC's name)")
+      ->transform(CLI::CheckedTransformer(formats));
   AddNameMapFlags(cmd, &flags->names);
   cmd->add_option("--metadata", flags->metadata,
                   "KEY=VALUE for a safetensors file's __metadata__ (repeatable)")
@@ -97,7 +118,20 @@ void AddConvertCommand(CLI::App* app, std::ostream* out, std::ostream* err, int*
                 "instead of failing");
   cmd->add_flag("--state-file", flags->state_file,
                 "TensorFlow destination: also write the directory's checkpoint state file");
-  cmd->callback([flags, out, err, exit_code] { *exit_code = RunConvert(*flags, *out, *err); });
+  cmd->add_option("--template", flags->keras_template,
+                  "Keras weights (either side; the other side a TF2 object checkpoint): the "
+                  "output's structure, a .weights.h5 of the same model (checkpoint -> h5) or an "
+                  "object checkpoint of it (h5 -> checkpoint); docs/format/keras_weights.md");
+  cmd->add_option("--model-name", flags->keras_model_name,
+                  "Keras: the checkpoint root's child holding the model "
+                  "(tf.train.Checkpoint(model=...))")
+      ->capture_default_str();
+  cmd->add_flag("--no-optimizer", flags->no_optimizer,
+                "Keras: leave the optimizer's variables out");
+  cmd->callback([flags, out, err, exit_code] {
+    flags->progress = ProgressBar::ShouldDraw();
+    *exit_code = RunConvert(*flags, *out, *err);
+  });
 }
 
 }  // namespace ckpt::tools

@@ -1,15 +1,19 @@
 // `ckpt convert`: a checkpoint into another format (ckpt/convert.h).
 //
-//   ckpt convert SRC DST [--to safetensors|tf] [--from tf|safetensors]
+//   ckpt convert SRC DST [--to tf|safetensors|keras-h5] [--from ...]
 //                [--name-map RULE]... [--no-default-name-map]
 //                [--metadata KEY=VALUE]... [--skip-unsupported] [--state-file]
+//                [--template T [--model-name model] [--no-optimizer]]
 //
 // SRC is a TensorFlow checkpoint (prefix, V1 file or directory; TF2 object
-// checkpoints too) or a .safetensors file; DST's format comes from --to or
-// from its name (.safetensors, else a TensorFlow V2 prefix; an existing
-// directory or a name ending in '/' gets DST/model.ckpt and a `checkpoint`
-// state file). Prints one line per tensor written ("SRC_NAME -> DST_NAME")
-// and per tensor skipped, then "Wrote N tensors to DST". Exit codes: 0
+// checkpoints too), a .safetensors file or a Keras 3 .weights.h5 file; DST's
+// format comes from --to or from its name (.safetensors, .h5, else a
+// TensorFlow V2 prefix; an existing directory or a name ending in '/' gets
+// DST/model.ckpt and a `checkpoint` state file). Prints one line per tensor
+// written ("SRC_NAME -> DST_NAME") and per tensor skipped, then "Wrote N
+// tensors to DST". A Keras weights file to or from a TF2 object checkpoint
+// needs --template (the output's structure; ckpt/keras_weights.h) and prints
+// "Wrote DST". On a terminal a progress bar is drawn on stderr. Exit codes: 0
 // written, 1 failed (nothing written), 2 bad command line.
 //
 // Thread safety: reentrant; no shared state.

@@ -4,10 +4,13 @@
 // so a failed conversion leaves no destination behind.
 #include "ckpt/convert.h"
 
+#include <algorithm>
+
 #include "ckpt/bundle_writer.h"
 #include "ckpt/checkpoint_state.h"
 #include "ckpt/escape.h"
 #include "ckpt/filenames.h"
+#include "ckpt/keras_weights.h"
 #include "ckpt/safetensors.h"
 
 namespace ckpt {
@@ -55,6 +58,29 @@ Result<Plan> MakePlan(const TensorSource& source, TensorFormat to, const Convert
   return plan;
 }
 
+// Bytes of `v` for progress reports: element bytes (a string tensor counts
+// one per element).
+uint64_t ProgressBytes(const VariableInfo& v) {
+  return static_cast<uint64_t>(v.shape.num_elements()) *
+         std::max<uint64_t>(1, DataTypeSize(v.dtype));
+}
+
+// Reports ConvertOptions::on_progress as tensors are written.
+class Progress {
+ public:
+  Progress(const Plan& plan, const ConvertOptions& options) : options_(options) {
+    for (const auto& [name, v] : plan.tensors) total_ += ProgressBytes(v);
+  }
+  void Wrote(const VariableInfo& v) {
+    done_ += ProgressBytes(v);
+    if (options_.on_progress) options_.on_progress(done_, total_);
+  }
+
+ private:
+  const ConvertOptions& options_;
+  uint64_t done_ = 0, total_ = 0;
+};
+
 // InvalidArgument if `a` and `b` are one existing file.
 Status CheckNotSameFile(Env* env, const std::string& a, const std::string& b) {
   if (!env->FileExists(a) || !env->FileExists(b)) return Status::OK();
@@ -73,17 +99,26 @@ Status WriteSafetensorsDestination(const TensorSource& source, const Plan& plan,
     CKPT_RETURN_IF_ERROR(CheckNotSameFile(options.env, source.path(), dst));
   }
   std::vector<SafetensorsEntry> entries;
-  std::vector<std::string> source_names;
+  std::vector<const VariableInfo*> sources;
   for (const auto& [name, v] : plan.tensors) {
     entries.push_back({name, v.dtype, v.shape});
-    source_names.push_back(v.name);
+    sources.push_back(&v);
   }
   SafetensorsWriteOptions write;
   write.env = options.env;
   write.metadata = options.metadata;
   write.sync = options.sync;
+  // The writer asks for each tensor as it writes it: a tensor fetched counts
+  // as written.
+  Progress progress(plan, options);
   return WriteSafetensors(
-      dst, entries, [&](size_t i) { return source.Read(source_names[i]); }, write);
+      dst, entries,
+      [&](size_t i) {
+        Result<Tensor> t = source.Read(sources[i]->name);
+        if (t.ok()) progress.Wrote(*sources[i]);
+        return t;
+      },
+      write);
 }
 
 Status WriteTfDestination(const TensorSource& source, const Plan& plan, const std::string& prefix,
@@ -96,14 +131,64 @@ Status WriteTfDestination(const TensorSource& source, const Plan& plan, const st
   write.env = options.env;
   write.sync = options.sync;
   CKPT_ASSIGN_OR_RETURN(auto writer, BundleWriter::Create(prefix, write));
+  Progress progress(plan, options);
   for (const auto& [name, v] : plan.tensors) {
     CKPT_ASSIGN_OR_RETURN(Tensor t, source.Read(v.name));
     CKPT_RETURN_IF_ERROR(writer->Add(name, t));
+    progress.Wrote(v);
   }
   CKPT_RETURN_IF_ERROR(writer->Finish());
   if (!state_file) return Status::OK();
   const std::string dir(Dirname(prefix));
   return UpdateCheckpointState(options.env, dir.empty() ? "." : dir, prefix, {prefix});
+}
+
+// A Keras weights file to or from a TF2 object checkpoint, through the keras
+// module (the correspondence follows the model, given by the template).
+Result<ConvertResult> ConvertKeras(const std::string& src, const std::string& dst,
+                                   TensorFormat from, TensorFormat to,
+                                   const ConvertOptions& options) {
+  if (from == to || (from != TensorFormat::kTfCheckpoint && to != TensorFormat::kTfCheckpoint)) {
+    return UnimplementedError("Converting " + std::string(TensorFormatName(from)) + " to " +
+                              std::string(TensorFormatName(to)) +
+                              ": a Keras weights file converts to and from a TF2 object "
+                              "checkpoint (or to safetensors)");
+  }
+  if (options.env != Env::Posix()) {
+    return UnimplementedError("Keras weights files are read and written through libhdf5 on the "
+                              "local file system, not through another Env: " +
+                              EscapeForDisplay(to == TensorFormat::kKerasH5 ? dst : src));
+  }
+  if (options.keras_template.empty()) {
+    return InvalidArgumentError(
+        "Converting between " + EscapeForDisplay(src) + " and " + EscapeForDisplay(dst) +
+        " needs a template of the output (" +
+        (to == TensorFormat::kKerasH5
+             ? std::string("a .weights.h5 of the same model, e.g. model.save_weights of a fresh "
+                           "model")
+             : std::string("an object checkpoint of the same model, e.g. "
+                           "tf.train.Checkpoint(model=fresh_model).save")) +
+        "; docs/format/keras_weights.md)");
+  }
+  if (!options.name_rules.empty()) {
+    return InvalidArgumentError(
+        "Name rules do not apply to Keras weights files: the variables correspond by the "
+        "model's structure");
+  }
+  KerasConvertOptions keras;
+  keras.template_path = options.keras_template;
+  keras.model_name = options.keras_model_name;
+  keras.include_optimizer = options.keras_include_optimizer;
+  keras.env = options.env;
+  keras.sync = options.sync;
+  if (to == TensorFormat::kKerasH5) {
+    CKPT_RETURN_IF_ERROR(ObjectCheckpointToKerasWeights(src, dst, keras));
+  } else {
+    CKPT_RETURN_IF_ERROR(KerasWeightsToObjectCheckpoint(src, dst, keras));
+  }
+  ConvertResult result;
+  result.destination = dst;
+  return result;
 }
 
 }  // namespace
@@ -112,9 +197,12 @@ Result<ConvertResult> ConvertCheckpoint(const std::string& src, const std::strin
                                         const ConvertOptions& options) {
   const TensorFormat from = options.from.value_or(TensorFormatFromPath(src));
   const TensorFormat to = options.to.value_or(TensorFormatFromPath(dst));
-  if (to == TensorFormat::kKerasH5) {
-    return UnimplementedError("Writing Keras .weights.h5 files (" + EscapeForDisplay(dst) +
-                              ") is not supported yet");
+  // A weights file reads as a plain source for safetensors (names
+  // "layers/dense/vars/0"); with a TF2 object checkpoint on the other side it
+  // needs the keras module's correspondence.
+  if (to == TensorFormat::kKerasH5 ||
+      (from == TensorFormat::kKerasH5 && to == TensorFormat::kTfCheckpoint)) {
+    return ConvertKeras(src, dst, from, to, options);
   }
   CKPT_ASSIGN_OR_RETURN(auto source, OpenTensorSource(options.env, src, from));
   CKPT_ASSIGN_OR_RETURN(Plan plan, MakePlan(*source, to, options));

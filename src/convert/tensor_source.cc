@@ -1,10 +1,12 @@
 // The TensorSource implementations: TensorFlow checkpoints (through
 // CheckpointReader) and safetensors files (SafetensorsReader).
 #include <algorithm>
+#include <map>
 
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/convert.h"
 #include "ckpt/escape.h"
+#include "ckpt/keras_weights.h"
 #include "ckpt/object_graph.h"
 #include "ckpt/safetensors.h"
 
@@ -59,6 +61,42 @@ class SafetensorsSource : public TensorSource {
   std::vector<VariableInfo> tensors_;
 };
 
+// A Keras 3 weights file, read whole: its datasets named
+// "<owner>/vars/<index>" ("vars/<index>" for the model's own), as h5py
+// lists them.
+class KerasSource : public TensorSource {
+ public:
+  KerasSource(std::string path, const KerasWeights& weights) : path_(std::move(path)) {
+    for (const KerasVarsGroup& g : weights.groups) {
+      const std::string group = g.owner.empty() ? "vars/" : g.owner + "/vars/";
+      for (size_t i = 0; i < g.vars.size(); ++i) {
+        const std::string name = group + std::to_string(i);
+        tensors_.push_back({name, g.vars[i].dtype(), g.vars[i].shape()});
+        values_.emplace(name, g.vars[i]);
+      }
+    }
+    std::sort(tensors_.begin(), tensors_.end(),
+              [](const VariableInfo& a, const VariableInfo& b) { return a.name < b.name; });
+  }
+
+  const std::string& path() const override { return path_; }
+  TensorFormat format() const override { return TensorFormat::kKerasH5; }
+  const std::vector<VariableInfo>& tensors() const override { return tensors_; }
+  Result<Tensor> Read(std::string_view name) const override {
+    auto it = values_.find(std::string(name));
+    if (it == values_.end()) {
+      return NotFoundError("No dataset " + EscapeForDisplay(name) + " in " +
+                           EscapeForDisplay(path_));
+    }
+    return it->second;
+  }
+
+ private:
+  std::string path_;
+  std::vector<VariableInfo> tensors_;
+  std::map<std::string, Tensor> values_;
+};
+
 }  // namespace
 
 std::string_view TensorFormatName(TensorFormat format) {
@@ -104,11 +142,17 @@ Result<std::unique_ptr<TensorSource>> OpenTensorSource(Env* env, const std::stri
       CKPT_ASSIGN_OR_RETURN(auto reader, SafetensorsReader::Open(env, path));
       return std::unique_ptr<TensorSource>(new SafetensorsSource(std::move(reader)));
     }
-    case TensorFormat::kKerasH5:
-      break;
+    case TensorFormat::kKerasH5: {
+      if (env != Env::Posix()) {
+        return UnimplementedError("Keras weights files are read through libhdf5 from the local "
+                                  "file system, not through another Env: " +
+                                  EscapeForDisplay(path));
+      }
+      CKPT_ASSIGN_OR_RETURN(KerasWeights weights, ReadKerasWeights(path));
+      return std::unique_ptr<TensorSource>(new KerasSource(path, weights));
+    }
   }
-  return UnimplementedError("Reading Keras .weights.h5 files (" + EscapeForDisplay(path) +
-                            ") is not supported yet");
+  return InvalidArgumentError("Unknown checkpoint format for " + EscapeForDisplay(path));
 }
 
 }  // namespace ckpt

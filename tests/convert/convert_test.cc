@@ -143,6 +143,27 @@ TEST_P(ConvertTest, DirectoryDestinationGetsAStateFile) {
   CKPT_EXPECT_OK(CheckpointReader::Open(Path("out"), read).status());
 }
 
+TEST_P(ConvertTest, ProgressCountsElementBytesOfEveryTensorWritten) {
+  const auto tensors = WriteBundle(Path("model.ckpt"));
+  uint64_t expected_total = 0;
+  for (const auto& [name, t] : tensors) expected_total += t.byte_size();
+  for (const char* dst : {"m.safetensors", "copy.ckpt"}) {
+    SCOPED_TRACE(dst);
+    std::vector<std::pair<uint64_t, uint64_t>> calls;
+    ConvertOptions options = Options();
+    options.on_progress = [&calls](uint64_t done, uint64_t total) {
+      calls.emplace_back(done, total);
+    };
+    CKPT_ASSERT_OK(ConvertCheckpoint(Path("model.ckpt"), Path(dst), options).status());
+    ASSERT_EQ(calls.size(), tensors.size());  // one call per tensor
+    for (size_t i = 0; i < calls.size(); ++i) {
+      EXPECT_EQ(calls[i].second, expected_total);
+      if (i > 0) EXPECT_GT(calls[i].first, calls[i - 1].first);
+    }
+    EXPECT_EQ(calls.back().first, expected_total);
+  }
+}
+
 TEST_P(ConvertTest, SameFileKerasAndMissingSourcesAreErrors) {
   WriteBundle(Path("model.ckpt"));
   CKPT_ASSERT_OK(ConvertCheckpoint(Path("model.ckpt"), Path("m.safetensors"), Options()).status());
@@ -150,10 +171,17 @@ TEST_P(ConvertTest, SameFileKerasAndMissingSourcesAreErrors) {
               StatusIs(StatusCode::kInvalidArgument, "same file"));
   EXPECT_THAT(ConvertCheckpoint(Path("model.ckpt"), Path("model.ckpt"), Options()),
               StatusIs(StatusCode::kInvalidArgument, "same file"));
+  // Keras weights files go through libhdf5, on the local file system only;
+  // to or from a TF checkpoint they need a template (tests/tools/keras_convert_test.cc
+  // and tests/interop/test_keras_weights.py convert them).
+  const bool posix = GetParam() == testing::EnvKind::kPosix;
   EXPECT_THAT(ConvertCheckpoint(Path("model.ckpt"), Path("m.weights.h5"), Options()),
-              StatusIs(StatusCode::kUnimplemented, "Keras"));
+              StatusIs(posix ? StatusCode::kInvalidArgument : StatusCode::kUnimplemented,
+                       posix ? "needs a template" : "libhdf5"));
   EXPECT_THAT(ConvertCheckpoint(Path("m.weights.h5"), Path("x.safetensors"), Options()),
-              StatusIs(StatusCode::kUnimplemented, "Keras"));
+              StatusIs(posix ? StatusCode::kNotFound : StatusCode::kUnimplemented,
+                       posix ? "m.weights.h5" : "libhdf5"));
+  EXPECT_FALSE(env_->FileExists(Path("m.weights.h5")));
   EXPECT_THAT(ConvertCheckpoint(Path("none.safetensors"), Path("x"), Options()),
               StatusIs(StatusCode::kNotFound, ""));
   CKPT_ASSERT_OK_AND_ASSIGN(auto st, SafetensorsReader::Open(env_, Path("m.safetensors")));

@@ -61,3 +61,17 @@ def test_verify_is_quiet_when_piped_or_asked(cli, checkpoint_dir):
     assert code == 0
     assert tty == b""
     assert out == piped.stdout
+
+
+def test_convert_draws_a_bar_on_a_terminal(cli, values_corpus, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CKPT_NO_PROGRESS"}
+    env["TERM"] = "xterm"
+    dst = tmp_path / "values.safetensors"
+    args = [str(cli), "convert", str(values_corpus.prefix), str(dst), "--skip-unsupported"]
+    code, out, tty = run_with_tty_stderr(args, env)
+    assert code == 0, (out, tty)
+    assert b"\rconverting [" in tty and b"100%" in tty, tty
+    assert tty.endswith(b"\r\x1b[K")
+    assert b"\r" not in out and b"Wrote " in out
+    piped = subprocess.run(args, capture_output=True)
+    assert piped.returncode == 0 and piped.stderr == b""

@@ -1,4 +1,4 @@
-"""Keras 3 `.weights.h5` <-> TF2 object checkpoints (`ckpt keras-convert`).
+"""Keras 3 `.weights.h5` <-> TF2 object checkpoints (`ckpt convert`).
 
 Both directions against real Keras 3 (TF backend): a model's TF checkpoint
 converted by ckpt must load with `model.load_weights` into a fresh model and
@@ -91,7 +91,7 @@ def checkpoint(model, trained):
 
 
 def convert(cli, *args):
-    proc = subprocess.run([str(cli), "keras-convert", *map(str, args)],
+    proc = subprocess.run([str(cli), "convert", *map(str, args)],
                           capture_output=True, text=True)
     return proc
 
