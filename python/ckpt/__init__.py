@@ -257,7 +257,8 @@ class ConvertResult(NamedTuple):
     destination: str
     """The file written: the safetensors or .weights.h5 file, or the V2 prefix."""
     written: Dict[str, str]
-    """Source tensor name -> destination name, for every tensor written."""
+    """Source tensor name -> destination name, for every tensor written (empty
+    for a Keras weights file <-> object checkpoint conversion)."""
     skipped: Dict[str, str]
     """Source tensor name -> why it was skipped (skip_unsupported=True)."""
 
@@ -284,7 +285,10 @@ def convert(src: PathLike, dst: PathLike, to: Optional[str] = None, *,
     same model (tf.train.Checkpoint(model=...)): keras_template is a file of
     that model in the output's format (the model's save_weights file, or an
     object checkpoint), keras_model_name the checkpoint's child holding the
-    model, keras_include_optimizer whether optimizer variables go along.
+    model, keras_include_optimizer whether optimizer variables go along
+    (name rules do not apply; `written` stays empty). A .weights.h5 also
+    converts to safetensors, tensors named by their HDF5 paths
+    ("layers/dense/vars/0").
 
     The destination appears complete or not at all. Errors raise ckpt.Error
     subclasses (NotFoundError for a missing source, InvalidArgumentError for

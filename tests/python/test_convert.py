@@ -161,6 +161,22 @@ def test_keras_weights_to_object_checkpoint(tf, ckpt, keras, tmp_path):
     np.testing.assert_array_equal(restored(X, training=False).numpy(), want)
 
 
+def test_keras_weights_to_safetensors(ckpt, keras, tmp_path):
+    """A weights file reads as plain tensors named by their HDF5 paths, as
+    h5py (Keras's own reader) lists them."""
+    h5py = pytest.importorskip("h5py")
+    keras_model(keras, seed=3).save_weights(str(tmp_path / "model.weights.h5"))
+    want = {}
+    with h5py.File(tmp_path / "model.weights.h5", "r") as f:
+        f.visititems(lambda name, obj: want.__setitem__(name, obj[()])
+                     if isinstance(obj, h5py.Dataset) else None)
+    assert len(want) == len(keras_model(keras).weights)
+
+    result = ckpt.convert(tmp_path / "model.weights.h5", tmp_path / "out.safetensors")
+    assert result.written == {name: name for name in want}
+    assert_same_tensors(safetensors_numpy.load_file(str(tmp_path / "out.safetensors")), want)
+
+
 # Errors --------------------------------------------------------------------
 
 def test_missing_source_is_not_found(ckpt, tmp_path):
