@@ -20,8 +20,9 @@ namespace ckpt::python {
 
 namespace {
 
-// A tensor name (or message naming one) as str: Python's name.decode("utf-8", "surrogateescape"),
-// as the reader gives names (python/src/reader.cc), so any bytes survive.
+// A tensor name (or a message naming one) as str, decoded as Python's
+// name.decode("utf-8", "surrogateescape") like the reader's names
+// (python/src/reader.cc), so that any bytes survive.
 nb::object Name(const std::string& name) {
   return nb::steal(
       PyUnicode_DecodeUTF8(name.data(), static_cast<Py_ssize_t>(name.size()), "surrogateescape"));
@@ -67,8 +68,7 @@ void RegisterConversions(nb::module_& m) {
   m.def("convert", &Convert, nb::arg("src"), nb::arg("dst"), nb::arg("to").none(),
         nb::arg("from_format").none(), nb::arg("name_map"), nb::arg("default_name_map"),
         nb::arg("metadata"), nb::arg("skip_unsupported"), nb::arg("state_file"),
-        nb::arg("keras_template"), nb::arg("keras_model_name"),
-        nb::arg("keras_include_optimizer"));
+        nb::arg("keras_template"), nb::arg("keras_model_name"), nb::arg("keras_include_optimizer"));
 }
 
 }  // namespace ckpt::python
