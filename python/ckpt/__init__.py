@@ -7,7 +7,8 @@ docs/python.md describes it.
 
 import os
 import sys
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import (Any, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Tuple,
+                    Union)
 
 import numpy as np
 
@@ -250,6 +251,61 @@ def read_events(path: PathLike) -> Iterator[Tuple[str, int, float, Any]]:
         yield tag, step, wall_time, value
 
 
-__all__ = ["CheckpointManager", "CheckpointReader", "DType", "Saver", "latest_checkpoint",
-           "list_variables", "load_checkpoint", "load_variable", "read_events", "save",
-           "__version__"] + _errors.__all__
+class ConvertResult(NamedTuple):
+    """What convert() wrote."""
+
+    destination: str
+    """The file written: the safetensors or .weights.h5 file, or the V2 prefix."""
+    written: Dict[str, str]
+    """Source tensor name -> destination name, for every tensor written (empty
+    for a Keras weights file <-> object checkpoint conversion)."""
+    skipped: Dict[str, str]
+    """Source tensor name -> why it was skipped (skip_unsupported=True)."""
+
+
+def convert(src: PathLike, dst: PathLike, to: Optional[str] = None, *,
+            from_format: Optional[str] = None, name_map: Iterable[str] = (),
+            default_name_map: bool = True, metadata: Optional[Mapping[str, str]] = None,
+            skip_unsupported: bool = False, state_file: bool = False,
+            keras_template: Optional[PathLike] = None, keras_model_name: str = "model",
+            keras_include_optimizer: bool = True) -> ConvertResult:
+    """Converts the checkpoint `src` into `dst` (`ckpt convert`'s conversion).
+
+    Formats ("tf", "safetensors", "keras"): `to` / `from_format`, or else
+    from the path (".safetensors", ".h5", anything else a TensorFlow
+    checkpoint prefix, V1 file or directory). name_map: rules applied in
+    order, "strip:TEXT", "prefix:OLD=NEW" or "regex:PATTERN=REPL"; a TF2
+    object checkpoint's names first lose "/.ATTRIBUTES/VARIABLE_VALUE"
+    unless default_name_map=False. metadata: a safetensors header's
+    __metadata__. skip_unsupported: skip (and list) tensors the destination
+    cannot hold instead of failing. state_file: a TensorFlow destination's
+    directory also gets a `checkpoint` file naming it.
+
+    Keras 3 .weights.h5 converts to and from a TF2 object checkpoint of the
+    same model (tf.train.Checkpoint(model=...)): keras_template is a file of
+    that model in the output's format (the model's save_weights file, or an
+    object checkpoint), keras_model_name the checkpoint's child holding the
+    model, keras_include_optimizer whether optimizer variables go along
+    (name rules do not apply; `written` stays empty). A .weights.h5 also
+    converts to safetensors, tensors named by their HDF5 paths
+    ("layers/dense/vars/0").
+
+    The destination appears complete or not at all. Errors raise ckpt.Error
+    subclasses (NotFoundError for a missing source, InvalidArgumentError for
+    bad rules, name collisions, unsupported dtypes, Keras without template).
+    """
+    if isinstance(name_map, str):
+        name_map = (name_map,)
+    rules = [str(rule) for rule in name_map]
+    meta = {str(k): str(v) for k, v in (metadata or {}).items()}
+    destination, written, skipped = _ckpt.convert(
+        os.fspath(src), os.fspath(dst), to, from_format, rules, bool(default_name_map), meta,
+        bool(skip_unsupported), bool(state_file),
+        "" if keras_template is None else os.fspath(keras_template), keras_model_name,
+        bool(keras_include_optimizer))
+    return ConvertResult(destination, written, skipped)
+
+
+__all__ = ["CheckpointManager", "CheckpointReader", "ConvertResult", "DType", "Saver", "convert",
+           "latest_checkpoint", "list_variables", "load_checkpoint", "load_variable",
+           "read_events", "save", "__version__"] + _errors.__all__

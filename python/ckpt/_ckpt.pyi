@@ -1,7 +1,7 @@
 # Stubs of the nanobind module ckpt._ckpt (python/src/). Tensors cross as
 # (dtype enum, shape, payload): payload a 1-D uint8 array of little-endian
 # element bytes, or a list of bytes for strings (python/src/binding.h).
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -46,3 +46,9 @@ class CheckpointManager:
     def directory(self) -> str: ...
 
 def read_events(path: str) -> List[Tuple[str, int, float, str, Any]]: ...
+
+def convert(src: str, dst: str, to: Optional[str], from_format: Optional[str],
+            name_map: List[str], default_name_map: bool, metadata: Dict[str, str],
+            skip_unsupported: bool, state_file: bool, keras_template: str,
+            keras_model_name: str, keras_include_optimizer: bool
+            ) -> Tuple[str, Dict[str, str], Dict[str, str]]: ...

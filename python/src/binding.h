@@ -53,6 +53,7 @@ Tensor TensorFromPython(nb::handle entry);
 void RegisterReader(nb::module_& m);
 void RegisterWriter(nb::module_& m);
 void RegisterEvents(nb::module_& m);
+void RegisterConversions(nb::module_& m);
 
 }  // namespace ckpt::python
 

@@ -1,5 +1,5 @@
 // The module ckpt._ckpt: one Register* per area (python/src/binding.h). A
-// new area (e.g. conversions) is one more source file and Register call.
+// new area is one more source file and Register call.
 #include <nanobind/nanobind.h>
 
 #include "binding.h"
@@ -11,4 +11,5 @@ NB_MODULE(_ckpt, m) {
   ckpt::python::RegisterReader(m);
   ckpt::python::RegisterWriter(m);
   ckpt::python::RegisterEvents(m);
+  ckpt::python::RegisterConversions(m);
 }
