@@ -32,7 +32,7 @@ void AddAllCommands(CLI::App* app, std::ostream* out, std::ostream* err, int* ex
 }
 
 std::unique_ptr<CLI::App> MakeApp(std::ostream* out, std::ostream* err, int* exit_code) {
-  auto app = std::make_unique<CLI::App>("ckpt: read, check and inspect TensorFlow checkpoints",
+  auto app = std::make_unique<CLI::App>("ckpt: read, check, inspect and convert TensorFlow checkpoints",
                                         "ckpt");
   app->set_version_flag("--version", std::string("ckpt ") + CKPT_VERSION);
   app->require_subcommand(1);

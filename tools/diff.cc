@@ -173,8 +173,8 @@ Result<int> Diff(const DiffFlags& flags, std::ostream& out) {
 void AddDiffCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* exit_code) {
   auto* cmd = app->add_subcommand(
       "diff",
-      "Compare the tensors of two checkpoints (TensorFlow or safetensors): exit 0 equal, "
-      "1 different, 2 error");
+      "Compare the tensors of two checkpoints (TensorFlow, safetensors or Keras weights): "
+      "exit 0 equal, 1 different, 2 error");
   auto flags = std::make_shared<DiffFlags>();
   cmd->add_option("a", flags->a, "A checkpoint (TensorFlow prefix or directory, .safetensors)")
       ->required();
