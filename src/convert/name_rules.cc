@@ -1,5 +1,7 @@
 // Name-mapping rules of ConvertCheckpoint and `ckpt diff`.
+#include <memory>
 #include <regex>
+#include <vector>
 
 #include "ckpt/convert.h"
 #include "ckpt/escape.h"
@@ -54,8 +56,30 @@ Result<NameRule> ParseNameRule(std::string_view text) {
   return rule;
 }
 
-Result<std::string> ApplyNameRules(std::string name, const std::vector<NameRule>& rules) {
+namespace {
+
+// The regexes of `rules`, compiled once (null for the other kinds).
+// ParseNameRule checked that each pattern compiles.
+std::vector<std::unique_ptr<std::regex>> Compile(const std::vector<NameRule>& rules) {
+  std::vector<std::unique_ptr<std::regex>> compiled;
   for (const NameRule& rule : rules) {
+    std::unique_ptr<std::regex> re;
+    if (rule.kind == NameRule::Kind::kRegex) {
+      try {
+        re = std::make_unique<std::regex>(rule.from);
+      } catch (const std::regex_error&) {
+        // A rule not made by ParseNameRule: Apply reports it.
+      }
+    }
+    compiled.push_back(std::move(re));
+  }
+  return compiled;
+}
+
+Result<std::string> Apply(std::string name, const std::vector<NameRule>& rules,
+                          const std::vector<std::unique_ptr<std::regex>>& compiled) {
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const NameRule& rule = rules[i];
     switch (rule.kind) {
       case NameRule::Kind::kStrip:
         for (size_t at; (at = name.find(rule.from)) != std::string::npos;) {
@@ -63,13 +87,19 @@ Result<std::string> ApplyNameRules(std::string name, const std::vector<NameRule>
         }
         break;
       case NameRule::Kind::kPrefix:
-        if (name.compare(0, rule.from.size(), rule.from) == 0) name = rule.to + name.substr(rule.from.size());
+        if (name.compare(0, rule.from.size(), rule.from) == 0) {
+          name = rule.to + name.substr(rule.from.size());
+        }
         break;
       case NameRule::Kind::kRegex:
-        // ParseNameRule checked that the pattern compiles; matching can
-        // still give up (complexity or stack limits), again by throwing.
+        if (compiled[i] == nullptr) {
+          return InvalidArgumentError("Name-map rule '" + EscapeForDisplay(rule.text) +
+                                      "': the pattern does not compile");
+        }
+        // Matching can still give up (complexity or stack limits), again by
+        // throwing.
         try {
-          name = std::regex_replace(name, std::regex(rule.from), rule.to);
+          name = std::regex_replace(name, *compiled[i], rule.to);
         } catch (const std::regex_error&) {
           return InvalidArgumentError("Name-map rule '" + EscapeForDisplay(rule.text) +
                                       "' failed on '" + EscapeForDisplay(name) + "'");
@@ -80,11 +110,18 @@ Result<std::string> ApplyNameRules(std::string name, const std::vector<NameRule>
   return name;
 }
 
+}  // namespace
+
+Result<std::string> ApplyNameRules(std::string name, const std::vector<NameRule>& rules) {
+  return Apply(std::move(name), rules, Compile(rules));
+}
+
 Result<std::map<std::string, std::string>> MapNames(const std::vector<VariableInfo>& tensors,
                                                      const std::vector<NameRule>& rules) {
   std::map<std::string, std::string> mapped;
+  const std::vector<std::unique_ptr<std::regex>> compiled = Compile(rules);
   for (const VariableInfo& t : tensors) {
-    CKPT_ASSIGN_OR_RETURN(std::string name, ApplyNameRules(t.name, rules));
+    CKPT_ASSIGN_OR_RETURN(std::string name, Apply(t.name, rules, compiled));
     if (name.empty()) {
       return InvalidArgumentError("Name mapping turns tensor '" + EscapeForDisplay(t.name) +
                                   "' into an empty name");
