@@ -9,6 +9,7 @@
 #include "ckpt/escape.h"
 #include "ckpt/merge.h"
 #include "command.h"
+#include "progress.h"
 
 namespace ckpt::tools {
 namespace {
@@ -17,11 +18,17 @@ struct MergeFlags {
   std::vector<std::string> prefixes;
   std::string into;
   bool keep_dirs = false;
+  bool progress = false;
 };
 
 int RunMerge(const MergeFlags& flags, std::ostream& out, std::ostream& err) {
   Env* env = Env::Posix();
-  Status s = MergeBundles(env, flags.prefixes, flags.into, /*delete_old_dirs=*/!flags.keep_dirs);
+  MergeOptions options;
+  options.delete_old_dirs = !flags.keep_dirs;
+  ProgressBar bar(err, flags.progress, "merging");
+  options.on_progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
+  Status s = MergeBundles(env, flags.prefixes, flags.into, options);
+  bar.Finish();
   if (!s.ok()) {
     err << "ckpt merge: " << EscapeForDisplay(s.ToString()) << "\n";
     return kExitFailure;
@@ -49,7 +56,10 @@ void AddMergeCommand(CLI::App* app, std::ostream* out, std::ostream* err, int* e
   cmd->add_option("--into", flags->into, "The merged bundle's prefix")->required();
   cmd->add_flag("--keep-dirs", flags->keep_dirs,
                 "Keep the sources' directories even when the merge leaves them empty");
-  cmd->callback([flags, out, err, exit_code] { *exit_code = RunMerge(*flags, *out, *err); });
+  cmd->callback([flags, out, err, exit_code] {
+    flags->progress = ProgressBar::ShouldDraw();
+    *exit_code = RunMerge(*flags, *out, *err);
+  });
 }
 
 }  // namespace ckpt::tools

@@ -7,8 +7,9 @@
 // names and their .index files deleted; empty source directories are removed
 // unless --keep-dirs. A key in two sources, slices that do not fit together
 // or a prefix given twice fail with the sources left as they were. Prints
-// "Merged N bundles into PREFIX (K tensors)". Exit codes: 0 merged,
-// 1 failed, 2 bad command line.
+// "Merged N bundles into PREFIX (K tensors)". On a terminal a progress bar
+// (bytes of the source indexes read) is drawn on stderr. Exit codes: 0
+// merged, 1 failed, 2 bad command line.
 //
 // Thread safety: reentrant; no shared state.
 #ifndef CKPT_TOOLS_MERGE_CMD_H_

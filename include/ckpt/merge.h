@@ -6,6 +6,8 @@
 #ifndef CKPT_MERGE_H_
 #define CKPT_MERGE_H_
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,19 @@ namespace ckpt {
 Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
                     const std::string& merged_prefix,
                     bool delete_old_dirs = true);
+
+struct MergeOptions {
+  // Remove the source directories the merge leaves empty.
+  bool delete_old_dirs = true;
+  // Called after each source's index is read, with the bytes of the source
+  // indexes read so far and in all (the data files are renamed, not read),
+  // e.g. for a progress bar. May be empty.
+  std::function<void(uint64_t done_bytes, uint64_t total_bytes)> on_progress;
+};
+
+// As above, with `options`.
+Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
+                    const std::string& merged_prefix, const MergeOptions& options);
 
 }  // namespace ckpt
 

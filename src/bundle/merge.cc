@@ -73,6 +73,14 @@ Status UndoMerge(Env* env, const Status& error,
 
 Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
                     const std::string& merged_prefix, bool delete_old_dirs) {
+  MergeOptions options;
+  options.delete_old_dirs = delete_old_dirs;
+  return MergeBundles(env, prefixes, merged_prefix, options);
+}
+
+Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
+                    const std::string& merged_prefix, const MergeOptions& options) {
+  const bool delete_old_dirs = options.delete_old_dirs;
   if (prefixes.empty()) return InvalidArgumentError("MergeBundles: no input prefixes");
   // Merging a bundle into its own prefix would rename data files over each
   // other's names and delete the merged index as a source index afterwards.
@@ -99,6 +107,17 @@ Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
   std::map<std::pair<size_t, int>, int> shard_map;
   std::vector<std::pair<std::string, int>> renames;  // old data path, new id
 
+  // Progress is the bytes of the source indexes read (the data files are
+  // renamed, never read).
+  uint64_t index_bytes_total = 0, index_bytes_done = 0;
+  std::vector<uint64_t> index_bytes(prefixes.size(), 0);
+  if (options.on_progress) {
+    for (size_t i = 0; i < prefixes.size(); ++i) {
+      auto size = env->GetFileSize(MetaFilename(prefixes[i]));
+      index_bytes[i] = size.ok() ? *size : 0;
+      index_bytes_total += index_bytes[i];
+    }
+  }
   for (size_t i = 0; i < prefixes.size(); ++i) {
     const std::string index_path = MetaFilename(prefixes[i]);
     CKPT_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(index_path));
@@ -155,6 +174,10 @@ Status MergeBundles(Env* env, const std::vector<std::string>& prefixes,
     CKPT_RETURN_IF_ERROR(s);
     if (!saw_header) return DataLossError("Merging " + index_path + ": empty index");
     sources.push_back({prefixes[i], header.num_shards()});
+    if (options.on_progress) {
+      index_bytes_done += index_bytes[i];
+      options.on_progress(index_bytes_done, index_bytes_total);
+    }
   }
   for (auto& [k, e] : sliced) {
     if (merged.count(k)) {

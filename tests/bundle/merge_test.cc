@@ -187,6 +187,31 @@ TEST_P(MergeTest, TwoShardsLikeTensorFlowsShardedSave) {
   EXPECT_EQ(testing::HexString(header), "08 02 1a 02 08 01");
 }
 
+TEST_P(MergeTest, ProgressIsTheSourceIndexBytesRead) {
+  const std::vector<std::string> sources = {P("a/p"), P("b/p"), P("c/p")};
+  uint64_t index_bytes = 0;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    Write(sources[i], {{"t" + std::to_string(i), MakeTestTensor(DataType::kFloat,
+                                                                TensorShape({64}), i + 1)}});
+    CKPT_ASSERT_OK_AND_ASSIGN(uint64_t size, env()->GetFileSize(MetaFilename(sources[i])));
+    index_bytes += size;
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  MergeOptions options;
+  options.on_progress = [&calls](uint64_t done, uint64_t total) { calls.emplace_back(done, total); };
+  CKPT_ASSERT_OK(MergeBundles(env(), sources, P("merged"), options));
+  ASSERT_EQ(calls.size(), sources.size());  // one call per source index
+  for (size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].second, index_bytes);
+    if (i > 0) EXPECT_GT(calls[i].first, calls[i - 1].first);
+  }
+  EXPECT_EQ(calls.back().first, index_bytes);
+  EXPECT_FALSE(env()->IsDirectory(P("a")));  // options.delete_old_dirs, the default
+  ExpectBundle(P("merged"), {{"t0", MakeTestTensor(DataType::kFloat, TensorShape({64}), 1)},
+                             {"t1", MakeTestTensor(DataType::kFloat, TensorShape({64}), 2)},
+                             {"t2", MakeTestTensor(DataType::kFloat, TensorShape({64}), 3)}});
+}
+
 TEST_P(MergeTest, PartitionedTensorAcrossThreeBundles) {
   const TensorShape full{6, 3};
   Tensor t = MakeTestTensor(DataType::kInt32, full, 9);

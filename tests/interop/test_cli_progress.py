@@ -75,3 +75,20 @@ def test_convert_draws_a_bar_on_a_terminal(cli, values_corpus, tmp_path):
     assert b"\r" not in out and b"Wrote " in out
     piped = subprocess.run(args, capture_output=True)
     assert piped.returncode == 0 and piped.stderr == b""
+
+
+def test_merge_draws_a_bar_on_a_terminal(cli, values_corpus, tmp_path):
+    sources = []
+    for part in ("a", "b"):
+        prefix = tmp_path / part / "p"
+        subprocess.run([str(cli), "convert", str(values_corpus.prefix), str(prefix), "--to", "tf",
+                        "--name-map", f"prefix:={part}/"], check=True, capture_output=True)
+        sources.append(str(prefix))
+    env = {k: v for k, v in os.environ.items() if k != "CKPT_NO_PROGRESS"}
+    env["TERM"] = "xterm"
+    code, out, tty = run_with_tty_stderr(
+        [str(cli), "merge", *sources, "--into", str(tmp_path / "m" / "p")], env)
+    assert code == 0, (out, tty)
+    assert b"\rmerging [" in tty and b"100%" in tty, tty
+    assert tty.endswith(b"\r\x1b[K")
+    assert b"\r" not in out and b"Merged 2 bundles" in out
