@@ -100,8 +100,9 @@ void AddConvertCommand(CLI::App* app, std::ostream* out, std::ostream* err, int*
                   "Where to write: a .safetensors file, a .weights.h5 file, a TensorFlow prefix, "
                   "or a directory (gets model.ckpt and a checkpoint state file)")
       ->required();
+  // ParseTensorFormat's spellings.
   const std::map<std::string, std::string> formats = {
-      {"tf", "tf"}, {"safetensors", "safetensors"}, {"keras", "keras"}, {"keras-h5", "keras"}};
+      {"tf", "tf"}, {"safetensors", "safetensors"}, {"keras", "keras"}, {"keras-h5", "keras-h5"}};
   cmd->add_option("--to", flags->to,
                   "tf, safetensors or keras-h5 (default: from DST's name: .safetensors, .h5)")
       ->transform(CLI::CheckedTransformer(formats));

@@ -37,7 +37,8 @@ enum class TensorFormat {
 
 // "tf", "safetensors", "keras".
 std::string_view TensorFormatName(TensorFormat format);
-// Parses a TensorFormatName; InvalidArgument otherwise.
+// Parses a TensorFormatName (or "keras-h5" for kKerasH5); InvalidArgument
+// otherwise.
 Result<TensorFormat> ParseTensorFormat(std::string_view name);
 // The format a path's name says: ".safetensors" -> kSafetensors, ".h5" ->
 // kKerasH5, anything else (a prefix, a directory) -> kTfCheckpoint.

@@ -116,8 +116,9 @@ Result<TensorFormat> ParseTensorFormat(std::string_view name) {
        {TensorFormat::kTfCheckpoint, TensorFormat::kSafetensors, TensorFormat::kKerasH5}) {
     if (name == TensorFormatName(f)) return f;
   }
+  if (name == "keras-h5") return TensorFormat::kKerasH5;  // `ckpt convert --to keras-h5`
   return InvalidArgumentError("Unknown checkpoint format '" + EscapeForDisplay(name) +
-                              "' (expected tf, safetensors or keras)");
+                              "' (expected tf, safetensors or keras-h5)");
 }
 
 TensorFormat TensorFormatFromPath(std::string_view path) {

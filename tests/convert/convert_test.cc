@@ -209,6 +209,8 @@ TEST(TensorFormatTest, FromPathAndName) {
   EXPECT_EQ(TensorFormatFromPath("a/model.weights.h5"), TensorFormat::kKerasH5);
   EXPECT_EQ(TensorFormatFromPath("a/model.ckpt-10"), TensorFormat::kTfCheckpoint);
   EXPECT_EQ(ParseTensorFormat("tf").value(), TensorFormat::kTfCheckpoint);
+  EXPECT_EQ(ParseTensorFormat("keras-h5").value(), TensorFormat::kKerasH5);
+  EXPECT_EQ(ParseTensorFormat("keras").value(), TensorFormat::kKerasH5);
   EXPECT_THAT(ParseTensorFormat("onnx"), StatusIs(StatusCode::kInvalidArgument, "'onnx'"));
 }
 
