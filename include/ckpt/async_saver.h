@@ -1,18 +1,32 @@
-// AsyncSaver: a Saver whose saves block the caller only for an in-memory copy.
+// AsyncSaver: a Saver whose saves block the caller only for an in-memory copy
+// of (part of) the model.
 //
-// Save() copies ("snapshots") every variable of the VarList into buffers the
-// AsyncSaver owns and returns; a background thread then persists the snapshot
-// through an ordinary Saver. The caller's tensors are read only inside Save(),
-// so training may change them as soon as Save() returns. Everything else is the
-// Saver's: the same files with the same bytes (TensorFlow reads them), the same
-// naming, retention (max_to_keep, keep-every-N-hours), `checkpoint` state file
-// and crash-safety protocol (docs/format/commit.md).
+// Save() copies ("snapshots") the variables of the VarList into buffers the
+// AsyncSaver owns, as far as the staging budget allows, and a background
+// thread persists them through an ordinary Saver. The caller's tensors are
+// read only until Save() returns, so training may change them as soon as it
+// has. Everything else is the Saver's: the same naming, retention
+// (max_to_keep, keep-every-N-hours), `checkpoint` state file and
+// crash-safety protocol (docs/format/commit.md), and files TensorFlow reads;
+// when every variable is staged, the files have the synchronous Saver's
+// bytes.
 //
-// Bounded memory: the AsyncSaver allocates one snapshot buffer per variable
-// when it is created (a second copy of the model for its whole lifetime; the
-// pages are touched then, so a Save never pays for fresh memory) and reuses
-// it for every save. At most one snapshot is in flight: a Save() while the
-// previous one is still being persisted first waits for it to finish.
+// Bounded memory: when it is created, the AsyncSaver picks the variables it
+// stages, whole ones, within options.staging_budget_bytes (first fit by
+// decreasing size; string tensors are always staged and not counted), and
+// allocates their snapshot buffers for its whole lifetime (the pages are
+// touched then, so a Save never pays for fresh memory; snapshot_bytes()). The
+// other variables are "direct": the background save writes them first,
+// straight from the caller's tensors, and Save() returns once they are in the
+// checkpoint's data file (written, or copied into the file's own buffer);
+// the staged ones follow in the background. So Save()
+// blocks for the copy of the staged variables plus the writing of the direct
+// ones, and memory stays about model + budget (docs/benchmarks.md). With
+// every variable staged (the budget covers the model, or
+// kUnlimitedStagingBudget) Save() returns right after the copy. In a data
+// file with direct variables they come first (the index is sorted as
+// always). At most one save is in flight: a Save() while the previous one is
+// still being persisted first waits for it to finish.
 //
 // One writer per directory: persisting takes a process-wide lock on the
 // checkpoint's directory (see CheckpointDirectoryLock), so two AsyncSavers,
@@ -23,19 +37,29 @@
 //
 // Errors of a background save (IO errors, a missing parent directory, ...)
 // are returned, once, by the next Save() -- which then does not start a new
-// save -- or by Wait(). As with the Saver, a failed save never leaves the
-// state file naming a checkpoint that is not whole. The destructor waits for
-// an in-flight save and logs its error if nobody collected it.
+// save -- or by Wait(). The exception: an error that ends the save before
+// its direct variables are all written is returned by the Save() that
+// started it (which waits for them). As with the Saver, a failed save never
+// leaves the state file naming a checkpoint that is not whole. The
+// destructor waits for an in-flight save and logs its error if nobody
+// collected it.
+//
+// With SaverOptions::bundle_writer set, the AsyncSaver cannot tell when a
+// direct variable is written: if any variable is direct, Save() waits until
+// the whole save has ended (and returns its error).
 //
 // Time: checkpoint timestamps are options.saver.env->NowSeconds() when the
 // background save records the checkpoint, as a synchronous Saver would after
 // writing it. The meta_graph_writer, if set, runs on the background thread.
 //
 // Thread safety: an AsyncSaver is used from one thread at a time (its own
-// background thread is internal).
+// background thread is internal). With direct variables, Save() waits for
+// the background save, which takes the directory's CheckpointDirectoryLock:
+// the calling thread must not hold that lock then.
 #ifndef CKPT_ASYNC_SAVER_H_
 #define CKPT_ASYNC_SAVER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -47,18 +71,29 @@
 
 namespace ckpt {
 
+// AsyncSaverOptions::staging_budget_bytes that stages every variable.
+inline constexpr int64_t kUnlimitedStagingBudget = -1;
+
 struct AsyncSaverOptions {
   // Options of the Saver that persists the snapshots.
   SaverOptions saver;
   // Threads copying the snapshot inside Save() (the caller's thread is one of
   // them). Large tensors are split between them. REQUIRES: >= 1.
   int copy_threads = 2;
+  // At most this many bytes of snapshot buffers (fixed-size variables;
+  // string tensors are always staged); the variables that do not fit are
+  // written from the caller's tensors while Save() waits (see "Bounded
+  // memory" above). 0 stages no fixed-size variable; kUnlimitedStagingBudget
+  // stages all. AsyncDistributedSaver (ckpt/distributed.h) stages every
+  // variable whatever this says. REQUIRES: >= 0 or kUnlimitedStagingBudget.
+  int64_t staging_budget_bytes = int64_t{256} << 20;
 };
 
 class AsyncSaver {
  public:
-  // InvalidArgument for what Saver::Create rejects and copy_threads < 1.
-  // Allocates the snapshot buffers (as much memory as the variables).
+  // InvalidArgument for what Saver::Create rejects, copy_threads < 1 and a
+  // negative staging_budget_bytes other than kUnlimitedStagingBudget.
+  // Allocates the snapshot buffers of the staged variables.
   static Result<std::unique_ptr<AsyncSaver>> Create(VarList var_list,
                                                     AsyncSaverOptions options = {});
   // Waits for an in-flight save.
@@ -68,13 +103,15 @@ class AsyncSaver {
   AsyncSaver& operator=(const AsyncSaver&) = delete;
 
   // Waits for the previous save; if it failed, returns its error and starts
-  // nothing. Otherwise snapshots the variables, starts persisting them as
-  // Saver::Save(save_path, args) would, and returns the checkpoint prefix
-  // that will be written (save_path + "-<global_step>"). Argument errors
-  // (empty save_path or latest_filename, '/' in latest_filename, a
-  // latest_filename equal to the basename of a step-less save_path) are
-  // returned at once; errors found while persisting come from the next
-  // Save() or Wait().
+  // nothing. Otherwise snapshots the staged variables, starts persisting the
+  // checkpoint as Saver::Save(save_path, args) would, waits until the direct
+  // variables are written, and returns the checkpoint prefix that will be
+  // written (save_path + "-<global_step>"). Argument errors (empty save_path
+  // or latest_filename, '/' in latest_filename, a latest_filename equal to
+  // the basename of a step-less save_path, a variable whose dtype or shape
+  // changed since Create()) are returned at once; an error that ends the
+  // background save before the direct variables are written is returned
+  // here; later errors come from the next Save() or Wait().
   Result<std::string> Save(const std::string& save_path, const SaveArgs& args = {});
 
   // Save() then Wait(): a synchronous save with the same bookkeeping.
@@ -95,7 +132,8 @@ class AsyncSaver {
   void SetLastCheckpointsWithTime(std::vector<std::pair<std::string, double>> checkpoints);
   Status RecoverLastCheckpoints(const std::vector<std::string>& paths);
 
-  // Bytes of the snapshot buffers (fixed-size dtypes; strings not counted).
+  // Bytes of the snapshot buffers (staged fixed-size variables; strings not
+  // counted): at most options.staging_budget_bytes unless unlimited.
   size_t snapshot_bytes() const;
 
  private:

@@ -33,6 +33,10 @@
 
 namespace ckpt {
 
+namespace saver_internal {
+struct SaverAccess;  // the saver module's internal hooks (AsyncSaver)
+}  // namespace saver_internal
+
 // One tensor a Saver saves and restores.
 struct SaveableTensor {
   // The checkpoint key (TF: the variable's op name, e.g. "dense/kernel", or
@@ -230,6 +234,7 @@ class Saver {
   Status RecoverLastCheckpoints(const std::vector<std::string>& paths);
 
  private:
+  friend struct saver_internal::SaverAccess;
   struct Impl;
   explicit Saver(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -3,15 +3,19 @@
 // Life of a save:
 //   1. Save() waits until the background thread is idle (at most one snapshot
 //      in flight) and returns the previous save's error if it failed.
-//   2. The caller's tensors are copied into the snapshot buffers, allocated
-//      once in Create() and reused (saver/snapshot.h), over `copy_threads`
-//      threads.
-//   3. The job is handed to the background thread and Save() returns.
+//   2. The staged variables are copied into the snapshot buffers, chosen and
+//      allocated once in Create() within the staging budget and reused
+//      (saver/snapshot.h), over `copy_threads` threads.
+//   3. The job is handed to the background thread.
 //   4. The background thread takes the directory's CheckpointDirectoryLock and
 //      calls Saver::Save on an inner Saver whose variables are the snapshot
-//      buffers: cleanup of leftovers, bundle commit, state file, retention
-//      and .meta, exactly as a synchronous save. It then records the result
-//      and marks itself idle.
+//      buffers and, for direct (unstaged) variables, the caller's tensors:
+//      cleanup of leftovers, bundle commit, state file, retention and .meta,
+//      exactly as a synchronous save. Its write hooks (saver/write_hooks.h)
+//      put the direct variables first in each bundle and count them as
+//      they are written. It then records the result and marks itself idle.
+//   5. Save() returns once every direct variable is written (at once if
+//      there is none), or when the job ended before that, with its error.
 // Restores go through a second Saver over the caller's own tensors.
 #include "ckpt/async_saver.h"
 
@@ -24,6 +28,7 @@
 #include "ckpt/writer_lock.h"
 #include "saver/background.h"
 #include "saver/snapshot.h"
+#include "saver/write_hooks.h"
 
 namespace ckpt {
 namespace {
@@ -80,8 +85,25 @@ struct AsyncSaver::Impl {
   // another process writes into fails the Save at once rather than in the
   // background (the worker's Saver shares them).
   std::map<std::string, std::shared_ptr<WriterLock>> locks;
+  size_t direct_count = 0;  // entries of the list that are not staged
+  std::set<const Tensor*> direct_tensors;  // the caller's tensors they save
+
+  // Progress of the save in flight, for a Save() waiting for its direct
+  // variables.
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t direct_left = 0;  // direct variables not yet written
+  bool ended = false;      // the job has returned
+
   // Last: stopped (a queued save persisted) before the rest goes.
   saver_internal::BackgroundSaves worker;
+
+  // The writer's hook after each variable (maybe from several threads).
+  void Written(const SaveableTensor& v) {
+    if (!direct_tensors.count(v.tensor)) return;
+    std::lock_guard<std::mutex> lock(mu);
+    if (--direct_left == 0) cv.notify_all();
+  }
 
   // The worker's job: the save, under the directory's process-wide lock.
   Status Persist(const std::string& save_path, const SaveArgs& args) {
@@ -106,11 +128,34 @@ Result<std::unique_ptr<AsyncSaver>> AsyncSaver::Create(VarList var_list,
     return InvalidArgumentError("AsyncSaverOptions.copy_threads must be >= 1, got " +
                                 std::to_string(options.copy_threads));
   }
+  if (options.staging_budget_bytes < 0 &&
+      options.staging_budget_bytes != kUnlimitedStagingBudget) {
+    return InvalidArgumentError(
+        "AsyncSaverOptions.staging_budget_bytes must be >= 0 or kUnlimitedStagingBudget (" +
+        std::to_string(kUnlimitedStagingBudget) + "), got " +
+        std::to_string(options.staging_budget_bytes));
+  }
   auto impl = std::make_unique<Impl>();
+  Impl* im = impl.get();
   // The restorer validates the list (names, null tensors, dtypes, slices).
   CKPT_ASSIGN_OR_RETURN(impl->restorer, Saver::Create(var_list, options.saver));
-  CKPT_ASSIGN_OR_RETURN(impl->snapshot, saver_internal::Snapshot::Create(std::move(var_list)));
+  std::vector<bool> staged = saver_internal::ChooseStaged(var_list, options.staging_budget_bytes);
+  for (size_t i = 0; i < var_list.size(); ++i) {
+    if (staged[i]) continue;
+    ++impl->direct_count;
+    impl->direct_tensors.insert(var_list[i].tensor);
+  }
+  CKPT_ASSIGN_OR_RETURN(impl->snapshot,
+                        saver_internal::Snapshot::Create(std::move(var_list), std::move(staged)));
   CKPT_ASSIGN_OR_RETURN(impl->writer, Saver::Create(impl->snapshot->vars(), options.saver));
+  if (impl->direct_count > 0) {
+    saver_internal::WriteHooks hooks;
+    hooks.write_first = [im](const SaveableTensor& v) {
+      return im->direct_tensors.count(v.tensor) > 0;
+    };
+    hooks.written = [im](const SaveableTensor& v) { im->Written(v); };
+    saver_internal::SaverAccess::SetWriteHooks(*impl->writer, std::move(hooks));
+  }
   impl->options = std::move(options);
   return std::unique_ptr<AsyncSaver>(new AsyncSaver(std::move(impl)));
 }
@@ -130,7 +175,30 @@ Result<std::string> AsyncSaver::Save(const std::string& save_path, const SaveArg
     im.locks[dir] = std::move(lock);
   }
   CKPT_RETURN_IF_ERROR(im.snapshot->Take(im.options.copy_threads, "AsyncSaver::Save"));
-  im.worker.Start([&im, save_path, args] { return im.Persist(save_path, args); });
+  {
+    std::lock_guard<std::mutex> lock(im.mu);
+    im.direct_left = im.direct_count;
+    im.ended = false;
+  }
+  im.worker.Start([&im, save_path, args] {
+    Status s = im.Persist(save_path, args);
+    {
+      std::lock_guard<std::mutex> lock(im.mu);
+      im.ended = true;
+    }
+    im.cv.notify_all();
+    return s;
+  });
+  if (im.direct_count == 0) return checkpoint_file;
+  bool direct_written;
+  {
+    std::unique_lock<std::mutex> lock(im.mu);
+    im.cv.wait(lock, [&im] { return im.direct_left == 0 || im.ended; });
+    direct_written = im.direct_left == 0;
+  }
+  // Ended first: failed (or, with a user bundle_writer, which calls no
+  // hook, done). Its outcome is reported here, and only here.
+  if (!direct_written) CKPT_RETURN_IF_ERROR(im.worker.TakeError());
   return checkpoint_file;
 }
 

@@ -39,6 +39,7 @@
 #include "env/temp_path.h"
 #include "filenames/filenames.h"
 #include "saver/restore.h"
+#include "saver/write_hooks.h"
 
 namespace ckpt {
 namespace {
@@ -53,11 +54,22 @@ Status DeleteIfExists(Env* env, const std::string& path) {
   return s;
 }
 
+// Moves the tensors `hooks` wants first to the front, keeping the order
+// within both groups.
+void OrderForHooks(const saver_internal::WriteHooks& hooks,
+                   std::vector<const SaveableTensor*>* tensors) {
+  if (!hooks.write_first) return;
+  std::stable_partition(tensors->begin(), tensors->end(),
+                        [&](const SaveableTensor* t) { return hooks.write_first(*t); });
+}
+
+// Writes `tensors` in their order, calling hooks.written after each one.
 // `abandon`, if set, is asked before each tensor and before publishing; when
 // it returns true the write stops unpublished (temporary files removed) with
 // an error the caller discards.
 Status WriteBundle(Env* env, const std::string& prefix,
                    const std::vector<const SaveableTensor*>& tensors, bool direct_io,
+                   const saver_internal::WriteHooks& hooks,
                    const std::function<bool()>& abandon = nullptr) {
   BundleWriterOptions wo;
   wo.env = env;
@@ -70,6 +82,7 @@ Status WriteBundle(Env* env, const std::string& prefix,
     } else {
       CKPT_RETURN_IF_ERROR(writer->Add(t->name, *t->tensor));
     }
+    if (hooks.written) hooks.written(*t);
   }
   if (abandon && abandon()) return FailedPreconditionError("Abandoned writing " + prefix);
   return writer->Finish();
@@ -88,7 +101,8 @@ struct ShardJob {
 // higher-numbered shards (whose errors could not be the one returned), and
 // lower-numbered ones run to their end. Every shard has finished or been
 // abandoned, its temporary files removed, when this returns.
-Status WriteShards(Env* env, const std::vector<ShardJob>& jobs, int threads, bool direct_io) {
+Status WriteShards(Env* env, const std::vector<ShardJob>& jobs, int threads, bool direct_io,
+                   const saver_internal::WriteHooks& hooks) {
   const int n = static_cast<int>(jobs.size());
   std::vector<Status> results(jobs.size());
   std::atomic<int> lowest_failed{n};
@@ -97,7 +111,7 @@ Status WriteShards(Env* env, const std::vector<ShardJob>& jobs, int threads, boo
     for (int i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
       if (lowest_failed.load() < i) continue;
       const ShardJob& job = jobs[i];
-      Status s = WriteBundle(env, job.prefix, *job.tensors, direct_io,
+      Status s = WriteBundle(env, job.prefix, *job.tensors, direct_io, hooks,
                              [&lowest_failed, i] { return lowest_failed.load() < i; });
       if (s.ok()) continue;
       results[i] = s.WithContext("Writing shard " + std::to_string(i) + " of " +
@@ -161,11 +175,14 @@ Status ValidateVarList(const VarList& vars) {
   for (const auto& [name, parts] : by_name) {
     if (parts.size() < 2) continue;
     const SaveableTensor& first = *parts[0];
-    for (size_t i = 0; i < parts.size(); ++i) {
-      const SaveableTensor& p = *parts[i];
+    // Distinct slices: a set of their texts (equal texts <=> equal slices),
+    // not a comparison of every pair, which is quadratic in the partitions.
+    std::set<std::string> slices;
+    for (const SaveableTensor* part : parts) {
+      const SaveableTensor& p = *part;
       bool ok = p.full_shape && first.full_shape && *p.full_shape == *first.full_shape &&
-                p.tensor->dtype() == first.tensor->dtype();
-      for (size_t j = 0; ok && j < i; ++j) ok = !(parts[j]->slice == p.slice);
+                p.tensor->dtype() == first.tensor->dtype() &&
+                slices.insert(p.slice.DebugString()).second;
       if (!ok) {
         return InvalidArgumentError("At least two variables have the same name: " + name +
                                     " (only distinct slices of one partitioned variable, with "
@@ -218,6 +235,7 @@ struct Saver::Impl {
   double next_checkpoint_time = 0;
   // The writer locks of the directories saved into (see Save).
   std::map<std::string, std::shared_ptr<WriterLock>> locks;
+  saver_internal::WriteHooks hooks;  // AsyncSaver's (saver/write_hooks.h)
 
   Status Write(const std::string& prefix);
   void RecordLastCheckpoint(const std::string& path);
@@ -259,10 +277,12 @@ Status Saver::Impl::Write(const std::string& prefix) {
   if (!options.sharded) {
     std::vector<const SaveableTensor*> all;
     for (const SaveableTensor& v : vars) all.push_back(&v);
-    return WriteBundle(env, prefix, all, options.direct_io);
+    OrderForHooks(hooks, &all);
+    return WriteBundle(env, prefix, all, options.direct_io, hooks);
   }
   std::map<std::string, std::vector<const SaveableTensor*>> by_device;
   for (const SaveableTensor& v : vars) by_device[v.device].push_back(&v);
+  for (auto& [device, tensors] : by_device) OrderForHooks(hooks, &tensors);
   const int n = static_cast<int>(by_device.size());
   const TempPath temp(env, ShardedSaveDirName(prefix));
   const std::string& temp_dir = temp.path();
@@ -280,7 +300,7 @@ Status Saver::Impl::Write(const std::string& prefix) {
   }
   // Created here once rather than by each shard's writer at the same time.
   Status s = env->CreateDirs(temp_dir);
-  if (s.ok()) s = WriteShards(env, jobs, threads, options.direct_io);
+  if (s.ok()) s = WriteShards(env, jobs, threads, options.direct_io, hooks);
   if (s.ok()) s = MergeBundles(env, shards, prefix, /*delete_old_dirs=*/true);
   if (!s.ok()) {
     // Best effort: leave no shard behind (CleanupLeftovers would find it too).
@@ -387,6 +407,10 @@ Result<std::string> Saver::Save(const std::string& save_path, const SaveArgs& ar
     im.MaybeDeleteOldCheckpoints(args.meta_graph_suffix);
   }
   return checkpoint_file;
+}
+
+void saver_internal::SaverAccess::SetWriteHooks(Saver& saver, WriteHooks hooks) {
+  saver.impl_->hooks = std::move(hooks);
 }
 
 Status Saver::Restore(const std::string& save_path, const RestoreOptions& options) {

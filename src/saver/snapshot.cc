@@ -31,12 +31,36 @@ void CopyPart(const std::vector<CopyRange>& ranges, size_t begin, size_t end) {
 
 }  // namespace
 
-Result<std::unique_ptr<Snapshot>> Snapshot::Create(VarList source) {
+std::vector<bool> ChooseStaged(const VarList& vars, int64_t budget_bytes) {
+  std::vector<bool> staged(vars.size(), true);
+  if (budget_bytes < 0) return staged;
+  std::vector<size_t> order;
+  for (size_t i = 0; i < vars.size(); ++i) {
+    if (vars[i].tensor->dtype() != DataType::kString) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return vars[a].tensor->byte_size() > vars[b].tensor->byte_size();
+  });
+  uint64_t left = static_cast<uint64_t>(budget_bytes);
+  for (size_t i : order) {
+    const uint64_t size = vars[i].tensor->byte_size();
+    staged[i] = size <= left;
+    if (staged[i]) left -= size;
+  }
+  return staged;
+}
+
+Result<std::unique_ptr<Snapshot>> Snapshot::Create(VarList source, std::vector<bool> staged) {
   std::unique_ptr<Snapshot> s(new Snapshot());
-  s->buffers_.reserve(source.size());
+  if (staged.empty()) staged.assign(source.size(), true);
+  s->buffers_.reserve(std::count(staged.begin(), staged.end(), true));
   s->vars_ = source;
   for (size_t i = 0; i < source.size(); ++i) {
     const Tensor& src = *source[i].tensor;
+    s->dtypes_.push_back(src.dtype());
+    s->shapes_.push_back(src.shape());
+    s->buffer_of_.push_back(staged[i] ? static_cast<int>(s->buffers_.size()) : -1);
+    if (!staged[i]) continue;
     CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(src.dtype(), src.shape()));
     s->buffers_.push_back(std::move(t));
     s->vars_[i].tensor = &s->buffers_.back();
@@ -49,12 +73,11 @@ Status Snapshot::Take(int threads, const std::string& who) {
   // Check every variable first: a failed Take copies nothing.
   for (size_t i = 0; i < source_.size(); ++i) {
     const Tensor& src = *source_[i].tensor;
-    const Tensor& dst = buffers_[i];
-    if (src.dtype() != dst.dtype() || src.shape() != dst.shape()) {
+    if (src.dtype() != dtypes_[i] || src.shape() != shapes_[i]) {
       return InvalidArgumentError(
           who + ": variable \"" + source_[i].name + "\" is now " +
           std::string(DataTypeName(src.dtype())) + src.shape().DebugString() + " but was " +
-          std::string(DataTypeName(dst.dtype())) + dst.shape().DebugString() +
+          std::string(DataTypeName(dtypes_[i])) + shapes_[i].DebugString() +
           " when the saver was created; a saver's variables keep their dtype and shape");
     }
   }
@@ -62,8 +85,9 @@ Status Snapshot::Take(int threads, const std::string& who) {
   ranges.reserve(source_.size());
   size_t total = 0;
   for (size_t i = 0; i < source_.size(); ++i) {
+    if (!staged(i)) continue;
     const Tensor& src = *source_[i].tensor;
-    Tensor& dst = buffers_[i];
+    Tensor& dst = buffers_[buffer_of_[i]];
     if (src.dtype() == DataType::kString) {
       const std::vector<std::string>& from = src.strings();
       std::vector<std::string>& to = *dst.mutable_strings();

@@ -17,6 +17,12 @@
 //                                      creates a Saver over the variables
 //                                      (replacing any previous one)
 //   save <path> [step=N] [latest=<name>] [meta=0|1] [state=0|1] [suffix=<s>]
+//   async_save <path> budget=<bytes, -1 = unlimited> [step=N] [sharded=0|1]
+//                                      an AsyncSaver over the variables (needs
+//                                      no 'saver') saves once; right after
+//                                      Save() returns every variable is
+//                                      overwritten (0xff bytes) until Wait()
+//                                      ends, then put back
 //   recover <path>...                  Saver::RecoverLastCheckpoints
 //   set_last <path>@<seconds>...       Saver::SetLastCheckpointsWithTime
 //   last                               prints the Saver's list
@@ -24,6 +30,7 @@
 //                                      restores; prints each variable's bytes
 // Output (stdout), one line per event:
 //   saved <prefix>
+//   staged <bytes>                     (async_save: AsyncSaver::snapshot_bytes)
 //   last <path> <seconds, %.17g>
 //   value <index> <name> <hex bytes>   (after a successful restore, in
 //                                       declaration order)
@@ -39,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "ckpt/async_saver.h"
 #include "ckpt/env.h"
 #include "ckpt/saver.h"
 #include "ckpt/status.h"
@@ -172,6 +180,38 @@ int main(int argc, char** argv) {
         saver.reset();
       } else {
         saver = std::move(s).value();
+      }
+    } else if (cmd == "async_save") {
+      if (tok.size() < 3 || !Option(tok, 2, "budget", &v)) Die("async_save <path> budget=<n>");
+      AsyncSaverOptions o;
+      o.saver.env = &env;
+      o.staging_budget_bytes = std::stoll(v);
+      if (Option(tok, 2, "sharded", &v)) o.saver.sharded = v == "1";
+      SaveArgs args;
+      if (Option(tok, 2, "step", &v)) args.global_step = std::stoll(v);
+      auto async = AsyncSaver::Create(vars, o);
+      if (!async.ok()) {
+        PrintError(async.status());
+        continue;
+      }
+      std::cout << "staged " << (*async)->snapshot_bytes() << "\n";
+      std::vector<std::string> kept;
+      for (const SaveableTensor& t : vars) kept.emplace_back(t.tensor->bytes());
+      auto p = (*async)->Save(tok[1], args);
+      for (const SaveableTensor& t : vars) {
+        std::fill(t.tensor->mutable_data(), t.tensor->mutable_data() + t.tensor->byte_size(),
+                  static_cast<char>(0xff));
+      }
+      Status waited = (*async)->Wait();
+      for (size_t i = 0; i < vars.size(); ++i) {
+        std::copy(kept[i].begin(), kept[i].end(), vars[i].tensor->mutable_data());
+      }
+      if (!p.ok()) {
+        PrintError(p.status());
+      } else if (!waited.ok()) {
+        PrintError(waited);
+      } else {
+        std::cout << "saved " << *p << "\n";
       }
     } else if (!saver) {
       Die("'" + cmd + "' before a successful 'saver'");

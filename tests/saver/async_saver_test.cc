@@ -1,10 +1,13 @@
 // AsyncSaver: same files as a synchronous Saver, values captured by Save(),
 // retention and state file, background errors surfaced to the next call,
-// one writer per directory, waiting in Restore and the destructor.
+// one writer per directory, waiting in Restore and the destructor, and the
+// staging budget (direct variables written while Save() waits).
 #include "ckpt/async_saver.h"
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -56,6 +59,11 @@ struct Model {
     }
     return v;
   }
+  // Bytes of the fixed-size variables.
+  size_t FixedBytes() const {
+    return big.byte_size() + bias.byte_size() + scalar.byte_size() + part0.byte_size() +
+           part1.byte_size();
+  }
   // Changes every value in place.
   void Perturb() {
     for (Tensor* t : {&big, &bias, &scalar, &part0, &part1}) {
@@ -65,10 +73,12 @@ struct Model {
   }
 };
 
-std::unique_ptr<AsyncSaver> MakeAsync(VarList vars, const SaverOptions& o, int copy_threads = 2) {
+std::unique_ptr<AsyncSaver> MakeAsync(VarList vars, const SaverOptions& o, int copy_threads = 2,
+                                      int64_t budget = kUnlimitedStagingBudget) {
   AsyncSaverOptions ao;
   ao.saver = o;
   ao.copy_threads = copy_threads;
+  ao.staging_budget_bytes = budget;
   auto r = AsyncSaver::Create(std::move(vars), ao);
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? std::move(r).value() : nullptr;
@@ -117,8 +127,12 @@ TEST_P(AsyncSaverFilesTest, SameBytesAsSynchronousSaver) {
     CKPT_ASSERT_OK(t.env->CreateDirs(sync_dir));
     CKPT_ASSERT_OK(t.env->CreateDirs(async_dir));
     CKPT_ASSERT_OK_AND_ASSIGN(auto sync, Saver::Create(m.Vars(sharded), o));
-    auto async = MakeAsync(m.Vars(sharded), o, copy_threads);
-    ASSERT_NE(async, nullptr);
+    // The default staging budget covers the model: every variable is staged.
+    AsyncSaverOptions ao;
+    ao.saver = o;
+    ao.copy_threads = copy_threads;
+    CKPT_ASSERT_OK_AND_ASSIGN(auto async, AsyncSaver::Create(m.Vars(sharded), ao));
+    ASSERT_EQ(async->snapshot_bytes(), m.FixedBytes());
     // Two saves of different values: the second reuses the snapshot buffers.
     for (int step = 1; step <= 2; ++step) {
       SaveArgs args;
@@ -430,14 +444,323 @@ TEST_F(AsyncSaverTest, DestructorFinishesTheSaveInFlight) {
 TEST_F(AsyncSaverTest, RecoverAndSnapshotSize) {
   Model m;
   auto saver = MakeAsync(m.Vars(), Options(t_.env));
-  EXPECT_EQ(saver->snapshot_bytes(), m.big.byte_size() + m.bias.byte_size() +
-                                         m.scalar.byte_size() + m.part0.byte_size() +
-                                         m.part1.byte_size());
+  EXPECT_EQ(saver->snapshot_bytes(), m.FixedBytes());
   CKPT_ASSERT_OK(saver->Save(Path("model"), Step(1)).status());
   CKPT_ASSERT_OK(saver->Save(Path("model"), Step(2)).status());
   auto fresh = MakeAsync(m.Vars(), Options(t_.env));
   CKPT_ASSERT_OK(fresh->RecoverLastCheckpoints(saver->last_checkpoints()));
   EXPECT_THAT(fresh->last_checkpoints(), ElementsAre(Path("model-1"), Path("model-2")));
+}
+
+// --- Staging budget ---
+
+// Appends to data files whose bytes are exactly `match` are held until
+// Release() or fail with an IoError: a test's handle on the moment a given
+// tensor is written.
+class AppendTrapEnv : public ForwardingEnv {
+ public:
+  enum class Action { kHold, kFail };
+  explicit AppendTrapEnv(Env* target) : ForwardingEnv(target) {}
+
+  void Arm(std::string_view match, Action action) {
+    std::lock_guard<std::mutex> l(mu_);
+    match_ = std::string(match);
+    action_ = action;
+    armed_ = true;
+    triggered_ = false;
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      armed_ = false;
+    }
+    cv_.notify_all();
+  }
+  void WaitUntilHeld() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return held_; });
+  }
+  bool triggered() {
+    std::lock_guard<std::mutex> l(mu_);
+    return triggered_;
+  }
+
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    CKPT_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, ForwardingEnv::NewWritableFile(path));
+    return std::unique_ptr<WritableFile>(new File(this, std::move(f), path));
+  }
+
+ private:
+  class File : public WritableFile {
+   public:
+    File(AppendTrapEnv* env, std::unique_ptr<WritableFile> f, std::string path)
+        : env_(env), f_(std::move(f)), path_(std::move(path)) {}
+    Status Append(std::string_view data) override {
+      CKPT_RETURN_IF_ERROR(env_->BeforeAppend(path_, data));
+      return f_->Append(data);
+    }
+    Status Flush() override { return f_->Flush(); }
+    Status Sync() override { return f_->Sync(); }
+    Status Close() override { return f_->Close(); }
+    uint64_t Tell() const override { return f_->Tell(); }
+
+   private:
+    AppendTrapEnv* env_;
+    std::unique_ptr<WritableFile> f_;
+    std::string path_;
+  };
+
+  Status BeforeAppend(const std::string& path, std::string_view data) {
+    std::unique_lock<std::mutex> l(mu_);
+    if (!armed_ || path.find(".data-") == std::string::npos || data != match_) {
+      return Status::OK();
+    }
+    triggered_ = true;
+    if (action_ == Action::kFail) return IoError("injected failure appending to " + path);
+    held_ = true;
+    cv_.notify_all();
+    cv_.wait(l, [&] { return !armed_; });
+    held_ = false;
+    return Status::OK();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string match_;
+  Action action_ = Action::kHold;
+  bool armed_ = false;
+  bool held_ = false;
+  bool triggered_ = false;
+};
+
+// Every variable of checkpoint `a` equals the one of `b` (same keys).
+void ExpectSameTensors(Env* env, const std::string& a, const std::string& b) {
+  CheckpointReaderOptions ro;
+  ro.env = env;
+  auto ra = CheckpointReader::Open(a, ro);
+  auto rb = CheckpointReader::Open(b, ro);
+  ASSERT_TRUE(ra.ok()) << ra.status();
+  ASSERT_TRUE(rb.ok()) << rb.status();
+  std::vector<std::string> names_a, names_b;
+  for (const VariableInfo& v : (*ra)->variables()) names_a.push_back(v.name);
+  for (const VariableInfo& v : (*rb)->variables()) names_b.push_back(v.name);
+  ASSERT_EQ(names_a, names_b);
+  for (const std::string& name : names_a) {
+    auto ta = (*ra)->GetTensor(name);
+    auto tb = (*rb)->GetTensor(name);
+    ASSERT_TRUE(ta.ok()) << name << ": " << ta.status();
+    ASSERT_TRUE(tb.ok()) << name << ": " << tb.status();
+    EXPECT_TRUE(ta->Equals(*tb)) << name;
+  }
+}
+
+class AsyncSaverBudgetTest
+    : public ::testing::TestWithParam<std::tuple<EnvKind, bool, int64_t>> {};
+
+// Whatever the budget, the checkpoint holds the values of the Save() call
+// although the caller changes every variable (direct and staged) as soon as
+// Save() returns, and restores them exactly.
+TEST_P(AsyncSaverBudgetTest, CheckpointHoldsTheValuesOfSave) {
+  const auto [kind, sharded, budget] = GetParam();
+  TestEnv t = MakeTestEnv(kind);
+  Model m;
+  Model original;  // same seeds: a copy of m's values
+  SaverOptions o;
+  o.env = t.env;
+  o.sharded = sharded;
+  auto saver = MakeAsync(m.Vars(sharded), o, /*copy_threads=*/2, budget);
+  ASSERT_NE(saver, nullptr);
+  if (budget >= 0) EXPECT_LE(saver->snapshot_bytes(), static_cast<size_t>(budget));
+  SaveArgs args;
+  args.global_step = 1;
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string p, saver->Save(JoinPath(t.root, "model"), args));
+  m.Perturb();
+  CKPT_ASSERT_OK(saver->Wait());
+
+  CKPT_ASSERT_OK_AND_ASSIGN(auto sync, Saver::Create(original.Vars(sharded), o));
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string sp, sync->Save(JoinPath(t.root, "sync"), args));
+  ExpectSameTensors(t.env, p, sp);
+  EXPECT_EQ(t.env->FileExists(p + ".data-00001-of-00002"), sharded);
+
+  CKPT_ASSERT_OK(saver->Restore(p));
+  EXPECT_TRUE(m.big.Equals(original.big));
+  EXPECT_TRUE(m.bias.Equals(original.bias));
+  EXPECT_TRUE(m.scalar.Equals(original.scalar));
+  EXPECT_TRUE(m.words.Equals(original.words));
+  EXPECT_TRUE(m.part0.Equals(original.part0));
+  EXPECT_TRUE(m.part1.Equals(original.part1));
+}
+
+// 0: no fixed-size variable staged; 60: only dense/bias (56 bytes); 100: all
+// but the large one; unlimited: all.
+INSTANTIATE_TEST_SUITE_P(EnvsShardingBudgets, AsyncSaverBudgetTest,
+                         ::testing::Combine(::testing::Values(EnvKind::kMem, EnvKind::kPosix),
+                                            ::testing::Bool(),
+                                            ::testing::Values(int64_t{0}, int64_t{60},
+                                                              int64_t{100},
+                                                              kUnlimitedStagingBudget)));
+
+// Whole variables, first fit by decreasing size; strings are not counted.
+TEST_F(AsyncSaverTest, StagingBudgetChoosesWholeVariables) {
+  Model m;
+  const size_t big = m.big.byte_size();
+  const size_t small = m.bias.byte_size() + m.part0.byte_size() + m.part1.byte_size() +
+                       m.scalar.byte_size();
+  ASSERT_EQ(small, 100u);
+  const std::vector<std::pair<int64_t, size_t>> cases = {
+      {0, 0},
+      {60, m.bias.byte_size()},  // then nothing else fits in the 4 bytes left
+      {100, small},
+      {static_cast<int64_t>(big), big},
+      {static_cast<int64_t>(big + small - 1), big + small - m.scalar.byte_size()},
+      {static_cast<int64_t>(big + small), big + small},
+      {kUnlimitedStagingBudget, big + small}};
+  for (const auto& [budget, staged] : cases) {
+    SCOPED_TRACE(budget);
+    auto saver = MakeAsync(m.Vars(), Options(t_.env), 2, budget);
+    ASSERT_NE(saver, nullptr);
+    EXPECT_EQ(saver->snapshot_bytes(), staged);
+  }
+  // The default budget covers this model.
+  AsyncSaverOptions ao;
+  ao.saver = Options(t_.env);
+  CKPT_ASSERT_OK_AND_ASSIGN(auto by_default, AsyncSaver::Create(m.Vars(), ao));
+  EXPECT_EQ(by_default->snapshot_bytes(), big + small);
+}
+
+TEST_F(AsyncSaverTest, BadBudgetAndChangedDirectVariablesAreRejected) {
+  Model m;
+  AsyncSaverOptions bad;
+  bad.saver = Options(t_.env);
+  for (int64_t budget : {int64_t{-2}, int64_t{-1000}}) {
+    bad.staging_budget_bytes = budget;
+    EXPECT_THAT(AsyncSaver::Create(m.Vars(), bad),
+                StatusIs(StatusCode::kInvalidArgument,
+                         "AsyncSaverOptions.staging_budget_bytes must be >= 0 or "
+                         "kUnlimitedStagingBudget (-1), got " + std::to_string(budget)));
+  }
+  // A direct variable's shape is checked as a staged one's.
+  auto saver = MakeAsync(m.Vars(), Options(&gate_), 2, /*budget=*/0);
+  gate_.Close();
+  m.bias = MakeTestTensor(DataType::kInt64, {8}, 2);
+  EXPECT_THAT(saver->Save(Path("model"), Step(1)),
+              StatusIs(StatusCode::kInvalidArgument,
+                       "\"dense/bias\" is now int64[8] but was int64[7]"));
+  gate_.Open();
+  CKPT_EXPECT_OK(saver->Wait());
+  EXPECT_EQ(gate_.creates(), 0);
+}
+
+// Direct variables come first in the data file; with everything staged the
+// order is the synchronous Saver's (by name).
+TEST_F(AsyncSaverTest, DirectVariablesComeFirstInTheDataFile) {
+  Model m;
+  for (int64_t budget : {kUnlimitedStagingBudget, int64_t{60}}) {
+    SCOPED_TRACE(budget);
+    auto saver = MakeAsync(m.Vars(), Options(t_.env), 2, budget);
+    const std::string name = budget < 0 ? "all" : "partial";
+    CKPT_ASSERT_OK_AND_ASSIGN(std::string p, saver->SaveAndWait(Path(name), Step(1)));
+    const std::string data = Read(t_.env, p + ".data-00000-of-00001");
+    // Sorted by name, dense/bias is first; with budget 60 it is the one
+    // staged variable, so dense/kernel leads.
+    const std::string_view first = budget < 0 ? m.bias.bytes() : m.big.bytes();
+    EXPECT_EQ(data.substr(0, first.size()), first);
+  }
+}
+
+// Save() returns only once every direct variable is in the data file, and
+// does not wait for the staged ones.
+TEST_F(AsyncSaverTest, SaveReturnsOnceTheDirectVariablesAreWritten) {
+  Model m;
+  Model original;
+  AppendTrapEnv trap(t_.env);
+  // Stages dense/bias; the direct ones are written by name: dense/kernel,
+  // emb's two slices, global_step.
+  auto saver = MakeAsync(m.Vars(), Options(&trap), 2, /*budget=*/60);
+  ASSERT_EQ(saver->snapshot_bytes(), m.bias.byte_size());
+
+  trap.Arm(m.scalar.bytes(), AppendTrapEnv::Action::kHold);  // the last direct one
+  auto save = std::async(std::launch::async, [&] { return saver->Save(Path("model"), Step(1)); });
+  trap.WaitUntilHeld();
+  // A Save() that did not wait would return in this time.
+  EXPECT_EQ(save.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  trap.Release();
+  CKPT_ASSERT_OK(save.get().status());
+  CKPT_ASSERT_OK(saver->Wait());
+  ExpectCheckpointHolds(Path("model-1"), original);
+
+  trap.Arm(m.bias.bytes(), AppendTrapEnv::Action::kHold);  // staged
+  auto save2 = std::async(std::launch::async, [&] { return saver->Save(Path("model"), Step(2)); });
+  const bool returned = save2.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  if (!returned) trap.Release();
+  ASSERT_TRUE(returned) << "Save() waited for a staged variable";
+  CKPT_ASSERT_OK(save2.get().status());
+  trap.WaitUntilHeld();
+  m.Perturb();
+  trap.Release();
+  CKPT_ASSERT_OK(saver->Wait());
+  ExpectCheckpointHolds(Path("model-2"), original);
+}
+
+// An error while the direct variables are written is returned by that Save()
+// (once) and leaves no checkpoint; one after them comes from the next call.
+TEST_F(AsyncSaverTest, ErrorWhileWritingDirectVariablesComesFromSave) {
+  Model m;
+  AppendTrapEnv trap(t_.env);
+  auto saver = MakeAsync(m.Vars(), Options(&trap), 2, /*budget=*/60);
+  CKPT_ASSERT_OK(saver->SaveAndWait(Path("model"), Step(1)).status());
+
+  trap.Arm(m.scalar.bytes(), AppendTrapEnv::Action::kFail);  // direct
+  EXPECT_THAT(saver->Save(Path("model"), Step(2)),
+              StatusIs(StatusCode::kIoError, "injected failure appending to"));
+  EXPECT_TRUE(trap.triggered());
+  CKPT_EXPECT_OK(saver->Wait());  // reported once
+  for (const std::string& f : ListDir(t_.env, t_.root)) {
+    EXPECT_EQ(f.rfind("model-2", 0), std::string::npos) << f;
+  }
+  auto state = GetCheckpointState(t_.env, t_.root);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->model_checkpoint_path, Path("model-1"));
+
+  trap.Arm(m.bias.bytes(), AppendTrapEnv::Action::kFail);  // staged
+  CKPT_ASSERT_OK(saver->Save(Path("model"), Step(3)).status());
+  EXPECT_THAT(saver->Wait(), StatusIs(StatusCode::kIoError, "injected failure appending to"));
+  EXPECT_TRUE(trap.triggered());
+  EXPECT_FALSE(t_.env->FileExists(Path("model-3.index")));
+
+  trap.Release();
+  CKPT_ASSERT_OK(saver->SaveAndWait(Path("model"), Step(4)).status());
+  EXPECT_THAT(saver->last_checkpoints(), ElementsAre(Path("model-1"), Path("model-4")));
+}
+
+// With a bundle_writer the saver cannot see the direct variables written:
+// Save() waits for the whole save and returns its outcome.
+TEST_F(AsyncSaverTest, WithABundleWriterSaveWaitsForTheWholeSave) {
+  Model m;
+  SaverOptions o = Options(t_.env);
+  bool fail = false;
+  o.bundle_writer = [&](const std::string& prefix, const VarList& vars) -> Status {
+    // A Save() that does not wait returns while this sleeps.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (fail) return IoError("bundle_writer failed");
+    BundleWriterOptions wo;
+    wo.env = t_.env;
+    CKPT_ASSIGN_OR_RETURN(auto w, BundleWriter::Create(prefix, wo));
+    for (const SaveableTensor& v : vars) {
+      CKPT_RETURN_IF_ERROR(v.full_shape ? w->AddSlice(v.name, *v.full_shape, v.slice, *v.tensor)
+                                        : w->Add(v.name, *v.tensor));
+    }
+    return w->Finish();
+  };
+  auto saver = MakeAsync(m.Vars(), o, 2, /*budget=*/0);
+  CKPT_ASSERT_OK(saver->Save(Path("model"), Step(1)).status());
+  auto state = GetCheckpointState(t_.env, t_.root);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->model_checkpoint_path, Path("model-1"));
+  fail = true;
+  EXPECT_THAT(saver->Save(Path("model"), Step(2)),
+              StatusIs(StatusCode::kIoError, "bundle_writer failed"));
+  CKPT_EXPECT_OK(saver->Wait());
 }
 
 }  // namespace

@@ -132,6 +132,25 @@ TEST_P(SaverTest, CreateRejectsBadVariables) {
   EXPECT_TRUE(Saver::Create({p, q}, Options()).ok());
 }
 
+// A variable in many partitions: each slice is checked against the others
+// once (a set of slices), so a duplicate anywhere is still found.
+TEST_P(SaverTest, CreateChecksManyPartitionsOfOneVariable) {
+  const int kParts = 1000;
+  std::vector<Tensor> parts;
+  parts.reserve(kParts);
+  VarList vars;
+  for (int i = 0; i < kParts; ++i) {
+    parts.push_back(Tensor::FromVector<float>({1, 2}, {float(i), float(-i)}));
+    vars.push_back({"emb", &parts.back(), TensorShape{kParts, 2},
+                    TensorSlice::Parse(std::to_string(i) + ",1:-").value(), ""});
+  }
+  CKPT_EXPECT_OK(Saver::Create(vars, Options()).status());
+  VarList dup = vars;
+  dup.push_back(vars[kParts / 2]);  // the same slice again, far from its twin
+  EXPECT_THAT(Saver::Create(dup, Options()),
+              StatusIs(StatusCode::kInvalidArgument, "same name: emb"));
+}
+
 TEST_P(SaverTest, NamesCheckpointsLikeTf) {
   auto saver = MakeSaver(Options());
   SaveArgs args;
