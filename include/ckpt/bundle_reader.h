@@ -58,6 +58,14 @@ struct BundleReaderOptions {
   // mismatches are the same DataLoss.
   int checksum_threads = 1;
   int64_t checksum_chunk_bytes = int64_t{4} << 20;
+  // Cold reads: a read of many MiB (one large tensor, or ReadManyInto) whose
+  // bytes are mostly not in the page cache is read straight from the device
+  // (RandomAccessFile::ReadDirect: O_DIRECT on POSIX) in large aligned
+  // chunks by the calling thread and the helpers, instead of through the
+  // page cache. The bytes, checks and errors are the same either way; files
+  // without direct reads are read as usual. docs/format/bundle.md has the
+  // rule.
+  bool direct_reads = true;
 };
 
 // One destination of BundleReader::ReadManyInto.

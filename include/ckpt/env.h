@@ -46,6 +46,25 @@ class RandomAccessFile {
   // start fetching them from the device now, all at once, instead of as the
   // reads reach them. Never changes what a read returns. Default: nothing.
   virtual void Prefetch(uint64_t /*offset*/, uint64_t /*n*/) const {}
+
+  // Direct reads, for large reads of bytes the page cache does not hold:
+  // straight from the device into the caller's memory, with no page-cache
+  // pages allocated, filled and copied out (O_DIRECT on POSIX).
+  //
+  // How many of the bytes [offset, offset + n) are in the page cache now, or
+  // -1 if this file cannot tell. Default: -1.
+  virtual int64_t CachedBytes(uint64_t /*offset*/, uint64_t /*n*/) const { return -1; }
+  // The alignment ReadDirect needs of its offset, size and destination
+  // address; 0 if this file has no direct reads (the default).
+  virtual size_t DirectReadAlignment() const { return 0; }
+  // Reads `n` bytes at `offset` from the device into `dst` and returns how
+  // many were read: fewer only at the end of the file. The bytes are the
+  // ones Read would return. REQUIRES: offset, n and dst are multiples of
+  // DirectReadAlignment() (> 0). Unimplemented (or InvalidArgument, if the
+  // file system refused the read) means: use Read.
+  virtual Result<size_t> ReadDirect(uint64_t /*offset*/, size_t /*n*/, char* /*dst*/) const {
+    return UnimplementedError("Direct reads are not supported by this file");
+  }
 };
 
 // A RandomAccessFile over `contents`, bytes already in memory: Read returns

@@ -28,7 +28,6 @@
 namespace ckpt {
 
 using bundle_internal::PlannedRead;
-using bundle_internal::ReadExactly;
 using bundle_internal::ReadPlanner;
 
 struct BundleReader::Impl {
@@ -145,9 +144,6 @@ struct BundleReader::Impl {
                              ShardPath(e.shard_id));
       }
     } else if (planner.Pieced(e.size)) {
-      if (static_cast<uint64_t>(e.size) >= ReadPlanner::kPrefetchMin) {
-        file->Prefetch(e.offset, e.size);
-      }
       CKPT_RETURN_IF_ERROR(planner.ReadChecksummed(*file, e, out->mutable_data(), &actual));
     } else {
       CKPT_ASSIGN_OR_RETURN(std::string_view got,
@@ -263,12 +259,8 @@ struct BundleReader::Impl {
     if (options.verify_checksums) {
       CKPT_RETURN_IF_ERROR(ReadManyVerified(fixed));
     } else {
-      for (const PlannedRead& it : fixed) {
-        if (it.e->size > 0) {
-          CKPT_RETURN_IF_ERROR(ReadExactly(*it.file, *it.e, 0, static_cast<size_t>(it.e->size),
-                                           it.out->mutable_data()));
-        }
-      }
+      std::vector<uint32_t> unused;
+      CKPT_RETURN_IF_ERROR(planner.ReadManyChecksummed(fixed, &unused));
     }
     for (const PlannedRead& it : other) {
       if (!it.e->slices.empty()) {
@@ -387,8 +379,20 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(std::string prefix,
     return file.status();
   }
   CKPT_ASSIGN_OR_RETURN(auto table, TableReader::Open(std::move(file).value(), index_path));
+  // A first pass counts the entries, so the list is allocated once at its
+  // size instead of grown by doubling (each step a fresh, page-faulted copy).
+  size_t count = 0;
+  CKPT_RETURN_IF_ERROR(table->ForEach([&count](std::string_view, std::string_view) {
+    ++count;
+    return Status::OK();
+  }));
+  impl->entries.reserve(count > 0 ? count - 1 : 0);  // the header is no entry
   bool saw_header = false;
-  std::vector<std::pair<std::string, tensorflow::BundleEntryProto>> raw;
+  // Each entry is decoded as the table yields it, into one reused proto (it
+  // keeps its allocations between entries): no second copy of the index is
+  // held, so Open's time and peak memory grow linearly with the entry count
+  // (docs/benchmarks.md, "Cost curves").
+  tensorflow::BundleEntryProto proto;
   Status s = table->ForEach([&](std::string_view key, std::string_view value) -> Status {
     if (!saw_header) {
       if (!key.empty() || !impl->header.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -400,23 +404,18 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(std::string prefix,
       saw_header = true;
       return bundle_internal::CheckHeader(impl->header, index_path);
     }
-    tensorflow::BundleEntryProto proto;
     if (!proto.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
       return DataLossError("Checkpoint " + index_path + ": entry for tensor \"" +
                            EscapeForDisplay(key) + "\" is not a valid BundleEntryProto");
     }
-    raw.emplace_back(std::string(key), std::move(proto));
+    auto e = bundle_internal::EntryFromProto(std::string(key), proto, impl->header.num_shards());
+    if (!e.ok()) return e.status().WithContext("Checkpoint index " + index_path);
+    impl->entries.push_back(std::move(e).value());
     return Status::OK();
   });
   CKPT_RETURN_IF_ERROR(s);
   if (!saw_header) {
     return DataLossError("Checkpoint index " + index_path + " is empty (no bundle header)");
-  }
-  impl->entries.reserve(raw.size());
-  for (auto& [key, proto] : raw) {
-    auto e = bundle_internal::EntryFromProto(std::move(key), proto, impl->header.num_shards());
-    if (!e.ok()) return e.status().WithContext("Checkpoint index " + index_path);
-    impl->entries.push_back(std::move(e).value());
   }
   return std::unique_ptr<BundleReader>(new BundleReader(std::move(impl)));
 }
@@ -526,7 +525,10 @@ Result<std::vector<Tensor>> BundleReader::ReadManyViews(
 }
 
 std::string BundleReader::DebugString() const {
+  size_t guess = 0;  // a line is its key plus about 24 bytes of dtype and shape
+  for (const BundleEntry& e : impl_->entries) guess += e.key.size() + 24;
   std::string out;
+  out.reserve(guess);
   for (const BundleEntry& e : impl_->entries) {
     if (!e.slices.empty()) continue;
     out += EscapeForDisplay(e.key);

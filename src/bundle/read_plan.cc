@@ -18,14 +18,18 @@
 // core too. Mapped tensors (ReadManyViews) are checksummed in place the same
 // way.
 //
-// Cold reads: before reading a large tensor or many tensors, the file is told
-// which byte ranges follow (RandomAccessFile::Prefetch), so the kernel can
-// queue the device reads for all of them at once rather than one readahead
-// window at a time as the reads reach them.
+// Cold reads: a read of at least kDirectMin bytes of which under a quarter is
+// in the page cache is read directly from the device (ReadManyDirect, below,
+// with BundleReaderOptions::direct_reads). Otherwise, before reading a large
+// tensor or many tensors, the file is told which byte ranges follow
+// (RandomAccessFile::Prefetch), so the kernel can queue the device reads for
+// all of them at once rather than one readahead window at a time as the
+// reads reach them.
 #include "bundle/read_plan.h"
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include "ckpt/escape.h"
@@ -45,6 +49,7 @@ Status ReadExactly(const RandomAccessFile& file, const BundleEntry& e, size_t at
 
 ReadPlanner::ReadPlanner(const BundleReaderOptions& options)
     : verify_checksums_(options.verify_checksums),
+      direct_reads_(options.direct_reads),
       checksum_threads_(options.checksum_threads),
       chunk_bytes_(static_cast<size_t>(options.checksum_chunk_bytes)) {}
 
@@ -69,6 +74,16 @@ crc32c::Pool* ReadPlanner::Helpers() const {
 Status ReadPlanner::ReadChecksummed(const RandomAccessFile& file, const BundleEntry& e, char* dst,
                                    uint32_t* crc) const {
   const size_t size = static_cast<size_t>(e.size);
+  {
+    const std::vector<PlannedRead> one = {{&e, nullptr, &file, nullptr, dst}};
+    if (DirectPays(one)) {
+      std::vector<uint32_t> crcs;
+      Status s = ReadManyDirect(one, &crcs);
+      *crc = crcs.empty() ? 0 : crcs[0];
+      return s;
+    }
+  }
+  if (size >= kPrefetchMin) file.Prefetch(e.offset, size);
   const size_t part = chunk_bytes_;
   const size_t parts = (size + part - 1) / part;
   const size_t piece = Piece();
@@ -111,12 +126,8 @@ void ReadPlanner::ToFileOrder(std::vector<PlannedRead>* items) {
     return a.e->shard_id != b.e->shard_id ? a.e->shard_id < b.e->shard_id
                                           : a.e->offset < b.e->offset;
   });
-  PrefetchItems(*items);
 }
 
-// Announces the byte ranges of `items` (fixed-size entries in file order) to
-// their files: runs of entries closer than kPrefetchMin are merged into one
-// range; runs smaller than kPrefetchMin are left to normal readahead.
 void ReadPlanner::PrefetchItems(const std::vector<PlannedRead>& items) {
   size_t i = 0;
   while (i < items.size()) {
@@ -143,17 +154,57 @@ void ReadPlanner::PrefetchItems(const std::vector<PlannedRead>& items) {
 // Every batch runs to its end or its first read error. Items with a `view`
 // are not read: their mapped bytes are checksummed in place, batched the
 // same way.
+namespace {
+
+// A batched read's bytes cut up: `n` bytes at `at` of item `item`, and their
+// CRC once read.
+struct Segment {
+  size_t item;
+  size_t at;  // offset in the entry
+  size_t n;
+  uint32_t crc;
+};
+
+// The first error of one job (batch or chunk), and the item it hit.
+struct JobError {
+  size_t item = SIZE_MAX;
+  Status status;
+};
+
+// The results of a batched read: the first error in file order (the lowest
+// item any job failed on), and in *crcs the CRCs of the items before it,
+// combined from their segments.
+Status CollectResults(const std::vector<JobError>& errors, const std::vector<Segment>& segs,
+                      size_t items, std::vector<uint32_t>* crcs) {
+  size_t first_error = SIZE_MAX;
+  const Status* error = nullptr;
+  for (const JobError& je : errors) {
+    if (je.item < first_error) {
+      first_error = je.item;
+      error = &je.status;
+    }
+  }
+  crcs->assign(std::min(first_error, items), 0);
+  for (const Segment& sg : segs) {
+    if (sg.item < crcs->size()) (*crcs)[sg.item] = crc32c::Combine((*crcs)[sg.item], sg.crc, sg.n);
+  }
+  return error != nullptr ? *error : Status::OK();
+}
+
+}  // namespace
+
 Status ReadPlanner::ReadManyChecksummed(const std::vector<PlannedRead>& items,
                                         std::vector<uint32_t>* crcs) const {
+  if (DirectPays(items)) return ReadManyDirect(items, crcs);
+  PrefetchItems(items);
+  return ReadManyBuffered(items, crcs);
+}
+
+Status ReadPlanner::ReadManyBuffered(const std::vector<PlannedRead>& items,
+                                     std::vector<uint32_t>* crcs) const {
   // 1. Cut the items' bytes, in file order, into segments grouped in batches.
   const size_t part = chunk_bytes_;
   const size_t piece = Piece();
-  struct Segment {
-    size_t item;
-    size_t at;  // offset in the entry
-    size_t n;
-    uint32_t crc;
-  };
   std::vector<Segment> segs;
   std::vector<size_t> batch_begin;  // first segment of each batch
   size_t fill = 0;
@@ -170,11 +221,7 @@ Status ReadPlanner::ReadManyChecksummed(const std::vector<PlannedRead>& items,
   const size_t batches = batch_begin.size();
   batch_begin.push_back(segs.size());
   // 2. Read and checksum the batches, helpers and the calling thread together.
-  struct BatchError {
-    size_t item = SIZE_MAX;
-    Status status;
-  };
-  std::vector<BatchError> errors(batches);
+  std::vector<JobError> errors(batches);
   {
     crc32c::Job job(batches > 1 ? Helpers() : nullptr);  // waits for its batches on every exit
     for (size_t b = 0; b < batches; ++b) {
@@ -186,7 +233,7 @@ Status ReadPlanner::ReadManyChecksummed(const std::vector<PlannedRead>& items,
             sg.crc = crc32c::Value(it.view + sg.at, sg.n);
             continue;
           }
-          char* dst = it.out->mutable_data();
+          char* dst = it.destination();
           uint32_t c = 0;
           for (size_t at = sg.at, end = sg.at + sg.n; at < end;) {
             const size_t n = std::min(piece, end - at);
@@ -195,7 +242,7 @@ Status ReadPlanner::ReadManyChecksummed(const std::vector<PlannedRead>& items,
               errors[b] = {sg.item, std::move(st)};
               return 0;
             }
-            c = crc32c::Extend(c, dst + at, n);
+            if (verify_checksums_) c = crc32c::Extend(c, dst + at, n);
             at += n;
           }
           sg.crc = c;
@@ -206,19 +253,165 @@ Status ReadPlanner::ReadManyChecksummed(const std::vector<PlannedRead>& items,
     job.Finish();
   }
   // 3. The first read error in file order; the CRCs of the items before it.
-  size_t first_error = SIZE_MAX;
-  const Status* error = nullptr;
-  for (const BatchError& be : errors) {
-    if (be.item < first_error) {
-      first_error = be.item;
-      error = &be.status;
+  return CollectResults(errors, segs, items.size(), crcs);
+}
+
+// Direct reads. Reading cold bytes through the page cache costs a page-cache
+// page per 4 KiB (allocated, filled by the device, copied out, later
+// reclaimed) and is paced by readahead; a direct read of large aligned
+// chunks lets the device stream into memory that is reused chunk after
+// chunk. It pays only when most of the bytes are not cached (a direct read
+// of cached bytes goes to the device again), so the page cache is asked
+// first (RandomAccessFile::CachedBytes).
+bool ReadPlanner::DirectPays(const std::vector<PlannedRead>& items) const {
+  if (!direct_reads_ || items.empty()) return false;
+  uint64_t bytes = 0;
+  for (const PlannedRead& it : items) {
+    if (it.view != nullptr) return false;
+    bytes += static_cast<uint64_t>(it.e->size);
+  }
+  if (bytes < kDirectMin) return false;
+  // The span of each file's run of items (they are in file order).
+  uint64_t span = 0;
+  uint64_t cached = 0;
+  for (size_t i = 0; i < items.size();) {
+    const RandomAccessFile* file = items[i].file;
+    const uint64_t begin = static_cast<uint64_t>(items[i].e->offset);
+    uint64_t end = begin;
+    size_t j = i;
+    for (; j < items.size() && items[j].file == file; ++j) {
+      end = std::max(end, static_cast<uint64_t>(items[j].e->offset + items[j].e->size));
+    }
+    const int64_t c = file->CachedBytes(begin, end - begin);
+    if (c < 0) return false;
+    span += end - begin;
+    cached += static_cast<uint64_t>(c);
+    i = j;
+  }
+  if (cached * 4 >= span) return false;
+  for (const PlannedRead& it : items) {
+    const size_t a = it.file->DirectReadAlignment();
+    if (a == 0 || kDirectChunk % a != 0) return false;
+  }
+  return true;
+}
+
+// The bytes of all items, in file order, are cut at the aligned boundaries of
+// kDirectChunk-sized chunks of each file (a gap of a whole chunk or more
+// between items starts a new chunk at the next item). Each chunk is one job
+// for the helpers and the calling thread: one ReadDirect of the chunk into a
+// staging buffer, then each item's part copied to its destination in
+// Piece()s, each checksummed right after the copy, in cache. A file system
+// that refuses the direct read (InvalidArgument, Unimplemented) gets the
+// chunk's parts read through Read instead. Errors and CRCs are reported as
+// ReadManyBuffered reports them.
+Status ReadPlanner::ReadManyDirect(const std::vector<PlannedRead>& items,
+                                   std::vector<uint32_t>* crcs) const {
+  struct Chunk {
+    const RandomAccessFile* file;
+    uint64_t begin;  // aligned
+    uint64_t end;    // of its last segment
+    size_t first_segment;
+  };
+  std::vector<Segment> segs;
+  std::vector<Chunk> chunks;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const PlannedRead& it = items[i];
+    const uint64_t offset = static_cast<uint64_t>(it.e->offset);
+    const uint64_t size = static_cast<uint64_t>(it.e->size);
+    const uint64_t align = it.file->DirectReadAlignment();
+    for (uint64_t at = 0; at < size;) {
+      const uint64_t pos = offset + at;
+      // (Entries may overlap, in a crafted file: one can start before the
+      // chunk its predecessor ended in.)
+      if (chunks.empty() || chunks.back().file != it.file || pos < chunks.back().begin ||
+          pos >= chunks.back().begin + kDirectChunk) {
+        chunks.push_back({it.file, pos / align * align, pos, segs.size()});
+      }
+      Chunk& c = chunks.back();
+      const uint64_t n = std::min(size - at, c.begin + kDirectChunk - pos);
+      segs.push_back({i, static_cast<size_t>(at), static_cast<size_t>(n), 0});
+      c.end = std::max(c.end, pos + n);
+      at += n;
     }
   }
-  crcs->assign(std::min(first_error, items.size()), 0);
-  for (const Segment& sg : segs) {
-    if (sg.item < crcs->size()) (*crcs)[sg.item] = crc32c::Combine((*crcs)[sg.item], sg.crc, sg.n);
+  // Staging buffers, one per thread at work, handed out as jobs start.
+  std::mutex staging_mu;
+  std::vector<Tensor> staging;
+  std::vector<char*> free_staging;
+  auto take_staging = [&]() -> char* {
+    std::lock_guard<std::mutex> lock(staging_mu);
+    if (!free_staging.empty()) {
+      char* p = free_staging.back();
+      free_staging.pop_back();
+      return p;
+    }
+    auto t = Tensor::AllocateUninitialized(DataType::kUInt8,
+                                           TensorShape({static_cast<int64_t>(kDirectChunk)}));
+    if (!t.ok()) return nullptr;
+    staging.push_back(std::move(*t));
+    return staging.back().mutable_data();
+  };
+  auto give_staging = [&](char* p) {
+    std::lock_guard<std::mutex> lock(staging_mu);
+    free_staging.push_back(p);
+  };
+  std::vector<JobError> errors(chunks.size());
+  const size_t piece = Piece();
+  {
+    crc32c::Job job(chunks.size() > 1 ? Helpers() : nullptr);  // waits for its chunks on every exit
+    for (size_t k = 0; k < chunks.size(); ++k) {
+      job.AddWork(0, [&, k]() -> uint32_t {
+        const Chunk& c = chunks[k];
+        const size_t last = k + 1 < chunks.size() ? chunks[k + 1].first_segment : segs.size();
+        const size_t align = c.file->DirectReadAlignment();
+        const size_t want = static_cast<size_t>((c.end - c.begin + align - 1) / align * align);
+        char* buf = take_staging();
+        Result<size_t> got = buf != nullptr ? c.file->ReadDirect(c.begin, want, buf)
+                                            : Result<size_t>(ResourceExhaustedError("staging"));
+        const bool fallback = !got.ok() && (got.status().code() == StatusCode::kUnimplemented ||
+                                            got.status().code() == StatusCode::kInvalidArgument ||
+                                            got.status().code() == StatusCode::kResourceExhausted);
+        if (!got.ok() && !fallback) {
+          errors[k] = {segs[c.first_segment].item, got.status()};
+          if (buf != nullptr) give_staging(buf);
+          return 0;
+        }
+        for (size_t s = c.first_segment; s < last; ++s) {
+          Segment& sg = segs[s];
+          const PlannedRead& it = items[sg.item];
+          char* dst = it.destination() + sg.at;
+          const uint64_t pos = static_cast<uint64_t>(it.e->offset) + sg.at;
+          if (fallback) {
+            Status st = ReadExactly(*it.file, *it.e, sg.at, sg.n, dst);
+            if (!st.ok()) {
+              errors[k] = {sg.item, std::move(st)};
+              break;
+            }
+            sg.crc = verify_checksums_ ? crc32c::Value(dst, sg.n) : 0;
+            continue;
+          }
+          if (pos + sg.n > c.begin + *got) {
+            errors[k] = {sg.item, DataLossError("Short read of tensor \"" +
+                                                EscapeForDisplay(it.e->key) + "\"")};
+            break;
+          }
+          const char* src = buf + (pos - c.begin);
+          uint32_t crc = 0;
+          for (size_t at = 0; at < sg.n; at += piece) {
+            const size_t n = std::min(piece, sg.n - at);
+            std::memcpy(dst + at, src + at, n);
+            if (verify_checksums_) crc = crc32c::Extend(crc, dst + at, n);
+          }
+          sg.crc = crc;
+        }
+        if (buf != nullptr) give_staging(buf);
+        return 0;
+      });
+    }
+    job.Finish();
   }
-  return error != nullptr ? *error : Status::OK();
+  return CollectResults(errors, segs, items.size(), crcs);
 }
 
 }  // namespace ckpt::bundle_internal

@@ -32,6 +32,10 @@ struct PlannedRead {
   // ReadManyViews: the entry's mapped bytes (checksummed in place; `out`
   // unused). Null: the bytes are read into `out`.
   const char* view = nullptr;
+  // Where to read to when `out` is null and `view` is too.
+  char* dst = nullptr;
+
+  char* destination() const { return out != nullptr ? out->mutable_data() : dst; }
 };
 
 // Reads `n` bytes at `at` of entry `e` into `dst`; DataLoss on a short read.
@@ -63,12 +67,18 @@ class ReadPlanner {
   // calling thread together.
   uint32_t ChecksumMapped(const char* p, size_t size) const;
 
-  // Sorts `items` into file order (shard, then offset) and announces their
-  // byte ranges (PrefetchItems), before they are read or checksummed.
+  // Sorts `items` into file order (shard, then offset).
   static void ToFileOrder(std::vector<PlannedRead>* items);
 
+  // Announces the byte ranges of `items` (in file order) to their files
+  // (RandomAccessFile::Prefetch): runs of entries closer than kPrefetchMin
+  // are merged into one range; runs smaller than that are left to readahead.
+  static void PrefetchItems(const std::vector<PlannedRead>& items);
+
   // Reads (or, for views, checksums in place) every item of `items`, sorted
-  // in file order, and computes each item's CRC. On return crcs->size() is
+  // in file order, and computes each item's CRC (without verify_checksums,
+  // only reads them: the CRCs are then 0). Announces the ranges first
+  // (PrefetchItems) unless it reads them directly (ReadDirect). On return crcs->size() is
   // the number of leading items that were read whole: all of them when OK
   // is returned, else those before the item of the first read error in file
   // order, which is returned. The caller compares the CRCs.
@@ -82,9 +92,18 @@ class ReadPlanner {
   // Null without helper threads: a Job then computes every piece in the
   // calling thread.
   crc32c::Pool* Helpers() const;
-  static void PrefetchItems(const std::vector<PlannedRead>& items);
+
+  // Direct reads (see read_plan.cc): a read of at least kDirectMin bytes of
+  // which under a quarter is in the page cache bypasses it, in aligned
+  // chunks of kDirectChunk staged in memory of the planner's.
+  static constexpr uint64_t kDirectMin = uint64_t{8} << 20;
+  static constexpr size_t kDirectChunk = size_t{8} << 20;
+  bool DirectPays(const std::vector<PlannedRead>& items) const;
+  Status ReadManyDirect(const std::vector<PlannedRead>& items, std::vector<uint32_t>* crcs) const;
+  Status ReadManyBuffered(const std::vector<PlannedRead>& items, std::vector<uint32_t>* crcs) const;
 
   const bool verify_checksums_;
+  const bool direct_reads_;
   const int checksum_threads_;
   const size_t chunk_bytes_;
   mutable std::once_flag pool_once_;

@@ -134,7 +134,7 @@ Result<BundleEntry> EntryFromProto(std::string key, const tensorflow::BundleEntr
   e.dtype = static_cast<DataType>(proto.dtype());
   auto shape = ShapeFromProto(proto.shape());
   if (!shape.ok()) return bad("Invalid tensor shape: " + shape.status().message());
-  e.shape = *shape;
+  e.shape = std::move(shape).value();
   if (proto.shard_id() < 0 || proto.shard_id() >= num_shards) {
     return bad("shard id " + std::to_string(proto.shard_id()) + " outside [0, " +
                std::to_string(num_shards) + ")");

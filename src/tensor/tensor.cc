@@ -67,7 +67,7 @@ class BlockCache {
 // once per 2 MiB instead of once per 4 KiB, which dominates reading a large
 // tensor into fresh memory. The tail keeps small pages: nothing is wasted.
 char* AllocateLarge(size_t bytes) {
-  if (bytes < 2 * kHugePageBytes) {
+  if (bytes < kHugePageBytes) {
     return static_cast<char*>(std::aligned_alloc(kAllocationAlignment, bytes));
   }
   void* p = nullptr;

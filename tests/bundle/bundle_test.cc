@@ -2,6 +2,7 @@
 // run over both Envs.
 #include "ckpt/bundle.h"
 
+#include <algorithm>
 #include <cstring>
 #include <regex>
 #include <thread>
@@ -516,6 +517,52 @@ TEST_P(BundleTest, ReadSliceAcrossManyStoredSlices) {
     CKPT_ASSERT_OK_AND_ASSIGN(Tensor got, r->ReadSlice("v", Slice(s)));
     EXPECT_TRUE(got.Equals(ExtractSliceByElement(t, Slice(s))));
   }
+}
+
+// Open decodes the index in one pass into one reused proto and allocates the
+// entry list once at its final size: every entry keeps its own fields (no
+// dims or slices carried over from the entry before), in key order.
+TEST_P(BundleTest, OpenDecodesEveryEntryOnceWithItsOwnFields) {
+  auto w = NewWriter(prefix_);
+  ASSERT_NE(w, nullptr);
+  const DataType dtypes[] = {DataType::kFloat, DataType::kInt64, DataType::kDouble, DataType::kInt8};
+  std::vector<std::pair<std::string, Tensor>> want;
+  for (int i = 0; i < 3000; ++i) {
+    std::vector<int64_t> dims(static_cast<size_t>(i % 4), 1);  // ranks 0..3, then cycle
+    if (!dims.empty()) dims[0] = 1 + i % 5;
+    char key[32];
+    std::snprintf(key, sizeof(key), "layer_%05d/w", (i * 7919) % 3000);  // added out of order
+    want.emplace_back(key, MakeTestTensor(dtypes[i % 4], TensorShape(dims), static_cast<uint32_t>(i)));
+    CKPT_ASSERT_OK(w->Add(want.back().first, want.back().second));
+  }
+  // A partitioned tensor sorts before "layer_..." plain entries: its slices
+  // must not show up on them.
+  const TensorShape full{4, 2};
+  Tensor t = MakeTestTensor(DataType::kFloat, full, 5);
+  for (const char* sl : {"0,2:-", "2,2:-"}) {
+    CKPT_ASSERT_OK(w->AddSlice("emb", full, Slice(sl), ExtractSliceByElement(t, Slice(sl))));
+  }
+  CKPT_ASSERT_OK(w->Finish());
+  std::sort(want.begin(), want.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  CKPT_ASSERT_OK_AND_ASSIGN(auto r, BundleReader::Open(prefix_, ROpts()));
+  const std::vector<BundleEntry>& entries = r->entries();
+  ASSERT_EQ(entries.size(), want.size() + 3);  // + "emb" and its two slice entries
+  EXPECT_EQ(entries.capacity(), entries.size());  // sized once, never regrown
+  EXPECT_TRUE(std::is_sorted(entries.begin(), entries.end(),
+                             [](const BundleEntry& a, const BundleEntry& b) { return a.key < b.key; }));
+  CKPT_ASSERT_OK_AND_ASSIGN(const BundleEntry* emb, r->Lookup("emb"));
+  EXPECT_EQ(emb->slices.size(), 2u);
+  EXPECT_EQ(emb->shape, full);
+  for (const auto& [key, tensor] : want) {
+    CKPT_ASSERT_OK_AND_ASSIGN(const BundleEntry* e, r->Lookup(key));
+    EXPECT_EQ(e->dtype, tensor.dtype()) << key;
+    EXPECT_EQ(e->shape, tensor.shape()) << key;
+    EXPECT_TRUE(e->slices.empty()) << key;
+    EXPECT_EQ(e->size, static_cast<int64_t>(tensor.byte_size())) << key;
+  }
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor got, r->Read(want[1234].first));
+  EXPECT_TRUE(got.Equals(want[1234].second));
 }
 
 TEST_P(BundleTest, MissingSliceCoverageIsReported) {

@@ -507,6 +507,13 @@ TEST_F(LyingIndexTest, MissingOrGarbledHeader) {
   EXPECT_THAT(OpenStatus(), StatusIs(StatusCode::kDataLoss, "Unable to read file"));
   Craft(Header().SerializeAsString(), {{"x", std::string("\x0a\xff\xff", 3)}});
   EXPECT_THAT(OpenStatus(), StatusIs(StatusCode::kDataLoss, "\"x\""));
+  // A bad entry after good ones (entries are decoded as the table yields
+  // them) is still named.
+  Craft(Header().SerializeAsString(),
+        {{"a", Entry(DataType::kFloat, {4}, 0, 16).SerializeAsString()},
+         {"b", Entry(DataType::kFloat, {4}, 0, 16).SerializeAsString()},
+         {"c", std::string("\x0a\xff\xff", 3)}});
+  EXPECT_THAT(OpenStatus(), StatusIs(StatusCode::kDataLoss, "\"c\""));
 }
 
 TEST_F(LyingIndexTest, LyingStringLengths) {

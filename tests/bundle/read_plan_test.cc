@@ -2,6 +2,8 @@
 // order and the first error in file order, on an in-memory file.
 #include "bundle/read_plan.h"
 
+#include <atomic>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -145,6 +147,87 @@ TEST_F(ReadPlanTest, PiecedOnlyWhenVerifyingAndLargerThanAPiece) {
   BundleReaderOptions no_verify = Options(1, 1000);
   no_verify.verify_checksums = false;
   EXPECT_FALSE(ReadPlanner(no_verify).Pieced(1 << 30));
+}
+
+// A file whose direct reads are served from memory (every call checked against
+// ReadDirect's alignment contract) and whose bytes are never cached.
+class DirectStringFile : public RandomAccessFile {
+ public:
+  explicit DirectStringFile(std::string data) : data_(std::move(data)) {}
+  Result<std::string_view> Read(uint64_t o, size_t n, char*) const override {
+    if (o >= data_.size()) return std::string_view();
+    return std::string_view(data_).substr(o, n);
+  }
+  uint64_t Size() const override { return data_.size(); }
+  int64_t CachedBytes(uint64_t, uint64_t) const override { return 0; }
+  size_t DirectReadAlignment() const override { return 4096; }
+  Result<size_t> ReadDirect(uint64_t o, size_t n, char* dst) const override {
+    if (o % 4096 != 0 || n % 4096 != 0 || reinterpret_cast<uintptr_t>(dst) % 4096 != 0) {
+      misaligned_ = true;
+    }
+    ++calls_;
+    if (o >= data_.size()) return size_t{0};
+    const size_t got = std::min<size_t>(n, data_.size() - o);
+    std::memcpy(dst, data_.data() + o, got);
+    return got;
+  }
+  const std::string& data() const { return data_; }
+  mutable std::atomic<int> calls_{0};
+  mutable std::atomic<bool> misaligned_{false};
+
+ private:
+  std::string data_;
+};
+
+TEST_F(ReadPlanTest, DirectReadsOfOverlappingEntriesAcrossChunks) {
+  std::string big(size_t{20} << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 13);
+  DirectStringFile file(big);
+  const int64_t MiB = int64_t{1} << 20;
+  // Unaligned, overlapping (as a crafted index may have them), one starting
+  // before the chunk its predecessor ended in, one running to the end.
+  std::vector<BundleEntry> entries = {Entry("a", 100, 9 * MiB), Entry("b", 7 * MiB + 5, 3 * MiB),
+                                      Entry("c", 8 * MiB - 100, 200), Entry("d", 12 * MiB + 1, 8 * MiB - 1),
+                                      Entry("e", 3 * MiB, 0)};
+  for (int threads : {0, 1, 2}) {
+    ReadPlanner planner(Options(threads, 4 * MiB));
+    std::vector<std::string> out(entries.size());
+    std::vector<PlannedRead> items;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      out[i].assign(static_cast<size_t>(entries[i].size), '\0');
+      items.push_back({&entries[i], nullptr, &file, nullptr, out[i].data()});
+    }
+    ReadPlanner::ToFileOrder(&items);
+    file.calls_ = 0;
+    std::vector<uint32_t> crcs;
+    ASSERT_TRUE(planner.ReadManyChecksummed(items, &crcs).ok());
+    EXPECT_GT(file.calls_.load(), 2);
+    EXPECT_FALSE(file.misaligned_.load());
+    ASSERT_EQ(crcs.size(), items.size());
+    for (size_t k = 0; k < items.size(); ++k) {
+      const BundleEntry& e = *items[k].e;
+      const std::string want = big.substr(static_cast<size_t>(e.offset), static_cast<size_t>(e.size));
+      EXPECT_EQ(std::string(items[k].dst, static_cast<size_t>(e.size)), want) << e.key;
+      EXPECT_EQ(crcs[k], crc32c::Value(want.data(), want.size())) << e.key;
+    }
+    // One large tensor alone.
+    std::string one(static_cast<size_t>(entries[0].size), '\0');
+    uint32_t crc = 0;
+    file.calls_ = 0;
+    ASSERT_TRUE(planner.ReadChecksummed(file, entries[0], one.data(), &crc).ok());
+    EXPECT_EQ(one, big.substr(100, static_cast<size_t>(9 * MiB)));
+    EXPECT_EQ(crc, crc32c::Value(one.data(), one.size()));
+    EXPECT_EQ(file.calls_.load(), 2);  // [0, 8 MiB) and [8 MiB, 9 MiB + 100)
+  }
+  // Past the end of the file: a short read naming the tensor.
+  ReadPlanner planner(Options(1, 4 * MiB));
+  BundleEntry late = Entry("late", 14 * MiB, 9 * MiB);  // direct: 9 MiB, uncached
+  std::string buf(static_cast<size_t>(late.size), '\0');
+  uint32_t crc = 0;
+  file.calls_ = 0;
+  EXPECT_THAT(planner.ReadChecksummed(file, late, buf.data(), &crc),
+              StatusIs(StatusCode::kDataLoss, "Short read of tensor \"late\""));
+  EXPECT_GT(file.calls_.load(), 0);
 }
 
 }  // namespace
