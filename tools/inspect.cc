@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "checkpoint/variable_entries.h"
+#include "ckpt/bundle_reader.h"
 #include "ckpt/checkpoint_reader.h"
 #include "ckpt/escape.h"
 #include "ckpt/types.h"
@@ -41,13 +43,20 @@ Result<std::string> ParamCountLines(const CheckpointReader& reader, const std::s
     }
   }
   int64_t total = 0, excluded_tensors = 0, excluded_params = 0;
-  for (const VariableInfo& v : reader.variables()) {
-    if (exclude && std::regex_search(v.name, *exclude)) {
+  auto count = [&](const std::string& name, const TensorShape& shape) {
+    if (exclude && std::regex_search(name, *exclude)) {
       ++excluded_tensors;
-      excluded_params += v.shape.num_elements();
+      excluded_params += shape.num_elements();
     } else {
-      total += v.shape.num_elements();
+      total += shape.num_elements();
     }
+  };
+  // A V2 checkpoint is counted from its entries: the same variables without
+  // building reader.variables(), a second copy of every name and shape.
+  if (const BundleReader* bundle = reader.bundle()) {
+    ForEachVariableEntry(*bundle, [&](const BundleEntry& e) { count(e.key, e.shape); });
+  } else {
+    for (const VariableInfo& v : reader.variables()) count(v.name, v.shape);
   }
   std::string out;
   if (exclude) {
@@ -151,7 +160,13 @@ Status Inspect(const InspectOptions& options, std::string* out) {
       }
     }
   } else if (options.tensor_name.empty()) {
-    *out += reader->DebugString() + "\n";
+    std::string listing = reader->DebugString();
+    if (out->empty()) {
+      *out = std::move(listing);  // no copy of a listing of a million lines
+    } else {
+      *out += listing;
+    }
+    *out += "\n";
   } else {
     CKPT_ASSIGN_OR_RETURN(Tensor t, reader->GetTensor(options.tensor_name));
     *out += HeaderLine(options.style, options.tensor_name, t.dtype(), t.shape());

@@ -4,41 +4,60 @@
 #include "ckpt/checkpoint_reader.h"
 
 #include <algorithm>
+#include <mutex>
 #include <string>
 #include <unordered_set>
 
 #include "bundle/v1_reader.h"
 #include "checkpoint/resolve.h"
+#include "checkpoint/variable_entries.h"
 
 namespace ckpt {
+
+void ForEachVariableEntry(const BundleReader& reader,
+                          const std::function<void(const BundleEntry&)>& fn) {
+  std::unordered_set<std::string> slice_keys;
+  for (const BundleEntry& e : reader.entries()) {
+    for (const TensorSlice& s : e.slices) slice_keys.insert(EncodeTensorNameSlice(e.key, s));
+  }
+  for (const BundleEntry& e : reader.entries()) {
+    if (!slice_keys.empty() && slice_keys.count(e.key) > 0) continue;
+    fn(e);
+  }
+}
+
 namespace {
 
 class V2CheckpointReader : public CheckpointReader {
  public:
-  explicit V2CheckpointReader(std::unique_ptr<BundleReader> r) : reader_(std::move(r)) {
-    // Per-slice entries fold into their full entry. As TensorFlow's
-    // CheckpointReader does, hide exactly the keys that some entry's `slices`
-    // name, not every key starting with a 0 byte: a tensor may be named so.
-    std::unordered_set<std::string> slice_keys;
-    for (const BundleEntry& e : reader_->entries()) {
-      for (const TensorSlice& s : e.slices) slice_keys.insert(EncodeTensorNameSlice(e.key, s));
-    }
-    for (const BundleEntry& e : reader_->entries()) {
-      if (slice_keys.count(e.key) > 0) continue;
-      vars_.push_back({e.key, e.dtype, e.shape});
-    }
-  }
+  explicit V2CheckpointReader(std::unique_ptr<BundleReader> r) : reader_(std::move(r)) {}
   const std::string& prefix() const override { return reader_->prefix(); }
   Format format() const override { return Format::kV2; }
-  const std::vector<VariableInfo>& variables() const override { return vars_; }
+  const std::vector<VariableInfo>& variables() const override {
+    std::call_once(vars_once_, [this] { BuildVariables(); });
+    return vars_;
+  }
   bool HasTensor(std::string_view name) const override { return reader_->Contains(name); }
   Result<Tensor> GetTensor(std::string_view name) const override { return reader_->Read(name); }
   std::string DebugString() const override { return reader_->DebugString(); }
   const BundleReader* bundle() const override { return reader_.get(); }
 
  private:
+  // The variable list copies every name and shape: built on first use, so
+  // readers that only list (DebugString) or read by name never hold a second
+  // copy of the index.
+  void BuildVariables() const {
+    size_t num_slices = 0;
+    for (const BundleEntry& e : reader_->entries()) num_slices += e.slices.size();
+    vars_.reserve(reader_->entries().size() - std::min(num_slices, reader_->entries().size()));
+    ForEachVariableEntry(*reader_, [this](const BundleEntry& e) {
+      vars_.push_back({e.key, e.dtype, e.shape});
+    });
+  }
+
   std::unique_ptr<BundleReader> reader_;
-  std::vector<VariableInfo> vars_;
+  mutable std::once_flag vars_once_;
+  mutable std::vector<VariableInfo> vars_;
 };
 
 class V1CheckpointReader : public CheckpointReader {

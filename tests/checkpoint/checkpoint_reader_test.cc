@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ckpt/bundle.h"
@@ -38,12 +39,24 @@ class CheckpointReaderTest : public ::ckpt::testing::EnvParamTest {
     options_.env = env_;
   }
 
-  // Writes a V2 bundle holding `tensors` (name, value) at `prefix`.
-  void WriteV2(const std::string& prefix, const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  // Writes a V2 bundle holding `tensors` (name, value) at `prefix` and, if
+  // given, the rank-2 `embedding` as the partitioned variable "embedding" in
+  // the slices "0,1:-" and "1,3:-".
+  void WriteV2(const std::string& prefix, const std::vector<std::pair<std::string, Tensor>>& tensors,
+               const Tensor* embedding = nullptr) {
     BundleWriterOptions wo;
     wo.env = env_;
     CKPT_ASSERT_OK_AND_ASSIGN(auto writer, BundleWriter::Create(prefix, wo));
     for (const auto& [name, t] : tensors) CKPT_ASSERT_OK(writer->Add(name, t));
+    if (embedding != nullptr) {
+      const TensorShape& shape = embedding->shape();
+      for (const char* text : {"0,1:-", "1,3:-"}) {
+        TensorSlice slice = TensorSlice::Parse(text).value();
+        Tensor piece = Tensor::Allocate(embedding->dtype(), slice.SliceShape(shape)).value();
+        CopySliceData(*embedding, TensorSlice::Full(2), &piece, slice, shape);
+        CKPT_ASSERT_OK(writer->AddSlice("embedding", shape, slice, piece));
+      }
+    }
     CKPT_ASSERT_OK(writer->Finish());
   }
 
@@ -106,17 +119,7 @@ TEST_P(CheckpointReaderTest, MissingKeyIsNotFound) {
 TEST_P(CheckpointReaderTest, PartitionedVariablesFoldIntoFullNames) {
   Tensor full = MakeTestTensor(DataType::kInt32, {4, 2}, 7);
   const TensorShape shape = full.shape();
-  BundleWriterOptions wo;
-  wo.env = env_;
-  CKPT_ASSERT_OK_AND_ASSIGN(auto writer, BundleWriter::Create(Path("part"), wo));
-  CKPT_ASSERT_OK(writer->Add("bias", Tensor::Scalar<float>(0.25f)));
-  for (const char* text : {"0,1:-", "1,3:-"}) {
-    TensorSlice slice = TensorSlice::Parse(text).value();
-    Tensor piece = Tensor::Allocate(DataType::kInt32, slice.SliceShape(shape)).value();
-    CopySliceData(full, TensorSlice::Full(2), &piece, slice, shape);
-    CKPT_ASSERT_OK(writer->AddSlice("embedding", shape, slice, piece));
-  }
-  CKPT_ASSERT_OK(writer->Finish());
+  WriteV2(Path("part"), {{"bias", Tensor::Scalar<float>(0.25f)}}, &full);
 
   CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(Path("part"), options_));
   EXPECT_THAT(Names(*reader), ElementsAre("bias", "embedding"));
@@ -125,6 +128,36 @@ TEST_P(CheckpointReaderTest, PartitionedVariablesFoldIntoFullNames) {
   EXPECT_TRUE(reader->HasTensor("embedding"));
   CKPT_ASSERT_OK_AND_ASSIGN(Tensor got, reader->GetTensor("embedding"));
   EXPECT_TRUE(got.Equals(full));
+}
+
+// variables() is built on first use, once, even when first asked for from
+// several threads at once; DebugString and reads do not need it.
+TEST_P(CheckpointReaderTest, VariablesAreBuiltOnceOnFirstUse) {
+  Tensor full = MakeTestTensor(DataType::kFloat, {4, 2}, 7);
+  const TensorShape shape = full.shape();
+  // The second key starts with a 0 byte like a slice key, but no entry's
+  // slices name it.
+  WriteV2(Path("lazy"),
+          {{"bias", Tensor::Scalar<float>(0.25f)}, {std::string("\0odd", 4), Tensor::Scalar<int32_t>(3)}},
+          &full);
+
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(Path("lazy"), options_));
+  EXPECT_THAT(reader->DebugString(), HasSubstr("bias (DT_FLOAT) []\n"));
+  CKPT_ASSERT_OK_AND_ASSIGN(Tensor got, reader->GetTensor("embedding"));
+  EXPECT_TRUE(got.Equals(full));
+  std::vector<const std::vector<VariableInfo>*> seen(8, nullptr);
+  {
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < seen.size(); ++i) {
+      threads.emplace_back([&, i] { seen[i] = &reader->variables(); });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  for (const auto* v : seen) EXPECT_EQ(v, seen[0]);  // one list, built once
+  EXPECT_THAT(Names(*reader), ElementsAre(std::string("\0odd", 4), "bias", "embedding"));
+  EXPECT_EQ(reader->variables()[2].shape, shape);
+  EXPECT_EQ(&reader->variables(), seen[0]);
+  EXPECT_EQ(reader->variables().capacity(), 3u);  // sized once
 }
 
 TEST_P(CheckpointReaderTest, DirectoryWithRelativeStatePaths) {

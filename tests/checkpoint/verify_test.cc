@@ -196,6 +196,32 @@ TEST_P(VerifyTest, SurveyReportsListedUnlistedMissingCorruptAndLeftovers) {
   CKPT_EXPECT_OK(listing->checkpoints[0].status);
 }
 
+// Each checkpoint's files are found in the sorted listing by its prefix
+// range: "ckpt-1" gets its own files only, not those of ckpt-10..ckpt-12
+// that share its prefix, nor its leftovers or other programs' files.
+TEST_P(VerifyTest, SurveyFindsEachCheckpointsOwnFilesAmongPrefixSharingNames) {
+  for (int s = 1; s <= 12; ++s) Write(Path("ckpt-" + std::to_string(s)), s);
+  CKPT_ASSERT_OK(WriteStringToFile(env(), Path("ckpt-1.meta"), "graph"));
+  CKPT_ASSERT_OK(WriteStringToFile(env(), Path("ckpt-1.txt"), "not a checkpoint file"));
+  CKPT_ASSERT_OK(WriteStringToFile(env(), Path("ckpt-0"), "x"));
+  SurveyOptions quick;
+  quick.verify = false;
+  auto report = SurveyCheckpointDirectory(env(), t_.root, quick);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->checkpoints.size(), 12u);
+  for (const CheckpointSummary& c : report->checkpoints) {
+    SCOPED_TRACE(c.prefix);
+    std::vector<std::string> want = {DataFilename(c.prefix, 0, 1), MetaFilename(c.prefix)};
+    if (c.prefix == Path("ckpt-1")) want.push_back(Path("ckpt-1.meta"));
+    std::sort(want.begin(), want.end());
+    std::vector<std::string> got;
+    for (const CheckpointFile& f : c.files) got.push_back(f.path);
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want);
+    EXPECT_TRUE(c.committed);
+  }
+}
+
 TEST_P(VerifyTest, SurveyOfHealthyDirectoryIsOk) {
   for (int s : {1, 2}) Write(Path("ckpt-" + std::to_string(s)), s);
   CKPT_ASSERT_OK(UpdateCheckpointState(env(), t_.root, Path("ckpt-2"), {Path("ckpt-1")}));

@@ -358,6 +358,40 @@ TEST(InspectGoldenTest, Tf2StyleHeaders) {
   EXPECT_EQ(r.out, "");
 }
 
+// The parameter count of a V2 checkpoint is summed from its bundle's entries
+// (without building CheckpointReader::variables()): the same variables, so a
+// partitioned tensor counts once at its full shape, its slice entries not at
+// all, and a tensor whose name merely starts with a 0 byte counts.
+TEST(InspectCountTest, PartitionedTensorCountsOnceAtItsFullShape) {
+  const std::string prefix = TempDir() + "/part.ckpt-1";
+  {
+    auto w = BundleWriter::Create(prefix);
+    ASSERT_TRUE(w.ok()) << w.status();
+    CKPT_ASSERT_OK((*w)->Add("bias", Tensor::Scalar<float>(1)));
+    CKPT_ASSERT_OK((*w)->Add(std::string("\0odd", 4), MakeTestTensor(DataType::kFloat, {3}, 2)));
+    const TensorShape full{4, 2};
+    Tensor t = MakeTestTensor(DataType::kFloat, full, 3);
+    for (const char* text : {"0,1:-", "1,3:-"}) {
+      TensorSlice slice = TensorSlice::Parse(text).value();
+      Tensor piece = Tensor::Allocate(DataType::kFloat, slice.SliceShape(full)).value();
+      CopySliceData(t, TensorSlice::Full(2), &piece, slice, full);
+      CKPT_ASSERT_OK((*w)->AddSlice("emb", full, slice, piece));
+    }
+    CKPT_ASSERT_OK((*w)->Finish());
+  }
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(prefix));
+  int64_t listed = 0;
+  for (const VariableInfo& v : reader->variables()) listed += v.shape.num_elements();
+  EXPECT_EQ(listed, 1 + 3 + 8);
+  CommandResult r = Inspect(prefix);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::EndsWith("# Total number of params: 12\n"));
+  r = Inspect(prefix, {"--count_exclude_pattern=emb"});
+  EXPECT_THAT(r.out, ::testing::EndsWith(
+                         "# Excluding 1 tensors (8 params) that match emb when counting.\n"
+                         "# Total number of params: 4\n"));
+}
+
 TEST(InspectGoldenTest, CountExcludePattern) {
   CommandResult r = Inspect(TestDataPath(kMkl), {"--all_tensor_names", "--count_exclude_pattern",
                                                  "kernel$", "--style", "tf2"});
