@@ -32,6 +32,9 @@
 //                           is read; one call for the whole workload)
 //   raw_read/<w>/<cache>    open + pread() of the same byte ranges of the
 //                           same data file into the same caller buffers
+//   raw_read_direct/<w>/<cache>  the data file read sequentially with O_DIRECT
+//                           in 8 MiB preads into one aligned buffer (no page
+//                           cache): the other raw read baseline
 //   raw_mmap_read/<w>/<cache>  mmap the data file and read every byte once
 //                           (XOR of 64-bit words): the baseline for ReadView,
 //                           same page faults, no CRC
@@ -41,6 +44,13 @@
 //   crc32c_mem, memcpy_mem  in-memory CRC32C / memcpy of the whole workload
 //   first_touch_mem         mmap + memset of never-touched anonymous memory
 //                           of the workload's size (page-allocation cost)
+//   first_touch_huge_mem    the same on 2 MiB-aligned memory advised
+//                           MADV_HUGEPAGE
+//   load_gettensor/bert_base  CheckpointReader::Open + GetTensor of each of
+//                           BERT-base's 199 variables (418 MiB) into new
+//                           memory, warm; load_views/bert_base: Open(use_mmap)
+//                           + ReadView of each; raw_read_fresh/bert_base:
+//                           pread of each into a new malloc block (no checks)
 //
 // <cache> is "warm" (data file read once before timing, fully resident) or
 // "cold" (posix_fadvise(DONTNEED) on the bundle's files before every timed
@@ -79,6 +89,7 @@
 #include <vector>
 
 #include "ckpt/bundle.h"
+#include "ckpt/checkpoint_reader.h"
 #include "ckpt/env.h"
 #include "ckpt/tensor.h"
 #include "crc/crc32c.h"
@@ -111,6 +122,14 @@ struct Workload {
 };
 
 std::vector<Workload> g_workloads;
+struct LoadWorkload {
+  std::string name;
+  std::vector<std::string> keys;  // sorted
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<int64_t> offsets;  // in the arena
+  int64_t total_bytes = 0;
+};
+LoadWorkload g_bert;
 struct FreeDeleter {
   void operator()(char* p) const { std::free(p); }
 };
@@ -120,6 +139,8 @@ struct FreeDeleter {
 // block layer can merge into requests as large as ckpt's.
 std::unique_ptr<char[], FreeDeleter> g_arena;
 int64_t g_arena_bytes = 0;
+// The save/restore workloads' size (the arena may be larger).
+int64_t WorkloadBytes() { return g_cfg.mib * (int64_t{1} << 20); }
 
 using ckpt_bench::MixedSizes;
 using ckpt_bench::SplitMix64;
@@ -141,7 +162,10 @@ void MakeWorkload(std::string name, std::vector<int64_t> elems) {
   g_workloads.push_back(std::move(w));
 }
 
+void InitBert();
+
 void InitWorkloads() {
+  InitBert();
   const int64_t total_elems = g_cfg.mib * (int64_t{1} << 20) / 4;
   MakeWorkload("one_tensor", {total_elems});
   MakeWorkload(std::to_string(g_cfg.tensors / 1000) + "k_tensors",
@@ -150,7 +174,8 @@ void InitWorkloads() {
 
 void InitArena() {
   if (g_arena) return;
-  g_arena_bytes = g_cfg.mib * (int64_t{1} << 20);
+  // Large enough for the load workload too (a fixed 418 MiB).
+  g_arena_bytes = std::max(g_cfg.mib * (int64_t{1} << 20), g_bert.total_bytes);
   g_arena.reset(static_cast<char*>(std::aligned_alloc(size_t{2} << 20, static_cast<size_t>(g_arena_bytes))));
 #ifdef MADV_HUGEPAGE
   if (g_arena) ::madvise(g_arena.get(), static_cast<size_t>(g_arena_bytes), MADV_HUGEPAGE);
@@ -292,12 +317,25 @@ void TouchArena() { ckpt_bench::TouchPages(g_arena.get(), g_arena_bytes); }
 // that inside its timing (it made raw_write/one_tensor look 4x slower than
 // ckpt's save). It is a best effort: the pages may be reported again
 // before they are reused, so saves use an untimed warm-up write instead.
+//
+// The memory is advised MADV_HUGEPAGE, so that the kernel hands it out in
+// 2 MiB blocks: freed, they are warm both for huge-page allocations (ckpt's
+// large tensors) and, split, for small pages. Prefaulting with small pages
+// only left huge-page allocations to land on blocks the host had taken back:
+// ckpt's fresh-memory loads then took 72 to 761 ms from one repetition to
+// the next in one run (BERT-base, 418 MiB), the small-page raw baseline
+// 211 to 264 ms.
 void PrefaultFreeMemory(int64_t bytes) {
-  const size_t n = static_cast<size_t>(bytes + (int64_t{64} << 20));
-  void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  const size_t huge = size_t{2} << 20;
+  const size_t n = static_cast<size_t>(bytes + (int64_t{64} << 20)) / huge * huge + huge;
+  void* p = ::mmap(nullptr, n + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return;
-  std::memset(p, 1, n);
-  ::munmap(p, n);
+  char* q = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(p) + huge - 1) / huge * huge);
+#ifdef MADV_HUGEPAGE
+  ::madvise(q, n, MADV_HUGEPAGE);
+#endif
+  std::memset(q, 1, n);
+  ::munmap(p, n + huge);
 }
 
 // The physical limit: the workload's bytes (contiguous in the arena, the
@@ -464,6 +502,35 @@ void BM_RawRead(benchmark::State& state, Workload* w, bool cold) {
   });
 }
 
+// The other raw baseline: the data file's bytes read sequentially with
+// O_DIRECT, 8 MiB per pread, into one block-aligned buffer of the workload's
+// size (allocated and touched once): no page cache at all.
+void BM_RawReadDirect(benchmark::State& state, Workload* w, bool cold) {
+  static std::unique_ptr<char[], FreeDeleter> scratch;
+  static int64_t scratch_bytes = 0;
+  const int64_t need = (w->total_bytes + 4095) / 4096 * 4096;
+  if (scratch_bytes < need) {
+    scratch.reset(static_cast<char*>(std::aligned_alloc(size_t{2} << 20, static_cast<size_t>(need))));
+    scratch_bytes = need;
+    ckpt_bench::TouchPages(scratch.get(), scratch_bytes);
+  }
+  RestoreLoop(state, w, cold, [&]() -> std::string {
+    int fd = ::open(DataPath(*w).c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+    if (fd < 0) return std::strerror(errno);
+    for (int64_t off = 0; off < w->total_bytes;) {
+      const ssize_t n = ::pread(fd, scratch.get() + off,
+                                static_cast<size_t>(std::min<int64_t>(kRawChunk, need - off)), off);
+      if (n <= 0) {
+        ::close(fd);
+        return n < 0 ? std::strerror(errno) : "short direct read";
+      }
+      off += n;
+    }
+    ::close(fd);
+    return "";
+  });
+}
+
 void BM_RawMmapRead(benchmark::State& state, Workload* w, bool cold) {
   RestoreLoop(state, w, cold, [&]() -> std::string {
     int fd = ::open(DataPath(*w).c_str(), O_RDONLY | O_CLOEXEC);
@@ -535,24 +602,196 @@ void BM_OpenView(benchmark::State& state, int64_t bytes) {
   state.counters["tensor_bytes"] = static_cast<double>(bytes);
 }
 
+// ---- fresh-memory loads (a realistic model) ----------------------------------
+
+// BERT-base's float32 variables (the shapes of Google's released TF
+// checkpoint, without the pre-training heads): 199 tensors from 768 floats to
+// the 30522 x 768 word embedding (89 MiB), 418 MiB in all. Saved in key order,
+// as TensorFlow's savers write.
+
+void InitBert() {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> vars = {
+      {"bert/embeddings/word_embeddings", {30522, 768}},
+      {"bert/embeddings/token_type_embeddings", {2, 768}},
+      {"bert/embeddings/position_embeddings", {512, 768}},
+      {"bert/embeddings/LayerNorm/beta", {768}},
+      {"bert/embeddings/LayerNorm/gamma", {768}},
+      {"bert/pooler/dense/kernel", {768, 768}},
+      {"bert/pooler/dense/bias", {768}},
+  };
+  for (int l = 0; l < 12; ++l) {
+    const std::string p = "bert/encoder/layer_" + std::to_string(l) + "/";
+    for (const char* qkv : {"query", "key", "value"}) {
+      vars.push_back({p + "attention/self/" + qkv + "/kernel", {768, 768}});
+      vars.push_back({p + "attention/self/" + qkv + "/bias", {768}});
+    }
+    vars.push_back({p + "attention/output/dense/kernel", {768, 768}});
+    vars.push_back({p + "attention/output/dense/bias", {768}});
+    vars.push_back({p + "attention/output/LayerNorm/beta", {768}});
+    vars.push_back({p + "attention/output/LayerNorm/gamma", {768}});
+    vars.push_back({p + "intermediate/dense/kernel", {768, 3072}});
+    vars.push_back({p + "intermediate/dense/bias", {3072}});
+    vars.push_back({p + "output/dense/kernel", {3072, 768}});
+    vars.push_back({p + "output/dense/bias", {768}});
+    vars.push_back({p + "output/LayerNorm/beta", {768}});
+    vars.push_back({p + "output/LayerNorm/gamma", {768}});
+  }
+  std::sort(vars.begin(), vars.end());
+  g_bert.name = "bert_base";
+  for (auto& [key, shape] : vars) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    g_bert.keys.push_back(key);
+    g_bert.shapes.push_back(shape);
+    g_bert.offsets.push_back(g_bert.total_bytes);
+    g_bert.total_bytes += n * 4;
+  }
+}
+
+std::string LoadPrefix() { return g_cfg.dir + "/" + g_bert.name + "/ckpt"; }
+
+bool EnsureLoadBundle(benchmark::State& state) {
+  const std::string prefix = LoadPrefix();
+  if (::access(ckpt::MetaFilename(prefix).c_str(), F_OK) == 0) return true;
+  InitArena();
+  BundleWriterOptions opt;
+  opt.sync = true;
+  auto writer = BundleWriter::Create(prefix, opt);
+  Status s = writer.ok() ? Status::OK() : writer.status();
+  for (size_t i = 0; s.ok() && i < g_bert.keys.size(); ++i) {
+    s = (*writer)->Add(g_bert.keys[i], Tensor::View(DataType::kFloat, TensorShape(g_bert.shapes[i]),
+                                                    g_arena.get() + g_bert.offsets[i]));
+  }
+  if (s.ok()) s = (*writer)->Finish();
+  if (!s.ok()) state.SkipWithError(("setup save failed: " + s.ToString()).c_str());
+  return s.ok();
+}
+
+// Each repetition loads every tensor of the warm bundle into memory the
+// process gets anew (the loaded tensors are freed, untimed, after each
+// repetition; before it, free memory is prefaulted as for cold restores, so
+// no side pays for memory the VM's host took back). `body` returns what it
+// loaded (kept alive until the repetition's timing ends) or an error.
+template <typename Body>
+void LoadLoop(benchmark::State& state, Body body) {
+  if (!EnsureLoadBundle(state)) return;
+  const std::string prefix = LoadPrefix();
+  for (auto _ : state) {
+    state.PauseTiming();
+    Warm(ckpt::DataFilename(prefix, 0, 1));
+    Warm(ckpt::MetaFilename(prefix));
+    PrefaultFreeMemory(g_bert.total_bytes);
+    state.ResumeTiming();
+    std::string err;
+    {
+      auto loaded = body(&err);
+      state.PauseTiming();
+      if (!err.empty()) {
+        state.SkipWithError(err.c_str());
+        break;
+      }
+      benchmark::DoNotOptimize(loaded.data());
+    }  // freed, untimed
+    state.ResumeTiming();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * g_bert.total_bytes);
+  state.counters["tensors"] = static_cast<double>(g_bert.keys.size());
+}
+
+// CheckpointReader::Open + GetTensor of every variable (new tensors, every
+// checksum verified): what a user's "load the checkpoint" loop does.
+void BM_LoadGetTensor(benchmark::State& state) {
+  LoadLoop(state, [](std::string* err) {
+    std::vector<Tensor> out;
+    auto reader = ckpt::CheckpointReader::Open(LoadPrefix());
+    if (!reader.ok()) {
+      *err = reader.status().ToString();
+      return out;
+    }
+    out.reserve(g_bert.keys.size());
+    for (const std::string& k : g_bert.keys) {
+      auto t = (*reader)->GetTensor(k);
+      if (!t.ok()) {
+        *err = t.status().ToString();
+        break;
+      }
+      out.push_back(std::move(*t));
+    }
+    return out;
+  });
+}
+
+// BundleReader::Open(use_mmap) + ReadView of every variable (zero-copy,
+// every checksum verified), the views kept until the end of the repetition.
+void BM_LoadViews(benchmark::State& state) {
+  LoadLoop(state, [](std::string* err) {
+    struct Loaded {
+      std::unique_ptr<BundleReader> reader;
+      std::vector<Tensor> views;
+      const Tensor* data() const { return views.data(); }
+    } out;
+    BundleReaderOptions opt;
+    opt.use_mmap = true;
+    auto reader = BundleReader::Open(LoadPrefix(), opt);
+    if (!reader.ok()) {
+      *err = reader.status().ToString();
+      return out;
+    }
+    out.reader = std::move(*reader);
+    for (const std::string& k : g_bert.keys) {
+      auto t = out.reader->ReadView(k);
+      if (!t.ok()) {
+        *err = t.status().ToString();
+        break;
+      }
+      out.views.push_back(std::move(*t));
+    }
+    return out;
+  });
+}
+
+// The baseline: open the data file and pread each variable's bytes into a
+// new malloc'd buffer (no checksum, no index): a raw read into fresh memory.
+void BM_RawReadFresh(benchmark::State& state) {
+  LoadLoop(state, [](std::string* err) {
+    std::vector<std::unique_ptr<char[], FreeDeleter>> out;
+    int fd = ::open(ckpt::DataFilename(LoadPrefix(), 0, 1).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      *err = std::strerror(errno);
+      return out;
+    }
+    for (size_t i = 0; i < g_bert.keys.size(); ++i) {
+      const int64_t end = i + 1 < g_bert.keys.size() ? g_bert.offsets[i + 1] : g_bert.total_bytes;
+      const size_t n = static_cast<size_t>(end - g_bert.offsets[i]);
+      out.emplace_back(static_cast<char*>(std::malloc(n)));
+      if (!out.back() || !PreadAll(fd, out.back().get(), n, g_bert.offsets[i])) {
+        *err = "raw read failed";
+        break;
+      }
+    }
+    ::close(fd);
+    return out;
+  });
+}
+
 // ---- in-memory reference costs ----------------------------------------------
 
 void BM_Crc32cMem(benchmark::State& state) {
   InitArena();
   for (auto _ : state) {
-    benchmark::DoNotOptimize(ckpt::crc32c::Value(g_arena.get(), static_cast<size_t>(g_arena_bytes)));
+    benchmark::DoNotOptimize(ckpt::crc32c::Value(g_arena.get(), static_cast<size_t>(WorkloadBytes())));
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * g_arena_bytes);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * WorkloadBytes());
 }
 
 void BM_MemcpyMem(benchmark::State& state) {
   InitArena();
   std::vector<Tensor>& dest = Dest(g_workloads[0]);
   for (auto _ : state) {
-    std::memcpy(dest[0].mutable_data(), g_arena.get(), static_cast<size_t>(g_arena_bytes));
+    std::memcpy(dest[0].mutable_data(), g_arena.get(), static_cast<size_t>(WorkloadBytes()));
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * g_arena_bytes);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * WorkloadBytes());
 }
 
 // Cost of memory the process has not touched before: mmap + memset + munmap.
@@ -561,7 +800,7 @@ void BM_MemcpyMem(benchmark::State& state) {
 // and every page-cache page a save or a cold restore allocates pays it too.
 void BM_FirstTouchMem(benchmark::State& state) {
   InitArena();
-  const size_t n = static_cast<size_t>(g_arena_bytes);
+  const size_t n = static_cast<size_t>(WorkloadBytes());
   for (auto _ : state) {
     void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
@@ -572,7 +811,30 @@ void BM_FirstTouchMem(benchmark::State& state) {
     benchmark::ClobberMemory();
     ::munmap(p, n);
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * g_arena_bytes);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * WorkloadBytes());
+}
+
+// The same on memory that starts on a 2 MiB boundary and is advised
+// MADV_HUGEPAGE (as ckpt allocates large tensors): one fault per huge page,
+// the kernel zeroing 2 MiB at a time. The floor of any load into new memory,
+// besides the copy.
+void BM_FirstTouchHugeMem(benchmark::State& state) {
+  InitArena();
+  const size_t n = static_cast<size_t>(WorkloadBytes());
+  const size_t huge = size_t{2} << 20;
+  for (auto _ : state) {
+    void* p = ::mmap(nullptr, n + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      state.SkipWithError("mmap failed");
+      break;
+    }
+    char* q = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(p) + huge - 1) / huge * huge);
+    ::madvise(q, n, MADV_HUGEPAGE);
+    std::memset(q, 1, n);
+    benchmark::ClobberMemory();
+    ::munmap(p, n + huge);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * WorkloadBytes());
 }
 
 // ---- main -------------------------------------------------------------------
@@ -588,6 +850,17 @@ void DumpSizes(const std::string& path) {
     for (size_t i = 0; i < w.elems.size(); ++i) out << (i ? "," : "") << w.elems[i];
     out << "]}";
   }
+  // The load workload: real shapes; "load" tells tf_save_restore.py to time
+  // loads of it (TF's get_tensor loop, safetensors.numpy.load_file).
+  out << ",\n \"" << g_bert.name << "\": {\"load\": true, \"keys\": [";
+  for (size_t i = 0; i < g_bert.keys.size(); ++i) out << (i ? "," : "") << '"' << g_bert.keys[i] << '"';
+  out << "],\n  \"shapes\": [";
+  for (size_t i = 0; i < g_bert.shapes.size(); ++i) {
+    out << (i ? "," : "") << "[";
+    for (size_t d = 0; d < g_bert.shapes[i].size(); ++d) out << (d ? "," : "") << g_bert.shapes[i][d];
+    out << "]";
+  }
+  out << "]}";
   out << "\n}\n";
 }
 
@@ -598,6 +871,9 @@ void Cleanup() {
     Unlink(RawPath(w));
     ::rmdir((g_cfg.dir + "/" + w.name).c_str());
   }
+  Unlink(ckpt::MetaFilename(LoadPrefix()));
+  Unlink(ckpt::DataFilename(LoadPrefix(), 0, 1));
+  ::rmdir((g_cfg.dir + "/" + g_bert.name).c_str());
   const std::string small = g_cfg.dir + "/open_" + std::to_string(int64_t{1} << 20);
   Unlink(ckpt::MetaFilename(small + "/ckpt"));
   Unlink(ckpt::DataFilename(small + "/ckpt", 0, 1));
@@ -659,14 +935,19 @@ int main(int argc, char** argv) {
       reg("restore_readview/" + n + c, [wp, cold](benchmark::State& st) { BM_ReadView(st, wp, cold); });
       reg("raw_read/" + n + c, [wp, cold](benchmark::State& st) { BM_RawRead(st, wp, cold); });
       reg("raw_mmap_read/" + n + c, [wp, cold](benchmark::State& st) { BM_RawMmapRead(st, wp, cold); });
+      reg("raw_read_direct/" + n + c, [wp, cold](benchmark::State& st) { BM_RawReadDirect(st, wp, cold); });
     }
   }
   reg("open_view/1MiB", [](benchmark::State& st) { BM_OpenView(st, int64_t{1} << 20); });
   reg("open_view/" + std::to_string(g_cfg.mib) + "MiB",
       [](benchmark::State& st) { BM_OpenView(st, g_workloads[0].total_bytes); });
+  reg("load_gettensor/" + g_bert.name, [](benchmark::State& st) { BM_LoadGetTensor(st); });
+  reg("load_views/" + g_bert.name, [](benchmark::State& st) { BM_LoadViews(st); });
+  reg("raw_read_fresh/" + g_bert.name, [](benchmark::State& st) { BM_RawReadFresh(st); });
   reg("crc32c_mem", [](benchmark::State& st) { BM_Crc32cMem(st); });
   reg("memcpy_mem", [](benchmark::State& st) { BM_MemcpyMem(st); });
   reg("first_touch_mem", [](benchmark::State& st) { BM_FirstTouchMem(st); });
+  reg("first_touch_huge_mem", [](benchmark::State& st) { BM_FirstTouchHugeMem(st); });
 
   ckpt_bench::AddFlagsContext(g_cfg);
   {

@@ -56,6 +56,10 @@ def load_bench(path):
         r["cpu_ms"].append(b["cpu_time"])
         if "resident_before" in b:
             r["resident"].append(b["resident_before"])
+        if "tensors" in b:
+            r["tensors"] = b["tensors"]
+        if "bytes_per_second" in b:
+            r["bytes"] = b["bytes_per_second"] * b["real_time"] / 1e3  # ms per iteration
     return data.get("context", {}), out
 
 
@@ -66,7 +70,7 @@ def load_tf(path):
     for r in data["results"]:
         out[r["name"]] = {"gibs": [r["bytes"] / s / GIB for s in r["seconds"]],
                           "ms": [s * 1e3 for s in r["seconds"]], "cpu_ms": [], "resident": [],
-                          "error": None}
+                          "error": None, "bytes": r["bytes"], "tensors": r.get("tensors")}
     return data, out
 
 
@@ -160,6 +164,37 @@ def best_raw_write(b, w):
     return max(cands, key=lambda r: statistics.median(r["gibs"])) if cands else None
 
 
+# Benchmarks of the fresh-memory load workload (bundle_bench's bert_base and
+# tf_save_restore.py's side of it).
+LOAD_KINDS = ("load_gettensor", "load_views", "raw_read_fresh", "tf_get_tensor",
+              "safetensors_load_file")
+
+
+def previous_report(doc):
+    """The commit and the per-benchmark GiB/s medians of the report in `doc`
+    (its "Every measurement" table), before this run replaces it."""
+    out = {"commit": None, "gibs": {}}
+    if not os.path.exists(doc):
+        return out
+    with open(doc) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        return out
+    section = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    m = re.search(r"^\| Commit \| `([^`]+)` \|", section, re.M)
+    if m:
+        out["commit"] = m.group(1)
+    for m in re.finditer(r"^\| `([^`]+)` \| [^|]+ \| [^|]+ \| ([0-9.]+) \(", section, re.M):
+        out["gibs"][m.group(1)] = float(m.group(2))
+    return out
+
+
+def best_raw_read(b, w, c):
+    """The faster (higher median) of the buffered and the O_DIRECT raw reads."""
+    cands = [r for r in (b.get(f"raw_read/{w}/{c}"), b.get(f"raw_read_direct/{w}/{c}")) if med(r)]
+    return max(cands, key=med) if cands else None
+
+
 def generate(args):
     ctx, b = load_bench(args.bench)
     tf_meta, t = ({}, {})
@@ -168,8 +203,12 @@ def generate(args):
     facts = machine_facts(args.dir)
     # Fixed order (the JSON's order is random with interleaving).
     workloads = sorted({n.split("/")[1] for n in list(b) + list(t)
-                        if n.count("/") >= 1 and not n.startswith("open_view/")},
+                        if n.count("/") >= 1 and not n.startswith("open_view/")
+                        and n.split("/")[0] not in LOAD_KINDS},
                        key=lambda w: (w != "one_tensor", w))
+    load_workloads = sorted({n.split("/")[1] for n in list(b) + list(t)
+                             if n.split("/")[0] in LOAD_KINDS})
+    previous = previous_report(args.doc)
     L = []
     L.append(BEGIN)
     L.append("")
@@ -240,7 +279,8 @@ def generate(args):
     L.append("### Restore")
     L.append("")
     hdr = ["Workload", "Cache", "resident", "ckpt ReadInto", "raw pread",
-           "ReadInto / raw", "ckpt ReadView (mmap)", "raw mmap read", "ReadView / raw mmap"]
+           "ReadInto / raw", "raw O_DIRECT read", "ReadInto / best raw",
+           "ckpt ReadView (mmap)", "raw mmap read", "ReadView / raw mmap"]
     if t:
         hdr += ["TF RestoreV2", "ReadInto / TF RestoreV2", "TF Checkpoint.read",
                 "ReadInto / TF Checkpoint"]
@@ -253,8 +293,10 @@ def generate(args):
             rr = b.get(f"raw_read/{w}/{c}")
             rm = b.get(f"raw_mmap_read/{w}/{c}")
             res = ri["resident"] if ri and ri["resident"] else []
+            rd = b.get(f"raw_read_direct/{w}/{c}")
             row = [w, c, f"{statistics.mean(res):.2f}" if res else "?",
-                   fmt_tp(ri), fmt_tp(rr), fmt_ratio(ri, rr), fmt_tp(rv), fmt_tp(rm),
+                   fmt_tp(ri), fmt_tp(rr), fmt_ratio(ri, rr), fmt_tp(rd),
+                   fmt_ratio(ri, best_raw_read(b, w, c)), fmt_tp(rv), fmt_tp(rm),
                    fmt_ratio(rv, rm)]
             if t:
                 tr, tc = t.get(f"tf_restorev2/{w}/{c}"), t.get(f"tf_ckpt_read/{w}/{c}")
@@ -276,7 +318,37 @@ def generate(args):
     L.append(f"| memcpy of the workload in memory | {fmt_tp(b.get('memcpy_mem'))} | |")
     L.append(f"| First touch of fresh anonymous memory of the workload's size "
              f"(mmap+memset) | {fmt_tp(b.get('first_touch_mem'))} | |")
+    L.append(f"| The same on 2 MiB-aligned memory advised MADV_HUGEPAGE "
+             f"| {fmt_tp(b.get('first_touch_huge_mem'))} | |")
     L.append("")
+
+    for w in load_workloads:
+        g, v = b.get(f"load_gettensor/{w}"), b.get(f"load_views/{w}")
+        raw = b.get(f"raw_read_fresh/{w}")
+        tg, st = t.get(f"tf_get_tensor/{w}"), t.get(f"safetensors_load_file/{w}")
+        any_r = next((r for r in (g, v, raw, tg, st) if r), None)
+        L.append(f"### Fresh-memory loads: every variable of `{w}` into new memory (warm)")
+        L.append("")
+        if any_r and any_r.get("bytes"):
+            L.append(f"{any_r.get('tensors', '?'):.0f} float32 tensors, "
+                     f"{any_r['bytes'] / 2**20:.0f} MiB (BERT-base's variables). Each repetition "
+                     "loads all of them into memory the process gets anew; what was loaded is "
+                     "freed untimed afterwards.")
+            L.append("")
+        L.append("| Loader | GiB/s, median (min–max) | ckpt GetTensor / this | ckpt views / this |")
+        L.append("|---|---|---|---|")
+        rows = [("ckpt: `CheckpointReader::Open` + `GetTensor` of each (checksums verified)", g),
+                ("ckpt: `BundleReader::Open(use_mmap)` + `ReadView` of each (zero-copy, "
+                 "checksums verified)", v),
+                ("raw: `pread` of each tensor's bytes into a new `malloc` block (no checks)", raw),
+                ("TF: `tf.train.load_checkpoint` + `get_tensor` of each (numpy)", tg),
+                ("safetensors: `safetensors.numpy.load_file` (no checksums)", st)]
+        for lab, r in rows:
+            if r is None:
+                continue
+            L.append(f"| {lab} | {fmt_tp(r)} | {fmt_ratio(g, r) if r is not g else ''} | "
+                     f"{fmt_ratio(v, r) if r is not v else ''} |")
+        L.append("")
 
     ins = load_json(args.inspect)
     tr = load_json(args.train)
@@ -427,11 +499,12 @@ def generate(args):
             L.append(f"| {r['case']} | {r['before_mib']:.0f} | {r['peak_mib']:.0f} | "
                      f"{r['peak_minus_before_mib']:.0f} | {r['peak_minus_model_mib']:.0f} |")
         L.append("")
+    L.extend(staging_budget_section(extras.get("stall_budget"), rss))
     shard = extras.get("shard_bench")
     if shard:
         L.extend(shard_section(shard))
     for name, data in extras.items():
-        if name not in ("stall_bench", "rss_bench", "shard_bench"):
+        if name not in ("stall_bench", "rss_bench", "shard_bench", "stall_budget"):
             L.append(f"### {name}")
             L.append("")
             L.append("```")
@@ -461,6 +534,38 @@ def generate(args):
                 for k, lab in (("tf_restorev2", "RestoreV2"), ("tf_ckpt_read", "Checkpoint.read")):
                     T.append((f"restore {w}/{c}: ReadInto >= 3× TF {lab}",
                               ratio(b.get(f"restore_readinto/{w}/{c}"), t.get(f"{k}/{w}/{c}")), 3))
+    T17 = []
+    for w in load_workloads:
+        g, v = b.get(f"load_gettensor/{w}"), b.get(f"load_views/{w}")
+        if t:
+            T17.append((f"fresh-memory load {w}: GetTensor >= 3× TF get_tensor loop",
+                        ratio(g, t.get(f"tf_get_tensor/{w}")), 3))
+            T17.append((f"fresh-memory load {w}: GetTensor >= 1.5× safetensors load_file",
+                        ratio(g, t.get(f"safetensors_load_file/{w}")), 1.5))
+            T17.append((f"fresh-memory load {w}: views >= 3× safetensors load_file",
+                        ratio(v, t.get(f"safetensors_load_file/{w}")), 3))
+    for w in workloads:
+        T17.append((f"cold restore {w}: ReadInto >= 0.9× the best raw read (buffered or O_DIRECT)",
+                    ratio(b.get(f"restore_readinto/{w}/cold"), best_raw_read(b, w, "cold")), 0.9))
+        if t:
+            T17.append((f"cold restore {w}: ReadInto >= 1.5× TF RestoreV2",
+                        ratio(b.get(f"restore_readinto/{w}/cold"), t.get(f"tf_restorev2/{w}/cold")), 1.5))
+    prev = previous.get("gibs", {})
+    for w in workloads:
+        for name in (f"save/{w}", f"restore_readinto/{w}/warm"):
+            if name in prev and med(b.get(name)):
+                T17.append((f"no regression: `{name}` >= 0.95× the previous report "
+                            f"({prev[name]:.2f} GiB/s at `{previous.get('commit')}`)",
+                            med(b.get(name)) / prev[name], 0.95))
+    if T17:
+        L.append("### Issue 17 targets, this run")
+        L.append("")
+        L.append("| Target | Measured | Verdict |")
+        L.append("|---|---|---|")
+        for lab, val, tgt in T17:
+            L.append(f"| {lab} | {'n/a' if val is None else f'{val:.2f}×'} | {verdict(val, tgt)} |")
+        L.append("")
+
     L.append("### Issue 6 targets, this run")
     L.append("")
     L.append("| Target | Measured | Verdict |")
@@ -491,6 +596,12 @@ def generate(args):
     else:
         L.append("| async save stall <= 1.5× in-memory copy; <= 3.5% slowdown at 1 ckpt/100 steps | "
                  "n/a | not measured in this run (stall_bench missing or failed) |")
+    for budget, r in budget_cases(rss):
+        if budget is None:
+            continue
+        over = r["peak_minus_model_mib"]
+        L.append(f"| peak RSS of an async save <= model + staging budget ({budget:.0f} MiB) + 64 MiB | "
+                 f"model + {over:.0f} MiB | {'**met**' if over <= budget + 64 else '**not met**'} |")
     sync_case = [r for r in (rss or {}).get("cases", []) if r["case"] == "save_sync"]
     if sync_case:
         over = sync_case[0]["peak_minus_model_mib"]
@@ -515,8 +626,10 @@ def generate(args):
              "GiB/s median (min–max) | reps |")
     L.append("|---|---|---|---|---|")
     kinds = ["save", "save_buffered", "raw_write", "raw_write_direct", "restore_readinto", "restore_readinto_nocrc",
-             "restore_readview", "raw_read", "raw_mmap_read", "crc32c_mem", "memcpy_mem",
-             "first_touch_mem", "open_view", "tf_savev2", "tf_ckpt_write", "tf_restorev2", "tf_ckpt_read"]
+             "restore_readview", "raw_read", "raw_read_direct", "raw_mmap_read", "crc32c_mem", "memcpy_mem",
+             "first_touch_mem", "first_touch_huge_mem", "open_view", "load_gettensor", "load_views",
+             "raw_read_fresh", "tf_savev2", "tf_ckpt_write", "tf_restorev2", "tf_ckpt_read",
+             "tf_get_tensor", "safetensors_load_file"]
 
     def order(item):
         parts = item[0].split("/")
@@ -645,6 +758,63 @@ def exec_section(args, facts=None):
                  "not measured (no TF side in this run) |")
     L.append("")
     L.append(EXEC_END)
+    return L
+
+
+def budget_cases(rss):
+    """(budget MiB or None for unlimited, case) of rss_bench's save_async_b*/_unlimited cases."""
+    out = []
+    for r in (rss or {}).get("cases", []):
+        name = r["case"]
+        if name == "save_async_unlimited":
+            out.append((None, r))
+        elif name.startswith("save_async_b"):
+            out.append((float(name[len("save_async_b"):]), r))
+    return out
+
+
+def staging_budget_section(stall, rss):
+    """The AsyncSaver's staging budget: blocked time (stall_bench) and peak RSS (rss_bench)."""
+    cases = budget_cases(rss)
+    modes = {m: r for m, r in (stall or {}).get("summary", {}).items() if m.startswith("async_")}
+    if not cases and not modes:
+        return []
+    mib = (stall or rss)["config"]["mib"]
+    size = "1 GiB" if mib == 1024 else f"{mib} MiB"
+    L = [f"### Async save: staging budget vs blocked time and peak RSS ({size} model)", ""]
+    if stall:
+        cfg = stall["config"]
+        L.append(f"Blocked: each `AsyncSaver::Save()` call in a training loop (`stall_bench "
+                 f"--staging_budgets_mib=...`: {cfg['tensors']} tensors, {cfg['steps']} steps, a "
+                 f"durable checkpoint every {cfg['every']}, {cfg['reps']} repetition(s)); the "
+                 "variables that do not fit the budget are written while Save() blocks. "
+                 "Peak RSS: `rss_bench` cases `save_async_b<N>` (Create + Save + Wait in a fresh "
+                 "process; its Save() time, with no training, in its own column).")
+        L.append("")
+    L.append("| Staging budget | snapshot MiB | blocked per checkpoint ms (median / max) | "
+             "slowdown vs no checkpoints | Save() ms (rss_bench) | peak RSS − model MiB | "
+             "bound: budget + 64 MiB |")
+    L.append("|---|---|---|---|---|---|---|")
+    by_budget = {}
+    for budget, r in cases:
+        by_budget.setdefault(budget, {})["rss"] = r
+    for mode, r in modes.items():
+        budget = None if mode == "async_unlimited" else float(mode[len("async_b"):])
+        by_budget.setdefault(budget, {})["stall"] = r
+    for budget in sorted(by_budget, key=lambda b: float("inf") if b is None else b):
+        row = by_budget[budget]
+        st, rs = row.get("stall"), row.get("rss")
+        label = "unlimited" if budget is None else f"{budget:.0f} MiB"
+        snap = f"{rs['snapshot_mib']:.0f}" if rs and "snapshot_mib" in rs else ""
+        blocked = f"{st['block_ms']:.0f} / {st['block_ms_max']:.0f}" if st else "not measured"
+        slow = f"{st['slowdown_pct']:.1f}%" if st else ""
+        save_ms = f"{rs['save_block_ms']:.0f}" if rs and "save_block_ms" in rs else ""
+        peak = f"{rs['peak_minus_model_mib']:.0f}" if rs else "not measured"
+        bound = "" if budget is None else (
+            f"{budget + 64:.0f} ({'met' if rs and rs['peak_minus_model_mib'] <= budget + 64 else 'not met'})"
+            if rs else f"{budget + 64:.0f}")
+        L.append(f"| {label} | {snap} | {blocked} | {slow} | {save_ms} | {peak} | {bound} |")
+    L.append("")
     return L
 
 

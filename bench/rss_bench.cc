@@ -7,7 +7,13 @@
 // VmHWM ("peak") plus RssAnon/RssFile at the end of the work:
 //   model_only        nothing else (what the process costs with the model)
 //   save_sync         Saver::Save, durable, on disk
-//   save_async        AsyncSaver::Create (allocates the snapshot) + Save + Wait
+//   save_async        AsyncSaver::Create (allocates the snapshot) + Save + Wait,
+//                     default options (staging budget 256 MiB)
+//   save_async_b<N>   the same with a staging budget of N MiB (variables that
+//                     do not fit are written from the model while Save()
+//                     blocks); save_async_unlimited: every variable staged.
+//                     These also report save_block_ms (the Save() call),
+//                     wait_ms (the Wait() after it) and snapshot_mib
 //   restore_saver     Saver::Restore into the model's tensors
 //   restore_saver_in_place  the same with RestoreOptions::in_place (values
 //                     read straight into the tensors, no temporaries)
@@ -24,6 +30,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -38,6 +45,7 @@
 #include "ckpt/bundle.h"
 #include "ckpt/saver.h"
 #include "ckpt/tensor.h"
+#include "proc_status.h"
 
 #ifndef CKPT_BENCH_DEFAULT_DIR
 #define CKPT_BENCH_DEFAULT_DIR "/tmp/ckpt_bench"
@@ -51,23 +59,12 @@ struct Config {
   int tensors = 16;
   std::string json;
   std::string cases =
-      "model_only,save_sync,save_async,restore_saver,restore_saver_in_place,restore_readinto,"
-      "restore_mmap_view";
+      "model_only,save_sync,save_async_b0,save_async_b64,save_async_b256,save_async_unlimited,"
+      "restore_saver,restore_saver_in_place,restore_readinto,restore_mmap_view";
   std::string one_case;  // set in a child
 };
 
-// A field of /proc/self/status in kB.
-int64_t StatusKb(const char* field) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const size_t n = std::strlen(field);
-  while (std::getline(f, line)) {
-    if (line.compare(0, n, field) == 0 && line.size() > n && line[n] == ':') {
-      return std::atoll(line.c_str() + n + 1);
-    }
-  }
-  return -1;
-}
+using ckpt_bench::StatusKb;
 
 std::string LoadAvg() {
   std::ifstream f("/proc/loadavg");
@@ -132,6 +129,7 @@ int RunCase(const Config& c) {
   const int64_t before_kb = StatusKb("VmRSS");
   double checksum = 0;
   std::unique_ptr<ckpt::BundleReader> keep_reader;  // views stay mapped until the end
+  std::string extra;  // case-specific JSON fields
   if (k == "prepare") {
     std::filesystem::create_directories(c.dir + "/ref");
     auto saver = ckpt::Saver::Create(List(model)).value();
@@ -141,10 +139,34 @@ int RunCase(const Config& c) {
     std::filesystem::create_directories(save_dir);
     auto saver = ckpt::Saver::Create(List(model)).value();
     Check(saver->Save(save_dir + "/model", args).status(), "save_sync");
-  } else if (k == "save_async") {
+  } else if (k == "save_async" || k.rfind("save_async_", 0) == 0) {
     std::filesystem::create_directories(save_dir);
-    auto saver = ckpt::AsyncSaver::Create(List(model)).value();
-    Check(saver->SaveAndWait(save_dir + "/model", args).status(), "save_async");
+    ckpt::AsyncSaverOptions ao;
+    if (k == "save_async_unlimited") {
+      ao.staging_budget_bytes = ckpt::kUnlimitedStagingBudget;
+    } else if (k.rfind("save_async_b", 0) == 0) {
+      ao.staging_budget_bytes = std::atoll(k.c_str() + std::strlen("save_async_b")) << 20;
+    } else if (k != "save_async") {
+      std::fprintf(stderr, "rss_bench: unknown case %s\n", k.c_str());
+      return 2;
+    }
+    auto saver = ckpt::AsyncSaver::Create(List(model), ao).value();
+    using Clock = std::chrono::steady_clock;
+    auto ms = [](Clock::time_point a, Clock::time_point b) {
+      return std::chrono::duration<double, std::milli>(b - a).count();
+    };
+    const auto t0 = Clock::now();
+    Check(saver->Save(save_dir + "/model", args).status(), k.c_str());
+    const auto t1 = Clock::now();
+    Check(saver->Wait(), k.c_str());
+    const auto t2 = Clock::now();
+    char buf[256];
+    std::snprintf(buf, sizeof(buf),
+                  ", \"staging_budget_mib\": %.1f, \"snapshot_mib\": %.1f, "
+                  "\"save_block_ms\": %.1f, \"wait_ms\": %.1f",
+                  ao.staging_budget_bytes < 0 ? -1.0 : ao.staging_budget_bytes / 1048576.0,
+                  saver->snapshot_bytes() / 1048576.0, ms(t0, t1), ms(t1, t2));
+    extra = buf;
   } else if (k == "restore_saver") {
     auto saver = ckpt::Saver::Create(List(model)).value();
     Check(saver->Restore(ref), "restore_saver");
@@ -179,10 +201,10 @@ int RunCase(const Config& c) {
   const double model_mib = static_cast<double>(c.mib);
   std::printf("{\"case\": \"%s\", \"model_mib\": %.1f, \"before_mib\": %.1f, \"peak_mib\": %.1f, "
               "\"peak_minus_before_mib\": %.1f, \"peak_minus_model_mib\": %.1f, "
-              "\"end_rss_anon_mib\": %.1f, \"end_rss_file_mib\": %.1f, \"checksum\": %g}\n",
+              "\"end_rss_anon_mib\": %.1f, \"end_rss_file_mib\": %.1f, \"checksum\": %g%s}\n",
               k.c_str(), model_mib, before_kb / 1024.0, peak_kb / 1024.0,
               (peak_kb - before_kb) / 1024.0, peak_kb / 1024.0 - model_mib, anon_kb / 1024.0,
-              file_kb / 1024.0, checksum);
+              file_kb / 1024.0, checksum, extra.c_str());
   return 0;
 }
 

@@ -17,6 +17,15 @@ Measures, per workload (sizes taken from `bundle_bench --bench_dump_sizes`):
                             tf.Variables, then the same fsyncs.
   tf_ckpt_read/<w>/<cache>  Checkpoint.read(prefix) into those variables
                             (assigns into existing buffers).
+  And for a workload marked "load" (real shapes, e.g. bert_base):
+  tf_get_tensor/<w>         tf.train.load_checkpoint(prefix) + get_tensor of
+                            every variable into new numpy arrays, warm (the
+                            file written by SaveV2 first); compare with ckpt
+                            load_gettensor (CheckpointReader::GetTensor)
+  safetensors_load_file/<w> safetensors.numpy.load_file of the same arrays
+                            saved as one .safetensors file, warm (no
+                            checksums: the format has none); skipped if the
+                            safetensors package is missing
 Timing: time.perf_counter around the call(s), one save/restore per
 repetition. Cache states as in bundle_bench: warm = files read once before
 timing, cold = posix_fadvise(DONTNEED) on the files before each repetition;
@@ -183,6 +192,69 @@ def run_workload(name, keys, elems, base_dir, reps, results):
     shutil.rmtree(wdir, ignore_errors=True)
 
 
+def run_load(name, keys, shapes, base_dir, reps, results):
+    """Fresh-memory loads of every variable of a warm checkpoint."""
+    rng = np.random.default_rng(7)
+    arrays = [rng.random(tuple(s), dtype=np.float32) for s in shapes]
+    total_bytes = sum(a.nbytes for a in arrays)
+    n = len(keys)
+    wdir = os.path.join(base_dir, name)
+    prefix = os.path.join(wdir, "ckpt")
+    os.makedirs(wdir, exist_ok=True)
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=keys, shape_and_slices=[""] * n,
+                      tensors=[tf.constant(a) for a in arrays])
+
+    def record(bench, secs):
+        results.append({"name": bench, "bytes": total_bytes, "tensors": n, "seconds": secs})
+        med = sorted(secs)[len(secs) // 2]
+        print(f"{bench:40s} median {med * 1e3:9.1f} ms  "
+              f"{total_bytes / med / 2**30:6.2f} GiB/s", flush=True)
+
+    def check(loaded):
+        assert len(loaded) == n
+        assert np.array_equal(loaded[keys[-1]], arrays[-1])
+
+    secs = []
+    for _ in range(reps):
+        set_cache(prefix, False)
+        out = {}
+
+        def load():
+            reader = tf.train.load_checkpoint(prefix)
+            for k in keys:
+                out[k] = reader.get_tensor(k)
+        secs.append(timed(load, total_bytes))
+        check(out)
+        del out
+        gc.collect()
+    record(f"tf_get_tensor/{name}", secs)
+
+    try:
+        from safetensors.numpy import load_file, save_file
+    except ImportError:
+        print("safetensors not installed: skipping safetensors_load_file", flush=True)
+    else:
+        path = os.path.join(wdir, "model.safetensors")
+        save_file(dict(zip(keys, arrays)), path)
+        secs = []
+        for _ in range(reps):
+            with open(path, "rb") as f:  # warm
+                while f.read(8 << 20):
+                    pass
+            out = {}
+
+            def load_st():
+                out.update(load_file(path))
+            secs.append(timed(load_st, total_bytes))
+            check(out)
+            del out
+            gc.collect()
+        record(f"safetensors_load_file/{name}", secs)
+    del arrays
+    gc.collect()
+    shutil.rmtree(wdir, ignore_errors=True)
+
+
 def warm_up(base):
     """Runs every measured API once on a tiny tensor (op/kernel setup, imports)."""
     prefix = os.path.join(base, "warmup", "ckpt")
@@ -191,6 +263,7 @@ def warm_up(base):
     tf.raw_ops.SaveV2(prefix=prefix, tensor_names=["w"], shape_and_slices=[""], tensors=[t])
     tf.raw_ops.RestoreV2(prefix=prefix, tensor_names=["w"], shape_and_slices=[""],
                          dtypes=[tf.float32])
+    tf.train.load_checkpoint(prefix).get_tensor("w")
     ckpt = tf.train.Checkpoint(vars=[tf.Variable(t)])
     ckpt.write(prefix + "2")
     ckpt.read(prefix + "2").assert_existing_objects_matched()
@@ -213,7 +286,10 @@ def main():
     try:
         warm_up(base)
         for name, w in sizes.items():
-            run_workload(name, w["keys"], w["elems"], base, args.reps, results)
+            if w.get("load"):
+                run_load(name, w["keys"], w["shapes"], base, args.reps, results)
+            else:
+                run_workload(name, w["keys"], w["elems"], base, args.reps, results)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     with open(args.out, "w") as f:
