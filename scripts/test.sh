@@ -31,27 +31,32 @@ for d in "$root" "${TMPDIR:-/tmp}"; do
   fi
 done
 
+# Each step's header carries the time since the start, so a slow CI run says
+# which step grew.
+start=$(date +%s)
+step() { echo "== $* [+$(( ($(date +%s) - start) / 60 )) min]"; }
+
 bash scripts/deps.sh --python
 venv=${CKPT_VENV:-$HOME/.cache/ckpt/venv}
 
-echo "== build (build/)"
+step "build (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 
-echo "== unit tests"
+step "unit tests"
 (cd build && ctest --output-on-failure -j"$jobs")
 
 # One sanitized build (clang, ASan + UBSan, libFuzzer's coverage hooks, no
 # oneDNN) serves both the unit tests under the sanitizers and the fuzzers.
 sanitized="$root/build-asan"
 if [ "${CKPT_SKIP_ASAN:-0}" != "1" ]; then
-  echo "== unit tests under AddressSanitizer + UBSan (build-asan/, clang)"
+  step "unit tests under AddressSanitizer + UBSan (build-asan/, clang)"
   CKPT_FUZZ_BUILD="$sanitized" CKPT_FUZZ_WITH_TESTS=1 CKPT_FUZZ_JOBS="$jobs" \
     bash scripts/fuzz.sh --build-only
   (cd "$sanitized" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" -L unit)
 fi
 
-echo "== installed package (find_package(ckpt) from an install prefix)"
+step "installed package (find_package(ckpt) from an install prefix)"
 prefix="$root/build/install-test/prefix"
 rm -rf "$root/build/install-test"
 cmake --install build --prefix "$prefix" >/dev/null
@@ -62,7 +67,7 @@ cmake --build build/install-test/consumer -j"$jobs" >/dev/null
 if [ "${CKPT_SKIP_FUZZ:-0}" != "1" ]; then
   # The harnesses, from the sanitized build above: the corpus replay, then
   # 10 s of fuzzing each.
-  echo "== fuzzing (scripts/fuzz.sh, build-asan/)"
+  step "fuzzing (scripts/fuzz.sh, build-asan/)"
   if command -v clang++ >/dev/null; then
     with_tests=1
     [ "${CKPT_SKIP_ASAN:-0}" = "1" ] && with_tests=0
@@ -77,12 +82,12 @@ fi
 # The package builds the library again, in its own persistent build-dir
 # (build/pip/, pyproject.toml), so only what changed is recompiled; without
 # build isolation the venv's nanobind keeps that directory valid.
-echo "== Python package (pip install into the test venv, tests/python)"
+step "Python package (pip install into the test venv, tests/python)"
 py_start=$(date +%s)
 "$venv/bin/python" -m pip install -q --no-build-isolation --force-reinstall --no-deps "$root"
 echo "pip install of the package: $(( $(date +%s) - py_start )) s"
 TF_CPP_MIN_LOG_LEVEL=3 "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python
 
-echo "== interop tests against TensorFlow"
+step "interop tests against TensorFlow"
 CKPT_BUILD_DIR="$root/build" TF_CPP_MIN_LOG_LEVEL=3 \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/interop
