@@ -3,6 +3,7 @@
 #include "estimator/export.h"
 
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "ckpt/filenames.h"
@@ -132,18 +133,26 @@ std::map<std::string, const Tensor*> ValuesOf(const VarList& vars) {
   return values;
 }
 
+// Builds the serving graph (receiver, global_step, the model's outputs) into
+// `graph` and its signatures.
+Result<std::map<std::string, tensorflow::SignatureDef>> BuildServingGraph(
+    EstimatorModel& model, const ServingInput& input, GraphBuilder* graph,
+    std::map<std::string, std::string>* excluded) {
+  CKPT_ASSIGN_OR_RETURN(Receiver receiver, BuildReceiver(graph, input));
+  graph->GlobalStep();
+  CKPT_ASSIGN_OR_RETURN(auto export_outputs, model.DescribeServing(graph, receiver.features));
+  return BuildSignatureDefs(receiver.receiver_tensors, export_outputs, excluded);
+}
+
 }  // namespace
 
 Result<std::string> ExportRestoredModel(Env* env, EstimatorModel& model,
                                         const std::string& export_dir_base,
                                         const ServingInput& input, const ExportOptions& options) {
-  GraphBuilder graph;
-  CKPT_ASSIGN_OR_RETURN(Receiver receiver, BuildReceiver(&graph, input));
-  graph.GlobalStep();
-  CKPT_ASSIGN_OR_RETURN(auto export_outputs, model.DescribeServing(&graph, receiver.features));
+  auto graph = std::make_unique<GraphBuilder>();
   std::map<std::string, std::string> excluded;
   CKPT_ASSIGN_OR_RETURN(auto signatures,
-                        BuildSignatureDefs(receiver.receiver_tensors, export_outputs, &excluded));
+                        BuildServingGraph(model, input, graph.get(), &excluded));
   LogSignatureReport(signatures, excluded);
 
   const std::map<std::string, const Tensor*> values = ValuesOf(model.Variables());
@@ -155,16 +164,22 @@ Result<std::string> ExportRestoredModel(Env* env, EstimatorModel& model,
     const int64_t seconds = static_cast<int64_t>(env->NowSeconds());
     const std::string dir = ExportDirPath(export_dir_base, seconds);
     if (!env->FileExists(dir)) {
+      if (graph == nullptr) {
+        graph = std::make_unique<GraphBuilder>();
+        CKPT_ASSIGN_OR_RETURN(signatures, BuildServingGraph(model, input, graph.get(), &excluded));
+      }
       // Built under ckpt's temporary name for `dir` (pid and random part:
       // two exporters in the same second never share it; TF's
       // "temp-<seconds>" would be shared).
-      Status written = WriteSavedModel(dir, &graph, signatures, values, {}, so);
+      Status written = WriteSavedModel(dir, graph.get(), signatures, values, {}, so);
       if (written.ok()) {
         LogInfo("SavedModel written to: " + SavedModelProtoPath(dir));
         return dir;
       }
-      // Another exporter took this second (or its temporary name): retry.
+      // Another exporter took this second (or its temporary name): retry,
+      // with a new graph (this one carries the attempt's Saver subgraph).
       if (written.code() != StatusCode::kAlreadyExists) return written;
+      graph.reset();
     }
     if (attempt == kExportDirAttempts) {
       return AlreadyExistsError("Failed to obtain a unique export directory name under " +

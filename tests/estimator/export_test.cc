@@ -159,5 +159,69 @@ TEST(ExportSavedModelTest, ErrorsNameTheCauseAndLeaveNoExport) {
   EXPECT_TRUE(Children(base).empty());
 }
 
+// Another exporter creates the export's directory after this one checked it
+// and before its commit (the rename): the first attempt the directory is
+// synced under its temporary name, then the second query of its final name
+// finds it taken.
+class LoseFirstCommitEnv : public ForwardingEnv {
+ public:
+  LoseFirstCommitEnv(Env* target, std::string base) : ForwardingEnv(target), base_(std::move(base)) {}
+
+  Status SyncDir(const std::string& dir) override {
+    if (Dirname(dir) == base_ && ParseExportDirName(Basename(dir)) <= 0) temp_synced_ = true;
+    return ForwardingEnv::SyncDir(dir);
+  }
+  bool FileExists(const std::string& path) override {
+    if (temp_synced_ && !raced_ && Dirname(path) == base_ &&
+        ParseExportDirName(Basename(path)) > 0) {
+      raced_ = true;
+      taken_ = path;
+      EXPECT_TRUE(target()->CreateDirs(path).ok());
+    }
+    return ForwardingEnv::FileExists(path);
+  }
+  const std::string& taken() const { return taken_; }
+
+ private:
+  const std::string base_;
+  bool temp_synced_ = false;
+  bool raced_ = false;
+  std::string taken_;
+};
+
+TEST(ExportSavedModelTest, AnExportThatLosesTheCommitRaceRetriesWithOneSaverSubgraph) {
+  const std::string root = TempDir();
+  const std::string model_dir = JoinPath(root, "model");
+  Trained(model_dir);
+  const std::string base = JoinPath(root, "export");
+  LoseFirstCommitEnv env(Env::Posix(), base);
+  DnnClassifierConfig config;
+  config.feature_names = kFeatures;
+  config.hidden_units = {5};
+  config.batch_norm = true;
+  EstimatorOptions options;
+  options.model_fn = DnnClassifierModelFn(config);
+  options.model_dir = model_dir;
+  options.env = &env;
+  auto estimator = Estimator::Create(options).value();
+  Result<std::string> dir = estimator->ExportSavedModel(base, RawInput());
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  ASSERT_FALSE(env.taken().empty());  // the race happened
+  EXPECT_NE(*dir, env.taken());
+  // The other exporter's directory and ours; no temporary directory left.
+  EXPECT_EQ(Children(base), (std::set<std::string>{std::string(Basename(env.taken())),
+                                                    std::string(Basename(*dir))}));
+  auto model = ReadSavedModel(Env::Posix(), SavedModelProtoPath(*dir));
+  ASSERT_TRUE(model.ok()) << model.status();
+  const tensorflow::MetaGraphDef& meta = model->meta_graphs(0);
+  EXPECT_EQ(meta.saver_def().filename_tensor_name(), "save/Const:0");
+  int save_nodes = 0;
+  for (const tensorflow::NodeDef& node : meta.graph_def().node()) {
+    EXPECT_NE(node.name().rfind("save_1/", 0), 0u) << node.name();
+    if (node.name().rfind("save/", 0) == 0) ++save_nodes;
+  }
+  EXPECT_GT(save_nodes, 0);
+}
+
 }  // namespace
 }  // namespace ckpt
