@@ -98,7 +98,7 @@ void AddConvertCommand(CLI::App* app, std::ostream* out, std::ostream* err, int*
       ->required();
   cmd->add_option("dst", flags->dst,
                   "Where to write: a .safetensors file, a .weights.h5 file, a TensorFlow prefix, "
-                  "or a directory (gets model.ckpt and a checkpoint state file)")
+                  "or a directory (gets model.ckpt and a checkpoint state file, if it has neither)")
       ->required();
   // ParseTensorFormat's spellings.
   const std::map<std::string, std::string> formats = {

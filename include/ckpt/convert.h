@@ -115,7 +115,8 @@ struct ConvertOptions {
   // TensorFlow destination: also write the directory's `checkpoint` state
   // file naming the new checkpoint. A destination that is an existing
   // directory (or ends in '/') is written as <dir>/model.ckpt with the state
-  // file whatever this says.
+  // file whatever this says, and only if the directory holds neither yet
+  // (AlreadyExists naming the file otherwise: nothing is replaced).
   bool write_state_file = false;
   bool sync = true;
   // Keras 3 weights (kKerasH5, either side; the other side must be a TF2

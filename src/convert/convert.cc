@@ -143,6 +143,21 @@ Status WriteTfDestination(const TensorSource& source, const Plan& plan, const st
   return UpdateCheckpointState(options.env, dir.empty() ? "." : dir, prefix, {prefix});
 }
 
+// A directory destination gets a checkpoint named by ckpt (model.ckpt) and
+// its state file: neither may replace what the directory already holds (a
+// training directory's state file names its own checkpoints).
+Status CheckDirectoryDestinationFree(Env* env, const std::string& dir, const std::string& prefix) {
+  for (const std::string& path :
+       {JoinPath(dir, kDefaultStateFilename), MetaFilename(prefix), DataFilename(prefix, 0, 1)}) {
+    if (env->FileExists(path)) {
+      return AlreadyExistsError("Destination directory " + dir + " already holds " + path +
+                                ": convert into a new directory, or give a checkpoint prefix "
+                                "(e.g. " + JoinPath(dir, "converted.ckpt") + ")");
+    }
+  }
+  return Status::OK();
+}
+
 // A Keras weights file to or from a TF2 object checkpoint, through the keras
 // module (the correspondence follows the model, given by the template).
 Result<ConvertResult> ConvertKeras(const std::string& src, const std::string& dst,
@@ -216,6 +231,7 @@ Result<ConvertResult> ConvertCheckpoint(const std::string& src, const std::strin
     if ((!dst.empty() && dst.back() == '/') || options.env->IsDirectory(dst)) {
       result.destination = JoinPath(dst, "model.ckpt");
       state_file = true;
+      CKPT_RETURN_IF_ERROR(CheckDirectoryDestinationFree(options.env, dst, result.destination));
     }
     CKPT_RETURN_IF_ERROR(
         WriteTfDestination(*source, plan, result.destination, state_file, options));

@@ -143,6 +143,41 @@ TEST_P(ConvertTest, DirectoryDestinationGetsAStateFile) {
   CKPT_EXPECT_OK(CheckpointReader::Open(Path("out"), read).status());
 }
 
+TEST_P(ConvertTest, DirectoryDestinationReplacesNothingTheDirectoryHolds) {
+  WriteBundle(Path("model.ckpt"));
+  CKPT_ASSERT_OK(ConvertCheckpoint(Path("model.ckpt"), Path("m.safetensors"), Options()).status());
+  // A training directory: its checkpoint and the state file naming it.
+  CKPT_ASSERT_OK(env_->CreateDirs(Path("train")));
+  WriteBundle(JoinPath(Path("train"), "model.ckpt-1000"));
+  CKPT_ASSERT_OK(UpdateCheckpointState(env_, Path("train"),
+                                       JoinPath(Path("train"), "model.ckpt-1000"),
+                                       {JoinPath(Path("train"), "model.ckpt-1000")}));
+  const std::string state_path = JoinPath(Path("train"), "checkpoint");
+  CKPT_ASSERT_OK_AND_ASSIGN(std::string state_before, ReadFileToString(env_, state_path));
+  const std::vector<std::string> before = ListDir(env_, Path("train"));
+  EXPECT_THAT(ConvertCheckpoint(Path("m.safetensors"), Path("train"), Options()).status(),
+              StatusIs(StatusCode::kAlreadyExists, state_path));
+  EXPECT_EQ(ListDir(env_, Path("train")), before);
+  EXPECT_EQ(ReadFileToString(env_, state_path).value(), state_before);
+
+  // A directory holding a model.ckpt (no state file): not replaced either.
+  CKPT_ASSERT_OK(env_->CreateDirs(Path("other")));
+  WriteBundle(JoinPath(Path("other"), "model.ckpt"), {{"only_here", MakeTestTensor(DataType::kFloat, TensorShape({4}), 9)}});
+  EXPECT_THAT(ConvertCheckpoint(Path("m.safetensors"), Path("other/"), Options()).status(),
+              StatusIs(StatusCode::kAlreadyExists, "model.ckpt.index"));
+  CheckpointReaderOptions read;
+  read.env = env_;
+  CKPT_ASSERT_OK_AND_ASSIGN(auto reader,
+                            CheckpointReader::Open(JoinPath(Path("other"), "model.ckpt"), read));
+  EXPECT_TRUE(reader->HasTensor("only_here"));
+
+  // A prefix inside the training directory is the way to add one.
+  CKPT_EXPECT_OK(ConvertCheckpoint(Path("m.safetensors"), JoinPath(Path("train"), "converted.ckpt"),
+                                   Options())
+                     .status());
+  EXPECT_EQ(ReadFileToString(env_, state_path).value(), state_before);
+}
+
 TEST_P(ConvertTest, ProgressCountsElementBytesOfEveryTensorWritten) {
   const auto tensors = WriteBundle(Path("model.ckpt"));
   uint64_t expected_total = 0;
