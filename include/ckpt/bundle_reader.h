@@ -136,6 +136,19 @@ class BundleReader {
   // REQUIRES: options.use_mmap (else FailedPrecondition).
   Result<std::vector<Tensor>> ReadManyViews(const std::vector<std::string_view>& keys) const;
 
+  // Reads every stored entry (each per-slice entry and each unpartitioned
+  // tensor; not the full entries of partitioned tensors, which hold no
+  // bytes) and checks its checksum, whatever options.verify_checksums says,
+  // without keeping the bytes: memory stays at a few buffers of up to
+  // checksum_chunk_bytes whatever the tensors' sizes. The fixed-size
+  // entries are read as ReadManyInto reads them (file order, helper
+  // threads, direct reads when cold), then the string entries as Read reads
+  // them. Errors are Read's: DataLoss naming the tensor and the data file
+  // for an entry whose size or position is impossible, a short read or a
+  // checksum mismatch (the first in file order among the fixed-size
+  // entries); NotFound for a missing data file.
+  Status VerifyEntries() const;
+
   // TensorFlow's listing: "<key> (<DT_NAME>) <shape>\n" for every entry
   // that is not the full entry of a partitioned tensor. Keys are shown
   // through EscapeForDisplay (ckpt/escape.h), as in every error message, so

@@ -455,6 +455,25 @@ Status BundleReader::ReadManyInto(const std::vector<ReadTarget>& targets) const 
   return impl_->ReadMany(targets);
 }
 
+Status BundleReader::VerifyEntries() const {
+  std::vector<PlannedRead> fixed;
+  std::vector<const BundleEntry*> other;  // strings, and entries without bytes
+  for (const BundleEntry& e : impl_->entries) {
+    if (!e.slices.empty()) continue;
+    if (!IsFixedSize(e.dtype) || e.size == 0) {
+      other.push_back(&e);
+      continue;
+    }
+    CKPT_RETURN_IF_ERROR(impl_->CheckFixedSize(e));
+    CKPT_ASSIGN_OR_RETURN(RandomAccessFile * file, impl_->Locate(e));
+    fixed.push_back({&e, nullptr, file});  // checksum only (read_plan.h)
+  }
+  ReadPlanner::ToFileOrder(&fixed);
+  CKPT_RETURN_IF_ERROR(impl_->ReadManyVerified(fixed));
+  for (const BundleEntry* e : other) CKPT_RETURN_IF_ERROR(Read(e->key).status());
+  return Status::OK();
+}
+
 Result<Tensor> BundleReader::ReadSlice(std::string_view key, const TensorSlice& slice) const {
   CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
   CKPT_RETURN_IF_ERROR(slice.ValidateAgainst(e->shape).WithContext(

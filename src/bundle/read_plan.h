@@ -32,15 +32,23 @@ struct PlannedRead {
   // ReadManyViews: the entry's mapped bytes (checksummed in place; `out`
   // unused). Null: the bytes are read into `out`.
   const char* view = nullptr;
-  // Where to read to when `out` is null and `view` is too.
+  // Where to read to when `out` is null and `view` is too. All three null:
+  // the bytes are only checksummed (read into buffers of the planner's; the
+  // CRC is computed whatever verify_checksums says).
   char* dst = nullptr;
 
   char* destination() const { return out != nullptr ? out->mutable_data() : dst; }
+  bool checksum_only() const { return out == nullptr && view == nullptr && dst == nullptr; }
 };
 
 // Reads `n` bytes at `at` of entry `e` into `dst`; DataLoss on a short read.
 Status ReadExactly(const RandomAccessFile& file, const BundleEntry& e, size_t at, size_t n,
                    char* dst);
+
+// The CRC32C of `n` bytes at `at` of entry `e`, read in pieces of `piece`
+// bytes into a buffer of the calling thread's; DataLoss on a short read.
+Status ChecksumPieces(const RandomAccessFile& file, const BundleEntry& e, size_t at, size_t n,
+                      size_t piece, uint32_t* crc);
 
 class ReadPlanner {
  public:

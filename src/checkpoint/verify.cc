@@ -2,10 +2,10 @@
 //
 // A V2 checkpoint is verified by opening its index (which checks the table's
 // block CRCs), checking that every data file an entry refers to exists, and
-// reading every stored entry (each per-slice entry and each whole tensor)
-// with checksum verification; the full entry of a partitioned tensor is then
-// read once more to check that its slices cover it. A V1 checkpoint is read
-// through CheckpointReader, variable by variable.
+// checksumming every stored entry (each per-slice entry and each whole
+// tensor; BundleReader::VerifyEntries, which keeps no tensor); the full
+// entry of a partitioned tensor is then read to check that its slices cover
+// it. A V1 checkpoint is read through CheckpointReader, variable by variable.
 #include "ckpt/verify.h"
 
 #include <algorithm>
@@ -41,11 +41,7 @@ Status VerifyV2(Env* env, const std::string& prefix) {
                            std::to_string(reader->num_shards()) + " data files)");
     }
   }
-  for (const BundleEntry& e : reader->entries()) {
-    if (!e.slices.empty()) continue;
-    auto t = reader->Read(e.key);
-    if (!t.ok()) return t.status();
-  }
+  CKPT_RETURN_IF_ERROR(reader->VerifyEntries());
   for (const BundleEntry& e : reader->entries()) {
     if (e.slices.empty()) continue;
     auto t = reader->Read(e.key);

@@ -264,6 +264,73 @@ TEST_P(DirectReadTest, ReadErrorsAndShortReadsNameTheFirstTensorHit) {
   }
 }
 
+// VerifyEntries checksums without destinations, on each of the planner's
+// paths (through the cache, direct, direct refused), whatever the reader's
+// verify_checksums says, and reports a corrupt tensor as a read of it does.
+TEST_P(DirectReadTest, VerifyEntriesChecksOnEveryPath) {
+  struct Path {
+    const char* name;
+    bool direct;
+    DirectEnv::Mode mode;
+  };
+  const std::vector<Path> paths = {{"buffered", false, DirectEnv::Mode::kServe},
+                                   {"direct", true, DirectEnv::Mode::kServe},
+                                   {"refused", true, DirectEnv::Mode::kRefuse}};
+  for (const Path& p : paths) {
+    for (int threads : {0, 2}) {
+      DirectEnv d(env_);
+      d.mode = p.mode;
+      BundleReaderOptions o = Options(&d, threads, /*verify=*/false);
+      o.direct_reads = p.direct;
+      CKPT_ASSERT_OK_AND_ASSIGN(auto r, BundleReader::Open(prefix_, o));
+      const Status s = r->VerifyEntries();
+      EXPECT_TRUE(s.ok()) << p.name << ": " << s;
+      EXPECT_EQ(d.calls.empty(), !p.direct) << p.name;
+    }
+  }
+  const uint64_t at = MiddleOfLargest();
+  CorruptByteAt(at);
+  BundleReaderOptions buffered = Options(env_);
+  buffered.direct_reads = false;
+  const Status want = BundleReader::Open(prefix_, buffered).value()->Read("f003").status();
+  ASSERT_THAT(want, StatusIs(StatusCode::kDataLoss, "f003"));
+  for (const Path& p : paths) {
+    for (int threads : {0, 2}) {
+      DirectEnv d(env_);
+      d.mode = p.mode;
+      BundleReaderOptions o = Options(&d, threads, /*verify=*/false);
+      o.direct_reads = p.direct;
+      CKPT_ASSERT_OK_AND_ASSIGN(auto r, BundleReader::Open(prefix_, o));
+      EXPECT_EQ(r->VerifyEntries().ToString(), want.ToString()) << p.name << " " << threads;
+    }
+  }
+  // A read error on the direct path is returned as it is.
+  DirectEnv d(env_);
+  d.mode = DirectEnv::Mode::kShort;
+  d.fail_at = at;
+  auto r = BundleReader::Open(prefix_, Options(&d)).value();
+  EXPECT_THAT(r->VerifyEntries(), StatusIs(StatusCode::kDataLoss, "Short read of tensor \"f003\""));
+}
+
+// A corrupt string tensor (decoded as Read decodes it) and a corrupt small
+// tensor are found too.
+TEST_P(DirectReadTest, VerifyEntriesFindsCorruptStringsAndSmallTensors) {
+  auto r = BundleReader::Open(prefix_, Options(env_)).value();
+  const BundleEntry* s = r->Lookup("s").value();
+  const BundleEntry* small = r->Lookup("f000").value();
+  const uint64_t string_at = static_cast<uint64_t>(s->offset + s->size - 1);
+  const uint64_t small_at = static_cast<uint64_t>(small->offset + 1);
+  r.reset();
+  CorruptByteAt(string_at);
+  EXPECT_THAT(BundleReader::Open(prefix_, Options(env_)).value()->VerifyEntries(),
+              StatusIs(StatusCode::kDataLoss, "\"s\""));
+  CorruptByteAt(string_at);  // back as it was
+  CKPT_EXPECT_OK(BundleReader::Open(prefix_, Options(env_)).value()->VerifyEntries());
+  CorruptByteAt(small_at);
+  EXPECT_THAT(BundleReader::Open(prefix_, Options(env_, 0, false)).value()->VerifyEntries(),
+              StatusIs(StatusCode::kDataLoss, "f000"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Envs, DirectReadTest,
                          ::testing::Values(EnvKind::kPosix, EnvKind::kMem),
                          [](const auto& info) { return testing::EnvKindName(info.param); });
