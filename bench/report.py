@@ -183,7 +183,10 @@ def previous_report(doc):
     section = text.split(BEGIN, 1)[1].split(END, 1)[0]
     m = re.search(r"^\| Commit \| `([^`]+)` \|", section, re.M)
     if m:
-        out["commit"] = m.group(1)
+        out["commit"] = m.group(1).split()[0]
+    m = re.search(r"^\| CPU \| (.+), nproc = ", section, re.M)
+    if m:
+        out["cpu"] = m.group(1)
     for m in re.finditer(r"^\| `([^`]+)` \| [^|]+ \| [^|]+ \| ([0-9.]+) \(", section, re.M):
         out["gibs"][m.group(1)] = float(m.group(2))
     return out
@@ -560,12 +563,18 @@ def generate(args):
             T17.append((f"cold restore {w}: ReadInto >= 1.5× TF RestoreV2",
                         ratio(b.get(f"restore_readinto/{w}/cold"), t.get(f"tf_restorev2/{w}/cold")), 1.5))
     prev = previous.get("gibs", {})
+    # Absolute rates compare across runs only on the same kind of machine.
+    other_cpu = previous.get("cpu") not in (None, facts["cpu"])
     for w in workloads:
         for name in (f"save/{w}", f"restore_readinto/{w}/warm"):
             if name in prev and med(b.get(name)):
-                T17.append((f"no regression: `{name}` >= 0.95× the previous report "
-                            f"({prev[name]:.2f} GiB/s at `{previous.get('commit')}`)",
-                            med(b.get(name)) / prev[name], 0.95))
+                lab = (f"no regression: `{name}` >= 0.95× the previous report "
+                       f"({prev[name]:.2f} GiB/s at `{previous.get('commit')}`)")
+                if other_cpu:
+                    T17.append((lab + f": that run's CPU was {previous['cpu']}, not comparable "
+                                "(compare within one run: an A/B of the two builds)", None, 0.95))
+                else:
+                    T17.append((lab, med(b.get(name)) / prev[name], 0.95))
     if T17:
         L.append("### Issue 17 targets, this run")
         L.append("")
