@@ -127,14 +127,16 @@ def section(res, roofs, args):
             return float(text.split()[0])
         except (ValueError, IndexError):
             return 0.0
-    busy = any(load1(x) > 0.5 * ncpu for x in (args.load_before, args.load_after))
+    # The load after the run includes the run's own threads (TensorFlow's);
+    # only the load before it says whether other jobs held the cores.
+    busy = load1(args.load_before) > 0.5 * ncpu
     L = [COST_BEGIN, "", "### Cost curves: time against checkpoint size and tensor count (`bench/curves`)",
          ""]
     L.append(f"Run {args.date}, commit {args.commit}, `{args.command}`; {machine(args.dir)}. "
              f"Load average before {args.load_before}, after {args.load_after}"
-             + (" — **the machine was shared with other jobs (builds, tests) during this run**: "
-                "absolute times are inflated and noisy, more so for the small points; "
-                "the slopes are what this section checks." if busy else ".")
+             + (" — **the 1-minute load before the run was above half the cores** (other jobs, or "
+                "the tail of earlier ones): absolute times may be inflated and noisy, more so for "
+                "the small points; the slopes are what this section checks." if busy else ".")
              + (f" TensorFlow {res['tf_version']}." if res.get("tf_version") else " No TensorFlow."))
     L.append("")
     L.append("Each cell is the median of the repetitions. The checkpoint is float32 tensors of equal "
@@ -252,7 +254,7 @@ def section(res, roofs, args):
         if wall is not None and wall < 1:
             return "met"
         if cpu is not None and cpu < 1:
-            return "met in CPU time, not in wall clock on this shared machine"
+            return "met in CPU time, not in wall clock"
         return "NOT met"
     L.append(f"- Open+list of {big['tensors']:,} tensors under 1 s: in process {fmt_t(ol)} wall, "
              f"{fmt_t(olc)} CPU ({verdict(ol, olc)}); as the `ckpt inspect` process {fmt_t(ip)} "
