@@ -30,7 +30,8 @@ std::vector<LabeledExample> Examples() {
   return out;
 }
 
-std::unique_ptr<Estimator> Trained(const std::string& model_dir) {
+// An Estimator trained 20 steps into `model_dir`, through `env`.
+std::unique_ptr<Estimator> Trained(const std::string& model_dir, Env* env = Env::Posix()) {
   DnnClassifierConfig config;
   config.feature_names = kFeatures;
   config.hidden_units = {5};
@@ -38,6 +39,7 @@ std::unique_ptr<Estimator> Trained(const std::string& model_dir) {
   EstimatorOptions options;
   options.model_fn = DnnClassifierModelFn(config);
   options.model_dir = model_dir;
+  options.env = env;
   auto estimator = Estimator::Create(options).value();
   ExamplesInputOptions input;
   input.batch_size = 4;
@@ -191,19 +193,9 @@ class LoseFirstCommitEnv : public ForwardingEnv {
 
 TEST(ExportSavedModelTest, AnExportThatLosesTheCommitRaceRetriesWithOneSaverSubgraph) {
   const std::string root = TempDir();
-  const std::string model_dir = JoinPath(root, "model");
-  Trained(model_dir);
   const std::string base = JoinPath(root, "export");
   LoseFirstCommitEnv env(Env::Posix(), base);
-  DnnClassifierConfig config;
-  config.feature_names = kFeatures;
-  config.hidden_units = {5};
-  config.batch_norm = true;
-  EstimatorOptions options;
-  options.model_fn = DnnClassifierModelFn(config);
-  options.model_dir = model_dir;
-  options.env = &env;
-  auto estimator = Estimator::Create(options).value();
+  auto estimator = Trained(JoinPath(root, "model"), &env);
   Result<std::string> dir = estimator->ExportSavedModel(base, RawInput());
   ASSERT_TRUE(dir.ok()) << dir.status();
   ASSERT_FALSE(env.taken().empty());  // the race happened
