@@ -139,8 +139,8 @@ class BundleReader {
   // Reads every stored entry (each per-slice entry and each unpartitioned
   // tensor; not the full entries of partitioned tensors, which hold no
   // bytes) and checks its checksum, whatever options.verify_checksums says,
-  // without keeping the bytes: memory stays at a few buffers of up to
-  // checksum_chunk_bytes whatever the tensors' sizes. The fixed-size
+  // without keeping the bytes: memory stays at a few buffers of a few MiB
+  // per thread whatever the tensors' sizes. The fixed-size
   // entries are read as ReadManyInto reads them (file order, helper
   // threads, direct reads when cold), then the string entries as Read reads
   // them. Errors are Read's: DataLoss naming the tensor and the data file
