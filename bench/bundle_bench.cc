@@ -48,7 +48,9 @@
 //                           MADV_HUGEPAGE
 //   load_gettensor/bert_base  CheckpointReader::Open + GetTensor of each of
 //                           BERT-base's 199 variables (418 MiB) into new
-//                           memory, warm; load_views/bert_base: Open(use_mmap)
+//                           memory, warm; load_gettensors/bert_base: the
+//                           same through one GetTensors of all 199;
+//                           load_views/bert_base: Open(use_mmap)
 //                           + ReadView of each; raw_read_fresh/bert_base:
 //                           pread of each into a new malloc block (no checks);
 //                           raw_read_fresh_huge/bert_base: the same into memory
@@ -727,6 +729,27 @@ void BM_LoadGetTensor(benchmark::State& state) {
   });
 }
 
+// CheckpointReader::Open + one GetTensors of every variable (new tensors,
+// every checksum verified, read as one batch).
+void BM_LoadGetTensors(benchmark::State& state) {
+  LoadLoop(state, [](std::string* err) {
+    std::vector<Tensor> out;
+    auto reader = ckpt::CheckpointReader::Open(LoadPrefix());
+    if (!reader.ok()) {
+      *err = reader.status().ToString();
+      return out;
+    }
+    const std::vector<std::string_view> names(g_bert.keys.begin(), g_bert.keys.end());
+    auto all = (*reader)->GetTensors(names);
+    if (!all.ok()) {
+      *err = all.status().ToString();
+      return out;
+    }
+    out = std::move(*all);
+    return out;
+  });
+}
+
 // BundleReader::Open(use_mmap) + ReadView of every variable (zero-copy,
 // every checksum verified), the views kept until the end of the repetition.
 void BM_LoadViews(benchmark::State& state) {
@@ -1015,6 +1038,7 @@ int main(int argc, char** argv) {
   reg("open_view/" + std::to_string(g_cfg.mib) + "MiB",
       [](benchmark::State& st) { BM_OpenView(st, g_workloads[0].total_bytes); });
   reg("load_gettensor/" + g_bert.name, [](benchmark::State& st) { BM_LoadGetTensor(st); });
+  reg("load_gettensors/" + g_bert.name, [](benchmark::State& st) { BM_LoadGetTensors(st); });
   reg("load_views/" + g_bert.name, [](benchmark::State& st) { BM_LoadViews(st); });
   reg("raw_read_fresh/" + g_bert.name, [](benchmark::State& st) { BM_RawReadFresh(st); });
   reg("raw_read_fresh_huge/" + g_bert.name,

@@ -166,7 +166,7 @@ def best_raw_write(b, w):
 
 # Benchmarks of the fresh-memory load workload (bundle_bench's bert_base and
 # tf_save_restore.py's side of it).
-LOAD_KINDS = ("load_gettensor", "load_views", "raw_read_fresh", "raw_read_fresh_huge", "tf_get_tensor",
+LOAD_KINDS = ("load_gettensor", "load_gettensors", "load_views", "raw_read_fresh", "raw_read_fresh_huge", "tf_get_tensor",
               "safetensors_load_file")
 
 
@@ -327,10 +327,11 @@ def generate(args):
 
     for w in load_workloads:
         g, v = b.get(f"load_gettensor/{w}"), b.get(f"load_views/{w}")
+        gs = b.get(f"load_gettensors/{w}")
         raw = b.get(f"raw_read_fresh/{w}")
         roof = b.get(f"raw_read_fresh_huge/{w}")
         tg, st = t.get(f"tf_get_tensor/{w}"), t.get(f"safetensors_load_file/{w}")
-        any_r = next((r for r in (g, v, raw, roof, tg, st) if r), None)
+        any_r = next((r for r in (g, gs, v, raw, roof, tg, st) if r), None)
         L.append(f"### Fresh-memory loads: every variable of `{w}` into new memory (warm)")
         L.append("")
         if any_r and any_r.get("bytes"):
@@ -339,9 +340,12 @@ def generate(args):
                      "loads all of them into memory the process gets anew; what was loaded is "
                      "freed untimed afterwards.")
             L.append("")
-        L.append("| Loader | GiB/s, median (min–max) | ckpt GetTensor / this | ckpt views / this |")
-        L.append("|---|---|---|---|")
+        L.append("| Loader | GiB/s, median (min–max) | ckpt GetTensor / this | ckpt GetTensors / this "
+                 "| ckpt views / this |")
+        L.append("|---|---|---|---|---|")
         rows = [("ckpt: `CheckpointReader::Open` + `GetTensor` of each (checksums verified)", g),
+                ("ckpt: `CheckpointReader::Open` + one `GetTensors` of all (one batch, checksums "
+                 "verified)", gs),
                 ("ckpt: `BundleReader::Open(use_mmap)` + `ReadView` of each (zero-copy, "
                  "checksums verified)", v),
                 ("raw: `pread` of each tensor's bytes into a new `malloc` block (no checks)", raw),
@@ -353,13 +357,16 @@ def generate(args):
             if r is None:
                 continue
             L.append(f"| {lab} | {fmt_tp(r)} | {fmt_ratio(g, r) if r is not g else ''} | "
+                     f"{fmt_ratio(gs, r) if r is not gs else ''} | "
                      f"{fmt_ratio(v, r) if r is not v else ''} |")
         L.append("")
         if med(roof) and med(tg) and med(g):
             L.append(f"The roof row is what any loader that copies into new memory can reach "
                      f"here: {med(roof):.2f} GiB/s, {med(roof) / med(tg):.2f}× TF's loop "
                      f"(3× TF would be {3 * med(tg):.2f} GiB/s); ckpt's `GetTensor`, which also "
-                     f"verifies every checksum, runs at {med(g) / med(roof):.2f}× that roof.")
+                     f"verifies every checksum, runs at {med(g) / med(roof):.2f}× that roof"
+                     + (f", one `GetTensors` of all at {med(gs) / med(roof):.2f}×" if med(gs) else "")
+                     + ".")
             L.append("")
 
     ins = load_json(args.inspect)
@@ -554,6 +561,12 @@ def generate(args):
                         ratio(g, t.get(f"tf_get_tensor/{w}")), 3))
             T17.append((f"fresh-memory load {w}: GetTensor >= 1.5× safetensors load_file",
                         ratio(g, t.get(f"safetensors_load_file/{w}")), 1.5))
+            gs = b.get(f"load_gettensors/{w}")
+            if gs:
+                T17.append((f"fresh-memory load {w}: GetTensors (one batch) >= 3× TF get_tensor loop",
+                            ratio(gs, t.get(f"tf_get_tensor/{w}")), 3))
+                T17.append((f"fresh-memory load {w}: GetTensors (one batch) >= 1.5× safetensors "
+                            "load_file", ratio(gs, t.get(f"safetensors_load_file/{w}")), 1.5))
             T17.append((f"fresh-memory load {w}: views >= 3× safetensors load_file",
                         ratio(v, t.get(f"safetensors_load_file/{w}")), 3))
     for w in workloads:
@@ -645,7 +658,7 @@ def generate(args):
     L.append("|---|---|---|---|---|")
     kinds = ["save", "save_buffered", "raw_write", "raw_write_direct", "restore_readinto", "restore_readinto_nocrc",
              "restore_readview", "raw_read", "raw_read_direct", "raw_mmap_read", "crc32c_mem", "memcpy_mem",
-             "first_touch_mem", "first_touch_huge_mem", "open_view", "load_gettensor", "load_views",
+             "first_touch_mem", "first_touch_huge_mem", "open_view", "load_gettensor", "load_gettensors", "load_views",
              "raw_read_fresh", "raw_read_fresh_huge", "tf_savev2", "tf_ckpt_write", "tf_restorev2", "tf_ckpt_read",
              "tf_get_tensor", "safetensors_load_file"]
 

@@ -97,6 +97,15 @@ class BundleReader {
   // Reads the whole tensor `key`, assembling it from its slices if it is
   // partitioned.
   Result<Tensor> Read(std::string_view key) const;
+  // Reads the tensors `keys` (repeats allowed) into new memory, returned in
+  // the order of `keys`: Read of each, but batched as ReadManyInto reads
+  // (file order; the bytes of all fixed-size tensors cut into parts that the
+  // helper threads and the calling thread read and checksum alongside, so
+  // small tensors use the helpers too and each thread faults its own new
+  // memory). Every key is checked (Read's errors) before anything is
+  // allocated or read; a read error or checksum mismatch is then ReadManyInto's
+  // DataLoss and nothing is returned.
+  Result<std::vector<Tensor>> ReadMany(const std::vector<std::string_view>& keys) const;
   // Reads into a caller-provided tensor whose dtype and shape must match.
   Status ReadInto(std::string_view key, Tensor* out) const;
   // Reads many tensors, each into its caller tensor as ReadInto does, in

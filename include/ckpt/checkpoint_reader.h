@@ -53,6 +53,12 @@ class CheckpointReader {
   // NotFound for an unknown name, worded as TensorFlow words it: "Key <name>
   // not found in checkpoint" (V2) or "<name> not found in checkpoint file" (V1).
   virtual Result<Tensor> GetTensor(std::string_view name) const = 0;
+  // GetTensor of each of `names` (repeats allowed), in their order; every
+  // name is looked up before anything is read (GetTensor's NotFound), and on
+  // any error nothing is returned. A V2 checkpoint reads them as one batch
+  // (BundleReader::ReadMany): the fastest way to load many tensors into new
+  // memory.
+  virtual Result<std::vector<Tensor>> GetTensors(const std::vector<std::string_view>& names) const;
   // TensorFlow's listing, one "<name> (<DT_NAME>) <shape>" line per entry
   // (names through EscapeForDisplay, ckpt/escape.h).
   virtual std::string DebugString() const = 0;

@@ -442,6 +442,40 @@ Result<Tensor> BundleReader::Read(std::string_view key) const {
   return t;
 }
 
+Result<std::vector<Tensor>> BundleReader::ReadMany(const std::vector<std::string_view>& keys) const {
+  // 1. Every entry is checked against itself and its data file (Read's
+  // checks) before anything is allocated: a lying size cannot drive a huge
+  // allocation.
+  std::vector<const BundleEntry*> found;
+  found.reserve(keys.size());
+  for (std::string_view key : keys) {
+    CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
+    if (!e->slices.empty()) {
+      CKPT_RETURN_IF_ERROR(impl_->CheckSlicesBackShape(*e, e->shape.num_elements()));
+    } else {
+      CKPT_RETURN_IF_ERROR(impl_->CheckFixedSize(*e));
+      CKPT_RETURN_IF_ERROR(impl_->Locate(*e).status());
+    }
+    found.push_back(e);
+  }
+  // 2. Allocate (fixed-size tensors uninitialized: the read overwrites every
+  // byte, and a fresh page is touched first by the thread that fills it).
+  std::vector<Tensor> out;
+  out.reserve(found.size());
+  for (const BundleEntry* e : found) {
+    const bool whole = e->slices.empty() && IsFixedSize(e->dtype);
+    CKPT_ASSIGN_OR_RETURN(Tensor t, whole ? Tensor::AllocateUninitialized(e->dtype, e->shape)
+                                          : Tensor::Allocate(e->dtype, e->shape));
+    out.push_back(std::move(t));
+  }
+  // 3. Read them all as one batch.
+  std::vector<ReadTarget> targets;
+  targets.reserve(found.size());
+  for (size_t i = 0; i < found.size(); ++i) targets.push_back({found[i]->key, &out[i]});
+  CKPT_RETURN_IF_ERROR(impl_->ReadMany(targets));
+  return out;
+}
+
 Status BundleReader::ReadInto(std::string_view key, Tensor* out) const {
   CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
   CKPT_RETURN_IF_ERROR(Impl::CheckDestination(*e, *out));

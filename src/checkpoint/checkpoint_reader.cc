@@ -26,6 +26,22 @@ void ForEachVariableEntry(const BundleReader& reader,
   }
 }
 
+Result<std::vector<Tensor>> CheckpointReader::GetTensors(
+    const std::vector<std::string_view>& names) const {
+  for (std::string_view name : names) {
+    if (HasTensor(name)) continue;
+    Status missing = GetTensor(name).status();  // the reader's own NotFound
+    if (!missing.ok()) return missing;
+  }
+  std::vector<Tensor> out;
+  out.reserve(names.size());
+  for (std::string_view name : names) {
+    CKPT_ASSIGN_OR_RETURN(Tensor t, GetTensor(name));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 namespace {
 
 class V2CheckpointReader : public CheckpointReader {
@@ -39,6 +55,9 @@ class V2CheckpointReader : public CheckpointReader {
   }
   bool HasTensor(std::string_view name) const override { return reader_->Contains(name); }
   Result<Tensor> GetTensor(std::string_view name) const override { return reader_->Read(name); }
+  Result<std::vector<Tensor>> GetTensors(const std::vector<std::string_view>& names) const override {
+    return reader_->ReadMany(names);
+  }
   std::string DebugString() const override { return reader_->DebugString(); }
   const BundleReader* bundle() const override { return reader_.get(); }
 

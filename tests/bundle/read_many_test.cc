@@ -1,5 +1,6 @@
 // BundleReader::ReadManyInto: many tensors into caller buffers, read in file
-// order with the checksums pipelined on a helper. Results and errors must be
+// order with the checksums pipelined on a helper (and ReadMany, the same into
+// new tensors, and ReadManyViews). Results and errors must be
 // those of ReadInto on each tensor, whatever the target order, helper count
 // or chunk size; every check that needs no data comes before the first read.
 #include <algorithm>
@@ -440,6 +441,77 @@ TEST_P(ReadManyTest, MultipleShards) {
   Status s = r->ReadManyInto(targets);
   EXPECT_THAT(s, StatusIs(StatusCode::kDataLoss, "\"" + victim.first + "\""));
   EXPECT_THAT(s.message(), HasSubstr(DataFilename(merged, 1, 3)));
+}
+
+// ---- ReadMany: the same tensors into new memory ------------------------------
+
+TEST_P(ReadManyTest, ReadManyReturnsWhatReadReturnsInKeyOrder) {
+  const std::string prefix = Path("m");
+  CKPT_ASSERT_OK(Save(prefix));
+  std::vector<std::string> names = {"p"};
+  for (const auto& [k, t] : tensors_) names.push_back(k);
+  std::shuffle(names.begin(), names.end(), std::mt19937(5));
+  names.push_back("d");  // a repeat
+  const std::vector<std::string_view> keys(names.begin(), names.end());
+  for (const ReaderConfig& c : kConfigs) {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, c));
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> got, r->ReadMany(keys));
+    ASSERT_EQ(got.size(), keys.size()) << c.name;
+    size_t first_d = keys.size();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      EXPECT_TRUE(got[i].Equals(Want(names[i]))) << c.name << " " << names[i];
+      EXPECT_FALSE(got[i].is_view()) << c.name << " " << names[i];
+      if (names[i] == "d" && first_d == keys.size()) first_d = i;
+    }
+    // Every tensor owns its memory, the two of the repeated key included.
+    ASSERT_LT(first_d, keys.size() - 1) << c.name;
+    got.back().mutable_data()[0] ^= 1;
+    EXPECT_TRUE(got[first_d].Equals(Want("d"))) << c.name;
+    EXPECT_FALSE(got.back().Equals(Want("d"))) << c.name;
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> none, r->ReadMany({}));
+    EXPECT_TRUE(none.empty()) << c.name;
+  }
+}
+
+TEST_P(ReadManyTest, ReadManyFailsAsReadManyIntoDoes) {
+  const std::string prefix = Path("m");
+  const std::vector<BundleEntry> order = SaveInFileOrder(prefix);
+  ASSERT_GT(order.size(), 20u);
+  std::vector<std::string> names = {"p"};
+  for (const auto& [k, t] : tensors_) names.push_back(k);
+  std::vector<std::string_view> keys(names.begin(), names.end());
+  for (const ReaderConfig& c : kConfigs) {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, c));
+    // An unknown key after known ones: NotFound, worded as Read words it.
+    std::vector<std::string_view> with_unknown = keys;
+    with_unknown.push_back("nope");
+    EXPECT_THAT(r->ReadMany(with_unknown),
+                StatusIs(StatusCode::kNotFound, std::string("Key nope not found in checkpoint")))
+        << c.name;
+  }
+  // A corrupt tensor: ReadManyInto's DataLoss (when checksums are verified).
+  const BundleEntry middle = order[order.size() / 2];
+  Corrupt(prefix, middle);
+  for (const ReaderConfig& c : kConfigs) {
+    CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, c));
+    auto dest = Destinations();
+    std::vector<ReadTarget> targets = Targets(dest);
+    const Status into = r->ReadManyInto(targets);
+    auto many = r->ReadMany(keys);
+    if (!c.verify) {
+      CKPT_EXPECT_OK(many.status());
+      continue;
+    }
+    EXPECT_THAT(many, StatusIs(StatusCode::kDataLoss, "Tensor \"" + middle.key + "\"")) << c.name;
+    EXPECT_EQ(many.status().ToString(), into.ToString()) << c.name;
+  }
+  // A truncated data file: found before anything is allocated or read.
+  const std::string data_path = DataFilename(prefix, 0, 1);
+  auto bytes = ReadFileToString(env(), data_path);
+  ASSERT_TRUE(bytes.ok());
+  CKPT_ASSERT_OK(WriteStringToFile(env(), data_path, bytes->substr(0, bytes->size() - 100)));
+  CKPT_ASSERT_OK_AND_ASSIGN(auto r, Open(prefix, kConfigs[0]));
+  EXPECT_THAT(r->ReadMany(keys), StatusIs(StatusCode::kDataLoss, std::string("truncated file?")));
 }
 
 // ---- ReadManyViews ----------------------------------------------------------

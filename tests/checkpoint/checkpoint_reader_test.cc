@@ -130,6 +130,40 @@ TEST_P(CheckpointReaderTest, PartitionedVariablesFoldIntoFullNames) {
   EXPECT_TRUE(got.Equals(full));
 }
 
+// GetTensors: GetTensor of each name in order, for V2 (one batch) and V1
+// (one by one); an unknown name anywhere is GetTensor's NotFound.
+TEST_P(CheckpointReaderTest, GetTensorsReturnsWhatGetTensorReturns) {
+  Tensor full = MakeTestTensor(DataType::kInt32, {4, 2}, 7);
+  Tensor w = MakeTestTensor(DataType::kFloat, {300, 7}, 3);
+  Tensor s = Tensor::FromStrings({2}, {"x", std::string("\0y", 2)}).value();
+  WriteV2(Path("part"), {{"bias", Tensor::Scalar<float>(0.25f)}, {"s", s}, {"w", w}}, &full);
+  CopyGolden(kHalfPlusTwoShard, Path("export-00000-of-00001"));
+  struct Case {
+    std::string path;
+    std::vector<std::string> names;
+    std::string missing;  // GetTensor's NotFound wording
+  };
+  for (const Case& c : {Case{Path("part"), {"w", "embedding", "s", "bias", "w"},
+                             "Key nope not found in checkpoint"},
+                        Case{Path("export-00000-of-00001"), {"b", "a", "b"},
+                             "nope not found in checkpoint file"}}) {
+    SCOPED_TRACE(c.path);
+    CKPT_ASSERT_OK_AND_ASSIGN(auto reader, CheckpointReader::Open(c.path, options_));
+    const std::vector<std::string_view> names(c.names.begin(), c.names.end());
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> got, reader->GetTensors(names));
+    ASSERT_EQ(got.size(), names.size());
+    for (size_t i = 0; i < names.size(); ++i) {
+      CKPT_ASSERT_OK_AND_ASSIGN(Tensor one, reader->GetTensor(names[i]));
+      EXPECT_TRUE(got[i].Equals(one)) << names[i];
+    }
+    std::vector<std::string_view> with_missing = names;
+    with_missing.insert(with_missing.begin() + 1, "nope");
+    EXPECT_THAT(reader->GetTensors(with_missing), StatusIs(StatusCode::kNotFound, c.missing));
+    CKPT_ASSERT_OK_AND_ASSIGN(std::vector<Tensor> none, reader->GetTensors({}));
+    EXPECT_TRUE(none.empty());
+  }
+}
+
 // variables() is built on first use, once, even when first asked for from
 // several threads at once; DebugString and reads do not need it.
 TEST_P(CheckpointReaderTest, VariablesAreBuiltOnceOnFirstUse) {

@@ -1,6 +1,6 @@
 // Fuzzes a V2 bundle (.index + .data) through every read path of
 // BundleReader: Open/entries/DebugString, Lookup, Read, ReadInto,
-// ReadManyInto, ReadSlice (stored slices of partitioned tensors and a slice
+// ReadMany, ReadManyInto, ReadSlice (stored slices of partitioned tensors and a slice
 // of every tensor), ReadView and ReadManyViews (mapped data), string
 // tensors, and the object graph of TF2 checkpoints (ObjectCheckpointReader).
 // Input: the two-file packing of fuzz_util.h (4-byte LE index length, the
@@ -93,6 +93,21 @@ void Exercise(MemEnv* env, const std::string& prefix, std::string_view data_byte
     for (size_t i = 0; i < read.size(); ++i) targets.push_back({read_keys[i], &dsts[i]});
     if (reader.ReadManyInto(targets).ok()) {
       for (const Tensor& t : dsts) Touch(t);
+    }
+  }
+  // ReadMany of every key fails or reads them all; of the keys Read read, it
+  // must read the same tensors.
+  {
+    std::vector<std::string_view> all(keys.begin(), keys.end());
+    auto many = reader.ReadMany(all);
+    if (many.ok()) {
+      for (const Tensor& t : *many) Touch(t);
+    }
+    std::vector<std::string_view> good(read_keys.begin(), read_keys.end());
+    auto again = reader.ReadMany(good);
+    if (!again.ok() || again->size() != read.size()) __builtin_trap();
+    for (size_t i = 0; i < read.size(); ++i) {
+      if (!(*again)[i].Equals(read[i])) __builtin_trap();
     }
   }
   if (options.use_mmap) {
