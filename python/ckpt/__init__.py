@@ -125,6 +125,12 @@ class CheckpointReader:
         """
         return _to_numpy(self._reader.read(_key(name)))
 
+    def get_tensors(self, names: Iterable[str]) -> List[np.ndarray]:
+        """get_tensor of each name, in order, read as one batch (the fastest
+        way to load many tensors; mmap views as get_tensor gives them). An
+        unknown name raises before anything is read."""
+        return [_to_numpy(t) for t in self._reader.read_many([_key(n) for n in names])]
+
     def has_tensor(self, name: str) -> bool:
         return self._reader.has_tensor(_key(name))
 

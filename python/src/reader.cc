@@ -3,6 +3,7 @@
 // zero-copy views; LatestCheckpoint.
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include <memory>
 #include <optional>
@@ -93,6 +94,47 @@ class Reader {
     return TensorToPython(ValueOrThrow(std::move(tensor)));
   }
 
+  // read() of each name, read as batches: with mmap the viewable tensors
+  // through one ReadManyViews, the others (and everything without mmap)
+  // through one GetTensors.
+  nb::list read_many(const std::vector<nb::bytes>& name_bytes) const {
+    std::vector<std::string> names;
+    names.reserve(name_bytes.size());
+    for (const nb::bytes& b : name_bytes) names.emplace_back(b.c_str(), b.size());
+    std::vector<std::string_view> viewed, copied;
+    std::vector<bool> is_view(names.size(), false);
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (state_->mapped) {
+        auto found = state_->mapped->Lookup(names[i]);
+        is_view[i] = found.ok() && IsFixedSize((*found)->dtype) && (*found)->slices.empty();
+      }
+      (is_view[i] ? viewed : copied).push_back(names[i]);
+    }
+    Result<std::vector<Tensor>> views = std::vector<Tensor>{};
+    Result<std::vector<Tensor>> copies = std::vector<Tensor>{};
+    {
+      nb::gil_scoped_release release;
+      copies = state_->reader->GetTensors(copied);  // NotFound first, as read() raises it
+      if (copies.ok() && !viewed.empty()) views = state_->mapped->ReadManyViews(viewed);
+    }
+    ThrowIfError(copies.status());
+    ThrowIfError(views.status());
+    nb::list out;
+    size_t v = 0, c = 0;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (!is_view[i]) {
+        out.append(TensorToPython((*copies)[c++]));
+        continue;
+      }
+      auto* keep = new std::shared_ptr<ReaderState>(state_);
+      nb::capsule owner(keep, [](void* p) noexcept {
+        delete static_cast<std::shared_ptr<ReaderState>*>(p);
+      });
+      out.append(TensorToPython((*views)[v++], owner));
+    }
+    return out;
+  }
+
   std::string debug_string() const { return state_->reader->DebugString(); }
 
  private:
@@ -123,6 +165,7 @@ void RegisterReader(nb::module_& m) {
       .def("variables", &Reader::variables)
       .def("has_tensor", &Reader::has_tensor)
       .def("read", &Reader::read)
+      .def("read_many", &Reader::read_many)
       .def("debug_string", &Reader::debug_string);
   m.def("latest_checkpoint", &LatestCheckpointOrNone, nb::arg("checkpoint_dir"));
 }

@@ -60,6 +60,33 @@ def test_reader_api(ckpt, prefix):
     assert reader.get_variable_to_shape_map()["big"] == [256, 256]
 
 
+@pytest.mark.parametrize("mmap", [False, True])
+def test_get_tensors_is_get_tensor_of_each(ckpt, prefix, mmap):
+    path, values = prefix
+    reader = ckpt.load_checkpoint(path, mmap=mmap)
+    names = ["text", "big", "small", "big"]
+    got = reader.get_tensors(names)
+    assert len(got) == len(names)
+    for name, array in zip(names, got):
+        if name == "text":
+            assert list(array) == [b"hello", b"world"]
+        else:
+            np.testing.assert_array_equal(array, values[name])
+            assert array.dtype == values[name].dtype
+    # Copies own their memory (the repeated name too); mmap gives views.
+    assert got[1].flags.writeable != mmap
+    if not mmap:
+        got[1][0, 0] += 1.0
+        np.testing.assert_array_equal(got[3], values["big"])
+    del reader
+    gc.collect()
+    np.testing.assert_array_equal(got[2], values["small"])
+    reader = ckpt.load_checkpoint(path, mmap=mmap)
+    with pytest.raises(ckpt.NotFoundError, match="nope"):
+        reader.get_tensors(["big", "nope"])
+    assert reader.get_tensors([]) == []
+
+
 def test_missing_path(ckpt, tmp_path):
     missing = str(tmp_path / "no_such_model")
     with pytest.raises(ckpt.NotFoundError) as e:
@@ -89,6 +116,8 @@ def test_corrupt_data_file(ckpt, prefix, mmap):
     with pytest.raises(ckpt.DataLossError) as e:
         reader.get_tensor("big")
     assert data in str(e.value) and "big" in str(e.value)
+    with pytest.raises(ckpt.DataLossError, match="big"):
+        reader.get_tensors(["small", "big"])
     np.testing.assert_array_equal(reader.get_tensor("small"), np.arange(10))
 
 
