@@ -4,7 +4,8 @@
 1. open + list a 10 000-tensor checkpoint in a fresh process:
    ckpt.list_variables vs tf.train.list_variables (import time reported apart).
 2. load every tensor of a ~400 MB checkpoint (100 float32 tensors of 1M):
-   ckpt get_tensor (copies), ckpt mmap=True (verified zero-copy views), TF's
+   ckpt get_tensor (copies), one get_tensors of all (copies, one batch),
+   ckpt mmap=True (verified zero-copy views), TF's
    get_tensor loop, safetensors.numpy.load_file of the same tensors. The files
    are read once first (warm page cache); the best of --repeats runs counts.
 
@@ -48,6 +49,11 @@ LOAD = textwrap.dedent("""
         def load():
             r = tf.train.load_checkpoint(path)
             return {k: r.get_tensor(k) for k in r.get_variable_to_shape_map()}
+    elif which == "ckpt-batch":
+        import ckpt
+        def load():
+            r = ckpt.load_checkpoint(path)
+            return dict(zip(r.keys(), r.get_tensors(r.keys())))
     else:
         import ckpt
         def load():
@@ -99,7 +105,7 @@ def main():
         del tensors
         print("load every tensor, %.0f MB, 100 tensors (warm cache, best of %d):"
               % (size / 1e6, args.repeats))
-        for which, path in (("ckpt", big), ("ckpt-mmap", big), ("tf", big),
+        for which, path in (("ckpt", big), ("ckpt-batch", big), ("ckpt-mmap", big), ("tf", big),
                             ("safetensors", st)):
             seconds = float(child(LOAD, which, path, args.repeats)[0])
             print("  %-12s %7.1f ms  %6.2f GB/s" % (which, 1e3 * seconds, size / seconds / 1e9))
