@@ -65,7 +65,10 @@ class Tensor {
   // unspecified (strings are still empty). For callers that write every
   // element before anyone reads the tensor (kernels' outputs). Storage of
   // 1 MiB or more may be a block a freed tensor left (see tensor.cc's cache).
+  // Storage of kHugePageBytes or more starts on a boundary of that size and
+  // its whole huge pages are advised as transparent huge pages.
   static Result<Tensor> AllocateUninitialized(DataType dtype, TensorShape shape);
+  static constexpr size_t kHugePageBytes = size_t{2} << 20;  // x86-64's
 
   // A non-owning view of `data`, which must hold shape.num_elements() *
   // DataTypeSize(dtype) bytes and outlive every copy of the view.

@@ -85,7 +85,7 @@ crc32c::Pool* ReadPlanner::Helpers() const {
   return pool_.get();
 }
 
-// The tensor is cut into parts of checksum_chunk_bytes; a part is read in
+// The tensor is cut into parts (PartBytes); a part is read in
 // Piece()s, each checksummed as soon as it landed. Parts are queued for the
 // helpers and taken in order by the calling thread too, so with a free core
 // both threads read and checksum, and without helpers (or on a busy machine)
@@ -104,7 +104,7 @@ Status ReadPlanner::ReadChecksummed(const RandomAccessFile& file, const BundleEn
     }
   }
   if (size >= kPrefetchMin) file.Prefetch(e.offset, size);
-  const size_t part = chunk_bytes_;
+  const size_t part = PartBytes(size);
   const size_t parts = (size + part - 1) / part;
   const size_t piece = Piece();
   std::vector<Status> errors(parts);
@@ -132,6 +132,13 @@ Status ReadPlanner::ReadChecksummed(const RandomAccessFile& file, const BundleEn
     if (!s.ok()) return s;
   }
   return Status::OK();
+}
+
+size_t ReadPlanner::PartBytes(size_t size) const {
+  constexpr size_t kHuge = Tensor::kHugePageBytes;
+  if (size <= kHuge || size > 2 * chunk_bytes_ || chunk_bytes_ < kHuge) return chunk_bytes_;
+  const size_t half = size - size / 2;
+  return (half + kHuge - 1) / kHuge * kHuge;
 }
 
 uint32_t ReadPlanner::ChecksumMapped(const char* p, size_t size) const {

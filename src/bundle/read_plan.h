@@ -71,6 +71,14 @@ class ReadPlanner {
   Status ReadChecksummed(const RandomAccessFile& file, const BundleEntry& e, char* dst,
                          uint32_t* crc) const;
 
+  // The size of the parts ReadChecksummed cuts a tensor of `size` bytes
+  // into: checksum_chunk_bytes, except that a tensor of more than one huge
+  // page (Tensor::kHugePageBytes) and at most two chunks is cut in two at a
+  // huge-page boundary, so that the helper shares it and, in new memory,
+  // each thread faults huge pages of its own (two threads faulting one huge
+  // page wait for each other).
+  size_t PartBytes(size_t size) const;
+
   // CRC of `size` mapped bytes at `p`, computed by the helpers and the
   // calling thread together.
   uint32_t ChecksumMapped(const char* p, size_t size) const;

@@ -16,7 +16,7 @@ namespace {
 // kAllocationAlignment (a file-system block) rather than malloc's 16 bytes.
 constexpr size_t kAlignedAllocationBytes = size_t{1} << 20;
 constexpr size_t kAllocationAlignment = 4096;
-constexpr size_t kHugePageBytes = size_t{2} << 20;  // x86-64's transparent huge page
+constexpr size_t kHugePageBytes = Tensor::kHugePageBytes;
 
 // Freed aligned blocks of at most kMaxCachedBlockBytes are kept, up to
 // kMaxCachedBytes in all, and handed to the next allocation of the same

@@ -137,6 +137,38 @@ TEST_F(ReadPlanTest, FirstReadErrorInFileOrderStopsTheCrcs) {
   EXPECT_EQ(crcs[1], Crc(50, 50));
 }
 
+TEST_F(ReadPlanTest, TensorsOfAFewHugePagesAreCutInTwoAtAHugePageBoundary) {
+  constexpr size_t kMiB = size_t{1} << 20;
+  static_assert(Tensor::kHugePageBytes == 2 * kMiB);
+  ReadPlanner planner(Options(1, 4 * kMiB));
+  EXPECT_EQ(planner.PartBytes(1000), 4 * kMiB);
+  EXPECT_EQ(planner.PartBytes(2 * kMiB), 4 * kMiB);      // one huge page: one part
+  EXPECT_EQ(planner.PartBytes(2 * kMiB + 4), 2 * kMiB);  // 2 MiB + 4 bytes
+  EXPECT_EQ(planner.PartBytes(3 * kMiB), 2 * kMiB);      // 2 + 1
+  EXPECT_EQ(planner.PartBytes(4 * kMiB), 2 * kMiB);      // 2 + 2
+  EXPECT_EQ(planner.PartBytes(6 * kMiB), 4 * kMiB);      // 4 + 2
+  EXPECT_EQ(planner.PartBytes(8 * kMiB), 4 * kMiB);      // 4 + 4
+  EXPECT_EQ(planner.PartBytes(9 * kMiB), 4 * kMiB);      // more than two chunks
+  // Chunks smaller than a huge page are used as they are.
+  EXPECT_EQ(ReadPlanner(Options(1, 4096)).PartBytes(3 * kMiB), 4096u);
+  // A tensor cut that way reads the same bytes and CRC with any helpers.
+  std::string big(5 * kMiB, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) >> 3);
+  ASSERT_TRUE(testing::WriteStringToFile(env_.get(), "/big", big).ok());
+  auto file = std::move(env_->NewRandomAccessFile("/big")).value();
+  for (int threads : {0, 1, 2}) {
+    ReadPlanner p(Options(threads, 4 * kMiB));
+    for (size_t size : {2 * kMiB + 4, 3 * kMiB + 100, 4 * kMiB}) {
+      const BundleEntry e = Entry("t", 17, static_cast<int64_t>(size));
+      std::string out(size, '\0');
+      uint32_t crc = 0;
+      ASSERT_TRUE(p.ReadChecksummed(*file, e, out.data(), &crc).ok());
+      EXPECT_TRUE(out == big.substr(17, size)) << threads << " threads, " << size << " bytes";
+      EXPECT_EQ(crc, crc32c::Value(big.data() + 17, size)) << threads << " threads, " << size;
+    }
+  }
+}
+
 TEST_F(ReadPlanTest, PiecedOnlyWhenVerifyingAndLargerThanAPiece) {
   ReadPlanner big(Options(1, int64_t{4} << 20));
   EXPECT_FALSE(big.Pieced(256 << 10));
