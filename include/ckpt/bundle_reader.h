@@ -55,8 +55,9 @@ struct BundleReaderOptions {
   // the first such read and stop with the reader; 0 = the calling thread
   // does all); a read tensor of more than 2 MiB and at most two chunks is
   // cut in two at a 2 MiB boundary instead. ReadView splits its check of the
-  // mapped bytes into parts of checksum_chunk_bytes. Nothing is returned as valid before the whole tensor's checksum matched;
-  // mismatches are the same DataLoss.
+  // mapped bytes into parts of checksum_chunk_bytes. Nothing is returned as
+  // valid before the whole tensor's checksum matched; mismatches are the
+  // same DataLoss.
   int checksum_threads = 1;
   int64_t checksum_chunk_bytes = int64_t{4} << 20;
   // Cold reads: a read of many MiB (one large tensor, or ReadManyInto) whose

@@ -68,7 +68,7 @@ class Tensor {
   // Storage of kHugePageBytes or more starts on a boundary of that size and
   // its whole huge pages are advised as transparent huge pages.
   static Result<Tensor> AllocateUninitialized(DataType dtype, TensorShape shape);
-  static constexpr size_t kHugePageBytes = size_t{2} << 20;  // x86-64's
+  static constexpr size_t kHugePageBytes = size_t{2} << 20;  // x86-64's huge page
 
   // A non-owning view of `data`, which must hold shape.num_elements() *
   // DataTypeSize(dtype) bytes and outlive every copy of the view.
