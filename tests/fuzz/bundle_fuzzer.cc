@@ -1,8 +1,9 @@
 // Fuzzes a V2 bundle (.index + .data) through every read path of
 // BundleReader: Open/entries/DebugString, Lookup, Read, ReadInto,
-// ReadMany, ReadManyInto, ReadSlice (stored slices of partitioned tensors and a slice
-// of every tensor), ReadView and ReadManyViews (mapped data), string
-// tensors, and the object graph of TF2 checkpoints (ObjectCheckpointReader).
+// ReadMany (which must read what Read read), ReadManyInto, ReadSlice
+// (stored slices of partitioned tensors and a slice of every tensor),
+// ReadView and ReadManyViews (mapped data), string tensors, and the object
+// graph of TF2 checkpoints (ObjectCheckpointReader).
 // Input: the two-file packing of fuzz_util.h (4-byte LE index length, the
 // .index bytes, then the data file's bytes).
 #include <memory>
