@@ -287,9 +287,17 @@ struct BundleReader::Impl {
     return read_error;
   }
 
-  Result<Tensor> ReadEntry(const BundleEntry& e) const {
+  // What is checked of a whole tensor's entry before memory is allocated for
+  // it: its stored size against its shape and its data file, or, for a
+  // partitioned tensor, that its stored slices back its shape.
+  Status CheckBeforeAllocating(const BundleEntry& e) const {
+    if (!e.slices.empty()) return CheckSlicesBackShape(e, e.shape.num_elements());
     CKPT_RETURN_IF_ERROR(CheckFixedSize(e));
-    CKPT_RETURN_IF_ERROR(Locate(e).status());  // before allocating
+    return Locate(e).status();
+  }
+
+  Result<Tensor> ReadEntry(const BundleEntry& e) const {
+    CKPT_RETURN_IF_ERROR(CheckBeforeAllocating(e));
     // The read overwrites every byte (or fails and the tensor is dropped):
     // zeroing first would touch the new memory twice.
     CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::AllocateUninitialized(e.dtype, e.shape));
@@ -436,7 +444,7 @@ Result<const BundleEntry*> BundleReader::Lookup(std::string_view key) const {
 Result<Tensor> BundleReader::Read(std::string_view key) const {
   CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
   if (e->slices.empty()) return impl_->ReadEntry(*e);
-  CKPT_RETURN_IF_ERROR(impl_->CheckSlicesBackShape(*e, e->shape.num_elements()));
+  CKPT_RETURN_IF_ERROR(impl_->CheckBeforeAllocating(*e));
   CKPT_ASSIGN_OR_RETURN(Tensor t, Tensor::Allocate(e->dtype, e->shape));
   CKPT_RETURN_IF_ERROR(impl_->ReadPartitioned(*e, TensorSlice::Full(e->shape.rank()), &t));
   return t;
@@ -450,12 +458,7 @@ Result<std::vector<Tensor>> BundleReader::ReadMany(const std::vector<std::string
   found.reserve(keys.size());
   for (std::string_view key : keys) {
     CKPT_ASSIGN_OR_RETURN(const BundleEntry* e, Lookup(key));
-    if (!e->slices.empty()) {
-      CKPT_RETURN_IF_ERROR(impl_->CheckSlicesBackShape(*e, e->shape.num_elements()));
-    } else {
-      CKPT_RETURN_IF_ERROR(impl_->CheckFixedSize(*e));
-      CKPT_RETURN_IF_ERROR(impl_->Locate(*e).status());
-    }
+    CKPT_RETURN_IF_ERROR(impl_->CheckBeforeAllocating(*e));
     found.push_back(e);
   }
   // 2. Allocate (fixed-size tensors uninitialized: the read overwrites every
