@@ -69,22 +69,13 @@ class Reader {
 
   nb::tuple read(const nb::bytes& name_bytes) const {
     std::string name(name_bytes.c_str(), name_bytes.size());
-    if (state_->mapped) {
-      const BundleEntry* entry = nullptr;
-      auto found = state_->mapped->Lookup(name);
-      if (found.ok()) entry = *found;
-      if (entry && IsFixedSize(entry->dtype) && entry->slices.empty()) {
-        Result<Tensor> view = InternalError("unset");
-        {
-          nb::gil_scoped_release release;
-          view = state_->mapped->ReadView(name);
-        }
-        auto* keep = new std::shared_ptr<ReaderState>(state_);
-        nb::capsule owner(keep, [](void* p) noexcept {
-          delete static_cast<std::shared_ptr<ReaderState>*>(p);
-        });
-        return TensorToPython(ValueOrThrow(std::move(view)), owner);
+    if (Viewable(name)) {
+      Result<Tensor> view = InternalError("unset");
+      {
+        nb::gil_scoped_release release;
+        view = state_->mapped->ReadView(name);
       }
+      return TensorToPython(ValueOrThrow(std::move(view)), KeepAlive());
     }
     Result<Tensor> tensor = InternalError("unset");
     {
@@ -104,10 +95,7 @@ class Reader {
     std::vector<std::string_view> viewed, copied;
     std::vector<bool> is_view(names.size(), false);
     for (size_t i = 0; i < names.size(); ++i) {
-      if (state_->mapped) {
-        auto found = state_->mapped->Lookup(names[i]);
-        is_view[i] = found.ok() && IsFixedSize((*found)->dtype) && (*found)->slices.empty();
-      }
+      is_view[i] = Viewable(names[i]);
       (is_view[i] ? viewed : copied).push_back(names[i]);
     }
     Result<std::vector<Tensor>> views = std::vector<Tensor>{};
@@ -122,15 +110,8 @@ class Reader {
     nb::list out;
     size_t v = 0, c = 0;
     for (size_t i = 0; i < names.size(); ++i) {
-      if (!is_view[i]) {
-        out.append(TensorToPython((*copies)[c++]));
-        continue;
-      }
-      auto* keep = new std::shared_ptr<ReaderState>(state_);
-      nb::capsule owner(keep, [](void* p) noexcept {
-        delete static_cast<std::shared_ptr<ReaderState>*>(p);
-      });
-      out.append(TensorToPython((*views)[v++], owner));
+      out.append(is_view[i] ? TensorToPython((*views)[v++], KeepAlive())
+                            : TensorToPython((*copies)[c++]));
     }
     return out;
   }
@@ -138,6 +119,22 @@ class Reader {
   std::string debug_string() const { return state_->reader->DebugString(); }
 
  private:
+  // Whether read() returns `name` as a view of the mapping (mmap, and a
+  // fixed-size unpartitioned tensor of a V2 checkpoint).
+  bool Viewable(const std::string& name) const {
+    if (!state_->mapped) return false;
+    auto found = state_->mapped->Lookup(name);
+    return found.ok() && IsFixedSize((*found)->dtype) && (*found)->slices.empty();
+  }
+
+  // An owner for arrays that view the mapping: keeps this reader's state alive.
+  nb::capsule KeepAlive() const {
+    auto* keep = new std::shared_ptr<ReaderState>(state_);
+    return nb::capsule(keep, [](void* p) noexcept {
+      delete static_cast<std::shared_ptr<ReaderState>*>(p);
+    });
+  }
+
   std::shared_ptr<ReaderState> state_;
 };
 
